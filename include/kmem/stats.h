@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmem/stats.h - the statistics a kmem process publishes, and how to read
+ * them.
+ *
+ * Every process using kmem keeps its statistics, and its threads' magazine
+ * state, in one shared-memory region: a memfd named "kmem-stats", kept open
+ * on a high, close-on-exec file descriptor.  kmeminfo (or any reader) finds
+ * it through /proc/PID/fd, opens it (which the kernel allows to the same
+ * user or root only, the /proc/PID/fd rule) and maps it read-only.
+ *
+ * Layout (all offsets from the start of the region):
+ *
+ *   0                  struct kmem_stats_header
+ *   header.cache_off   struct kmem_stats_cache[header.max_caches], indexed
+ *                      by cache id; header.nr_cache_slots are in use
+ *   header.units_off   a sequence of units, each header.unit_size * npages
+ *                      bytes, up to header.units_end; each starts with
+ *                      struct kmem_stats_unit.  Thread units describe one
+ *                      live thread's per-thread caches.
+ *
+ * Consistency: the writer makes header.layout_seq odd while it adds or
+ * removes cache records or units and even again after; a reader copies what
+ * it needs and retries if layout_seq was odd or changed.  Each cache record
+ * has its own seq for its slab-layer figures, used the same way.  Per-thread
+ * counters are single aligned 64-bit words, read racily.
+ *
+ * The reader side needs nothing from libkmem; see tools/kmeminfo.
+ */
+#ifndef KMEM_STATS_H
+#define KMEM_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <kmem/page.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KMEM_STATS_MAGIC	0x544154534d454d4bULL	/* "KMEMSTAT" */
+#define KMEM_STATS_VERSION	1
+#define KMEM_STATS_MEMFD_NAME	"kmem-stats"
+#define KMEM_STATS_NAME_LEN	48
+#define KMEM_STATS_MAX_CACHES	4096
+#define KMEM_STATS_UNIT_SIZE	4096
+#define KMEM_STATS_NR_ORDERS	11
+#define KMEM_PCC_INLINE		64	/* cache ids with inline per-thread slots */
+
+/**
+ * struct kmem_stats_header - start of the region
+ */
+struct kmem_stats_header {
+	uint64_t magic;			/* KMEM_STATS_MAGIC */
+	uint32_t version;		/* KMEM_STATS_VERSION */
+	uint32_t header_size;		/* sizeof(struct kmem_stats_header) */
+	uint64_t region_size;		/* bytes in the region */
+	uint64_t base_addr;		/* the writer's address of the region */
+	uint64_t layout_seq;		/* odd while the layout changes */
+	int32_t pid;			/* process publishing */
+	int32_t claimed_by;		/* pid that took an inherited region */
+	uint64_t start_ns;		/* CLOCK_REALTIME when publishing began */
+	uint32_t page_size;		/* 4096 */
+	uint32_t nr_orders;		/* KMEM_STATS_NR_ORDERS */
+	uint32_t cache_off;		/* offset of cache records */
+	uint32_t cache_rec_size;	/* sizeof(struct kmem_stats_cache) */
+	uint32_t max_caches;		/* records reserved */
+	uint32_t nr_cache_slots;	/* records in use (highest id + 1) */
+	uint32_t units_off;		/* offset of the first unit */
+	uint32_t unit_size;		/* KMEM_STATS_UNIT_SIZE */
+	uint64_t units_end;		/* offset just past the last unit */
+	uint32_t pcc_size;		/* sizeof(struct kmem_stats_pcc) */
+	uint32_t nr_threads;		/* live thread units */
+
+	/* Page allocator, updated under the zone lock. */
+	uint64_t buddy_seq;		/* odd while these are updated */
+	uint64_t nr_free[KMEM_STATS_NR_ORDERS];	/* free blocks per order */
+	uint64_t managed_pages;		/* pages in all sections */
+	uint64_t free_pages;		/* pages in free blocks */
+	uint64_t pcp_pages;		/* pages lent to per-thread lists */
+	uint64_t mapped;		/* bytes of sections */
+	uint64_t retained;		/* bytes released to the OS, still mapped */
+	uint64_t huge_mapped;		/* bytes of own mappings (> 4 MiB) */
+	uint64_t nr_sections;
+	uint64_t nr_huge;
+	uint64_t os_maps;		/* mmap calls that succeeded */
+	uint64_t os_unmaps;		/* munmap calls */
+	uint64_t os_releases;		/* madvise(MADV_DONTNEED) calls */
+	uint64_t large_allocs;		/* kmalloc blocks above 8 KiB handed out */
+	uint64_t large_frees;
+	uint64_t reserved[16];
+};
+
+/* struct kmem_stats_cache.state */
+#define KMEM_STATS_CACHE_FREE	0
+#define KMEM_STATS_CACHE_LIVE	1
+#define KMEM_STATS_CACHE_ALIAS	2	/* a merged name; figures in alias_of */
+
+/**
+ * struct kmem_stats_cache - one kmem_cache (or alias), by cache id
+ *
+ * active_objs counts objects taken from slabs: the program's objects plus
+ * those waiting in magazines and the depot, as the kernel's slabinfo counts
+ * per-cpu cached objects as active.  What the program itself holds is
+ * active_objs - depot_objs - (rounds held by threads, from thread units).
+ */
+struct kmem_stats_cache {
+	uint64_t seq;			/* odd while the figures are updated */
+	uint32_t state;			/* KMEM_STATS_CACHE_* */
+	uint32_t id;			/* index of this record */
+	char name[KMEM_STATS_NAME_LEN];	/* NUL-terminated */
+	uint32_t object_size;		/* bytes asked for */
+	uint32_t size;			/* bytes per object in the slab */
+	uint32_t align;			/* object alignment */
+	uint32_t objs_per_slab;
+	uint32_t order;			/* a slab is 1 << order pages */
+	uint32_t flags;			/* SLAB_* */
+	uint32_t magazine_size;		/* rounds per magazine (0: none) */
+	uint32_t alias_of;		/* ALIAS: id of the real cache */
+	uint32_t refcount;		/* names sharing this cache */
+	uint32_t pad;
+	uint64_t active_objs;		/* objects out of slabs */
+	uint64_t total_objs;		/* objects in all slabs */
+	uint64_t active_slabs;		/* slabs with an object out */
+	uint64_t total_slabs;
+	uint64_t depot_full;		/* full magazines in the depot */
+	uint64_t depot_empty;		/* empty magazines in the depot */
+	uint64_t depot_objs;		/* objects in depot magazines */
+	uint64_t allocs_base;		/* allocations not in thread units */
+	uint64_t frees_base;		/* frees not in thread units */
+	uint64_t alloc_slow;		/* magazine misses on allocation */
+	uint64_t free_slow;		/* magazine misses on free */
+	uint64_t slabs_created;
+	uint64_t slabs_freed;
+	uint64_t rcu_pending;		/* slabs or objects waiting for RCU */
+	uint64_t reserved[5];
+};
+
+/* struct kmem_stats_unit.kind */
+#define KMEM_UNIT_FREE		0
+#define KMEM_UNIT_THREAD	1	/* struct kmem_stats_thread */
+#define KMEM_UNIT_EXT		2	/* more per-cache slots of a thread */
+#define KMEM_UNIT_ORPHAN	3	/* a thread that did not survive fork */
+
+struct kmem_stats_unit {
+	uint32_t kind;			/* KMEM_UNIT_* */
+	uint32_t npages;		/* length in unit_size pages */
+};
+
+/**
+ * struct kmem_stats_pcc - one thread's magazines for one cache
+ *
+ * Allocations pop from the loaded magazine, frees push into the previous
+ * one; the counts are kept without a per-operation increment:
+ *
+ *   allocations = allocs + (loaded_start - rounds)
+ *   frees       = frees  + (prev_rounds - prev_start)
+ *
+ * rounds + prev_rounds are the objects the thread holds.  Read-only for
+ * readers; the pointers are the writer's.
+ */
+struct kmem_stats_pcc {
+	void **loaded;			/* rounds of the loaded magazine */
+	void **previous;		/* rounds of the previous magazine */
+	uint32_t rounds;		/* objects in loaded */
+	uint32_t prev_rounds;		/* objects in previous */
+	uint16_t magsize;		/* capacity (0: slot unused) */
+	uint16_t cache_id;		/* the cache this slot serves */
+	uint16_t loaded_start;		/* rounds when loaded was put in */
+	uint16_t prev_start;		/* prev_rounds when previous was */
+	uint64_t allocs;		/* allocations from earlier magazines */
+	uint64_t frees;			/* frees into earlier magazines */
+};
+
+/**
+ * struct kmem_stats_thread - a live thread's unit
+ */
+struct kmem_stats_thread {
+	struct kmem_stats_unit unit;
+	int32_t tid;			/* kernel thread id */
+	uint32_t state;			/* 2: live */
+	uint32_t pcp_off;		/* offset in unit of uint64 pcp pages */
+	uint32_t pcc_off;		/* offset in unit of pcc[0] */
+	uint32_t nr_pcc_inline;		/* KMEM_PCC_INLINE */
+	uint32_t ext_off;		/* offset in unit of the ext table */
+	uint32_t nr_ext;		/* entries in the ext table */
+	uint32_t pad;
+	/* then the layers' parts */
+};
+
+/**
+ * struct kmem_stats_ext - more per-cache slots (cache ids >= 64)
+ *
+ * A thread's ext table holds the writer's addresses of these units (0 if
+ * absent); entry k covers ids k * KMEM_PCC_INLINE and up.
+ */
+struct kmem_stats_ext {
+	struct kmem_stats_unit unit;
+	int32_t tid;
+	uint32_t first_id;
+	struct kmem_stats_pcc pcc[KMEM_PCC_INLINE];
+};
+
+/* ---- In-process API (libkmem) -------------------------------------- */
+
+/**
+ * struct kmem_slabinfo - one cache as /proc/slabinfo shows it, and more
+ */
+struct kmem_slabinfo {
+	char name[KMEM_STATS_NAME_LEN];
+	unsigned long active_objs;
+	unsigned long num_objs;
+	unsigned long active_slabs;
+	unsigned long num_slabs;
+	unsigned int objsize;
+	unsigned int object_size;
+	unsigned int objs_per_slab;
+	unsigned int pages_per_slab;
+	unsigned int magazine_size;
+	unsigned int refcount;
+	unsigned long thread_objs;	/* objects in threads' magazines */
+	unsigned long depot_objs;	/* objects in the depot */
+	unsigned long inuse_objs;	/* held by the program */
+	unsigned long allocs;
+	unsigned long frees;
+	unsigned long alloc_slow;
+	unsigned long free_slow;
+	unsigned long slabs_created;
+	unsigned long slabs_freed;
+	unsigned int flags;
+};
+
+KMEM_EXPORT int kmem_slabinfo_snapshot(struct kmem_slabinfo *out, int max);
+KMEM_EXPORT int kmem_slabinfo_format_line(const struct kmem_slabinfo *si,
+					  char *buf, size_t len);
+KMEM_EXPORT int kmem_slabinfo_print(int fd);
+KMEM_EXPORT int kmem_buddyinfo_print(int fd);
+KMEM_EXPORT int kmem_stats_fd(void);
+
+#define KMEM_SLABINFO_HEADER                                                 \
+	"slabinfo - version: 2.1\n"                                          \
+	"# name            <active_objs> <num_objs> <objsize> <objperslab> " \
+	"<pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : "   \
+	"slabdata <active_slabs> <num_slabs> <sharedavail>\n"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KMEM_STATS_H */
