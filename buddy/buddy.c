@@ -1,0 +1,1290 @@
+// SPDX-License-Identifier: MIT
+/*
+ * buddy/buddy.c - the buddy page allocator.
+ *
+ * One zone ("Node 0, zone Normal") holds every free block, on one free list
+ * per order 0..MAX_PAGE_ORDER.  A block of order n is 2^n pages aligned to
+ * 2^n pages.  Allocation takes the smallest free block that fits and splits
+ * it, putting the unused halves back one order down each time (expand()).
+ * Freeing merges the block with its buddy while the buddy is free and of
+ * the same order (__free_one_page()).
+ *
+ * States of a block (see struct page in buddy.h for the descriptor side):
+ *
+ *   free in zone (PG_buddy) --alloc--> allocated (PG_alloc/PG_large/PG_slab)
+ *        ^  \                               |
+ *        |   `--pcp refill--> per-thread list (PG_pcp) --pcp alloc--'
+ *        `---------------------------- free ----------------------------'
+ *
+ * Max-order free blocks have two more states: resident (on
+ * free_area[MAX_PAGE_ORDER], newest first, stamped with the time they were
+ * freed) and released (on zone->released: their pages were given back with
+ * MADV_DONTNEED; the range stays mapped and reads as zeros).  A resident
+ * block older than buddy_config.decay_ms is released by whichever comes
+ * first: the reaper thread (so an idle process gives memory back too), the
+ * next zone-locked operation that notices it, or kmem_shrink_all().
+ * Allocation prefers resident blocks (hot, no page faults) to released ones.
+ * A section whose blocks are all released is unmapped once more than
+ * buddy_config.retain_sections such sections exist.
+ *
+ * Fast path: orders 0..3 are served from the calling thread's lists
+ * (buddy/pcp.c) without a lock.  Slow path: the zone lock; then a new
+ * section from the OS if the flags allow it (__GFP_DIRECT_RECLAIM).
+ *
+ * Lock order: kmem_thread_lock -> (slab locks) -> zone->lock ->
+ * section_lock -> region.  The zone lock is never held across mmap or
+ * madvise; blocks being released are taken off the lists meanwhile
+ * (zone->nr_releasing).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buddy/buddy.h"
+
+struct zone kmem_zone = { .lock = KMEM_LOCK_INIT };
+
+struct buddy_config buddy_config = {
+	.decay_ms = 1000,
+	.retain_sections = 2,
+	.pcp_high = { 32, 8, 4, 2 },
+	.pcp_batch = { 8, 2, 1, 1 },
+	.background = true,
+};
+
+static unsigned long nr_releasing;	/* zone lock: blocks off-list */
+static unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
+
+static __always_inline struct page *desc_base(const struct page *page)
+{
+	return (struct page *)((unsigned long)page &
+			       ~(PAGES_PER_SECTION * sizeof(struct page) - 1));
+}
+
+static __always_inline unsigned long page_index(const struct page *page)
+{
+	return (unsigned long)(page - desc_base(page));
+}
+
+/*
+ * Copy the zone's figures into the region header for kmeminfo: a few
+ * stores on zone-locked paths, bracketed by buddy_seq for readers.
+ */
+static void publish_buddy_locked(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	if (unlikely(!h))
+		return;
+	__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		h->nr_free[o] = z->free_area[o].nr_free;
+	h->nr_free[MAX_PAGE_ORDER] += nr_releasing;
+	h->managed_pages = z->managed_pages;
+	h->free_pages = z->free_pages;
+	h->mapped = z->nr_sections * SECTION_SIZE;
+	h->retained = (z->nr_released + nr_releasing) *
+		      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+	h->nr_sections = z->nr_sections;
+	h->os_maps = kmem_os_map_calls();
+	h->os_unmaps = __atomic_load_n(&kmem_os_nr_unmaps, __ATOMIC_RELAXED);
+	h->os_releases = __atomic_load_n(&kmem_os_nr_releases,
+					 __ATOMIC_RELAXED);
+	__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Free lists                                                          */
+/* ------------------------------------------------------------------ */
+
+static void add_to_free_list(struct page *page, unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+
+	page->type = PG_buddy;
+	page->order = order;
+	if (order == MAX_PAGE_ORDER && (page->flags & PGF_released)) {
+		list_add_tail(&page->lru, &z->released);
+		z->nr_released++;
+	} else {
+		list_add(&page->lru, &z->free_area[order].free_list);
+		if (order == MAX_PAGE_ORDER)
+			nr_decay_pending++;
+	}
+	z->free_area[order].nr_free++;
+	z->free_pages += 1UL << order;
+}
+
+static void del_from_free_list(struct page *page, unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+
+	list_del(&page->lru);
+	if (order == MAX_PAGE_ORDER) {
+		if (page->flags & PGF_released)
+			z->nr_released--;
+		else
+			nr_decay_pending--;
+	}
+	z->free_area[order].nr_free--;
+	z->free_pages -= 1UL << order;
+}
+
+/*
+ * expand - split a free block down to the order asked for
+ * @page: head of the block taken off its list, of order @high
+ * @low:  order wanted
+ *
+ * The upper half of each split goes back on the free list one order down;
+ * it inherits PGF_zeroed (its pages were never handed out since they were
+ * last known zero), not PGF_released (a released block is a max-order one).
+ */
+static void expand(struct page *page, unsigned int low, unsigned int high)
+{
+	unsigned char zeroed = page->flags & PGF_zeroed;
+
+	while (high > low) {
+		struct page *half;
+
+		high--;
+		half = page + (1UL << high);
+		half->flags = zeroed;
+		add_to_free_list(half, high);
+	}
+}
+
+static void section_account_alloc_max(struct page *page)
+{
+	struct kmem_section *sec = page_section(page);
+
+	if (sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
+		kmem_zone.nr_free_sections--;
+	sec->nr_free_max--;
+}
+
+/*
+ * __rmqueue - take a block of @order from the zone
+ *
+ * Return: its head (type still PG_buddy, flags say whether it is zeroed),
+ * or NULL when no free block is large enough.
+ */
+static struct page *__rmqueue(unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++) {
+		struct list_head *l = &z->free_area[o].free_list;
+		struct page *page;
+
+		if (list_empty(l)) {
+			if (o < MAX_PAGE_ORDER || list_empty(&z->released))
+				continue;
+			l = &z->released;
+		}
+		page = list_first_entry(l, struct page, lru);
+		del_from_free_list(page, o);
+		if (o == MAX_PAGE_ORDER)
+			section_account_alloc_max(page);
+		page->flags &= (unsigned char)~(PGF_released | PGF_freed_head);
+		expand(page, order, o);
+		page->order = order;
+		return page;
+	}
+	return NULL;
+}
+
+/*
+ * The buddy system, as in the kernel's __free_one_page():
+ *
+ * A block of order n at page index i (aligned to 2^n) has exactly one
+ * buddy, the block at i ^ 2^n: together they form the order n+1 block at
+ * i & ~2^n.  When a block is freed and its buddy is a free block of the
+ * same order, the two are taken off their lists and merged, and the merged
+ * block tries the same with its own buddy, up to MAX_PAGE_ORDER.  A free
+ * block's head is PG_buddy with its order, so "is my buddy free and whole"
+ * is one look at one descriptor; the page that stops being a head becomes
+ * PG_tail.  Sections are aligned to more than the largest block, so a
+ * buddy is always in the same section.
+ */
+static void __free_one_page(struct page *page, unsigned int order)
+{
+	struct page *base = desc_base(page);
+	unsigned long idx = page_index(page);
+	unsigned char zeroed = page->flags & PGF_zeroed;
+
+	lock_assert_held(&kmem_zone.lock);
+	VM_BUG_ON(idx & ((1UL << order) - 1));
+	while (order < MAX_PAGE_ORDER) {
+		unsigned long buddy_idx = idx ^ (1UL << order);
+		struct page *buddy = base + buddy_idx;
+
+		if (buddy->type != PG_buddy || buddy->order != order)
+			break;
+		del_from_free_list(buddy, order);
+		zeroed &= buddy->flags;
+		if (buddy_idx < idx) {
+			page->type = PG_tail;
+			page = buddy;
+			idx = buddy_idx;
+		} else {
+			buddy->type = PG_tail;
+		}
+		order++;
+	}
+	page->flags = (page->flags & PGF_freed_head) | zeroed;
+	if (order == MAX_PAGE_ORDER) {
+		struct kmem_section *sec = page_section(page);
+
+		page->stamp = kmem_now_ms();
+		if (++sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
+			kmem_zone.nr_free_sections++;
+	}
+	add_to_free_list(page, order);
+}
+
+/* Put a new section's blocks on the lists. */
+static void zone_add_section(struct kmem_section *sec)
+{
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	list_add_tail(&sec->node, &z->sections);
+	z->nr_sections++;
+	z->nr_free_sections++;
+	z->managed_pages += PAGES_PER_SECTION;
+	for (unsigned long i = 0; i < PAGES_PER_SECTION;
+	     i += MAX_ORDER_NR_PAGES)
+		add_to_free_list(&sec->pages[i], MAX_PAGE_ORDER);
+}
+
+/* ------------------------------------------------------------------ */
+/* Release to the OS                                                   */
+/* ------------------------------------------------------------------ */
+
+static struct kmem_section *pick_section_to_unmap(void)
+{
+	struct zone *z = &kmem_zone;
+	struct kmem_section *sec;
+
+	lock_assert_held(&z->lock);
+	if (z->nr_free_sections <= buddy_config.retain_sections)
+		return NULL;
+	list_for_each_entry(sec, &z->sections, node) {
+		bool all_released = true;
+
+		if (sec->nr_free_max != MAX_BLOCKS_PER_SECTION)
+			continue;
+		for (unsigned long i = 0; i < PAGES_PER_SECTION;
+		     i += MAX_ORDER_NR_PAGES) {
+			struct page *head = &sec->pages[i];
+
+			if (head->type != PG_buddy ||
+			    !(head->flags & PGF_released)) {
+				all_released = false;
+				break;
+			}
+		}
+		if (all_released)
+			return sec;
+	}
+	return NULL;
+}
+
+/* Take a wholly free, released section out of the zone. */
+static void zone_remove_section(struct kmem_section *sec)
+{
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	for (unsigned long i = 0; i < PAGES_PER_SECTION;
+	     i += MAX_ORDER_NR_PAGES)
+		del_from_free_list(&sec->pages[i], MAX_PAGE_ORDER);
+	list_del(&sec->node);
+	z->nr_sections--;
+	z->nr_free_sections--;
+	z->managed_pages -= PAGES_PER_SECTION;
+}
+
+/*
+ * release_blocks - give back resident max-order blocks to the OS
+ * @now:  current time (ms); blocks freed before now - decay_ms go
+ * @all:  ignore the delay (shrink)
+ * @next: set to when the oldest remaining resident block expires, or 0
+ *
+ * The blocks are taken off the lists (still counted free) while madvise
+ * runs without the zone lock, then put on the released list.  Afterwards
+ * wholly released sections beyond the retained amount are unmapped.
+ *
+ * Context: zone lock not held.
+ * Return: the number of blocks released.
+ */
+static unsigned long release_blocks(unsigned long now, bool all,
+				    unsigned long *next)
+{
+	struct zone *z = &kmem_zone;
+	struct list_head *top = &z->free_area[MAX_PAGE_ORDER].free_list;
+	unsigned long n = 0;
+	LIST_HEAD(batch);
+	struct page *page, *tmp;
+
+	kmem_lock(&z->lock);
+	while (!list_empty(top)) {
+		page = list_last_entry(top, struct page, lru);
+		if (!all && page->stamp + buddy_config.decay_ms > now)
+			break;
+		list_move(&page->lru, &batch);
+		nr_decay_pending--;
+		nr_releasing++;
+		n++;
+	}
+	kmem_unlock(&z->lock);
+
+	list_for_each_entry(page, &batch, lru)
+		kmem_os_release((void *)page_to_addr(page),
+				MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+
+	kmem_lock(&z->lock);
+	list_for_each_entry_safe(page, tmp, &batch, lru) {
+		list_del(&page->lru);
+		nr_releasing--;
+		page->flags |= PGF_released | PGF_zeroed;
+		list_add_tail(&page->lru, &z->released);
+		z->nr_released++;
+	}
+	for (;;) {
+		struct kmem_section *sec = pick_section_to_unmap();
+
+		if (!sec)
+			break;
+		zone_remove_section(sec);
+		kmem_unlock(&z->lock);
+		section_destroy_buddy(sec);
+		kmem_lock(&z->lock);
+	}
+	if (next) {
+		*next = 0;
+		if (!list_empty(top)) {
+			page = list_last_entry(top, struct page, lru);
+			*next = page->stamp + buddy_config.decay_ms;
+		}
+	}
+	z->next_decay_ms = 0;
+	if (!list_empty(top))
+		z->next_decay_ms = list_last_entry(top, struct page, lru)->stamp +
+				   buddy_config.decay_ms;
+	publish_buddy_locked();
+	kmem_unlock(&z->lock);
+	return n;
+}
+
+/**
+ * buddy_release_expired - release max-order blocks whose delay is over
+ * @now_ms: current kmem_now_ms()
+ *
+ * Return: when the next resident block expires (ms), or 0 if none waits.
+ */
+unsigned long buddy_release_expired(unsigned long now_ms)
+{
+	unsigned long next;
+
+	release_blocks(now_ms, false, &next);
+	return next;
+}
+
+/**
+ * buddy_release_all - release every free max-order block now
+ *
+ * Also unmaps wholly free sections beyond the retained amount.
+ */
+void buddy_release_all(void)
+{
+	release_blocks(0, true, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The reaper: releases memory of idle processes                        */
+/* ------------------------------------------------------------------ */
+
+static pthread_mutex_t reaper_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reaper_cond = PTHREAD_COND_INITIALIZER;
+static bool reaper_started;	/* reaper_mutex */
+static bool reaper_sleeping;	/* reaper_mutex: waiting without timeout */
+static bool reaper_kicked;	/* reaper_mutex */
+static void (*reaper_hooks[4])(unsigned long now_ms, unsigned long *next);
+static unsigned int nr_reaper_hooks;
+
+/**
+ * buddy_reaper_add_hook - run @fn on every reaper pass
+ * @fn: gets the time and lowers *next to when it wants to run again (ms)
+ *
+ * Context: start-up only (before any thread could run the reaper).
+ */
+void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
+				      unsigned long *next))
+{
+	BUG_ON(nr_reaper_hooks >= ARRAY_SIZE(reaper_hooks));
+	reaper_hooks[nr_reaper_hooks++] = fn;
+}
+
+static void *reaper_main(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_NAME, "kmem-reaper", 0, 0, 0);
+	for (;;) {
+		unsigned long now = kmem_now_ms(), next;
+		struct timespec ts;
+
+		next = buddy_release_expired(now);
+		for (unsigned int i = 0; i < nr_reaper_hooks; i++)
+			reaper_hooks[i](now, &next);
+
+		pthread_mutex_lock(&reaper_mutex);
+		if (!reaper_kicked) {
+			if (!next) {
+				reaper_sleeping = true;
+				while (!reaper_kicked)
+					pthread_cond_wait(&reaper_cond,
+							  &reaper_mutex);
+				reaper_sleeping = false;
+			} else {
+				unsigned long wait = next > now ? next - now : 1;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += (time_t)(wait / 1000);
+				ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&reaper_cond,
+						       &reaper_mutex, &ts);
+			}
+		}
+		reaper_kicked = false;
+		pthread_mutex_unlock(&reaper_mutex);
+	}
+	return NULL;
+}
+
+/*
+ * The reaper starts once the process has mapped a second section (its
+ * pages passed 32 MiB): small processes never pay for a thread.  It is
+ * started from an allocation slow path, never from free(), with no kmem
+ * lock held and every signal blocked so that it never runs a handler.
+ */
+static void reaper_maybe_start(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+
+	if (!buddy_config.background || READ_ONCE(reaper_started) ||
+	    READ_ONCE(kmem_zone.nr_sections) < 2)
+		return;
+	pthread_mutex_lock(&reaper_mutex);
+	if (reaper_started) {
+		pthread_mutex_unlock(&reaper_mutex);
+		return;
+	}
+	reaper_started = true;
+	pthread_mutex_unlock(&reaper_mutex);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, &attr, reaper_main, NULL)) {
+		pthread_mutex_lock(&reaper_mutex);
+		reaper_started = false;
+		pthread_mutex_unlock(&reaper_mutex);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+/**
+ * buddy_reaper_kick - there is new work for the reaper
+ *
+ * Wakes it if it sleeps without a deadline.  Context: no kmem lock held.
+ */
+void buddy_reaper_kick(void)
+{
+	if (!READ_ONCE(reaper_started) || !READ_ONCE(reaper_sleeping))
+		return;
+	pthread_mutex_lock(&reaper_mutex);
+	reaper_kicked = true;
+	pthread_cond_signal(&reaper_cond);
+	pthread_mutex_unlock(&reaper_mutex);
+}
+
+/* ------------------------------------------------------------------ */
+/* Zone allocation and free                                            */
+/* ------------------------------------------------------------------ */
+
+/* Map a section and add it; zone lock dropped around the mmap. */
+static bool zone_grow(gfp_t gfp)
+{
+	struct kmem_section *sec;
+
+	lock_assert_held(&kmem_zone.lock);
+	kmem_unlock(&kmem_zone.lock);
+	sec = section_create_buddy(gfpflags_allow_blocking(gfp));
+	kmem_lock(&kmem_zone.lock);
+	if (!sec)
+		return false;
+	zone_add_section(sec);
+	return true;
+}
+
+/**
+ * zone_rmqueue_bulk - take up to @count blocks of @order from the zone
+ * @order: order of each block
+ * @count: how many are wanted
+ * @list:  they are added to its tail, heads marked PG_pcp
+ * @gfp:   whether a new section may be mapped
+ *
+ * Return: how many were taken (0 when the zone is empty and may not grow).
+ */
+unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
+			       struct list_head *list, gfp_t gfp)
+{
+	struct zone *z = &kmem_zone;
+	bool grew = false;
+	unsigned int n = 0;
+
+	kmem_lock(&z->lock);
+	while (n < count) {
+		struct page *page = __rmqueue(order);
+
+		if (!page) {
+			if (n || grew || !zone_grow(gfp))
+				break;
+			grew = true;
+			continue;
+		}
+		page->type = PG_pcp;
+		list_add_tail(&page->lru, list);
+		n++;
+	}
+	publish_buddy_locked();
+	kmem_unlock(&z->lock);
+	if (grew)
+		reaper_maybe_start();
+	return n;
+}
+
+/* Allocate one block straight from the zone. */
+static struct page *zone_alloc(gfp_t gfp, unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+	struct page *page;
+	bool grew = false;
+
+	kmem_lock(&z->lock);
+	for (;;) {
+		page = __rmqueue(order);
+		if (page || grew || !zone_grow(gfp))
+			break;
+		grew = true;
+	}
+	publish_buddy_locked();
+	kmem_unlock(&z->lock);
+	if (grew)
+		reaper_maybe_start();
+	return page;
+}
+
+/**
+ * zone_free_bulk - return blocks of @order from a per-thread list
+ * @list:  PG_pcp heads, all of @order; the list is left empty
+ * @order: their order
+ * @n:     how many
+ */
+void zone_free_bulk(struct list_head *list, unsigned int order,
+		    unsigned int n)
+{
+	struct zone *z = &kmem_zone;
+	unsigned long pending_before;
+	struct page *page, *tmp;
+
+	kmem_lock(&z->lock);
+	pending_before = nr_decay_pending;
+	list_for_each_entry_safe(page, tmp, list, lru) {
+		list_del(&page->lru);
+		__free_one_page(page, order);
+	}
+	(void)n;
+	publish_buddy_locked();
+	kmem_unlock(&z->lock);
+	if (nr_decay_pending > pending_before)
+		buddy_reaper_kick();
+}
+
+/*
+ * A busy process without a reaper still releases: zone-locked paths check
+ * whether the oldest resident max-order block has expired.
+ */
+static void maybe_release_expired(void)
+{
+	unsigned long due = READ_ONCE(kmem_zone.next_decay_ms);
+
+	if (due && kmem_now_ms() >= due)
+		buddy_release_expired(kmem_now_ms());
+}
+
+static void zone_free(struct page *page, unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+	bool top;
+
+	kmem_lock(&z->lock);
+	__free_one_page(page, order);
+	top = !list_empty(&z->free_area[MAX_PAGE_ORDER].free_list);
+	if (top && !z->next_decay_ms)
+		z->next_decay_ms = kmem_now_ms() + buddy_config.decay_ms;
+	publish_buddy_locked();
+	kmem_unlock(&z->lock);
+	if (top) {
+		buddy_reaper_kick();
+		maybe_release_expired();
+	}
+}
+
+/**
+ * buddy_check_free - report a bad free of a block, or return
+ * @page:   descriptor of the block's first page
+ * @order:  order the caller says it has
+ * @caller: name of the function, for the message
+ *
+ * A block that is already free, a page that is not the head of an
+ * allocated block, and a wrong order are reported with the address and
+ * the problem; the process aborts (the allocator's books would otherwise
+ * be corrupted by the merge).
+ */
+void buddy_check_free(struct page *page, unsigned int order,
+		      const char *caller)
+{
+	unsigned long addr;
+
+	if (likely((page->type == PG_alloc || page->type == PG_large) &&
+		   page->order == order))
+		return;
+	addr = page_to_addr(page);
+	switch (page->type) {
+	case PG_buddy:
+	case PG_pcp:
+		kmem_panic("kmem: %s: double free of page block 0x%lx (order %u): it is already free\n",
+			   caller, addr, order);
+	case PG_tail:
+		if (page->flags & PGF_freed_head)
+			kmem_panic("kmem: %s: double free of page block 0x%lx (order %u): it was freed and merged\n",
+				   caller, addr, order);
+		kmem_panic("kmem: %s: 0x%lx is not the first page of an allocated block\n",
+			   caller, addr);
+	case PG_slab:
+		kmem_panic("kmem: %s: 0x%lx is a slab page, not a page block\n",
+			   caller, addr);
+	default:
+		kmem_panic("kmem: %s: page block 0x%lx freed with order %u but allocated with order %u\n",
+			   caller, addr, order, page->order);
+	}
+}
+
+/**
+ * __alloc_pages - allocate a block (the engine under alloc_pages)
+ * @gfp:    flags; without __GFP_DIRECT_RECLAIM no memory is mapped
+ * @order:  0..MAX_PAGE_ORDER
+ * @zeroed: set to whether the block's contents are known to be zero
+ *
+ * Orders up to 3 come from the calling thread's lists when it has them.
+ * The head's type is left for the caller to set (PG_alloc, PG_slab, ...).
+ *
+ * Return: the head descriptor or NULL.
+ */
+struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed)
+{
+	struct page *page = NULL;
+
+	if (order < PCP_ORDERS) {
+		struct pcp_set *pcp = kmem_tls_pcp;
+
+		if (unlikely(!pcp) && kmem_tls_state == KMEM_THREAD_NONE &&
+		    kmem_thread_attach())
+			pcp = kmem_tls_pcp;
+		if (pcp)
+			page = pcp_alloc(pcp, order, gfp);
+	}
+	if (!page) {
+		page = zone_alloc(gfp, order);
+		if (!page)
+			return NULL;
+	}
+	*zeroed = page->flags & PGF_zeroed;
+	page->flags &= (unsigned char)~(PGF_zeroed | PGF_freed_head);
+	return page;
+}
+
+/**
+ * __free_pages_ok - free a checked block (the engine under __free_pages)
+ * @page:  head of an allocated block (buddy_check_free passed)
+ * @order: its order
+ */
+void __free_pages_ok(struct page *page, unsigned int order)
+{
+	page->flags = PGF_freed_head;
+	if (order < PCP_ORDERS) {
+		struct pcp_set *pcp = kmem_tls_pcp;
+
+		if (unlikely(!pcp) && kmem_tls_state == KMEM_THREAD_NONE &&
+		    kmem_thread_attach())
+			pcp = kmem_tls_pcp;
+		if (pcp && pcp_free(pcp, page, order))
+			return;
+	}
+	zone_free(page, order);
+}
+
+/* ------------------------------------------------------------------ */
+/* The kernel API                                                      */
+/* ------------------------------------------------------------------ */
+
+static noinline struct page *alloc_pages_nofail(gfp_t gfp, unsigned int order,
+						bool *zeroed)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		struct page *page;
+
+		buddy_release_all();
+		page = __alloc_pages(gfp | __GFP_DIRECT_RECLAIM, order, zeroed);
+		if (page)
+			return page;
+		nanosleep(&ts, NULL);
+	}
+	kmem_panic("kmem: __GFP_NOFAIL allocation of order %u failed: the OS refuses memory (errno %d)\n",
+		   order, errno);
+}
+
+/**
+ * alloc_pages - allocate 2^@order contiguous pages
+ * @gfp:   allocation flags (see kmem/gfp.h)
+ * @order: 0..MAX_PAGE_ORDER
+ *
+ * Context: any thread.  Without __GFP_DIRECT_RECLAIM (GFP_NOWAIT,
+ * GFP_ATOMIC) only memory already mapped is used.
+ * Return: the first page's descriptor, or NULL (errno ENOMEM; a message
+ * unless __GFP_NOWARN; never NULL with __GFP_NOFAIL).
+ */
+struct page *alloc_pages(gfp_t gfp, unsigned int order)
+{
+	struct page *page;
+	bool zeroed;
+
+	kmem_init();
+	if (order > MAX_PAGE_ORDER) {
+		if (!(gfp & __GFP_NOWARN))
+			kmem_printk("kmem: alloc_pages: order %u is above MAX_PAGE_ORDER (%d)\n",
+				    order, MAX_PAGE_ORDER);
+		errno = EINVAL;
+		return NULL;
+	}
+	page = __alloc_pages(gfp, order, &zeroed);
+	if (unlikely(!page)) {
+		if (gfp & __GFP_NOFAIL)
+			page = alloc_pages_nofail(gfp, order, &zeroed);
+		else {
+			if (!(gfp & (__GFP_NOWARN | __GFP_NORETRY)) &&
+			    gfpflags_allow_blocking(gfp))
+				kmem_printk("kmem: alloc_pages: order %u allocation failed (out of memory)\n",
+					    order);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	page->type = PG_alloc;
+	if ((gfp & __GFP_ZERO) && !zeroed)
+		memset((void *)page_to_addr(page), 0, PAGE_SIZE << order);
+	return page;
+}
+
+/**
+ * __free_pages - free a block from alloc_pages()
+ * @page:  its first page
+ * @order: the order it was allocated with
+ *
+ * A pointer that is not one of our descriptors, a block already free, a
+ * page that does not start a block and a wrong order are reported and
+ * abort (see buddy_check_free()).  NULL is ignored.
+ */
+void __free_pages(struct page *page, unsigned int order)
+{
+	if (!page)
+		return;
+	if (unlikely(!page_section(page)))
+		kmem_panic("kmem: __free_pages: %p is not a struct page of kmem\n",
+			   (void *)page);
+	buddy_check_free(page, order, "__free_pages");
+	if (page->type != PG_alloc)
+		kmem_panic("kmem: __free_pages: block 0x%lx belongs to kmalloc, free it with kfree\n",
+			   page_to_addr(page));
+	__free_pages_ok(page, order);
+}
+
+/**
+ * __get_free_pages - allocate pages and return their address
+ * @gfp:   allocation flags
+ * @order: order of the block
+ *
+ * Return: the address, or 0.
+ */
+unsigned long __get_free_pages(gfp_t gfp, unsigned int order)
+{
+	struct page *page = alloc_pages(gfp, order);
+
+	return page ? page_to_addr(page) : 0;
+}
+
+/**
+ * get_zeroed_page - allocate one zeroed page
+ * @gfp: allocation flags
+ *
+ * Return: the address, or 0.
+ */
+unsigned long get_zeroed_page(gfp_t gfp)
+{
+	return __get_free_pages(gfp | __GFP_ZERO, 0);
+}
+
+/**
+ * free_pages - free a block by address
+ * @addr:  address from __get_free_pages() (0 is ignored)
+ * @order: its order
+ *
+ * An address that is not ours is reported and aborts.
+ */
+void free_pages(unsigned long addr, unsigned int order)
+{
+	struct page *page;
+
+	if (!addr)
+		return;
+	page = kmem_addr_to_page((void *)addr);
+	if (unlikely(!page || (addr & ~PAGE_MASK)))
+		kmem_panic("kmem: free_pages: invalid pointer 0x%lx: not a page block of kmem\n",
+			   addr);
+	__free_pages(page, order);
+}
+
+/**
+ * alloc_pages_exact - allocate the pages covering @size bytes exactly
+ * @size: bytes
+ * @gfp:  allocation flags
+ *
+ * Allocates a block of get_order(@size) and frees the pages past the end,
+ * as the kernel does; each page kept is then its own order-0 block.
+ *
+ * Return: the address, or NULL.
+ */
+void *alloc_pages_exact(size_t size, gfp_t gfp)
+{
+	unsigned int order;
+	unsigned long nr, total;
+	struct page *page;
+
+	if (!size || size > (PAGE_SIZE << MAX_PAGE_ORDER)) {
+		if (size && !(gfp & __GFP_NOWARN))
+			kmem_printk("kmem: alloc_pages_exact: %zu bytes is above the largest block\n",
+				    size);
+		errno = size ? ENOMEM : EINVAL;
+		return NULL;
+	}
+	order = get_order(size);
+	page = alloc_pages(gfp, order);
+	if (!page)
+		return NULL;
+	nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	total = 1UL << order;
+	for (unsigned long i = 0; i < nr; i++) {
+		page[i].type = PG_alloc;
+		page[i].order = 0;
+	}
+	/* Free the tail in the largest aligned pieces. */
+	for (unsigned long i = nr; i < total;) {
+		unsigned int o = __builtin_ctzl(i);
+
+		while (i + (1UL << o) > total)
+			o--;
+		page[i].type = PG_alloc;
+		page[i].order = (unsigned char)o;
+		page[i].flags = 0;
+		__free_pages_ok(&page[i], o);
+		i += 1UL << o;
+	}
+	return (void *)page_to_addr(page);
+}
+
+/**
+ * free_pages_exact - free what alloc_pages_exact() returned
+ * @virt: its address
+ * @size: the size passed to alloc_pages_exact()
+ */
+void free_pages_exact(void *virt, size_t size)
+{
+	unsigned long addr = (unsigned long)virt;
+	unsigned long end = addr + ALIGN(size, PAGE_SIZE);
+
+	if (!virt)
+		return;
+	for (; addr < end; addr += PAGE_SIZE)
+		free_pages(addr, 0);
+}
+
+/**
+ * page_address - the address of the memory a descriptor describes
+ * @page: a descriptor of ours (an invalid one is reported and aborts)
+ */
+void *page_address(const struct page *page)
+{
+	if (unlikely(!page_section(page)))
+		kmem_panic("kmem: page_address: %p is not a struct page of kmem\n",
+			   (const void *)page);
+	return (void *)page_to_addr(page);
+}
+
+/**
+ * virt_to_page - the descriptor of the page holding @addr
+ * @addr: an address in memory from kmem's page allocator
+ *
+ * Return: the descriptor, or NULL for an address kmem does not manage
+ * (the kernel's version has no way to say so).
+ */
+struct page *virt_to_page(const void *addr)
+{
+	return kmem_addr_to_page(addr);
+}
+
+/**
+ * virt_addr_valid - is @addr in kmem's page allocator?
+ * @addr: any address
+ */
+bool virt_addr_valid(const void *addr)
+{
+	return kmem_addr_to_page(addr) != NULL;
+}
+
+/**
+ * buddy_shrink - give every free page back to the OS now
+ *
+ * Drains the calling thread's page lists, releases every free max-order
+ * block and unmaps wholly free sections beyond the retained amount.
+ * kmem_shrink_all() (core) empties the caches above first.
+ */
+void buddy_shrink(void)
+{
+	if (kmem_tls_pcp)
+		pcp_drain(kmem_tls_pcp);
+	buddy_release_all();
+}
+
+/* ------------------------------------------------------------------ */
+/* Statistics and validation                                           */
+/* ------------------------------------------------------------------ */
+
+struct pcp_count {
+	unsigned long pages;
+	int bad;
+};
+
+static void count_pcp(void *part, pid_t tid, void *arg)
+{
+	struct pcp_set *pcp = part;
+	struct pcp_count *c = arg;
+
+	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
+		struct page *page;
+		unsigned int n = 0;
+
+		list_for_each_entry(page, &pcp->lists[o].list, lru) {
+			if (page->type != PG_pcp || page->order != o) {
+				kmem_printk("buddy_validate: thread %d list %u: page 0x%lx type %u order %u\n",
+					    tid, o, page_to_addr(page),
+					    page->type, page->order);
+				c->bad++;
+			}
+			n++;
+		}
+		if (n != pcp->lists[o].count) {
+			kmem_printk("buddy_validate: thread %d list %u holds %u blocks, count says %u\n",
+				    tid, o, n, pcp->lists[o].count);
+			c->bad++;
+		}
+		c->pages += (unsigned long)n << o;
+	}
+}
+
+static void count_pcp_quiet(void *part, pid_t tid, void *arg)
+{
+	struct pcp_set *pcp = part;
+	struct pcp_count *c = arg;
+
+	(void)tid;
+	c->pages += READ_ONCE(pcp->nr_pages);
+}
+
+extern struct kmem_thread_part pcp_part;
+
+/**
+ * kmem_buddyinfo_get - snapshot the page allocator
+ * @info: filled in
+ */
+void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
+{
+	struct zone *z = &kmem_zone;
+	struct huge_stats hs;
+
+	struct pcp_count pc = { 0, 0 };
+
+	kmem_init();
+	memset(info, 0, sizeof(*info));
+	kmem_thread_lock();
+	kmem_thread_for_each(&pcp_part, count_pcp_quiet, &pc);
+	kmem_lock(&z->lock);
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		info->nr_free[o] = z->free_area[o].nr_free;
+	info->nr_free[MAX_PAGE_ORDER] += nr_releasing;
+	info->pcp_pages = pc.pages;
+	info->mapped = z->nr_sections * SECTION_SIZE;
+	info->retained = (z->nr_released + nr_releasing) *
+			 (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+	info->resident = info->mapped - info->retained;
+	info->nr_sections = z->nr_sections;
+	kmem_unlock(&z->lock);
+	kmem_thread_unlock();
+	section_huge_stats(&hs);
+	info->huge_mapped = hs.bytes;
+	info->nr_huge = hs.nr;
+}
+
+/**
+ * kmem_buddyinfo_format - the /proc/buddyinfo line for a snapshot
+ * @info: a snapshot
+ * @buf:  destination
+ * @len:  its size
+ *
+ * Writes "Node 0, zone   Normal" and the eleven counts, each "%6lu ", then
+ * a newline: the kernel's format byte for byte.
+ *
+ * Return: the length of the line (as snprintf).
+ */
+int kmem_buddyinfo_format(const struct kmem_buddyinfo *info, char *buf,
+			  size_t len)
+{
+	int n = kmem_snprintf(buf, len, "Node %d, zone %8s ", 0, "Normal");
+
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		n += kmem_snprintf(buf + min((size_t)n, len),
+				   len - min((size_t)n, len), "%6lu ",
+				   info->nr_free[o]);
+	n += kmem_snprintf(buf + min((size_t)n, len), len - min((size_t)n, len),
+			   "\n");
+	return n;
+}
+
+#define VFAIL(...)                                                           \
+	do {                                                                 \
+		kmem_printk("buddy_validate: " __VA_ARGS__);                 \
+		bad++;                                                       \
+	} while (0)
+
+/**
+ * buddy_validate - check every invariant of the page allocator
+ *
+ * Walks every section page by page and every free list: each block is
+ * aligned to its order, its non-head pages are PG_tail, no two free buddies
+ * of the same order are left unmerged, every free block is on the list of
+ * its order and every list entry is a free block of that order, the counts
+ * match, and the per-thread lists hold exactly the pages lent to them.
+ * Meaningful while other threads are not allocating.
+ *
+ * Return: 0, or the number of problems found (each one printed).
+ */
+int buddy_validate(void)
+{
+	struct zone *z = &kmem_zone;
+	unsigned long free_blocks[NR_PAGE_ORDERS] = { 0 }, free_pages = 0;
+	unsigned long pcp_pages = 0, released = 0, nr_free_sections = 0;
+	struct pcp_count pc = { 0, 0 };
+	struct kmem_section *sec;
+	int bad = 0;
+
+	kmem_init();
+	kmem_thread_lock();
+	kmem_thread_for_each(&pcp_part, count_pcp, &pc);
+	kmem_lock(&z->lock);
+	bad += pc.bad;
+	list_for_each_entry(sec, &z->sections, node) {
+		struct page *pages = sec->pages;
+		unsigned int free_max = 0;
+
+		for (unsigned long i = 0; i < PAGES_PER_SECTION;) {
+			struct page *p = &pages[i];
+			unsigned int o = p->order;
+			unsigned long n = 1UL << o;
+
+			if (p->type == PG_tail || p->type >= NR_PAGE_TYPES ||
+			    o > MAX_PAGE_ORDER) {
+				VFAIL("section 0x%lx page %lu: not a block head (type %u order %u)\n",
+				      sec->base, i, p->type, o);
+				break;
+			}
+			if (i & (n - 1))
+				VFAIL("section 0x%lx page %lu: order %u block misaligned\n",
+				      sec->base, i, o);
+			for (unsigned long j = 1; j < n; j++) {
+				unsigned char want = p->type == PG_slab ?
+						     PG_slab : PG_tail;
+
+				if (pages[i + j].type != want) {
+					VFAIL("section 0x%lx page %lu: inside order %u block at %lu, type %u\n",
+					      sec->base, i + j, o, i,
+					      pages[i + j].type);
+					break;
+				}
+			}
+			if (p->type == PG_buddy) {
+				free_blocks[o]++;
+				free_pages += n;
+				if (p->flags & PGF_released)
+					released++;
+				if (o == MAX_PAGE_ORDER)
+					free_max++;
+				if (o < MAX_PAGE_ORDER) {
+					struct page *b = &pages[i ^ n];
+
+					if (b->type == PG_buddy && b->order == o)
+						VFAIL("section 0x%lx pages %lu and %lu: free buddies of order %u not merged\n",
+						      sec->base, i, i ^ n, o);
+				}
+			} else if (p->type == PG_pcp) {
+				pcp_pages += n;
+			}
+			i += n;
+		}
+		if (free_max != sec->nr_free_max)
+			VFAIL("section 0x%lx: %u free max-order blocks, count says %u\n",
+			      sec->base, free_max, sec->nr_free_max);
+		if (free_max == MAX_BLOCKS_PER_SECTION)
+			nr_free_sections++;
+	}
+	for (int o = 0; o < NR_PAGE_ORDERS; o++) {
+		unsigned long n = 0;
+		struct page *p;
+
+		list_for_each_entry(p, &z->free_area[o].free_list, lru) {
+			if (p->type != PG_buddy || p->order != o ||
+			    (p->flags & PGF_released))
+				VFAIL("free list %d: entry type %u order %u flags %#x\n",
+				      o, p->type, p->order, p->flags);
+			n++;
+		}
+		if (o == MAX_PAGE_ORDER) {
+			unsigned long r = 0;
+
+			list_for_each_entry(p, &z->released, lru) {
+				if (p->type != PG_buddy || p->order != o ||
+				    !(p->flags & PGF_released))
+					VFAIL("released list: entry type %u order %u flags %#x\n",
+					      p->type, p->order, p->flags);
+				r++;
+			}
+			if (r != z->nr_released)
+				VFAIL("released list holds %lu blocks, count says %lu\n",
+				      r, z->nr_released);
+			n += r + nr_releasing;
+		}
+		if (n != z->free_area[o].nr_free)
+			VFAIL("order %d: %lu blocks on the lists, nr_free says %lu\n",
+			      o, n, z->free_area[o].nr_free);
+		if (n != free_blocks[o])
+			VFAIL("order %d: %lu free blocks in sections, %lu on the lists\n",
+			      o, free_blocks[o], n);
+	}
+	if (free_pages != z->free_pages)
+		VFAIL("%lu free pages in sections, zone says %lu\n", free_pages,
+		      z->free_pages);
+	if (pcp_pages != pc.pages)
+		VFAIL("%lu pages marked per-thread in sections, %lu on thread lists\n",
+		      pcp_pages, pc.pages);
+	if (nr_free_sections != z->nr_free_sections)
+		VFAIL("%lu wholly free sections, zone says %lu\n",
+		      nr_free_sections, z->nr_free_sections);
+	if (z->managed_pages != z->nr_sections * PAGES_PER_SECTION)
+		VFAIL("managed pages %lu for %lu sections\n", z->managed_pages,
+		      z->nr_sections);
+	(void)released;
+	kmem_unlock(&z->lock);
+	kmem_thread_unlock();
+	return bad;
+}
+
+/* ------------------------------------------------------------------ */
+/* Start-up and fork                                                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * buddy_init - set up the zone (once, from kmem_init)
+ */
+void buddy_init(void)
+{
+	struct zone *z = &kmem_zone;
+
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		INIT_LIST_HEAD(&z->free_area[o].free_list);
+	INIT_LIST_HEAD(&z->released);
+	INIT_LIST_HEAD(&z->sections);
+	kmem_thread_register_part(&pcp_part);
+}
+
+/**
+ * buddy_fork_prepare - take the page allocator's locks before fork()
+ */
+void buddy_fork_prepare(void)
+{
+	pthread_mutex_lock(&reaper_mutex);
+	kmem_lock(&kmem_zone.lock);
+	section_lock_all();
+}
+
+/**
+ * buddy_fork_parent - release them in the parent
+ */
+void buddy_fork_parent(void)
+{
+	section_unlock_all();
+	kmem_unlock(&kmem_zone.lock);
+	pthread_mutex_unlock(&reaper_mutex);
+}
+
+/**
+ * buddy_fork_child - reset them in the child, which has no reaper thread
+ */
+void buddy_fork_child(void)
+{
+	section_table_fork_child();
+	kmem_lock_reinit(&kmem_zone.lock);
+	pthread_mutex_init(&reaper_mutex, NULL);
+	pthread_cond_init(&reaper_cond, NULL);
+	reaper_started = false;
+	reaper_sleeping = false;
+	reaper_kicked = false;
+}

@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * buddy/buddy.h - private header of the bottom layer.
+ *
+ * The bottom of kmem: the base every layer uses (compiler helpers, lists,
+ * locks, printk, the OS contract, the per-thread registry and the shared
+ * region) and the buddy page allocator itself (sections, the page table,
+ * struct page, the zone and the per-thread page lists).
+ *
+ * Nothing here includes a header from slab/ or core/: data flows down.
+ */
+#ifndef KMEM_BUDDY_BUDDY_H
+#define KMEM_BUDDY_BUDDY_H
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <kmem/bug.h>
+#include <kmem/gfp.h>
+#include <kmem/page.h>
+#include <kmem/stats.h>
+#include <kmem/slab.h>
+#include <kmem/malloc.h>
+
+/*
+ * Everything declared in the private headers is internal to the library:
+ * hidden, so that it is reached directly rather than through the GOT.
+ * The exported API is declared in include/kmem/ with KMEM_EXPORT.
+ */
+#pragma GCC visibility push(hidden)
+
+/* ------------------------------------------------------------------ */
+/* Compiler helpers                                                    */
+/* ------------------------------------------------------------------ */
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define noinline	__attribute__((noinline))
+#ifndef __always_inline
+#define __always_inline	inline __attribute__((always_inline))
+#endif
+#define __cold		__attribute__((cold))
+#define __hidden	__attribute__((visibility("hidden")))
+#define __tls_ie	__attribute__((tls_model("initial-exec")))
+#define __packed	__attribute__((packed))
+#define __maybe_unused	__attribute__((unused))
+
+#define barrier()	__asm__ __volatile__("" ::: "memory")
+/* A racy read or write that must happen exactly once; say why at the use. */
+#define READ_ONCE(x)	(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#define BIT(n)		(1UL << (n))
+#define is_power_of_2(n) ((n) != 0 && (((n) & ((n) - 1)) == 0))
+#define min(a, b)	((a) < (b) ? (a) : (b))
+#define max(a, b)	((a) > (b) ? (a) : (b))
+#define clamp(v, lo, hi) min(max((v), (lo)), (hi))
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define IS_ENABLED(opt)	(opt)
+
+/* Debug level chosen at build time (CMake KMEM_DEBUG_LEVEL). */
+static const int kmem_debug_level = KMEM_DEBUG_LEVEL;
+
+static inline unsigned int ilog2_ul(unsigned long v)
+{
+	return 63 - __builtin_clzl(v);
+}
+
+static inline unsigned long roundup_pow_of_two(unsigned long v)
+{
+	return v <= 1 ? 1 : 1UL << (64 - __builtin_clzl(v - 1));
+}
+
+/* ------------------------------------------------------------------ */
+/* Start-up (core/init.c orchestrates; every entry point checks)       */
+/* ------------------------------------------------------------------ */
+
+extern int kmem_init_state;	/* 0 none, 1 running, 2 done */
+void kmem_init_slow(void);
+
+/*
+ * kmem_init - make sure kmem is initialised; cheap once it is.  Called by
+ * every public entry point of every layer (initialisation is the one
+ * thing that reaches up: core/init.c sets up all layers in order).
+ */
+static __always_inline void kmem_init(void)
+{
+	if (unlikely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) != 2))
+		kmem_init_slow();
+}
+
+/* ------------------------------------------------------------------ */
+/* Doubly linked lists, the kernel's list_head                         */
+/* ------------------------------------------------------------------ */
+
+struct list_head {
+	struct list_head *next, *prev;
+};
+
+#define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD(name) struct list_head name = LIST_HEAD_INIT(name)
+
+static inline void INIT_LIST_HEAD(struct list_head *l)
+{
+	l->next = l;
+	l->prev = l;
+}
+
+static inline void __list_add(struct list_head *n, struct list_head *prev,
+			      struct list_head *next)
+{
+	next->prev = n;
+	n->next = next;
+	n->prev = prev;
+	prev->next = n;
+}
+
+static inline void list_add(struct list_head *n, struct list_head *head)
+{
+	__list_add(n, head, head->next);
+}
+
+static inline void list_add_tail(struct list_head *n, struct list_head *head)
+{
+	__list_add(n, head->prev, head);
+}
+
+static inline void list_del(struct list_head *e)
+{
+	e->next->prev = e->prev;
+	e->prev->next = e->next;
+	e->next = e->prev = NULL;
+}
+
+static inline void list_move(struct list_head *e, struct list_head *head)
+{
+	e->next->prev = e->prev;
+	e->prev->next = e->next;
+	list_add(e, head);
+}
+
+static inline void list_move_tail(struct list_head *e, struct list_head *head)
+{
+	e->next->prev = e->prev;
+	e->prev->next = e->next;
+	list_add_tail(e, head);
+}
+
+static inline bool list_empty(const struct list_head *head)
+{
+	return head->next == head;
+}
+
+/* Move every entry of @list to the front of @head; @list is left empty. */
+static inline void list_splice_init(struct list_head *list,
+				    struct list_head *head)
+{
+	if (!list_empty(list)) {
+		struct list_head *first = list->next, *last = list->prev;
+
+		first->prev = head;
+		last->next = head->next;
+		head->next->prev = last;
+		head->next = first;
+		INIT_LIST_HEAD(list);
+	}
+}
+
+#define list_entry(ptr, type, member) container_of(ptr, type, member)
+#define list_first_entry(head, type, member) \
+	list_entry((head)->next, type, member)
+#define list_last_entry(head, type, member) \
+	list_entry((head)->prev, type, member)
+#define list_for_each(pos, head) \
+	for (pos = (head)->next; pos != (head); pos = pos->next)
+#define list_for_each_entry_reverse(pos, head, member)                       \
+	for (pos = list_entry((head)->prev, __typeof__(*pos), member);       \
+	     &pos->member != (head);                                         \
+	     pos = list_entry(pos->member.prev, __typeof__(*pos), member))
+#define list_for_each_safe(pos, n, head) \
+	for (pos = (head)->next, n = pos->next; pos != (head); \
+	     pos = n, n = pos->next)
+#define list_for_each_entry(pos, head, member)                              \
+	for (pos = list_entry((head)->next, __typeof__(*pos), member);       \
+	     &pos->member != (head);                                         \
+	     pos = list_entry(pos->member.next, __typeof__(*pos), member))
+#define list_for_each_entry_safe(pos, n, head, member)                      \
+	for (pos = list_entry((head)->next, __typeof__(*pos), member),       \
+	    n = list_entry(pos->member.next, __typeof__(*pos), member);      \
+	     &pos->member != (head);                                         \
+	     pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
+
+/* ------------------------------------------------------------------ */
+/* Locks                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * struct kmem_lock - a sleeping mutex with an owner for assertions.
+ * @mutex: the lock (PTHREAD_MUTEX_INITIALIZER-compatible, needs no malloc)
+ * @owner: thread id of the holder, kept in debug builds for
+ *         lock_assert_held()
+ */
+struct kmem_lock {
+	pthread_mutex_t mutex;
+#if KMEM_DEBUG_LEVEL >= 1
+	pid_t owner;
+#endif
+};
+
+#define KMEM_LOCK_INIT { .mutex = PTHREAD_MUTEX_INITIALIZER }
+
+pid_t kmem_gettid(void);
+
+static inline void kmem_lock_init(struct kmem_lock *l)
+{
+	pthread_mutex_init(&l->mutex, NULL);
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = 0;
+#endif
+}
+
+static inline void kmem_lock(struct kmem_lock *l)
+{
+	pthread_mutex_lock(&l->mutex);
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = kmem_gettid();
+#endif
+}
+
+static inline bool kmem_trylock(struct kmem_lock *l)
+{
+	if (pthread_mutex_trylock(&l->mutex))
+		return false;
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = kmem_gettid();
+#endif
+	return true;
+}
+
+static inline void kmem_unlock(struct kmem_lock *l)
+{
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = 0;
+#endif
+	pthread_mutex_unlock(&l->mutex);
+}
+
+/* Reset in a fork child, where the holder (the forking thread) is gone. */
+static inline void kmem_lock_reinit(struct kmem_lock *l)
+{
+	kmem_lock_init(l);
+}
+
+#if KMEM_DEBUG_LEVEL >= 1
+#define lock_assert_held(l) BUG_ON((l)->owner != kmem_gettid())
+#else
+#define lock_assert_held(l) ((void)(l))
+#endif
+
+/* ------------------------------------------------------------------ */
+/* printk: formatted output that never allocates                       */
+/* ------------------------------------------------------------------ */
+
+int kmem_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
+__attribute__((format(printf, 3, 4)))
+int kmem_snprintf(char *buf, size_t len, const char *fmt, ...);
+__attribute__((format(printf, 1, 2)))
+void kmem_printk(const char *fmt, ...);
+void kmem_write_all(int fd, const char *buf, size_t len);
+__attribute__((noreturn, cold, format(printf, 1, 2)))
+void kmem_panic(const char *fmt, ...);
+unsigned long kmem_now_ms(void);
+unsigned long long kmem_now_ns(void);
+
+/* ------------------------------------------------------------------ */
+/* The OS contract (buddy/os.c is the only caller of mmap and friends) */
+/* ------------------------------------------------------------------ */
+
+void *kmem_os_map(size_t size, size_t align);
+void kmem_os_unmap(void *addr, size_t size);
+void kmem_os_release(void *addr, size_t size);
+void *kmem_os_map_region(int fd, size_t size);
+void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size);
+bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size);
+
+/*
+ * Fault injection for tests: kmem_os_fail_after(n) lets n more mappings
+ * succeed and fails every one after it with ENOMEM, until
+ * kmem_os_fail_after(-1) switches the fault off.
+ */
+void kmem_os_fail_after(long n);
+unsigned long kmem_os_map_calls(void);
+extern unsigned long kmem_os_nr_unmaps;		/* atomic */
+extern unsigned long kmem_os_nr_releases;	/* atomic */
+
+/* ------------------------------------------------------------------ */
+/* Sections and the page table                                          */
+/* ------------------------------------------------------------------ */
+
+#define KMEM_ADDR_BITS		47
+#define SECTION_SHIFT		25	/* 32 MiB: 8 max-order blocks */
+#define SECTION_SIZE		(1UL << SECTION_SHIFT)
+#define SECTION_MASK		(~(SECTION_SIZE - 1))
+#define PAGES_PER_SECTION	(SECTION_SIZE >> PAGE_SHIFT)
+#define MAX_BLOCKS_PER_SECTION	(PAGES_PER_SECTION >> MAX_PAGE_ORDER)
+#define SECTION_TABLE_BITS	(KMEM_ADDR_BITS - SECTION_SHIFT)
+#define SECTION_LEAF_BITS	11
+#define SECTION_ROOT_BITS	(SECTION_TABLE_BITS - SECTION_LEAF_BITS)
+#define SECTION_LEAF_SIZE	(1UL << SECTION_LEAF_BITS)
+#define SECTION_ROOT_SIZE	(1UL << SECTION_ROOT_BITS)
+
+enum section_kind {
+	SECTION_BUDDY = 1,	/* pages managed by the zone */
+	SECTION_HUGE,		/* one allocation above the largest order */
+	SECTION_DESC,		/* arena of struct page arrays */
+};
+
+/*
+ * enum page_type - what a 4 KiB page is.
+ *
+ * Every page of a buddy section has exactly one type.  A block's first
+ * page (its head) says what the block is; its other pages are PG_tail,
+ * except in slabs, where every page is PG_slab so that any object pointer
+ * finds its cache from its own page.
+ */
+enum page_type {
+	PG_tail = 0,	/* not the head of a block */
+	PG_buddy,	/* head of a free block on a zone free list */
+	PG_pcp,		/* head of a free block on a per-thread list */
+	PG_alloc,	/* head of a block from alloc_pages() */
+	PG_slab,	/* page of a slab (all pages of it) */
+	PG_large,	/* head of a kmalloc() block above 8 KiB */
+	NR_PAGE_TYPES
+};
+
+/* struct page.flags */
+#define PGF_zeroed	0x01	/* contents known to be zero */
+#define PGF_released	0x02	/* max-order free block given back to the OS */
+#define PGF_freed_head	0x04	/* was a block head when last freed */
+#define PGF_slab_marks	0x80	/* PG_slab: free objects carry the marker */
+
+/*
+ * struct page - descriptor of one 4 KiB page, kept outside the page.
+ *
+ * Invariants (zone lock for free blocks, the owner otherwise):
+ *  - a free block in the zone: head PG_buddy with its order, on
+ *    zone->free_area[order] (or zone->released if PGF_released); other
+ *    pages PG_tail;
+ *  - a block on a per-thread list: head PG_pcp, tails PG_tail;
+ *  - an allocated block: head PG_alloc/PG_large, tails PG_tail; or every
+ *    page PG_slab.
+ * Every page of a slab carries what free() needs to check and free an
+ * object without loading the cache: the first object, the span and the
+ * exact-multiple constant of the slots, the magazine slot and whether
+ * free objects are marked.
+ * 32 bytes, so a section's 8192 descriptors take 256 KiB.
+ */
+struct page {
+	union {
+		struct list_head lru;		/* PG_buddy, PG_pcp: list link */
+		struct {			/* PG_slab, every page */
+			struct kmem_cache *slab_cache;	/* owner */
+			char *first_obj;	/* the slab's first object */
+		};
+		struct {			/* PG_large head */
+			size_t large_size;	/* bytes asked for */
+			unsigned long large_unused;
+		};
+	};
+	union {
+		unsigned long stamp;	/* PG_buddy max-order head: freed at (ms) */
+		uint64_t obj_divisor;	/* PG_slab: ceil(2^64 / slot size) */
+	};
+	unsigned char type;	/* enum page_type */
+	unsigned char order;	/* heads: order of the block */
+	unsigned char flags;	/* PGF_* */
+	unsigned char slot;	/* PG_slab: magazine slot offset / 16 */
+	unsigned int obj_span;	/* PG_slab: slots * slot size */
+};
+
+BUILD_BUG_ON(sizeof(struct page) != 32);
+
+/*
+ * struct kmem_section - one mapping from the OS, found by address.
+ *
+ * BUDDY: SECTION_SIZE bytes of pages, aligned to SECTION_SIZE, with their
+ *        descriptors in @pages (a slot of a DESC section).
+ * HUGE:  one large allocation, mapped alone, aligned to SECTION_SIZE; the
+ *        table points every window it covers here.
+ * DESC:  SECTION_SIZE of address space holding descriptor arrays; slot k
+ *        belongs to @owners[k].  Lets virt_to_page's inverse be checked.
+ */
+struct kmem_section {
+	unsigned long base;		/* first byte */
+	unsigned long size;		/* bytes covered */
+	unsigned int kind;		/* enum section_kind */
+	unsigned int nr_free_max;	/* BUDDY: free max-order blocks (zone lock) */
+	struct page *pages;		/* BUDDY: descriptors */
+	struct list_head node;		/* zone->sections / huge list */
+	size_t huge_size;		/* HUGE: bytes asked for */
+	unsigned long huge_align;	/* HUGE: alignment asked for */
+	struct kmem_section *desc;	/* BUDDY: DESC section holding @pages */
+	struct kmem_section **owners;	/* DESC: owner of each slot */
+};
+
+/*
+ * The table's entries are tagged words.  A BUDDY section's entry is the
+ * address of its descriptor array with bit 0 set, so that the hot lookup
+ * (address -> struct page) costs two dependent loads and no more; HUGE and
+ * DESC entries are the section's address (bit 0 clear).
+ */
+#define SECTION_ENTRY_PAGES	1UL
+
+extern unsigned long *kmem_section_root[SECTION_ROOT_SIZE];
+
+/*
+ * section_entry - the table entry for @a (0 if none).
+ * Lock-free: entries are published with release stores and read with
+ * READ_ONCE (a racing reader sees the old or the new entry).
+ */
+static __always_inline unsigned long section_entry(unsigned long a)
+{
+	unsigned long *leaf;
+
+	if (unlikely(a >> KMEM_ADDR_BITS))
+		return 0;
+	leaf = READ_ONCE(kmem_section_root[a >> (SECTION_SHIFT +
+						 SECTION_LEAF_BITS)]);
+	if (unlikely(!leaf))
+		return 0;
+	return READ_ONCE(leaf[(a >> SECTION_SHIFT) & (SECTION_LEAF_SIZE - 1)]);
+}
+
+/*
+ * kmem_addr_to_page - descriptor of the page holding @addr.
+ * Return: NULL if @addr is in no buddy section of ours (foreign, or inside
+ * a HUGE mapping).
+ */
+/* The descriptor of @addr, given its table entry (a BUDDY one). */
+static __always_inline struct page *entry_page(unsigned long e,
+					       const void *addr)
+{
+	/* (e - tag) + index, folded into one address computation */
+	return (struct page *)(e - SECTION_ENTRY_PAGES +
+			       (((unsigned long)addr & ~SECTION_MASK) >>
+				PAGE_SHIFT) * sizeof(struct page));
+}
+
+static __always_inline struct page *kmem_addr_to_page(const void *addr)
+{
+	unsigned long e = section_entry((unsigned long)addr);
+
+	if (unlikely(!(e & SECTION_ENTRY_PAGES)))
+		return NULL;
+	return entry_page(e, addr);
+}
+
+struct kmem_section *addr_to_section(unsigned long a);
+
+/* Descriptor of a page in a BUDDY section. */
+static __always_inline struct page *section_page(struct kmem_section *sec,
+						 unsigned long a)
+{
+	return &sec->pages[(a & ~SECTION_MASK) >> PAGE_SHIFT];
+}
+
+struct kmem_section *page_section(const struct page *page);
+unsigned long page_to_addr(const struct page *page);
+bool kmem_addr_is_ours(const void *addr);
+
+struct kmem_section *section_create_buddy(bool may_map);
+void section_destroy_buddy(struct kmem_section *sec);
+struct kmem_section *section_huge_map(size_t size, size_t align);
+void section_huge_unmap(struct kmem_section *sec);
+bool section_huge_resize(struct kmem_section *sec, size_t new_size);
+void section_table_fork_child(void);
+
+/* Buddy's view of huge mappings (for statistics). */
+struct huge_stats {
+	unsigned long bytes;
+	unsigned long nr;
+};
+void section_huge_stats(struct huge_stats *hs);
+
+/* ------------------------------------------------------------------ */
+/* The zone                                                             */
+/* ------------------------------------------------------------------ */
+
+struct free_area {
+	struct list_head free_list;	/* PG_buddy heads of this order */
+	unsigned long nr_free;		/* blocks on free_list */
+};
+
+/*
+ * struct zone - the page allocator's books ("Node 0, zone Normal").
+ *
+ * @lock protects everything below it.  Max-order free blocks sit on
+ * free_area[MAX_PAGE_ORDER] while resident (newest first) and move to
+ * @released once given back to the OS; both count in nr_free of the top
+ * order, since both are free blocks of that order.
+ */
+struct zone {
+	struct kmem_lock lock;
+	struct free_area free_area[NR_PAGE_ORDERS];
+	struct list_head released;	/* PGF_released max-order blocks */
+	unsigned long nr_released;	/* blocks on @released */
+	struct list_head sections;	/* BUDDY sections */
+	unsigned long nr_sections;
+	unsigned long nr_free_sections;	/* sections with every block free */
+	unsigned long managed_pages;	/* pages in all sections */
+	unsigned long free_pages;	/* pages in free blocks (both lists) */
+	unsigned long next_decay_ms;	/* earliest pending release, or 0 */
+};
+
+extern struct zone kmem_zone;
+
+/* Release policy (set once from configuration, before first use). */
+struct buddy_config {
+	unsigned long decay_ms;		/* free max-order block stays resident */
+	unsigned long retain_sections;	/* wholly free sections kept mapped */
+	unsigned int pcp_high[4];	/* per-thread list high mark, blocks */
+	unsigned int pcp_batch[4];	/* blocks moved per refill/drain */
+	bool background;		/* a reaper thread may be started */
+};
+
+extern struct buddy_config buddy_config;
+
+struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed);
+void __free_pages_ok(struct page *page, unsigned int order);
+void buddy_check_free(struct page *page, unsigned int order,
+		      const char *caller);
+void buddy_init(void);
+void buddy_shrink(void);
+void buddy_release_all(void);
+unsigned long buddy_release_expired(unsigned long now_ms);
+void buddy_fork_prepare(void);
+void buddy_fork_parent(void);
+void buddy_fork_child(void);
+void buddy_reaper_kick(void);
+void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
+				      unsigned long *next));
+unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
+			       struct list_head *list, gfp_t gfp);
+void zone_free_bulk(struct list_head *list, unsigned int order,
+		    unsigned int n);
+void section_lock_all(void);
+void section_unlock_all(void);
+
+/* Per-thread page lists (buddy/pcp.c). */
+#define PCP_ORDERS 4
+struct pcp_list {
+	struct list_head list;		/* PG_pcp heads, hot first */
+	unsigned int count;		/* blocks on @list */
+};
+struct pcp_set {
+	uint64_t nr_pages;		/* pages on all lists (read by kmeminfo) */
+	struct pcp_list lists[PCP_ORDERS];
+};
+struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
+bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
+void pcp_drain(struct pcp_set *pcp);
+extern __thread struct pcp_set *kmem_tls_pcp __tls_ie;
+
+/* ------------------------------------------------------------------ */
+/* Per-thread registry (buddy/thread.c)                                 */
+/* ------------------------------------------------------------------ */
+
+enum kmem_thread_state {
+	KMEM_THREAD_NONE = 0,	/* never attached */
+	KMEM_THREAD_ATTACHING,	/* setting up; use the locked paths */
+	KMEM_THREAD_LIVE,	/* per-thread caches in use */
+	KMEM_THREAD_DEAD,	/* exited or could not attach: locked paths */
+};
+
+/*
+ * A layer's per-thread part: registered once at start-up; the registry
+ * lays the parts out one after another in each thread's block.
+ *  @attach: initialise @part, set the layer's TLS pointer to it and
+ *           describe it in @unit (the thread's published header)
+ *  @exit:   give back what the thread caches; called with the thread still
+ *           able to use the locked paths; clears the TLS pointer
+ */
+struct kmem_thread_part {
+	size_t size;
+	size_t offset;
+	void (*attach)(void *part, struct kmem_stats_thread *unit);
+	void (*exit)(void *part);
+};
+
+extern __thread unsigned char kmem_tls_state __tls_ie;
+
+void kmem_thread_init(void);
+void kmem_thread_register_part(struct kmem_thread_part *part);
+bool kmem_thread_attach(void);
+void kmem_thread_exit_self(void);
+void kmem_thread_fork_prepare(void);
+void kmem_thread_fork_parent(void);
+void kmem_thread_fork_child(void);
+typedef void (*kmem_thread_visit_fn)(void *part, pid_t tid, void *arg);
+void kmem_thread_for_each(struct kmem_thread_part *part,
+			  kmem_thread_visit_fn fn, void *arg);
+void kmem_thread_lock(void);
+void kmem_thread_unlock(void);
+
+/* ------------------------------------------------------------------ */
+/* The shared region (buddy/region.c)                                   */
+/* ------------------------------------------------------------------ */
+
+extern struct kmem_stats_header *kmem_region;
+
+int kmem_region_init(bool publish, int inherited_fd);
+void *kmem_region_alloc(unsigned int kind, size_t size);
+void kmem_region_free(void *p);
+void *kmem_region_cache_record(unsigned int id);
+void kmem_region_layout_begin(void);
+void kmem_region_layout_end(void);
+void kmem_region_fork_prepare(void);
+void kmem_region_fork_parent(void);
+void kmem_region_fork_child(void);
+bool kmem_region_published(void);
+
+#pragma GCC visibility pop
+
+#endif /* KMEM_BUDDY_BUDDY_H */

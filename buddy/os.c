@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/*
+ * buddy/os.c - the OS contract.
+ *
+ * The only file in kmem that calls mmap, munmap, madvise or mremap.  Every
+ * byte kmem manages enters and leaves the process through the five
+ * functions below, which keeps the policy (when to map, when to give back)
+ * in the layers above and the mechanism here.
+ *
+ * Contract:
+ *  - kmem_os_map(size, align): a private anonymous read-write mapping of
+ *    @size bytes (a multiple of PAGE_SIZE) whose address is a multiple of
+ *    @align (a power of two).  Zero-filled, not yet resident
+ *    (MAP_NORESERVE: address space is not charged until touched).  NULL
+ *    with errno ENOMEM on failure, never a partial mapping.
+ *  - kmem_os_unmap(addr, size): the range is gone.
+ *  - kmem_os_release(addr, size): the range stays mapped but its pages go
+ *    back to the OS (MADV_DONTNEED): RSS drops at once and the next touch
+ *    sees zeros.
+ *  - kmem_os_map_region(fd, size) / kmem_os_remap_region_fixed(): the
+ *    statistics region (buddy/region.c): a MAP_SHARED view of a memfd, or
+ *    private anonymous memory when fd is -1.  Not subject to the fault
+ *    injection below.
+ *  - kmem_os_grow_in_place(addr, old, new): mremap without moving; false
+ *    if the address space after the mapping is taken.
+ *
+ * Fault injection: kmem_os_fail_after(n) lets n more kmem_os_map() calls
+ * succeed, then fails them all with ENOMEM until kmem_os_fail_after(-1).
+ * Only the anonymous maps are affected (not the statistics region), which
+ * is what "the OS refuses memory" means to the allocator above.
+ *
+ * No locks: the fault counter is an atomic; the rest is the kernel's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "buddy/buddy.h"
+
+static long os_fail_after = -1;		/* atomic; -1: off */
+static unsigned long os_map_calls;	/* atomic; successful maps */
+unsigned long kmem_os_nr_unmaps;	/* atomic; munmap calls */
+unsigned long kmem_os_nr_releases;	/* atomic; MADV_DONTNEED calls */
+
+/**
+ * kmem_os_fail_after - make the OS refuse memory (tests)
+ * @n: mappings still allowed; -1 turns the fault off
+ *
+ * Context: any.
+ */
+void kmem_os_fail_after(long n)
+{
+	__atomic_store_n(&os_fail_after, n, __ATOMIC_SEQ_CST);
+}
+
+/**
+ * kmem_os_map_calls - successful anonymous mappings so far
+ *
+ * Return: the count; tests use it to prove GFP_NOWAIT never maps.
+ */
+unsigned long kmem_os_map_calls(void)
+{
+	return __atomic_load_n(&os_map_calls, __ATOMIC_RELAXED);
+}
+
+static bool os_should_fail(void)
+{
+	long n = __atomic_load_n(&os_fail_after, __ATOMIC_RELAXED);
+
+	while (n >= 0) {
+		if (n == 0)
+			return true;
+		if (__atomic_compare_exchange_n(&os_fail_after, &n, n - 1,
+						false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return false;
+	}
+	return false;
+}
+
+/**
+ * kmem_os_map - map fresh anonymous memory
+ * @size:  bytes, a multiple of PAGE_SIZE
+ * @align: required alignment of the address, a power of two
+ *
+ * For an alignment above the page size, maps @size + @align and trims the
+ * misaligned head and the tail.
+ *
+ * Return: the address, or NULL with errno set (ENOMEM).
+ */
+void *kmem_os_map(size_t size, size_t align)
+{
+	const int prot = PROT_READ | PROT_WRITE;
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	unsigned long start, aligned;
+	size_t span;
+	void *p;
+
+	if (os_should_fail() || size == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align <= PAGE_SIZE) {
+		p = mmap(NULL, size, prot, flags, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		goto out;
+	}
+	if (__builtin_add_overflow(size, align, &span)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = mmap(NULL, span, prot, flags, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	start = (unsigned long)p;
+	aligned = ALIGN(start, align);
+	if (aligned > start)
+		munmap(p, aligned - start);
+	if (aligned + size < start + span)
+		munmap((void *)(aligned + size), start + span - aligned - size);
+	p = (void *)aligned;
+out:
+	__atomic_add_fetch(&os_map_calls, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+/**
+ * kmem_os_unmap - give a range back for good
+ * @addr: page-aligned start
+ * @size: bytes
+ */
+void kmem_os_unmap(void *addr, size_t size)
+{
+	__atomic_add_fetch(&kmem_os_nr_unmaps, 1, __ATOMIC_RELAXED);
+	if (munmap(addr, size))
+		kmem_panic("kmem: munmap(%p, %zu) failed: errno %d\n", addr,
+			   size, errno);
+}
+
+/**
+ * kmem_os_release - drop the pages of a range, keep the range
+ * @addr: page-aligned start
+ * @size: bytes
+ *
+ * After this the range reads as zeros and costs no memory until touched.
+ */
+void kmem_os_release(void *addr, size_t size)
+{
+	__atomic_add_fetch(&kmem_os_nr_releases, 1, __ATOMIC_RELAXED);
+	if (madvise(addr, size, MADV_DONTNEED))
+		kmem_panic("kmem: madvise(%p, %zu, MADV_DONTNEED) failed: errno %d\n",
+			   addr, size, errno);
+}
+
+static int region_flags(int fd)
+{
+	return fd >= 0 ? MAP_SHARED :
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+}
+
+/**
+ * kmem_os_map_region - map the statistics region
+ * @fd:   the memfd to share, or -1 for private anonymous memory
+ * @size: bytes
+ *
+ * Return: the address or NULL.
+ */
+void *kmem_os_map_region(int fd, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, region_flags(fd),
+		       fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/**
+ * kmem_os_remap_region_fixed - replace a range with a new region mapping
+ * @addr: start of the range, replaced atomically (MAP_FIXED)
+ * @fd:   the memfd, or -1 for private anonymous memory
+ * @size: bytes
+ *
+ * Used in a fork child to give it its own statistics region at the
+ * address its parent's was.
+ *
+ * Return: @addr, or NULL on failure (the old mapping is then intact).
+ */
+void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size)
+{
+	void *p = mmap(addr, size, PROT_READ | PROT_WRITE,
+		       region_flags(fd) | MAP_FIXED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/**
+ * kmem_os_grow_in_place - extend a mapping without moving it
+ * @addr:     start of the mapping
+ * @old_size: its length
+ * @new_size: the wanted length, larger
+ *
+ * Return: true if the mapping now has @new_size bytes at @addr.
+ */
+bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size)
+{
+	if (os_should_fail())
+		return false;
+	return mremap(addr, old_size, new_size, 0) != MAP_FAILED;
+}

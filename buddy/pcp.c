@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/*
+ * buddy/pcp.c - per-thread lists of free pages.
+ *
+ * The kernel keeps a few free pages of low orders per CPU in front of the
+ * zone lock (struct per_cpu_pages).  kmem does the same per thread: each
+ * thread has one list per order 0..3 in its part of the thread block
+ * (buddy/thread.c).  Allocation pops the hottest block; an empty list is
+ * refilled with pcp_batch blocks under one zone lock.  Free pushes; a list
+ * past pcp_high returns pcp_batch of its coldest blocks to the zone.
+ *
+ * Only the owning thread touches its lists, so there is no lock and no
+ * atomic; a block on a list has its head marked PG_pcp, which is how a
+ * double free of it is caught.  When the thread exits, its lists are
+ * drained back to the zone (pcp_exit).  buddy_validate() and statistics
+ * read other threads' lists under kmem_thread_lock, racily for the counts.
+ *
+ * Lock order: none held on the fast path; the slow paths take zone->lock.
+ */
+#include "buddy/buddy.h"
+
+__thread struct pcp_set *kmem_tls_pcp __tls_ie;
+
+static void pcp_attach(void *part, struct kmem_stats_thread *unit)
+{
+	struct pcp_set *pcp = part;
+
+	unit->pcp_off = (uint32_t)((char *)&pcp->nr_pages - (char *)unit);
+	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
+		INIT_LIST_HEAD(&pcp->lists[o].list);
+		pcp->lists[o].count = 0;
+	}
+	pcp->nr_pages = 0;
+	kmem_tls_pcp = pcp;
+}
+
+/**
+ * pcp_drain - give every block on a thread's lists back to the zone
+ * @pcp: the calling thread's lists
+ */
+void pcp_drain(struct pcp_set *pcp)
+{
+	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
+		struct pcp_list *pl = &pcp->lists[o];
+		unsigned int n = pl->count;
+
+		if (!n)
+			continue;
+		pl->count = 0;
+		pcp->nr_pages -= (uint64_t)n << o;
+		zone_free_bulk(&pl->list, o, n);
+	}
+}
+
+static void pcp_exit(void *part)
+{
+	pcp_drain(part);
+	kmem_tls_pcp = NULL;
+}
+
+struct kmem_thread_part pcp_part = {
+	.size = sizeof(struct pcp_set),
+	.attach = pcp_attach,
+	.exit = pcp_exit,
+};
+
+/**
+ * pcp_alloc - a block of @order from the calling thread's list
+ * @pcp:   the calling thread's lists
+ * @order: 0..PCP_ORDERS-1
+ * @gfp:   flags for the refill (whether the zone may map)
+ *
+ * Return: the head, type still PG_pcp, or NULL if the zone has nothing.
+ */
+struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
+{
+	struct pcp_list *pl = &pcp->lists[order];
+	struct page *page;
+
+	if (unlikely(!pl->count)) {
+		unsigned int n = zone_rmqueue_bulk(order,
+						   buddy_config.pcp_batch[order],
+						   &pl->list, gfp);
+		if (!n)
+			return NULL;
+		pl->count = n;
+		pcp->nr_pages += (uint64_t)n << order;
+	}
+	page = list_first_entry(&pl->list, struct page, lru);
+	list_del(&page->lru);
+	pl->count--;
+	pcp->nr_pages -= 1UL << order;
+	return page;
+}
+
+/**
+ * pcp_free - put a freed block on the calling thread's list
+ * @pcp:   the calling thread's lists
+ * @page:  the block's head (already checked)
+ * @order: its order
+ *
+ * Return: true (the block is taken); past the high mark the coldest
+ * pcp_batch blocks go back to the zone.
+ */
+bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
+{
+	struct pcp_list *pl = &pcp->lists[order];
+
+	page->type = PG_pcp;
+	page->order = order;
+	list_add(&page->lru, &pl->list);
+	pl->count++;
+	pcp->nr_pages += 1UL << order;
+	if (unlikely(pl->count > buddy_config.pcp_high[order])) {
+		unsigned int n = buddy_config.pcp_batch[order];
+		LIST_HEAD(cold);
+
+		for (unsigned int i = 0; i < n; i++) {
+			struct page *p = list_last_entry(&pl->list,
+							 struct page, lru);
+
+			list_move(&p->lru, &cold);
+		}
+		pl->count -= n;
+		pcp->nr_pages -= (uint64_t)n << order;
+		zone_free_bulk(&cold, order, n);
+	}
+	return true;
+}

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: MIT
+/*
+ * buddy/section.c - sections and the page table.
+ *
+ * kmem's memory arrives in sections: SECTION_SIZE (32 MiB) mappings aligned
+ * to their size, each holding MAX_BLOCKS_PER_SECTION max-order blocks.  A
+ * two-level table over the 47-bit address space, the userspace counterpart
+ * of the kernel's SPARSEMEM mem_section[], maps every SECTION_SIZE window
+ * to the section that owns it:
+ *
+ *   kmem_section_root[addr >> 36]  ->  leaf[(addr >> 25) & 2047]  ->  entry
+ *
+ * Both levels are read without locks (two dependent loads), which is how
+ * free() turns any pointer into its page descriptor, or learns that the
+ * pointer is foreign, in O(1).  A BUDDY section's entry is its descriptor
+ * array, tagged (bit 0), so the descriptor is one add away; other entries
+ * point to the struct kmem_section.  Leaves are mapped on first use and never
+ * freed; entries change only under section_lock and are published with
+ * release stores.
+ *
+ * Three kinds of section share the table:
+ *  - BUDDY: pages for the zone.  Their struct page descriptors live apart,
+ *    in a slot of a DESC section, so a buffer overrun in a page never
+ *    reaches the allocator's books.
+ *  - DESC: a SECTION_SIZE arena of descriptor arrays, 128 slots of 256 KiB.
+ *    Being in the table, a struct page pointer can be checked (is it a
+ *    descriptor of ours, and of which section?) without dereferencing it.
+ *  - HUGE: one allocation above the largest buddy order, mapped alone and
+ *    aligned to SECTION_SIZE; every window it covers points to it.
+ *
+ * Lock order: zone->lock -> section_lock.  The OS is called with
+ * section_lock held only for bookkeeping-sized mappings (leaves, descriptor
+ * pool); sections and huge mappings are mapped outside it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "buddy/buddy.h"
+
+#define DESC_SLOT_SIZE	(PAGES_PER_SECTION * sizeof(struct page))
+#define DESC_SLOTS	(SECTION_SIZE / DESC_SLOT_SIZE)
+
+BUILD_BUG_ON(DESC_SLOT_SIZE * DESC_SLOTS != SECTION_SIZE);
+BUILD_BUG_ON(MAX_BLOCKS_PER_SECTION != 8);
+
+unsigned long *kmem_section_root[SECTION_ROOT_SIZE];
+
+static struct kmem_lock section_lock = KMEM_LOCK_INIT;
+static LIST_HEAD(desc_arenas);		/* DESC sections */
+static LIST_HEAD(huge_list);		/* HUGE sections */
+static unsigned long huge_bytes;	/* section_lock */
+static unsigned long nr_huge;		/* section_lock */
+static struct kmem_section *sec_pool;	/* free descriptors, linked by desc */
+
+/* A descriptor for a section, from a pool carved out of whole pages. */
+static struct kmem_section *sec_desc_alloc(void)
+{
+	struct kmem_section *sec;
+
+	lock_assert_held(&section_lock);
+	if (!sec_pool) {
+		char *page = kmem_os_map(PAGE_SIZE, PAGE_SIZE);
+		size_t n = PAGE_SIZE / sizeof(*sec);
+
+		if (!page)
+			return NULL;
+		for (size_t i = 0; i < n; i++) {
+			sec = (struct kmem_section *)page + i;
+			sec->desc = sec_pool;
+			sec_pool = sec;
+		}
+	}
+	sec = sec_pool;
+	sec_pool = sec->desc;
+	memset(sec, 0, sizeof(*sec));
+	return sec;
+}
+
+/* Huge mappings are counted here; the header copy is for kmeminfo. */
+static void publish_huge_locked(void)
+{
+	lock_assert_held(&section_lock);
+	if (kmem_region) {
+		WRITE_ONCE(kmem_region->huge_mapped, huge_bytes);
+		WRITE_ONCE(kmem_region->nr_huge, nr_huge);
+	}
+}
+
+static void sec_desc_free(struct kmem_section *sec)
+{
+	lock_assert_held(&section_lock);
+	memset(sec, 0, sizeof(*sec));
+	sec->desc = sec_pool;
+	sec_pool = sec;
+}
+
+/* Make sure leaves exist for every window of [base, base + size). */
+static int table_prepare(unsigned long base, unsigned long size)
+{
+	unsigned long last = base + size - 1;
+
+	lock_assert_held(&section_lock);
+	if ((last >> KMEM_ADDR_BITS) || last < base)
+		return -EINVAL;
+	for (unsigned long r = base >> (SECTION_SHIFT + SECTION_LEAF_BITS);
+	     r <= last >> (SECTION_SHIFT + SECTION_LEAF_BITS); r++) {
+		unsigned long *leaf;
+
+		if (kmem_section_root[r])
+			continue;
+		leaf = kmem_os_map(SECTION_LEAF_SIZE * sizeof(*leaf), PAGE_SIZE);
+		if (!leaf)
+			return -ENOMEM;
+		__atomic_store_n(&kmem_section_root[r], leaf, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+/* Point every window of [base, base + size) at @sec (NULL to clear). */
+static void table_set(unsigned long base, unsigned long size,
+		      struct kmem_section *sec)
+{
+	unsigned long e = (unsigned long)sec;
+
+	lock_assert_held(&section_lock);
+	if (sec && sec->kind == SECTION_BUDDY)
+		e = (unsigned long)sec->pages | SECTION_ENTRY_PAGES;
+	for (unsigned long w = base >> SECTION_SHIFT;
+	     w <= (base + size - 1) >> SECTION_SHIFT; w++) {
+		unsigned long *leaf = kmem_section_root[w >> SECTION_LEAF_BITS];
+
+		__atomic_store_n(&leaf[w & (SECTION_LEAF_SIZE - 1)], e,
+				 __ATOMIC_RELEASE);
+	}
+}
+
+/**
+ * addr_to_section - the section covering @a
+ * @a: any address
+ *
+ * Return: the section, or NULL if @a is foreign.
+ */
+struct kmem_section *addr_to_section(unsigned long a)
+{
+	unsigned long e = section_entry(a);
+
+	if (e & SECTION_ENTRY_PAGES)
+		return page_section((struct page *)(e & ~SECTION_ENTRY_PAGES));
+	return (struct kmem_section *)e;
+}
+
+/* A free descriptor slot; maps a new DESC arena when all are taken. */
+static struct page *desc_slot_get(struct kmem_section *owner)
+{
+	struct kmem_section *arena;
+	void *base;
+
+	lock_assert_held(&section_lock);
+	list_for_each_entry(arena, &desc_arenas, node) {
+		for (unsigned int i = 0; i < DESC_SLOTS; i++) {
+			if (!arena->owners[i]) {
+				arena->owners[i] = owner;
+				owner->desc = arena;
+				return (struct page *)(arena->base +
+						       i * DESC_SLOT_SIZE);
+			}
+		}
+	}
+	arena = sec_desc_alloc();
+	if (!arena)
+		return NULL;
+	arena->owners = kmem_os_map(ALIGN(DESC_SLOTS * sizeof(void *),
+					  PAGE_SIZE), PAGE_SIZE);
+	if (!arena->owners)
+		goto out_free_desc;
+	base = kmem_os_map(SECTION_SIZE, SECTION_SIZE);
+	if (!base)
+		goto out_unmap_owners;
+	if (table_prepare((unsigned long)base, SECTION_SIZE))
+		goto out_unmap_base;
+	arena->base = (unsigned long)base;
+	arena->size = SECTION_SIZE;
+	arena->kind = SECTION_DESC;
+	list_add_tail(&arena->node, &desc_arenas);
+	table_set(arena->base, SECTION_SIZE, arena);
+	arena->owners[0] = owner;
+	owner->desc = arena;
+	return base;
+
+out_unmap_base:
+	kmem_os_unmap(base, SECTION_SIZE);
+out_unmap_owners:
+	kmem_os_unmap(arena->owners,
+		      ALIGN(DESC_SLOTS * sizeof(void *), PAGE_SIZE));
+out_free_desc:
+	sec_desc_free(arena);
+	return NULL;
+}
+
+/**
+ * page_section - the buddy section a descriptor belongs to
+ * @page: a pointer that claims to be a struct page of ours
+ *
+ * Checked through the table, never by dereferencing @page.
+ *
+ * Return: the section, or NULL if @page is not one of our descriptors.
+ */
+struct kmem_section *page_section(const struct page *page)
+{
+	unsigned long a = (unsigned long)page, off;
+	struct kmem_section *arena = (struct kmem_section *)section_entry(a);
+	struct kmem_section *owner;
+
+	if (!arena || ((unsigned long)arena & SECTION_ENTRY_PAGES) ||
+	    arena->kind != SECTION_DESC)
+		return NULL;
+	off = a - arena->base;
+	owner = READ_ONCE(arena->owners[off / DESC_SLOT_SIZE]);
+	if (!owner || (off % DESC_SLOT_SIZE) % sizeof(struct page))
+		return NULL;
+	return owner;
+}
+
+/**
+ * page_to_addr - the address of the page a descriptor describes
+ * @page: a descriptor of ours (checked: BUG if it is not)
+ */
+unsigned long page_to_addr(const struct page *page)
+{
+	struct kmem_section *sec = page_section(page);
+
+	BUG_ON(!sec);
+	return sec->base + (unsigned long)(page - sec->pages) * PAGE_SIZE;
+}
+
+/**
+ * kmem_addr_is_ours - is @addr inside memory kmem handed out or manages?
+ * @addr: any address
+ *
+ * Return: true for addresses in our buddy sections and huge mappings;
+ * false for foreign addresses (stack, static data, other allocators) and
+ * for our descriptor arenas.
+ */
+bool kmem_addr_is_ours(const void *addr)
+{
+	unsigned long a = (unsigned long)addr;
+	struct kmem_section *sec = addr_to_section(a);
+
+	if (!sec || sec->kind == SECTION_DESC)
+		return false;
+	return a - sec->base < sec->size;
+}
+
+/**
+ * section_create_buddy - map a new section for the zone
+ * @may_map: false for GFP_NOWAIT-style callers: fail instead of mapping
+ *
+ * Maps the section and its descriptors; every max-order block's head is
+ * initialised as a free, zeroed, not-resident block.  The caller puts the
+ * blocks on the zone's lists.
+ *
+ * Context: zone lock not held (this calls mmap).
+ * Return: the section, or NULL (errno ENOMEM).
+ */
+struct kmem_section *section_create_buddy(bool may_map)
+{
+	struct kmem_section *sec;
+	void *base;
+
+	if (!may_map)
+		return NULL;
+	base = kmem_os_map(SECTION_SIZE, SECTION_SIZE);
+	if (!base)
+		return NULL;
+	kmem_lock(&section_lock);
+	sec = sec_desc_alloc();
+	if (!sec)
+		goto out_unlock;
+	sec->pages = desc_slot_get(sec);
+	if (!sec->pages)
+		goto out_free_desc;
+	if (table_prepare((unsigned long)base, SECTION_SIZE))
+		goto out_put_slot;
+	sec->base = (unsigned long)base;
+	sec->size = SECTION_SIZE;
+	sec->kind = SECTION_BUDDY;
+	sec->nr_free_max = MAX_BLOCKS_PER_SECTION;
+	for (unsigned long i = 0; i < PAGES_PER_SECTION;
+	     i += MAX_ORDER_NR_PAGES) {
+		struct page *head = &sec->pages[i];
+
+		head->type = PG_buddy;
+		head->order = MAX_PAGE_ORDER;
+		head->flags = PGF_zeroed | PGF_released;
+	}
+	table_set(sec->base, SECTION_SIZE, sec);
+	kmem_unlock(&section_lock);
+	return sec;
+
+out_put_slot:
+	sec->desc->owners[(unsigned long)((char *)sec->pages -
+					  (char *)sec->desc->base) /
+			  DESC_SLOT_SIZE] = NULL;
+out_free_desc:
+	sec_desc_free(sec);
+out_unlock:
+	kmem_unlock(&section_lock);
+	kmem_os_unmap(base, SECTION_SIZE);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/**
+ * section_destroy_buddy - unmap a section whose blocks are all free
+ * @sec: the section, already taken off every zone list
+ *
+ * The descriptors' memory goes back to the OS (the slot reads as zeros for
+ * its next owner).
+ *
+ * Context: zone lock not held.
+ */
+void section_destroy_buddy(struct kmem_section *sec)
+{
+	struct kmem_section *arena = sec->desc;
+	unsigned long slot = ((unsigned long)sec->pages - arena->base) /
+			     DESC_SLOT_SIZE;
+	void *base = (void *)sec->base;
+
+	kmem_lock(&section_lock);
+	table_set(sec->base, SECTION_SIZE, NULL);
+	kmem_os_release(sec->pages, DESC_SLOT_SIZE);
+	arena->owners[slot] = NULL;
+	sec_desc_free(sec);
+	kmem_unlock(&section_lock);
+	kmem_os_unmap(base, SECTION_SIZE);
+}
+
+/**
+ * section_huge_map - map one allocation of its own
+ * @size:  bytes asked for (above the largest buddy block)
+ * @align: alignment asked for (a power of two; SECTION_SIZE is implied)
+ *
+ * Return: the section describing the mapping (its base is the allocation),
+ * or NULL with errno ENOMEM.
+ */
+struct kmem_section *section_huge_map(size_t size, size_t align)
+{
+	size_t bytes = ALIGN(size, PAGE_SIZE);
+	struct kmem_section *sec;
+	void *base;
+
+	if (bytes < size || bytes > (1UL << (KMEM_ADDR_BITS - 1))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	base = kmem_os_map(bytes, max(align, SECTION_SIZE));
+	if (!base)
+		return NULL;
+	kmem_lock(&section_lock);
+	sec = sec_desc_alloc();
+	if (!sec)
+		goto out_unmap;
+	if (table_prepare((unsigned long)base, bytes))
+		goto out_free_desc;
+	sec->base = (unsigned long)base;
+	sec->size = bytes;
+	sec->kind = SECTION_HUGE;
+	sec->huge_size = size;
+	sec->huge_align = align;
+	list_add(&sec->node, &huge_list);
+	huge_bytes += bytes;
+	nr_huge++;
+	publish_huge_locked();
+	table_set(sec->base, bytes, sec);
+	kmem_unlock(&section_lock);
+	return sec;
+
+out_free_desc:
+	sec_desc_free(sec);
+out_unmap:
+	kmem_unlock(&section_lock);
+	kmem_os_unmap(base, bytes);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/**
+ * section_huge_unmap - free an allocation of its own
+ * @sec: its section
+ */
+void section_huge_unmap(struct kmem_section *sec)
+{
+	void *base = (void *)sec->base;
+	size_t bytes = sec->size;
+
+	kmem_lock(&section_lock);
+	table_set(sec->base, bytes, NULL);
+	list_del(&sec->node);
+	huge_bytes -= bytes;
+	nr_huge--;
+	publish_huge_locked();
+	sec_desc_free(sec);
+	kmem_unlock(&section_lock);
+	kmem_os_unmap(base, bytes);
+}
+
+/**
+ * section_huge_resize - grow or shrink a huge allocation where it is
+ * @sec:      its section
+ * @new_size: bytes wanted (still above the largest buddy block)
+ *
+ * Growing uses mremap without moving: it works when the address space
+ * after the mapping is free.  Shrinking unmaps the tail.
+ *
+ * Return: true if the allocation now holds @new_size bytes in place.
+ */
+bool section_huge_resize(struct kmem_section *sec, size_t new_size)
+{
+	size_t old_bytes = sec->size, new_bytes = ALIGN(new_size, PAGE_SIZE);
+	bool ok = true;
+
+	if (new_bytes < new_size)
+		return false;
+	if (new_bytes == old_bytes) {
+		sec->huge_size = new_size;
+		return true;
+	}
+	kmem_lock(&section_lock);
+	if (new_bytes > old_bytes) {
+		if (table_prepare(sec->base, new_bytes) ||
+		    !kmem_os_grow_in_place((void *)sec->base, old_bytes,
+					   new_bytes)) {
+			ok = false;
+			goto out_unlock;
+		}
+		table_set(sec->base, new_bytes, sec);
+	} else {
+		unsigned long keep_end = ALIGN(sec->base + new_bytes,
+					       SECTION_SIZE);
+
+		if (keep_end < sec->base + old_bytes)
+			table_set(keep_end, sec->base + old_bytes - keep_end,
+				  NULL);
+		kmem_os_unmap((void *)(sec->base + new_bytes),
+			      old_bytes - new_bytes);
+	}
+	huge_bytes += new_bytes - old_bytes;
+	publish_huge_locked();
+	sec->size = new_bytes;
+	sec->huge_size = new_size;
+out_unlock:
+	kmem_unlock(&section_lock);
+	return ok;
+}
+
+/**
+ * section_huge_stats - bytes and count of huge mappings
+ * @hs: filled in
+ */
+void section_huge_stats(struct huge_stats *hs)
+{
+	kmem_lock(&section_lock);
+	hs->bytes = huge_bytes;
+	hs->nr = nr_huge;
+	kmem_unlock(&section_lock);
+}
+
+void section_lock_all(void);
+void section_unlock_all(void);
+
+/* Fork: the section lock is held across fork() (after the zone lock). */
+void section_lock_all(void)
+{
+	kmem_lock(&section_lock);
+}
+
+void section_unlock_all(void)
+{
+	kmem_unlock(&section_lock);
+}
+
+/**
+ * section_table_fork_child - reset the section lock in a fork child
+ */
+void section_table_fork_child(void)
+{
+	kmem_lock_reinit(&section_lock);
+}
