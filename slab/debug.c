@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: MIT
+/*
+ * slab/debug.c - slab debugging, chosen at run time.
+ *
+ * KMEM_DEBUG takes the kernel's slab_debug= syntax:
+ *
+ *   KMEM_DEBUG=<options>[,<cache>,<cache>...][;<options>,<cache>...]...
+ *
+ * Options: F consistency checks, Z red zones, P poisoning, U owner
+ * tracking, T trace, - none (A and O are accepted and do nothing).  A
+ * block without cache names sets the options of every cache; a block with
+ * names (a '*' matches any characters) applies to those caches, and the
+ * first matching block wins.  No options (KMEM_DEBUG="" or ",name") means
+ * F, Z, P and U.  The same can be asked per cache with SLAB_* flags.
+ *
+ * A debugged cache has no magazines: every allocation and free takes the
+ * cache lock and runs the checks below.  A slot is laid out as
+ *
+ *   | left red zone | object | right red zone | alloc track | free track | pad
+ *
+ * Red zones hold SLUB_RED_ACTIVE (0xcc) while the object is allocated and
+ * SLUB_RED_INACTIVE (0xbb) while it is free; a poisoned free object holds
+ * POISON_FREE (0x6b) with POISON_END (0xa5) in its last byte; padding
+ * holds POISON_INUSE (0x5a).  A check that fails is reported in the
+ * kernel's form:
+ *
+ *   =========================================================...
+ *   BUG <cache>: <what>
+ *   ---------------------------------------------------------...
+ *
+ *   INFO: <range>. First byte 0x.. instead of 0x..
+ *   INFO: Allocated in <caller> age=<ms> tid=<tid>
+ *   INFO: Freed in <caller> age=<ms> tid=<tid>
+ *   INFO: Slab 0x... objects=.. used=.. fp=0x... flags=0x..
+ *   INFO: Object 0x... @offset=.. fp=0x...
+ *
+ *   Redzone  <address>: <hex bytes>  <ascii>
+ *   Object   ...
+ *   FIX <cache>: <what was done>
+ *
+ * and the damage repaired (the bytes restored, or the bad free refused),
+ * so a debugging run continues.
+ *
+ * Lock order: called with s->lock held, except debug_trace().
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+
+#include "slab/slab.h"
+
+#define MAX_DEBUG_BLOCKS 16
+
+struct debug_block {
+	slab_flags_t flags;
+	const char *names;	/* comma-separated patterns, or NULL: all */
+	size_t names_len;
+};
+
+static char debug_spec[1024];
+static struct debug_block debug_blocks[MAX_DEBUG_BLOCKS];
+static unsigned int nr_debug_blocks;
+static slab_flags_t debug_global;
+
+static slab_flags_t parse_options(const char *p, const char *end)
+{
+	slab_flags_t f = 0;
+
+	if (p == end)
+		return SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |
+		       SLAB_STORE_USER;
+	for (; p < end; p++) {
+		switch (*p | 0x20) {
+		case 'f':
+			f |= SLAB_CONSISTENCY_CHECKS;
+			break;
+		case 'z':
+			f |= SLAB_RED_ZONE;
+			break;
+		case 'p':
+			f |= SLAB_POISON;
+			break;
+		case 'u':
+			f |= SLAB_STORE_USER;
+			break;
+		case 't':
+			f |= SLAB_TRACE;
+			break;
+		case 'a':
+		case 'o':
+			break;
+		default:
+			if (*p == '-')
+				return 0;
+			kmem_printk("kmem: KMEM_DEBUG option '%c' unknown, skipped\n",
+				    *p);
+		}
+	}
+	return f;
+}
+
+/**
+ * slab_debug_parse - read KMEM_DEBUG
+ * @spec: its value, or NULL when unset
+ *
+ * Context: start-up, before any cache is made.
+ */
+void slab_debug_parse(const char *spec)
+{
+	const char *p;
+
+	if (!spec)
+		return;
+	if (!strcmp(spec, "1") || !*spec)
+		spec = "";
+	strncpy(debug_spec, spec, sizeof(debug_spec) - 1);
+	if (!*debug_spec) {
+		debug_global = parse_options(debug_spec, debug_spec);
+		return;
+	}
+	p = debug_spec;
+	while (*p && nr_debug_blocks < MAX_DEBUG_BLOCKS) {
+		const char *end = strchr(p, ';');
+		const char *comma;
+
+		if (!end)
+			end = p + strlen(p);
+		comma = memchr(p, ',', (size_t)(end - p));
+		if (!comma) {
+			debug_global = parse_options(p, end);
+		} else {
+			struct debug_block *b = &debug_blocks[nr_debug_blocks++];
+
+			b->flags = parse_options(p, comma);
+			b->names = comma + 1;
+			b->names_len = (size_t)(end - comma - 1);
+		}
+		p = *end ? end + 1 : end;
+	}
+}
+
+/* Does @name match @pat (length @len), where '*' matches any run? */
+static bool glob_match(const char *pat, size_t len, const char *name)
+{
+	const char *star = NULL, *retry = NULL;
+	size_t i = 0;
+
+	while (*name) {
+		if (i < len && pat[i] == '*') {
+			star = pat + ++i;
+			retry = name;
+		} else if (i < len && pat[i] == *name) {
+			i++;
+			name++;
+		} else if (star) {
+			i = (size_t)(star - pat);
+			name = ++retry;
+		} else {
+			return false;
+		}
+	}
+	while (i < len && pat[i] == '*')
+		i++;
+	return i == len;
+}
+
+/**
+ * slab_debug_flags_for - the debug flags KMEM_DEBUG gives a cache
+ * @name:  the cache's name
+ * @flags: its creation flags
+ *
+ * Return: @flags with the debug options for @name added.
+ */
+slab_flags_t slab_debug_flags_for(const char *name, slab_flags_t flags)
+{
+	for (unsigned int i = 0; i < nr_debug_blocks; i++) {
+		const struct debug_block *b = &debug_blocks[i];
+		const char *p = b->names, *end = b->names + b->names_len;
+
+		while (p < end) {
+			const char *c = memchr(p, ',', (size_t)(end - p));
+			size_t len = c ? (size_t)(c - p) : (size_t)(end - p);
+
+			if (len && glob_match(p, len, name))
+				return flags | b->flags;
+			p += len + 1;
+		}
+	}
+	return flags | debug_global;
+}
+
+/* ---- symbols and dumps ---------------------------------------------- */
+
+/**
+ * kmem_print_symbol - "function+0xoff/module" for a code address
+ * @buf:  destination
+ * @len:  its size
+ * @addr: the address (0: "(unknown)")
+ */
+void kmem_print_symbol(char *buf, size_t len, unsigned long addr)
+{
+	Dl_info info;
+
+	if (!addr) {
+		kmem_snprintf(buf, len, "(unknown)");
+		return;
+	}
+	if (dladdr((void *)addr, &info) && info.dli_fname) {
+		const char *mod = strrchr(info.dli_fname, '/');
+
+		mod = mod ? mod + 1 : info.dli_fname;
+		if (info.dli_sname)
+			kmem_snprintf(buf, len, "%s+0x%lx [%s]", info.dli_sname,
+				      addr - (unsigned long)info.dli_saddr, mod);
+		else
+			kmem_snprintf(buf, len, "0x%lx [%s+0x%lx]", addr, mod,
+				      addr - (unsigned long)info.dli_fbase);
+		return;
+	}
+	kmem_snprintf(buf, len, "0x%lx", addr);
+}
+
+static void print_section(const char *text, const unsigned char *addr,
+			  unsigned int len)
+{
+	len = min(len, 4096U);
+	for (unsigned int off = 0; off < len; off += 16) {
+		char line[128];
+		int n = kmem_snprintf(line, sizeof(line), "%s%016lx: ", text,
+				      (unsigned long)(addr + off));
+		unsigned int cnt = min(16U, len - off);
+
+		for (unsigned int i = 0; i < 16; i++)
+			n += kmem_snprintf(line + n, sizeof(line) - (size_t)n,
+					   i < cnt ? "%02x " : "   ",
+					   addr[off + i]);
+		n += kmem_snprintf(line + n, sizeof(line) - (size_t)n, " ");
+		for (unsigned int i = 0; i < cnt; i++) {
+			unsigned char c = addr[off + i];
+
+			line[n++] = c >= 0x20 && c < 0x7f ? (char)c : '.';
+		}
+		line[n] = '\0';
+		kmem_printk("%s\n", line);
+	}
+}
+
+/**
+ * slab_report - the BUG header of a report
+ * @s:   the cache
+ * @fmt: what is wrong
+ */
+void slab_report(struct kmem_cache *s, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	kmem_vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	kmem_printk("=============================================================================\n");
+	kmem_printk("BUG %s: %s\n", s->name, what);
+	kmem_printk("-----------------------------------------------------------------------------\n\n");
+}
+
+static struct kmem_track *get_track(struct kmem_cache *s, char *slot, int free)
+{
+	return (struct kmem_track *)(slot + s->track_off) + free;
+}
+
+static void print_track(const char *what, const struct kmem_track *t)
+{
+	char sym[160];
+
+	if (!t->addr)
+		return;
+	kmem_print_symbol(sym, sizeof(sym), t->addr);
+	kmem_printk("INFO: %s in %s age=%lu tid=%d\n", what, sym,
+		    kmem_now_ms() - t->when, t->tid);
+}
+
+static unsigned int slot_index(struct kmem_cache *s, struct slab *slab,
+			       const char *slot)
+{
+	return slab_slot_index(s, (unsigned long)(slot - slab->s_mem));
+}
+
+static bool slot_is_free(struct kmem_cache *s, struct slab *slab,
+			 const char *slot)
+{
+	unsigned int i = slot_index(s, slab, slot);
+
+	return !(slab->bitmap[i / 64] & (1UL << (i % 64)));
+}
+
+static char *first_free_slot(struct kmem_cache *s, struct slab *slab)
+{
+	for (unsigned int i = 0; i < s->objects; i++)
+		if (!(slab->bitmap[i / 64] & (1UL << (i % 64))))
+			return slab_slot(s, slab, i) + s->red_left;
+	return NULL;
+}
+
+/* The kernel's print_trailer(): owners, slab, object, hex dump. */
+static void print_trailer(struct kmem_cache *s, struct slab *slab, char *slot)
+{
+	char *obj = slot + s->red_left;
+
+	if (s->flags & SLAB_STORE_USER) {
+		print_track("Allocated", get_track(s, slot, 0));
+		print_track("Freed", get_track(s, slot, 1));
+	}
+	kmem_printk("INFO: Slab 0x%lx objects=%u used=%u fp=0x%lx flags=0x%x\n",
+		    (unsigned long)slab, s->objects, slab->inuse,
+		    (unsigned long)first_free_slot(s, slab), s->flags);
+	kmem_printk("INFO: Object 0x%lx @offset=%lu fp=0x%lx\n\n",
+		    (unsigned long)obj, (unsigned long)(obj - (char *)slab),
+		    (unsigned long)first_free_slot(s, slab));
+	if (s->red_left)
+		print_section("Redzone  ", (unsigned char *)slot, s->red_left);
+	print_section("Object   ", (unsigned char *)obj, s->object_size);
+	if (s->flags & SLAB_RED_ZONE)
+		print_section("Redzone  ", (unsigned char *)obj + s->object_size,
+			      s->inuse - s->red_left - s->object_size);
+	if (s->size > s->track_off + ((s->flags & SLAB_STORE_USER) ?
+				      2 * sizeof(struct kmem_track) : 0)) {
+		unsigned int pad = s->track_off +
+				   ((s->flags & SLAB_STORE_USER) ?
+				    2 * (unsigned int)sizeof(struct kmem_track) :
+				    0);
+
+		print_section("Padding  ", (unsigned char *)slot + pad,
+			      s->size - pad);
+	}
+}
+
+/*
+ * check_bytes - are @len bytes at @start all @value?  If not, report in
+ * the kernel's check_bytes_and_report() form and restore them.
+ */
+static bool check_bytes(struct kmem_cache *s, struct slab *slab, char *slot,
+			const char *what, unsigned char *start,
+			unsigned char value, unsigned int len)
+{
+	unsigned char *fault = NULL, *end;
+
+	for (unsigned int i = 0; i < len; i++) {
+		if (start[i] != value) {
+			fault = start + i;
+			break;
+		}
+	}
+	if (!fault)
+		return true;
+	end = start + len;
+	while (end > fault && end[-1] == value)
+		end--;
+	slab_report(s, "%s overwritten", what);
+	kmem_printk("INFO: 0x%lx-0x%lx @offset=%lu. First byte 0x%x instead of 0x%x\n",
+		    (unsigned long)fault, (unsigned long)(end - 1),
+		    (unsigned long)(fault - (unsigned char *)slot), *fault, value);
+	print_trailer(s, slab, slot);
+	memset(fault, value, (size_t)(end - fault));
+	kmem_printk("FIX %s: Restoring %s 0x%lx-0x%lx=0x%x\n", s->name, what,
+		    (unsigned long)fault, (unsigned long)(end - 1), value);
+	return false;
+}
+
+static unsigned int pad_start(struct kmem_cache *s)
+{
+	return s->track_off + ((s->flags & SLAB_STORE_USER) ?
+			       2 * (unsigned int)sizeof(struct kmem_track) : 0);
+}
+
+static bool poisons(struct kmem_cache *s)
+{
+	return s->flags & SLAB_POISON;	/* cleared for ctor and RCU caches */
+}
+
+static void set_redzones(struct kmem_cache *s, char *slot, unsigned char v)
+{
+	if (!(s->flags & SLAB_RED_ZONE))
+		return;
+	memset(slot, v, s->red_left);
+	memset(slot + s->red_left + s->object_size, v,
+	       s->inuse - s->red_left - s->object_size);
+}
+
+static void poison_object(struct kmem_cache *s, char *slot)
+{
+	char *obj = slot + s->red_left;
+
+	memset(obj, POISON_FREE, s->object_size - 1);
+	obj[s->object_size - 1] = (char)POISON_END;
+}
+
+/* Red zones (value @v), poison if @free, padding: report and repair. */
+static bool check_slot(struct kmem_cache *s, struct slab *slab, char *slot,
+		       bool free)
+{
+	unsigned char v = free ? SLUB_RED_INACTIVE : SLUB_RED_ACTIVE;
+	unsigned char *obj = (unsigned char *)slot + s->red_left;
+	bool ok = true;
+
+	if (s->flags & SLAB_RED_ZONE) {
+		ok &= check_bytes(s, slab, slot, "Left Redzone",
+				  (unsigned char *)slot, v, s->red_left);
+		ok &= check_bytes(s, slab, slot, "Right Redzone",
+				  obj + s->object_size, v,
+				  s->inuse - s->red_left - s->object_size);
+	}
+	if (free && poisons(s)) {
+		ok &= check_bytes(s, slab, slot, "Poison", obj, POISON_FREE,
+				  s->object_size - 1);
+		ok &= check_bytes(s, slab, slot, "End Poison",
+				  obj + s->object_size - 1, POISON_END, 1);
+	}
+	if ((s->flags & (SLAB_POISON | SLAB_RED_ZONE)) && s->size > pad_start(s))
+		ok &= check_bytes(s, slab, slot, "Padding",
+				  (unsigned char *)slot + pad_start(s),
+				  POISON_INUSE, s->size - pad_start(s));
+	return ok;
+}
+
+/**
+ * debug_init_slot - give a new slot its free-state debug bytes
+ * @s:    the cache
+ * @slot: the slot
+ */
+void debug_init_slot(struct kmem_cache *s, char *slot)
+{
+	set_redzones(s, slot, SLUB_RED_INACTIVE);
+	if (poisons(s))
+		poison_object(s, slot);
+	if (s->flags & SLAB_STORE_USER)
+		memset(slot + s->track_off, 0, 2 * sizeof(struct kmem_track));
+	if ((s->flags & (SLAB_POISON | SLAB_RED_ZONE)) && s->size > pad_start(s))
+		memset(slot + pad_start(s), POISON_INUSE, s->size - pad_start(s));
+}
+
+static void set_track(struct kmem_cache *s, char *slot, int free,
+		      unsigned long caller)
+{
+	struct kmem_track *t;
+
+	if (!(s->flags & SLAB_STORE_USER))
+		return;
+	t = get_track(s, slot, free);
+	t->addr = caller;
+	t->when = kmem_now_ms();
+	t->tid = kmem_gettid();
+}
+
+/**
+ * debug_alloc_checks - check a free object before it is handed out
+ * @s:      the cache, lock held
+ * @slab:   its slab
+ * @obj:    the object (its bit already set)
+ * @caller: the allocating call site
+ *
+ * Poison and inactive red zones must be intact (a write after free breaks
+ * them); then the red zones go active and the owner is recorded.
+ *
+ * Return: true if nothing was wrong.
+ */
+bool debug_alloc_checks(struct kmem_cache *s, struct slab *slab, void *obj,
+			unsigned long caller)
+{
+	char *slot = (char *)obj - s->red_left;
+	bool ok = check_slot(s, slab, slot, true);
+
+	set_redzones(s, slot, SLUB_RED_ACTIVE);
+	set_track(s, slot, 0, caller);
+	if (s->flags & SLAB_TRACE)
+		debug_trace(s, "alloc", obj, caller);
+	return ok;
+}
+
+/**
+ * debug_free_checks - check an object being freed
+ * @s:      the cache, lock held
+ * @slab:   its slab
+ * @obj:    the object (a slot start, checked)
+ * @caller: the freeing call site
+ *
+ * A free object (bit clear) is a double free: reported, not freed.  Red
+ * zones must be intact (overruns); then the object is poisoned, the red
+ * zones go inactive and the freeing owner is recorded.
+ *
+ * Return: true if the object may be freed.
+ */
+bool debug_free_checks(struct kmem_cache *s, struct slab *slab, void *obj,
+		       unsigned long caller)
+{
+	char *slot = (char *)obj - s->red_left;
+
+	if (slot_is_free(s, slab, slot)) {
+		slab_report(s, "Object already free");
+		print_trailer(s, slab, slot);
+		kmem_printk("FIX %s: Object at 0x%lx not freed\n", s->name,
+			    (unsigned long)obj);
+		return false;
+	}
+	check_slot(s, slab, slot, false);
+	if (s->flags & SLAB_TRACE)
+		debug_trace(s, "free", obj, caller);
+	set_track(s, slot, 1, caller);
+	if (poisons(s))
+		poison_object(s, slot);
+	set_redzones(s, slot, SLUB_RED_INACTIVE);
+	return true;
+}
+
+/**
+ * debug_check_slab - validate every slot of a slab (slab_validate)
+ * @s:    the cache, lock held
+ * @slab: the slab
+ * @bad:  incremented per damaged slot
+ */
+void debug_check_slab(struct kmem_cache *s, struct slab *slab, int *bad)
+{
+	for (unsigned int i = 0; i < s->objects; i++) {
+		char *slot = slab_slot(s, slab, i);
+
+		if (!check_slot(s, slab, slot, slot_is_free(s, slab, slot)))
+			(*bad)++;
+	}
+}
+
+/**
+ * debug_report_leaks - list objects left when a cache is destroyed
+ * @s:      the cache (SLAB_STORE_USER)
+ * @caller: the kmem_cache_destroy() call site
+ */
+void debug_report_leaks(struct kmem_cache *s, unsigned long caller)
+{
+	struct list_head *lists[2] = { &s->slabs_full, &s->slabs_partial };
+	unsigned int shown = 0, more = 0;
+	struct slab *slab;
+
+	(void)caller;
+	kmem_lock(&s->lock);
+	kmem_printk("INFO: Objects remaining in %s on kmem_cache_destroy()\n",
+		    s->name);
+	for (int l = 0; l < 2; l++) {
+		list_for_each_entry(slab, lists[l], list) {
+			for (unsigned int i = 0; i < s->objects; i++) {
+				char *slot = slab_slot(s, slab, i);
+
+				if (slot_is_free(s, slab, slot))
+					continue;
+				if (shown >= 64) {
+					more++;
+					continue;
+				}
+				shown++;
+				kmem_printk("INFO: Object 0x%lx @offset=%lu\n",
+					    (unsigned long)(slot + s->red_left),
+					    (unsigned long)(slot - (char *)slab));
+				print_track("Allocated", get_track(s, slot, 0));
+			}
+		}
+	}
+	if (more)
+		kmem_printk("INFO: ... and %u more objects\n", more);
+	kmem_unlock(&s->lock);
+}
+
+/**
+ * debug_trace - the 'T' option: one line per allocation and free
+ * @s:      the cache
+ * @op:     "alloc" or "free"
+ * @obj:    the object
+ * @caller: the call site
+ */
+void debug_trace(struct kmem_cache *s, const char *op, void *obj,
+		 unsigned long caller)
+{
+	char sym[160];
+
+	kmem_print_symbol(sym, sizeof(sym), caller);
+	kmem_printk("TRACE %s %s 0x%lx caller=%s\n", s->name, op,
+		    (unsigned long)obj, sym);
+}

@@ -1,0 +1,801 @@
+// SPDX-License-Identifier: MIT
+/*
+ * slab/magazine.c - per-thread magazines, the depot, and the cache API's
+ * fast paths.
+ *
+ * Bonwick's magazine layer (and the kernel's sheaves): each thread holds,
+ * per cache, a loaded and a previous magazine, stacks of object pointers
+ * (struct kmem_stats_pcc, in the thread's block of the shared region).
+ *
+ *   alloc: pop from loaded.  free: push to previous.  No lock, no atomic.
+ *
+ * (Allocations and frees use different magazines so that they do not form
+ * one dependency chain through memory; see slab_alloc_fast().)  When
+ * loaded is empty (alloc) or previous is full (free), the slow path tries,
+ * in order:
+ *   1. swap loaded and previous, if the other one can serve (alloc: it
+ *      holds objects; free: loaded has been emptied);
+ *   2. exchange a magazine with the cache's depot under the cache lock: a
+ *      full one for an empty one on alloc, the other way on free;
+ *   3. alloc: fill the empty magazine from the slabs in one batch;
+ *      free: when the depot holds DEPOT_MAX_FULL full magazines, flush
+ *      the full one back to the slabs;
+ *   4. no magazine memory: fall back to the locked single-object path.
+ *
+ * A free from another thread goes into the freeing thread's magazine; the
+ * object finds its way home through the depot and the slabs.  A thread's
+ * magazines go back to the depot (or the slabs) when it exits.  The depot
+ * keeps a low-water mark of full magazines; the reaper's periodic pass
+ * returns what was not needed since the last pass (the working-set trim of
+ * Bonwick's paper), so an idle process gives its cached objects back.
+ *
+ * Magazines are objects of the kmem_magazine_N caches (N rounds), which
+ * have no magazines themselves.  Magazine size scales with object size:
+ * 128 rounds for small objects down to 4 for the largest.
+ *
+ * Lock order: kmem_thread_lock -> slab_mutex -> s->lock -> magazine
+ * cache lock -> zone->lock.
+ */
+#include <string.h>
+
+#include "slab/slab.h"
+
+struct slab_thread slab_thread_none;
+__thread struct slab_thread *kmem_tls_slab __tls_ie = &slab_thread_none;
+unsigned long kmem_free_secret;
+
+#define NR_MAG_CACHES 6		/* 4, 8, 16, 32, 64, 128 rounds */
+
+/* struct page.slot holds a slot's offset / 16 in one byte. */
+BUILD_BUG_ON(sizeof(struct kmem_stats_pcc) % 16);
+BUILD_BUG_ON(offsetof(struct slab_thread, none) / 16 > 255);
+static struct kmem_cache magazine_caches[NR_MAG_CACHES];
+
+static inline struct kmem_magazine *mag_of(void **rounds)
+{
+	return container_of(rounds, struct kmem_magazine, round[0]);
+}
+
+/**
+ * magazine_size_for - rounds per magazine for objects of @size bytes
+ *
+ * About 16 KiB of objects per magazine, between 4 and 128 rounds.
+ */
+unsigned int magazine_size_for(unsigned int size)
+{
+	unsigned int r = 16384 / max(size, 1U);
+
+	r = r ? 1U << ilog2_ul(r) : 1;
+	return clamp(r, 4U, 128U);
+}
+
+/**
+ * magazine_cache_for - the cache that holds magazines of @rounds
+ * @rounds: a power of two, 4..128
+ */
+struct kmem_cache *magazine_cache_for(unsigned int rounds)
+{
+	return &magazine_caches[ilog2_ul(rounds) - 2];
+}
+
+/**
+ * magazine_init - create the magazine caches
+ *
+ * Context: start-up, after the boot caches exist.
+ */
+void magazine_init(void)
+{
+	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
+		unsigned int rounds = 4U << i;
+		char name[32];
+
+		kmem_snprintf(name, sizeof(name), "kmem_magazine_%u", rounds);
+		slab_create_boot(&magazine_caches[i], name,
+				 (unsigned int)(sizeof(struct kmem_magazine) +
+						rounds * sizeof(void *)),
+				 8, SLAB_NO_MERGE);
+		magazine_caches[i].magsize = 0;
+	}
+}
+
+static struct kmem_magazine *mag_new(struct kmem_cache *r)
+{
+	return slab_alloc_locked(magazine_cache_for(r->magsize),
+				 GFP_KERNEL | __GFP_NOWARN, 0);
+}
+
+static void mag_delete(struct kmem_cache *r, struct kmem_magazine *m)
+{
+	slab_free_locked(magazine_cache_for(r->magsize), m, 0);
+}
+
+static void depot_push_empty(struct kmem_cache *r, struct kmem_magazine *m)
+{
+	m->next = r->depot_empty;
+	r->depot_empty = m;
+	r->depot_nr_empty++;
+}
+
+static struct kmem_magazine *depot_pop_empty(struct kmem_cache *r)
+{
+	struct kmem_magazine *m = r->depot_empty;
+
+	if (m) {
+		r->depot_empty = m->next;
+		r->depot_nr_empty--;
+	}
+	return m;
+}
+
+static void depot_push_full(struct kmem_cache *r, struct kmem_magazine *m)
+{
+	m->next = r->depot_full;
+	r->depot_full = m;
+	r->depot_nr_full++;
+}
+
+static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
+{
+	struct kmem_magazine *m = r->depot_full;
+
+	if (m) {
+		r->depot_full = m->next;
+		r->depot_nr_full--;
+		if (r->depot_nr_full < r->depot_min_full)
+			r->depot_min_full = r->depot_nr_full;
+	}
+	return m;
+}
+
+/* The calling thread's slot for @s, set up on first use; NULL if none. */
+static struct kmem_stats_pcc *pcc_get(struct slab_thread *st,
+				      struct kmem_cache *r)
+{
+	struct kmem_stats_pcc *c = pcc_lookup(st, r->id);
+
+	if (unlikely(!c)) {
+		unsigned int e = r->id / KMEM_PCC_INLINE;
+		struct kmem_stats_ext *ext;
+
+		ext = kmem_region_alloc(KMEM_UNIT_EXT, sizeof(*ext));
+		if (!ext)
+			return NULL;
+		ext->tid = kmem_gettid();
+		ext->first_id = e * KMEM_PCC_INLINE;
+		st->ext[e] = ext;
+		c = &ext->pcc[r->id % KMEM_PCC_INLINE];
+	}
+	if (!c->magsize) {
+		/* A live slot always has a magazine for frees. */
+		struct kmem_magazine *m;
+
+		kmem_lock(&r->lock);
+		m = depot_pop_empty(r);
+		kmem_unlock(&r->lock);
+		if (!m)
+			m = mag_new(r);
+		if (!m)
+			return NULL;
+		memset(c, 0, sizeof(*c));
+		c->previous = m->round;
+		c->cache_id = (uint16_t)r->id;
+		c->magsize = (uint16_t)r->magsize;
+	}
+	return c;
+}
+
+/* The thread's slot when it may use magazines for @r; NULL otherwise. */
+static struct kmem_stats_pcc *slow_slot(struct kmem_cache *r)
+{
+	struct slab_thread *st = kmem_tls_slab;
+
+	if (!r->magsize)
+		return NULL;
+	if (st == &slab_thread_none && kmem_tls_state == KMEM_THREAD_NONE &&
+	    kmem_thread_attach())
+		st = kmem_tls_slab;
+	return st != &slab_thread_none ? pcc_get(st, r) : NULL;
+}
+
+/* Exchange the roles of a slot's two magazines. */
+static void swap_mags(struct kmem_stats_pcc *c)
+{
+	void **m = c->loaded;
+	unsigned int n = c->rounds;
+
+	pcc_set_loaded(c, c->previous, c->prev_rounds);
+	pcc_set_previous(c, m, n);
+}
+
+/**
+ * slab_alloc_slow - refill the calling thread's magazine, then allocate
+ * @s:      the cache (or an alias)
+ * @gfp:    allocation flags
+ * @caller: the API caller's return address
+ *
+ * Return: an object (free marker not cleared), or NULL.
+ */
+void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+{
+	struct kmem_cache *r = s->root;
+	struct kmem_stats_pcc *c = slow_slot(r);
+	struct kmem_magazine *full, *spare = NULL;
+	unsigned int n;
+
+	if (!c)
+		return slab_alloc_locked(r, gfp, caller);
+	if (c->rounds)
+		goto pop;	/* the fast path ran before the thread attached */
+	/* 1. Objects freed into the previous magazine: swap. */
+	if (c->prev_rounds) {
+		swap_mags(c);
+		goto pop;
+	}
+	/* 2. A full magazine from the depot; our empty loaded one goes there. */
+	kmem_lock(&r->lock);
+	r->alloc_slow++;
+	full = depot_pop_full(r);
+	if (full) {
+		if (c->loaded)
+			depot_push_empty(r, mag_of(c->loaded));
+		pcc_set_loaded(c, full->round, r->magsize);
+		cache_publish_locked(r);
+		kmem_unlock(&r->lock);
+		goto pop;
+	}
+	if (!c->loaded)
+		spare = depot_pop_empty(r);
+	kmem_unlock(&r->lock);
+	/* 3. Fill the empty loaded magazine from the slabs. */
+	if (!c->loaded) {
+		if (!spare)
+			spare = mag_new(r);
+		if (!spare)
+			return slab_alloc_locked(r, gfp, caller);
+		pcc_set_loaded(c, spare->round, 0);
+	}
+	n = slab_take_objects(r, c->loaded, r->magsize, gfp);
+	if (!n)
+		return NULL;
+	pcc_set_loaded(c, c->loaded, n);
+pop:
+	return c->loaded[--c->rounds];
+}
+
+/**
+ * slab_free_slow - make room in the calling thread's magazine, then free
+ * @s:      the cache (or an alias)
+ * @obj:    an object of @s, checked, free marker written if the cache
+ *          marks
+ * @caller: the API caller's return address
+ */
+void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
+{
+	struct kmem_cache *r = s->root;
+	struct kmem_stats_pcc *c = slow_slot(r);
+	struct kmem_magazine *empty = NULL;
+	LIST_HEAD(to_free);
+
+	if (!c) {
+		slab_free_locked(r, obj, caller);
+		return;
+	}
+	if (c->prev_rounds < c->magsize)
+		goto push;	/* the fast path ran before the thread attached */
+	/* 1. The loaded magazine was emptied by allocations: swap. */
+	if (c->loaded && !c->rounds) {
+		swap_mags(c);
+		goto push;
+	}
+	/*
+	 * 2. The full previous magazine goes to the depot for an empty one,
+	 * or, when the depot holds enough, its objects go back to the slabs
+	 * and it is reused.
+	 */
+	kmem_lock(&r->lock);
+	r->free_slow++;
+	if (r->depot_nr_full < DEPOT_MAX_FULL) {
+		empty = depot_pop_empty(r);
+		if (!empty) {
+			kmem_unlock(&r->lock);
+			empty = mag_new(r);
+			kmem_lock(&r->lock);
+		}
+	}
+	if (empty && r->depot_nr_full < DEPOT_MAX_FULL) {
+		depot_push_full(r, mag_of(c->previous));
+		pcc_set_previous(c, empty->round, 0);
+		empty = NULL;
+	} else {
+		slab_put_objects(r, c->previous, c->prev_rounds, &to_free);
+		pcc_set_previous(c, c->previous, 0);
+	}
+	if (empty)
+		depot_push_empty(r, empty);
+	cache_publish_locked(r);
+	kmem_unlock(&r->lock);
+	slab_release_list(r, &to_free);
+push:
+	c->previous[c->prev_rounds++] = obj;
+}
+
+/*
+ * Give one thread slot's magazines back: full ones to the depot while it
+ * has room, the rest's objects to the slabs; fold the thread's counts into
+ * the cache's.  The slot is left unused.
+ */
+static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
+{
+	void **mags[2] = { c->loaded, c->previous };
+	unsigned int rounds[2] = { c->rounds, c->prev_rounds };
+	struct kmem_magazine *spare[2] = { NULL, NULL };
+	LIST_HEAD(to_free);
+
+	kmem_lock(&r->lock);
+	r->allocs_base += pcc_allocs(c);
+	r->frees_base += pcc_frees(c);
+	for (int i = 0; i < 2; i++) {
+		struct kmem_magazine *m;
+
+		if (!mags[i])
+			continue;
+		m = mag_of(mags[i]);
+		if (rounds[i] == r->magsize && r->depot_nr_full < DEPOT_MAX_FULL &&
+		    !(r->cflags & CF_DYING)) {
+			depot_push_full(r, m);
+			continue;
+		}
+		slab_put_objects(r, mags[i], rounds[i], &to_free);
+		if (r->depot_nr_empty < DEPOT_MAX_EMPTY &&
+		    !(r->cflags & CF_DYING))
+			depot_push_empty(r, m);
+		else
+			spare[i] = m;
+	}
+	memset(c, 0, sizeof(*c));
+	cache_publish_locked(r);
+	kmem_unlock(&r->lock);
+	slab_release_list(r, &to_free);
+	for (int i = 0; i < 2; i++)
+		if (spare[i])
+			mag_delete(r, spare[i]);
+}
+
+static void flush_thread_slot(void *part, pid_t tid, void *arg)
+{
+	struct slab_thread *st = part;
+	struct kmem_cache *r = arg;
+	struct kmem_stats_pcc *c = pcc_lookup(st, r->id);
+
+	(void)tid;
+	if (c && c->magsize && c->cache_id == r->id)
+		flush_slot(r, c);
+}
+
+/**
+ * magazine_flush_cache - return threads' magazines of a cache
+ * @s:           the cache
+ * @all_threads: every thread's (kmem_cache_destroy: the caller promises
+ *               no other thread uses the cache any more), or only the
+ *               calling thread's (kmem_cache_shrink)
+ */
+void magazine_flush_cache(struct kmem_cache *s, bool all_threads)
+{
+	struct kmem_cache *r = s->root;
+
+	if (!r->magsize)
+		return;
+	if (all_threads) {
+		kmem_thread_lock();
+		kmem_thread_for_each(&slab_thread_part, flush_thread_slot, r);
+		kmem_thread_unlock();
+	} else if (kmem_tls_slab != &slab_thread_none) {
+		flush_thread_slot(kmem_tls_slab, 0, r);
+	}
+}
+
+/**
+ * magazine_depot_drain - empty a cache's depot into its slabs
+ * @s: the cache
+ *
+ * Every object in a full magazine goes back to its slab; every magazine
+ * is freed.
+ */
+void magazine_depot_drain(struct kmem_cache *s)
+{
+	struct kmem_cache *r = s->root;
+	struct kmem_magazine *m, *mags = NULL;
+	LIST_HEAD(to_free);
+
+	kmem_lock(&r->lock);
+	while ((m = depot_pop_full(r))) {
+		slab_put_objects(r, m->round, r->magsize, &to_free);
+		m->next = mags;
+		mags = m;
+	}
+	while ((m = depot_pop_empty(r))) {
+		m->next = mags;
+		mags = m;
+	}
+	r->depot_min_full = 0;
+	cache_publish_locked(r);
+	kmem_unlock(&r->lock);
+	slab_release_list(r, &to_free);
+	while (mags) {
+		m = mags;
+		mags = m->next;
+		mag_delete(r, m);
+	}
+}
+
+/**
+ * magazine_depot_trim - the reaper's pass: return unused depot contents
+ * @now_ms: the time
+ * @next:   lowered to when the next pass is wanted
+ *
+ * For each cache, the full magazines that stayed in the depot since the
+ * last pass (the low-water mark) go back to the slabs, as do spare empty
+ * magazines and empty slabs beyond the reserve.
+ */
+void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
+{
+	struct kmem_cache *r;
+	bool more = false;
+
+	kmem_lock(&slab_mutex);
+	list_for_each_entry(r, &slab_caches, list) {
+		struct kmem_magazine *m, *mags = NULL;
+		LIST_HEAD(to_free);
+		unsigned long excess;
+
+		if (r->cflags & CF_ALIAS || !r->magsize)
+			continue;
+		kmem_lock(&r->lock);
+		excess = r->depot_min_full;
+		while (excess-- && (m = depot_pop_full(r))) {
+			slab_put_objects(r, m->round, r->magsize, &to_free);
+			m->next = mags;
+			mags = m;
+		}
+		while (r->depot_nr_empty > 1 && (m = depot_pop_empty(r))) {
+			m->next = mags;
+			mags = m;
+		}
+		slab_trim_free(r, 0, &to_free);
+		r->depot_min_full = r->depot_nr_full;
+		if (r->depot_nr_full || r->depot_nr_empty)
+			more = true;
+		cache_publish_locked(r);
+		kmem_unlock(&r->lock);
+		slab_release_list(r, &to_free);
+		while (mags) {
+			m = mags;
+			mags = m->next;
+			mag_delete(r, m);
+		}
+	}
+	kmem_unlock(&slab_mutex);
+	if (more) {
+		unsigned long when = now_ms + 5000;
+
+		if (!*next || when < *next)
+			*next = when;
+	}
+}
+
+struct holdings {
+	unsigned int id;
+	unsigned long objs;
+};
+
+static void count_holdings(void *part, pid_t tid, void *arg)
+{
+	struct holdings *h = arg;
+	struct kmem_stats_pcc *c = pcc_lookup(part, h->id);
+
+	(void)tid;
+	if (c && c->magsize && c->cache_id == h->id)
+		h->objs += READ_ONCE(c->rounds) + READ_ONCE(c->prev_rounds);
+}
+
+/**
+ * magazine_thread_holdings - objects held in threads' magazines
+ * @s:    the cache
+ * @objs: set to the count (racy: threads keep running)
+ *
+ * Context: kmem_thread_lock() held.
+ */
+void magazine_thread_holdings(struct kmem_cache *s, unsigned long *objs)
+{
+	struct holdings h = { .id = s->root->id, .objs = 0 };
+
+	kmem_thread_for_each(&slab_thread_part, count_holdings, &h);
+	*objs = h.objs;
+}
+
+/* ---- The per-thread part --------------------------------------------- */
+
+static void slab_thread_attach(void *part, struct kmem_stats_thread *unit)
+{
+	struct slab_thread *st = part;
+
+	unit->pcc_off = (uint32_t)((char *)st->pcc - (char *)unit);
+	unit->nr_pcc_inline = KMEM_PCC_INLINE;
+	unit->ext_off = (uint32_t)((char *)st->ext - (char *)unit);
+	unit->nr_ext = ARRAY_SIZE(st->ext);
+	kmem_tls_slab = st;
+}
+
+static void slab_thread_exit(void *part)
+{
+	struct slab_thread *st = part;
+
+	kmem_tls_slab = &slab_thread_none;
+	for (unsigned int id = 0; id < KMEM_STATS_MAX_CACHES; id++) {
+		struct kmem_stats_pcc *c;
+		struct kmem_cache *r;
+
+		if (id % KMEM_PCC_INLINE == 0 && id >= KMEM_PCC_INLINE &&
+		    !st->ext[id / KMEM_PCC_INLINE]) {
+			id += KMEM_PCC_INLINE - 1;
+			continue;
+		}
+		c = pcc_lookup(st, id);
+		if (!c || !c->magsize)
+			continue;
+		r = READ_ONCE(kmem_cache_by_id[c->cache_id]);
+		if (r)
+			flush_slot(r, c);
+	}
+	for (unsigned int e = 0; e < ARRAY_SIZE(st->ext); e++) {
+		if (st->ext[e]) {
+			kmem_region_free(st->ext[e]);
+			st->ext[e] = NULL;
+		}
+	}
+}
+
+struct kmem_thread_part slab_thread_part = {
+	.size = sizeof(struct slab_thread),
+	.attach = slab_thread_attach,
+	.exit = slab_thread_exit,
+};
+
+/* ---- The object-cache API ------------------------------------------- */
+
+static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
+					   unsigned long caller)
+{
+	void *obj;
+
+	kmem_init();
+	if (unlikely(!s)) {
+		kmem_printk("kmem: kmem_cache_alloc: NULL cache\n");
+		return NULL;
+	}
+	obj = slab_alloc_fast(s);
+	if (obj)
+		goto out;
+	obj = slab_alloc_slow(s, gfp, caller);
+	if (unlikely(!obj) && (gfp & __GFP_NOFAIL)) {
+		for (int tries = 0; !obj && tries < 100; tries++) {
+			buddy_release_all();
+			obj = slab_alloc_slow(s, gfp | __GFP_DIRECT_RECLAIM,
+					      caller);
+		}
+		if (!obj)
+			kmem_panic("kmem: kmem_cache_alloc(%s): __GFP_NOFAIL allocation failed: out of memory\n",
+				   s->name);
+	}
+	if (unlikely(!obj)) {
+		if (!(gfp & __GFP_NOWARN) && gfpflags_allow_blocking(gfp))
+			kmem_printk("kmem: kmem_cache_alloc(%s): out of memory\n",
+				    s->name);
+		return NULL;
+	}
+	if (s->cflags & CF_MARK_FREE)
+		*free_marker_slot(obj) = 0;
+out:
+	if (gfp & __GFP_ZERO)
+		memset(obj, 0, s->object_size);
+	return obj;
+}
+
+/**
+ * kmem_cache_alloc - allocate an object from a cache
+ * @s:   the cache
+ * @gfp: allocation flags (__GFP_ZERO zeroes the object)
+ *
+ * Constructed caches return constructed objects (the state a free left
+ * them in).  Context: any thread.
+ * Return: the object, or NULL.
+ */
+void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
+{
+	if (likely(s && !(gfp & __GFP_ZERO))) {
+		void *obj = slab_alloc_fast(s);
+
+		if (likely(obj))
+			return obj;
+	}
+	return cache_alloc_slowpath(s, gfp,
+				    (unsigned long)__builtin_return_address(0));
+}
+
+/**
+ * kmem_cache_alloc_lru - kmem_cache_alloc(); the list_lru is not used
+ * @s:   the cache
+ * @lru: ignored (no memory-cgroup reclaim in a process)
+ * @gfp: allocation flags
+ */
+void *kmem_cache_alloc_lru(struct kmem_cache *s, struct list_lru *lru,
+			   gfp_t gfp)
+{
+	(void)lru;
+	return kmem_cache_alloc(s, gfp);
+}
+
+/**
+ * kmem_cache_alloc_node - kmem_cache_alloc(); one node
+ * @s:    the cache
+ * @gfp:  allocation flags
+ * @node: ignored
+ */
+void *kmem_cache_alloc_node(struct kmem_cache *s, gfp_t gfp, int node)
+{
+	(void)node;
+	return kmem_cache_alloc(s, gfp);
+}
+
+/* Report an object that is not a slot of @s; aborts unless debugging. */
+static noinline void cache_free_bad(struct kmem_cache *s, void *obj,
+				    struct page *page)
+{
+	const char *why;
+
+	if (!page)
+		why = kmem_addr_is_ours(obj) ? "not in a slab" :
+					       "not allocated by kmem";
+	else if (page->type != PG_slab)
+		why = "not in a slab";
+	else if (page->slab_cache != s->root)
+		why = "belongs to another cache";
+	else
+		why = "not the start of an object";
+	if (s->root->cflags & CF_DEBUG) {
+		slab_report(s->root, "Invalid object pointer 0x%lx (%s%s%s)",
+			    (unsigned long)obj, why,
+			    page && page->type == PG_slab &&
+					    page->slab_cache != s->root ?
+				    ": " : "",
+			    page && page->type == PG_slab &&
+					    page->slab_cache != s->root ?
+				    page->slab_cache->name : "");
+		kmem_printk("FIX %s: Object at 0x%lx not freed\n", s->name,
+			    (unsigned long)obj);
+		return;
+	}
+	slab_invalid_free(s, obj, "kmem_cache_free", why);
+}
+
+/* kmem_cache_free() when the fast checks did not pass: sort it out. */
+static noinline void cache_free_slowpath(struct kmem_cache *s, void *obj,
+					 unsigned long caller)
+{
+	struct page *page;
+
+	if (unlikely(!obj))
+		return;
+	page = kmem_addr_to_page(obj);
+	if (!s && page && page->type == PG_slab)
+		s = page->slab_cache;
+	if (unlikely(!s))
+		slab_invalid_free(NULL, obj, "kmem_cache_free",
+				  kmem_addr_is_ours(obj) ? "not in a slab" :
+							   "not allocated by kmem");
+	if (!page || page->type != PG_slab || page->slab_cache != s->root ||
+	    !slab_obj_check(s, page, obj)) {
+		cache_free_bad(s, obj, page);
+		return;
+	}
+	if (slab_free_fast(s, obj, "kmem_cache_free"))
+		return;
+	slab_free_slow(s, obj, caller);
+}
+
+/* The checked object did not fit the magazine. */
+static noinline void cache_free_refill(struct kmem_cache *s, void *obj,
+				       unsigned long caller)
+{
+	slab_free_slow(s, obj, caller);
+}
+
+/**
+ * kmem_cache_free - return an object to its cache
+ * @s:   the cache it came from (NULL: find it from the object)
+ * @obj: the object (NULL is ignored)
+ *
+ * A pointer that is not an object of @s (another cache's, inside an
+ * object, not from kmem at all) is reported and not freed; a double free
+ * is caught when it reaches the slab, and at once for caches without a
+ * constructor (their free objects carry a marker).  Without debugging
+ * either report aborts the process; with KMEM_DEBUG it is reported in the
+ * kernel's form and the object is left alone.
+ */
+void kmem_cache_free(struct kmem_cache *s, void *obj)
+{
+	struct page *page = kmem_addr_to_page(obj);
+
+	if (likely(s && page && page->type == PG_slab &&
+		   page->slab_cache == s->root &&
+		   slab_obj_check(s, page, obj))) {
+		if (likely(slab_free_fast(s, obj, "kmem_cache_free")))
+			return;
+		cache_free_refill(s, obj,
+				  (unsigned long)__builtin_return_address(0));
+		return;
+	}
+	cache_free_slowpath(s, obj, (unsigned long)__builtin_return_address(0));
+}
+
+/**
+ * kmem_cache_alloc_bulk - allocate @size objects, all or none
+ * @s:    the cache
+ * @gfp:  allocation flags
+ * @size: how many
+ * @p:    receives them
+ *
+ * Return: @size, or 0 when not all could be had (none are then held).
+ */
+int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t size,
+			  void **p)
+{
+	struct kmem_cache *r;
+	size_t i = 0;
+
+	kmem_init();
+	if (!s || size > INT32_MAX)
+		return 0;
+	r = s->root;
+	while (i < size) {
+		void *obj = slab_alloc_fast(s);
+
+		if (!obj)
+			break;
+		p[i++] = obj;
+	}
+	if (i < size && !(r->cflags & CF_DEBUG)) {
+		size_t want = size - i;
+
+		if (slab_take_objects(r, p + i, (unsigned int)want,
+				      gfp | __GFP_NOFAIL) == want) {
+			kmem_lock(&r->lock);
+			r->allocs_base += want;
+			cache_publish_locked(r);
+			kmem_unlock(&r->lock);
+			for (size_t j = i; j < size; j++)
+				if (r->cflags & CF_MARK_FREE)
+					*free_marker_slot(p[j]) = 0;
+			i = size;
+		}
+	}
+	while (i < size) {
+		void *obj = slab_alloc_locked(r, gfp,
+				(unsigned long)__builtin_return_address(0));
+
+		if (!obj)
+			break;
+		if (r->cflags & CF_MARK_FREE)
+			*free_marker_slot(obj) = 0;
+		p[i++] = obj;
+	}
+	if (i < size) {
+		while (i)
+			kmem_cache_free(s, p[--i]);
+		return 0;
+	}
+	if (gfp & __GFP_ZERO)
+		for (i = 0; i < size; i++)
+			memset(p[i], 0, s->object_size);
+	return (int)size;
+}

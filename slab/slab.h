@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slab/slab.h - private header of the slab layer.
+ *
+ * Three levels, after Bonwick's slab allocator with magazines:
+ *
+ *   per-thread magazines (struct kmem_stats_pcc, in the thread's region
+ *   block; no lock)  ->  the cache's depot of full and empty magazines
+ *   (cache lock)  ->  slabs: buddy blocks carved into objects, with a
+ *   bitmap header (cache lock)  ->  the buddy allocator.
+ *
+ * A slab (order s->order) is laid out as:
+ *
+ *   +-------------+---------+--------+--------+-----+--------+---------+
+ *   | struct slab | bitmap  | colour | obj 0  | ... | obj n-1| leftover|
+ *   +-------------+---------+--------+--------+-----+--------+---------+
+ *   ^ slab (aligned to its size)      ^ s_mem
+ *
+ * and each object slot (s->size bytes), with debugging, as:
+ *
+ *   | left red zone | object (object_size) | right red zone | tracks | pad |
+ *   ^ slot           ^ pointer handed out
+ */
+#ifndef KMEM_SLAB_SLAB_H
+#define KMEM_SLAB_SLAB_H
+
+#include <kmem/slab.h>
+#include "buddy/buddy.h"
+
+#pragma GCC visibility push(hidden)
+
+/* kmem's own creation flag: no message when kmem_cache_create() fails. */
+#define SLAB_NOWARN		((slab_flags_t)0x40000000U)
+
+#define SLAB_DEBUG_FLAGS (SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | \
+			  SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE)
+#define SLAB_NEVER_MERGE (SLAB_DEBUG_FLAGS | SLAB_TYPESAFE_BY_RCU | \
+			  SLAB_NOLEAKTRACE | SLAB_FAILSLAB | SLAB_NO_MERGE | \
+			  SLAB_KASAN)
+#define SLAB_MERGE_SAME	 (SLAB_RECLAIM_ACCOUNT | SLAB_CACHE_DMA | \
+			  SLAB_CACHE_DMA32 | SLAB_ACCOUNT)
+
+/* struct kmem_cache.cflags: kmem-internal properties */
+#define CF_MARK_FREE	0x1	/* freed objects carry the free marker */
+#define CF_DEBUG	0x2	/* any debug option: no magazines, checks */
+#define CF_ALIAS	0x4	/* a merged name: state lives in ->root */
+#define CF_BOOT		0x8	/* static cache made at start-up */
+#define CF_DYING	0x10	/* kmem_cache_destroy() in progress */
+
+#define MAX_SLAB_ORDER	MAX_PAGE_ORDER	/* large objects need large slabs */
+#define SLAB_MIN_PARTIAL 2	/* empty slabs a cache keeps */
+#define DEPOT_MAX_FULL	8	/* full magazines a depot keeps */
+#define DEPOT_MAX_EMPTY	8
+
+/* Poison and red-zone bytes: the kernel's values (include/linux/poison.h). */
+#define POISON_INUSE	0x5a	/* padding: uninitialised */
+#define POISON_FREE	0x6b	/* a free object */
+#define POISON_END	0xa5	/* last byte of a free object */
+#define SLUB_RED_INACTIVE 0xbb	/* red zone of a free object */
+#define SLUB_RED_ACTIVE	0xcc	/* red zone of an allocated object */
+
+/**
+ * struct slab - header at the start of every slab
+ *
+ * Invariant: popcount(bitmap) == inuse; bits past the last object are set.
+ * Protected by the owning cache's lock.
+ */
+struct slab {
+	struct kmem_cache *cache;	/* owner */
+	struct list_head list;		/* on the cache's full/partial/free */
+	unsigned int inuse;		/* objects out (bits set) */
+	unsigned int free_hint;		/* no clear bit in words before it */
+	char *s_mem;			/* first slot */
+	unsigned int colour_off;	/* bytes of colour before s_mem */
+	unsigned int state;		/* enum slab_state */
+	unsigned long bitmap[];		/* bit i set: slot i is out */
+};
+
+enum slab_state { SLAB_FREE_LIST, SLAB_PARTIAL_LIST, SLAB_FULL_LIST,
+		  SLAB_RCU_PENDING };
+
+/*
+ * struct kmem_magazine - a stack of object pointers (Bonwick)
+ * How many rounds it holds is kept by its holder (thread slot or depot:
+ * depot magazines are always full or empty).
+ */
+struct kmem_magazine {
+	struct kmem_magazine *next;	/* depot list */
+	void *round[];
+};
+
+/* One allocation or free owner (SLAB_STORE_USER). */
+struct kmem_track {
+	unsigned long addr;		/* caller */
+	unsigned long when;		/* kmem_now_ms() */
+	int tid;			/* thread */
+	int pad;
+};
+
+/**
+ * struct kmem_cache - an object cache
+ *
+ * Fields are grouped by who uses them.  The first group is read on every
+ * allocation and free and never changes after creation (an alias copies
+ * it from its root, so the fast path never follows ->root).  Everything
+ * after @lock is protected by it.
+ */
+struct kmem_cache {
+	/* Fast path, read-only after creation. */
+	unsigned int id;		/* per-thread slot index */
+	unsigned int size;		/* slot size in the slab */
+	unsigned int magsize;		/* rounds per magazine, 0: none */
+	unsigned int cflags;		/* CF_* */
+	unsigned int reciprocal;	/* ceil(2^32 / size) */
+	unsigned int objects;		/* slots per slab */
+	unsigned int red_left;		/* object offset within its slot */
+	unsigned int object_size;	/* bytes asked for */
+	unsigned int span;		/* objects * size */
+	unsigned int pcc_off;		/* this cache's slot in struct slab_thread */
+	uint64_t divisor_m;		/* ceil(2^64 / size): exact-multiple test */
+	struct kmem_cache *root;	/* self, or the cache an alias names */
+
+	/* Creation parameters and layout. */
+	unsigned int align;		/* object alignment */
+	unsigned int order;		/* slab is 1 << order pages */
+	unsigned int inuse;		/* end of object + right red zone */
+	unsigned int track_off;		/* offset of the two tracks in a slot */
+	unsigned int hdr_size;		/* struct slab + bitmap, aligned */
+	unsigned int colour_step;	/* bytes between colours */
+	unsigned int colours;		/* number of colours */
+	slab_flags_t flags;		/* SLAB_* including debug ones */
+	void (*ctor)(void *);
+	unsigned int rec_id;		/* stats record (aliases: their own) */
+	int refcount;			/* slab_mutex: names using it */
+	struct list_head list;		/* slab_mutex: on slab_caches */
+	struct kmem_stats_cache *stat;	/* record in the region */
+	char name[KMEM_STATS_NAME_LEN];
+
+	/* Slabs and depot. */
+	struct kmem_lock lock;
+	struct list_head slabs_full;
+	struct list_head slabs_partial;
+	struct list_head slabs_free;
+	unsigned long nr_slabs;		/* all slabs, including RCU-pending */
+	unsigned long nr_free_slabs;	/* on slabs_free */
+	unsigned long nr_rcu_slabs;	/* waiting for a grace period */
+	unsigned long active_objs;	/* bits set in all slabs */
+	unsigned int colour_next;	/* colour of the next slab */
+	struct kmem_magazine *depot_full;
+	struct kmem_magazine *depot_empty;
+	unsigned long depot_nr_full;
+	unsigned long depot_nr_empty;
+	unsigned long depot_min_full;	/* low-water mark since last trim */
+	unsigned long allocs_base;	/* counts not in live thread slots */
+	unsigned long frees_base;
+	unsigned long alloc_slow;
+	unsigned long free_slow;
+	unsigned long slabs_created;
+	unsigned long slabs_freed;
+};
+
+/*
+ * Per-thread part of the slab layer (in the thread's region block).
+ * Caches with ids below KMEM_PCC_INLINE have their slot inline; the others
+ * point their pcc_off at @none, a slot that is always empty and has no
+ * room, so that their fast paths fall through to the slow path, which
+ * finds the real slot in an extension unit.  A thread without per-thread
+ * state points at slab_thread_none, whose every slot is like @none: the
+ * fast paths need no NULL or range checks.
+ */
+struct slab_thread {
+	struct kmem_stats_pcc pcc[KMEM_PCC_INLINE];
+	struct kmem_stats_pcc none;
+	struct kmem_stats_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_PCC_INLINE];
+};
+
+extern __thread struct slab_thread *kmem_tls_slab __tls_ie;
+extern struct slab_thread slab_thread_none;
+extern unsigned long kmem_free_secret;
+extern struct kmem_lock slab_mutex;
+extern struct list_head slab_caches;
+extern struct kmem_thread_part slab_thread_part;
+
+/* ---- slab.c: slabs --------------------------------------------------- */
+
+int slab_calculate_layout(struct kmem_cache *s);
+unsigned int slab_take_objects(struct kmem_cache *s, void **out,
+			       unsigned int want, gfp_t gfp);
+void slab_put_objects(struct kmem_cache *s, void **objs, unsigned int n,
+		      struct list_head *to_free);
+void slab_release_list(struct kmem_cache *s, struct list_head *slabs);
+void slab_trim_free(struct kmem_cache *s, unsigned long keep,
+		    struct list_head *to_free);
+void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
+void slab_free_locked(struct kmem_cache *s, void *obj, unsigned long caller);
+void cache_publish_locked(struct kmem_cache *s);
+int slab_validate(struct kmem_cache *s);
+void __slab_free_pages(struct kmem_cache *s, struct slab *slab);
+
+/* ---- magazine.c: per-thread magazines and the depot ------------------ */
+
+void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
+void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller);
+void magazine_init(void);
+void magazine_flush_cache(struct kmem_cache *s, bool all_threads);
+void magazine_depot_drain(struct kmem_cache *s);
+void magazine_depot_trim(unsigned long now_ms, unsigned long *next);
+unsigned int magazine_size_for(unsigned int size);
+struct kmem_cache *magazine_cache_for(unsigned int rounds);
+void magazine_thread_holdings(struct kmem_cache *s, unsigned long *objs);
+
+/* ---- debug.c: KMEM_DEBUG ------------------------------------------- */
+
+void slab_debug_parse(const char *spec);
+slab_flags_t slab_debug_flags_for(const char *name, slab_flags_t flags);
+void debug_init_slot(struct kmem_cache *s, char *slot);
+bool debug_alloc_checks(struct kmem_cache *s, struct slab *slab, void *obj,
+			unsigned long caller);
+bool debug_free_checks(struct kmem_cache *s, struct slab *slab, void *obj,
+		       unsigned long caller);
+void debug_check_slab(struct kmem_cache *s, struct slab *slab, int *bad);
+void debug_report_leaks(struct kmem_cache *s, unsigned long caller);
+void debug_trace(struct kmem_cache *s, const char *op, void *obj,
+		 unsigned long caller);
+void slab_report(struct kmem_cache *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kmem_print_symbol(char *buf, size_t len, unsigned long addr);
+
+/* ---- rcu.c: RCU-deferred frees --------------------------------------- */
+
+void slab_rcu_free_slab(struct kmem_cache *s, struct slab *slab);
+void slab_rcu_barrier(void);
+void slab_rcu_set_kfree(void (*fn)(const void *obj));
+void slab_rcu_fork_prepare(void);
+void slab_rcu_fork_parent(void);
+void slab_rcu_fork_child(void);
+extern bool kmem_urcu_fork_hooks;
+
+/* ---- slab_common.c --------------------------------------------------- */
+
+void slab_init(const char *debug, bool merge, bool magazines);
+struct kmem_cache *slab_create_boot(struct kmem_cache *s, const char *name,
+				    unsigned int size, unsigned int align,
+				    slab_flags_t flags);
+void slab_fork_prepare(void);
+void slab_fork_parent(void);
+void slab_fork_child(void);
+void slab_shrink_all(void);
+void slab_invalid_free(struct kmem_cache *s, const void *obj,
+		       const char *func, const char *why)
+	__attribute__((noreturn, cold));
+extern struct kmem_cache *kmem_cache_by_id[KMEM_STATS_MAX_CACHES];
+void slab_double_free(struct kmem_cache *s, const void *obj, const char *func)
+	__attribute__((noreturn, cold));
+
+/* ---- inline helpers -------------------------------------------------- */
+
+static __always_inline struct slab *obj_to_slab(const struct kmem_cache *s,
+						const void *obj)
+{
+	return (struct slab *)((unsigned long)obj &
+			       ~((PAGE_SIZE << s->order) - 1));
+}
+
+/* Slot index of @slot (a slot start) in its slab, by reciprocal multiply. */
+static __always_inline unsigned int slab_slot_index(const struct kmem_cache *s,
+						    unsigned long off)
+{
+	return (unsigned int)(((uint64_t)off * s->reciprocal) >> 32);
+}
+
+static __always_inline char *slab_slot(const struct kmem_cache *s,
+				       const struct slab *slab, unsigned int i)
+{
+	return slab->s_mem + (size_t)i * s->size;
+}
+
+/*
+ * The free marker is the second word of a free object (caches without a
+ * constructor or RCU, objects of 16 bytes or more): the address keyed with
+ * a per-process secret.  Not the first word: programs write there last,
+ * and reading over a fresh narrower store stalls store forwarding.
+ */
+#define FREE_MARKER_OFFSET 8
+
+static __always_inline unsigned long *free_marker_slot(void *obj)
+{
+	return (unsigned long *)((char *)obj + FREE_MARKER_OFFSET);
+}
+
+static __always_inline unsigned long free_marker(const void *obj)
+{
+	return kmem_free_secret ^ (unsigned long)obj;
+}
+
+/*
+ * slab_obj_check - is @obj a slot start of a slab of @s?
+ * @page: the descriptor of the page holding @obj (PG_slab)
+ *
+ * off must be below the slab's span and a multiple of the slot size.  The
+ * multiple test is Lemire's: with M = ceil(2^64 / size), off is a
+ * multiple of size iff off * M (mod 2^64) < M, for off below 2^32.
+ *
+ * Return: true if it is; false for the middle of an object or past the
+ * last slot.  Cost: a subtraction, a multiply, two compares.
+ */
+static __always_inline bool slab_obj_check(const struct kmem_cache *s,
+					   const struct page *page,
+					   const void *obj)
+{
+	uint64_t off = (unsigned long)obj - (unsigned long)page->first_obj;
+
+	(void)s;
+	return off < page->obj_span &&
+	       off * page->obj_divisor < page->obj_divisor;
+}
+
+/* The caller's slot for cache @s (NULL if it has none yet). */
+static __always_inline struct kmem_stats_pcc *
+pcc_lookup(struct slab_thread *st, unsigned int id)
+{
+	struct kmem_stats_ext *ext;
+
+	if (likely(id < KMEM_PCC_INLINE))
+		return &st->pcc[id];
+	ext = st->ext[id / KMEM_PCC_INLINE];
+	return ext ? &ext->pcc[id % KMEM_PCC_INLINE] : NULL;
+}
+
+/*
+ * Counting without counters: allocations only pop the loaded magazine
+ * and frees only push the previous one, so a slot's counts are its
+ * retired totals plus how far the current magazines have moved since they
+ * were put in (see struct kmem_stats_pcc).  Every change of magazine goes
+ * through these helpers.
+ */
+static inline void pcc_set_loaded(struct kmem_stats_pcc *c, void **m,
+				  unsigned int n)
+{
+	c->allocs += (uint64_t)(c->loaded_start - c->rounds);
+	c->loaded = m;
+	c->rounds = n;
+	c->loaded_start = (uint16_t)n;
+}
+
+static inline void pcc_set_previous(struct kmem_stats_pcc *c, void **m,
+				    unsigned int n)
+{
+	c->frees += (uint64_t)(c->prev_rounds - c->prev_start);
+	c->previous = m;
+	c->prev_rounds = n;
+	c->prev_start = (uint16_t)n;
+}
+
+/* A slot's live counts. */
+static inline uint64_t pcc_allocs(const struct kmem_stats_pcc *c)
+{
+	return READ_ONCE(c->allocs) +
+	       (uint16_t)(READ_ONCE(c->loaded_start) - READ_ONCE(c->rounds));
+}
+
+static inline uint64_t pcc_frees(const struct kmem_stats_pcc *c)
+{
+	return READ_ONCE(c->frees) +
+	       (uint16_t)(READ_ONCE(c->prev_rounds) - READ_ONCE(c->prev_start));
+}
+
+/* The calling thread's slot for @s, or an empty one (see slab_thread). */
+static __always_inline struct kmem_stats_pcc *pcc_fast(const struct kmem_cache *s)
+{
+	return (struct kmem_stats_pcc *)((char *)kmem_tls_slab + s->pcc_off);
+}
+
+/*
+ * The two magazines of a thread slot have fixed roles: allocations pop
+ * from the loaded one, frees push into the previous one, and the slow
+ * paths swap them when one side runs out.  With a single magazine for
+ * both, every allocation would wait for the previous free's store to its
+ * counter, whose address free() learns only at the end of the page-table
+ * walk; with two, allocations and frees form separate, short dependency
+ * chains and pipeline.  (mimalloc separates its free and local_free lists
+ * for the same reason.)
+ *
+ * slab_alloc_fast - pop an object from the calling thread's magazine
+ *
+ * Return: the object, or NULL when the slow path must run.
+ */
+static __always_inline void *slab_alloc_fast(struct kmem_cache *s)
+{
+	struct kmem_stats_pcc *c = pcc_fast(s);
+	void *obj;
+
+	if (unlikely(!c->rounds))
+		return NULL;
+	obj = c->loaded[--c->rounds];
+	if (s->cflags & CF_MARK_FREE)
+		*free_marker_slot(obj) = 0;
+	return obj;
+}
+
+/*
+ * __slab_free_fast - push a checked object into a magazine slot
+ * @c: the calling thread's slot for @s
+ *
+ * The object is known to be a slot of @s.  Caches that mark free objects
+ * catch a double free here: the marker is the object's address keyed
+ * with a per-process secret, so user data cannot imitate it by accident.
+ *
+ * Return: true if the object was taken.
+ */
+static __always_inline bool __slab_free_fast(struct kmem_cache *s,
+					     struct kmem_stats_pcc *c,
+					     void *obj, const char *func)
+{
+	if (s->cflags & CF_MARK_FREE) {
+		unsigned long *m = free_marker_slot(obj);
+
+		if (unlikely(*m == free_marker(obj)))
+			slab_double_free(s, obj, func);
+		*m = free_marker(obj);
+	}
+	if (unlikely(c->prev_rounds >= c->magsize))
+		return false;
+	c->previous[c->prev_rounds++] = obj;
+	return true;
+}
+
+static __always_inline bool slab_free_fast(struct kmem_cache *s, void *obj,
+					   const char *func)
+{
+	return __slab_free_fast(s, pcc_fast(s), obj, func);
+}
+
+/*
+ * slab_free_page_fast - free() without knowing the cache
+ *
+ * Everything comes from the page descriptor: the slot check, whether the
+ * cache marks free objects, and the magazine slot.  The cache itself is
+ * not loaded, so the magazine push waits for one dependent load fewer.
+ */
+static __always_inline bool slab_free_page_fast(const struct page *page,
+						void *obj, const char *func)
+{
+	struct kmem_stats_pcc *c = (struct kmem_stats_pcc *)
+		((char *)kmem_tls_slab + page->slot * 16U);
+
+	if (unlikely(!slab_obj_check(NULL, page, obj)))
+		return false;
+	if (page->flags & PGF_slab_marks) {
+		unsigned long *m = free_marker_slot(obj);
+
+		if (unlikely(*m == free_marker(obj)))
+			slab_double_free(page->slab_cache, obj, func);
+		*m = free_marker(obj);
+	}
+	if (unlikely(c->prev_rounds >= c->magsize))
+		return false;
+	c->previous[c->prev_rounds++] = obj;
+	return true;
+}
+
+#pragma GCC visibility pop
+
+#endif /* KMEM_SLAB_SLAB_H */

@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: MIT
+/*
+ * slab/slab_common.c - cache lifetime: create, merge, destroy, shrink;
+ * cache ids; statistics snapshots and /proc/slabinfo.
+ *
+ * Every cache, including the static ones made at start-up (kmem_cache,
+ * the magazine caches, kmalloc-N), is on slab_caches, newest first as in
+ * the kernel, and has an id: the index of its per-thread slot and of its
+ * record in the shared region.
+ *
+ * Merging (aliasing) follows the kernel's find_mergeable(): a new cache
+ * without a constructor and without debug, RCU or no-merge flags shares an
+ * existing compatible cache (same alignment constraints, object size within
+ * a word, same accounting flags) instead of getting its own slabs.  The
+ * caller gets an alias: a small struct kmem_cache with the root's fast-path
+ * fields copied and ->root pointing to it, so allocation costs the same,
+ * while the alias keeps its own name (refused twice, as any name), its own
+ * statistics record, and can be destroyed on its own.  KMEM_NOMERGE=1
+ * turns merging off.
+ *
+ * States of a cache: live -> dying (kmem_cache_destroy running) -> gone;
+ * or, if objects are still allocated when it is destroyed, reported and
+ * kept (the caller's objects stay valid, as in the kernel).
+ *
+ * Lock order: kmem_thread_lock -> slab_mutex -> s->lock -> region.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <urcu.h>
+
+#include "slab/slab.h"
+
+struct kmem_lock slab_mutex = KMEM_LOCK_INIT;
+LIST_HEAD(slab_caches);
+struct kmem_cache *kmem_cache_by_id[KMEM_STATS_MAX_CACHES];
+
+static unsigned long id_map[KMEM_STATS_MAX_CACHES / 64];
+static struct kmem_cache kmem_cache_boot;	/* holds struct kmem_cache */
+static bool slab_merge = true;
+static bool slab_magazines = true;
+
+/* ---- ids and records ------------------------------------------------- */
+
+static int id_alloc(void)
+{
+	lock_assert_held(&slab_mutex);
+	for (unsigned int w = 0; w < ARRAY_SIZE(id_map); w++) {
+		if (~id_map[w]) {
+			unsigned int b = (unsigned int)__builtin_ctzl(~id_map[w]);
+
+			id_map[w] |= 1UL << b;
+			return (int)(w * 64 + b);
+		}
+	}
+	return -ENOSPC;
+}
+
+static void id_free(unsigned int id)
+{
+	lock_assert_held(&slab_mutex);
+	id_map[id / 64] &= ~(1UL << (id % 64));
+}
+
+/* Fill a cache's record in the region (state LIVE or ALIAS). */
+static void record_init(struct kmem_cache *s)
+{
+	struct kmem_stats_cache *r = kmem_region_cache_record(s->rec_id);
+	struct kmem_cache *root = s->root;
+
+	kmem_region_layout_begin();
+	memset(r, 0, sizeof(*r));
+	r->id = s->rec_id;
+	memcpy(r->name, s->name, sizeof(r->name));
+	r->object_size = s->object_size;
+	r->size = root->size;
+	r->align = root->align;
+	r->objs_per_slab = root->objects;
+	r->order = root->order;
+	r->flags = s->flags;
+	r->magazine_size = root->magsize;
+	r->alias_of = root->id;
+	r->refcount = 1;
+	r->state = s == root ? KMEM_STATS_CACHE_LIVE : KMEM_STATS_CACHE_ALIAS;
+	if (kmem_region->nr_cache_slots <= s->rec_id)
+		kmem_region->nr_cache_slots = s->rec_id + 1;
+	kmem_region_layout_end();
+	s->stat = r;
+}
+
+static void record_free(struct kmem_cache *s)
+{
+	kmem_region_layout_begin();
+	s->stat->state = KMEM_STATS_CACHE_FREE;
+	kmem_region_layout_end();
+}
+
+/* ---- creation -------------------------------------------------------- */
+
+/* The kernel's calculate_alignment(). */
+static unsigned int calculate_alignment(slab_flags_t flags,
+					unsigned int align, unsigned int size)
+{
+	if (flags & SLAB_HWCACHE_ALIGN) {
+		unsigned int ralign = 64;
+
+		while (size <= ralign / 2)
+			ralign /= 2;
+		align = max(align, ralign);
+	}
+	align = max(align, (unsigned int)ARCH_SLAB_MINALIGN);
+	return ALIGN(align, (unsigned int)sizeof(void *));
+}
+
+/* Set up a root cache (static or from kmem_cache_boot); slab_mutex held. */
+static int cache_setup(struct kmem_cache *s, const char *name,
+		       unsigned int size, unsigned int align,
+		       slab_flags_t flags, void (*ctor)(void *))
+{
+	int id, err;
+
+	lock_assert_held(&slab_mutex);
+	memset(s, 0, sizeof(*s));
+	strncpy(s->name, name, sizeof(s->name) - 1);
+	s->object_size = size;
+	s->flags = flags;
+	s->ctor = ctor;
+	s->align = calculate_alignment(flags, align, size);
+	if (flags & SLAB_DEBUG_FLAGS)
+		s->cflags |= CF_DEBUG;
+	/* As in the kernel: no poisoning over constructed or RCU objects. */
+	if (ctor || (flags & SLAB_TYPESAFE_BY_RCU))
+		s->flags &= ~SLAB_POISON;
+	err = slab_calculate_layout(s);
+	if (err)
+		return err;
+	if (!(s->cflags & CF_DEBUG) && !ctor &&
+	    !(flags & SLAB_TYPESAFE_BY_RCU) &&
+	    size >= FREE_MARKER_OFFSET + sizeof(unsigned long))
+		s->cflags |= CF_MARK_FREE;
+	s->magsize = slab_magazines && !(s->cflags & CF_DEBUG) ?
+			     magazine_size_for(s->size) : 0;
+	id = id_alloc();
+	if (id < 0)
+		return id;
+	s->id = s->rec_id = (unsigned int)id;
+	s->pcc_off = id < KMEM_PCC_INLINE ?
+			     offsetof(struct slab_thread, pcc[id]) :
+			     offsetof(struct slab_thread, none);
+	s->root = s;
+	s->refcount = 1;
+	kmem_lock_init(&s->lock);
+	INIT_LIST_HEAD(&s->slabs_full);
+	INIT_LIST_HEAD(&s->slabs_partial);
+	INIT_LIST_HEAD(&s->slabs_free);
+	record_init(s);
+	kmem_lock(&s->lock);
+	cache_publish_locked(s);
+	kmem_unlock(&s->lock);
+	list_add(&s->list, &slab_caches);
+	__atomic_store_n(&kmem_cache_by_id[id], s, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/**
+ * slab_create_boot - set up a static cache at start-up
+ * @s:     its storage
+ * @name:  its name
+ * @size:  object size
+ * @align: alignment
+ * @flags: SLAB_* (KMEM_DEBUG may add debug flags)
+ *
+ * Return: @s.  Failure here is fatal.
+ */
+struct kmem_cache *slab_create_boot(struct kmem_cache *s, const char *name,
+				    unsigned int size, unsigned int align,
+				    slab_flags_t flags)
+{
+	kmem_lock(&slab_mutex);
+	flags = slab_debug_flags_for(name, flags);
+	if (cache_setup(s, name, size, align, flags, NULL))
+		kmem_panic("kmem: cannot create boot cache %s\n", name);
+	s->cflags |= CF_BOOT;
+	kmem_unlock(&slab_mutex);
+	return s;
+}
+
+static struct kmem_cache *find_mergeable(unsigned int size, unsigned int align,
+					 slab_flags_t flags,
+					 void (*ctor)(void *))
+{
+	struct kmem_cache *s;
+
+	lock_assert_held(&slab_mutex);
+	if (!slab_merge || ctor || (flags & SLAB_NEVER_MERGE))
+		return NULL;
+	size = ALIGN(size, (unsigned int)sizeof(void *));
+	align = calculate_alignment(flags, align, size);
+	size = ALIGN(size, align);
+	list_for_each_entry_reverse(s, &slab_caches, list) {
+		if (s->cflags & (CF_ALIAS | CF_DYING | CF_DEBUG) || s->ctor ||
+		    (s->flags & SLAB_NEVER_MERGE) || !s->magsize ||
+		    s->refcount <= 0)
+			continue;
+		if (size > s->size)
+			continue;
+		if ((flags & SLAB_MERGE_SAME) != (s->flags & SLAB_MERGE_SAME))
+			continue;
+		if ((s->size & ~(align - 1)) != s->size)
+			continue;
+		if (s->size - size >= sizeof(void *))
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+static struct kmem_cache *find_by_name(const char *name)
+{
+	struct kmem_cache *s;
+
+	lock_assert_held(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
+static bool is_cache(struct kmem_cache *p)
+{
+	struct kmem_cache *s;
+
+	lock_assert_held(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		if (s == p)
+			return true;
+	return false;
+}
+
+static const char *check_args(const char *name, unsigned int size,
+			      unsigned int align, int *err)
+{
+	*err = -EINVAL;
+	if (!name)
+		return "the name is NULL";
+	if (!*name)
+		return "the name is empty";
+	if (strlen(name) >= KMEM_STATS_NAME_LEN)
+		return "the name is longer than 47 characters";
+	for (const char *p = name; *p; p++)
+		if (isspace((unsigned char)*p) || !isprint((unsigned char)*p))
+			return "the name contains whitespace or control characters (it would break /proc/slabinfo parsers)";
+	if (!size)
+		return "the object size is 0";
+	if (size > (PAGE_SIZE << MAX_SLAB_ORDER) / 2)
+		return "the object size is above 2 MiB";
+	if (align && !is_power_of_2(align))
+		return "the alignment is not a power of two";
+	if (align > (PAGE_SIZE << MAX_SLAB_ORDER) / 2)
+		return "the alignment is above 2 MiB";
+	*err = 0;
+	return NULL;
+}
+
+static struct kmem_cache *create_cache(const char *name, unsigned int size,
+				       unsigned int align, slab_flags_t flags,
+				       void (*ctor)(void *),
+				       unsigned long caller)
+{
+	bool quiet = flags & SLAB_NOWARN;
+	struct kmem_cache *s = NULL, *root;
+	const char *why;
+	int err;
+
+	kmem_init();
+	flags &= ~SLAB_NOWARN;
+	why = check_args(name, size, align, &err);
+	if (why)
+		goto out_fail;
+	kmem_lock(&slab_mutex);
+	if (find_by_name(name)) {
+		err = -EEXIST;
+		why = "a cache with this name exists";
+		goto out_unlock;
+	}
+	flags = slab_debug_flags_for(name, flags);
+	root = find_mergeable(size, align, flags, ctor);
+	s = slab_alloc_locked(&kmem_cache_boot, GFP_KERNEL | __GFP_NOWARN,
+			      caller);
+	if (!s) {
+		err = -ENOMEM;
+		why = "out of memory";
+		goto out_unlock;
+	}
+	if (root) {
+		int id = id_alloc();
+
+		if (id < 0) {
+			err = id;
+			why = "too many caches (4096)";
+			goto out_free;
+		}
+		*s = *root;
+		memset(s->name, 0, sizeof(s->name));
+		strncpy(s->name, name, sizeof(s->name) - 1);
+		s->cflags |= CF_ALIAS;
+		s->cflags &= ~CF_BOOT;
+		s->object_size = size;
+		s->flags = flags;
+		s->rec_id = (unsigned int)id;
+		s->refcount = 1;
+		root->refcount++;
+		root->stat->refcount = (uint32_t)root->refcount;
+		record_init(s);
+		list_add(&s->list, &slab_caches);
+	} else {
+		err = cache_setup(s, name, size, align, flags, ctor);
+		if (err) {
+			why = err == -ENOSPC ? "too many caches (4096)" :
+					       "the object does not fit a slab";
+			goto out_free;
+		}
+	}
+	kmem_unlock(&slab_mutex);
+	return s;
+
+out_free:
+	slab_free_locked(&kmem_cache_boot, s, caller);
+	s = NULL;
+out_unlock:
+	kmem_unlock(&slab_mutex);
+out_fail:
+	if (flags & SLAB_PANIC)
+		kmem_panic("kmem: kmem_cache_create: failed to create slab '%s': %s (error %d)\n",
+			   name ? name : "(null)", why, err);
+	if (!quiet)
+		kmem_printk("kmem: kmem_cache_create(%s) failed with error %d: %s\n",
+			    name ? name : "(null)", err, why);
+	errno = -err;
+	return NULL;
+}
+
+/**
+ * __kmem_cache_create - create a cache (the 5-argument form)
+ * @name:  name shown in slabinfo: printable, no whitespace, unique
+ * @size:  object size in bytes
+ * @align: required alignment (0 or a power of two)
+ * @flags: SLAB_* flags
+ * @ctor:  constructor run once per object when its slab is made, or NULL
+ *
+ * Called through the kmem_cache_create() macro.
+ * Return: the cache, or NULL with a message (none with SLAB_NOWARN;
+ * SLAB_PANIC aborts instead).
+ */
+struct kmem_cache *__kmem_cache_create(const char *name, unsigned int size,
+				       unsigned int align, slab_flags_t flags,
+				       void (*ctor)(void *))
+{
+	return create_cache(name, size, align, flags, ctor,
+			    (unsigned long)__builtin_return_address(0));
+}
+
+/**
+ * __kmem_cache_create_args - create a cache (struct kmem_cache_args form)
+ * @name:        see __kmem_cache_create()
+ * @object_size: object size
+ * @args:        alignment and constructor (usercopy fields ignored)
+ * @flags:       SLAB_* flags
+ */
+struct kmem_cache *__kmem_cache_create_args(const char *name,
+					    unsigned int object_size,
+					    struct kmem_cache_args *args,
+					    slab_flags_t flags)
+{
+	static struct kmem_cache_args none;
+
+	if (!args)
+		args = &none;
+	return create_cache(name, object_size, args->align, flags, args->ctor,
+			    (unsigned long)__builtin_return_address(0));
+}
+
+/**
+ * __kmem_cache_default_args - create a cache with default arguments
+ * @name:        see __kmem_cache_create()
+ * @object_size: object size
+ * @args:        NULL
+ * @flags:       SLAB_* flags
+ */
+struct kmem_cache *__kmem_cache_default_args(const char *name,
+					     unsigned int object_size,
+					     struct kmem_cache_args *args,
+					     slab_flags_t flags)
+{
+	(void)args;
+	return create_cache(name, object_size, 0, flags, NULL,
+			    (unsigned long)__builtin_return_address(0));
+}
+
+/**
+ * kmem_cache_create_usercopy - create a cache with a usercopy region
+ * @name:       see __kmem_cache_create()
+ * @size:       object size
+ * @align:      alignment
+ * @flags:      SLAB_* flags
+ * @useroffset: ignored (no user copies in a process)
+ * @usersize:   ignored
+ * @ctor:       constructor
+ */
+struct kmem_cache *kmem_cache_create_usercopy(const char *name,
+					      unsigned int size,
+					      unsigned int align,
+					      slab_flags_t flags,
+					      unsigned int useroffset,
+					      unsigned int usersize,
+					      void (*ctor)(void *))
+{
+	(void)useroffset;
+	(void)usersize;
+	return create_cache(name, size, align, flags, ctor,
+			    (unsigned long)__builtin_return_address(0));
+}
+
+/* ---- destruction and shrinking -------------------------------------- */
+
+static void trim_all_free(struct kmem_cache *r)
+{
+	LIST_HEAD(to_free);
+
+	kmem_lock(&r->lock);
+	slab_trim_free(r, 0, &to_free);
+	cache_publish_locked(r);
+	kmem_unlock(&r->lock);
+	slab_release_list(r, &to_free);
+}
+
+/**
+ * kmem_cache_destroy - destroy a cache
+ * @s: the cache (NULL is ignored)
+ *
+ * Waits for pending RCU frees (rcu_barrier for SLAB_TYPESAFE_BY_RCU
+ * caches, and kmem's own deferred frees), takes back the magazines of
+ * every thread (the caller must ensure no thread still uses the cache) and
+ * frees the slabs.  If objects are still allocated, reports "Slab cache
+ * still has objects" with their count (and owners when tracked) and keeps
+ * the cache and those slabs: the caller's objects stay valid.
+ */
+void kmem_cache_destroy(struct kmem_cache *s)
+{
+	unsigned long caller = (unsigned long)__builtin_return_address(0);
+	struct kmem_cache *root;
+	unsigned long left;
+
+	if (!s)
+		return;
+	kmem_init();
+	kmem_lock(&slab_mutex);
+	if (!is_cache(s) || (s->cflags & CF_DYING)) {
+		kmem_unlock(&slab_mutex);
+		kmem_printk("kmem: kmem_cache_destroy: %p is not a live cache\n",
+			    (void *)s);
+		return;
+	}
+	if (s->cflags & CF_BOOT) {
+		kmem_unlock(&slab_mutex);
+		kmem_printk("kmem: kmem_cache_destroy: %s is kmem's own cache\n",
+			    s->name);
+		return;
+	}
+	root = s->root;
+	if (s != root) {
+		/* An alias: its name goes; the root goes with its last name. */
+		list_del(&s->list);
+		id_free(s->rec_id);
+		record_free(s);
+		kmem_unlock(&slab_mutex);
+		slab_free_locked(&kmem_cache_boot, s, caller);
+		s = root;
+		kmem_lock(&slab_mutex);
+	}
+	if (--s->refcount > 0) {
+		s->stat->refcount = (uint32_t)s->refcount;
+		kmem_unlock(&slab_mutex);
+		return;
+	}
+	s->cflags |= CF_DYING;
+	kmem_unlock(&slab_mutex);
+
+	if (s->flags & SLAB_TYPESAFE_BY_RCU)
+		rcu_barrier();
+	slab_rcu_barrier();
+	magazine_flush_cache(s, true);
+	magazine_depot_drain(s);
+	trim_all_free(s);
+	if (s->flags & SLAB_TYPESAFE_BY_RCU)
+		slab_rcu_barrier();
+
+	kmem_lock(&s->lock);
+	left = s->active_objs;
+	kmem_unlock(&s->lock);
+	kmem_lock(&slab_mutex);
+	if (left) {
+		char sym[128];
+
+		s->cflags &= ~CF_DYING;
+		s->refcount = 0;
+		kmem_unlock(&slab_mutex);
+		kmem_print_symbol(sym, sizeof(sym), caller);
+		kmem_printk("kmem: kmem_cache_destroy %s: Slab cache still has objects when called from %s\n",
+			    s->name, sym);
+		kmem_printk("kmem: %s: %lu objects still allocated; the cache is kept\n",
+			    s->name, left);
+		if (s->flags & SLAB_STORE_USER)
+			debug_report_leaks(s, caller);
+		return;
+	}
+	list_del(&s->list);
+	__atomic_store_n(&kmem_cache_by_id[s->id], NULL, __ATOMIC_RELEASE);
+	id_free(s->id);
+	record_free(s);
+	kmem_unlock(&slab_mutex);
+	slab_free_locked(&kmem_cache_boot, s, caller);
+}
+
+/**
+ * kmem_cache_shrink - give a cache's free memory back
+ * @s: the cache
+ *
+ * Returns the calling thread's magazines and the depot to the slabs and
+ * every empty slab to the buddy allocator.  Other threads' magazines are
+ * theirs until they exit (or the cache is destroyed).
+ *
+ * Return: 0.
+ */
+int kmem_cache_shrink(struct kmem_cache *s)
+{
+	kmem_init();
+	if (!s)
+		return 0;
+	magazine_flush_cache(s, false);
+	magazine_depot_drain(s);
+	trim_all_free(s->root);
+	return 0;
+}
+
+/**
+ * slab_shrink_all - kmem_cache_shrink() every cache
+ */
+void slab_shrink_all(void)
+{
+	struct kmem_cache *s;
+
+	kmem_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		if (s->cflags & (CF_ALIAS | CF_DYING))
+			continue;
+		magazine_flush_cache(s, false);
+		magazine_depot_drain(s);
+		trim_all_free(s);
+	}
+	kmem_unlock(&slab_mutex);
+}
+
+/**
+ * kmem_cache_size - the object size of a cache
+ * @s: the cache
+ */
+unsigned int kmem_cache_size(struct kmem_cache *s)
+{
+	return s->object_size;
+}
+
+/**
+ * kmem_cache_name - the name of a cache
+ * @s: the cache
+ */
+const char *kmem_cache_name(struct kmem_cache *s)
+{
+	return s->name;
+}
+
+/* ---- reports --------------------------------------------------------- */
+
+/**
+ * slab_double_free - report a double free and abort
+ * @s:    the cache
+ * @obj:  the object
+ * @func: the API function that saw it
+ */
+void slab_double_free(struct kmem_cache *s, const void *obj, const char *func)
+{
+	kmem_panic("kmem: %s(): double free or corruption (cache %s): 0x%lx\n",
+		   func, s->name, (unsigned long)obj);
+}
+
+/**
+ * slab_invalid_free - report a pointer that is not an object, and abort
+ * @s:    the cache named by the caller (may be NULL)
+ * @obj:  the pointer
+ * @func: the API function
+ * @why:  what is wrong with it
+ */
+void slab_invalid_free(struct kmem_cache *s, const void *obj,
+		       const char *func, const char *why)
+{
+	if (s)
+		kmem_panic("kmem: %s(%s): invalid pointer 0x%lx: %s\n", func,
+			   s->name, (unsigned long)obj, why);
+	kmem_panic("kmem: %s(): invalid pointer 0x%lx: %s\n", func,
+		   (unsigned long)obj, why);
+}
+
+/* ---- statistics ------------------------------------------------------ */
+
+struct thread_counts {
+	unsigned int id;
+	unsigned long allocs, frees, held;
+};
+
+static void sum_thread_counts(void *part, pid_t tid, void *arg)
+{
+	struct thread_counts *tc = arg;
+	struct kmem_stats_pcc *c = pcc_lookup(part, tc->id);
+
+	(void)tid;
+	if (!c || !c->magsize || c->cache_id != tc->id)
+		return;
+	tc->allocs += pcc_allocs(c);
+	tc->frees += pcc_frees(c);
+	tc->held += READ_ONCE(c->rounds) + READ_ONCE(c->prev_rounds);
+}
+
+static void fill_slabinfo(struct kmem_cache *s, struct kmem_slabinfo *si)
+{
+	struct thread_counts tc = { .id = s->id };
+
+	memset(si, 0, sizeof(*si));
+	kmem_thread_for_each(&slab_thread_part, sum_thread_counts, &tc);
+	kmem_lock(&s->lock);
+	memcpy(si->name, s->name, sizeof(si->name));
+	si->active_objs = s->active_objs;
+	si->num_objs = s->nr_slabs * s->objects;
+	si->active_slabs = s->nr_slabs - s->nr_free_slabs;
+	si->num_slabs = s->nr_slabs;
+	si->objsize = s->size;
+	si->object_size = s->object_size;
+	si->objs_per_slab = s->objects;
+	si->pages_per_slab = 1U << s->order;
+	si->magazine_size = s->magsize;
+	si->refcount = (unsigned int)s->refcount;
+	si->depot_objs = s->depot_nr_full * s->magsize;
+	si->thread_objs = tc.held;
+	si->allocs = s->allocs_base + tc.allocs;
+	si->frees = s->frees_base + tc.frees;
+	si->alloc_slow = s->alloc_slow;
+	si->free_slow = s->free_slow;
+	si->slabs_created = s->slabs_created;
+	si->slabs_freed = s->slabs_freed;
+	si->flags = s->flags;
+	kmem_unlock(&s->lock);
+	si->inuse_objs = si->active_objs > si->depot_objs + si->thread_objs ?
+				 si->active_objs - si->depot_objs -
+					 si->thread_objs :
+				 0;
+}
+
+/**
+ * kmem_slabinfo_snapshot - the caches as /proc/slabinfo lists them
+ * @out: receives up to @max entries, newest cache first
+ * @max: room in @out
+ *
+ * Return: the number of caches (may exceed @max; only @max are filled).
+ */
+int kmem_slabinfo_snapshot(struct kmem_slabinfo *out, int max)
+{
+	struct kmem_cache *s;
+	int n = 0;
+
+	kmem_init();
+	kmem_thread_lock();
+	kmem_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		if (s->cflags & CF_ALIAS)
+			continue;
+		if (n < max)
+			fill_slabinfo(s, &out[n]);
+		n++;
+	}
+	kmem_unlock(&slab_mutex);
+	kmem_thread_unlock();
+	return n;
+}
+
+/**
+ * kmem_slabinfo_format_line - one /proc/slabinfo 2.1 line
+ * @si:  the cache
+ * @buf: destination
+ * @len: its size
+ *
+ * The kernel's format: name, active and total objects, object size,
+ * objects per slab, pages per slab; tunables (limit and batchcount are
+ * the magazine size, sharedfactor 0); slabdata (active and total slabs,
+ * sharedavail: objects in the depot, kmem's shared layer).
+ *
+ * Return: the line's length.
+ */
+int kmem_slabinfo_format_line(const struct kmem_slabinfo *si, char *buf,
+			      size_t len)
+{
+	return kmem_snprintf(buf, len,
+			     "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu\n",
+			     si->name, si->active_objs, si->num_objs,
+			     si->objsize, si->objs_per_slab,
+			     (int)si->pages_per_slab, si->magazine_size,
+			     si->magazine_size, 0U, si->active_slabs,
+			     si->num_slabs, si->depot_objs);
+}
+
+/**
+ * kmem_slabinfo_print - write /proc/slabinfo for this process
+ * @fd: where
+ *
+ * Return: 0, or -ENOMEM if no room for the snapshot.
+ */
+int kmem_slabinfo_print(int fd)
+{
+	struct kmem_slabinfo *si;
+	int n, max = 0;
+	char line[256];
+
+	size_t bytes;
+
+	n = kmem_slabinfo_snapshot(NULL, 0);
+	for (;;) {
+		max = n + 16;
+		bytes = sizeof(*si) * (size_t)max;
+		si = alloc_pages_exact(bytes, GFP_KERNEL | __GFP_NOWARN);
+		if (!si)
+			return -ENOMEM;
+		n = kmem_slabinfo_snapshot(si, max);
+		if (n <= max)
+			break;
+		free_pages_exact(si, bytes);
+	}
+	kmem_write_all(fd, KMEM_SLABINFO_HEADER, strlen(KMEM_SLABINFO_HEADER));
+	for (int i = 0; i < n; i++) {
+		int l = kmem_slabinfo_format_line(&si[i], line, sizeof(line));
+
+		kmem_write_all(fd, line, min((size_t)l, sizeof(line) - 1));
+	}
+	free_pages_exact(si, bytes);
+	return 0;
+}
+
+/* ---- start-up and fork ---------------------------------------------- */
+
+/**
+ * slab_init - set up the slab layer
+ * @debug:     KMEM_DEBUG (slab_debug= syntax), or NULL
+ * @merge:     merge compatible caches
+ * @magazines: per-thread magazines (off: every operation locks)
+ *
+ * Context: start-up, after buddy_init().
+ */
+void slab_init(const char *debug, bool merge, bool magazines)
+{
+	slab_merge = merge;
+	slab_magazines = magazines;
+	if (getrandom(&kmem_free_secret, sizeof(kmem_free_secret),
+		      GRND_NONBLOCK) != sizeof(kmem_free_secret))
+		kmem_free_secret = (unsigned long)kmem_now_ns() * 0x9e3779b97f4a7c15UL ^
+				   (unsigned long)&kmem_free_secret;
+	kmem_free_secret |= 1;
+	slab_debug_parse(debug);
+	kmem_thread_register_part(&slab_thread_part);
+	slab_create_boot(&kmem_cache_boot, "kmem_cache",
+			 sizeof(struct kmem_cache), 64,
+			 SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE);
+	kmem_cache_boot.magsize = 0;
+	magazine_init();
+	buddy_reaper_add_hook(magazine_depot_trim);
+}
+
+/**
+ * slab_fork_prepare - take slab_mutex and every cache lock before fork()
+ */
+void slab_fork_prepare(void)
+{
+	struct kmem_cache *s;
+
+	kmem_lock(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list)
+		if (!(s->cflags & CF_ALIAS))
+			kmem_lock(&s->lock);
+}
+
+/**
+ * slab_fork_parent - release them in the parent
+ */
+void slab_fork_parent(void)
+{
+	struct kmem_cache *s;
+
+	list_for_each_entry(s, &slab_caches, list)
+		if (!(s->cflags & CF_ALIAS))
+			kmem_unlock(&s->lock);
+	kmem_unlock(&slab_mutex);
+}
+
+/**
+ * slab_fork_child - reset them in the child
+ */
+void slab_fork_child(void)
+{
+	struct kmem_cache *s;
+
+	list_for_each_entry(s, &slab_caches, list)
+		if (!(s->cflags & CF_ALIAS))
+			kmem_lock_reinit(&s->lock);
+	kmem_lock_reinit(&slab_mutex);
+}
