@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/config.c - KMEM_* settings, parsed once at start-up.
+ *
+ * The one table of settings (Documentation/configuration.md mirrors it).
+ * Values are read from the environment during kmem_init_slow(), before any
+ * allocation is served, and pushed down into each layer's configuration.
+ *
+ * Start-up may run before the C library has set up `environ` (the first
+ * malloc can come from the dynamic loader); then the process's initial
+ * environment is read from /proc/self/environ with open/read, which
+ * allocate nothing.
+ *
+ * A malformed value is reported once on stderr and the default kept: a
+ * typo in an environment variable must not stop a program.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+extern char **environ;
+
+struct kmem_config kmem_config = {
+	.stats = true,
+	.stats_fd = -1,
+	.merge = true,
+	.magazines = true,
+	.debug = NULL,
+	.urcu_fork_hooks = true,
+};
+
+static char proc_environ[32768];	/* fallback copy, NUL-separated */
+static size_t proc_environ_len;
+
+static void load_proc_environ(void)
+{
+	int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	while (proc_environ_len < sizeof(proc_environ) - 1) {
+		n = read(fd, proc_environ + proc_environ_len,
+			 sizeof(proc_environ) - 1 - proc_environ_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		proc_environ_len += (size_t)n;
+	}
+	proc_environ[proc_environ_len] = '\0';
+	close(fd);
+}
+
+/*
+ * kmem_getenv - the value of @name, without allocating
+ * Return: the value, or NULL if unset.
+ */
+static const char *kmem_getenv(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (environ) {
+		for (char **e = environ; *e; e++)
+			if (!strncmp(*e, name, len) && (*e)[len] == '=')
+				return *e + len + 1;
+		return NULL;
+	}
+	if (!proc_environ_len)
+		load_proc_environ();
+	for (size_t i = 0; i < proc_environ_len;) {
+		const char *e = proc_environ + i;
+
+		if (!strncmp(e, name, len) && e[len] == '=')
+			return e + len + 1;
+		i += strlen(e) + 1;
+	}
+	return NULL;
+}
+
+static void bad_value(const char *name, const char *val, const char *why)
+{
+	kmem_printk("kmem: ignoring %s=%s: %s\n", name, val, why);
+}
+
+static void get_bool(const char *name, bool *out)
+{
+	const char *v = kmem_getenv(name);
+
+	if (!v)
+		return;
+	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on") ||
+	    !strcmp(v, "true"))
+		*out = true;
+	else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off") ||
+		 !strcmp(v, "false"))
+		*out = false;
+	else
+		bad_value(name, v, "expected 0 or 1");
+}
+
+static void get_ulong(const char *name, unsigned long *out, unsigned long lo,
+		      unsigned long hi)
+{
+	const char *v = kmem_getenv(name);
+	unsigned long n = 0;
+
+	if (!v)
+		return;
+	if (!*v)
+		goto bad;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' ||
+		    __builtin_mul_overflow(n, 10, &n) ||
+		    __builtin_add_overflow(n, (unsigned long)(*p - '0'), &n))
+			goto bad;
+	}
+	if (n < lo || n > hi)
+		goto bad;
+	*out = n;
+	return;
+bad:
+	bad_value(name, v, "not a number in range");
+}
+
+/**
+ * kmem_config_parse - read every KMEM_* setting
+ *
+ * Context: start-up, once.
+ */
+void kmem_config_parse(void)
+{
+	unsigned long n;
+	bool nomerge = false;
+	const char *v;
+
+	get_bool("KMEM_STATS", &kmem_config.stats);
+	v = kmem_getenv("KMEM_STATS_FD");
+	if (v) {
+		n = (unsigned long)-1;
+		get_ulong("KMEM_STATS_FD", &n, 0, 1 << 20);
+		kmem_config.stats_fd = n == (unsigned long)-1 ? -1 : (int)n;
+	}
+	get_bool("KMEM_NOMERGE", &nomerge);
+	kmem_config.merge = !nomerge;
+	get_bool("KMEM_MAGAZINES", &kmem_config.magazines);
+	kmem_config.debug = kmem_getenv("KMEM_DEBUG");
+	get_bool("KMEM_URCU_FORK_HOOKS", &kmem_config.urcu_fork_hooks);
+
+	n = buddy_config.decay_ms;
+	get_ulong("KMEM_DECAY_MS", &n, 0, 3600 * 1000UL);
+	buddy_config.decay_ms = n;
+	n = buddy_config.retain_sections;
+	get_ulong("KMEM_RETAIN_SECTIONS", &n, 0, 1UL << 20);
+	buddy_config.retain_sections = n;
+	get_bool("KMEM_BACKGROUND", &buddy_config.background);
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/core.h - private header of core/: start-up, configuration,
+ * kmalloc, the malloc front-end and statistics.
+ */
+#ifndef KMEM_CORE_CORE_H
+#define KMEM_CORE_CORE_H
+
+#include "slab/slab.h"
+
+#pragma GCC visibility push(hidden)
+
+/*
+ * struct kmem_config - every KMEM_* setting (core/config.c, documented in
+ * Documentation/configuration.md)
+ */
+struct kmem_config {
+	bool stats;		/* KMEM_STATS: publish the region */
+	int stats_fd;		/* KMEM_STATS_FD: inherited region, or -1 */
+	bool merge;		/* !KMEM_NOMERGE: merge compatible caches */
+	bool magazines;		/* KMEM_MAGAZINES: per-thread magazines */
+	const char *debug;	/* KMEM_DEBUG: slab_debug= syntax */
+	bool urcu_fork_hooks;	/* KMEM_URCU_FORK_HOOKS */
+};
+
+extern struct kmem_config kmem_config;
+
+void kmem_config_parse(void);
+bool kmem_in_init(void);
+
+/* kmalloc.c */
+#define KMALLOC_NR_CACHES 13
+
+/*
+ * The kmalloc caches sit 512 bytes apart so that a class index becomes a
+ * cache with one shift; the index tables are constant (valid before
+ * start-up, when the caches are still zero and every fast path falls
+ * through to the slow path).
+ */
+union kmalloc_slot {
+	struct kmem_cache c;
+	char pad[512];
+};
+BUILD_BUG_ON(sizeof(struct kmem_cache) > 512);
+
+extern union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES];
+extern const unsigned char kmalloc_index[KMALLOC_MAX_CACHE_SIZE / 8 + 1];
+extern const unsigned char malloc_index[KMALLOC_MAX_CACHE_SIZE / 16 + 1];
+
+/* The kmalloc cache for @size (1..8192): kmalloc-8 and up. */
+static __always_inline struct kmem_cache *kmalloc_cache(size_t size)
+{
+	return &kmalloc_slots[kmalloc_index[(size + 7) >> 3]].c;
+}
+
+/* The malloc class for @size (0..8192): 16-byte aligned, kmalloc-16 up. */
+static __always_inline struct kmem_cache *malloc_cache(size_t size)
+{
+	return &kmalloc_slots[malloc_index[(size + 15) >> 4]].c;
+}
+void kmalloc_init(void);
+void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
+void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
+			    unsigned long caller);
+
+/*
+ * What a pointer handed to free()/kfree() is.  kmem_classify() looks it
+ * up in the page table and checks it is the start of something we handed
+ * out; anything else is KMEM_PTR_INVALID with a reason.
+ */
+enum kmem_ptr_kind {
+	KMEM_PTR_INVALID,
+	KMEM_PTR_SLAB,		/* an object of a cache */
+	KMEM_PTR_LARGE,		/* a kmalloc buddy block */
+	KMEM_PTR_HUGE,		/* a mapping of its own */
+	KMEM_PTR_BOOT,		/* start-up arena: never freed */
+};
+
+struct kmem_ptr {
+	enum kmem_ptr_kind kind;
+	struct page *page;		/* SLAB, LARGE */
+	struct kmem_section *sec;	/* HUGE */
+	const char *why;		/* INVALID: what is wrong */
+	bool double_free;		/* INVALID: looks freed already */
+};
+
+void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp);
+size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p);
+void kmem_free_classified(const struct kmem_ptr *kp, void *p,
+			  const char *func, unsigned long caller);
+void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
+		      const char *func) __attribute__((noreturn, cold));
+void *kmem_boot_alloc(size_t size, size_t align);
+bool kmem_boot_owns(const void *p);
+size_t kmem_boot_usable(const void *p);
+void kmalloc_stats_bytes(unsigned long *large, unsigned long *nr_large);
+
+/*
+ * kmem_ready - start kmem if needed; false when called from inside its
+ * own start-up (the caller then serves from kmem_boot_alloc()).
+ */
+static __always_inline bool kmem_ready(void)
+{
+	if (likely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2))
+		return true;
+	kmem_init_slow();
+	return !kmem_in_init();
+}
+
+#pragma GCC visibility pop
+
+#endif /* KMEM_CORE_CORE_H */

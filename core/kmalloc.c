@@ -1,0 +1,706 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/kmalloc.c - kmalloc: general allocation in size classes.
+ *
+ * Three tiers, chosen by size:
+ *
+ *   1 .. 8 KiB         the kmalloc-N caches (8 16 32 64 96 128 192 256 512
+ *                      1k 2k 4k 8k), by one table lookup on (size + 7) / 8;
+ *                      power-of-two sizes are naturally aligned
+ *   8 KiB .. 4 MiB     a buddy block of get_order(size) pages, its head
+ *                      marked PG_large
+ *   above 4 MiB        a mapping of its own (a HUGE section), still found
+ *                      from the pointer through the page table
+ *
+ * Every pointer given back (kfree, ksize, krealloc, free, ...) is first
+ * classified through the page table (kmem_classify): an object start of
+ * some cache, the head of a large block, the base of a huge mapping; or
+ * invalid, with the reason (foreign, inside an object, a block already
+ * free).  Invalid pointers are reported and the process aborts: freeing
+ * them would corrupt the allocator.
+ *
+ * A call made while kmem is starting up, from inside its own start-up,
+ * is served from a small static arena that is never freed (kmem_boot_*).
+ *
+ * Lock order: none here; the layers below take theirs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/core.h"
+
+union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES] __attribute__((aligned(64)));
+
+/* Class of sizes 0..8192 by (size + 7) / 8: kmalloc-8 ... kmalloc-8k. */
+const unsigned char kmalloc_index[KMALLOC_MAX_CACHE_SIZE / 8 + 1] = {
+	[0 ... 1] = 0, [2] = 1, [3 ... 4] = 2, [5 ... 8] = 3,
+	[9 ... 12] = 4, [13 ... 16] = 5, [17 ... 24] = 6, [25 ... 32] = 7,
+	[33 ... 64] = 8, [65 ... 128] = 9, [129 ... 256] = 10,
+	[257 ... 512] = 11, [513 ... 1024] = 12,
+};
+
+/* Class of sizes 0..8192 by (size + 15) / 16, for malloc (16-aligned). */
+const unsigned char malloc_index[KMALLOC_MAX_CACHE_SIZE / 16 + 1] = {
+	[0 ... 1] = 1, [2] = 2, [3 ... 4] = 3, [5 ... 6] = 4, [7 ... 8] = 5,
+	[9 ... 12] = 6, [13 ... 16] = 7, [17 ... 32] = 8, [33 ... 64] = 9,
+	[65 ... 128] = 10, [129 ... 256] = 11, [257 ... 512] = 12,
+};
+
+static const unsigned int kmalloc_sizes[KMALLOC_NR_CACHES] = {
+	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192
+};
+static const char *const kmalloc_names[KMALLOC_NR_CACHES] = {
+	"kmalloc-8", "kmalloc-16", "kmalloc-32", "kmalloc-64", "kmalloc-96",
+	"kmalloc-128", "kmalloc-192", "kmalloc-256", "kmalloc-512",
+	"kmalloc-1k", "kmalloc-2k", "kmalloc-4k", "kmalloc-8k"
+};
+
+static unsigned long large_bytes;	/* atomic: bytes in large blocks */
+static unsigned long nr_large;		/* atomic */
+
+/* ---- start-up arena ------------------------------------------------- */
+
+static char boot_arena[64 * 1024] __attribute__((aligned(4096)));
+static size_t boot_used;		/* atomic */
+
+/**
+ * kmem_boot_alloc - memory for a call made from inside kmem's start-up
+ * @size:  bytes
+ * @align: alignment (power of two, at most 4096)
+ *
+ * Return: zeroed memory that is never freed, or NULL when the arena is
+ * exhausted.
+ */
+void *kmem_boot_alloc(size_t size, size_t align)
+{
+	size_t old = __atomic_load_n(&boot_used, __ATOMIC_RELAXED), start;
+
+	if (align < 16)
+		align = 16;
+	if (align > 4096 || size > sizeof(boot_arena))
+		return NULL;
+	do {
+		start = ALIGN(old, align);
+		if (start + size > sizeof(boot_arena))
+			return NULL;
+	} while (!__atomic_compare_exchange_n(&boot_used, &old, start + size,
+					      true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return boot_arena + start;
+}
+
+/**
+ * kmem_boot_owns - is @p in the start-up arena?
+ */
+bool kmem_boot_owns(const void *p)
+{
+	return (const char *)p >= boot_arena &&
+	       (const char *)p < boot_arena + sizeof(boot_arena);
+}
+
+/**
+ * kmem_boot_usable - bytes that may be read at @p in the start-up arena
+ *
+ * Object sizes are not recorded there; this bounds a copy out of it.
+ */
+size_t kmem_boot_usable(const void *p)
+{
+	return (size_t)(boot_arena + sizeof(boot_arena) - (const char *)p);
+}
+
+/* ---- classes -------------------------------------------------------- */
+
+/**
+ * kmalloc_init - create the kmalloc caches and the lookup tables
+ *
+ * Context: start-up, after slab_init().
+ */
+void kmalloc_init(void)
+{
+	for (unsigned int i = 0; i < KMALLOC_NR_CACHES; i++) {
+		unsigned int size = kmalloc_sizes[i];
+		unsigned int align = is_power_of_2(size) ? size :
+				     1U << __builtin_ctz(size);
+
+		slab_create_boot(&kmalloc_slots[i].c, kmalloc_names[i], size,
+				 align, SLAB_KMALLOC);
+	}
+	/* The tables must agree with the sizes: checked once, here. */
+	for (unsigned int i = 1; i <= KMALLOC_MAX_CACHE_SIZE; i++) {
+		unsigned int k = kmalloc_index[(i + 7) >> 3];
+		unsigned int m = malloc_index[(i + 15) >> 4];
+
+		BUG_ON(kmalloc_sizes[k] < i || (k && kmalloc_sizes[k - 1] >= i));
+		BUG_ON(kmalloc_sizes[m] < i || (m > 1 && kmalloc_sizes[m - 1] >= i));
+	}
+	slab_rcu_set_kfree(kfree);
+}
+
+/**
+ * kmalloc_stats_bytes - bytes and count of large kmalloc blocks
+ * @large:    set to the bytes in them
+ * @nr_large: set to their number
+ */
+void kmalloc_stats_bytes(unsigned long *large, unsigned long *nr)
+{
+	*large = __atomic_load_n(&large_bytes, __ATOMIC_RELAXED);
+	*nr = __atomic_load_n(&nr_large, __ATOMIC_RELAXED);
+}
+
+/**
+ * kmem_alloc_class_slow - allocate from a size class when the magazine
+ * was empty (kmem is started: see kmem_ready())
+ * @s:      the class
+ * @size:   bytes asked for (zeroed with __GFP_ZERO)
+ * @gfp:    flags
+ * @caller: the API caller
+ *
+ * Return: the object, or NULL (errno ENOMEM).
+ */
+void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
+			    unsigned long caller)
+{
+	void *obj;
+
+	obj = slab_alloc_slow(s, gfp, caller);
+	if (unlikely(!obj) && (gfp & __GFP_NOFAIL)) {
+		for (int tries = 0; !obj && tries < 100; tries++) {
+			buddy_release_all();
+			obj = slab_alloc_slow(s, gfp | __GFP_DIRECT_RECLAIM,
+					      caller);
+		}
+		if (!obj)
+			kmem_panic("kmem: kmalloc(%zu): __GFP_NOFAIL allocation failed: out of memory\n",
+				   size);
+	}
+	if (unlikely(!obj)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (s->cflags & CF_MARK_FREE)
+		*free_marker_slot(obj) = 0;
+	if (gfp & __GFP_ZERO)
+		memset(obj, 0, size);
+	return obj;
+}
+
+/**
+ * kmalloc_large - allocate above the largest size class
+ * @size:   bytes
+ * @align:  alignment (power of two)
+ * @gfp:    flags (__GFP_ZERO: zeroed, without a memset when the memory is
+ *          fresh from the OS)
+ * @caller: the API caller
+ *
+ * Return: a page-aligned block, or NULL (errno ENOMEM).
+ */
+void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
+{
+	size_t need = max(size, align);
+	struct kmem_section *sec;
+
+	(void)caller;
+	if (!kmem_ready())
+		return kmem_boot_alloc(size, align);
+	if (size > PTRDIFF_MAX || align > (1UL << (KMEM_ADDR_BITS - 2))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (need <= KMALLOC_MAX_SIZE) {
+		unsigned int order = (unsigned int)get_order(need);
+		struct page *page;
+		bool zeroed;
+		void *p;
+
+		page = __alloc_pages(gfp, order, &zeroed);
+		if (!page && (gfp & __GFP_NOFAIL)) {
+			for (int tries = 0; !page && tries < 100; tries++) {
+				buddy_release_all();
+				page = __alloc_pages(gfp | __GFP_DIRECT_RECLAIM,
+						     order, &zeroed);
+			}
+			if (!page)
+				kmem_panic("kmem: kmalloc(%zu): __GFP_NOFAIL allocation failed: out of memory\n",
+					   size);
+		}
+		if (!page) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		page->type = PG_large;
+		page->large_size = size;
+		p = (void *)page_to_addr(page);
+		__atomic_add_fetch(&large_bytes, PAGE_SIZE << order,
+				   __ATOMIC_RELAXED);
+		__atomic_add_fetch(&nr_large, 1, __ATOMIC_RELAXED);
+		if (kmem_region) {
+			__atomic_add_fetch(&kmem_region->large_allocs, 1,
+					   __ATOMIC_RELAXED);
+		}
+		if ((gfp & __GFP_ZERO) && !zeroed)
+			memset(p, 0, ALIGN(size, PAGE_SIZE));
+		return p;
+	}
+	sec = section_huge_map(size, align);
+	if (!sec) {
+		if (gfp & __GFP_NOFAIL)
+			kmem_panic("kmem: kmalloc(%zu): __GFP_NOFAIL allocation failed: out of memory\n",
+				   size);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)sec->base;	/* fresh from the OS: already zero */
+}
+
+/* ---- classifying pointers ------------------------------------------- */
+
+/**
+ * kmem_classify - what is @p?
+ * @p:    a pointer handed back to kmem
+ * @page: its descriptor if the caller has it, else NULL
+ * @kp:   the answer
+ */
+void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp)
+{
+	unsigned long a = (unsigned long)p;
+	struct kmem_section *sec;
+
+	memset(kp, 0, sizeof(*kp));
+	kp->kind = KMEM_PTR_INVALID;
+	if (kmem_boot_owns(p)) {
+		kp->kind = KMEM_PTR_BOOT;
+		return;
+	}
+	sec = addr_to_section(a);
+	if (!sec || sec->kind == SECTION_DESC || a - sec->base >= sec->size) {
+		kp->why = "not allocated by kmem";
+		return;
+	}
+	if (sec->kind == SECTION_HUGE) {
+		if (a != sec->base) {
+			kp->why = "not the start of an allocation";
+			return;
+		}
+		kp->kind = KMEM_PTR_HUGE;
+		kp->sec = sec;
+		return;
+	}
+	page = page ? page : section_page(sec, a);
+	kp->page = page;
+	switch (page->type) {
+	case PG_slab:
+		if (slab_obj_check(page->slab_cache, page, p))
+			kp->kind = KMEM_PTR_SLAB;
+		else
+			kp->why = "not the start of an object";
+		return;
+	case PG_large:
+		if (a & ~PAGE_MASK)
+			kp->why = "not the start of an allocation";
+		else
+			kp->kind = KMEM_PTR_LARGE;
+		return;
+	case PG_alloc:
+		kp->why = "a page block from alloc_pages(), not from kmalloc";
+		return;
+	case PG_buddy:
+	case PG_pcp:
+		kp->double_free = !(a & ~PAGE_MASK);
+		kp->why = kp->double_free ? "the block is already free" :
+					    "not the start of an allocation";
+		return;
+	default:
+		kp->double_free = !(a & ~PAGE_MASK) &&
+				  (page->flags & PGF_freed_head);
+		kp->why = kp->double_free ? "the block was already freed" :
+					    "not the start of an allocation";
+		return;
+	}
+}
+
+/**
+ * kmem_bad_pointer - report a pointer that cannot be freed, and abort
+ * @kp:   its classification
+ * @p:    the pointer
+ * @func: the API function ("free", "kfree", "realloc", ...)
+ */
+void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
+		      const char *func)
+{
+	kmem_panic("kmem: %s(): %s 0x%lx: %s\n", func,
+		   kp->double_free ? "double free" : "invalid pointer",
+		   (unsigned long)p, kp->why ? kp->why : "unknown");
+}
+
+/**
+ * kmem_usable_size - bytes usable at a classified pointer
+ * @kp: a valid classification
+ * @p:  the pointer
+ */
+size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
+{
+	(void)p;
+	switch (kp->kind) {
+	case KMEM_PTR_SLAB:
+		return kp->page->slab_cache->object_size;
+	case KMEM_PTR_LARGE:
+		return PAGE_SIZE << kp->page->order;
+	case KMEM_PTR_HUGE:
+		return kp->sec->size;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * kmem_free_classified - free a pointer kmem_classify() accepted
+ * @kp:     its classification (not INVALID)
+ * @p:      the pointer
+ * @func:   the API function, for reports
+ * @caller: the API caller
+ */
+void kmem_free_classified(const struct kmem_ptr *kp, void *p,
+			  const char *func, unsigned long caller)
+{
+	struct kmem_cache *s;
+	struct page *page;
+
+	switch (kp->kind) {
+	case KMEM_PTR_SLAB:
+		s = kp->page->slab_cache;
+		if (slab_free_fast(s, p, func))
+			return;
+		slab_free_slow(s, p, caller);
+		return;
+	case KMEM_PTR_LARGE:
+		page = kp->page;
+		__atomic_sub_fetch(&large_bytes, PAGE_SIZE << page->order,
+				   __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&nr_large, 1, __ATOMIC_RELAXED);
+		if (kmem_region)
+			__atomic_add_fetch(&kmem_region->large_frees, 1,
+					   __ATOMIC_RELAXED);
+		page->large_size = 0;
+		__free_pages_ok(page, page->order);
+		return;
+	case KMEM_PTR_HUGE:
+		section_huge_unmap(kp->sec);
+		return;
+	case KMEM_PTR_BOOT:
+		return;
+	default:
+		kmem_bad_pointer(kp, p, func);
+	}
+}
+
+/* ---- the kmalloc API ------------------------------------------------ */
+
+static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
+{
+	if (!size)
+		return ZERO_SIZE_PTR;
+	if (!kmem_ready())
+		return kmem_boot_alloc(size, 16);
+	if (size <= KMALLOC_MAX_CACHE_SIZE)
+		return kmem_alloc_class_slow(kmalloc_cache(size),
+					     kmalloc_cache(size)->object_size,
+					     gfp, caller);
+	return kmalloc_large(size, PAGE_SIZE, gfp, caller);
+}
+
+/**
+ * kmalloc - allocate memory
+ * @size: bytes (0 gives ZERO_SIZE_PTR)
+ * @gfp:  allocation flags
+ *
+ * Return: memory aligned to at least 8 bytes (power-of-two sizes to their
+ * size, up to the page size), or NULL.
+ */
+void *kmalloc(size_t size, gfp_t gfp)
+{
+	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))) {
+		void *obj = slab_alloc_fast(kmalloc_cache(size));
+
+		if (likely(obj))
+			return obj;
+	}
+	return kmalloc_slow(size, gfp, (unsigned long)__builtin_return_address(0));
+}
+
+/**
+ * kmalloc_node - kmalloc(); one node
+ * @size: bytes
+ * @gfp:  flags
+ * @node: ignored
+ */
+void *kmalloc_node(size_t size, gfp_t gfp, int node)
+{
+	(void)node;
+	return kmalloc(size, gfp);
+}
+
+/*
+ * Everything but a slab object that fits the magazine.  Reached by a tail
+ * call from the fast path, so its return address is the API caller's.
+ */
+static noinline void kfree_slow(const void *p, const char *func)
+{
+	unsigned long caller = (unsigned long)__builtin_return_address(0);
+	struct kmem_ptr kp;
+
+	if (ZERO_OR_NULL_PTR(p))
+		return;
+	kmem_classify(p, NULL, &kp);
+	if (kp.kind == KMEM_PTR_SLAB) {
+		/* The fast path checked it and wrote the free marker. */
+		slab_free_slow(kp.page->slab_cache, (void *)p, caller);
+		return;
+	}
+	kmem_free_classified(&kp, (void *)p, func, caller);
+}
+
+/**
+ * kfree - free memory from kmalloc (or any cache)
+ * @objp: the pointer; NULL and ZERO_SIZE_PTR are ignored
+ *
+ * A pointer kmem did not hand out, or one already freed, is reported
+ * ("kmem: kfree(): invalid pointer 0x...") and the process aborts.
+ */
+void kfree(const void *objp)
+{
+	unsigned long e = section_entry((unsigned long)objp);
+
+	if (likely(e & SECTION_ENTRY_PAGES)) {
+		struct page *page = entry_page(e, objp);
+
+		if (likely(page->type == PG_slab &&
+			   slab_free_page_fast(page, (void *)objp, "kfree")))
+			return;
+	}
+	kfree_slow(objp, "kfree");
+}
+
+/**
+ * ksize - the usable size of an allocation
+ * @objp: from kmalloc or a cache (NULL and ZERO_SIZE_PTR: 0)
+ *
+ * Return: the bytes that may be used, at least what was asked for.
+ */
+size_t ksize(const void *objp)
+{
+	struct kmem_ptr kp;
+
+	if (ZERO_OR_NULL_PTR(objp))
+		return 0;
+	kmem_classify(objp, NULL, &kp);
+	if (kp.kind == KMEM_PTR_INVALID)
+		kmem_bad_pointer(&kp, objp, "ksize");
+	if (kp.kind == KMEM_PTR_BOOT)
+		return 0;
+	return kmem_usable_size(&kp, objp);
+}
+
+/**
+ * kmalloc_size_roundup - the size kmalloc(@size) really gives
+ * @size: bytes
+ */
+size_t kmalloc_size_roundup(size_t size)
+{
+	kmem_init();
+	if (!size)
+		return 0;
+	if (size <= KMALLOC_MAX_CACHE_SIZE)
+		return kmalloc_cache(size)->object_size;
+	if (size <= KMALLOC_MAX_SIZE)
+		return PAGE_SIZE << get_order(size);
+	if (size > PTRDIFF_MAX)
+		return size;
+	return ALIGN(size, PAGE_SIZE);
+}
+
+/**
+ * krealloc - resize an allocation
+ * @objp:     the allocation (NULL: like kmalloc)
+ * @new_size: bytes wanted (0: frees @objp and returns ZERO_SIZE_PTR)
+ * @gfp:      flags
+ *
+ * Stays in place when the allocation is already large enough; otherwise
+ * allocates, copies and frees the old one.
+ *
+ * Return: the allocation, or NULL (the old one is then untouched).
+ */
+void *krealloc(const void *objp, size_t new_size, gfp_t gfp)
+{
+	struct kmem_ptr kp;
+	size_t ks;
+	void *ret;
+
+	if (ZERO_OR_NULL_PTR(objp))
+		return kmalloc(new_size, gfp);
+	if (!new_size) {
+		kfree(objp);
+		return ZERO_SIZE_PTR;
+	}
+	kmem_classify(objp, NULL, &kp);
+	if (kp.kind == KMEM_PTR_INVALID)
+		kmem_bad_pointer(&kp, objp, "krealloc");
+	ks = kp.kind == KMEM_PTR_BOOT ? 0 : kmem_usable_size(&kp, objp);
+	if (ks >= new_size)
+		return (void *)objp;
+	ret = kmalloc(new_size, gfp);
+	if (!ret)
+		return NULL;
+	if (kp.kind == KMEM_PTR_BOOT)
+		ks = min(new_size, kmem_boot_usable(objp));
+	memcpy(ret, objp, ks);
+	kmem_free_classified(&kp, (void *)objp, "krealloc",
+			     (unsigned long)__builtin_return_address(0));
+	return ret;
+}
+
+/**
+ * kfree_sensitive - zero an allocation, then free it
+ * @objp: the allocation
+ */
+void kfree_sensitive(const void *objp)
+{
+	size_t ks = ksize(objp);
+
+	if (ks) {
+		memset((void *)objp, 0, ks);
+		__asm__ __volatile__("" : : "r"(objp) : "memory");
+	}
+	kfree(objp);
+}
+
+/**
+ * kmemdup - duplicate a buffer
+ * @src: source
+ * @len: bytes
+ * @gfp: flags
+ */
+void *kmemdup(const void *src, size_t len, gfp_t gfp)
+{
+	void *p = kmalloc(len, gfp);
+
+	if (!ZERO_OR_NULL_PTR(p))
+		memcpy(p, src, len);
+	return p;
+}
+
+/**
+ * kstrdup - duplicate a string
+ * @s:   the string (NULL gives NULL)
+ * @gfp: flags
+ */
+char *kstrdup(const char *s, gfp_t gfp)
+{
+	return s ? kmemdup(s, strlen(s) + 1, gfp) : NULL;
+}
+
+/**
+ * kstrndup - duplicate at most @max characters of a string
+ * @s:   the string (NULL gives NULL)
+ * @max: limit
+ * @gfp: flags
+ */
+char *kstrndup(const char *s, size_t max, gfp_t gfp)
+{
+	size_t len;
+	char *p;
+
+	if (!s)
+		return NULL;
+	len = strnlen(s, max);
+	p = kmalloc(len + 1, gfp);
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+/**
+ * kstrdup_const - duplicate a string (always copies in kmem)
+ * @s:   the string
+ * @gfp: flags
+ */
+const char *kstrdup_const(const char *s, gfp_t gfp)
+{
+	return kstrdup(s, gfp);
+}
+
+/**
+ * kfree_const - free what kstrdup_const() returned
+ * @x: the string
+ */
+void kfree_const(const void *x)
+{
+	kfree(x);
+}
+
+/**
+ * kvmalloc_node - allocate memory of any size
+ * @size: bytes (large sizes get a mapping of their own)
+ * @gfp:  flags
+ * @node: ignored
+ */
+void *kvmalloc_node(size_t size, gfp_t gfp, int node)
+{
+	(void)node;
+	return kmalloc(size, gfp);
+}
+
+/**
+ * kvfree - free what kvmalloc() returned
+ * @addr: the allocation
+ */
+void kvfree(const void *addr)
+{
+	kfree(addr);
+}
+
+/**
+ * kvfree_sensitive - zero @len bytes, then free
+ * @addr: the allocation
+ * @len:  bytes to zero
+ */
+void kvfree_sensitive(const void *addr, size_t len)
+{
+	if (addr) {
+		memset((void *)addr, 0, len);
+		__asm__ __volatile__("" : : "r"(addr) : "memory");
+	}
+	kvfree(addr);
+}
+
+/**
+ * kvrealloc - resize a kvmalloc() allocation (the 6.1 signature)
+ * @p:       the allocation
+ * @oldsize: its size
+ * @newsize: the wanted size
+ * @flags:   flags
+ */
+void *kvrealloc(const void *p, size_t oldsize, size_t newsize, gfp_t flags)
+{
+	(void)oldsize;
+	return krealloc(p, newsize, flags);
+}
+
+/**
+ * kmem_cache_free_bulk - free objects of a cache (NULL: of any cache)
+ * @s:    the cache, or NULL for kfree_bulk()
+ * @size: how many
+ * @p:    the objects
+ */
+void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
+{
+	for (size_t i = 0; i < size; i++) {
+		if (s)
+			kmem_cache_free(s, p[i]);
+		else
+			kfree(p[i]);
+	}
+}

@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core/malloc.c - the C, POSIX and glibc allocation API on kmalloc.
+ *
+ * Compiled twice from this one file: into libkmem with kmem_ names only,
+ * and with KMEM_MALLOC_NAMES into libkmem-malloc.so/.a, which also exports
+ * the standard names (malloc, free, ...) as aliases of the same functions,
+ * so that linking or LD_PRELOADing it replaces the C library's allocator.
+ *
+ * Semantics are glibc 2.36's, checked against it by the conformance tests:
+ *  - every result is 16-byte aligned (the kmalloc-8 class is not used);
+ *    malloc(0) is a unique pointer that free() accepts;
+ *  - sizes above PTRDIFF_MAX and overflowing products fail with ENOMEM;
+ *  - realloc(p, 0) frees p and returns NULL; realloc(NULL, n) is malloc;
+ *  - posix_memalign returns EINVAL (errno untouched) for an alignment that
+ *    is not a power of two multiple of sizeof(void *); memalign and
+ *    aligned_alloc round other alignments up to a power of two and fail
+ *    with EINVAL above SIZE_MAX / 2 + 1;
+ *  - calloc skips its memset when the memory is fresh from the OS.
+ *
+ * Fast paths: malloc pops from the calling thread's magazine of the size
+ * class (one table load, one TLS load); free finds the page descriptor
+ * through the page table, checks the pointer is an object start and not
+ * already free, and pushes.  Everything else is out of line.
+ *
+ * Bad pointers (foreign, stack, inside a block, already freed) are
+ * reported as "kmem: free(): invalid pointer 0x..." or "... double free
+ * ..." and the process aborts, like glibc's "free(): invalid pointer".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <kmem/malloc.h>
+#include "core/core.h"
+
+#define MALLOC_ALIGNMENT 16
+
+#define RET_IP ((unsigned long)__builtin_return_address(0))
+
+/*
+ * slab_alloc_fast() for the malloc classes: every one of them that has
+ * magazines marks free objects (16 bytes or more, no constructor, no
+ * debugging), so the marker is cleared without looking at the flags.
+ */
+static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
+{
+	struct kmem_stats_pcc *c = pcc_fast(s);
+	void *obj;
+
+	if (unlikely(!c->rounds))
+		return NULL;
+	obj = c->loaded[--c->rounds];
+	*free_marker_slot(obj) = 0;
+	return obj;
+}
+
+static noinline void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
+{
+	if (!kmem_ready())
+		return size <= PTRDIFF_MAX ? kmem_boot_alloc(size ? size : 1, 16) :
+					     NULL;
+	if (size <= KMALLOC_MAX_CACHE_SIZE)
+		return kmem_alloc_class_slow(malloc_cache(size), size, gfp,
+					     caller);
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmalloc_large(size, PAGE_SIZE, gfp, caller);
+}
+
+/**
+ * kmem_malloc - malloc()
+ * @size: bytes (0: a unique minimal allocation)
+ *
+ * Return: 16-byte aligned memory, or NULL with errno ENOMEM.
+ */
+void *kmem_malloc(size_t size)
+{
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
+		void *obj = malloc_alloc_fast(malloc_cache(size));
+
+		if (likely(obj))
+			return obj;
+	}
+	return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+}
+
+/*
+ * Everything but a slab object that fits the magazine.  Reached by a tail
+ * call, so its return address is the caller of free().
+ */
+static noinline void free_slow(void *p, const char *func)
+{
+	unsigned long caller = RET_IP;
+	struct kmem_ptr kp;
+
+	if (!p)
+		return;
+	kmem_classify(p, NULL, &kp);
+	if (kp.kind == KMEM_PTR_INVALID)
+		kmem_bad_pointer(&kp, p, func);
+	if (kp.kind == KMEM_PTR_SLAB) {
+		/* The fast path checked it and found the magazine full. */
+		slab_free_slow(kp.page->slab_cache, p, caller);
+		return;
+	}
+	kmem_free_classified(&kp, p, func, caller);
+}
+
+/**
+ * kmem_free - free()
+ * @ptr: from any function here, or NULL
+ *
+ * Invalid and already-freed pointers are reported and abort.
+ */
+void kmem_free(void *ptr)
+{
+	unsigned long e = section_entry((unsigned long)ptr);
+
+	if (likely(e & SECTION_ENTRY_PAGES)) {
+		struct page *page = entry_page(e, ptr);
+
+		if (likely(page->type == PG_slab &&
+			   slab_free_page_fast(page, ptr, "free")))
+			return;
+	}
+	free_slow(ptr, "free");
+}
+
+/**
+ * kmem_calloc - calloc()
+ * @nmemb: elements
+ * @size:  bytes each
+ *
+ * Return: zeroed memory, or NULL with errno ENOMEM (also on overflow).
+ */
+void *kmem_calloc(size_t nmemb, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (likely(bytes <= KMALLOC_MAX_CACHE_SIZE)) {
+		p = slab_alloc_fast(malloc_cache(bytes));
+		if (likely(p)) {
+			memset(p, 0, bytes);
+			return p;
+		}
+	}
+	return malloc_slow(bytes, GFP_KERNEL | __GFP_NOWARN | __GFP_ZERO,
+			   RET_IP);
+}
+
+/* Allocation for the aligned family: align is a power of two. */
+static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
+{
+	size_t need;
+
+	if (align <= MALLOC_ALIGNMENT)
+		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!kmem_ready())
+		return kmem_boot_alloc(size, align);
+	need = max(size, align);
+	if (need <= KMALLOC_MAX_CACHE_SIZE) {
+		/* Power-of-two classes are naturally aligned. */
+		need = roundup_pow_of_two(need);
+		return kmem_alloc_class_slow(malloc_cache(need), size,
+					     GFP_KERNEL | __GFP_NOWARN, caller);
+	}
+	return kmalloc_large(size, align, GFP_KERNEL | __GFP_NOWARN, caller);
+}
+
+/* glibc's _mid_memalign() rules for memalign, aligned_alloc, valloc. */
+static void *mid_memalign(size_t align, size_t size, unsigned long caller)
+{
+	if (align <= MALLOC_ALIGNMENT)
+		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!is_power_of_2(align))
+		align = roundup_pow_of_two(align);
+	return aligned_malloc(align, size, caller);
+}
+
+/**
+ * kmem_posix_memalign - posix_memalign()
+ * @memptr:    receives the memory
+ * @alignment: a power of two multiple of sizeof(void *)
+ * @size:      bytes
+ *
+ * Return: 0; EINVAL for a bad alignment (errno untouched, as glibc);
+ * ENOMEM when out of memory.
+ */
+int kmem_posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+	void *p;
+
+	if (alignment % sizeof(void *) || !is_power_of_2(alignment / sizeof(void *)))
+		return EINVAL;
+	p = aligned_malloc(alignment, size, RET_IP);
+	if (!p)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+/**
+ * kmem_aligned_alloc - aligned_alloc()
+ * @alignment: any power of two (others are rounded up, as glibc 2.36 does)
+ * @size:      any size
+ */
+void *kmem_aligned_alloc(size_t alignment, size_t size)
+{
+	return mid_memalign(alignment, size, RET_IP);
+}
+
+/**
+ * kmem_memalign - memalign()
+ * @alignment: alignment
+ * @size:      bytes
+ */
+void *kmem_memalign(size_t alignment, size_t size)
+{
+	return mid_memalign(alignment, size, RET_IP);
+}
+
+/**
+ * kmem_valloc - valloc(): page-aligned
+ * @size: bytes
+ */
+void *kmem_valloc(size_t size)
+{
+	return mid_memalign(PAGE_SIZE, size, RET_IP);
+}
+
+/**
+ * kmem_pvalloc - pvalloc(): page-aligned, size rounded up to pages
+ * @size: bytes
+ */
+void *kmem_pvalloc(size_t size)
+{
+	size_t rounded;
+
+	if (__builtin_add_overflow(size, PAGE_SIZE - 1, &rounded)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return mid_memalign(PAGE_SIZE, rounded & PAGE_MASK, RET_IP);
+}
+
+/* Would staying in place waste more than half of the allocation? */
+static bool too_roomy(size_t usable, size_t size)
+{
+	return usable > 2 * max(size, (size_t)256);
+}
+
+/**
+ * kmem_realloc - realloc()
+ * @ptr:  the allocation, or NULL (then: malloc)
+ * @size: bytes wanted (0 with a pointer: free it, return NULL)
+ *
+ * Stays in place when the size class or block already holds @size (and
+ * would not waste more than half of it); a mapping of its own grows or
+ * shrinks in place when the address space allows; otherwise moves.
+ *
+ * Return: the allocation, or NULL with errno ENOMEM (@ptr still valid).
+ */
+void *kmem_realloc(void *ptr, size_t size)
+{
+	struct kmem_ptr kp;
+	size_t usable;
+	void *p;
+
+	if (!ptr)
+		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+	kmem_classify(ptr, NULL, &kp);
+	if (kp.kind == KMEM_PTR_INVALID)
+		kmem_bad_pointer(&kp, ptr, "realloc");
+	if (!size) {
+		kmem_free_classified(&kp, ptr, "realloc", RET_IP);
+		return NULL;
+	}
+	if (size > PTRDIFF_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	usable = kp.kind == KMEM_PTR_BOOT ? kmem_boot_usable(ptr) :
+					    kmem_usable_size(&kp, ptr);
+	if (kp.kind != KMEM_PTR_BOOT && size <= usable &&
+	    !too_roomy(usable, size))
+		return ptr;
+	if (kp.kind == KMEM_PTR_HUGE && size > KMALLOC_MAX_SIZE &&
+	    section_huge_resize(kp.sec, size))
+		return ptr;
+	p = malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+	if (!p)
+		return NULL;
+	memcpy(p, ptr, min(size, usable));
+	kmem_free_classified(&kp, ptr, "realloc", RET_IP);
+	return p;
+}
+
+/**
+ * kmem_reallocarray - reallocarray()
+ * @ptr:   the allocation
+ * @nmemb: elements
+ * @size:  bytes each
+ *
+ * Return: as realloc; NULL with errno ENOMEM on overflow.
+ */
+void *kmem_reallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	size_t bytes;
+
+	if (__builtin_mul_overflow(nmemb, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kmem_realloc(ptr, bytes);
+}
+
+/**
+ * kmem_malloc_usable_size - malloc_usable_size()
+ * @ptr: an allocation (NULL: 0)
+ *
+ * Return: the bytes usable, at least what was asked for.
+ */
+size_t kmem_malloc_usable_size(void *ptr)
+{
+	struct kmem_ptr kp;
+
+	if (!ptr)
+		return 0;
+	kmem_classify(ptr, NULL, &kp);
+	if (kp.kind == KMEM_PTR_INVALID)
+		kmem_bad_pointer(&kp, ptr, "malloc_usable_size");
+	return kp.kind == KMEM_PTR_BOOT ? 0 : kmem_usable_size(&kp, ptr);
+}
+
+/**
+ * kmem_malloc_trim - malloc_trim(): give free memory back to the OS now
+ * @pad: ignored (kmem keeps no heap top)
+ *
+ * Return: 1 if memory was given back, 0 otherwise.
+ */
+int kmem_malloc_trim(size_t pad)
+{
+	unsigned long before, after;
+
+	(void)pad;
+	kmem_init();
+	before = kmem_region->os_releases + kmem_region->os_unmaps;
+	kmem_shrink_all();
+	after = kmem_region->os_releases + kmem_region->os_unmaps;
+	return after != before;
+}
+
+struct malloc_totals {
+	unsigned long system;	/* bytes from the OS, resident part */
+	unsigned long in_use;	/* bytes held by the program */
+	unsigned long cached;	/* free objects in magazines and depots */
+	unsigned long slab_free;/* free objects in slabs */
+	unsigned long free_pages;/* bytes in free page blocks */
+	unsigned long releasable;/* resident free max-order blocks */
+	unsigned long huge, nr_huge, large, nr_large;
+	unsigned long nr_free_blocks;
+};
+
+static void malloc_totals(struct malloc_totals *t)
+{
+	struct kmem_buddyinfo bi;
+	struct kmem_slabinfo *si;
+	size_t bytes;
+	int n, max;
+
+	memset(t, 0, sizeof(*t));
+	kmem_buddyinfo_get(&bi);
+	kmalloc_stats_bytes(&t->large, &t->nr_large);
+	t->huge = bi.huge_mapped;
+	t->nr_huge = bi.nr_huge;
+	for (int o = 0; o < NR_PAGE_ORDERS; o++) {
+		t->free_pages += bi.nr_free[o] * (PAGE_SIZE << o);
+		t->nr_free_blocks += bi.nr_free[o];
+	}
+	t->free_pages += bi.pcp_pages * PAGE_SIZE;
+	t->system = bi.resident + t->huge;
+	/* Resident free max-order blocks: what a trim would release. */
+	t->releasable = (bi.nr_free[MAX_PAGE_ORDER] -
+			 bi.retained / (PAGE_SIZE << MAX_PAGE_ORDER)) *
+			(PAGE_SIZE << MAX_PAGE_ORDER);
+	t->in_use = t->large + t->huge;
+	n = kmem_slabinfo_snapshot(NULL, 0);
+	max = n + 16;
+	bytes = sizeof(*si) * (size_t)max;
+	si = alloc_pages_exact(bytes, GFP_KERNEL | __GFP_NOWARN);
+	if (!si)
+		return;
+	n = min(kmem_slabinfo_snapshot(si, max), max);
+	for (int i = 0; i < n; i++) {
+		t->in_use += si[i].inuse_objs * si[i].objsize;
+		t->cached += (si[i].thread_objs + si[i].depot_objs) *
+			     si[i].objsize;
+		t->slab_free += (si[i].num_objs - si[i].active_objs) *
+				si[i].objsize;
+	}
+	free_pages_exact(si, bytes);
+}
+
+/**
+ * kmem_mallinfo2 - mallinfo2(), with kmem's figures in glibc's fields
+ *
+ * arena: bytes of sections resident or not yet released; ordblks: free
+ * page blocks; hblks/hblkhd: mappings of their own; uordblks: bytes the
+ * program holds (objects in use, large blocks, mappings); fsmblks: free
+ * objects cached in magazines and depots; fordblks: free bytes in slabs
+ * and page blocks; keepcost: free memory that malloc_trim() would give
+ * back now.
+ */
+struct mallinfo2 kmem_mallinfo2(void)
+{
+	struct mallinfo2 mi;
+	struct malloc_totals t;
+
+	kmem_init();
+	malloc_totals(&t);
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = t.system - t.huge;
+	mi.ordblks = t.nr_free_blocks;
+	mi.hblks = t.nr_huge;
+	mi.hblkhd = t.huge;
+	mi.uordblks = t.in_use;
+	mi.fsmblks = t.cached;
+	mi.fordblks = t.slab_free + t.free_pages;
+	mi.keepcost = t.releasable;
+	return mi;
+}
+
+/**
+ * kmem_malloc_stats - malloc_stats(): a summary on stderr
+ */
+void kmem_malloc_stats(void)
+{
+	struct malloc_totals t;
+
+	kmem_init();
+	malloc_totals(&t);
+	kmem_printk("Arena 0:\nsystem bytes     = %10lu\nin use bytes     = %10lu\n",
+		    t.system - t.huge, t.in_use - t.huge);
+	kmem_printk("Total (incl. mmap):\nsystem bytes     = %10lu\nin use bytes     = %10lu\n",
+		    t.system, t.in_use);
+	kmem_printk("max mmap regions = %10lu\nmax mmap bytes   = %10lu\n",
+		    t.nr_huge, t.huge);
+	kmem_printk("kmem: cached free objects = %lu bytes, free in slabs = %lu bytes, free pages = %lu bytes\n",
+		    t.cached, t.slab_free, t.free_pages);
+}
+
+#ifdef KMEM_MALLOC_NAMES
+/*
+ * The standard names.  Aliases, not wrappers: the same code, and
+ * __builtin_return_address(0) still names the program's call site.
+ */
+#define EXPORT_ALIAS(name, target) \
+	__typeof__(target) name __attribute__((alias(#target), visibility("default")))
+
+EXPORT_ALIAS(malloc, kmem_malloc);
+EXPORT_ALIAS(free, kmem_free);
+EXPORT_ALIAS(calloc, kmem_calloc);
+EXPORT_ALIAS(realloc, kmem_realloc);
+EXPORT_ALIAS(reallocarray, kmem_reallocarray);
+EXPORT_ALIAS(posix_memalign, kmem_posix_memalign);
+EXPORT_ALIAS(aligned_alloc, kmem_aligned_alloc);
+EXPORT_ALIAS(memalign, kmem_memalign);
+EXPORT_ALIAS(valloc, kmem_valloc);
+EXPORT_ALIAS(pvalloc, kmem_pvalloc);
+EXPORT_ALIAS(malloc_usable_size, kmem_malloc_usable_size);
+EXPORT_ALIAS(malloc_trim, kmem_malloc_trim);
+EXPORT_ALIAS(malloc_stats, kmem_malloc_stats);
+EXPORT_ALIAS(mallinfo2, kmem_mallinfo2);
+
+/* The deprecated int version, clamped as glibc does. */
+__attribute__((visibility("default"))) struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = kmem_mallinfo2();
+	struct mallinfo m;
+
+	m.arena = (int)m2.arena;
+	m.ordblks = (int)m2.ordblks;
+	m.smblks = (int)m2.smblks;
+	m.hblks = (int)m2.hblks;
+	m.hblkhd = (int)m2.hblkhd;
+	m.usmblks = (int)m2.usmblks;
+	m.fsmblks = (int)m2.fsmblks;
+	m.uordblks = (int)m2.uordblks;
+	m.fordblks = (int)m2.fordblks;
+	m.keepcost = (int)m2.keepcost;
+	return m;
+}
+
+/* glibc tuning knobs have no meaning here: accepted, as glibc reports. */
+__attribute__((visibility("default"))) int mallopt(int param, int value)
+{
+	(void)param;
+	(void)value;
+	return 1;
+}
+
+__attribute__((visibility("default"))) int malloc_info(int options, FILE *fp)
+{
+	struct malloc_totals t;
+
+	if (options) {
+		errno = EINVAL;
+		return -1;
+	}
+	kmem_init();
+	malloc_totals(&t);
+	fprintf(fp, "<malloc version=\"kmem-1\">\n"
+		"<total type=\"system\" size=\"%lu\"/>\n"
+		"<total type=\"in_use\" size=\"%lu\"/>\n"
+		"<total type=\"cached\" size=\"%lu\"/>\n"
+		"<total type=\"mmap\" count=\"%lu\" size=\"%lu\"/>\n"
+		"</malloc>\n", t.system, t.in_use, t.cached, t.nr_huge, t.huge);
+	return 0;
+}
+#endif /* KMEM_MALLOC_NAMES */
