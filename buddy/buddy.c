@@ -197,6 +197,11 @@ static struct page *__rmqueue(unsigned int order)
 		page->flags &= (unsigned char)~(PGF_released | PGF_freed_head);
 		expand(page, order, o);
 		page->order = order;
+		/*
+		 * No longer free: once the lock is dropped a thread freeing
+		 * the buddy must not see a PG_buddy head of this order.
+		 */
+		page->type = PG_alloc;
 		return page;
 	}
 	return NULL;
@@ -227,7 +232,7 @@ static void __free_one_page(struct page *page, unsigned int order)
 		unsigned long buddy_idx = idx ^ (1UL << order);
 		struct page *buddy = base + buddy_idx;
 
-		if (buddy->type != PG_buddy || buddy->order != order)
+		if (page_type(buddy) != PG_buddy || buddy->order != order)
 			break;
 		del_from_free_list(buddy, order);
 		zeroed &= buddy->flags;
@@ -258,7 +263,7 @@ static void zone_add_section(struct kmem_section *sec)
 
 	lock_assert_held(&z->lock);
 	list_add_tail(&sec->node, &z->sections);
-	z->nr_sections++;
+	WRITE_ONCE(z->nr_sections, z->nr_sections + 1);
 	z->nr_free_sections++;
 	z->managed_pages += PAGES_PER_SECTION;
 	for (unsigned long i = 0; i < PAGES_PER_SECTION;
@@ -309,7 +314,7 @@ static void zone_remove_section(struct kmem_section *sec)
 	     i += MAX_ORDER_NR_PAGES)
 		del_from_free_list(&sec->pages[i], MAX_PAGE_ORDER);
 	list_del(&sec->node);
-	z->nr_sections--;
+	WRITE_ONCE(z->nr_sections, z->nr_sections - 1);
 	z->nr_free_sections--;
 	z->managed_pages -= PAGES_PER_SECTION;
 }
@@ -377,10 +382,11 @@ static unsigned long release_blocks(unsigned long now, bool all,
 			*next = page->stamp + buddy_config.decay_ms;
 		}
 	}
-	z->next_decay_ms = 0;
+	WRITE_ONCE(z->next_decay_ms, 0);
 	if (!list_empty(top))
-		z->next_decay_ms = list_last_entry(top, struct page, lru)->stamp +
-				   buddy_config.decay_ms;
+		WRITE_ONCE(z->next_decay_ms,
+			   list_last_entry(top, struct page, lru)->stamp +
+				   buddy_config.decay_ms);
 	publish_buddy_locked();
 	kmem_unlock(&z->lock);
 	return n;
@@ -450,11 +456,11 @@ static void *reaper_main(void *arg)
 		pthread_mutex_lock(&reaper_mutex);
 		if (!reaper_kicked) {
 			if (!next) {
-				reaper_sleeping = true;
+				WRITE_ONCE(reaper_sleeping, true);
 				while (!reaper_kicked)
 					pthread_cond_wait(&reaper_cond,
 							  &reaper_mutex);
-				reaper_sleeping = false;
+				WRITE_ONCE(reaper_sleeping, false);
 			} else {
 				unsigned long wait = next > now ? next - now : 1;
 
@@ -495,7 +501,7 @@ static void reaper_maybe_start(void)
 		pthread_mutex_unlock(&reaper_mutex);
 		return;
 	}
-	reaper_started = true;
+	WRITE_ONCE(reaper_started, true);
 	pthread_mutex_unlock(&reaper_mutex);
 
 	pthread_attr_init(&attr);
@@ -505,7 +511,7 @@ static void reaper_maybe_start(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&t, &attr, reaper_main, NULL)) {
 		pthread_mutex_lock(&reaper_mutex);
-		reaper_started = false;
+		WRITE_ONCE(reaper_started, false);
 		pthread_mutex_unlock(&reaper_mutex);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -604,6 +610,18 @@ static struct page *zone_alloc(gfp_t gfp, unsigned int order)
 	return page;
 }
 
+/*
+ * A busy process without a reaper still releases: zone-locked paths check
+ * whether the oldest resident max-order block has expired.
+ */
+static void maybe_release_expired(void)
+{
+	unsigned long due = READ_ONCE(kmem_zone.next_decay_ms);
+
+	if (due && kmem_now_ms() >= due)
+		buddy_release_expired(kmem_now_ms());
+}
+
 /**
  * zone_free_bulk - return blocks of @order from a per-thread list
  * @list:  PG_pcp heads, all of @order; the list is left empty
@@ -617,6 +635,8 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 	unsigned long pending_before;
 	struct page *page, *tmp;
 
+	bool kick;
+
 	kmem_lock(&z->lock);
 	pending_before = nr_decay_pending;
 	list_for_each_entry_safe(page, tmp, list, lru) {
@@ -624,22 +644,15 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 		__free_one_page(page, order);
 	}
 	(void)n;
+	kick = nr_decay_pending > pending_before;
+	if (kick && !z->next_decay_ms)
+		WRITE_ONCE(z->next_decay_ms, kmem_now_ms() + buddy_config.decay_ms);
 	publish_buddy_locked();
 	kmem_unlock(&z->lock);
-	if (nr_decay_pending > pending_before)
+	if (kick) {
 		buddy_reaper_kick();
-}
-
-/*
- * A busy process without a reaper still releases: zone-locked paths check
- * whether the oldest resident max-order block has expired.
- */
-static void maybe_release_expired(void)
-{
-	unsigned long due = READ_ONCE(kmem_zone.next_decay_ms);
-
-	if (due && kmem_now_ms() >= due)
-		buddy_release_expired(kmem_now_ms());
+		maybe_release_expired();
+	}
 }
 
 static void zone_free(struct page *page, unsigned int order)
@@ -651,7 +664,7 @@ static void zone_free(struct page *page, unsigned int order)
 	__free_one_page(page, order);
 	top = !list_empty(&z->free_area[MAX_PAGE_ORDER].free_list);
 	if (top && !z->next_decay_ms)
-		z->next_decay_ms = kmem_now_ms() + buddy_config.decay_ms;
+		WRITE_ONCE(z->next_decay_ms, kmem_now_ms() + buddy_config.decay_ms);
 	publish_buddy_locked();
 	kmem_unlock(&z->lock);
 	if (top) {
@@ -708,6 +721,9 @@ void buddy_check_free(struct page *page, unsigned int order,
  *
  * Orders up to 3 come from the calling thread's lists when it has them.
  * The head's type is left for the caller to set (PG_alloc, PG_slab, ...).
+ * This never attaches the thread (it may run under slab locks, and
+ * attaching takes kmem_thread_lock, the outermost lock): the entry points
+ * do, through kmem_thread_maybe_attach().
  *
  * Return: the head descriptor or NULL.
  */
@@ -715,15 +731,8 @@ struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed)
 {
 	struct page *page = NULL;
 
-	if (order < PCP_ORDERS) {
-		struct pcp_set *pcp = kmem_tls_pcp;
-
-		if (unlikely(!pcp) && kmem_tls_state == KMEM_THREAD_NONE &&
-		    kmem_thread_attach())
-			pcp = kmem_tls_pcp;
-		if (pcp)
-			page = pcp_alloc(pcp, order, gfp);
-	}
+	if (order < PCP_ORDERS && kmem_tls_pcp)
+		page = pcp_alloc(kmem_tls_pcp, order, gfp);
 	if (!page) {
 		page = zone_alloc(gfp, order);
 		if (!page)
@@ -742,15 +751,9 @@ struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed)
 void __free_pages_ok(struct page *page, unsigned int order)
 {
 	page->flags = PGF_freed_head;
-	if (order < PCP_ORDERS) {
-		struct pcp_set *pcp = kmem_tls_pcp;
-
-		if (unlikely(!pcp) && kmem_tls_state == KMEM_THREAD_NONE &&
-		    kmem_thread_attach())
-			pcp = kmem_tls_pcp;
-		if (pcp && pcp_free(pcp, page, order))
-			return;
-	}
+	if (order < PCP_ORDERS && kmem_tls_pcp &&
+	    pcp_free(kmem_tls_pcp, page, order))
+		return;
 	zone_free(page, order);
 }
 
@@ -791,6 +794,7 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	bool zeroed;
 
 	kmem_init();
+	kmem_thread_maybe_attach();
 	if (order > MAX_PAGE_ORDER) {
 		if (!(gfp & __GFP_NOWARN))
 			kmem_printk("kmem: alloc_pages: order %u is above MAX_PAGE_ORDER (%d)\n",
@@ -811,7 +815,7 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 			return NULL;
 		}
 	}
-	page->type = PG_alloc;
+	set_page_type(page, PG_alloc);
 	if ((gfp & __GFP_ZERO) && !zeroed)
 		memset((void *)page_to_addr(page), 0, PAGE_SIZE << order);
 	return page;
@@ -834,6 +838,7 @@ void __free_pages(struct page *page, unsigned int order)
 		kmem_panic("kmem: __free_pages: %p is not a struct page of kmem\n",
 			   (void *)page);
 	buddy_check_free(page, order, "__free_pages");
+	kmem_thread_maybe_attach();
 	if (page->type != PG_alloc)
 		kmem_panic("kmem: __free_pages: block 0x%lx belongs to kmalloc, free it with kfree\n",
 			   page_to_addr(page));
@@ -915,7 +920,7 @@ void *alloc_pages_exact(size_t size, gfp_t gfp)
 	nr = DIV_ROUND_UP(size, PAGE_SIZE);
 	total = 1UL << order;
 	for (unsigned long i = 0; i < nr; i++) {
-		page[i].type = PG_alloc;
+		set_page_type(&page[i], PG_alloc);
 		page[i].order = 0;
 	}
 	/* Free the tail in the largest aligned pieces. */
@@ -924,7 +929,7 @@ void *alloc_pages_exact(size_t size, gfp_t gfp)
 
 		while (i + (1UL << o) > total)
 			o--;
-		page[i].type = PG_alloc;
+		set_page_type(&page[i], PG_alloc);
 		page[i].order = (unsigned char)o;
 		page[i].flags = 0;
 		__free_pages_ok(&page[i], o);
@@ -1032,6 +1037,8 @@ static void count_pcp(void *part, pid_t tid, void *arg)
 	}
 }
 
+/* Reads other threads' counts while they run: racy by design. */
+__attribute__((no_sanitize("thread")))
 static void count_pcp_quiet(void *part, pid_t tid, void *arg)
 {
 	struct pcp_set *pcp = part;

@@ -52,9 +52,14 @@
 #define __maybe_unused	__attribute__((unused))
 
 #define barrier()	__asm__ __volatile__("" ::: "memory")
-/* A racy read or write that must happen exactly once; say why at the use. */
-#define READ_ONCE(x)	(*(const volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+/*
+ * A racy read or write of a scalar, on purpose: say why at the use.
+ * Relaxed atomics (plain moves on x86), so the race is defined behaviour
+ * and ThreadSanitizer knows it is intended.  Every write to a variable
+ * read this way, outside its lock, must be a WRITE_ONCE too.
+ */
+#define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
@@ -394,6 +399,23 @@ struct page {
 BUILD_BUG_ON(sizeof(struct page) != 32);
 
 /*
+ * A page's type is read under the zone lock by a thread merging a freed
+ * block with its buddy, while the owner of a neighbouring block may retype
+ * its own pages without that lock (PG_alloc -> PG_large, PG_slab, PG_pcp).
+ * The merge only acts on PG_buddy heads, which no thread owns, so either
+ * value read is handled; the accesses are relaxed atomics to say so.
+ */
+static __always_inline unsigned char page_type(const struct page *p)
+{
+	return __atomic_load_n(&p->type, __ATOMIC_RELAXED);
+}
+
+static __always_inline void set_page_type(struct page *p, unsigned char t)
+{
+	__atomic_store_n(&p->type, t, __ATOMIC_RELAXED);
+}
+
+/*
  * struct kmem_section - one mapping from the OS, found by address.
  *
  * BUDDY: SECTION_SIZE bytes of pages, aligned to SECTION_SIZE, with their
@@ -614,6 +636,16 @@ void kmem_thread_for_each(struct kmem_thread_part *part,
 			  kmem_thread_visit_fn fn, void *arg);
 void kmem_thread_lock(void);
 void kmem_thread_unlock(void);
+
+/*
+ * kmem_thread_maybe_attach - give the calling thread its per-thread caches
+ * on its first call.  Only from entry points that hold no kmem lock.
+ */
+static __always_inline void kmem_thread_maybe_attach(void)
+{
+	if (unlikely(kmem_tls_state == KMEM_THREAD_NONE))
+		kmem_thread_attach();
+}
 
 /* ------------------------------------------------------------------ */
 /* The shared region (buddy/region.c)                                   */

@@ -106,7 +106,7 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
-	page->type = PG_pcp;
+	set_page_type(page, PG_pcp);
 	page->order = order;
 	list_add(&page->lru, &pl->list);
 	pl->count++;

@@ -346,7 +346,7 @@ void section_destroy_buddy(struct kmem_section *sec)
  */
 struct kmem_section *section_huge_map(size_t size, size_t align)
 {
-	size_t bytes = ALIGN(size, PAGE_SIZE);
+	size_t bytes = ALIGN(max(size, (size_t)1), PAGE_SIZE);
 	struct kmem_section *sec;
 	void *base;
 

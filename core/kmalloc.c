@@ -214,6 +214,7 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		bool zeroed;
 		void *p;
 
+		kmem_thread_maybe_attach();
 		page = __alloc_pages(gfp, order, &zeroed);
 		if (!page && (gfp & __GFP_NOFAIL)) {
 			for (int tries = 0; !page && tries < 100; tries++) {
@@ -229,7 +230,7 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 			errno = ENOMEM;
 			return NULL;
 		}
-		page->type = PG_large;
+		set_page_type(page, PG_large);
 		page->large_size = size;
 		p = (void *)page_to_addr(page);
 		__atomic_add_fetch(&large_bytes, PAGE_SIZE << order,

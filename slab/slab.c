@@ -193,7 +193,7 @@ static struct slab *new_slab(struct kmem_cache *s, gfp_t gfp)
 		slab->bitmap[words - 1] = ~0UL << (s->objects % BITS_PER_LONG);
 	pages = 1U << s->order;
 	for (unsigned int i = 0; i < pages; i++) {
-		page[i].type = PG_slab;
+		set_page_type(&page[i], PG_slab);
 		page[i].order = (unsigned char)s->order;
 		page[i].slab_cache = s;
 		page[i].first_obj = slab->s_mem + s->red_left;
@@ -222,11 +222,11 @@ void __slab_free_pages(struct kmem_cache *s, struct slab *slab)
 	unsigned int pages = 1U << s->order;
 
 	for (unsigned int i = 1; i < pages; i++) {
-		page[i].type = PG_tail;
+		set_page_type(&page[i], PG_tail);
 		page[i].slab_cache = NULL;
 		page[i].flags = 0;
 	}
-	page->type = PG_alloc;
+	set_page_type(page, PG_alloc);
 	page->order = (unsigned char)s->order;
 	page->slab_cache = NULL;
 	page->flags = 0;

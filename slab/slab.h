@@ -29,9 +29,6 @@
 
 #pragma GCC visibility push(hidden)
 
-/* kmem's own creation flag: no message when kmem_cache_create() fails. */
-#define SLAB_NOWARN		((slab_flags_t)0x40000000U)
-
 #define SLAB_DEBUG_FLAGS (SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | \
 			  SLAB_POISON | SLAB_STORE_USER | SLAB_TRACE)
 #define SLAB_NEVER_MERGE (SLAB_DEBUG_FLAGS | SLAB_TYPESAFE_BY_RCU | \

@@ -35,6 +35,8 @@ typedef unsigned int slab_flags_t;
 #define SLAB_TYPESAFE_BY_RCU	((slab_flags_t)0x00080000U)
 #define SLAB_TRACE		((slab_flags_t)0x00200000U)	/* 'T' */
 #define SLAB_NO_MERGE		((slab_flags_t)0x01000000U)
+/* kmem's own: kmem_cache_create() fails quietly (no message). */
+#define SLAB_NOWARN		((slab_flags_t)0x40000000U)
 /* Accepted and ignored: no meaning in a process. */
 #define SLAB_CACHE_DMA		((slab_flags_t)0x00004000U)
 #define SLAB_CACHE_DMA32	((slab_flags_t)0x00008000U)

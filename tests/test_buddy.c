@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_buddy.c - the buddy page allocator.
+ *
+ * Each test runs in a fresh process: kmem starts from nothing.  The random
+ * sequences are checked against a reference model (the set of blocks the
+ * test holds, each filled with a pattern that must survive until it is
+ * freed, so any overlap or lost block shows), with buddy_validate() after
+ * every step in debug builds and every 64 steps otherwise.
+ */
+#include "kmem_test.h"
+#include <pthread.h>
+#include <time.h>
+
+#include "core/core.h"
+
+#define MAX_LIVE 512
+
+struct block {
+	unsigned long addr;
+	unsigned int order;
+	unsigned char tag;
+};
+
+static struct block live[MAX_LIVE];
+static int nr_live;
+
+static void check_block(const struct block *b)
+{
+	const unsigned char *p = (const unsigned char *)b->addr;
+	size_t size = PAGE_SIZE << b->order;
+
+	/* Spot-check: first, last and a middle byte of every page. */
+	for (size_t off = 0; off < size; off += PAGE_SIZE) {
+		ck_assert_msg(p[off] == b->tag && p[off + PAGE_SIZE - 1] == b->tag &&
+				      p[off + 777] == b->tag,
+			      "block 0x%lx order %u overwritten", b->addr, b->order);
+	}
+}
+
+static void take_block(unsigned int order, gfp_t gfp)
+{
+	struct block *b = &live[nr_live];
+	struct page *page = alloc_pages(gfp, order);
+
+	ck_assert_ptr_nonnull(page);
+	b->addr = (unsigned long)page_address(page);
+	b->order = order;
+	b->tag = (unsigned char)(test_rand() | 1);
+	ck_assert_msg(b->addr % (PAGE_SIZE << order) == 0,
+		      "order %u block 0x%lx misaligned", order, b->addr);
+	ck_assert_ptr_eq(virt_to_page((void *)b->addr), page);
+	memset((void *)b->addr, b->tag, PAGE_SIZE << order);
+	nr_live++;
+}
+
+static void drop_block(int i)
+{
+	check_block(&live[i]);
+	free_pages(live[i].addr, live[i].order);
+	live[i] = live[--nr_live];
+}
+
+START_TEST(test_alloc_free_every_order)
+{
+	for (unsigned int o = 0; o <= MAX_PAGE_ORDER; o++) {
+		struct page *page = alloc_pages(GFP_KERNEL, o);
+		unsigned long a;
+
+		ck_assert_ptr_nonnull(page);
+		a = (unsigned long)page_address(page);
+		ck_assert_msg(a % (PAGE_SIZE << o) == 0, "order %u misaligned", o);
+		memset((void *)a, 0x5c, PAGE_SIZE << o);
+		__free_pages(page, o);
+	}
+	ck_assert_ptr_null(alloc_pages(GFP_KERNEL | __GFP_NOWARN,
+				       MAX_PAGE_ORDER + 1));
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_get_order)
+{
+	ck_assert_int_eq(get_order(1), 0);
+	ck_assert_int_eq(get_order(PAGE_SIZE), 0);
+	ck_assert_int_eq(get_order(PAGE_SIZE + 1), 1);
+	ck_assert_int_eq(get_order(2 * PAGE_SIZE), 1);
+	ck_assert_int_eq(get_order(3 * PAGE_SIZE), 2);
+	ck_assert_int_eq(get_order(PAGE_SIZE << MAX_PAGE_ORDER), MAX_PAGE_ORDER);
+}
+END_TEST
+
+/* Random sequences against the reference model. */
+START_TEST(test_random_sequences)
+{
+	int every = kmem_debug_level >= 1 ? 1 : 64;
+
+	test_srand(12345 + (uint64_t)_i);
+	for (int step = 0; step < 6000; step++) {
+		if (nr_live < MAX_LIVE && (nr_live == 0 || test_rand() % 3)) {
+			unsigned int order = (unsigned int)(test_rand() % 100 < 80 ?
+				test_rand() % 4 : test_rand() % (MAX_PAGE_ORDER + 1));
+
+			take_block(order, GFP_KERNEL);
+		} else {
+			drop_block((int)(test_rand() % (uint64_t)nr_live));
+		}
+		if (step % every == 0)
+			ck_assert_int_eq(buddy_validate(), 0);
+	}
+	while (nr_live)
+		drop_block(nr_live - 1);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/* Freeing everything merges back to max-order blocks. */
+START_TEST(test_free_all_merges)
+{
+	struct kmem_buddyinfo bi;
+
+	test_srand(99);
+	for (int i = 0; i < 400; i++)
+		take_block((unsigned int)(test_rand() % 6), GFP_KERNEL);
+	while (nr_live)
+		drop_block((int)(test_rand() % (uint64_t)nr_live));
+	kmem_shrink_all();	/* drain this thread's page lists */
+	kmem_buddyinfo_get(&bi);
+	for (int o = 0; o < MAX_PAGE_ORDER; o++)
+		ck_assert_msg(bi.nr_free[o] == 0,
+			      "order %d has %lu free blocks after freeing all",
+			      o, bi.nr_free[o]);
+	ck_assert_uint_eq(bi.nr_free[MAX_PAGE_ORDER] * (PAGE_SIZE << MAX_PAGE_ORDER),
+			  bi.mapped);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_zero_reused)
+{
+	for (int round = 0; round < 4; round++) {
+		unsigned long a = __get_free_pages(GFP_KERNEL, 1);
+
+		ck_assert(a);
+		memset((void *)a, 0xaa, 2 * PAGE_SIZE);
+		free_pages(a, 1);
+		a = __get_free_pages(GFP_KERNEL | __GFP_ZERO, 1);
+		ck_assert(a);
+		ck_assert(all_bytes((void *)a, 2 * PAGE_SIZE, 0));
+		free_pages(a, 1);
+	}
+	{
+		unsigned long z = get_zeroed_page(GFP_KERNEL);
+
+		ck_assert(z && all_bytes((void *)z, PAGE_SIZE, 0));
+		free_page(z);
+	}
+}
+END_TEST
+
+START_TEST(test_pages_exact)
+{
+	void *p = alloc_pages_exact(5 * PAGE_SIZE + 1, GFP_KERNEL | __GFP_ZERO);
+	void *q;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert(all_bytes(p, 6 * PAGE_SIZE, 0));
+	memset(p, 1, 6 * PAGE_SIZE);
+	ck_assert_int_eq(buddy_validate(), 0);
+	/* The two pages past the end went back: they can be had again. */
+	q = alloc_pages_exact(PAGE_SIZE, GFP_KERNEL);
+	ck_assert_ptr_nonnull(q);
+	free_pages_exact(q, PAGE_SIZE);
+	free_pages_exact(p, 5 * PAGE_SIZE + 1);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_virt_to_page)
+{
+	int on_stack;
+	unsigned long a = __get_free_pages(GFP_KERNEL, 2);
+
+	ck_assert_ptr_eq(virt_to_page((void *)(a + 3 * PAGE_SIZE + 17)),
+			 (char *)virt_to_page((void *)a) + 3 * sizeof(struct page));
+	ck_assert(virt_addr_valid((void *)a));
+	ck_assert(!virt_addr_valid(&on_stack));
+	ck_assert_ptr_null(virt_to_page(&on_stack));
+	ck_assert_ptr_null(virt_to_page((void *)test_get_order));
+	ck_assert(!kmem_addr_is_ours(&on_stack));
+	ck_assert(kmem_addr_is_ours((void *)a));
+	free_pages(a, 2);
+}
+END_TEST
+
+/* ---- the OS refuses memory ------------------------------------------- */
+
+START_TEST(test_os_failure)
+{
+	struct kmem_buddyinfo before, after;
+	unsigned long calls;
+	int got = 0;
+
+	/* Map one section, then let the OS refuse. */
+	free_pages(__get_free_pages(GFP_KERNEL, 0), 0);
+	kmem_shrink_all();
+	kmem_buddyinfo_get(&before);
+	kmem_os_fail_after(0);
+	calls = kmem_os_map_calls();
+	while (nr_live < MAX_LIVE) {
+		struct page *page = alloc_pages(GFP_KERNEL | __GFP_NOWARN,
+						MAX_PAGE_ORDER);
+
+		if (!page)
+			break;
+		live[nr_live].addr = (unsigned long)page_address(page);
+		live[nr_live].order = MAX_PAGE_ORDER;
+		live[nr_live].tag = 7;
+		memset((void *)live[nr_live].addr, 7, PAGE_SIZE);
+		nr_live++;
+		got++;
+	}
+	ck_assert_msg(got > 0 && nr_live < MAX_LIVE,
+		      "expected the mapped memory to run out (got %d blocks)", got);
+	ck_assert_uint_eq(kmem_os_map_calls(), calls);
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_int_eq(buddy_validate(), 0);
+	while (nr_live)
+		free_pages(live[--nr_live].addr, MAX_PAGE_ORDER);
+	kmem_buddyinfo_get(&after);
+	ck_assert_uint_eq(after.nr_free[MAX_PAGE_ORDER],
+			  before.nr_free[MAX_PAGE_ORDER]);
+	/* The OS recovers: allocation maps again. */
+	kmem_os_fail_after(-1);
+	for (int i = 0; i < got + 2; i++)
+		take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	ck_assert_uint_gt(kmem_os_map_calls(), calls);
+	while (nr_live)
+		drop_block(nr_live - 1);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_nowait_never_maps)
+{
+	unsigned long calls;
+	int n = 0;
+
+	free_pages(__get_free_pages(GFP_KERNEL, 0), 0);
+	kmem_shrink_all();	/* everything merged, this thread's lists empty */
+	calls = kmem_os_map_calls();
+	for (;;) {
+		struct page *page = alloc_pages(GFP_NOWAIT | __GFP_NOWARN, 5);
+
+		if (!page)
+			break;
+		ck_assert_int_lt(nr_live, MAX_LIVE);
+		live[nr_live].addr = (unsigned long)page_address(page);
+		live[nr_live].order = 5;
+		live[nr_live].tag = 3;
+		memset((void *)live[nr_live].addr, 3, PAGE_SIZE);
+		nr_live++;
+		n++;
+	}
+	ck_assert_int_eq(n, (int)(SECTION_SIZE / (PAGE_SIZE << 5)));
+	ck_assert_uint_eq(kmem_os_map_calls(), calls);
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_null(alloc_pages(GFP_ATOMIC | __GFP_NOWARN, 0));
+	ck_assert_ptr_nonnull(alloc_pages(GFP_KERNEL, 0));
+	ck_assert_uint_gt(kmem_os_map_calls(), calls);
+}
+END_TEST
+
+static void nofail_under_enomem(void *arg)
+{
+	(void)arg;
+	free_pages(__get_free_pages(GFP_KERNEL, 0), 0);
+	kmem_os_fail_after(0);
+	for (;;)
+		alloc_pages(GFP_KERNEL | __GFP_NOFAIL, MAX_PAGE_ORDER);
+}
+
+START_TEST(test_nofail_aborts)
+{
+	expect_abort(nofail_under_enomem, NULL,
+		     "__GFP_NOFAIL allocation of order 10 failed");
+}
+END_TEST
+
+/* ---- bad frees ------------------------------------------------------- */
+
+static void double_free(void *arg)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, (unsigned int)(long)arg);
+
+	__free_pages(page, (unsigned int)(long)arg);
+	__free_pages(page, (unsigned int)(long)arg);
+}
+
+static void wrong_order(void *arg)
+{
+	(void)arg;
+	__free_pages(alloc_pages(GFP_KERNEL, 2), 1);
+}
+
+static void not_a_head(void *arg)
+{
+	unsigned long a = __get_free_pages(GFP_KERNEL, 2);
+
+	(void)arg;
+	free_pages(a + PAGE_SIZE, 0);
+}
+
+static void foreign_free(void *arg)
+{
+	static char buf[2 * 4096];
+
+	(void)arg;
+	free_pages(ALIGN((unsigned long)buf, PAGE_SIZE), 0);
+}
+
+static void bogus_struct_page(void *arg)
+{
+	long junk[8];
+
+	(void)arg;
+	__free_pages((struct page *)junk, 0);
+}
+
+START_TEST(test_bad_frees)
+{
+	expect_abort(double_free, (void *)0L, "double free of page block");
+	expect_abort(double_free, (void *)5L, "double free of page block");
+	expect_abort(wrong_order, NULL,
+		     "freed with order 1 but allocated with order 2");
+	expect_abort(not_a_head, NULL, "is not the first page of an allocated block");
+	expect_abort(foreign_free, NULL, "invalid pointer");
+	expect_abort(bogus_struct_page, NULL, "is not a struct page of kmem");
+}
+END_TEST
+
+START_TEST(test_double_free_signal)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 1);
+
+	__free_pages(page, 1);
+	__free_pages(page, 1);
+}
+END_TEST
+
+/* ---- threads ----------------------------------------------------------- */
+
+struct thread_arg {
+	int id;
+	int failures;
+};
+
+static void *page_worker(void *p)
+{
+	struct thread_arg *ta = p;
+	struct block mine[64];
+	uint64_t seed = 777 + (uint64_t)ta->id;
+	int n = 0;
+
+	for (int step = 0; step < 20000; step++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		if (n < 64 && (n == 0 || seed % 2)) {
+			unsigned int order = (unsigned int)(seed % 5);
+			unsigned long a = __get_free_pages(GFP_KERNEL, order);
+
+			if (!a) {
+				ta->failures++;
+				continue;
+			}
+			mine[n].addr = a;
+			mine[n].order = order;
+			mine[n].tag = (unsigned char)(ta->id * 16 + (int)(seed % 15) + 1);
+			memset((void *)a, mine[n].tag, PAGE_SIZE << order);
+			n++;
+		} else {
+			int i = (int)(seed % (uint64_t)n);
+			const unsigned char *c = (void *)mine[i].addr;
+
+			if (c[0] != mine[i].tag ||
+			    c[(PAGE_SIZE << mine[i].order) - 1] != mine[i].tag)
+				ta->failures++;
+			free_pages(mine[i].addr, mine[i].order);
+			mine[i] = mine[--n];
+		}
+	}
+	while (n--)
+		free_pages(mine[n].addr, mine[n].order);
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct thread_arg ta[4];
+	pthread_t t[4];
+	struct kmem_buddyinfo bi;
+
+	for (int i = 0; i < 4; i++) {
+		ta[i] = (struct thread_arg){ .id = i };
+		pthread_create(&t[i], NULL, page_worker, &ta[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(ta[i].failures, 0);
+	}
+	ck_assert_int_eq(buddy_validate(), 0);
+	/* The exited threads' page lists went back to the zone. */
+	kmem_shrink_all();
+	kmem_buddyinfo_get(&bi);
+	ck_assert_uint_eq(bi.pcp_pages, 0);
+	for (int o = 0; o < MAX_PAGE_ORDER; o++)
+		ck_assert_uint_eq(bi.nr_free[o], 0);
+}
+END_TEST
+
+/* ---- memory goes back to the OS --------------------------------------- */
+
+START_TEST(test_rss_drops_after_shrink)
+{
+	long before, peak, after;
+
+	buddy_config.decay_ms = 60000;	/* only the shrink may release */
+	for (int i = 0; i < 16; i++)
+		take_block(MAX_PAGE_ORDER, GFP_KERNEL);	/* 64 MiB, touched */
+	peak = rss_bytes();
+	while (nr_live)
+		drop_block(nr_live - 1);
+	before = rss_bytes();
+	ck_assert_msg(before > 60L << 20, "freed memory stays resident until the delay or a shrink");
+	kmem_shrink_all();
+	after = rss_bytes();
+	ck_assert_msg(peak - after > 60L << 20,
+		      "RSS did not drop: peak %ld, after shrink %ld", peak, after);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/* An idle process releases too: the reaper does it after the delay. */
+START_TEST(test_idle_release)
+{
+	struct kmem_buddyinfo bi;
+	long peak, now;
+	int waited = 0;
+
+	buddy_config.decay_ms = 100;
+	for (int i = 0; i < 24; i++)	/* 96 MiB: three sections */
+		take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	peak = rss_bytes();
+	while (nr_live)
+		drop_block(nr_live - 1);
+	/* No allocator call from here on: only the reaper can release. */
+	do {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		now = rss_bytes();
+		kmem_buddyinfo_get(&bi);
+	} while ((peak - now < 80L << 20 || bi.retained < 2 * SECTION_SIZE) &&
+		 ++waited < 100);
+	ck_assert_msg(peak - now >= 80L << 20,
+		      "idle process kept its memory: peak %ld now %ld", peak, now);
+	/* Two sections kept (released), the third unmapped. */
+	ck_assert_uint_eq(bi.retained, 2 * SECTION_SIZE);
+	ck_assert_uint_eq(bi.nr_sections, 2);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_sections_unmapped_beyond_retain)
+{
+	struct kmem_buddyinfo bi;
+
+	buddy_config.retain_sections = 1;
+	for (int i = 0; i < 32; i++)	/* 128 MiB: four sections */
+		take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	kmem_buddyinfo_get(&bi);
+	ck_assert_uint_ge(bi.nr_sections, 4);
+	while (nr_live)
+		drop_block(nr_live - 1);
+	kmem_shrink_all();
+	kmem_buddyinfo_get(&bi);
+	ck_assert_uint_eq(bi.nr_sections, 1);
+	ck_assert_uint_eq(bi.mapped, SECTION_SIZE);
+	ck_assert_uint_eq(bi.retained, SECTION_SIZE);
+	ck_assert_uint_eq(bi.resident, 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+	/* And memory comes back on demand. */
+	take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	drop_block(0);
+}
+END_TEST
+
+/* ---- /proc/buddyinfo format ----------------------------------------- */
+
+START_TEST(test_buddyinfo_format)
+{
+	struct kmem_buddyinfo bi = { .nr_free = { 1, 22, 333, 4444, 55555, 0,
+						  7, 0, 1, 123456, 9 } };
+	char line[256];
+	int n = kmem_buddyinfo_format(&bi, line, sizeof(line));
+
+	ck_assert_str_eq(line,
+		"Node 0, zone   Normal      1     22    333   4444  55555      0      7      0      1 123456      9 \n");
+	ck_assert_int_eq(n, (int)strlen(line));
+}
+END_TEST
+
+static Suite *buddy_suite(void)
+{
+	Suite *s = suite_create("buddy");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_alloc_free_every_order);
+	tcase_add_test(tc, test_get_order);
+	tcase_add_loop_test(tc, test_random_sequences, 0, 3);
+	tcase_add_test(tc, test_free_all_merges);
+	tcase_add_test(tc, test_zero_reused);
+	tcase_add_test(tc, test_pages_exact);
+	tcase_add_test(tc, test_virt_to_page);
+	tcase_add_test(tc, test_buddyinfo_format);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("failure");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_os_failure);
+	tcase_add_test(tc, test_nowait_never_maps);
+	tcase_add_test(tc, test_nofail_aborts);
+	tcase_add_test(tc, test_bad_frees);
+	tcase_add_test_raise_signal(tc, test_double_free_signal, SIGABRT);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_threads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("release");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rss_drops_after_shrink);
+	tcase_add_test(tc, test_idle_release);
+	tcase_add_test(tc, test_sections_unmapped_beyond_retain);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(buddy_suite());
+}

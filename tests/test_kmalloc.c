@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_kmalloc.c - kmalloc and friends, with kernel semantics.
+ */
+#include "kmem_test.h"
+
+#include "core/core.h"
+
+static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
+				  1024, 2048, 4096, 8192 };
+
+START_TEST(test_every_small_size)
+{
+	for (size_t n = 1; n <= KMALLOC_MAX_CACHE_SIZE; n++) {
+		char *p = kmalloc(n, GFP_KERNEL);
+		size_t ks = ksize(p), cls = 0;
+
+		ck_assert_ptr_nonnull(p);
+		for (unsigned int i = 0; i < ARRAY_SIZE(classes); i++)
+			if (classes[i] >= n) {
+				cls = classes[i];
+				break;
+			}
+		ck_assert_uint_eq(ks, cls);
+		ck_assert_uint_eq(kmalloc_size_roundup(n), cls);
+		ck_assert_uint_eq((unsigned long)p % 8, 0);
+		if (is_power_of_2(cls))
+			ck_assert_msg((unsigned long)p % cls == 0,
+				      "kmalloc(%zu) = %p not aligned to %zu", n,
+				      (void *)p, cls);
+		p[0] = 1;
+		p[ks - 1] = 2;
+		kfree(p);
+	}
+}
+END_TEST
+
+START_TEST(test_zero_and_null)
+{
+	ck_assert_ptr_eq(kmalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	ck_assert_ptr_eq(kzalloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	kfree(NULL);
+	kfree(ZERO_SIZE_PTR);
+	kvfree(NULL);
+	ck_assert_uint_eq(ksize(NULL), 0);
+	ck_assert_uint_eq(ksize(ZERO_SIZE_PTR), 0);
+	ck_assert_uint_eq(kmalloc_size_roundup(0), 0);
+}
+END_TEST
+
+START_TEST(test_array_overflow)
+{
+	ck_assert_ptr_null(kmalloc_array(SIZE_MAX / 2, 3, GFP_KERNEL));
+	ck_assert_ptr_null(kcalloc(SIZE_MAX / 8 + 1, 8, GFP_KERNEL));
+	ck_assert_ptr_null(kvmalloc_array(1UL << 40, 1UL << 40, GFP_KERNEL));
+	ck_assert_ptr_null(krealloc_array(NULL, SIZE_MAX, 2, GFP_KERNEL));
+	kfree(kmalloc_array(10, 10, GFP_KERNEL));
+}
+END_TEST
+
+START_TEST(test_zeroing_reused)
+{
+	size_t sizes[] = { 24, 100, 1000, 8000, 20000, 300000 };
+
+	for (unsigned int k = 0; k < ARRAY_SIZE(sizes); k++) {
+		for (int round = 0; round < 3; round++) {
+			char *p = kmalloc(sizes[k], GFP_KERNEL);
+
+			memset(p, 0xff, sizes[k]);
+			kfree(p);
+			p = kzalloc(sizes[k], GFP_KERNEL);
+			ck_assert(all_bytes(p, sizes[k], 0));
+			kfree(p);
+			p = kcalloc(sizes[k], 1, GFP_KERNEL);
+			ck_assert(all_bytes(p, sizes[k], 0));
+			memset(p, 0xff, sizes[k]);
+			kfree(p);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_large_and_huge)
+{
+	char *a = kmalloc(8193, GFP_KERNEL);
+	char *b = kmalloc(KMALLOC_MAX_SIZE, GFP_KERNEL);
+	char *c = kmalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL);
+	char *d = kvmalloc(64 << 20, GFP_KERNEL | __GFP_ZERO);
+
+	ck_assert_uint_eq((unsigned long)a % PAGE_SIZE, 0);
+	ck_assert_uint_eq(ksize(a), 16384);
+	ck_assert_uint_eq((unsigned long)b % KMALLOC_MAX_SIZE, 0);
+	ck_assert_uint_eq(ksize(b), KMALLOC_MAX_SIZE);
+	ck_assert_uint_eq(ksize(c), KMALLOC_MAX_SIZE + PAGE_SIZE);
+	ck_assert_uint_eq((unsigned long)c % PAGE_SIZE, 0);
+	ck_assert(all_bytes(d, 64 << 20, 0));
+	memset(a, 1, 8193);
+	memset(b, 2, KMALLOC_MAX_SIZE);
+	memset(c, 3, KMALLOC_MAX_SIZE + 1);
+	memset(d, 4, 64 << 20);
+	ck_assert(kmem_addr_is_ours(c + 100));
+	kfree(a);
+	kfree(b);
+	kfree(c);
+	kvfree(d);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_krealloc)
+{
+	unsigned char *p = krealloc(NULL, 10, GFP_KERNEL), *q;
+
+	for (int i = 0; i < 10; i++)
+		p[i] = (unsigned char)i;
+	/* Within the size class: in place. */
+	ck_assert_ptr_eq(krealloc(p, 16, GFP_KERNEL), p);
+	/* Growth across every class boundary keeps the contents. */
+	for (size_t n = 17; n < (1 << 20); n = n * 3 / 2) {
+		q = krealloc(p, n, GFP_KERNEL);
+		ck_assert_ptr_nonnull(q);
+		for (int i = 0; i < 10; i++)
+			ck_assert_uint_eq(q[i], i);
+		ck_assert_uint_ge(ksize(q), n);
+		p = q;
+	}
+	/* Shrinking stays in place (the kernel's krealloc does not move). */
+	ck_assert_ptr_eq(krealloc(p, 100, GFP_KERNEL), p);
+	ck_assert_ptr_eq(krealloc(p, 0, GFP_KERNEL), ZERO_SIZE_PTR);
+	p = kvrealloc(NULL, 0, 100, GFP_KERNEL);
+	kvfree(p);
+}
+END_TEST
+
+START_TEST(test_sensitive)
+{
+	unsigned char *p = kmalloc(200, GFP_KERNEL);
+
+	memset(p, 0x5e, 200);
+	kfree_sensitive(p);
+	/* Still mapped (in a magazine): zeroed but for the free marker. */
+	ck_assert(all_bytes(p, 8, 0));
+	ck_assert(all_bytes(p + 16, 200 - 16, 0));
+	kfree_sensitive(NULL);
+	p = kvmalloc(100, GFP_KERNEL);
+	memset(p, 1, 100);
+	kvfree_sensitive(p, 100);
+}
+END_TEST
+
+START_TEST(test_dup)
+{
+	char *s = kstrdup("kernel", GFP_KERNEL);
+	char *t = kstrndup("kernel", 3, GFP_KERNEL);
+	int v[4] = { 1, 2, 3, 4 };
+	int *w = kmemdup(v, sizeof(v), GFP_KERNEL);
+	const char *c = kstrdup_const("const", GFP_KERNEL);
+
+	ck_assert_str_eq(s, "kernel");
+	ck_assert_str_eq(t, "ker");
+	ck_assert_int_eq(memcmp(v, w, sizeof(v)), 0);
+	ck_assert_str_eq(c, "const");
+	ck_assert_ptr_null(kstrdup(NULL, GFP_KERNEL));
+	ck_assert_ptr_null(kstrndup(NULL, 5, GFP_KERNEL));
+	kfree(s);
+	kfree(t);
+	kfree(w);
+	kfree_const(c);
+}
+END_TEST
+
+START_TEST(test_kfree_cache_objects_and_bulk)
+{
+	struct kmem_cache *s = kmem_cache_create("kf", 100, 0, SLAB_NO_MERGE, NULL);
+	void *p[64];
+
+	kfree(kmem_cache_alloc(s, GFP_KERNEL));	/* kfree knows the cache */
+	for (int i = 0; i < 64; i++)
+		p[i] = kmalloc((size_t)i * 100 + 1, GFP_KERNEL);
+	kfree_bulk(64, p);
+	ck_assert_int_eq(slab_validate(s), 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/* ---- bad pointers --------------------------------------------------- */
+
+static void free_stack(void *arg)
+{
+	char buf[32];
+
+	(void)arg;
+	kmalloc(10, GFP_KERNEL);
+	kfree(buf);
+}
+
+static void free_middle(void *arg)
+{
+	kfree((char *)kmalloc((size_t)(long)arg, GFP_KERNEL) + 16);
+}
+
+static void double_kfree(void *arg)
+{
+	void *p = kmalloc((size_t)(long)arg, GFP_KERNEL);
+
+	kfree(p);
+	kfree(p);
+}
+
+static void free_glibc(void *arg)
+{
+	(void)arg;
+	kmalloc(10, GFP_KERNEL);
+	kfree(malloc(100));
+}
+
+static void ksize_bad(void *arg)
+{
+	int x = 0;
+
+	(void)arg;
+	ksize(&x);
+}
+
+START_TEST(test_bad_pointers)
+{
+	expect_abort(free_stack, NULL, "kmem: kfree(): invalid pointer 0x");
+	expect_abort(free_stack, NULL, "not allocated by kmem");
+	expect_abort(free_middle, (void *)64L, "not the start of an object");
+	expect_abort(free_middle, (void *)100000L, "not the start of an allocation");
+	expect_abort(free_middle, (void *)(8L << 20), "not the start of an allocation");
+	expect_abort(double_kfree, (void *)64L, "double free or corruption (cache kmalloc-64)");
+	expect_abort(double_kfree, (void *)20000L, "kmem: kfree(): double free 0x");
+	expect_abort(free_glibc, NULL, "invalid pointer");
+	expect_abort(ksize_bad, NULL, "kmem: ksize(): invalid pointer");
+}
+END_TEST
+
+static Suite *kmalloc_suite(void)
+{
+	Suite *s = suite_create("kmalloc");
+	TCase *tc = tcase_create("kmalloc");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_every_small_size);
+	tcase_add_test(tc, test_zero_and_null);
+	tcase_add_test(tc, test_array_overflow);
+	tcase_add_test(tc, test_zeroing_reused);
+	tcase_add_test(tc, test_large_and_huge);
+	tcase_add_test(tc, test_krealloc);
+	tcase_add_test(tc, test_sensitive);
+	tcase_add_test(tc, test_dup);
+	tcase_add_test(tc, test_kfree_cache_objects_and_bulk);
+	tcase_add_test(tc, test_bad_pointers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(kmalloc_suite());
+}

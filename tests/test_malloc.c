@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_malloc.c - the malloc front-end against glibc's semantics.
+ *
+ * These call the kmem_ names; libkmem-malloc.so exports the same functions
+ * under the standard names (tests/preload runs real programs with it).
+ * Expectations are glibc 2.36's, the C library of the machines kmem
+ * targets: errno values, posix_memalign's return-only EINVAL, memalign's
+ * rounding of alignments, realloc(p, 0) freeing.
+ */
+#include "kmem_test.h"
+#include <malloc.h>
+
+#include <kmem/malloc.h>
+#include "core/core.h"
+
+static const size_t boundaries[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
+				     1024, 2048, 4096, 8192, 16384, 65536,
+				     1 << 20, 4 << 20, 32 << 20 };
+
+static void check_block(void *p, size_t n)
+{
+	ck_assert_ptr_nonnull(p);
+	ck_assert_msg((unsigned long)p % 16 == 0, "%p for %zu bytes not 16-aligned",
+		      p, n);
+	ck_assert_uint_ge(kmem_malloc_usable_size(p), n);
+	if (n)
+		memset(p, 0xa7, n);
+}
+
+START_TEST(test_sizes)
+{
+	void *a = kmem_malloc(0), *b = kmem_malloc(0);
+
+	check_block(a, 0);
+	check_block(b, 0);
+	ck_assert_ptr_ne(a, b);	/* unique */
+	kmem_free(a);
+	kmem_free(b);
+	kmem_free(NULL);
+	for (unsigned int i = 0; i < ARRAY_SIZE(boundaries); i++) {
+		for (long d = -1; d <= 1; d++) {
+			size_t n = boundaries[i] + (size_t)d;
+			void *p = kmem_malloc(n);
+
+			check_block(p, n);
+			kmem_free(p);
+		}
+	}
+	for (size_t n = 1; n < 3000; n += 7) {
+		void *p = kmem_malloc(n);
+
+		check_block(p, n);
+		kmem_free(p);
+	}
+}
+END_TEST
+
+static volatile size_t big = SIZE_MAX, huge_ptrdiff = (size_t)PTRDIFF_MAX;
+
+START_TEST(test_impossible_sizes)
+{
+	size_t size_max = big, ptrdiff_max = huge_ptrdiff;
+
+	errno = 0;
+	ck_assert_ptr_null(kmem_malloc(size_max));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kmem_malloc(ptrdiff_max + 1));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kmem_malloc(ptrdiff_max));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kmem_calloc(size_max / 2, 3));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kmem_calloc(1, size_max));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kmem_reallocarray(NULL, size_max / 2, 3));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kmem_pvalloc(size_max));
+	ck_assert_int_eq(errno, ENOMEM);
+}
+END_TEST
+
+START_TEST(test_calloc_zeroes_dirty_memory)
+{
+	size_t sizes[] = { 1, 16, 100, 1000, 8192, 9000, 100000, 3 << 20,
+			   10 << 20 };
+
+	for (unsigned int k = 0; k < ARRAY_SIZE(sizes); k++) {
+		for (int round = 0; round < 3; round++) {
+			void *p[8];
+
+			for (int i = 0; i < 8; i++) {
+				p[i] = kmem_malloc(sizes[k]);
+				memset(p[i], 0xff, sizes[k]);
+			}
+			for (int i = 0; i < 8; i++)
+				kmem_free(p[i]);
+			for (int i = 0; i < 8; i++) {
+				p[i] = kmem_calloc(sizes[k], 1);
+				check_block(p[i], 0);
+				ck_assert(all_bytes(p[i], sizes[k], 0));
+			}
+			for (int i = 0; i < 8; i++)
+				kmem_free(p[i]);
+		}
+	}
+	kmem_free(kmem_calloc(0, 5));
+}
+END_TEST
+
+START_TEST(test_realloc)
+{
+	unsigned char *p = kmem_realloc(NULL, 5), *q;
+	size_t prev = 5;
+
+	check_block(p, 5);
+	for (int i = 0; i < 5; i++)
+		p[i] = (unsigned char)(i + 1);
+	/* Grow across every boundary, then shrink back, keeping contents. */
+	for (unsigned int i = 0; i < ARRAY_SIZE(boundaries); i++) {
+		for (long d = -1; d <= 1; d++) {
+			size_t n = boundaries[i] + (size_t)d;
+
+			q = kmem_realloc(p, n);
+			ck_assert_ptr_nonnull(q);
+			for (size_t j = 0; j < min(prev, n) && j < 4096; j++)
+				ck_assert_uint_eq(q[j], (unsigned char)(j < 5 ? j + 1 : j * 7));
+			for (size_t j = 5; j < n && j < 4096; j++)
+				q[j] = (unsigned char)(j * 7);
+			p = q;
+			prev = n;
+		}
+	}
+	for (int i = ARRAY_SIZE(boundaries) - 1; i >= 0; i--) {
+		q = kmem_realloc(p, boundaries[i]);
+		ck_assert_ptr_nonnull(q);
+		for (size_t j = 0; j < 5; j++)
+			ck_assert_uint_eq(q[j], j + 1);
+		p = q;
+	}
+	/* In place inside the size class, and inside a page block. */
+	p = kmem_malloc(20);
+	ck_assert_ptr_eq(kmem_realloc(p, 30), p);
+	kmem_free(p);
+	p = kmem_malloc(9000);
+	q = kmem_realloc(p, 16000);
+	ck_assert_ptr_eq(q, p);
+	/* Failure leaves the old block alone. */
+	errno = 0;
+	ck_assert_ptr_null(kmem_realloc(q, big));
+	ck_assert_int_eq(errno, ENOMEM);
+	q[15999] = 1;
+	/* realloc(p, 0) frees p and returns NULL, as glibc does. */
+	ck_assert_ptr_null(kmem_realloc(q, 0));
+	p = kmem_reallocarray(NULL, 10, 10);
+	check_block(p, 100);
+	kmem_free(p);
+}
+END_TEST
+
+START_TEST(test_huge_realloc_in_place)
+{
+	char *p = kmem_malloc(8 << 20);
+	char *q;
+
+	memset(p, 9, 8 << 20);
+	q = kmem_realloc(p, 6 << 20);	/* shrinks in place */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_ge(kmem_malloc_usable_size(q), 6 << 20);
+	q = kmem_realloc(q, 9 << 20);	/* grows in place or moves */
+	ck_assert(all_bytes(q, 6 << 20, 9));
+	kmem_free(q);
+}
+END_TEST
+
+START_TEST(test_posix_memalign)
+{
+	void *p = (void *)1;
+
+	errno = 0;
+	ck_assert_int_eq(kmem_posix_memalign(&p, 4, 10), EINVAL);
+	ck_assert_int_eq(kmem_posix_memalign(&p, 24, 10), EINVAL);
+	ck_assert_int_eq(kmem_posix_memalign(&p, 0, 10), EINVAL);
+	ck_assert_int_eq(errno, 0);		/* glibc leaves errno alone */
+	ck_assert_ptr_eq(p, (void *)1);		/* and *memptr */
+	for (size_t a = sizeof(void *); a <= (8 << 20); a *= 2) {
+		size_t sizes[] = { 0, 1, a - 1, a, a + 1, 3 * a };
+
+		for (unsigned int k = 0; k < ARRAY_SIZE(sizes); k++) {
+			ck_assert_int_eq(kmem_posix_memalign(&p, a, sizes[k]), 0);
+			ck_assert_msg((unsigned long)p % a == 0,
+				      "posix_memalign(%zu, %zu) = %p", a,
+				      sizes[k], p);
+			check_block(p, sizes[k]);
+			kmem_free(p);
+		}
+	}
+	ck_assert_int_eq(kmem_posix_memalign(&p, 64, SIZE_MAX), ENOMEM);
+}
+END_TEST
+
+START_TEST(test_aligned_family)
+{
+	void *p;
+
+	for (size_t a = 1; a <= (1 << 20); a *= 2) {
+		p = kmem_aligned_alloc(a, 100);
+		ck_assert_uint_eq((unsigned long)p % a, 0);
+		check_block(p, 100);
+		kmem_free(p);
+		p = kmem_memalign(a, a * 3);
+		ck_assert_uint_eq((unsigned long)p % a, 0);
+		check_block(p, a * 3);
+		kmem_free(p);
+	}
+	/* Not a power of two: rounded up, as glibc 2.36 does. */
+	p = kmem_aligned_alloc(48, 10);
+	ck_assert_uint_eq((unsigned long)p % 64, 0);
+	kmem_free(p);
+	errno = 0;
+	ck_assert_ptr_null(kmem_memalign(SIZE_MAX / 2 + 2, 10));
+	ck_assert_int_eq(errno, EINVAL);
+	p = kmem_valloc(10);
+	ck_assert_uint_eq((unsigned long)p % PAGE_SIZE, 0);
+	kmem_free(p);
+	p = kmem_pvalloc(10);
+	ck_assert_uint_eq((unsigned long)p % PAGE_SIZE, 0);
+	ck_assert_uint_ge(kmem_malloc_usable_size(p), PAGE_SIZE);
+	kmem_free(p);
+	p = kmem_pvalloc(0);
+	ck_assert_ptr_nonnull(p);
+	kmem_free(p);
+}
+END_TEST
+
+START_TEST(test_usable_size)
+{
+	ck_assert_uint_eq(kmem_malloc_usable_size(NULL), 0);
+	for (size_t n = 1; n < 100000; n = n * 2 + 1) {
+		void *p = kmem_malloc(n);
+		size_t u = kmem_malloc_usable_size(p);
+
+		ck_assert_uint_ge(u, n);
+		memset(p, 1, u);	/* all of it is usable */
+		kmem_free(p);
+	}
+}
+END_TEST
+
+START_TEST(test_trim_and_info)
+{
+	struct mallinfo2 a, b;
+	void *p[64];
+	long peak, after;
+
+	a = kmem_mallinfo2();
+	for (int i = 0; i < 64; i++) {
+		p[i] = kmem_malloc(1 << 20);
+		memset(p[i], 1, 1 << 20);
+	}
+	b = kmem_mallinfo2();
+	ck_assert_uint_ge(b.uordblks - a.uordblks, 64UL << 20);
+	ck_assert_uint_ge(b.arena, 64UL << 20);
+	peak = rss_bytes();
+	for (int i = 0; i < 64; i++)
+		kmem_free(p[i]);
+	b = kmem_mallinfo2();
+	ck_assert_uint_lt(b.uordblks, a.uordblks + (1 << 20));
+	ck_assert_uint_ge(b.keepcost + b.fordblks, 60UL << 20);
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	after = rss_bytes();
+	ck_assert_msg(peak - after > 56L << 20, "trim left RSS at %ld (peak %ld)",
+		      after, peak);
+	b = kmem_mallinfo2();
+	ck_assert_uint_eq(b.keepcost, 0);
+	p[0] = kmem_malloc(40 << 20);
+	b = kmem_mallinfo2();
+	ck_assert_uint_eq(b.hblks, 1);
+	ck_assert_uint_ge(b.hblkhd, 40 << 20);
+	kmem_free(p[0]);
+	stderr_capture_begin();
+	kmem_malloc_stats();
+	ck_assert_ptr_nonnull(strstr(stderr_capture_end(), "in use bytes"));
+}
+END_TEST
+
+/* ---- bad pointers --------------------------------------------------- */
+
+static void free_stack(void *arg)
+{
+	char buf[64];
+
+	(void)arg;
+	kmem_free(kmem_malloc(1));
+	kmem_free(buf);
+}
+
+static void free_inside(void *arg)
+{
+	kmem_free((char *)kmem_malloc((size_t)(long)arg) + 32);
+}
+
+static void double_free(void *arg)
+{
+	void *p = kmem_malloc((size_t)(long)arg);
+
+	kmem_free(p);
+	kmem_free(p);
+}
+
+static void double_free_later(void *arg)
+{
+	void *p = kmem_malloc((size_t)(long)arg);
+	void *neighbour = kmem_malloc((size_t)(long)arg);
+	void *others[500];
+
+	(void)neighbour;	/* keeps p's slab alive */
+	kmem_free(p);
+	/* p travels to the depot and its slab before the second free. */
+	for (int i = 0; i < 500; i++)
+		others[i] = kmem_malloc((size_t)(long)arg);
+	for (int i = 0; i < 500; i++)
+		kmem_free(others[i]);
+	kmem_shrink_all();
+	kmem_free(p);
+}
+
+static void realloc_bad(void *arg)
+{
+	int x = 0;
+
+	(void)arg;
+	kmem_realloc(&x, 100);
+}
+
+static void usable_bad(void *arg)
+{
+	(void)arg;
+	kmem_malloc_usable_size((char *)kmem_malloc(100) + 1);
+}
+
+START_TEST(test_bad_pointers)
+{
+	expect_abort(free_stack, NULL, "kmem: free(): invalid pointer 0x");
+	expect_abort(free_inside, (void *)100L, "kmem: free(): invalid pointer");
+	expect_abort(free_inside, (void *)100000L, "kmem: free(): invalid pointer");
+	expect_abort(free_inside, (void *)(20L << 20), "kmem: free(): invalid pointer");
+	expect_abort(double_free, (void *)1L, "kmem: free(): double free or corruption");
+	expect_abort(double_free, (void *)5000L, "kmem: free(): double free or corruption");
+	expect_abort(double_free, (void *)100000L, "kmem: free(): double free 0x");
+	expect_abort(double_free_later, (void *)64L, "double free");
+	expect_abort(realloc_bad, NULL, "kmem: realloc(): invalid pointer");
+	expect_abort(usable_bad, NULL, "kmem: malloc_usable_size(): invalid pointer");
+}
+END_TEST
+
+static Suite *malloc_suite(void)
+{
+	Suite *s = suite_create("malloc");
+	TCase *tc = tcase_create("conformance");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_sizes);
+	tcase_add_test(tc, test_impossible_sizes);
+	tcase_add_test(tc, test_calloc_zeroes_dirty_memory);
+	tcase_add_test(tc, test_realloc);
+	tcase_add_test(tc, test_huge_realloc_in_place);
+	tcase_add_test(tc, test_posix_memalign);
+	tcase_add_test(tc, test_aligned_family);
+	tcase_add_test(tc, test_usable_size);
+	tcase_add_test(tc, test_trim_and_info);
+	tcase_add_test(tc, test_bad_pointers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(malloc_suite());
+}

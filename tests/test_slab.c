@@ -1,0 +1,938 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_slab.c - object caches.
+ *
+ * One fresh process per test, so each test has its own caches and may set
+ * KMEM_* variables (KMEM_DEBUG, KMEM_NOMERGE) before kmem starts.
+ */
+#include "kmem_test.h"
+#include <pthread.h>
+#include <urcu.h>
+
+#include "core/core.h"
+
+struct conn {
+	int fd;
+	int state;
+	char name[40];
+	struct conn *next;
+};
+
+static int ctor_calls;
+
+static void conn_ctor(void *p)
+{
+	struct conn *c = p;
+
+	c->fd = -1;
+	c->state = 42;
+	ctor_calls++;
+}
+
+static struct kmem_slabinfo *find_info(const char *name,
+				       struct kmem_slabinfo *si, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(si[i].name, name))
+			return &si[i];
+	return NULL;
+}
+
+static struct kmem_slabinfo info_of(const char *name)
+{
+	static struct kmem_slabinfo si[256];
+	int n = kmem_slabinfo_snapshot(si, 256);
+	struct kmem_slabinfo *p = find_info(name, si, n);
+
+	ck_assert_msg(p, "no cache %s in slabinfo", name);
+	return *p;
+}
+
+/* ---- creation ------------------------------------------------------- */
+
+START_TEST(test_create_destroy)
+{
+	struct kmem_cache *s = kmem_cache_create("conn", sizeof(struct conn), 0,
+						 SLAB_HWCACHE_ALIGN, NULL);
+	struct conn *c;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(kmem_cache_name(s), "conn");
+	ck_assert_uint_eq(kmem_cache_size(s), sizeof(struct conn));
+	c = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq((unsigned long)c % 64, 0);	/* HWCACHE_ALIGN */
+	kmem_cache_free(s, c);
+	kmem_cache_destroy(s);
+	kmem_cache_destroy(NULL);
+	/* The name is free again. */
+	s = kmem_cache_create("conn", 100, 0, 0, NULL);
+	ck_assert_ptr_nonnull(s);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_create_forms)
+{
+	struct kmem_cache_args args = { .align = 128, .ctor = conn_ctor };
+	struct kmem_cache *a = kmem_cache_create("args", sizeof(struct conn),
+						 &args, 0);
+	struct kmem_cache *b = kmem_cache_create("defaults", 24, NULL, 0);
+	struct kmem_cache *c = KMEM_CACHE(conn, SLAB_NO_MERGE);
+	struct conn *o = kmem_cache_alloc(a, GFP_KERNEL);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(kmem_cache_name(c), "conn");
+	ck_assert_uint_eq((unsigned long)o % 128, 0);
+	ck_assert_int_eq(o->state, 42);
+	kmem_cache_free(a, o);
+	kmem_cache_destroy(a);
+	kmem_cache_destroy(b);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
+START_TEST(test_bad_names)
+{
+	const char *out;
+
+	stderr_capture_begin();
+	ck_assert_ptr_null(kmem_cache_create("has space", 32, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("tab\tname", 32, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("", 32, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create(NULL, 32, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("zero", 0, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("badalign", 32, 24, 0, NULL));
+	ck_assert_ptr_nonnull(kmem_cache_create("dup", 32, 0, 0, NULL));
+	ck_assert_ptr_null(kmem_cache_create("dup", 64, 0, SLAB_NO_MERGE, NULL));
+	ck_assert_ptr_null(kmem_cache_create("kmalloc-64", 64, 0, 0, NULL));
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "kmem_cache_create(has space) failed"));
+	ck_assert_ptr_nonnull(strstr(out, "whitespace"));
+	ck_assert_ptr_nonnull(strstr(out, "name is NULL"));
+	ck_assert_ptr_nonnull(strstr(out, "object size is 0"));
+	ck_assert_ptr_nonnull(strstr(out, "not a power of two"));
+	ck_assert_ptr_nonnull(strstr(out, "kmem_cache_create(dup) failed with error -17"));
+	ck_assert_ptr_nonnull(strstr(out, "kmem_cache_create(kmalloc-64)"));
+	ck_assert_int_eq(errno, EEXIST);
+	/* Quiet when asked. */
+	stderr_capture_begin();
+	ck_assert_ptr_null(kmem_cache_create("quiet one", 32, 0, SLAB_NOWARN, NULL));
+	out = stderr_capture_end();
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+static void panic_create(void *arg)
+{
+	(void)arg;
+	kmem_cache_create("bad name", 32, 0, SLAB_PANIC, NULL);
+}
+
+START_TEST(test_slab_panic)
+{
+	expect_abort(panic_create, NULL, "failed to create slab 'bad name'");
+}
+END_TEST
+
+/* ---- constructors and alignment ------------------------------------- */
+
+START_TEST(test_ctor_once)
+{
+	struct kmem_cache *s = kmem_cache_create("ctor", sizeof(struct conn), 0,
+						 0, conn_ctor);
+	struct conn *o[300];
+	struct kmem_slabinfo si;
+
+	for (int i = 0; i < 300; i++) {
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		ck_assert_int_eq(o[i]->state, 42);
+		o[i]->state = i;	/* state kept across free and reuse */
+	}
+	si = info_of("ctor");
+	ck_assert_int_eq(ctor_calls, (int)si.num_objs);
+	for (int i = 0; i < 300; i++)
+		kmem_cache_free(s, o[i]);
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 300; i++) {
+			o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+			ck_assert(o[i]->state >= 0 && o[i]->state < 300);
+		}
+		for (int i = 0; i < 300; i++)
+			kmem_cache_free(s, o[i]);
+	}
+	/* No new slab was needed: no constructor ran again. */
+	ck_assert_int_eq(ctor_calls, (int)info_of("ctor").num_objs);
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_alignment)
+{
+	unsigned int sizes[] = { 1, 7, 8, 24, 100, 333, 1000, 4000 };
+
+	for (unsigned int align = 8; align <= 4096; align *= 2) {
+		for (unsigned int k = 0; k < ARRAY_SIZE(sizes); k++) {
+			char name[32];
+			struct kmem_cache *s;
+			void *o[40];
+
+			snprintf(name, sizeof(name), "al%u-%u", align, sizes[k]);
+			s = kmem_cache_create(name, sizes[k], align, 0, NULL);
+			ck_assert_ptr_nonnull(s);
+			for (int i = 0; i < 40; i++) {
+				o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+				ck_assert_ptr_nonnull(o[i]);
+				ck_assert_msg((unsigned long)o[i] % align == 0,
+					      "%s: object %p not %u-aligned",
+					      name, o[i], align);
+				memset(o[i], 0x11, sizes[k]);
+			}
+			for (int i = 0; i < 40; i++)
+				kmem_cache_free(s, o[i]);
+			ck_assert_int_eq(slab_validate(s), 0);
+			kmem_cache_destroy(s);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_hwcache_align)
+{
+	struct kmem_cache *a = kmem_cache_create("hw20", 20, 0,
+						 SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE, NULL);
+	struct kmem_cache *b = kmem_cache_create("hw40", 40, 0,
+						 SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE, NULL);
+	struct kmem_cache *c = kmem_cache_create("hw100", 100, 0,
+						 SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE, NULL);
+
+	/* The kernel's rule: the cache line, halved while the object fits. */
+	for (int i = 0; i < 10; i++) {
+		ck_assert_uint_eq((unsigned long)kmem_cache_alloc(a, GFP_KERNEL) % 32, 0);
+		ck_assert_uint_eq((unsigned long)kmem_cache_alloc(b, GFP_KERNEL) % 64, 0);
+		ck_assert_uint_eq((unsigned long)kmem_cache_alloc(c, GFP_KERNEL) % 64, 0);
+	}
+	ck_assert_uint_eq(info_of("hw20").objsize, 32);
+	ck_assert_uint_eq(info_of("hw40").objsize, 64);
+	ck_assert_uint_eq(info_of("hw100").objsize, 128);
+}
+END_TEST
+
+START_TEST(test_zalloc)
+{
+	struct kmem_cache *s = kmem_cache_create("z", 200, 0, SLAB_NO_MERGE, NULL);
+	char *p;
+
+	for (int i = 0; i < 50; i++) {
+		p = kmem_cache_alloc(s, GFP_KERNEL);
+		memset(p, 0xee, 200);
+		kmem_cache_free(s, p);
+		p = kmem_cache_zalloc(s, GFP_KERNEL);
+		ck_assert(all_bytes(p, 200, 0));
+		kmem_cache_free(s, p);
+	}
+}
+END_TEST
+
+/* ---- slab layout, validation, shrinking ----------------------------- */
+
+START_TEST(test_random_validate)
+{
+	struct kmem_cache *s = kmem_cache_create("rnd", 72, 0, SLAB_NO_MERGE, NULL);
+	static void *live[5000];
+	int n = 0;
+
+	test_srand(4242);
+	for (int step = 0; step < 200000; step++) {
+		if (n < 5000 && (n == 0 || test_rand() % 2)) {
+			live[n] = kmem_cache_alloc(s, GFP_KERNEL);
+			*(int *)live[n] = n;
+			n++;
+		} else {
+			int i = (int)(test_rand() % (uint64_t)n);
+
+			kmem_cache_free(s, live[i]);
+			live[i] = live[--n];
+		}
+		if (step % 20000 == 0)
+			ck_assert_int_eq(slab_validate(s), 0);
+	}
+	while (n)
+		kmem_cache_free(s, live[--n]);
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_shrink(s);
+	ck_assert_int_eq(slab_validate(s), 0);
+	ck_assert_uint_eq(info_of("rnd").num_slabs, 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_poisoned_free_objects)
+{
+	struct kmem_cache *s = kmem_cache_create("poisoned", 100, 0,
+						 SLAB_POISON, NULL);
+	void *o[500];
+
+	test_srand(7);
+	for (int i = 0; i < 500; i++)
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	for (int i = 0; i < 500; i += 2)
+		kmem_cache_free(s, o[i]);
+	ck_assert_int_eq(slab_validate(s), 0);
+	/* Free objects hold the kernel's poison. */
+	for (int i = 0; i < 500; i += 2) {
+		ck_assert(all_bytes(o[i], 99, POISON_FREE));
+		ck_assert_uint_eq(((unsigned char *)o[i])[99], POISON_END);
+	}
+}
+END_TEST
+
+START_TEST(test_shrink_returns_pages)
+{
+	struct kmem_cache *s = kmem_cache_create("shrinkme", 512, 0,
+						 SLAB_NO_MERGE, NULL);
+	struct kmem_buddyinfo before, after;
+	static void *o[20000];
+	unsigned long free_before = 0, free_after = 0;
+
+	for (int i = 0; i < 20000; i++)
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_uint_ge(info_of("shrinkme").num_slabs, 20000 / 15);
+	kmem_buddyinfo_get(&before);
+	for (int i = 0; i < 20000; i++)
+		kmem_cache_free(s, o[i]);
+	kmem_cache_shrink(s);
+	ck_assert_uint_eq(info_of("shrinkme").num_slabs, 0);
+	ck_assert_uint_eq(info_of("shrinkme").active_objs, 0);
+	kmem_buddyinfo_get(&after);
+	for (int ord = 0; ord < NR_PAGE_ORDERS; ord++) {
+		free_before += before.nr_free[ord] << ord;
+		free_after += after.nr_free[ord] << ord;
+	}
+	ck_assert_uint_ge(free_after - free_before, 20000 * 512 / PAGE_SIZE);
+}
+END_TEST
+
+/* ---- merging -------------------------------------------------------- */
+
+START_TEST(test_merging_rules)
+{
+	struct kmem_cache *a = kmem_cache_create("ma", 60, 0, 0, NULL);
+	struct kmem_cache *b = kmem_cache_create("mb", 64, 0, 0, NULL);
+	struct kmem_cache *c = kmem_cache_create("mc", 64, 0, 0, conn_ctor);
+	struct kmem_cache *d = kmem_cache_create("md", 64, 0, SLAB_NO_MERGE, NULL);
+	struct kmem_cache *e = kmem_cache_create("me", 64, 0, SLAB_TYPESAFE_BY_RCU, NULL);
+	struct kmem_cache *f = kmem_cache_create("mf", 64, 0, SLAB_POISON, NULL);
+	struct kmem_cache *g = kmem_cache_create("mg", 64, 0, SLAB_RECLAIM_ACCOUNT, NULL);
+	struct kmem_slabinfo si[256];
+	int n;
+	void *o;
+
+	/* Compatible caches share slabs (with kmalloc-64 here)... */
+	ck_assert_ptr_eq(a->root, b->root);
+	ck_assert_str_eq(a->root->name, "kmalloc-64");
+	/* ...but keep their names, and each goes on its own. */
+	ck_assert_str_eq(kmem_cache_name(a), "ma");
+	o = kmem_cache_alloc(a, GFP_KERNEL);
+	kmem_cache_free(b, o);
+	/* Never with a ctor, no-merge, RCU, debug, or other accounting. */
+	ck_assert_ptr_eq(c->root, c);
+	ck_assert_ptr_eq(d->root, d);
+	ck_assert_ptr_eq(e->root, e);
+	ck_assert_ptr_eq(f->root, f);
+	ck_assert_ptr_ne(g->root, a->root);
+	/* slabinfo shows the roots only, as the kernel does. */
+	n = kmem_slabinfo_snapshot(si, 256);
+	ck_assert_ptr_null(find_info("ma", si, n));
+	ck_assert_ptr_nonnull(find_info("md", si, n));
+	kmem_cache_destroy(a);
+	kmem_cache_destroy(b);
+	ck_assert_ptr_nonnull(kmem_cache_create("ma", 60, 0, 0, NULL));
+}
+END_TEST
+
+START_TEST(test_nomerge_switch)
+{
+	struct kmem_cache *a, *b;
+
+	setenv("KMEM_NOMERGE", "1", 1);
+	a = kmem_cache_create("na", 64, 0, 0, NULL);
+	b = kmem_cache_create("nb", 64, 0, 0, NULL);
+	ck_assert_ptr_eq(a->root, a);
+	ck_assert_ptr_eq(b->root, b);
+}
+END_TEST
+
+/* ---- bulk ------------------------------------------------------------- */
+
+START_TEST(test_bulk)
+{
+	struct kmem_cache *s = kmem_cache_create("bulk", 48, 0, SLAB_NO_MERGE, NULL);
+	static void *p[10000];
+
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, 10000, p), 10000);
+	for (int i = 0; i < 10000; i++)
+		memset(p[i], i & 0xff, 48);
+	for (int i = 0; i < 10000; i++)
+		ck_assert(all_bytes(p[i], 48, (unsigned char)(i & 0xff)));
+	kmem_cache_free_bulk(s, 10000, p);
+	ck_assert_int_eq(slab_validate(s), 0);
+	ck_assert_uint_eq(info_of("bulk").inuse_objs, 0);
+}
+END_TEST
+
+START_TEST(test_bulk_all_or_nothing)
+{
+	struct kmem_cache *s = kmem_cache_create("bulk2", 4096, 0,
+						 SLAB_NO_MERGE, NULL);
+	size_t n = 64 << 10;	/* 256 MiB of objects: more than is mapped */
+	void **p = malloc(n * sizeof(void *));
+	unsigned long active;
+
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, 100, p), 100);
+	kmem_cache_free_bulk(s, 100, p);
+	kmem_cache_shrink(s);
+	active = info_of("bulk2").active_objs;
+	kmem_os_fail_after(0);
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL | __GFP_NOWARN, n, p), 0);
+	kmem_os_fail_after(-1);
+	kmem_cache_shrink(s);
+	/* Nothing was kept: every object taken was given back. */
+	ck_assert_uint_eq(info_of("bulk2").active_objs, active);
+	ck_assert_uint_eq(info_of("bulk2").inuse_objs, 0);
+	ck_assert_int_eq(slab_validate(s), 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, 1000, p), 1000);
+	free(p);
+}
+END_TEST
+
+/* ---- bad frees -------------------------------------------------------- */
+
+static void double_free_nodebug(void *arg)
+{
+	struct kmem_cache *s = kmem_cache_create("df", 64, 0,
+						 SLAB_NO_MERGE | (long)arg, NULL);
+	void *o = kmem_cache_alloc(s, GFP_KERNEL);
+
+	kmem_cache_free(s, o);
+	kmem_cache_free(s, o);
+}
+
+/* A double free of a constructed object is caught when it reaches the slab. */
+static void double_free_ctor(void *arg)
+{
+	struct kmem_cache *s = kmem_cache_create("dfc", sizeof(struct conn), 0,
+						 0, conn_ctor);
+	void *o = kmem_cache_alloc(s, GFP_KERNEL);
+
+	(void)arg;
+	kmem_cache_free(s, o);
+	kmem_cache_free(s, o);
+	kmem_cache_shrink(s);	/* the magazines go back to the slabs */
+}
+
+static void wrong_cache(void *arg)
+{
+	struct kmem_cache *a = kmem_cache_create("wa", 64, 0, SLAB_NO_MERGE, NULL);
+	struct kmem_cache *b = kmem_cache_create("wb", 64, 0, SLAB_NO_MERGE, NULL);
+
+	(void)arg;
+	kmem_cache_free(b, kmem_cache_alloc(a, GFP_KERNEL));
+}
+
+static void middle_of_object(void *arg)
+{
+	struct kmem_cache *a = kmem_cache_create("mo", 64, 0, SLAB_NO_MERGE, NULL);
+
+	(void)arg;
+	kmem_cache_free(a, (char *)kmem_cache_alloc(a, GFP_KERNEL) + 8);
+}
+
+static void foreign_object(void *arg)
+{
+	struct kmem_cache *a = kmem_cache_create("fo", 64, 0, SLAB_NO_MERGE, NULL);
+	char local[64];
+
+	(void)arg;
+	kmem_cache_free(a, local);
+}
+
+START_TEST(test_bad_frees)
+{
+	expect_abort(double_free_nodebug, (void *)0L,
+		     "kmem_cache_free(): double free or corruption (cache df)");
+	expect_abort(double_free_ctor, NULL, "double free or corruption (cache dfc)");
+	expect_abort(wrong_cache, NULL, "kmem_cache_free(wb): invalid pointer");
+	expect_abort(wrong_cache, NULL, "belongs to another cache");
+	expect_abort(middle_of_object, NULL, "not the start of an object");
+	expect_abort(foreign_object, NULL, "not allocated by kmem");
+}
+END_TEST
+
+/* ---- debugging -------------------------------------------------------- */
+
+START_TEST(test_debug_redzone)
+{
+	struct kmem_cache *s = kmem_cache_create("rz", 50, 0, SLAB_RED_ZONE, NULL);
+	char *o = kmem_cache_alloc(s, GFP_KERNEL);
+	const char *out;
+
+	o[50] = 'x';	/* one past the end */
+	stderr_capture_begin();
+	kmem_cache_free(s, o);
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "BUG rz: Right Redzone overwritten"));
+	ck_assert_ptr_nonnull(strstr(out, "First byte 0x78 instead of 0xcc"));
+	ck_assert_ptr_nonnull(strstr(out, "INFO: Slab 0x"));
+	ck_assert_ptr_nonnull(strstr(out, "INFO: Object 0x"));
+	ck_assert_ptr_nonnull(strstr(out, "Redzone  "));
+	ck_assert_ptr_nonnull(strstr(out, "Object   "));
+	ck_assert_ptr_nonnull(strstr(out, "FIX rz: Restoring Right Redzone"));
+	/* Repaired: validation is clean again. */
+	ck_assert_int_eq(slab_validate(s), 0);
+
+	o = kmem_cache_alloc(s, GFP_KERNEL);
+	o[-1] = 'y';
+	stderr_capture_begin();
+	kmem_cache_free(s, o);
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "BUG rz: Left Redzone overwritten"));
+	ck_assert_ptr_nonnull(strstr(out, "FIX rz: Restoring Left Redzone"));
+}
+END_TEST
+
+START_TEST(test_debug_poison_and_owner)
+{
+	struct kmem_cache *s = kmem_cache_create("pu", 80, 0,
+						 SLAB_POISON | SLAB_STORE_USER, NULL);
+	char *o = kmem_cache_alloc(s, GFP_KERNEL);
+	const char *out;
+
+	kmem_cache_free(s, o);
+	o[10] = 0;	/* write after free */
+	stderr_capture_begin();
+	ck_assert_int_gt(slab_validate(s), 0);
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "BUG pu: Poison overwritten"));
+	ck_assert_ptr_nonnull(strstr(out, "First byte 0x0 instead of 0x6b"));
+	ck_assert_ptr_nonnull(strstr(out, "INFO: Allocated in"));
+	ck_assert_ptr_nonnull(strstr(out, "INFO: Freed in"));
+	ck_assert_ptr_nonnull(strstr(out, "FIX pu: Restoring Poison"));
+	ck_assert_int_eq(slab_validate(s), 0);
+}
+END_TEST
+
+START_TEST(test_debug_double_free_reported)
+{
+	struct kmem_cache *s = kmem_cache_create("fdf", 64, 0,
+						 SLAB_CONSISTENCY_CHECKS, NULL);
+	struct kmem_cache *t = kmem_cache_create("fdf2", 64, 0,
+						 SLAB_CONSISTENCY_CHECKS, NULL);
+	void *o = kmem_cache_alloc(s, GFP_KERNEL), *p;
+	const char *out;
+
+	kmem_cache_free(s, o);
+	stderr_capture_begin();
+	kmem_cache_free(s, o);	/* caught at the call, not freed, no abort */
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "BUG fdf: Object already free"));
+	ck_assert_ptr_nonnull(strstr(out, "FIX fdf: Object at 0x"));
+	ck_assert_ptr_nonnull(strstr(out, "not freed"));
+	ck_assert_int_eq(slab_validate(s), 0);
+	p = kmem_cache_alloc(t, GFP_KERNEL);
+	stderr_capture_begin();
+	kmem_cache_free(s, p);	/* wrong cache */
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "BUG fdf: Invalid object pointer"));
+	ck_assert_ptr_nonnull(strstr(out, "belongs to another cache: fdf2"));
+	kmem_cache_free(t, p);
+}
+END_TEST
+
+START_TEST(test_debug_env_and_trace)
+{
+	struct kmem_cache *a, *b;
+	const char *out;
+	void *o;
+
+	setenv("KMEM_DEBUG", "ZP,dbg*;T,traced", 1);
+	a = kmem_cache_create("dbg-one", 64, 0, 0, NULL);
+	b = kmem_cache_create("plain", 64, 0, SLAB_NO_MERGE, NULL);
+	ck_assert_uint_eq(info_of("dbg-one").flags & (SLAB_RED_ZONE | SLAB_POISON),
+			  SLAB_RED_ZONE | SLAB_POISON);
+	ck_assert_uint_eq(info_of("plain").flags & SLAB_DEBUG_FLAGS, 0);
+	ck_assert_ptr_eq(a->root, a);	/* debugged caches never merge */
+	(void)b;
+	a = kmem_cache_create("traced", 64, 0, 0, NULL);
+	stderr_capture_begin();
+	o = kmem_cache_alloc(a, GFP_KERNEL);
+	kmem_cache_free(a, o);
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "TRACE traced alloc 0x"));
+	ck_assert_ptr_nonnull(strstr(out, "TRACE traced free 0x"));
+}
+END_TEST
+
+START_TEST(test_debug_all_caches)
+{
+	char *volatile p;
+	const char *out;
+
+	setenv("KMEM_DEBUG", "", 1);	/* no options: F, Z, P, U everywhere */
+	p = kmalloc(30, GFP_KERNEL);
+	ck_assert_uint_eq(info_of("kmalloc-32").flags & SLAB_DEBUG_FLAGS,
+			  SLAB_CONSISTENCY_CHECKS | SLAB_RED_ZONE | SLAB_POISON |
+			  SLAB_STORE_USER);
+	p[32] = 1;
+	stderr_capture_begin();
+	kfree(p);
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "BUG kmalloc-32: Right Redzone overwritten"));
+}
+END_TEST
+
+/* ---- destroy with objects ------------------------------------------- */
+
+START_TEST(test_destroy_with_objects)
+{
+	struct kmem_cache *s = kmem_cache_create("leaky", 64, 0,
+						 SLAB_STORE_USER, NULL);
+	char *o[3];
+	const char *out;
+
+	for (int i = 0; i < 3; i++) {
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		strcpy(o[i], "still mine");
+	}
+	stderr_capture_begin();
+	kmem_cache_destroy(s);
+	out = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(out, "kmem_cache_destroy leaky: Slab cache still has objects"));
+	ck_assert_ptr_nonnull(strstr(out, "3 objects still allocated"));
+	ck_assert_ptr_nonnull(strstr(out, "INFO: Objects remaining in leaky"));
+	ck_assert_ptr_nonnull(strstr(out, "INFO: Allocated in"));
+	/* The memory the caller still uses stays valid and reported. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_str_eq(o[i], "still mine");
+	ck_assert_uint_eq(info_of("leaky").active_objs, 3);
+}
+END_TEST
+
+/* ---- RCU ------------------------------------------------------------- */
+
+struct robj {
+	int type;
+	int value;
+	struct rcu_head rcu;
+};
+
+static struct kmem_cache *rcu_cache;
+static struct robj *volatile shared;
+static int pipe_to_reader[2], pipe_to_main[2];
+
+static void *rcu_reader(void *arg)
+{
+	struct robj *o;
+	char c;
+
+	(void)arg;
+	rcu_register_thread();
+	rcu_read_lock();
+	o = shared;
+	ck_assert_int_eq(write(pipe_to_main[1], "r", 1), 1);	/* holding it */
+	ck_assert_int_eq(read(pipe_to_reader[0], &c, 1), 1);	/* freed, shrunk */
+	/* Still mapped and still an object of our cache. */
+	ck_assert_int_eq(kmem_addr_to_page(o)->type, PG_slab);
+	ck_assert_ptr_eq(kmem_addr_to_page(o)->slab_cache, rcu_cache);
+	ck_assert_int_eq(o->type, 0x7e57);
+	rcu_read_unlock();
+	rcu_unregister_thread();
+	return NULL;
+}
+
+START_TEST(test_typesafe_by_rcu)
+{
+	struct kmem_slabinfo si;
+	pthread_t t;
+
+	rcu_cache = kmem_cache_create("rcu-objs", sizeof(struct robj), 0,
+				      SLAB_TYPESAFE_BY_RCU, NULL);
+	ck_assert_int_eq(pipe(pipe_to_reader), 0);
+	ck_assert_int_eq(pipe(pipe_to_main), 0);
+	shared = kmem_cache_alloc(rcu_cache, GFP_KERNEL);
+	shared->type = 0x7e57;
+	pthread_create(&t, NULL, rcu_reader, NULL);
+	{
+		char c;
+
+		ck_assert_int_eq(read(pipe_to_main[0], &c, 1), 1);
+	}
+	kmem_cache_free(rcu_cache, shared);
+	kmem_cache_shrink(rcu_cache);	/* the slab is empty: it waits */
+	si = info_of("rcu-objs");
+	ck_assert_uint_eq(si.num_slabs, 1);	/* pending a grace period */
+	ck_assert_int_eq(write(pipe_to_reader[1], "f", 1), 1);
+	pthread_join(t, NULL);
+	kvfree_rcu_barrier();
+	ck_assert_uint_eq(info_of("rcu-objs").num_slabs, 0);
+	kmem_cache_destroy(rcu_cache);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_kfree_rcu)
+{
+	struct robj *o[100];
+	unsigned long before = info_of("kmalloc-32").inuse_objs;
+
+	for (int i = 0; i < 100; i++)
+		o[i] = kmalloc(sizeof(struct robj), GFP_KERNEL);
+	for (int i = 0; i < 100; i++)
+		kfree_rcu(o[i], rcu);
+	kfree_rcu((struct robj *)NULL, rcu);
+	ck_assert_uint_eq(info_of("kmalloc-32").inuse_objs, before + 100);
+	kvfree_rcu_barrier();
+	/* Freed by the RCU worker, into its magazine: not in use any more. */
+	ck_assert_uint_eq(info_of("kmalloc-32").inuse_objs, before);
+	ck_assert_uint_eq(info_of("kmalloc-32").frees, 100);
+}
+END_TEST
+
+/* ---- threads ----------------------------------------------------------- */
+
+#define QSIZE 1024
+
+struct queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void *items[QSIZE];
+	int head, tail, done;
+};
+
+static struct queue q = { .lock = PTHREAD_MUTEX_INITIALIZER,
+			  .cond = PTHREAD_COND_INITIALIZER };
+static struct kmem_cache *pc_cache;
+
+static void *producer(void *arg)
+{
+	for (int i = 0; i < 100000; i++) {
+		struct conn *c = kmem_cache_alloc(pc_cache, GFP_KERNEL);
+
+		c->fd = i;
+		pthread_mutex_lock(&q.lock);
+		while ((q.head + 1) % QSIZE == q.tail)
+			pthread_cond_wait(&q.cond, &q.lock);
+		q.items[q.head] = c;
+		q.head = (q.head + 1) % QSIZE;
+		pthread_cond_broadcast(&q.cond);
+		pthread_mutex_unlock(&q.lock);
+	}
+	(void)arg;
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	long n = 0;
+
+	for (;;) {
+		struct conn *c;
+
+		pthread_mutex_lock(&q.lock);
+		while (q.head == q.tail && !q.done)
+			pthread_cond_wait(&q.cond, &q.lock);
+		if (q.head == q.tail && q.done) {
+			pthread_mutex_unlock(&q.lock);
+			break;
+		}
+		c = q.items[q.tail];
+		q.tail = (q.tail + 1) % QSIZE;
+		pthread_cond_broadcast(&q.cond);
+		pthread_mutex_unlock(&q.lock);
+		ck_assert_int_ge(c->fd, 0);
+		kmem_cache_free(pc_cache, c);	/* a cross-thread free */
+		n++;
+	}
+	*(long *)arg = n;
+	return NULL;
+}
+
+START_TEST(test_producer_consumer)
+{
+	pthread_t p[2], c[2];
+	long got[2];
+	const char *out;
+
+	pc_cache = kmem_cache_create("pc", sizeof(struct conn), 0,
+				     SLAB_NO_MERGE, NULL);
+	for (int i = 0; i < 2; i++) {
+		pthread_create(&p[i], NULL, producer, NULL);
+		pthread_create(&c[i], NULL, consumer, &got[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(p[i], NULL);
+	pthread_mutex_lock(&q.lock);
+	q.done = 1;
+	pthread_cond_broadcast(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	for (int i = 0; i < 2; i++)
+		pthread_join(c[i], NULL);
+	ck_assert_int_eq(got[0] + got[1], 200000);
+	ck_assert_int_eq(slab_validate(pc_cache), 0);
+	ck_assert_uint_eq(info_of("pc").inuse_objs, 0);
+	ck_assert_uint_eq(info_of("pc").allocs, 200000);
+	ck_assert_uint_eq(info_of("pc").frees, 200000);
+	stderr_capture_begin();
+	kmem_cache_destroy(pc_cache);
+	out = stderr_capture_end();
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+static struct kmem_cache *exit_cache;
+
+static void *fill_and_exit(void *arg)
+{
+	void *o[1000];
+
+	(void)arg;
+	for (int r = 0; r < 3; r++) {
+		for (int i = 0; i < 1000; i++)
+			o[i] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+		for (int i = 0; i < 1000; i++)
+			kmem_cache_free(exit_cache, o[i]);
+	}
+	return NULL;	/* exits holding full magazines */
+}
+
+static void *free_only(void *arg)
+{
+	void **o = arg;
+
+	for (int i = 0; i < 500; i++)
+		kmem_cache_free(exit_cache, o[i]);
+	return NULL;
+}
+
+START_TEST(test_thread_exit_returns_magazines)
+{
+	static void *o[500];
+	pthread_t t[8];
+	const char *out;
+
+	exit_cache = kmem_cache_create("exits", 128, 0, SLAB_NO_MERGE, NULL);
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, fill_and_exit, NULL);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 500; i++)
+		o[i] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	/* A thread that only ever frees. */
+	pthread_create(&t[0], NULL, free_only, o);
+	pthread_join(t[0], NULL);
+	kmem_cache_shrink(exit_cache);
+	ck_assert_uint_eq(info_of("exits").thread_objs, 0);
+	ck_assert_uint_eq(info_of("exits").active_objs, 0);
+	ck_assert_uint_eq(info_of("exits").num_slabs, 0);
+	stderr_capture_begin();
+	kmem_cache_destroy(exit_cache);
+	out = stderr_capture_end();
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/* ---- /proc/slabinfo format ----------------------------------------- */
+
+START_TEST(test_slabinfo_format)
+{
+	struct kmem_slabinfo si = {
+		.name = "conn", .active_objs = 1200, .num_objs = 2205,
+		.objsize = 64, .objs_per_slab = 63, .pages_per_slab = 1,
+		.magazine_size = 128, .active_slabs = 33, .num_slabs = 35,
+		.depot_objs = 1024,
+	};
+	char line[256], out[65536];
+	int fd = memfd_create("slabinfo", 0);
+	ssize_t n;
+
+	kmem_slabinfo_format_line(&si, line, sizeof(line));
+	ck_assert_str_eq(line,
+		"conn                1200   2205     64   63    1 : tunables  128  128    0 : slabdata     33     35   1024\n");
+	strcpy(si.name, "a-name-longer-than-17");
+	kmem_slabinfo_format_line(&si, line, sizeof(line));
+	ck_assert_str_eq(line,
+		"a-name-longer-than-17   1200   2205     64   63    1 : tunables  128  128    0 : slabdata     33     35   1024\n");
+	kmem_cache_create("mine", 100, 0, SLAB_NO_MERGE, NULL);
+	kmem_slabinfo_print(fd);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, out, sizeof(out) - 1);
+	out[n] = '\0';
+	{
+		const char *want = "slabinfo - version: 2.1\n"
+			"# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n"
+			"mine                   0      0    104   38    1 : tunables  128  128    0 : slabdata      0      0      0\n";
+
+		ck_assert_int_eq(strncmp(out, want, strlen(want)), 0);
+	}
+	ck_assert_ptr_nonnull(strstr(out, "\nkmalloc-8k "));
+}
+END_TEST
+
+static Suite *slab_suite(void)
+{
+	Suite *s = suite_create("slab");
+	TCase *tc = tcase_create("api");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_create_destroy);
+	tcase_add_test(tc, test_create_forms);
+	tcase_add_test(tc, test_bad_names);
+	tcase_add_test(tc, test_slab_panic);
+	tcase_add_test(tc, test_ctor_once);
+	tcase_add_test(tc, test_alignment);
+	tcase_add_test(tc, test_hwcache_align);
+	tcase_add_test(tc, test_zalloc);
+	tcase_add_test(tc, test_merging_rules);
+	tcase_add_test(tc, test_nomerge_switch);
+	tcase_add_test(tc, test_slabinfo_format);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slabs");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_random_validate);
+	tcase_add_test(tc, test_poisoned_free_objects);
+	tcase_add_test(tc, test_shrink_returns_pages);
+	tcase_add_test(tc, test_bulk);
+	tcase_add_test(tc, test_bulk_all_or_nothing);
+	tcase_add_test(tc, test_destroy_with_objects);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_bad_frees);
+	tcase_add_test(tc, test_debug_redzone);
+	tcase_add_test(tc, test_debug_poison_and_owner);
+	tcase_add_test(tc, test_debug_double_free_reported);
+	tcase_add_test(tc, test_debug_env_and_trace);
+	tcase_add_test(tc, test_debug_all_caches);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rcu-threads");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_typesafe_by_rcu);
+	tcase_add_test(tc, test_kfree_rcu);
+	tcase_add_test(tc, test_producer_consumer);
+	tcase_add_test(tc, test_thread_exit_returns_magazines);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(slab_suite());
+}
