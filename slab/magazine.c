@@ -228,6 +228,26 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		goto pop;	/* the fast path ran before the thread attached */
 	/* 1. Objects freed into the previous magazine: swap. */
 	if (c->prev_rounds) {
+		if (!c->loaded) {
+			/*
+			 * The thread has only freed so far: after the swap
+			 * its frees need a magazine of their own.
+			 */
+			kmem_lock(&r->lock);
+			spare = depot_pop_empty(r);
+			kmem_unlock(&r->lock);
+			if (!spare)
+				spare = mag_new(r);
+			if (!spare) {
+				/* No memory: serve from the free side. */
+				pcc_set_previous(c, c->previous, c->prev_rounds);
+				c->prev_start--;
+				c->allocs++;
+				return c->previous[--c->prev_rounds];
+			}
+			pcc_set_loaded(c, spare->round, 0);
+			spare = NULL;
+		}
 		swap_mags(c);
 		goto pop;
 	}

@@ -818,6 +818,37 @@ static void *free_only(void *arg)
 	return NULL;
 }
 
+/* A thread whose first use of a cache is a free, then allocates and frees. */
+static void *free_then_alloc(void *arg)
+{
+	void **o = arg;
+
+	for (int i = 0; i < 500; i++)
+		kmem_cache_free(exit_cache, o[i]);
+	for (int i = 0; i < 500; i++)
+		o[i] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	for (int i = 0; i < 500; i++)
+		kmem_cache_free(exit_cache, o[i]);
+	return NULL;
+}
+
+START_TEST(test_free_first_then_alloc)
+{
+	static void *o[500];
+	pthread_t t;
+
+	exit_cache = kmem_cache_create("ffa", 64, 0, SLAB_NO_MERGE, NULL);
+	for (int i = 0; i < 500; i++)
+		o[i] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	pthread_create(&t, NULL, free_then_alloc, o);
+	pthread_join(t, NULL);
+	kmem_cache_shrink(exit_cache);
+	ck_assert_uint_eq(info_of("ffa").active_objs, 0);
+	ck_assert_uint_eq(info_of("ffa").allocs, 1000);
+	ck_assert_uint_eq(info_of("ffa").frees, 1000);
+}
+END_TEST
+
 START_TEST(test_thread_exit_returns_magazines)
 {
 	static void *o[500];
@@ -928,6 +959,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_kfree_rcu);
 	tcase_add_test(tc, test_producer_consumer);
 	tcase_add_test(tc, test_thread_exit_returns_magazines);
+	tcase_add_test(tc, test_free_first_then_alloc);
 	suite_add_tcase(s, tc);
 	return s;
 }
