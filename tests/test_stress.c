@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_stress.c - many threads, every kind of allocation, seeded.
+ *
+ * Each thread runs a seeded random mix of kmalloc (all tiers), object
+ * caches (with and without constructors) and page blocks, fills what it
+ * gets with a tag and checks the tag when it frees, and hands a share of
+ * its objects to the next thread to free.  At the end every validator must
+ * pass and every cache must be empty.  KMEM_STRESS_SEED and
+ * KMEM_STRESS_OPS change the seed and the length (longer soaks belong in
+ * bench/, not in the test command).
+ */
+#include "kmem_test.h"
+#include <pthread.h>
+
+#include "core/core.h"
+
+#define NTHREADS 6
+#define SLOTS 512
+
+enum kind { K_KMALLOC, K_CACHE, K_CTOR, K_PAGES };
+
+struct obj {
+	void *p;
+	size_t size;
+	unsigned char tag;
+	unsigned char kind;
+	unsigned char order;
+};
+
+struct hand {
+	pthread_mutex_t lock;
+	struct obj items[4096];
+	int n;
+};
+
+static struct kmem_cache *cache_plain, *cache_ctor;
+static struct hand hands[NTHREADS];
+static long ops_per_thread = 200000;
+static uint64_t base_seed = 2024;
+static int errors;
+
+static void ctor(void *p)
+{
+	memset(p, 0x3c, 200);
+}
+
+static void obj_free(struct obj *o)
+{
+	const unsigned char *c = o->p;
+
+	if (c[0] != o->tag || c[o->size - 1] != o->tag)
+		__atomic_add_fetch(&errors, 1, __ATOMIC_RELAXED);
+	switch (o->kind) {
+	case K_KMALLOC:
+		kfree(o->p);
+		break;
+	case K_CACHE:
+		kmem_cache_free(cache_plain, o->p);
+		break;
+	case K_CTOR:
+		memset(o->p, 0x3c, 200);	/* back to constructed state */
+		kmem_cache_free(cache_ctor, o->p);
+		break;
+	default:
+		free_pages((unsigned long)o->p, o->order);
+	}
+}
+
+static void obj_alloc(struct obj *o, uint64_t r)
+{
+	unsigned int k = (unsigned int)(r % 100);
+
+	if (k < 60) {
+		o->kind = K_KMALLOC;
+		o->size = r % 1000 < 950 ? (r >> 8) % 1024 + 1 :
+		   r % 1000 < 995 ? (r >> 8) % 100000 + 1 : (r >> 8) % (6 << 20) + 1;
+		o->p = kmalloc(o->size, GFP_KERNEL);
+	} else if (k < 80) {
+		o->kind = K_CACHE;
+		o->size = 96;
+		o->p = kmem_cache_alloc(cache_plain, GFP_KERNEL);
+	} else if (k < 95) {
+		o->kind = K_CTOR;
+		o->size = 200;
+		o->p = kmem_cache_alloc(cache_ctor, GFP_KERNEL);
+		if (o->p && (((unsigned char *)o->p)[0] != 0x3c ||
+			     ((unsigned char *)o->p)[199] != 0x3c))
+			__atomic_add_fetch(&errors, 1, __ATOMIC_RELAXED);
+	} else {
+		o->kind = K_PAGES;
+		o->order = (unsigned char)((r >> 8) % 5);
+		o->size = PAGE_SIZE << o->order;
+		o->p = (void *)__get_free_pages(GFP_KERNEL, o->order);
+	}
+	ck_assert_ptr_nonnull(o->p);
+	o->tag = (unsigned char)((r >> 32) | 1);
+	((unsigned char *)o->p)[0] = o->tag;
+	((unsigned char *)o->p)[o->size - 1] = o->tag;
+}
+
+static void *stress_thread(void *arg)
+{
+	int id = (int)(long)arg;
+	uint64_t seed = base_seed * 1000003 + (uint64_t)id + 1;
+	static __thread struct obj slots[SLOTS];
+
+	memset(slots, 0, sizeof(slots));
+	for (long op = 0; op < ops_per_thread; op++) {
+		struct obj *o;
+		struct hand *h;
+
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		o = &slots[seed % SLOTS];
+		if (o->p) {
+			if ((seed >> 40) % 4 == 0) {
+				/* Hand it to the next thread to free. */
+				h = &hands[(id + 1) % NTHREADS];
+				pthread_mutex_lock(&h->lock);
+				if (h->n < 4096) {
+					h->items[h->n++] = *o;
+					o->p = NULL;
+				}
+				pthread_mutex_unlock(&h->lock);
+			}
+			if (o->p) {
+				obj_free(o);
+				o->p = NULL;
+			}
+		} else {
+			obj_alloc(o, seed >> 3);
+		}
+		if (op % 512 == 0) {
+			h = &hands[id];
+			pthread_mutex_lock(&h->lock);
+			while (h->n)
+				obj_free(&h->items[--h->n]);
+			pthread_mutex_unlock(&h->lock);
+		}
+	}
+	for (int i = 0; i < SLOTS; i++)
+		if (slots[i].p)
+			obj_free(&slots[i]);
+	return NULL;
+}
+
+START_TEST(test_stress)
+{
+	pthread_t t[NTHREADS];
+	const char *v;
+	struct kmem_slabinfo si[256];
+	int n;
+
+	if ((v = getenv("KMEM_STRESS_SEED")))
+		base_seed = strtoull(v, NULL, 0);
+	if ((v = getenv("KMEM_STRESS_OPS")))
+		ops_per_thread = strtol(v, NULL, 0);
+	fprintf(stderr, "stress: seed %llu, %ld operations x %d threads\n",
+		(unsigned long long)base_seed, ops_per_thread, NTHREADS);
+	cache_plain = kmem_cache_create("stress-plain", 96, 0, SLAB_NO_MERGE, NULL);
+	cache_ctor = kmem_cache_create("stress-ctor", 200, 0, 0, ctor);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_mutex_init(&hands[i].lock, NULL);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, stress_thread, (void *)(long)i);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < NTHREADS; i++)
+		while (hands[i].n)
+			obj_free(&hands[i].items[--hands[i].n]);
+	ck_assert_int_eq(errors, 0);
+	ck_assert_int_eq(slab_validate(cache_plain), 0);
+	ck_assert_int_eq(slab_validate(cache_ctor), 0);
+	kmem_cache_destroy(cache_plain);
+	kmem_cache_destroy(cache_ctor);
+	kmem_shrink_all();
+	n = kmem_slabinfo_snapshot(si, 256);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(si[i].inuse_objs == 0, "%s: %lu objects in use",
+			      si[i].name, si[i].inuse_objs);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("stress");
+	TCase *tc = tcase_create("stress");
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_stress);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
