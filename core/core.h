@@ -93,7 +93,6 @@ void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
 void *kmem_boot_alloc(size_t size, size_t align);
 bool kmem_boot_owns(const void *p);
 size_t kmem_boot_usable(const void *p);
-void kmalloc_stats_bytes(unsigned long *large, unsigned long *nr_large);
 
 /*
  * kmem_ready - start kmem if needed; false when called from inside its

@@ -57,9 +57,6 @@ static const char *const kmalloc_names[KMALLOC_NR_CACHES] = {
 	"kmalloc-1k", "kmalloc-2k", "kmalloc-4k", "kmalloc-8k"
 };
 
-static unsigned long large_bytes;	/* atomic: bytes in large blocks */
-static unsigned long nr_large;		/* atomic */
-
 /* ---- start-up arena ------------------------------------------------- */
 
 static char boot_arena[64 * 1024] __attribute__((aligned(4096)));
@@ -136,17 +133,6 @@ void kmalloc_init(void)
 		BUG_ON(kmalloc_sizes[m] < i || (m > 1 && kmalloc_sizes[m - 1] >= i));
 	}
 	slab_rcu_set_kfree(kfree);
-}
-
-/**
- * kmalloc_stats_bytes - bytes and count of large kmalloc blocks
- * @large:    set to the bytes in them
- * @nr_large: set to their number
- */
-void kmalloc_stats_bytes(unsigned long *large, unsigned long *nr)
-{
-	*large = __atomic_load_n(&large_bytes, __ATOMIC_RELAXED);
-	*nr = __atomic_load_n(&nr_large, __ATOMIC_RELAXED);
 }
 
 /**
@@ -233,13 +219,6 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		set_page_type(page, PG_large);
 		page->large_size = size;
 		p = (void *)page_to_addr(page);
-		__atomic_add_fetch(&large_bytes, PAGE_SIZE << order,
-				   __ATOMIC_RELAXED);
-		__atomic_add_fetch(&nr_large, 1, __ATOMIC_RELAXED);
-		if (kmem_region) {
-			__atomic_add_fetch(&kmem_region->large_allocs, 1,
-					   __ATOMIC_RELAXED);
-		}
 		if ((gfp & __GFP_ZERO) && !zeroed)
 			memset(p, 0, ALIGN(size, PAGE_SIZE));
 		return p;
@@ -377,12 +356,6 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 		return;
 	case KMEM_PTR_LARGE:
 		page = kp->page;
-		__atomic_sub_fetch(&large_bytes, PAGE_SIZE << page->order,
-				   __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&nr_large, 1, __ATOMIC_RELAXED);
-		if (kmem_region)
-			__atomic_add_fetch(&kmem_region->large_frees, 1,
-					   __ATOMIC_RELAXED);
 		page->large_size = 0;
 		__free_pages_ok(page, page->order);
 		return;

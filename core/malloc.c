@@ -376,7 +376,8 @@ struct malloc_totals {
 	unsigned long slab_free;/* free objects in slabs */
 	unsigned long free_pages;/* bytes in free page blocks */
 	unsigned long releasable;/* resident free max-order blocks */
-	unsigned long huge, nr_huge, large, nr_large;
+	unsigned long huge, nr_huge;
+	unsigned long large;	/* page blocks lent out, not to slabs */
 	unsigned long nr_free_blocks;
 };
 
@@ -389,7 +390,6 @@ static void malloc_totals(struct malloc_totals *t)
 
 	memset(t, 0, sizeof(*t));
 	kmem_buddyinfo_get(&bi);
-	kmalloc_stats_bytes(&t->large, &t->nr_large);
 	t->huge = bi.huge_mapped;
 	t->nr_huge = bi.nr_huge;
 	for (int o = 0; o < NR_PAGE_ORDERS; o++) {
@@ -402,7 +402,6 @@ static void malloc_totals(struct malloc_totals *t)
 	t->releasable = (bi.nr_free[MAX_PAGE_ORDER] -
 			 bi.retained / (PAGE_SIZE << MAX_PAGE_ORDER)) *
 			(PAGE_SIZE << MAX_PAGE_ORDER);
-	t->in_use = t->large + t->huge;
 	n = kmem_slabinfo_snapshot(NULL, 0);
 	max = n + 16;
 	bytes = sizeof(*si) * (size_t)max;
@@ -410,6 +409,15 @@ static void malloc_totals(struct malloc_totals *t)
 	if (!si)
 		return;
 	n = min(kmem_slabinfo_snapshot(si, max), max);
+	/*
+	 * Large kmalloc blocks (and alloc_pages() blocks): the pages lent
+	 * out of the zone that no slab holds.  Derived here rather than
+	 * counted on every allocation.
+	 */
+	t->large = bi.mapped - t->free_pages;	/* free_pages has pcp pages */
+	for (int i = 0; i < n; i++)
+		t->large -= si[i].num_slabs * si[i].pages_per_slab * PAGE_SIZE;
+	t->in_use = t->large + t->huge;
 	for (int i = 0; i < n; i++) {
 		t->in_use += si[i].inuse_objs * si[i].objsize;
 		t->cached += (si[i].thread_objs + si[i].depot_objs) *

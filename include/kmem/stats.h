@@ -86,9 +86,7 @@ struct kmem_stats_header {
 	uint64_t os_maps;		/* mmap calls that succeeded */
 	uint64_t os_unmaps;		/* munmap calls */
 	uint64_t os_releases;		/* madvise(MADV_DONTNEED) calls */
-	uint64_t large_allocs;		/* kmalloc blocks above 8 KiB handed out */
-	uint64_t large_frees;
-	uint64_t reserved[16];
+	uint64_t reserved[18];
 };
 
 /* struct kmem_stats_cache.state */

@@ -1,0 +1,27 @@
+#!/bin/bash
+# tools/deps.sh - install what kmem needs to build and test, if missing.
+#
+# Idempotent: installs only the Debian packages that are absent, and runs
+# `apt-get update` only when something must be installed.  Needs root
+# (the README's commands run as root).  Usage: tools/deps.sh [extra-pkg...]
+set -euo pipefail
+
+pkgs=(gcc make cmake pkg-config check liburcu-dev libncurses-dev python3
+      procps util-linux time "$@")
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
