@@ -52,29 +52,61 @@ struct zone kmem_zone = { .lock = KMEM_LOCK_INIT };
 struct buddy_config buddy_config = {
 	.decay_ms = 1000,
 	.retain_sections = 2,
-	.pcp_high = { 32, 8, 4, 2 },
-	.pcp_batch = { 8, 2, 1, 1 },
+	.pcp_high = { 32, 8, 4, 2, 1, 1, 1, 1, 1 },
+	.pcp_batch = { 8, 2, 1, 1, 1, 1, 1, 1, 1 },
+	.pcp_large_cap = 1UL << 20,
 	.background = true,
 };
 
 static unsigned long nr_releasing;	/* zone lock: blocks off-list */
-static unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
-
-static __always_inline struct page *desc_base(const struct page *page)
-{
-	return (struct page *)((unsigned long)page &
-			       ~(PAGES_PER_SECTION * sizeof(struct page) - 1));
-}
-
-static __always_inline unsigned long page_index(const struct page *page)
-{
-	return (unsigned long)(page - desc_base(page));
-}
 
 /*
- * Copy the zone's figures into the region header for kmeminfo: a few
- * stores on zone-locked paths, bracketed by buddy_seq for readers.
+ * The zone's clock, for stamping freed max-order blocks: read from the OS
+ * every 64 zone operations and on every reaper pass, not on every free.
+ * A stamp is at most that stale, which only releases a block a little
+ * sooner than KMEM_DECAY_MS.
  */
+static unsigned long zone_clock_ms;	/* READ_ONCE outside the zone lock */
+static unsigned int zone_clock_uses;	/* zone lock */
+
+static unsigned long zone_clock(void)
+{
+	lock_assert_held(&kmem_zone.lock);
+	if (++zone_clock_uses >= 64 || !READ_ONCE(zone_clock_ms)) {
+		zone_clock_uses = 0;
+		WRITE_ONCE(zone_clock_ms, kmem_now_ms());
+	}
+	return READ_ONCE(zone_clock_ms);
+}
+static unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
+
+/*
+ * The published figures (include/kmem/stats.h) are kept in the region
+ * header as they change: the free-list counts by add_to_free_list() and
+ * del_from_free_list(), the rest by publish_buddy_locked() when sections
+ * come and go or blocks are released.  buddy_seq is odd while the zone
+ * lock is held, so a reader can tell a consistent set from a torn one.
+ */
+static void zone_lock(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	kmem_lock(&kmem_zone.lock);
+	if (likely(h))
+		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
+				 __ATOMIC_RELAXED);
+}
+
+static void zone_unlock(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	if (likely(h))
+		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
+				 __ATOMIC_RELEASE);
+	kmem_unlock(&kmem_zone.lock);
+}
+
 static void publish_buddy_locked(void)
 {
 	struct kmem_stats_header *h = kmem_region;
@@ -83,8 +115,6 @@ static void publish_buddy_locked(void)
 	lock_assert_held(&z->lock);
 	if (unlikely(!h))
 		return;
-	__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 	for (int o = 0; o < NR_PAGE_ORDERS; o++)
 		h->nr_free[o] = z->free_area[o].nr_free;
 	h->nr_free[MAX_PAGE_ORDER] += nr_releasing;
@@ -94,11 +124,22 @@ static void publish_buddy_locked(void)
 	h->retained = (z->nr_released + nr_releasing) *
 		      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
 	h->nr_sections = z->nr_sections;
-	h->os_maps = kmem_os_map_calls();
-	h->os_unmaps = __atomic_load_n(&kmem_os_nr_unmaps, __ATOMIC_RELAXED);
-	h->os_releases = __atomic_load_n(&kmem_os_nr_releases,
-					 __ATOMIC_RELAXED);
-	__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* One free list's count changed: publish it and the free total. */
+static __always_inline void publish_free_area(unsigned int order)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	if (likely(h)) {
+		h->free_pages = kmem_zone.free_pages;
+		h->nr_free[order] = kmem_zone.free_area[order].nr_free;
+		if (order == MAX_PAGE_ORDER) {
+			h->nr_free[order] += nr_releasing;
+			h->retained = (kmem_zone.nr_released + nr_releasing) *
+				      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -121,6 +162,7 @@ static void add_to_free_list(struct page *page, unsigned int order)
 	}
 	z->free_area[order].nr_free++;
 	z->free_pages += 1UL << order;
+	publish_free_area(order);
 }
 
 static void del_from_free_list(struct page *page, unsigned int order)
@@ -136,6 +178,7 @@ static void del_from_free_list(struct page *page, unsigned int order)
 	}
 	z->free_area[order].nr_free--;
 	z->free_pages -= 1UL << order;
+	publish_free_area(order);
 }
 
 /*
@@ -163,7 +206,7 @@ static void expand(struct page *page, unsigned int low, unsigned int high)
 
 static void section_account_alloc_max(struct page *page)
 {
-	struct kmem_section *sec = page_section(page);
+	struct kmem_section *sec = page_sec(page);
 
 	if (sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
 		kmem_zone.nr_free_sections--;
@@ -247,9 +290,9 @@ static void __free_one_page(struct page *page, unsigned int order)
 	}
 	page->flags = (page->flags & PGF_freed_head) | zeroed;
 	if (order == MAX_PAGE_ORDER) {
-		struct kmem_section *sec = page_section(page);
+		struct kmem_section *sec = page_sec(page);
 
-		page->stamp = kmem_now_ms();
+		page->stamp = zone_clock();
 		if (++sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
 			kmem_zone.nr_free_sections++;
 	}
@@ -269,6 +312,7 @@ static void zone_add_section(struct kmem_section *sec)
 	for (unsigned long i = 0; i < PAGES_PER_SECTION;
 	     i += MAX_ORDER_NR_PAGES)
 		add_to_free_list(&sec->pages[i], MAX_PAGE_ORDER);
+	publish_buddy_locked();
 }
 
 /* ------------------------------------------------------------------ */
@@ -317,6 +361,7 @@ static void zone_remove_section(struct kmem_section *sec)
 	WRITE_ONCE(z->nr_sections, z->nr_sections - 1);
 	z->nr_free_sections--;
 	z->managed_pages -= PAGES_PER_SECTION;
+	publish_buddy_locked();
 }
 
 /*
@@ -341,7 +386,7 @@ static unsigned long release_blocks(unsigned long now, bool all,
 	LIST_HEAD(batch);
 	struct page *page, *tmp;
 
-	kmem_lock(&z->lock);
+	zone_lock();
 	while (!list_empty(top)) {
 		page = list_last_entry(top, struct page, lru);
 		if (!all && page->stamp + buddy_config.decay_ms > now)
@@ -351,13 +396,13 @@ static unsigned long release_blocks(unsigned long now, bool all,
 		nr_releasing++;
 		n++;
 	}
-	kmem_unlock(&z->lock);
+	zone_unlock();
 
 	list_for_each_entry(page, &batch, lru)
 		kmem_os_release((void *)page_to_addr(page),
 				MAX_ORDER_NR_PAGES << PAGE_SHIFT);
 
-	kmem_lock(&z->lock);
+	zone_lock();
 	list_for_each_entry_safe(page, tmp, &batch, lru) {
 		list_del(&page->lru);
 		nr_releasing--;
@@ -371,9 +416,9 @@ static unsigned long release_blocks(unsigned long now, bool all,
 		if (!sec)
 			break;
 		zone_remove_section(sec);
-		kmem_unlock(&z->lock);
+		zone_unlock();
 		section_destroy_buddy(sec);
-		kmem_lock(&z->lock);
+		zone_lock();
 	}
 	if (next) {
 		*next = 0;
@@ -388,7 +433,7 @@ static unsigned long release_blocks(unsigned long now, bool all,
 			   list_last_entry(top, struct page, lru)->stamp +
 				   buddy_config.decay_ms);
 	publish_buddy_locked();
-	kmem_unlock(&z->lock);
+	zone_unlock();
 	return n;
 }
 
@@ -449,6 +494,7 @@ static void *reaper_main(void *arg)
 		unsigned long now = kmem_now_ms(), next;
 		struct timespec ts;
 
+		WRITE_ONCE(zone_clock_ms, now);
 		next = buddy_release_expired(now);
 		for (unsigned int i = 0; i < nr_reaper_hooks; i++)
 			reaper_hooks[i](now, &next);
@@ -543,9 +589,9 @@ static bool zone_grow(gfp_t gfp)
 	struct kmem_section *sec;
 
 	lock_assert_held(&kmem_zone.lock);
-	kmem_unlock(&kmem_zone.lock);
+	zone_unlock();
 	sec = section_create_buddy(gfpflags_allow_blocking(gfp));
-	kmem_lock(&kmem_zone.lock);
+	zone_lock();
 	if (!sec)
 		return false;
 	zone_add_section(sec);
@@ -564,11 +610,10 @@ static bool zone_grow(gfp_t gfp)
 unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 			       struct list_head *list, gfp_t gfp)
 {
-	struct zone *z = &kmem_zone;
 	bool grew = false;
 	unsigned int n = 0;
 
-	kmem_lock(&z->lock);
+	zone_lock();
 	while (n < count) {
 		struct page *page = __rmqueue(order);
 
@@ -582,8 +627,7 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 		list_add_tail(&page->lru, list);
 		n++;
 	}
-	publish_buddy_locked();
-	kmem_unlock(&z->lock);
+	zone_unlock();
 	if (grew)
 		reaper_maybe_start();
 	return n;
@@ -592,19 +636,17 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 /* Allocate one block straight from the zone. */
 static struct page *zone_alloc(gfp_t gfp, unsigned int order)
 {
-	struct zone *z = &kmem_zone;
 	struct page *page;
 	bool grew = false;
 
-	kmem_lock(&z->lock);
+	zone_lock();
 	for (;;) {
 		page = __rmqueue(order);
 		if (page || grew || !zone_grow(gfp))
 			break;
 		grew = true;
 	}
-	publish_buddy_locked();
-	kmem_unlock(&z->lock);
+	zone_unlock();
 	if (grew)
 		reaper_maybe_start();
 	return page;
@@ -618,7 +660,7 @@ static void maybe_release_expired(void)
 {
 	unsigned long due = READ_ONCE(kmem_zone.next_decay_ms);
 
-	if (due && kmem_now_ms() >= due)
+	if (due && READ_ONCE(zone_clock_ms) >= due)
 		buddy_release_expired(kmem_now_ms());
 }
 
@@ -637,7 +679,7 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 
 	bool kick;
 
-	kmem_lock(&z->lock);
+	zone_lock();
 	pending_before = nr_decay_pending;
 	list_for_each_entry_safe(page, tmp, list, lru) {
 		list_del(&page->lru);
@@ -646,9 +688,8 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 	(void)n;
 	kick = nr_decay_pending > pending_before;
 	if (kick && !z->next_decay_ms)
-		WRITE_ONCE(z->next_decay_ms, kmem_now_ms() + buddy_config.decay_ms);
-	publish_buddy_locked();
-	kmem_unlock(&z->lock);
+		WRITE_ONCE(z->next_decay_ms, zone_clock() + buddy_config.decay_ms);
+	zone_unlock();
 	if (kick) {
 		buddy_reaper_kick();
 		maybe_release_expired();
@@ -660,13 +701,12 @@ static void zone_free(struct page *page, unsigned int order)
 	struct zone *z = &kmem_zone;
 	bool top;
 
-	kmem_lock(&z->lock);
+	zone_lock();
 	__free_one_page(page, order);
 	top = !list_empty(&z->free_area[MAX_PAGE_ORDER].free_list);
 	if (top && !z->next_decay_ms)
-		WRITE_ONCE(z->next_decay_ms, kmem_now_ms() + buddy_config.decay_ms);
-	publish_buddy_locked();
-	kmem_unlock(&z->lock);
+		WRITE_ONCE(z->next_decay_ms, zone_clock() + buddy_config.decay_ms);
+	zone_unlock();
 	if (top) {
 		buddy_reaper_kick();
 		maybe_release_expired();
@@ -1065,7 +1105,7 @@ void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
 	memset(info, 0, sizeof(*info));
 	kmem_thread_lock();
 	kmem_thread_for_each(&pcp_part, count_pcp_quiet, &pc);
-	kmem_lock(&z->lock);
+	zone_lock();
 	for (int o = 0; o < NR_PAGE_ORDERS; o++)
 		info->nr_free[o] = z->free_area[o].nr_free;
 	info->nr_free[MAX_PAGE_ORDER] += nr_releasing;
@@ -1075,7 +1115,7 @@ void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
 			 (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
 	info->resident = info->mapped - info->retained;
 	info->nr_sections = z->nr_sections;
-	kmem_unlock(&z->lock);
+	zone_unlock();
 	kmem_thread_unlock();
 	section_huge_stats(&hs);
 	info->huge_mapped = hs.bytes;
@@ -1137,7 +1177,7 @@ int buddy_validate(void)
 	kmem_init();
 	kmem_thread_lock();
 	kmem_thread_for_each(&pcp_part, count_pcp, &pc);
-	kmem_lock(&z->lock);
+	zone_lock();
 	bad += pc.bad;
 	list_for_each_entry(sec, &z->sections, node) {
 		struct page *pages = sec->pages;
@@ -1239,7 +1279,7 @@ int buddy_validate(void)
 		VFAIL("managed pages %lu for %lu sections\n", z->managed_pages,
 		      z->nr_sections);
 	(void)released;
-	kmem_unlock(&z->lock);
+	zone_unlock();
 	kmem_thread_unlock();
 	return bad;
 }
@@ -1268,7 +1308,7 @@ void buddy_init(void)
 void buddy_fork_prepare(void)
 {
 	pthread_mutex_lock(&reaper_mutex);
-	kmem_lock(&kmem_zone.lock);
+	zone_lock();
 	section_lock_all();
 }
 
@@ -1278,7 +1318,7 @@ void buddy_fork_prepare(void)
 void buddy_fork_parent(void)
 {
 	section_unlock_all();
-	kmem_unlock(&kmem_zone.lock);
+	zone_unlock();
 	pthread_mutex_unlock(&reaper_mutex);
 }
 

@@ -228,6 +228,7 @@ struct kmem_lock {
 #define KMEM_LOCK_INIT { .mutex = PTHREAD_MUTEX_INITIALIZER }
 
 pid_t kmem_gettid(void);
+void kmem_gettid_reset(void);
 
 static inline void kmem_lock_init(struct kmem_lock *l)
 {
@@ -308,8 +309,6 @@ bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size);
  */
 void kmem_os_fail_after(long n);
 unsigned long kmem_os_map_calls(void);
-extern unsigned long kmem_os_nr_unmaps;		/* atomic */
-extern unsigned long kmem_os_nr_releases;	/* atomic */
 
 /* ------------------------------------------------------------------ */
 /* Sections and the page table                                          */
@@ -499,8 +498,50 @@ static __always_inline struct page *section_page(struct kmem_section *sec,
 	return &sec->pages[(a & ~SECTION_MASK) >> PAGE_SHIFT];
 }
 
+/*
+ * Descriptor arrays live in 512 KiB slots of a DESC arena: a header page
+ * naming the section, then the section's 8192 descriptors (256 KiB).  So
+ * a descriptor we trust (one the allocator itself is handling) reaches
+ * its section and address with one load; a descriptor from a caller is
+ * checked through the table first (page_section()).
+ */
+#define DESC_SLOT_SIZE	(2 * PAGES_PER_SECTION * sizeof(struct page))
+#define DESC_SLOTS	(SECTION_SIZE / DESC_SLOT_SIZE)
+
+struct desc_slot {
+	struct kmem_section *sec;	/* the BUDDY section described */
+	unsigned long base;		/* its first byte */
+};
+
+static __always_inline struct desc_slot *page_slot(const struct page *page)
+{
+	return (struct desc_slot *)((unsigned long)page & ~(DESC_SLOT_SIZE - 1));
+}
+
+/* First descriptor of the array @page belongs to. */
+static __always_inline struct page *desc_base(const struct page *page)
+{
+	return (struct page *)((char *)page_slot(page) + PAGE_SIZE);
+}
+
+static __always_inline unsigned long page_index(const struct page *page)
+{
+	return (unsigned long)(page - desc_base(page));
+}
+
+/* The address a trusted descriptor describes. */
+static __always_inline unsigned long page_to_addr(const struct page *page)
+{
+	return page_slot(page)->base + (page_index(page) << PAGE_SHIFT);
+}
+
+/* The section of a trusted descriptor. */
+static __always_inline struct kmem_section *page_sec(const struct page *page)
+{
+	return page_slot(page)->sec;
+}
+
 struct kmem_section *page_section(const struct page *page);
-unsigned long page_to_addr(const struct page *page);
 bool kmem_addr_is_ours(const void *addr);
 
 struct kmem_section *section_create_buddy(bool may_map);
@@ -553,8 +594,9 @@ extern struct zone kmem_zone;
 struct buddy_config {
 	unsigned long decay_ms;		/* free max-order block stays resident */
 	unsigned long retain_sections;	/* wholly free sections kept mapped */
-	unsigned int pcp_high[4];	/* per-thread list high mark, blocks */
-	unsigned int pcp_batch[4];	/* blocks moved per refill/drain */
+	unsigned int pcp_high[9];	/* per-thread list high mark, blocks */
+	unsigned int pcp_batch[9];	/* blocks moved per refill/drain */
+	unsigned long pcp_large_cap;	/* bytes of orders >= 4 a thread keeps */
 	bool background;		/* a reaper thread may be started */
 };
 
@@ -582,16 +624,62 @@ void section_lock_all(void);
 void section_unlock_all(void);
 
 /* Per-thread page lists (buddy/pcp.c). */
-#define PCP_ORDERS 4
+/*
+ * Orders 0..3 as the kernel's per-cpu lists; orders 4..8 (64 KiB..1 MiB)
+ * one block each, within pcp_large_cap bytes, for kmalloc's large blocks.
+ */
+#define PCP_ORDERS 9
+#define PCP_LARGE_ORDER 4
 struct pcp_list {
 	struct list_head list;		/* PG_pcp heads, hot first */
 	unsigned int count;		/* blocks on @list */
 };
 struct pcp_set {
 	uint64_t nr_pages;		/* pages on all lists (read by kmeminfo) */
+	unsigned long large_bytes;	/* bytes on lists of orders >= 4 */
 	struct pcp_list lists[PCP_ORDERS];
 };
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
+
+/* Take the hottest block of a non-empty list (the owner thread only). */
+static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
+					    unsigned int order)
+{
+	struct pcp_list *pl = &pcp->lists[order];
+	struct page *page = list_first_entry(&pl->list, struct page, lru);
+
+	list_del(&page->lru);
+	pl->count--;
+	pcp->nr_pages -= 1UL << order;
+	if (order >= PCP_LARGE_ORDER)
+		pcp->large_bytes -= PAGE_SIZE << order;
+	return page;
+}
+
+/*
+ * Push a freed block if its list has room below the high mark (and, for
+ * large orders, the cap); false otherwise (the caller takes the slow way).
+ */
+static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
+				     unsigned int order)
+{
+	struct pcp_list *pl = &pcp->lists[order];
+
+	if (pl->count >= buddy_config.pcp_high[order])
+		return false;
+	if (order >= PCP_LARGE_ORDER) {
+		if (pcp->large_bytes + (PAGE_SIZE << order) >
+		    buddy_config.pcp_large_cap)
+			return false;
+		pcp->large_bytes += PAGE_SIZE << order;
+	}
+	set_page_type(page, PG_pcp);
+	page->order = (unsigned char)order;
+	list_add(&page->lru, &pl->list);
+	pl->count++;
+	pcp->nr_pages += 1UL << order;
+	return true;
+}
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
 void pcp_drain(struct pcp_set *pcp);
 extern __thread struct pcp_set *kmem_tls_pcp __tls_ie;

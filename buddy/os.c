@@ -40,8 +40,13 @@
 
 static long os_fail_after = -1;		/* atomic; -1: off */
 static unsigned long os_map_calls;	/* atomic; successful maps */
-unsigned long kmem_os_nr_unmaps;	/* atomic; munmap calls */
-unsigned long kmem_os_nr_releases;	/* atomic; MADV_DONTNEED calls */
+
+/* The OS calls are counted in the published header, for kmeminfo. */
+static void os_count(uint64_t *field)
+{
+	if (kmem_region)
+		__atomic_add_fetch(field, 1, __ATOMIC_RELAXED);
+}
 
 /**
  * kmem_os_fail_after - make the OS refuse memory (tests)
@@ -123,6 +128,7 @@ void *kmem_os_map(size_t size, size_t align)
 	p = (void *)aligned;
 out:
 	__atomic_add_fetch(&os_map_calls, 1, __ATOMIC_RELAXED);
+	os_count(&kmem_region->os_maps);
 	return p;
 }
 
@@ -133,7 +139,7 @@ out:
  */
 void kmem_os_unmap(void *addr, size_t size)
 {
-	__atomic_add_fetch(&kmem_os_nr_unmaps, 1, __ATOMIC_RELAXED);
+	os_count(&kmem_region->os_unmaps);
 	if (munmap(addr, size))
 		kmem_panic("kmem: munmap(%p, %zu) failed: errno %d\n", addr,
 			   size, errno);
@@ -148,7 +154,7 @@ void kmem_os_unmap(void *addr, size_t size)
  */
 void kmem_os_release(void *addr, size_t size)
 {
-	__atomic_add_fetch(&kmem_os_nr_releases, 1, __ATOMIC_RELAXED);
+	os_count(&kmem_region->os_releases);
 	if (madvise(addr, size, MADV_DONTNEED))
 		kmem_panic("kmem: madvise(%p, %zu, MADV_DONTNEED) failed: errno %d\n",
 			   addr, size, errno);

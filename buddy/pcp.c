@@ -4,10 +4,17 @@
  *
  * The kernel keeps a few free pages of low orders per CPU in front of the
  * zone lock (struct per_cpu_pages).  kmem does the same per thread: each
- * thread has one list per order 0..3 in its part of the thread block
+ * thread has one list per order in its part of the thread block
  * (buddy/thread.c).  Allocation pops the hottest block; an empty list is
  * refilled with pcp_batch blocks under one zone lock.  Free pushes; a list
  * past pcp_high returns pcp_batch of its coldest blocks to the zone.
+ *
+ * Orders 0..3 are the kernel's; orders 4..8 (64 KiB to 1 MiB, kmalloc's
+ * large blocks) keep one block each, and all of them together at most
+ * pcp_large_cap bytes (1 MiB): a thread that frees a large block and
+ * allocates one again (a buffer per request) does not split and merge
+ * blocks under the zone lock each time, and no thread hoards more than
+ * about 1.3 MiB.
  *
  * Only the owning thread touches its lists, so there is no lock and no
  * atomic; a block on a list has its head marked PG_pcp, which is how a
@@ -31,6 +38,7 @@ static void pcp_attach(void *part, struct kmem_stats_thread *unit)
 		pcp->lists[o].count = 0;
 	}
 	pcp->nr_pages = 0;
+	pcp->large_bytes = 0;
 	kmem_tls_pcp = pcp;
 }
 
@@ -48,6 +56,8 @@ void pcp_drain(struct pcp_set *pcp)
 			continue;
 		pl->count = 0;
 		pcp->nr_pages -= (uint64_t)n << o;
+		if (o >= PCP_LARGE_ORDER)
+			pcp->large_bytes -= (PAGE_SIZE << o) * n;
 		zone_free_bulk(&pl->list, o, n);
 	}
 }
@@ -75,7 +85,6 @@ struct kmem_thread_part pcp_part = {
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
 {
 	struct pcp_list *pl = &pcp->lists[order];
-	struct page *page;
 
 	if (unlikely(!pl->count)) {
 		unsigned int n = zone_rmqueue_bulk(order,
@@ -85,12 +94,10 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
 			return NULL;
 		pl->count = n;
 		pcp->nr_pages += (uint64_t)n << order;
+		if (order >= PCP_LARGE_ORDER)
+			pcp->large_bytes += (PAGE_SIZE << order) * n;
 	}
-	page = list_first_entry(&pl->list, struct page, lru);
-	list_del(&page->lru);
-	pl->count--;
-	pcp->nr_pages -= 1UL << order;
-	return page;
+	return pcp_pop(pcp, order);
 }
 
 /**
@@ -99,13 +106,20 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
  * @page:  the block's head (already checked)
  * @order: its order
  *
- * Return: true (the block is taken); past the high mark the coldest
- * pcp_batch blocks go back to the zone.
+ * Return: true if the block is taken (past the high mark the coldest
+ * pcp_batch blocks go back to the zone); false for a large block that
+ * would pass pcp_large_cap: the caller gives it to the zone.
  */
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
+	if (order >= PCP_LARGE_ORDER) {
+		if (pcp->large_bytes + (PAGE_SIZE << order) >
+		    buddy_config.pcp_large_cap)
+			return false;
+		pcp->large_bytes += PAGE_SIZE << order;
+	}
 	set_page_type(page, PG_pcp);
 	page->order = order;
 	list_add(&page->lru, &pl->list);
@@ -123,6 +137,8 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 		}
 		pl->count -= n;
 		pcp->nr_pages -= (uint64_t)n << order;
+		if (order >= PCP_LARGE_ORDER)
+			pcp->large_bytes -= (PAGE_SIZE << order) * n;
 		zone_free_bulk(&cold, order, n);
 	}
 	return true;

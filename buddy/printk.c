@@ -353,12 +353,27 @@ void kmem_warn(const char *file, int line, const char *fmt, ...)
 	kmem_printk("kmem: WARNING at %s:%d: %s\n", file, line, what);
 }
 
+static __thread pid_t tls_tid __tls_ie;
+
 /**
  * kmem_gettid - the calling thread's kernel thread id
+ *
+ * Cached per thread (debug builds record lock owners on every lock);
+ * kmem_gettid_reset() forgets it in a fork child.
  */
 pid_t kmem_gettid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	if (unlikely(!tls_tid))
+		tls_tid = (pid_t)syscall(SYS_gettid);
+	return tls_tid;
+}
+
+/**
+ * kmem_gettid_reset - the forking thread has a new id in the child
+ */
+void kmem_gettid_reset(void)
+{
+	tls_tid = 0;
 }
 
 /**

@@ -22,9 +22,11 @@
  *  - BUDDY: pages for the zone.  Their struct page descriptors live apart,
  *    in a slot of a DESC section, so a buffer overrun in a page never
  *    reaches the allocator's books.
- *  - DESC: a SECTION_SIZE arena of descriptor arrays, 128 slots of 256 KiB.
+ *  - DESC: a SECTION_SIZE arena of descriptor arrays, 64 slots of 512 KiB:
+ *    a header page naming the section, then its 256 KiB of descriptors.
  *    Being in the table, a struct page pointer can be checked (is it a
- *    descriptor of ours, and of which section?) without dereferencing it.
+ *    descriptor of ours, and of which section?) without dereferencing it;
+ *    a trusted one finds its section through the header in one load.
  *  - HUGE: one allocation above the largest buddy order, mapped alone and
  *    aligned to SECTION_SIZE; every window it covers points to it.
  *
@@ -38,10 +40,9 @@
 
 #include "buddy/buddy.h"
 
-#define DESC_SLOT_SIZE	(PAGES_PER_SECTION * sizeof(struct page))
-#define DESC_SLOTS	(SECTION_SIZE / DESC_SLOT_SIZE)
-
 BUILD_BUG_ON(DESC_SLOT_SIZE * DESC_SLOTS != SECTION_SIZE);
+BUILD_BUG_ON(PAGE_SIZE + PAGES_PER_SECTION * sizeof(struct page) >
+	     DESC_SLOT_SIZE);
 BUILD_BUG_ON(MAX_BLOCKS_PER_SECTION != 8);
 
 unsigned long *kmem_section_root[SECTION_ROOT_SIZE];
@@ -163,7 +164,8 @@ static struct page *desc_slot_get(struct kmem_section *owner)
 				arena->owners[i] = owner;
 				owner->desc = arena;
 				return (struct page *)(arena->base +
-						       i * DESC_SLOT_SIZE);
+						       i * DESC_SLOT_SIZE +
+						       PAGE_SIZE);
 			}
 		}
 	}
@@ -186,7 +188,7 @@ static struct page *desc_slot_get(struct kmem_section *owner)
 	table_set(arena->base, SECTION_SIZE, arena);
 	arena->owners[0] = owner;
 	owner->desc = arena;
-	return base;
+	return (struct page *)((char *)base + PAGE_SIZE);
 
 out_unmap_base:
 	kmem_os_unmap(base, SECTION_SIZE);
@@ -217,21 +219,12 @@ struct kmem_section *page_section(const struct page *page)
 		return NULL;
 	off = a - arena->base;
 	owner = READ_ONCE(arena->owners[off / DESC_SLOT_SIZE]);
-	if (!owner || (off % DESC_SLOT_SIZE) % sizeof(struct page))
+	off %= DESC_SLOT_SIZE;
+	if (!owner || off < PAGE_SIZE ||
+	    off >= PAGE_SIZE + PAGES_PER_SECTION * sizeof(struct page) ||
+	    (off - PAGE_SIZE) % sizeof(struct page))
 		return NULL;
 	return owner;
-}
-
-/**
- * page_to_addr - the address of the page a descriptor describes
- * @page: a descriptor of ours (checked: BUG if it is not)
- */
-unsigned long page_to_addr(const struct page *page)
-{
-	struct kmem_section *sec = page_section(page);
-
-	BUG_ON(!sec);
-	return sec->base + (unsigned long)(page - sec->pages) * PAGE_SIZE;
 }
 
 /**
@@ -286,6 +279,8 @@ struct kmem_section *section_create_buddy(bool may_map)
 	sec->size = SECTION_SIZE;
 	sec->kind = SECTION_BUDDY;
 	sec->nr_free_max = MAX_BLOCKS_PER_SECTION;
+	page_slot(sec->pages)->sec = sec;
+	page_slot(sec->pages)->base = sec->base;
 	for (unsigned long i = 0; i < PAGES_PER_SECTION;
 	     i += MAX_ORDER_NR_PAGES) {
 		struct page *head = &sec->pages[i];
@@ -299,9 +294,8 @@ struct kmem_section *section_create_buddy(bool may_map)
 	return sec;
 
 out_put_slot:
-	sec->desc->owners[(unsigned long)((char *)sec->pages -
-					  (char *)sec->desc->base) /
-			  DESC_SLOT_SIZE] = NULL;
+	sec->desc->owners[((unsigned long)page_slot(sec->pages) -
+			   sec->desc->base) / DESC_SLOT_SIZE] = NULL;
 out_free_desc:
 	sec_desc_free(sec);
 out_unlock:
@@ -323,13 +317,13 @@ out_unlock:
 void section_destroy_buddy(struct kmem_section *sec)
 {
 	struct kmem_section *arena = sec->desc;
-	unsigned long slot = ((unsigned long)sec->pages - arena->base) /
-			     DESC_SLOT_SIZE;
+	struct desc_slot *ds = page_slot(sec->pages);
+	unsigned long slot = ((unsigned long)ds - arena->base) / DESC_SLOT_SIZE;
 	void *base = (void *)sec->base;
 
 	kmem_lock(&section_lock);
 	table_set(sec->base, SECTION_SIZE, NULL);
-	kmem_os_release(sec->pages, DESC_SLOT_SIZE);
+	kmem_os_release(ds, DESC_SLOT_SIZE);
 	arena->owners[slot] = NULL;
 	sec_desc_free(sec);
 	kmem_unlock(&section_lock);

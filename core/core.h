@@ -60,6 +60,8 @@ static __always_inline struct kmem_cache *malloc_cache(size_t size)
 }
 void kmalloc_init(void);
 void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
+void *kmalloc_large_fast(size_t size);
+bool kmalloc_large_free_fast(struct page *page, const void *p);
 void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
 			    unsigned long caller);
 

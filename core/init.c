@@ -67,6 +67,7 @@ static void kmem_fork_parent(void)
 
 static void kmem_fork_child(void)
 {
+	kmem_gettid_reset();
 	kmem_region_fork_child();
 	buddy_fork_child();
 	slab_fork_child();

@@ -234,6 +234,53 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 	return (void *)sec->base;	/* fresh from the OS: already zero */
 }
 
+/**
+ * kmalloc_large_fast - a large block from the calling thread's page list
+ * @size: bytes, above KMALLOC_MAX_CACHE_SIZE
+ *
+ * The common case of large allocations: a block of this order was freed
+ * by this thread and waits on its list.  No lock, no call.
+ *
+ * Return: the block, or NULL when the slow path must run.
+ */
+void *kmalloc_large_fast(size_t size)
+{
+	struct pcp_set *pcp = kmem_tls_pcp;
+	unsigned int order;
+	struct page *page;
+
+	if (unlikely(!pcp || size > (PAGE_SIZE << (PCP_ORDERS - 1))))
+		return NULL;
+	order = (unsigned int)get_order(size);
+	if (!pcp->lists[order].count)
+		return NULL;
+	page = pcp_pop(pcp, order);
+	page->flags = 0;
+	page->large_size = size;
+	set_page_type(page, PG_large);
+	return (void *)page_to_addr(page);
+}
+
+/**
+ * kmalloc_large_free_fast - free a large block onto the thread's list
+ * @page: its head's descriptor
+ * @p:    the pointer freed
+ *
+ * Return: true if @p was a large block head and its list had room.
+ */
+bool kmalloc_large_free_fast(struct page *page, const void *p)
+{
+	struct pcp_set *pcp = kmem_tls_pcp;
+	unsigned int order = page->order;
+
+	if (page_type(page) != PG_large || ((unsigned long)p & ~PAGE_MASK) ||
+	    !pcp || order >= PCP_ORDERS)
+		return false;
+	page->flags = PGF_freed_head;
+	page->large_size = 0;
+	return pcp_push(pcp, page, order);
+}
+
 /* ---- classifying pointers ------------------------------------------- */
 
 /**
@@ -244,16 +291,21 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
  */
 void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp)
 {
-	unsigned long a = (unsigned long)p;
+	unsigned long a = (unsigned long)p, e;
 	struct kmem_section *sec;
 
 	memset(kp, 0, sizeof(*kp));
 	kp->kind = KMEM_PTR_INVALID;
-	if (kmem_boot_owns(p)) {
+	if (unlikely(kmem_boot_owns(p))) {
 		kp->kind = KMEM_PTR_BOOT;
 		return;
 	}
-	sec = addr_to_section(a);
+	e = section_entry(a);
+	if (likely(e & SECTION_ENTRY_PAGES)) {
+		page = page ? page : entry_page(e, p);
+		goto buddy;
+	}
+	sec = (struct kmem_section *)e;
 	if (!sec || sec->kind == SECTION_DESC || a - sec->base >= sec->size) {
 		kp->why = "not allocated by kmem";
 		return;
@@ -267,7 +319,7 @@ void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp)
 		kp->sec = sec;
 		return;
 	}
-	page = page ? page : section_page(sec, a);
+buddy:
 	kp->page = page;
 	switch (page->type) {
 	case PG_slab:
@@ -373,10 +425,15 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 
 static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
+	void *p;
+
 	if (!size)
 		return ZERO_SIZE_PTR;
 	if (!kmem_ready())
 		return kmem_boot_alloc(size, 16);
+	if (size > KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO) &&
+	    (p = kmalloc_large_fast(size)))
+		return p;
 	if (size <= KMALLOC_MAX_CACHE_SIZE)
 		return kmem_alloc_class_slow(kmalloc_cache(size),
 					     kmalloc_cache(size)->object_size,
@@ -432,6 +489,8 @@ static noinline void kfree_slow(const void *p, const char *func)
 		slab_free_slow(kp.page->slab_cache, (void *)p, caller);
 		return;
 	}
+	if (kp.kind == KMEM_PTR_LARGE && kmalloc_large_free_fast(kp.page, p))
+		return;
 	kmem_free_classified(&kp, (void *)p, func, caller);
 }
 
@@ -449,9 +508,13 @@ void kfree(const void *objp)
 	if (likely(e & SECTION_ENTRY_PAGES)) {
 		struct page *page = entry_page(e, objp);
 
-		if (likely(page->type == PG_slab &&
-			   slab_free_page_fast(page, (void *)objp, "kfree")))
+		if (likely(page->type == PG_slab)) {
+			if (likely(slab_free_page_fast(page, (void *)objp,
+						       "kfree")))
+				return;
+		} else if (kmalloc_large_free_fast(page, objp)) {
 			return;
+		}
 	}
 	kfree_slow(objp, "kfree");
 }

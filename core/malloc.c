@@ -66,6 +66,12 @@ static noinline void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 	if (size <= KMALLOC_MAX_CACHE_SIZE)
 		return kmem_alloc_class_slow(malloc_cache(size), size, gfp,
 					     caller);
+	if (!(gfp & __GFP_ZERO)) {
+		void *p = kmalloc_large_fast(size);
+
+		if (p)
+			return p;
+	}
 	if (size > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
@@ -109,6 +115,8 @@ static noinline void free_slow(void *p, const char *func)
 		slab_free_slow(kp.page->slab_cache, p, caller);
 		return;
 	}
+	if (kp.kind == KMEM_PTR_LARGE && kmalloc_large_free_fast(kp.page, p))
+		return;
 	kmem_free_classified(&kp, p, func, caller);
 }
 
@@ -125,9 +133,12 @@ void kmem_free(void *ptr)
 	if (likely(e & SECTION_ENTRY_PAGES)) {
 		struct page *page = entry_page(e, ptr);
 
-		if (likely(page->type == PG_slab &&
-			   slab_free_page_fast(page, ptr, "free")))
+		if (likely(page->type == PG_slab)) {
+			if (likely(slab_free_page_fast(page, ptr, "free")))
+				return;
+		} else if (kmalloc_large_free_fast(page, ptr)) {
 			return;
+		}
 	}
 	free_slow(ptr, "free");
 }
