@@ -355,7 +355,39 @@ struct workload {
 	bool threads;
 };
 
+/*
+ * One order-0 page allocated and freed, again and again: alloc_pages() and
+ * __free_pages() through the calling thread's page list.
+ */
+static int run_page_pairs(const struct bench_opts *o, long unused)
+{
+	struct bench_result r = { .threads = 1, .pairs = true };
+	struct bench_clock clk;
+	uint64_t ops = 0;
+
+	(void)unused;
+	bench_clock_start(&clk, bench_duration(o, BENCH_DEFAULT_SECONDS));
+	do {
+		for (unsigned int i = 0; i < BENCH_CHUNK; i++) {
+			struct page *pg = alloc_pages(GFP_KERNEL, 0);
+
+			if (!pg)
+				bench_oom("alloc_pages", 4096);
+			bench_sink(pg);
+			__free_pages(pg, 0);
+		}
+		ops += 2 * BENCH_CHUNK;
+	} while (!bench_time_up(&clk));
+	r.ops = ops;
+	r.seconds = bench_clock_elapsed(&clk);
+	snprintf(r.workload, sizeof(r.workload), "page-pairs");
+	bench_extra(&r, "order=0");
+	bench_report(&r);
+	return 0;
+}
+
 static const struct workload workloads[] = {
+	{ "page-pairs", run_page_pairs, false },
 	{ "cache-pairs", run_cache_pairs, false },
 	{ "cache-batch", run_cache_batch, false },
 	{ "cache-threads", run_cache_threads, true },
@@ -371,6 +403,7 @@ static void usage(FILE *out)
 		"usage: slab_bench [-s FACTOR] [-d SECONDS] [-S SEED] WORKLOAD [THREADS]\n"
 		"\n"
 		"workloads (64-byte objects; THREADS defaults to 2):\n"
+		"  page-pairs        alloc_pages(GFP_KERNEL, 0)+__free_pages, hot\n"
 		"  cache-pairs       kmem_cache_alloc+kmem_cache_free, hot\n"
 		"  cache-batch       1,000,000 kmem_cache_alloc, then free all\n"
 		"  cache-threads N   cache-pairs in N threads, one shared cache\n"

@@ -27,7 +27,13 @@ run() {
 	cmake --build "$dir" -j "$jobs" > "$dir.build.log" 2>&1 ||
 		{ tail -50 "$dir.build.log"; return 1; }
 	echo "==> test $dir"
-	(cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 900)
+	local rc=0
+	(cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 900) || rc=$?
+	# Check's own summary line of every suite that ran.
+	awk '/^[0-9]+\/[0-9]+ Testing: / { name = $3 }
+	     /^[0-9]+%: Checks: / { printf "    %-22s %s\n", name, $0 }' \
+		"$dir/Testing/Temporary/LastTest.log" 2>/dev/null || true
+	return $rc
 }
 
 base=${KMEM_BUILD_DIR:-build}
