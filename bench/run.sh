@@ -4,9 +4,10 @@
 # bench/run.sh - run kmem's benchmarks under every allocator and print the
 # table of medians.  See bench/README.md.
 #
-# It builds nothing: it takes a build directory (default: build/ at the top
-# of the repository) holding bench/malloc_bench, bench/slab_bench and
-# libkmem-malloc.so.  malloc_bench runs under each allocator - glibc (no
+# It takes a build directory holding bench/malloc_bench, bench/slab_bench
+# and libkmem-malloc.so.  Without -b it uses build-bench/ at the top of the
+# repository, configuring and building it first (Release, KMEM_DEBUG_LEVEL
+# 0: what a user links) so the figures are those of an optimised build.  malloc_bench runs under each allocator - glibc (no
 # preload), jemalloc, tcmalloc, mimalloc (the Debian libraries, installed
 # with apt-get when absent and we are root) and kmem (LD_PRELOAD of
 # libkmem-malloc.so).  slab_bench runs its cache-* workloads once (kmem's
@@ -27,7 +28,8 @@ set -euo pipefail
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top_dir=$(cd "$script_dir/.." && pwd)
 
-build_dir="$top_dir/build"
+build_dir=
+auto_build=1
 runs=5
 threads=2
 scale=1
@@ -47,7 +49,8 @@ Run malloc_bench under glibc, jemalloc, tcmalloc, mimalloc and kmem, and
 slab_bench's cache API against malloc; print median throughput and peak RSS.
 
 options:
-  -b, --build DIR      build directory (default: $top_dir/build)
+  -b, --build DIR      an existing build directory (default: build and use
+                       $top_dir/build-bench, Release, KMEM_DEBUG_LEVEL=0)
   -n RUNS              repetitions of every run (default: $runs)
   -w WORKLOAD[,..]     workloads to run (default: all); a name as printed
                        (pairs-64, larson-2, cache-pairs), a family (pairs,
@@ -83,6 +86,7 @@ while [[ $# -gt 0 ]]; do
 	case "$1" in
 	-b | --build)
 		build_dir=${2:?--build needs a directory}
+		auto_build=0
 		shift 2 ;;
 	-n)
 		runs=${2:?-n needs a number}
@@ -119,6 +123,7 @@ while [[ $# -gt 0 ]]; do
 		die "unknown option '$1'" ;;
 	*)
 		build_dir=$1
+		auto_build=0
 		shift ;;
 	esac
 done
@@ -130,8 +135,21 @@ if ! [[ $scale =~ ^[0-9]*\.?[0-9]+$ ]] ||
 	! awk -v s="$scale" 'BEGIN { exit !(s > 0) }'; then
 	die "-s: want a positive number, not '$scale'"
 fi
+if ((auto_build)); then
+	build_dir="$top_dir/build-bench"
+	note "building $build_dir (Release, KMEM_DEBUG_LEVEL=0)"
+	cmake -S "$top_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+		-DKMEM_DEBUG_LEVEL=0 -DKMEM_BUILD_BENCH=ON -DKMEM_BUILD_TESTS=OFF \
+		> "$build_dir.configure.log" 2>&1 ||
+		die "configuring failed: see $build_dir.configure.log"
+	cmake --build "$build_dir" -j "$(nproc)" > "$build_dir.build.log" 2>&1 ||
+		die "building failed: see $build_dir.build.log"
+fi
 [[ -d $build_dir ]] || die "no build directory '$build_dir' (configure with -DKMEM_BUILD_BENCH=ON and build first)"
 build_dir=$(cd "$build_dir" && pwd)
+if grep -qs '^KMEM_DEBUG_LEVEL:STRING=[12]' "$build_dir/CMakeCache.txt"; then
+	note "warning: $build_dir has KMEM_DEBUG_LEVEL above 0; kmem's figures include its checks"
+fi
 command -v python3 >/dev/null || die "python3 is needed to print the table"
 # a longer run may take longer
 timeout_s=$(awk -v t="$timeout_s" -v s="$scale" 'BEGIN { printf "%d", (s > 1) ? t * s + 1 : t }')
