@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/kmeminfo/kmi_child.c - a kmem process that test_kmeminfo drives.
+ *
+ * Linked with libkmem (static); malloc stays glibc's, so only what the
+ * commands do shows in the kmem figures.  Commands arrive one per line on
+ * standard input; each is answered "ok [value]" (or "err why") on
+ * standard output once it is complete, so the test knows the process is
+ * quiescent when it reads it:
+ *
+ *   create NAME SIZE [nomerge]   kmem_cache_create
+ *   alloc NAME N                 allocate N objects (kept)
+ *   free NAME N                  free the last N allocated
+ *   set NAME N                   allocate or free until N are held
+ *   destroy NAME                 kmem_cache_destroy
+ *   thread NAME N                a thread allocates N objects and stays
+ *   fork NAME N                  the child allocates N more and stays;
+ *                                answers "ok CHILDPID" once it has
+ *   print FILE / printb FILE     kmem_slabinfo_print / kmem_buddyinfo_print
+ *   fdtest                       "ok FD CLOEXEC": open("/dev/null")'s
+ *                                number; whether the region fd is CLOEXEC
+ *   statsfd                      "ok FD": kmem_stats_fd()
+ *   leak                         a thread leaks kt_leak objects (1000 B)
+ *                                every 2 ms and churns kt_steady around
+ *                                100 held
+ *   exit N                       exit(N)
+ *
+ * Children made by "fork" die with this process (PR_SET_PDEATHSIG).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kmem/slab.h>
+#include <kmem/stats.h>
+
+#define MAX_CACHES 32
+
+struct tcache {
+	char name[128];
+	struct kmem_cache *s;
+	void **objs;
+	size_t nr, cap;
+};
+
+static struct tcache caches[MAX_CACHES];
+static unsigned int nr_caches;
+
+static struct tcache *find(const char *name)
+{
+	for (unsigned int i = 0; i < nr_caches; i++)
+		if (!strcmp(caches[i].name, name))
+			return &caches[i];
+	return NULL;
+}
+
+static int do_alloc(struct tcache *c, long n)
+{
+	for (long i = 0; i < n; i++) {
+		void *p = kmem_cache_alloc(c->s, GFP_KERNEL);
+
+		if (!p)
+			return -1;
+		if (c->nr == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 256;
+			void **more = realloc(c->objs, cap * sizeof(*more));
+
+			if (!more)
+				return -1;
+			c->objs = more;
+			c->cap = cap;
+		}
+		c->objs[c->nr++] = p;
+	}
+	return 0;
+}
+
+static void do_free(struct tcache *c, long n)
+{
+	while (n-- > 0 && c->nr)
+		kmem_cache_free(c->s, c->objs[--c->nr]);
+}
+
+struct thread_arg {
+	struct tcache *c;
+	long n;
+	int ready[2];
+};
+
+static void *alloc_thread(void *p)
+{
+	struct thread_arg *a = p;
+	char ok = 1;
+
+	for (long i = 0; i < a->n; i++)
+		kmem_cache_alloc(a->c->s, GFP_KERNEL);
+	if (write(a->ready[1], &ok, 1) != 1)
+		abort();
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void *leak_thread(void *p)
+{
+	struct kmem_cache *leak = kmem_cache_create("kt_leak", 1000, 0,
+						    SLAB_NO_MERGE, NULL);
+	struct kmem_cache *steady = kmem_cache_create("kt_steady", 1000, 0,
+						      SLAB_NO_MERGE, NULL);
+	struct timespec ts = { 0, 2000000 };
+	void *held[100];
+	int *ready = p;
+	char ok = 1;
+
+	for (int i = 0; i < 100; i++)
+		held[i] = kmem_cache_alloc(steady, GFP_KERNEL);
+	if (write(ready[1], &ok, 1) != 1)
+		abort();
+	for (unsigned long k = 0;; k++) {
+		void *x;
+
+		kmem_cache_alloc(leak, GFP_KERNEL);
+		/* Churn: the steady cache's count wanders by one. */
+		x = kmem_cache_alloc(steady, GFP_KERNEL);
+		kmem_cache_free(steady, held[k % 100]);
+		held[k % 100] = x;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static int do_fork(struct tcache *c, long n, pid_t *child)
+{
+	int sync[2];
+	pid_t pid;
+	char ok;
+
+	if (pipe(sync))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(sync[0]);
+		ok = do_alloc(c, n) ? 0 : 1;
+		if (write(sync[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(sync[1]);
+	if (read(sync[0], &ok, 1) != 1 || !ok)
+		return -1;
+	close(sync[0]);
+	*child = pid;
+	return 0;
+}
+
+static int print_to(const char *path, bool slab)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = slab ? kmem_slabinfo_print(fd) : kmem_buddyinfo_print(fd);
+	close(fd);
+	return ret;
+}
+
+int main(void)
+{
+	char line[512], a[128], b[128], c[128], d[128];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), stdin)) {
+		struct tcache *t;
+		int n;
+
+		n = sscanf(line, "%127s %127s %127s %127s", c, a, b, d);
+		if (n < 1)
+			continue;
+		t = n >= 2 ? find(a) : NULL;
+		if (!strcmp(c, "create") && n >= 3 && nr_caches < MAX_CACHES) {
+			slab_flags_t flags = n >= 4 && !strcmp(d, "nomerge") ?
+						     SLAB_NO_MERGE : 0;
+
+			t = &caches[nr_caches];
+			snprintf(t->name, sizeof(t->name), "%s", a);
+			t->s = kmem_cache_create(a, (unsigned int)atoi(b), 0,
+						 flags, NULL);
+			if (!t->s) {
+				printf("err create %s\n", a);
+				continue;
+			}
+			nr_caches++;
+			printf("ok\n");
+		} else if (!strcmp(c, "alloc") && t && n >= 3) {
+			printf(do_alloc(t, atol(b)) ? "err alloc\n" : "ok\n");
+		} else if (!strcmp(c, "free") && t && n >= 3) {
+			do_free(t, atol(b));
+			printf("ok\n");
+		} else if (!strcmp(c, "set") && t && n >= 3) {
+			long want = atol(b), have = (long)t->nr;
+
+			if (want > have && do_alloc(t, want - have)) {
+				printf("err alloc\n");
+				continue;
+			}
+			do_free(t, have - want);
+			printf("ok\n");
+		} else if (!strcmp(c, "destroy") && t) {
+			do_free(t, (long)t->nr);
+			kmem_cache_destroy(t->s);
+			*t = caches[--nr_caches];
+			printf("ok\n");
+		} else if (!strcmp(c, "thread") && t && n >= 3) {
+			static struct thread_arg arg;
+			pthread_t th;
+			char ok;
+
+			arg.c = t;
+			arg.n = atol(b);
+			if (pipe(arg.ready) ||
+			    pthread_create(&th, NULL, alloc_thread, &arg) ||
+			    read(arg.ready[0], &ok, 1) != 1) {
+				printf("err thread\n");
+				continue;
+			}
+			printf("ok\n");
+		} else if (!strcmp(c, "fork") && t && n >= 3) {
+			pid_t child;
+
+			if (do_fork(t, atol(b), &child))
+				printf("err fork\n");
+			else
+				printf("ok %d\n", (int)child);
+		} else if (!strcmp(c, "print") && n >= 2) {
+			printf(print_to(a, true) ? "err print\n" : "ok\n");
+		} else if (!strcmp(c, "printb") && n >= 2) {
+			printf(print_to(a, false) ? "err print\n" : "ok\n");
+		} else if (!strcmp(c, "fdtest")) {
+			int fd = open("/dev/null", O_RDONLY);
+			int flags = fcntl(kmem_stats_fd(), F_GETFD);
+
+			printf("ok %d %d\n", fd, flags >= 0 && (flags & FD_CLOEXEC));
+			close(fd);
+		} else if (!strcmp(c, "statsfd")) {
+			printf("ok %d\n", kmem_stats_fd());
+		} else if (!strcmp(c, "leak")) {
+			static int ready[2];
+			pthread_t th;
+			char ok;
+
+			if (pipe(ready) ||
+			    pthread_create(&th, NULL, leak_thread, ready) ||
+			    read(ready[0], &ok, 1) != 1) {
+				printf("err leak\n");
+				continue;
+			}
+			printf("ok\n");
+		} else if (!strcmp(c, "exit")) {
+			exit(n >= 2 ? atoi(a) : 0);
+		} else {
+			printf("err unknown command: %s", line);
+		}
+	}
+	return 0;
+}
