@@ -94,7 +94,7 @@ void magazine_init(void)
 				 (unsigned int)(sizeof(struct kmem_magazine) +
 						rounds * sizeof(void *)),
 				 8, SLAB_NO_MERGE);
-		magazine_caches[i].magsize = 0;
+		slab_boot_no_magazines(&magazine_caches[i]);
 	}
 }
 

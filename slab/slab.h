@@ -239,6 +239,7 @@ void slab_init(const char *debug, bool merge, bool magazines);
 struct kmem_cache *slab_create_boot(struct kmem_cache *s, const char *name,
 				    unsigned int size, unsigned int align,
 				    slab_flags_t flags);
+void slab_boot_no_magazines(struct kmem_cache *s);
 void slab_fork_prepare(void);
 void slab_fork_parent(void);
 void slab_fork_child(void);

@@ -64,15 +64,22 @@ static void id_free(unsigned int id)
 	id_map[id / 64] &= ~(1UL << (id % 64));
 }
 
-/* Fill a cache's record in the region (state LIVE or ALIAS). */
+/*
+ * Fill a cache's record in the region (state LIVE or ALIAS).  Records are
+ * numbered in creation order (ids are reused, so readers cannot sort by
+ * id to list the newest cache first as /proc/slabinfo does).
+ */
 static void record_init(struct kmem_cache *s)
 {
 	struct kmem_stats_cache *r = kmem_region_cache_record(s->rec_id);
 	struct kmem_cache *root = s->root;
+	static uint64_t nr_created;	/* slab_mutex */
 
+	lock_assert_held(&slab_mutex);
 	kmem_region_layout_begin();
 	memset(r, 0, sizeof(*r));
 	r->id = s->rec_id;
+	r->created = ++nr_created;
 	memcpy(r->name, s->name, sizeof(r->name));
 	r->object_size = s->object_size;
 	r->size = root->size;
@@ -162,6 +169,19 @@ static int cache_setup(struct kmem_cache *s, const char *name,
 	list_add(&s->list, &slab_caches);
 	__atomic_store_n(&kmem_cache_by_id[id], s, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/**
+ * slab_boot_no_magazines - a boot cache served without magazines
+ * @s: a cache from slab_create_boot(), before any allocation from it
+ *
+ * Its record says so too: kmeminfo shows the magazine size as the
+ * slabinfo tunables, and must show what the in-process printer shows.
+ */
+void slab_boot_no_magazines(struct kmem_cache *s)
+{
+	s->magsize = 0;
+	WRITE_ONCE(s->stat->magazine_size, 0);
 }
 
 /**
@@ -780,7 +800,7 @@ void slab_init(const char *debug, bool merge, bool magazines)
 	slab_create_boot(&kmem_cache_boot, "kmem_cache",
 			 sizeof(struct kmem_cache), 64,
 			 SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE);
-	kmem_cache_boot.magsize = 0;
+	slab_boot_no_magazines(&kmem_cache_boot);
 	magazine_init();
 	buddy_reaper_add_hook(magazine_depot_trim);
 }

@@ -77,7 +77,8 @@ struct kmem_stats_header {
 	uint64_t nr_free[KMEM_STATS_NR_ORDERS];	/* free blocks per order */
 	uint64_t managed_pages;		/* pages in all sections */
 	uint64_t free_pages;		/* pages in free blocks */
-	uint64_t pcp_pages;		/* pages lent to per-thread lists */
+	uint64_t reserved0;		/* 0: pages on per-thread lists are in
+					 * each thread unit (pcp_off) */
 	uint64_t mapped;		/* bytes of sections */
 	uint64_t retained;		/* bytes released to the OS, still mapped */
 	uint64_t huge_mapped;		/* bytes of own mappings (> 4 MiB) */
@@ -131,8 +132,16 @@ struct kmem_stats_cache {
 	uint64_t slabs_created;
 	uint64_t slabs_freed;
 	uint64_t rcu_pending;		/* slabs or objects waiting for RCU */
-	uint64_t reserved[5];
+	uint64_t created;		/* creation number: larger is newer */
+	uint64_t reserved[4];
 };
+
+/*
+ * Records carry @created (0 in regions written before it existed).
+ * /proc/slabinfo lists caches newest first; ids are reused, so readers
+ * order by @created, not by id.
+ */
+#define KMEM_STATS_CACHE_HAS_CREATED 1
 
 /* struct kmem_stats_unit.kind */
 #define KMEM_UNIT_FREE		0
