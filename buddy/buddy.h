@@ -354,6 +354,8 @@ enum page_type {
 #define PGF_zeroed	0x01	/* contents known to be zero */
 #define PGF_released	0x02	/* max-order free block given back to the OS */
 #define PGF_freed_head	0x04	/* was a block head when last freed */
+#define PGF_resident	0x08	/* PG_pcp from kmalloc: stamp = pages that
+				 * may be resident (the rest are not) */
 #define PGF_slab_marks	0x80	/* PG_slab: free objects carry the marker */
 
 /*
@@ -381,11 +383,12 @@ struct page {
 		};
 		struct {			/* PG_large head */
 			size_t large_size;	/* bytes asked for */
-			unsigned long large_unused;
+			unsigned long large_resident; /* pages maybe touched */
 		};
 	};
 	union {
-		unsigned long stamp;	/* PG_buddy max-order head: freed at (ms) */
+		unsigned long stamp;	/* PG_buddy max-order head: freed at (ms);
+					 * PG_pcp with PGF_resident: pages */
 		uint64_t obj_divisor;	/* PG_slab: ceil(2^64 / slot size) */
 	};
 	unsigned char type;	/* enum page_type */

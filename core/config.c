@@ -32,6 +32,7 @@ struct kmem_config kmem_config = {
 	.magazines = true,
 	.debug = NULL,
 	.urcu_fork_hooks = true,
+	.large_tail_pages = (256 << 10) / PAGE_SIZE,
 };
 
 static char proc_environ[32768];	/* fallback copy, NUL-separated */
@@ -159,4 +160,7 @@ void kmem_config_parse(void)
 	get_ulong("KMEM_RETAIN_SECTIONS", &n, 0, 1UL << 20);
 	buddy_config.retain_sections = n;
 	get_bool("KMEM_BACKGROUND", &buddy_config.background);
+	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
+	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, KMALLOC_MAX_SIZE / 1024);
+	kmem_config.large_tail_pages = DIV_ROUND_UP(n, PAGE_SIZE / 1024);
 }

@@ -21,6 +21,7 @@ struct kmem_config {
 	bool magazines;		/* KMEM_MAGAZINES: per-thread magazines */
 	const char *debug;	/* KMEM_DEBUG: slab_debug= syntax */
 	bool urcu_fork_hooks;	/* KMEM_URCU_FORK_HOOKS */
+	unsigned long large_tail_pages;	/* KMEM_LARGE_TAIL_KB, in pages; 0 off */
 };
 
 extern struct kmem_config kmem_config;
@@ -62,6 +63,7 @@ void kmalloc_init(void);
 void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
 void *kmalloc_large_fast(size_t size);
 bool kmalloc_large_free_fast(struct page *page, const void *p);
+void kmalloc_large_resize(struct page *page, size_t size);
 void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
 			    unsigned long caller);
 
@@ -87,6 +89,7 @@ struct kmem_ptr {
 };
 
 void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp);
+void kmem_usable_claimed(const struct kmem_ptr *kp);
 size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p);
 void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 			  const char *func, unsigned long caller);

@@ -172,6 +172,79 @@ void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
 	return obj;
 }
 
+/*
+ * Large blocks are whole buddy blocks, a power of two of pages: a block
+ * for 160 KiB has 256 KiB.  The pages past the request are not used, but
+ * stay resident if an earlier user of the block touched them.  So kmem
+ * remembers how many pages of a large block may be resident (its
+ * large_resident while allocated, the stamp while it waits on a
+ * per-thread list; a block fresh from the OS, PGF_zeroed, has none; one
+ * whose history is unknown counts as all) and gives an unused tail of at
+ * least KMEM_LARGE_TAIL_KB back to the OS (MADV_DONTNEED) when it hands
+ * the block out.  A block reused for the same size pays nothing more; one
+ * reused for alternately small and large sizes pays a system call and
+ * the page faults of touching its tail again, which is why the default
+ * threshold is high (Documentation/kmalloc.md has the measurements).
+ * Cutting the tail off as free pages instead fragments the buddy
+ * allocator badly.
+ */
+static noinline void large_release_tail(struct page *page, unsigned long from,
+					unsigned long to)
+{
+	char *base = (char *)page_to_addr(page);
+
+	kmem_os_release(base + (from << PAGE_SHIFT), (to - from) << PAGE_SHIFT);
+}
+
+/*
+ * large_setup - make a block of @order taken for @size bytes a large
+ * block; @flags are its flags when it was taken (PGF_zeroed, PGF_resident
+ * with the count in its stamp).
+ */
+static __always_inline void large_setup(struct page *page, unsigned int order,
+					size_t size, unsigned char flags)
+{
+	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	unsigned long tail = kmem_config.large_tail_pages;
+	unsigned long resident;
+
+	if (flags & PGF_resident)
+		resident = page->stamp;
+	else if (flags & PGF_zeroed)
+		resident = 0;
+	else
+		resident = 1UL << order;
+	if (unlikely(tail && resident >= nr + tail)) {
+		large_release_tail(page, nr, resident);
+		resident = nr;
+	}
+	page->flags = 0;
+	page->large_size = size;
+	page->large_resident = max(resident, nr);
+	set_page_type(page, PG_large);
+}
+
+/**
+ * kmalloc_large_resize - resize a large block in place
+ * @page: its head
+ * @size: the new size, above KMALLOC_MAX_CACHE_SIZE, within the block
+ *
+ * The block stays where it is.  When it shrinks, its pages past @size go
+ * back to the OS if they are at least 16 KiB (the program asked for less:
+ * the cost is paid once).
+ */
+void kmalloc_large_resize(struct page *page, size_t size)
+{
+	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
+
+	if (page->large_resident >= nr + 4) {
+		large_release_tail(page, nr, page->large_resident);
+		page->large_resident = nr;
+	}
+	page->large_resident = max(page->large_resident, nr);
+	page->large_size = size;
+}
+
 /**
  * kmalloc_large - allocate above the largest size class
  * @size:   bytes
@@ -216,8 +289,8 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 			errno = ENOMEM;
 			return NULL;
 		}
-		set_page_type(page, PG_large);
-		page->large_size = size;
+		large_setup(page, order, size,
+			    page->flags | (zeroed ? PGF_zeroed : 0));
 		p = (void *)page_to_addr(page);
 		if ((gfp & __GFP_ZERO) && !zeroed)
 			memset(p, 0, ALIGN(size, PAGE_SIZE));
@@ -255,9 +328,7 @@ void *kmalloc_large_fast(size_t size)
 	if (!pcp->lists[order].count)
 		return NULL;
 	page = pcp_pop(pcp, order);
-	page->flags = 0;
-	page->large_size = size;
-	set_page_type(page, PG_large);
+	large_setup(page, order, size, page->flags);
 	return (void *)page_to_addr(page);
 }
 
@@ -276,7 +347,8 @@ bool kmalloc_large_free_fast(struct page *page, const void *p)
 	if (page_type(page) != PG_large || ((unsigned long)p & ~PAGE_MASK) ||
 	    !pcp || order >= PCP_ORDERS)
 		return false;
-	page->flags = PGF_freed_head;
+	page->stamp = page->large_resident;	/* lru overwrites it */
+	page->flags = PGF_freed_head | PGF_resident;
 	page->large_size = 0;
 	return pcp_push(pcp, page, order);
 }
@@ -384,6 +456,19 @@ size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
 	default:
 		return 0;
 	}
+}
+
+/**
+ * kmem_usable_claimed - the program was told it may use all of a block
+ * @kp: a valid classification
+ *
+ * After ksize() or malloc_usable_size() a large block's whole tail may be
+ * written: it counts as resident from then on.
+ */
+void kmem_usable_claimed(const struct kmem_ptr *kp)
+{
+	if (kp->kind == KMEM_PTR_LARGE)
+		kp->page->large_resident = 1UL << kp->page->order;
 }
 
 /**
@@ -536,6 +621,7 @@ size_t ksize(const void *objp)
 		kmem_bad_pointer(&kp, objp, "ksize");
 	if (kp.kind == KMEM_PTR_BOOT)
 		return 0;
+	kmem_usable_claimed(&kp);
 	return kmem_usable_size(&kp, objp);
 }
 
@@ -563,7 +649,8 @@ size_t kmalloc_size_roundup(size_t size)
  * @new_size: bytes wanted (0: frees @objp and returns ZERO_SIZE_PTR)
  * @gfp:      flags
  *
- * Stays in place when the allocation is already large enough; otherwise
+ * Stays in place when the allocation is already large enough (a large
+ * block gives its pages past @new_size back to the OS); otherwise
  * allocates, copies and frees the old one.
  *
  * Return: the allocation, or NULL (the old one is then untouched).
@@ -584,8 +671,12 @@ void *krealloc(const void *objp, size_t new_size, gfp_t gfp)
 	if (kp.kind == KMEM_PTR_INVALID)
 		kmem_bad_pointer(&kp, objp, "krealloc");
 	ks = kp.kind == KMEM_PTR_BOOT ? 0 : kmem_usable_size(&kp, objp);
-	if (ks >= new_size)
+	if (ks >= new_size) {
+		if (kp.kind == KMEM_PTR_LARGE &&
+		    new_size > KMALLOC_MAX_CACHE_SIZE)
+			kmalloc_large_resize(kp.page, new_size);
 		return (void *)objp;
+	}
 	ret = kmalloc(new_size, gfp);
 	if (!ret)
 		return NULL;

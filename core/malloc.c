@@ -285,7 +285,8 @@ static bool too_roomy(size_t usable, size_t size)
  * @size: bytes wanted (0 with a pointer: free it, return NULL)
  *
  * Stays in place when the size class or block already holds @size (and
- * would not waste more than half of it); a mapping of its own grows or
+ * would not waste more than half of it); a large block shrinks in place,
+ * its pages past @size going back to the OS; a mapping of its own grows or
  * shrinks in place when the address space allows; otherwise moves.
  *
  * Return: the allocation, or NULL with errno ENOMEM (@ptr still valid).
@@ -311,6 +312,11 @@ void *kmem_realloc(void *ptr, size_t size)
 	}
 	usable = kp.kind == KMEM_PTR_BOOT ? kmem_boot_usable(ptr) :
 					    kmem_usable_size(&kp, ptr);
+	if (kp.kind == KMEM_PTR_LARGE && size > KMALLOC_MAX_CACHE_SIZE &&
+	    size <= usable) {
+		kmalloc_large_resize(kp.page, size);
+		return ptr;
+	}
 	if (kp.kind != KMEM_PTR_BOOT && size <= usable &&
 	    !too_roomy(usable, size))
 		return ptr;
@@ -359,7 +365,10 @@ size_t kmem_malloc_usable_size(void *ptr)
 	kmem_classify(ptr, NULL, &kp);
 	if (kp.kind == KMEM_PTR_INVALID)
 		kmem_bad_pointer(&kp, ptr, "malloc_usable_size");
-	return kp.kind == KMEM_PTR_BOOT ? 0 : kmem_usable_size(&kp, ptr);
+	if (kp.kind == KMEM_PTR_BOOT)
+		return 0;
+	kmem_usable_claimed(&kp);
+	return kmem_usable_size(&kp, ptr);
 }
 
 /**

@@ -107,6 +107,75 @@ START_TEST(test_large_and_huge)
 }
 END_TEST
 
+/* Pages of [@p, @p + @len) resident in memory. */
+static unsigned long resident_pages(const void *p, size_t len)
+{
+	unsigned char vec[1024];
+	unsigned long n = 0;
+
+	ck_assert_uint_le(len / PAGE_SIZE, sizeof(vec));
+	ck_assert_int_eq(mincore((void *)p, len, vec), 0);
+	for (size_t i = 0; i < len / PAGE_SIZE; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/*
+ * A large block is a 2^n-page buddy block: reused for a smaller size, the
+ * tail its earlier user touched goes back to the OS when it is at least
+ * KMEM_LARGE_TAIL_KB; the pages kept keep their contents.
+ */
+START_TEST(test_large_tail_released)
+{
+	const size_t block = 1 << 20, big = 1000 << 10, small = 600 << 10;
+	char *p, *q;
+
+	ck_assert_uint_eq(kmem_config.large_tail_pages, (256 << 10) / PAGE_SIZE);
+	p = kmalloc(big, GFP_KERNEL);
+	memset(p, 1, big);
+	ck_assert_uint_eq(resident_pages(p, big), big / PAGE_SIZE);
+	kfree(p);
+	q = kmalloc(small, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);		/* the thread's list gave it back */
+	ck_assert_uint_eq(resident_pages(q + small, block - small), 0);
+	ck_assert_uint_eq(resident_pages(q, small), small / PAGE_SIZE);
+	ck_assert(all_bytes(q, small, 1));
+	ck_assert_uint_eq(ksize(q), block);	/* still all usable */
+	p = q;
+	__asm__("" : "+r"(p));	/* the compiler knows only of @small */
+	memset(p, 2, block);
+	kfree(q);
+
+	/* Below the threshold the tail stays. */
+	q = kmalloc(big - (100 << 10), GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(resident_pages(q, block), block / PAGE_SIZE);
+	kfree(q);
+
+	/* Off: nothing is released. */
+	kmem_config.large_tail_pages = 0;
+	p = kmalloc(small, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(resident_pages(p, block), block / PAGE_SIZE);
+	kfree(p);
+	kmem_config.large_tail_pages = (256 << 10) / PAGE_SIZE;
+
+	/* Shrinking in place gives back the tail past the new size. */
+	p = kmalloc(big, GFP_KERNEL);
+	memset(p, 3, big);
+	q = krealloc(p, 100 << 10, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);
+	ck_assert(all_bytes(q, 100 << 10, 3));
+	ck_assert_uint_eq(resident_pages(q + (100 << 10), block - (100 << 10)), 0);
+	q = kmem_realloc(q, 40 << 10);
+	ck_assert_ptr_eq(q, p);
+	ck_assert(all_bytes(q, 40 << 10, 3));
+	ck_assert_uint_eq(resident_pages(q, block), 10);
+	kfree(q);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 START_TEST(test_krealloc)
 {
 	unsigned char *p = krealloc(NULL, 10, GFP_KERNEL), *q;
@@ -247,6 +316,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_array_overflow);
 	tcase_add_test(tc, test_zeroing_reused);
 	tcase_add_test(tc, test_large_and_huge);
+	tcase_add_test(tc, test_large_tail_released);
 	tcase_add_test(tc, test_krealloc);
 	tcase_add_test(tc, test_sensitive);
 	tcase_add_test(tc, test_dup);
