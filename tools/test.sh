@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 top=$PWD
 jobs=$(nproc 2>/dev/null || echo 2)
 
-bash tools/deps.sh
+# linux-source-6.1 for the kernel's own test suites (tests/kernel)
+bash tools/deps.sh linux-source-6.1 xz-utils binutils
 
 run() {
 	local dir=$1; shift
