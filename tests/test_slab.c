@@ -384,6 +384,46 @@ START_TEST(test_bulk)
 }
 END_TEST
 
+/*
+ * Regression: a bulk allocation as a thread's first use of a cache merged
+ * into a kmalloc cache, a bulk free, then the kmalloc cache's fast paths
+ * (once a NULL free-side magazine was dereferenced here).  Each step on a
+ * fresh thread, whose magazines start empty.
+ */
+static void *bulk_first_use(void *arg)
+{
+	struct kmem_cache *s = arg;
+	void *list[16];
+	void *p;
+
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, 10, list), 10);
+	kmem_cache_free_bulk(s, 10, list);
+	p = kmalloc(128, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	kfree(p);
+	ck_assert_int_eq(kmem_cache_alloc_bulk(s, GFP_KERNEL, 16, list), 16);
+	for (int i = 0; i < 16; i++)
+		kfree(list[i]);		/* a merged cache's objects are kmalloc's */
+	return NULL;
+}
+
+START_TEST(test_bulk_first_use_merged)
+{
+	struct kmem_cache *s = kmem_cache_create("bulk_merged", 128, 128, 0,
+						 NULL);
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(s);
+	for (int i = 0; i < 3; i++) {
+		pthread_create(&t, NULL, bulk_first_use, s);
+		pthread_join(t, NULL);
+	}
+	bulk_first_use(s);
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 START_TEST(test_bulk_all_or_nothing)
 {
 	struct kmem_cache *s = kmem_cache_create("bulk2", 4096, 0,
@@ -691,10 +731,16 @@ START_TEST(test_kfree_rcu)
 
 	for (int i = 0; i < 100; i++)
 		o[i] = kmalloc(sizeof(struct robj), GFP_KERNEL);
+	/* A reader holds the grace period off: nothing may be freed yet. */
+	rcu_register_thread();
+	rcu_read_lock();
 	for (int i = 0; i < 100; i++)
 		kfree_rcu(o[i], rcu);
 	kfree_rcu((struct robj *)NULL, rcu);
+	usleep(50 * 1000);	/* time for a wrong early free to show */
 	ck_assert_uint_eq(info_of("kmalloc-32").inuse_objs, before + 100);
+	rcu_read_unlock();
+	rcu_unregister_thread();
 	kvfree_rcu_barrier();
 	/* Freed by the RCU worker, into its magazine: not in use any more. */
 	ck_assert_uint_eq(info_of("kmalloc-32").inuse_objs, before);
@@ -939,6 +985,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_poisoned_free_objects);
 	tcase_add_test(tc, test_shrink_returns_pages);
 	tcase_add_test(tc, test_bulk);
+	tcase_add_test(tc, test_bulk_first_use_merged);
 	tcase_add_test(tc, test_bulk_all_or_nothing);
 	tcase_add_test(tc, test_destroy_with_objects);
 	suite_add_tcase(s, tc);
