@@ -1269,7 +1269,11 @@ int buddy_validate(void)
 	if (free_pages != z->free_pages)
 		VFAIL("%lu free pages in sections, zone says %lu\n", free_pages,
 		      z->free_pages);
-	if (pcp_pages != pc.pages)
+	/*
+	 * In a child of fork(), the other threads' lists were abandoned:
+	 * their pages stay marked per-thread and are on no live list.
+	 */
+	if (kmem_thread_orphans ? pcp_pages < pc.pages : pcp_pages != pc.pages)
 		VFAIL("%lu pages marked per-thread in sections, %lu on thread lists\n",
 		      pcp_pages, pc.pages);
 	if (nr_free_sections != z->nr_free_sections)
@@ -1327,7 +1331,19 @@ void buddy_fork_parent(void)
  */
 void buddy_fork_child(void)
 {
+	struct kmem_stats_header *h = kmem_region;
+
 	section_table_fork_child();
+	/*
+	 * The zone lock was held across fork(), so the child's copy of the
+	 * region has buddy_seq odd; the unlock that makes it even is the
+	 * parent's.  Do it here, or every reader would see the child's page
+	 * figures as torn (and a later lock would make them look whole
+	 * while they change).
+	 */
+	if (h)
+		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
+				 __ATOMIC_RELEASE);
 	kmem_lock_reinit(&kmem_zone.lock);
 	pthread_mutex_init(&reaper_mutex, NULL);
 	pthread_cond_init(&reaper_cond, NULL);

@@ -686,6 +686,7 @@ static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
 void pcp_drain(struct pcp_set *pcp);
 extern __thread struct pcp_set *kmem_tls_pcp __tls_ie;
+extern bool kmem_thread_orphans;
 
 /* ------------------------------------------------------------------ */
 /* Per-thread registry (buddy/thread.c)                                 */

@@ -333,23 +333,63 @@ int kmem_stats_fd(void)
  * Copy the parts of a region in use (header, records, units), reading the
  * extent from @src, so that untouched pages are never faulted in.
  */
+/*
+ * Copy @n bytes a word at a time.  Other threads may be writing their
+ * per-thread words meanwhile (racy by design, as for every reader of the
+ * region): read them as such, not through memcpy().
+ */
+__attribute__((no_sanitize("thread")))
+static void region_copy_words(char *dst, const char *src, size_t n)
+{
+	volatile uint64_t *d = (volatile uint64_t *)(void *)dst;
+	const volatile uint64_t *s = (const volatile uint64_t *)(const void *)src;
+
+	for (size_t i = 0; i < n / 8; i++)
+		d[i] = s[i];
+}
+
 static void region_copy_used(char *dst, const char *src)
 {
 	const struct kmem_stats_header *h = (const void *)src;
 	size_t recs = (size_t)h->nr_cache_slots * sizeof(struct kmem_stats_cache);
 	size_t units = h->units_end - UNITS_OFF;
 
-	memcpy(dst, src, CACHE_OFF);
-	memcpy(dst + CACHE_OFF, src + CACHE_OFF, recs);
-	memcpy(dst + UNITS_OFF, src + UNITS_OFF, units);
+	region_copy_words(dst, src, CACHE_OFF);
+	region_copy_words(dst + CACHE_OFF, src + CACHE_OFF, recs);
+	region_copy_words(dst + UNITS_OFF, src + UNITS_OFF, units);
 }
 
+/*
+ * The child's region is copied in the parent, in the prepare handler,
+ * while every kmem lock is held and the forking thread is inside fork():
+ * the region is shared memory, so a copy made later, in the child, would
+ * take in whatever the parent did after fork() returned to it.
+ */
+static int fork_nfd = -1;	/* the copy's memfd, or -1 */
+static char *fork_copy;		/* the copy, mapped in the parent */
+
 /**
- * kmem_region_fork_prepare - hold the region lock across fork()
+ * kmem_region_fork_prepare - hold the region lock across fork() and copy
+ * the region for the child
  */
 void kmem_region_fork_prepare(void)
 {
 	kmem_lock(&region_lock);
+	if (region_fd < 0)
+		return;
+	fork_nfd = memfd_new();
+	if (fork_nfd >= 0) {
+		fork_copy = kmem_os_map_region(fork_nfd, REGION_SIZE);
+		if (!fork_copy) {
+			close(fork_nfd);
+			fork_nfd = -1;
+		}
+	}
+	/* No memfd: a private copy, which fork() duplicates. */
+	if (!fork_copy)
+		fork_copy = kmem_os_map_region(-1, REGION_SIZE);
+	if (fork_copy)
+		region_copy_used(fork_copy, region_base());
 }
 
 /**
@@ -357,6 +397,12 @@ void kmem_region_fork_prepare(void)
  */
 void kmem_region_fork_parent(void)
 {
+	if (fork_copy)
+		kmem_os_unmap(fork_copy, REGION_SIZE);
+	if (fork_nfd >= 0)
+		close(fork_nfd);
+	fork_copy = NULL;
+	fork_nfd = -1;
 	kmem_unlock(&region_lock);
 }
 
@@ -364,44 +410,38 @@ void kmem_region_fork_parent(void)
  * kmem_region_fork_child - give the child a region of its own
  *
  * Runs first among kmem's fork-child steps.  With a published region the
- * used parts are copied into a fresh memfd mapped over the same range and
- * installed on the same fd number; if that fails the child falls back to a
+ * copy made at fork() is mapped over the same range and its memfd
+ * installed on the same fd number; without a memfd the child gets a
  * private copy and stops publishing rather than share its parent's.
  */
 void kmem_region_fork_child(void)
 {
 	char *base = region_base();
-	char *tmp = NULL;
-	int nfd = -1;
+	char *copy = fork_copy;
+	int nfd = fork_nfd;
 
 	kmem_lock_reinit(&region_lock);
-	if (region_fd >= 0) {
-		nfd = memfd_new();
-		if (nfd >= 0)
-			tmp = kmem_os_map_region(nfd, REGION_SIZE);
-		if (tmp) {
-			region_copy_used(tmp, base);
-			kmem_os_unmap(tmp, REGION_SIZE);
-			if (kmem_os_remap_region_fixed(base, nfd, REGION_SIZE)) {
-				dup3(nfd, region_fd, O_CLOEXEC);
-				close(nfd);
-				goto out;
-			}
-		}
-		if (nfd >= 0)
+	fork_copy = NULL;
+	fork_nfd = -1;
+	if (region_fd < 0)
+		goto out;
+	if (nfd >= 0) {
+		if (kmem_os_remap_region_fixed(base, nfd, REGION_SIZE)) {
+			kmem_os_unmap(copy, REGION_SIZE);
+			dup3(nfd, region_fd, O_CLOEXEC);
 			close(nfd);
-		/* No memfd: keep a private copy, unpublished. */
-		tmp = kmem_os_map_region(-1, REGION_SIZE);
-		if (!tmp)
-			kmem_panic("kmem: fork child: cannot copy the statistics region\n");
-		region_copy_used(tmp, base);
-		if (!kmem_os_remap_region_fixed(base, -1, REGION_SIZE))
-			kmem_panic("kmem: fork child: cannot replace the statistics region\n");
-		region_copy_used(base, tmp);
-		kmem_os_unmap(tmp, REGION_SIZE);
-		close(region_fd);
-		region_fd = -1;
+			goto out;
+		}
+		close(nfd);	/* the copy's mapping keeps it */
 	}
+	if (!copy)
+		kmem_panic("kmem: fork child: cannot copy the statistics region\n");
+	if (!kmem_os_remap_region_fixed(base, -1, REGION_SIZE))
+		kmem_panic("kmem: fork child: cannot replace the statistics region\n");
+	region_copy_used(base, copy);
+	kmem_os_unmap(copy, REGION_SIZE);
+	close(region_fd);
+	region_fd = -1;
 out:
 	kmem_region->claimed_by = 0;
 	header_init(kmem_region);

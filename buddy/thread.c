@@ -221,6 +221,8 @@ void kmem_thread_fork_parent(void)
 	kmem_unlock(&thread_lock);
 }
 
+bool kmem_thread_orphans;	/* a fork() left other threads' caches */
+
 /**
  * kmem_thread_fork_child - the child has one thread: orphan the others
  *
@@ -238,6 +240,7 @@ void kmem_thread_fork_child(void)
 			continue;
 		}
 		list_del(&t->node);
+		kmem_thread_orphans = true;
 		t->unit.unit.kind = KMEM_UNIT_ORPHAN;
 		t->unit.tid = 0;
 	}

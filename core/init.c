@@ -9,14 +9,22 @@
  * nothing that allocates; environment settings are read without malloc
  * (core/config.c); every layer's state is static or comes from mmap.
  *
- * States (kmem_init_state): 0 none -> 1 running -> 2 done.  The thread
- * that runs it is marked, so that a call back into kmem from inside
- * start-up is recognised (and served from a small static arena, see
- * core/malloc.c) instead of deadlocking; other threads wait for state 2.
+ * States (kmem_init_state): 0 none -> 1 running -> 2 done, and 3 while a
+ * fork() happens before start-up.  The thread that runs start-up is
+ * marked, so that a call back into kmem from inside start-up is
+ * recognised (and served from a small static arena, see core/malloc.c)
+ * instead of deadlocking; other threads wait for state 2 (or for 3 to
+ * end, and then start it themselves).
  *
  * Order: configuration -> shared region -> thread registry -> buddy ->
- * slab (boot caches, magazine caches) -> kmalloc caches.  The fork
- * handlers are registered once start-up is complete.
+ * slab (boot caches, magazine caches) -> kmalloc caches.
+ *
+ * The fork handlers are registered by a constructor when the library is
+ * loaded (or at the end of start-up, if that came first: then no other
+ * thread can exist yet), so that a fork() racing with start-up in another
+ * thread is handled too: the prepare handler waits for a start-up under
+ * way to finish, or holds start-up off (state 3) until fork() is done;
+ * a child never inherits a half-done start-up.
  *
  * Fork: the prepare handler takes every allocator lock in the documented
  * order, so that no lock is held by a thread that will not exist in the
@@ -38,6 +46,8 @@
 
 int kmem_init_state;
 static __thread bool tls_initialising __tls_ie;
+static bool fork_registered;		/* atomic */
+static bool fork_before_init;		/* fork() is serialised by libc */
 
 /**
  * kmem_in_init - is the calling thread inside kmem's start-up?
@@ -47,8 +57,27 @@ bool kmem_in_init(void)
 	return tls_initialising;
 }
 
+static void kmem_fork_register(void);
+
 static void kmem_fork_prepare(void)
 {
+	int expected = 0;
+
+	/* Hold start-up off, or let the one under way finish. */
+	while (!__atomic_compare_exchange_n(&kmem_init_state, &expected, 3,
+					    false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE)) {
+		if (expected == 2)
+			break;
+		expected = 0;
+		sched_yield();
+	}
+	fork_before_init = expected != 2;
+	if (fork_before_init) {
+		/* Other fork handlers' calls get the boot arena meanwhile. */
+		tls_initialising = true;
+		return;
+	}
 	slab_rcu_fork_prepare();
 	kmem_thread_fork_prepare();
 	slab_fork_prepare();
@@ -58,6 +87,11 @@ static void kmem_fork_prepare(void)
 
 static void kmem_fork_parent(void)
 {
+	if (fork_before_init) {
+		tls_initialising = false;
+		__atomic_store_n(&kmem_init_state, 0, __ATOMIC_RELEASE);
+		return;
+	}
 	kmem_region_fork_parent();
 	buddy_fork_parent();
 	slab_fork_parent();
@@ -67,6 +101,11 @@ static void kmem_fork_parent(void)
 
 static void kmem_fork_child(void)
 {
+	if (fork_before_init) {
+		tls_initialising = false;
+		__atomic_store_n(&kmem_init_state, 0, __ATOMIC_RELEASE);
+		return;
+	}
 	kmem_gettid_reset();
 	kmem_region_fork_child();
 	buddy_fork_child();
@@ -86,11 +125,13 @@ void kmem_init_slow(void)
 
 	if (tls_initialising)
 		return;
-	if (!__atomic_compare_exchange_n(&kmem_init_state, &expected, 1, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		while (__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) != 2)
-			sched_yield();
-		return;
+	while (!__atomic_compare_exchange_n(&kmem_init_state, &expected, 1,
+					    false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE)) {
+		if (expected == 2)
+			return;
+		expected = 0;		/* running, or a fork: wait */
+		sched_yield();
 	}
 	tls_initialising = true;
 	kmem_config_parse();
@@ -103,5 +144,17 @@ void kmem_init_slow(void)
 	kmalloc_init();
 	__atomic_store_n(&kmem_init_state, 2, __ATOMIC_RELEASE);
 	tls_initialising = false;
-	pthread_atfork(kmem_fork_prepare, kmem_fork_parent, kmem_fork_child);
+	kmem_fork_register();
+}
+
+/*
+ * kmem_fork_register - install the fork handlers, once.  Called when the
+ * library is loaded, and at the end of start-up in case that ran first
+ * (from the dynamic loader, before constructors).
+ */
+static void __attribute__((constructor)) kmem_fork_register(void)
+{
+	if (!__atomic_exchange_n(&fork_registered, true, __ATOMIC_ACQ_REL))
+		pthread_atfork(kmem_fork_prepare, kmem_fork_parent,
+			       kmem_fork_child);
 }

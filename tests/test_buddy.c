@@ -10,6 +10,8 @@
  */
 #include "kmem_test.h"
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "core/core.h"
@@ -515,6 +517,70 @@ START_TEST(test_buddyinfo_format)
 }
 END_TEST
 
+/* ---- fork ---------------------------------------------------------- */
+
+static atomic_bool churn_stop;
+
+static void *page_churn(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&churn_stop)) {
+		struct page *p = alloc_pages(GFP_KERNEL, 5);
+
+		/* No ck_assert here: Check's lock must not be held at fork. */
+		if (!p)
+			abort();
+		__free_pages(p, 5);
+		buddy_release_all();	/* through the zone lock */
+	}
+	return NULL;
+}
+
+/*
+ * fork() while another thread works the zone: every child starts with a
+ * consistent allocator (its statistics readable: no seqcount left odd by
+ * the locks held across fork) and can use it.
+ */
+START_TEST(test_fork_while_allocating)
+{
+	pthread_t t;
+
+	atomic_store(&churn_stop, false);
+	pthread_create(&t, NULL, page_churn, NULL);
+	for (int i = 0; i < 50; i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			/* (The first fork may come before start-up.) */
+			struct kmem_stats_header *h = kmem_region;
+			struct page *p;
+			int bad = 0;
+
+			alarm(20);	/* a hang must not outlive the test */
+			if (h)
+				bad |= (h->buddy_seq & 1) || (h->layout_seq & 1);
+			p = alloc_pages(GFP_KERNEL, 3);
+			bad |= !p << 1;
+			__free_pages(p, 3);
+			kfree(kmalloc(100, GFP_KERNEL));
+			h = kmem_region;
+			bad |= (!h || (h->buddy_seq & 1)) << 2;
+			bad |= (buddy_validate() != 0) << 3;
+			_exit(bad);
+		}
+		ck_assert_int_gt(pid, 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "child %d: status %#x", i, status);
+	}
+	atomic_store(&churn_stop, true);
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(kmem_region->buddy_seq & 1, 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 static Suite *buddy_suite(void)
 {
 	Suite *s = suite_create("buddy");
@@ -543,6 +609,7 @@ static Suite *buddy_suite(void)
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_fork_while_allocating);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("release");
