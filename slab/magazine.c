@@ -226,8 +226,16 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		return slab_alloc_locked(r, gfp, caller);
 	if (c->rounds)
 		goto pop;	/* the fast path ran before the thread attached */
-	/* 1. Objects freed into the previous magazine: swap. */
-	if (c->prev_rounds) {
+	/*
+	 * 1. Objects freed into the previous magazine: swap.  But not for a
+	 * thread's first allocation from the cache when it has only freed
+	 * (no loaded magazine yet), unless the magazine is full: all it
+	 * holds were allocated by other threads, which may still be writing
+	 * next to them, and handing them straight back would keep both
+	 * threads on one cache line (passive false sharing).  A fresh
+	 * magazine comes from the depot or the slabs instead.
+	 */
+	if (c->prev_rounds && (c->loaded || c->prev_rounds == c->magsize)) {
 		if (!c->loaded) {
 			/*
 			 * The thread has only freed so far: after the swap
@@ -275,8 +283,12 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		pcc_set_loaded(c, spare->round, 0);
 	}
 	n = slab_take_objects(r, c->loaded, r->magsize, gfp);
-	if (!n)
-		return NULL;
+	if (!n) {
+		if (!c->prev_rounds)
+			return NULL;
+		swap_mags(c);	/* out of memory: what this thread freed */
+		goto pop;
+	}
 	pcc_set_loaded(c, c->loaded, n);
 pop:
 	return c->loaded[--c->rounds];

@@ -895,6 +895,42 @@ START_TEST(test_free_first_then_alloc)
 }
 END_TEST
 
+/*
+ * Passive false sharing: a thread that frees another thread's object and
+ * then allocates from the cache for the first time must not be handed
+ * that object back (the owner may still write next to it).
+ */
+static void *free_remote_then_alloc(void *arg)
+{
+	void **o = arg;
+	void *mine;
+
+	kmem_cache_free(exit_cache, o[0]);
+	mine = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	ck_assert_ptr_nonnull(mine);
+	ck_assert_ptr_ne(mine, o[0]);
+	/* Not from the owner's cache line either. */
+	ck_assert_uint_ne((uintptr_t)mine / 64, (uintptr_t)o[0] / 64);
+	o[1] = mine;
+	return NULL;
+}
+
+START_TEST(test_remote_free_not_handed_back)
+{
+	void *o[2], *neighbour;
+	pthread_t t;
+
+	exit_cache = kmem_cache_create("remote", 16, 0, SLAB_NO_MERGE, NULL);
+	o[0] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	neighbour = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	pthread_create(&t, NULL, free_remote_then_alloc, o);
+	pthread_join(t, NULL);
+	kmem_cache_free(exit_cache, o[1]);
+	kmem_cache_free(exit_cache, neighbour);
+	kmem_cache_destroy(exit_cache);
+}
+END_TEST
+
 START_TEST(test_thread_exit_returns_magazines)
 {
 	static void *o[500];
@@ -1007,6 +1043,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_producer_consumer);
 	tcase_add_test(tc, test_thread_exit_returns_magazines);
 	tcase_add_test(tc, test_free_first_then_alloc);
+	tcase_add_test(tc, test_remote_free_not_handed_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
