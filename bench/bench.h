@@ -27,7 +27,6 @@
 #define KMEM_BENCH_H
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
 #endif
 
 #include <dlfcn.h>

@@ -36,7 +36,6 @@
  * madvise; blocks being released are taken off the lists meanwhile
  * (zone->nr_releasing).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -225,14 +225,22 @@ struct kmem_lock {
 #endif
 };
 
-#define KMEM_LOCK_INIT { .mutex = PTHREAD_MUTEX_INITIALIZER }
+/*
+ * Adaptive: the critical sections are short (a depot exchange, a batch of
+ * slab objects, a buddy split), so a contended lock spins a little before
+ * it sleeps; a plain mutex put the waiter to sleep at once, costing two
+ * context switches per contended exchange.
+ */
+#define KMEM_LOCK_INIT { .mutex = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP }
 
 pid_t kmem_gettid(void);
 void kmem_gettid_reset(void);
 
 static inline void kmem_lock_init(struct kmem_lock *l)
 {
-	pthread_mutex_init(&l->mutex, NULL);
+	pthread_mutex_t m = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+
+	l->mutex = m;
 #if KMEM_DEBUG_LEVEL >= 1
 	l->owner = 0;
 #endif

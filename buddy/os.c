@@ -31,7 +31,6 @@
  *
  * No locks: the fault counter is an atomic; the rest is the kernel's.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>

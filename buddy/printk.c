@@ -9,7 +9,6 @@
  * messages are written with write(2) in one call where they fit, so lines
  * from different threads do not interleave mid-line.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

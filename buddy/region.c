@@ -34,7 +34,6 @@
  *
  * Lock order: region_lock is the innermost kmem lock.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -34,7 +34,6 @@
  * section_lock held only for bookkeeping-sized mappings (leaves, descriptor
  * pool); sections and huge mappings are mapped outside it.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 

@@ -29,7 +29,6 @@
  *
  * Lock order: thread_lock is the outermost kmem lock.
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <string.h>
 

@@ -14,7 +14,6 @@
  * A malformed value is reported once on stderr and the default kept: a
  * typo in an environment variable must not stop a program.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

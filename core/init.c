@@ -38,7 +38,6 @@
  * lock, orphans the other threads' per-thread caches and forgets the
  * helper threads, which fork does not copy.
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 

@@ -24,7 +24,6 @@
  *
  * Lock order: none here; the layers below take theirs.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>

@@ -27,7 +27,6 @@
  * reported as "kmem: free(): invalid pointer 0x..." or "... double free
  * ..." and the process aborts, like glibc's "free(): invalid pointer".
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>

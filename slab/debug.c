@@ -43,7 +43,6 @@
  *
  * Lock order: called with s->lock held, except debug_trace().
  */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <string.h>
 

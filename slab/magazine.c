@@ -59,11 +59,13 @@ static inline struct kmem_magazine *mag_of(void **rounds)
 /**
  * magazine_size_for - rounds per magazine for objects of @size bytes
  *
- * About 16 KiB of objects per magazine, between 4 and 128 rounds.
+ * About 32 KiB of objects per magazine, between 4 and 128 rounds (16 KiB
+ * sent two threads sharing a 1 KiB class to the depot lock every few
+ * dozen allocations: larson-2 ran 20% slower).
  */
 unsigned int magazine_size_for(unsigned int size)
 {
-	unsigned int r = 16384 / max(size, 1U);
+	unsigned int r = 32768 / max(size, 1U);
 
 	r = r ? 1U << ilog2_ul(r) : 1;
 	return clamp(r, 4U, 128U);

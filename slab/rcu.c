@@ -37,7 +37,6 @@
  * rcu_mutex; worker_mutex -> s->lock.  Items are queued with no other kmem
  * lock held.
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>

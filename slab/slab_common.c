@@ -24,7 +24,6 @@
  *
  * Lock order: kmem_thread_lock -> slab_mutex -> s->lock -> region.
  */
-#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>

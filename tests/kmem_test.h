@@ -16,7 +16,6 @@
 #ifndef KMEM_TEST_H
 #define KMEM_TEST_H
 
-#define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

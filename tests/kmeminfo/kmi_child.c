@@ -27,7 +27,6 @@
  *
  * Children made by "fork" die with this process (PR_SET_PDEATHSIG).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -34,7 +34,6 @@
  * objects; it has 6 pages on its page lists.  An orphaned unit (a thread
  * lost to fork) holds 7 kmalloc-64 objects.
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -36,7 +36,6 @@
  * sleeping.  Processes the tests start end when the test does: kmi_child
  * and kmi_fake exit at end of input, fork children by PR_SET_PDEATHSIG.
  */
-#define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>

@@ -9,7 +9,6 @@
  * not exist in the child) is killed by an alarm and fails the test.
  * Usage: fork_stress THREADS FORKS
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>

@@ -8,7 +8,6 @@
  * frees), and prints a checksum of what it saw.  Deterministic: seeded.
  * Usage: mt_prog THREADS ITEMS
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>

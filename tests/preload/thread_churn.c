@@ -9,7 +9,6 @@
  * after all the threads must stay close to what it was after the first
  * few hundred.  Usage: thread_churn THREADS
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -14,7 +14,6 @@
  *                             that kmeminfo can watch it from outside; it
  *                             prints its pid and "ready" first
  */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,6 @@
  * kmeminfo reads a process only through the region it publishes (see
  * region.c); it never attaches to it, signals it or writes to it.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>

@@ -40,7 +40,6 @@
  * Only the used parts of the region are touched: reading a page of a
  * memfd that was never written would make the kernel allocate it.
  */
-#define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

@@ -26,7 +26,6 @@
  * SIGINT and SIGQUIT (as system() does): Ctrl-C stops CMD, and kmeminfo
  * still prints what it gathered.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

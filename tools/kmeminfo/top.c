@@ -21,7 +21,6 @@
  * ncurses leaves them to us); the loop then ends and endwin() gives the
  * terminal back.  The blank line under the summary names the process.
  */
-#define _GNU_SOURCE
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>

@@ -29,7 +29,6 @@
  * colour per cache, its fitted line dashed, a legend); --json gives the
  * series and the fits.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
