@@ -583,18 +583,61 @@ void buddy_reaper_kick(void)
 /* ------------------------------------------------------------------ */
 
 /* Map a section and add it; zone lock dropped around the mmap. */
-static bool zone_grow(gfp_t gfp)
+static bool (*reclaim_hook)(void);
+
+/**
+ * buddy_reclaim_set_hook - what to ask before mapping more memory
+ * @fn: gives cached memory back to the zone; true if it freed any pages.
+ *      Called with no zone lock held, from any allocation, possibly
+ *      under the caller's own locks: it may only trylock.
+ *
+ * The kernel's shrinkers, for the one cache userspace kmem has: the
+ * slab depots, which are otherwise trimmed only by the reaper.
+ *
+ * Context: start-up only.
+ */
+void buddy_reclaim_set_hook(bool (*fn)(void))
+{
+	reclaim_hook = fn;
+}
+
+/* Is a block of @order or larger free?  Zone lock held. */
+static bool zone_can_serve(unsigned int order)
+{
+	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++)
+		if (kmem_zone.free_area[o].nr_free)
+			return true;
+	return false;
+}
+
+enum { ZONE_GROW_FAILED, ZONE_GROW_RECLAIMED, ZONE_GROW_MAPPED };
+
+/*
+ * zone_grow - make a block of @order available: first (unless @reclaimed,
+ * already done) ask the reclaim hook for cached memory, then map a new
+ * section.  Zone lock held (dropped meanwhile).
+ *
+ * Return: ZONE_GROW_RECLAIMED or ZONE_GROW_MAPPED: look again;
+ * ZONE_GROW_FAILED: out of memory (or not allowed to map).
+ */
+static int zone_grow(gfp_t gfp, unsigned int order, bool reclaimed)
 {
 	struct kmem_section *sec;
 
 	lock_assert_held(&kmem_zone.lock);
 	zone_unlock();
+	if (!reclaimed && reclaim_hook && reclaim_hook()) {
+		zone_lock();
+		if (zone_can_serve(order))
+			return ZONE_GROW_RECLAIMED;
+		zone_unlock();
+	}
 	sec = section_create_buddy(gfpflags_allow_blocking(gfp));
 	zone_lock();
 	if (!sec)
-		return false;
+		return ZONE_GROW_FAILED;
 	zone_add_section(sec);
-	return true;
+	return ZONE_GROW_MAPPED;
 }
 
 /**
@@ -609,7 +652,7 @@ static bool zone_grow(gfp_t gfp)
 unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 			       struct list_head *list, gfp_t gfp)
 {
-	bool grew = false;
+	bool grew = false, reclaimed = false;
 	unsigned int n = 0;
 
 	zone_lock();
@@ -617,9 +660,15 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 		struct page *page = __rmqueue(order);
 
 		if (!page) {
-			if (n || grew || !zone_grow(gfp))
+			int r;
+
+			if (n || grew)
 				break;
-			grew = true;
+			r = zone_grow(gfp, order, reclaimed);
+			if (r == ZONE_GROW_FAILED)
+				break;
+			reclaimed = true;
+			grew = r == ZONE_GROW_MAPPED;
 			continue;
 		}
 		page->type = PG_pcp;
@@ -635,15 +684,21 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 /* Allocate one block straight from the zone. */
 static struct page *zone_alloc(gfp_t gfp, unsigned int order)
 {
+	bool grew = false, reclaimed = false;
 	struct page *page;
-	bool grew = false;
 
 	zone_lock();
 	for (;;) {
+		int r;
+
 		page = __rmqueue(order);
-		if (page || grew || !zone_grow(gfp))
+		if (page || grew)
 			break;
-		grew = true;
+		r = zone_grow(gfp, order, reclaimed);
+		if (r == ZONE_GROW_FAILED)
+			break;
+		reclaimed = true;
+		grew = r == ZONE_GROW_MAPPED;
 	}
 	zone_unlock();
 	if (grew)

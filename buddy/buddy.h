@@ -627,6 +627,7 @@ void buddy_fork_child(void);
 void buddy_reaper_kick(void);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));
+void buddy_reclaim_set_hook(bool (*fn)(void));
 unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 			       struct list_head *list, gfp_t gfp);
 void zone_free_bulk(struct list_head *list, unsigned int order,

@@ -87,12 +87,18 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
 	struct pcp_list *pl = &pcp->lists[order];
 
 	if (unlikely(!pl->count)) {
+		LIST_HEAD(batch);
+		/*
+		 * Into a list of our own: the zone may run its reclaim hook,
+		 * which frees pages, perhaps onto this very list.
+		 */
 		unsigned int n = zone_rmqueue_bulk(order,
 						   buddy_config.pcp_batch[order],
-						   &pl->list, gfp);
+						   &batch, gfp);
 		if (!n)
-			return NULL;
-		pl->count = n;
+			return pl->count ? pcp_pop(pcp, order) : NULL;
+		list_splice_init(&batch, &pl->list);
+		pl->count += n;
 		pcp->nr_pages += (uint64_t)n << order;
 		if (order >= PCP_LARGE_ORDER)
 			pcp->large_bytes += (PAGE_SIZE << order) * n;

@@ -18,9 +18,15 @@
  *   2. exchange a magazine with the cache's depot under the cache lock: a
  *      full one for an empty one on alloc, the other way on free;
  *   3. alloc: fill the empty magazine from the slabs in one batch;
- *      free: when the depot holds DEPOT_MAX_FULL full magazines, flush
- *      the full one back to the slabs;
+ *      free: no memory for an empty magazine: flush the full one back to
+ *      the slabs;
  *   4. no magazine memory: fall back to the locked single-object path.
+ *
+ * The depot has no fixed size (Bonwick's): it holds what the process
+ * freed and may allocate again.  Two things bound it: the reaper's pass
+ * returns what was not used since the previous pass, and before the page
+ * allocator maps more memory it asks for the depots' contents back
+ * (magazine_depot_reclaim(), the kernel's shrinkers).
  *
  * A free from another thread goes into the freeing thread's magazine; the
  * object finds its way home through the depot and the slabs.  A thread's
@@ -133,7 +139,7 @@ static void depot_push_full(struct kmem_cache *r, struct kmem_magazine *m)
 {
 	m->next = r->depot_full;
 	r->depot_full = m;
-	r->depot_nr_full++;
+	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full + 1);	/* read by reclaim */
 }
 
 static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
@@ -142,7 +148,7 @@ static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 
 	if (m) {
 		r->depot_full = m->next;
-		r->depot_nr_full--;
+		WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
 		if (r->depot_nr_full < r->depot_min_full)
 			r->depot_min_full = r->depot_nr_full;
 	}
@@ -328,15 +334,13 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 	 */
 	kmem_lock(&r->lock);
 	r->free_slow++;
-	if (r->depot_nr_full < DEPOT_MAX_FULL) {
-		empty = depot_pop_empty(r);
-		if (!empty) {
-			kmem_unlock(&r->lock);
-			empty = mag_new(r);
-			kmem_lock(&r->lock);
-		}
+	empty = depot_pop_empty(r);
+	if (!empty) {
+		kmem_unlock(&r->lock);
+		empty = mag_new(r);
+		kmem_lock(&r->lock);
 	}
-	if (empty && r->depot_nr_full < DEPOT_MAX_FULL) {
+	if (empty) {
 		depot_push_full(r, mag_of(c->previous));
 		pcc_set_previous(c, empty->round, 0);
 		empty = NULL;
@@ -374,8 +378,7 @@ static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
 		if (!mags[i])
 			continue;
 		m = mag_of(mags[i]);
-		if (rounds[i] == r->magsize && r->depot_nr_full < DEPOT_MAX_FULL &&
-		    !(r->cflags & CF_DYING)) {
+		if (rounds[i] == r->magsize && !(r->cflags & CF_DYING)) {
 			depot_push_full(r, m);
 			continue;
 		}
@@ -515,6 +518,55 @@ void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 		if (!*next || when < *next)
 			*next = when;
 	}
+}
+
+/**
+ * magazine_depot_reclaim - give every depot's full magazines back
+ *
+ * The page allocator's reclaim hook, called before it maps more memory:
+ * objects cached in depots return to their slabs and empty slabs to the
+ * page allocator, so that memory freed in one cache serves another before
+ * the process grows.  Runs in whatever allocation needs memory, perhaps
+ * under that caller's locks: it only trylocks, skipping what is busy.
+ *
+ * Return: true if pages went back to the page allocator.
+ */
+bool magazine_depot_reclaim(void)
+{
+	static __thread bool busy __tls_ie;
+	struct kmem_cache *r;
+	bool freed = false;
+
+	if (busy || !kmem_trylock(&slab_mutex))
+		return false;
+	busy = true;
+	list_for_each_entry(r, &slab_caches, list) {
+		struct kmem_magazine *m, *mags = NULL;
+		LIST_HEAD(to_free);
+
+		if (r->cflags & CF_ALIAS || !r->magsize ||
+		    !READ_ONCE(r->depot_nr_full) || !kmem_trylock(&r->lock))
+			continue;
+		while ((m = depot_pop_full(r))) {
+			slab_put_objects(r, m->round, r->magsize, &to_free);
+			m->next = mags;
+			mags = m;
+		}
+		r->depot_min_full = 0;
+		slab_trim_free(r, 0, &to_free);
+		cache_publish_locked(r);
+		kmem_unlock(&r->lock);
+		freed |= !list_empty(&to_free);
+		slab_release_list(r, &to_free);
+		while (mags) {
+			m = mags;
+			mags = m->next;
+			mag_delete(r, m);
+		}
+	}
+	busy = false;
+	kmem_unlock(&slab_mutex);
+	return freed;
 }
 
 struct holdings {

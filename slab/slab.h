@@ -46,7 +46,6 @@
 
 #define MAX_SLAB_ORDER	MAX_PAGE_ORDER	/* large objects need large slabs */
 #define SLAB_MIN_PARTIAL 2	/* empty slabs a cache keeps */
-#define DEPOT_MAX_FULL	8	/* full magazines a depot keeps */
 #define DEPOT_MAX_EMPTY	8
 
 /* Poison and red-zone bytes: the kernel's values (include/linux/poison.h). */
@@ -202,6 +201,7 @@ void magazine_init(void);
 void magazine_flush_cache(struct kmem_cache *s, bool all_threads);
 void magazine_depot_drain(struct kmem_cache *s);
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next);
+bool magazine_depot_reclaim(void);
 unsigned int magazine_size_for(unsigned int size);
 struct kmem_cache *magazine_cache_for(unsigned int rounds);
 void magazine_thread_holdings(struct kmem_cache *s, unsigned long *objs);

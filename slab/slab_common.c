@@ -802,6 +802,7 @@ void slab_init(const char *debug, bool merge, bool magazines)
 	slab_boot_no_magazines(&kmem_cache_boot);
 	magazine_init();
 	buddy_reaper_add_hook(magazine_depot_trim);
+	buddy_reclaim_set_hook(magazine_depot_reclaim);
 }
 
 /**

@@ -424,6 +424,46 @@ START_TEST(test_bulk_first_use_merged)
 }
 END_TEST
 
+/*
+ * The depot keeps what a thread freed, without a fixed bound; before the
+ * page allocator maps more memory it takes the depots' contents back, so
+ * memory freed in one cache serves another instead of growing the heap.
+ */
+START_TEST(test_depot_reclaimed_before_growing)
+{
+	struct kmem_cache *a = kmem_cache_create("reclaim_a", 256, 0,
+						 SLAB_NO_MERGE, NULL);
+	struct kmem_cache *b = kmem_cache_create("reclaim_b", 512, 0,
+						 SLAB_NO_MERGE, NULL);
+	const size_t na = 200000, nb = 100000;	/* ~49 MiB each */
+	void **p = malloc(na * sizeof(void *));
+	struct kmem_buddyinfo before, after;
+
+	for (size_t i = 0; i < na; i++)
+		p[i] = kmem_cache_alloc(a, GFP_KERNEL);
+	for (size_t i = 0; i < na; i++)
+		kmem_cache_free(a, p[i]);
+	/* Freed into magazines and the depot, not yet to the slabs. */
+	ck_assert_uint_ge(info_of("reclaim_a").depot_objs, na / 2);
+	kmem_buddyinfo_get(&before);
+	for (size_t i = 0; i < nb; i++)
+		p[i] = kmem_cache_alloc(b, GFP_KERNEL);
+	kmem_buddyinfo_get(&after);
+	/* At most one new 32 MiB section, not the ~49 MiB of a new heap. */
+	ck_assert_msg(after.mapped <= before.mapped + (32UL << 20),
+		      "mapped %lu -> %lu", before.mapped, after.mapped);
+	ck_assert_uint_lt(info_of("reclaim_a").depot_objs, na / 2);
+	for (size_t i = 0; i < nb; i++)
+		kmem_cache_free(b, p[i]);
+	ck_assert_int_eq(slab_validate(a), 0);
+	ck_assert_int_eq(slab_validate(b), 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+	kmem_cache_destroy(a);
+	kmem_cache_destroy(b);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_bulk_all_or_nothing)
 {
 	struct kmem_cache *s = kmem_cache_create("bulk2", 4096, 0,
@@ -1022,6 +1062,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_shrink_returns_pages);
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_bulk_first_use_merged);
+	tcase_add_test(tc, test_depot_reclaimed_before_growing);
 	tcase_add_test(tc, test_bulk_all_or_nothing);
 	tcase_add_test(tc, test_destroy_with_objects);
 	suite_add_tcase(s, tc);
