@@ -335,7 +335,7 @@ def slab_tables(runs, nruns, markdown):
                                           if ratio_kb else "")),
         ("bytes/object", "%.1f" % med("bytes_per_object")
          if med("bytes_per_object") is not None else "-"),
-        ("after free+shrink: mapped", mib(med("freed_mapped_kb"))),
+        ("after free + kmem_shrink_all: mapped", mib(med("freed_mapped_kb"))),
         ("resident", mib(med("freed_resident_kb"))),
     ]
     title = "cache-memory: 1,000,000 live 64-byte objects (median of %d)" % \

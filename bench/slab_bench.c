@@ -313,6 +313,7 @@ static int run_cache_memory(const struct bench_opts *o, long unused)
 		obj_free(API_CACHE, obj[i]);
 	t_free = bench_now_ns() - t0;
 	kmem_cache_shrink(bench_cache);
+	kmem_shrink_all();	/* and the free pages back to the OS now */
 	kmem_buddyinfo_get(&after);
 	rss_after = bench_status_kb("VmRSS");
 	cache_teardown(API_CACHE);
