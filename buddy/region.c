@@ -237,6 +237,8 @@ static bool inherited_claim(int fd, struct kmem_stats_header **hp)
 					 false, __ATOMIC_SEQ_CST,
 					 __ATOMIC_SEQ_CST))
 		goto out_unmap;
+	/* Ours now: its size is fixed, as for a region we make ourselves. */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	*hp = h;
 	return true;
 

@@ -63,17 +63,15 @@
 #define KMI_MAX_NSPID	8	/* nested PID namespaces looked at */
 
 /*
- * The record's creation sequence number, when the library publishes one
- * (see Documentation/kmeminfo.md, "Cache order").  Until then the cache
- * id stands in for it: ids are given lowest-free first, so that order is
- * the creation order as long as no cache was destroyed.
+ * The record's creation sequence number (see Documentation/kmeminfo.md,
+ * "Cache order").  A region from a library that predates it has 0 there:
+ * the cache id stands in, ids being given lowest-free first, so that
+ * order is the creation order as long as no cache was destroyed.
  */
 static uint64_t record_created(const struct kmem_stats_cache *r)
 {
-#ifdef KMEM_STATS_CACHE_HAS_CREATED
 	if (r->created)
 		return r->created;
-#endif
 	return (uint64_t)r->id + 1;
 }
 
