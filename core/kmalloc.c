@@ -187,40 +187,12 @@ void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
  * Cutting the tail off as free pages instead fragments the buddy
  * allocator badly.
  */
-static noinline void large_release_tail(struct page *page, unsigned long from,
-					unsigned long to)
+void kmalloc_large_release_tail(struct page *page, unsigned long from,
+				 unsigned long to)
 {
 	char *base = (char *)page_to_addr(page);
 
 	kmem_os_release(base + (from << PAGE_SHIFT), (to - from) << PAGE_SHIFT);
-}
-
-/*
- * large_setup - make a block of @order taken for @size bytes a large
- * block; @flags are its flags when it was taken (PGF_zeroed, PGF_resident
- * with the count in its stamp).
- */
-static __always_inline void large_setup(struct page *page, unsigned int order,
-					size_t size, unsigned char flags)
-{
-	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
-	unsigned long tail = kmem_config.large_tail_pages;
-	unsigned long resident;
-
-	if (flags & PGF_resident)
-		resident = page->stamp;
-	else if (flags & PGF_zeroed)
-		resident = 0;
-	else
-		resident = 1UL << order;
-	if (unlikely(tail && resident >= nr + tail)) {
-		large_release_tail(page, nr, resident);
-		resident = nr;
-	}
-	page->flags = 0;
-	page->large_size = size;
-	page->large_resident = max(resident, nr);
-	set_page_type(page, PG_large);
 }
 
 /**
@@ -237,7 +209,7 @@ void kmalloc_large_resize(struct page *page, size_t size)
 	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
 
 	if (page->large_resident >= nr + 4) {
-		large_release_tail(page, nr, page->large_resident);
+		kmalloc_large_release_tail(page, nr, page->large_resident);
 		page->large_resident = nr;
 	}
 	page->large_resident = max(page->large_resident, nr);
@@ -304,52 +276,6 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		return NULL;
 	}
 	return (void *)sec->base;	/* fresh from the OS: already zero */
-}
-
-/**
- * kmalloc_large_fast - a large block from the calling thread's page list
- * @size: bytes, above KMALLOC_MAX_CACHE_SIZE
- *
- * The common case of large allocations: a block of this order was freed
- * by this thread and waits on its list.  No lock, no call.
- *
- * Return: the block, or NULL when the slow path must run.
- */
-void *kmalloc_large_fast(size_t size)
-{
-	struct pcp_set *pcp = kmem_tls_pcp;
-	unsigned int order;
-	struct page *page;
-
-	if (unlikely(!pcp || size > (PAGE_SIZE << (PCP_ORDERS - 1))))
-		return NULL;
-	order = (unsigned int)get_order(size);
-	if (!pcp->lists[order].count)
-		return NULL;
-	page = pcp_pop(pcp, order);
-	large_setup(page, order, size, page->flags);
-	return (void *)page_to_addr(page);
-}
-
-/**
- * kmalloc_large_free_fast - free a large block onto the thread's list
- * @page: its head's descriptor
- * @p:    the pointer freed
- *
- * Return: true if @p was a large block head and its list had room.
- */
-bool kmalloc_large_free_fast(struct page *page, const void *p)
-{
-	struct pcp_set *pcp = kmem_tls_pcp;
-	unsigned int order = page->order;
-
-	if (page_type(page) != PG_large || ((unsigned long)p & ~PAGE_MASK) ||
-	    !pcp || order >= PCP_ORDERS)
-		return false;
-	page->stamp = page->large_resident;	/* lru overwrites it */
-	page->flags = PGF_freed_head | PGF_resident;
-	page->large_size = 0;
-	return pcp_push(pcp, page, order);
 }
 
 /* ---- classifying pointers ------------------------------------------- */

@@ -59,23 +59,36 @@ static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
 
 static noinline void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
+	if (size > KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO)) {
+		void *p = kmalloc_large_fast(size);
+
+		if (p)
+			return p;
+	}
 	if (!kmem_ready())
 		return size <= PTRDIFF_MAX ? kmem_boot_alloc(size ? size : 1, 16) :
 					     NULL;
 	if (size <= KMALLOC_MAX_CACHE_SIZE)
 		return kmem_alloc_class_slow(malloc_cache(size), size, gfp,
 					     caller);
-	if (!(gfp & __GFP_ZERO)) {
-		void *p = kmalloc_large_fast(size);
-
-		if (p)
-			return p;
-	}
 	if (size > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	return kmalloc_large(size, PAGE_SIZE, gfp, caller);
+}
+
+/*
+ * A large block: the one waiting on the thread's page list, inlined here
+ * and not in malloc() itself so that the small path needs no stack frame.
+ */
+static noinline void *malloc_large(size_t size, unsigned long caller)
+{
+	void *p = kmalloc_large_fast(size);
+
+	if (likely(p))
+		return p;
+	return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
 }
 
 /**
@@ -91,8 +104,9 @@ void *kmem_malloc(size_t size)
 
 		if (likely(obj))
 			return obj;
+		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 	}
-	return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+	return malloc_large(size, RET_IP);
 }
 
 /*
