@@ -476,11 +476,6 @@ static __always_inline unsigned long section_entry(unsigned long a)
 	return READ_ONCE(leaf[(a >> SECTION_SHIFT) & (SECTION_LEAF_SIZE - 1)]);
 }
 
-/*
- * kmem_addr_to_page - descriptor of the page holding @addr.
- * Return: NULL if @addr is in no buddy section of ours (foreign, or inside
- * a HUGE mapping).
- */
 /* The descriptor of @addr, given its table entry (a BUDDY one). */
 static __always_inline struct page *entry_page(unsigned long e,
 					       const void *addr)
@@ -491,6 +486,11 @@ static __always_inline struct page *entry_page(unsigned long e,
 				PAGE_SHIFT) * sizeof(struct page));
 }
 
+/*
+ * kmem_addr_to_page - descriptor of the page holding @addr.
+ * Return: NULL if @addr is in no buddy section of ours (foreign, or inside
+ * a HUGE mapping).
+ */
 static __always_inline struct page *kmem_addr_to_page(const void *addr)
 {
 	unsigned long e = section_entry((unsigned long)addr);
