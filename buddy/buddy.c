@@ -855,8 +855,17 @@ void __free_pages_ok(struct page *page, unsigned int order)
 /* The kernel API                                                      */
 /* ------------------------------------------------------------------ */
 
-static noinline struct page *alloc_pages_nofail(gfp_t gfp, unsigned int order,
-						bool *zeroed)
+/**
+ * __alloc_pages_nofail - __alloc_pages for __GFP_NOFAIL, once it failed
+ * @gfp:    allocation flags
+ * @order:  block order
+ * @zeroed: set as for __alloc_pages
+ *
+ * Releases what the allocator holds and retries, 100 times 10 ms apart;
+ * then aborts with a message naming the order.  Never returns NULL.
+ */
+noinline struct page *__alloc_pages_nofail(gfp_t gfp, unsigned int order,
+					   bool *zeroed)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -899,7 +908,7 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	page = __alloc_pages(gfp, order, &zeroed);
 	if (unlikely(!page)) {
 		if (gfp & __GFP_NOFAIL)
-			page = alloc_pages_nofail(gfp, order, &zeroed);
+			page = __alloc_pages_nofail(gfp, order, &zeroed);
 		else {
 			if (!(gfp & (__GFP_NOWARN | __GFP_NORETRY)) &&
 			    gfpflags_allow_blocking(gfp))

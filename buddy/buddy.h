@@ -614,6 +614,7 @@ struct buddy_config {
 extern struct buddy_config buddy_config;
 
 struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed);
+struct page *__alloc_pages_nofail(gfp_t gfp, unsigned int order, bool *zeroed);
 void __free_pages_ok(struct page *page, unsigned int order);
 void buddy_check_free(struct page *page, unsigned int order,
 		      const char *caller);

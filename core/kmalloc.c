@@ -149,23 +149,14 @@ void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
 {
 	void *obj;
 
-	obj = slab_alloc_slow(s, gfp, caller);
-	if (unlikely(!obj) && (gfp & __GFP_NOFAIL)) {
-		for (int tries = 0; !obj && tries < 100; tries++) {
-			buddy_release_all();
-			obj = slab_alloc_slow(s, gfp | __GFP_DIRECT_RECLAIM,
-					      caller);
-		}
-		if (!obj)
+	obj = slab_alloc_refill(s, gfp, caller);
+	if (unlikely(!obj)) {
+		if (gfp & __GFP_NOFAIL)
 			kmem_panic("kmem: kmalloc(%zu): __GFP_NOFAIL allocation failed: out of memory\n",
 				   size);
-	}
-	if (unlikely(!obj)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (s->cflags & CF_MARK_FREE)
-		*free_marker_slot(obj) = 0;
 	if (gfp & __GFP_ZERO)
 		memset(obj, 0, size);
 	return obj;
@@ -246,16 +237,8 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 
 		kmem_thread_maybe_attach();
 		page = __alloc_pages(gfp, order, &zeroed);
-		if (!page && (gfp & __GFP_NOFAIL)) {
-			for (int tries = 0; !page && tries < 100; tries++) {
-				buddy_release_all();
-				page = __alloc_pages(gfp | __GFP_DIRECT_RECLAIM,
-						     order, &zeroed);
-			}
-			if (!page)
-				kmem_panic("kmem: kmalloc(%zu): __GFP_NOFAIL allocation failed: out of memory\n",
-					   size);
-		}
+		if (!page && (gfp & __GFP_NOFAIL))
+			page = __alloc_pages_nofail(gfp, order, &zeroed);
 		if (!page) {
 			errno = ENOMEM;
 			return NULL;

@@ -57,14 +57,10 @@ static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
 	return obj;
 }
 
-static noinline void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
+/* The locked paths: a slab refill, a block from the zone, start-up. */
+static noinline void *malloc_refill(size_t size, gfp_t gfp,
+				    unsigned long caller)
 {
-	if (size > KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO)) {
-		void *p = kmalloc_large_fast(size);
-
-		if (p)
-			return p;
-	}
 	if (!kmem_ready())
 		return size <= PTRDIFF_MAX ? kmem_boot_alloc(size ? size : 1, 16) :
 					     NULL;
@@ -82,13 +78,22 @@ static noinline void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
  * A large block: the one waiting on the thread's page list, inlined here
  * and not in malloc() itself so that the small path needs no stack frame.
  */
-static noinline void *malloc_large(size_t size, unsigned long caller)
+static noinline void *malloc_large(size_t size, gfp_t gfp,
+				   unsigned long caller)
 {
 	void *p = kmalloc_large_fast(size);
 
 	if (likely(p))
 		return p;
-	return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
+	return malloc_refill(size, gfp, caller);
+}
+
+/* Everything but a small block from the magazine. */
+static void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
+{
+	if (size > KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))
+		return malloc_large(size, gfp, caller);
+	return malloc_refill(size, gfp, caller);
 }
 
 /**
@@ -106,7 +111,7 @@ void *kmem_malloc(size_t size)
 			return obj;
 		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 	}
-	return malloc_large(size, RET_IP);
+	return malloc_large(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 }
 
 /*

@@ -649,6 +649,34 @@ struct kmem_thread_part slab_thread_part = {
 	.exit = slab_thread_exit,
 };
 
+/**
+ * slab_alloc_refill - the allocation slow path of kmem_cache_alloc and
+ * kmalloc: refill, retried for __GFP_NOFAIL after the page allocator has
+ * released what it holds
+ * @s:      the cache (or an alias)
+ * @gfp:    allocation flags
+ * @caller: the API caller's return address
+ *
+ * Return: an object (free marker cleared), or NULL; with __GFP_NOFAIL,
+ * NULL only after every retry failed (the caller then panics, naming
+ * itself).
+ */
+void *slab_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+{
+	void *obj = slab_alloc_slow(s, gfp, caller);
+
+	if (unlikely(!obj) && (gfp & __GFP_NOFAIL)) {
+		for (int tries = 0; !obj && tries < 100; tries++) {
+			buddy_release_all();
+			obj = slab_alloc_slow(s, gfp | __GFP_DIRECT_RECLAIM,
+					      caller);
+		}
+	}
+	if (obj && (s->cflags & CF_MARK_FREE))
+		*free_marker_slot(obj) = 0;
+	return obj;
+}
+
 /* ---- The object-cache API ------------------------------------------- */
 
 static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
@@ -664,25 +692,16 @@ static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
 	obj = slab_alloc_fast(s);
 	if (obj)
 		goto out;
-	obj = slab_alloc_slow(s, gfp, caller);
-	if (unlikely(!obj) && (gfp & __GFP_NOFAIL)) {
-		for (int tries = 0; !obj && tries < 100; tries++) {
-			buddy_release_all();
-			obj = slab_alloc_slow(s, gfp | __GFP_DIRECT_RECLAIM,
-					      caller);
-		}
-		if (!obj)
+	obj = slab_alloc_refill(s, gfp, caller);
+	if (unlikely(!obj)) {
+		if (gfp & __GFP_NOFAIL)
 			kmem_panic("kmem: kmem_cache_alloc(%s): __GFP_NOFAIL allocation failed: out of memory\n",
 				   s->name);
-	}
-	if (unlikely(!obj)) {
 		if (!(gfp & __GFP_NOWARN) && gfpflags_allow_blocking(gfp))
 			kmem_printk("kmem: kmem_cache_alloc(%s): out of memory\n",
 				    s->name);
 		return NULL;
 	}
-	if (s->cflags & CF_MARK_FREE)
-		*free_marker_slot(obj) = 0;
 out:
 	if (gfp & __GFP_ZERO)
 		memset(obj, 0, s->object_size);

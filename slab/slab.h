@@ -196,6 +196,7 @@ void __slab_free_pages(struct kmem_cache *s, struct slab *slab);
 /* ---- magazine.c: per-thread magazines and the depot ------------------ */
 
 void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
+void *slab_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
 void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller);
 void magazine_init(void);
 void magazine_flush_cache(struct kmem_cache *s, bool all_threads);
