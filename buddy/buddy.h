@@ -329,7 +329,7 @@ unsigned long kmem_os_map_calls(void);
 #define PAGES_PER_SECTION	(SECTION_SIZE >> PAGE_SHIFT)
 #define MAX_BLOCKS_PER_SECTION	(PAGES_PER_SECTION >> MAX_PAGE_ORDER)
 #define SECTION_TABLE_BITS	(KMEM_ADDR_BITS - SECTION_SHIFT)
-#define SECTION_LEAF_BITS	11
+#define SECTION_LEAF_BITS	15
 #define SECTION_ROOT_BITS	(SECTION_TABLE_BITS - SECTION_LEAF_BITS)
 #define SECTION_LEAF_SIZE	(1UL << SECTION_LEAF_BITS)
 #define SECTION_ROOT_SIZE	(1UL << SECTION_ROOT_BITS)
@@ -461,7 +461,8 @@ extern unsigned long *kmem_section_root[SECTION_ROOT_SIZE];
 /*
  * section_entry - the table entry for @a (0 if none).
  * Lock-free: entries are published with release stores and read with
- * READ_ONCE (a racing reader sees the old or the new entry).
+ * READ_ONCE (a racing reader sees the old or the new entry).  A root slot
+ * without a leaf points to an all-zero leaf, so there is no NULL to test.
  */
 static __always_inline unsigned long section_entry(unsigned long a)
 {
@@ -471,8 +472,25 @@ static __always_inline unsigned long section_entry(unsigned long a)
 		return 0;
 	leaf = READ_ONCE(kmem_section_root[a >> (SECTION_SHIFT +
 						 SECTION_LEAF_BITS)]);
-	if (unlikely(!leaf))
-		return 0;
+	return READ_ONCE(leaf[(a >> SECTION_SHIFT) & (SECTION_LEAF_SIZE - 1)]);
+}
+
+/*
+ * section_entry_wrap - section_entry() for the free fast paths
+ *
+ * The address is taken modulo 2^KMEM_ADDR_BITS instead of being tested:
+ * an address above the 47-bit user space gets the entry of its alias
+ * below.  Only for callers that then compare the whole address with what
+ * the descriptor says is there (slab_obj_check() does; a large block's
+ * free checks the top bits itself), which an alias never passes.
+ */
+static __always_inline unsigned long section_entry_wrap(unsigned long a)
+{
+	unsigned long *leaf;
+
+	leaf = READ_ONCE(kmem_section_root[(a >> (SECTION_SHIFT +
+						  SECTION_LEAF_BITS)) &
+					   (SECTION_ROOT_SIZE - 1)]);
 	return READ_ONCE(leaf[(a >> SECTION_SHIFT) & (SECTION_LEAF_SIZE - 1)]);
 }
 

@@ -8,7 +8,7 @@
  * of the kernel's SPARSEMEM mem_section[], maps every SECTION_SIZE window
  * to the section that owns it:
  *
- *   kmem_section_root[addr >> 36]  ->  leaf[(addr >> 25) & 2047]  ->  entry
+ *   kmem_section_root[addr >> 40]  ->  leaf[(addr >> 25) & 32767]  ->  entry
  *
  * Both levels are read without locks (two dependent loads), which is how
  * free() turns any pointer into its page descriptor, or learns that the
@@ -44,7 +44,17 @@ BUILD_BUG_ON(PAGE_SIZE + PAGES_PER_SECTION * sizeof(struct page) >
 	     DESC_SLOT_SIZE);
 BUILD_BUG_ON(MAX_BLOCKS_PER_SECTION != 8);
 
-unsigned long *kmem_section_root[SECTION_ROOT_SIZE];
+/*
+ * The leaf of every root slot that has none yet: all zeros, never
+ * written.  It sits in .bss, so reading it maps the zero page and costs
+ * no memory; the root's 1 KiB is filled with its address at load time.
+ */
+static unsigned long leaf_none[SECTION_LEAF_SIZE]
+	__attribute__((aligned(PAGE_SIZE)));
+
+unsigned long *kmem_section_root[SECTION_ROOT_SIZE] = {
+	[0 ... SECTION_ROOT_SIZE - 1] = leaf_none,
+};
 
 static struct kmem_lock section_lock = KMEM_LOCK_INIT;
 static LIST_HEAD(desc_arenas);		/* DESC sections */
@@ -107,7 +117,7 @@ static int table_prepare(unsigned long base, unsigned long size)
 	     r <= last >> (SECTION_SHIFT + SECTION_LEAF_BITS); r++) {
 		unsigned long *leaf;
 
-		if (kmem_section_root[r])
+		if (kmem_section_root[r] != leaf_none)
 			continue;
 		leaf = kmem_os_map(SECTION_LEAF_SIZE * sizeof(*leaf), PAGE_SIZE);
 		if (!leaf)

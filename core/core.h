@@ -125,6 +125,9 @@ static __always_inline void *kmalloc_large_fast(size_t size)
  * @page: its head's descriptor
  * @p:    the pointer freed
  *
+ * @page may come from section_entry_wrap(), so the top bits of @p are
+ * checked here: an alias of a block's address is not the block.
+ *
  * Return: true if @p was a large block head and its list had room.
  */
 static __always_inline bool kmalloc_large_free_fast(struct page *page,
@@ -133,7 +136,8 @@ static __always_inline bool kmalloc_large_free_fast(struct page *page,
 	struct pcp_set *pcp = kmem_tls_pcp;
 	unsigned int order = page->order;
 
-	if (page_type(page) != PG_large || ((unsigned long)p & ~PAGE_MASK) ||
+	if (page_type(page) != PG_large ||
+	    ((unsigned long)p & (~PAGE_MASK | ~((1UL << KMEM_ADDR_BITS) - 1))) ||
 	    !pcp || order >= PCP_ORDERS)
 		return false;
 	page->stamp = page->large_resident;	/* lru overwrites it */

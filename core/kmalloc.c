@@ -466,7 +466,9 @@ void *kmalloc_node(size_t size, gfp_t gfp, int node)
 }
 
 /*
- * Everything but a slab object that fits the magazine.  Reached by a tail
+ * Everything but a slab object that fits the magazine (a full magazine, a
+ * marked object: the fast path left them as they came, and
+ * kmem_free_classified() checks the marker).  Reached by a tail
  * call from the fast path, so its return address is the API caller's.
  */
 static noinline void kfree_slow(const void *p, const char *func)
@@ -477,11 +479,6 @@ static noinline void kfree_slow(const void *p, const char *func)
 	if (ZERO_OR_NULL_PTR(p))
 		return;
 	kmem_classify(p, NULL, &kp);
-	if (kp.kind == KMEM_PTR_SLAB) {
-		/* The fast path checked it and wrote the free marker. */
-		slab_free_slow(kp.page->slab_cache, (void *)p, caller);
-		return;
-	}
 	if (kp.kind == KMEM_PTR_LARGE && kmalloc_large_free_fast(kp.page, p))
 		return;
 	kmem_free_classified(&kp, (void *)p, func, caller);
@@ -496,14 +493,14 @@ static noinline void kfree_slow(const void *p, const char *func)
  */
 void kfree(const void *objp)
 {
-	unsigned long e = section_entry((unsigned long)objp);
+	unsigned long e = section_entry_wrap((unsigned long)objp);
 
 	if (likely(e & SECTION_ENTRY_PAGES)) {
 		struct page *page = entry_page(e, objp);
 
 		if (likely(page->type == PG_slab)) {
 			if (likely(slab_free_page_fast(page, (void *)objp,
-						       "kfree")))
+						       NULL)))
 				return;
 		} else if (kmalloc_large_free_fast(page, objp)) {
 			return;

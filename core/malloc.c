@@ -115,7 +115,9 @@ void *kmem_malloc(size_t size)
 }
 
 /*
- * Everything but a slab object that fits the magazine.  Reached by a tail
+ * Everything but a slab object that fits the magazine (a full magazine, a
+ * marked object: the fast path left them as they came, and
+ * kmem_free_classified() checks the marker).  Reached by a tail
  * call, so its return address is the caller of free().
  */
 static noinline void free_slow(void *p, const char *func)
@@ -128,11 +130,6 @@ static noinline void free_slow(void *p, const char *func)
 	kmem_classify(p, NULL, &kp);
 	if (kp.kind == KMEM_PTR_INVALID)
 		kmem_bad_pointer(&kp, p, func);
-	if (kp.kind == KMEM_PTR_SLAB) {
-		/* The fast path checked it and found the magazine full. */
-		slab_free_slow(kp.page->slab_cache, p, caller);
-		return;
-	}
 	if (kp.kind == KMEM_PTR_LARGE && kmalloc_large_free_fast(kp.page, p))
 		return;
 	kmem_free_classified(&kp, p, func, caller);
@@ -146,13 +143,13 @@ static noinline void free_slow(void *p, const char *func)
  */
 void kmem_free(void *ptr)
 {
-	unsigned long e = section_entry((unsigned long)ptr);
+	unsigned long e = section_entry_wrap((unsigned long)ptr);
 
 	if (likely(e & SECTION_ENTRY_PAGES)) {
 		struct page *page = entry_page(e, ptr);
 
 		if (likely(page->type == PG_slab)) {
-			if (likely(slab_free_page_fast(page, ptr, "free")))
+			if (likely(slab_free_page_fast(page, ptr, NULL)))
 				return;
 		} else if (kmalloc_large_free_fast(page, ptr)) {
 			return;

@@ -785,7 +785,11 @@ static noinline void cache_free_bad(struct kmem_cache *s, void *obj,
 	slab_invalid_free(s, obj, "kmem_cache_free", why);
 }
 
-/* kmem_cache_free() when the fast checks did not pass: sort it out. */
+/*
+ * kmem_cache_free() when the fast path did not take the object: a bad
+ * pointer, a NULL cache, a full magazine or a marked (already free)
+ * object.  Everything is looked at again, exactly, and reported here.
+ */
 static noinline void cache_free_slowpath(struct kmem_cache *s, void *obj,
 					 unsigned long caller)
 {
@@ -810,13 +814,6 @@ static noinline void cache_free_slowpath(struct kmem_cache *s, void *obj,
 	slab_free_slow(s, obj, caller);
 }
 
-/* The checked object did not fit the magazine. */
-static noinline void cache_free_refill(struct kmem_cache *s, void *obj,
-				       unsigned long caller)
-{
-	slab_free_slow(s, obj, caller);
-}
-
 /**
  * kmem_cache_free - return an object to its cache
  * @s:   the cache it came from (NULL: find it from the object)
@@ -828,19 +825,23 @@ static noinline void cache_free_refill(struct kmem_cache *s, void *obj,
  * constructor (their free objects carry a marker).  Without debugging
  * either report aborts the process; with KMEM_DEBUG it is reported in the
  * kernel's form and the object is left alone.
+ *
+ * The fast path makes no call: anything but a good object going into a
+ * magazine with room is passed whole to cache_free_slowpath().
  */
 void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
-	struct page *page = kmem_addr_to_page(obj);
+	unsigned long e = section_entry_wrap((unsigned long)obj);
 
-	if (likely(s && page && page->type == PG_slab &&
-		   page->slab_cache == s->root &&
-		   slab_obj_check(s, page, obj))) {
-		if (likely(slab_free_fast(s, obj, "kmem_cache_free")))
+	if (likely(s && (e & SECTION_ENTRY_PAGES))) {
+		const struct page *page = entry_page(e, obj);
+
+		if (likely(page->type == PG_slab &&
+			   (page->slab_cache == s ||
+			    page->slab_cache == s->root) &&
+			   slab_obj_check(s, page, obj) &&
+			   slab_free_fast(s, obj, NULL)))
 			return;
-		cache_free_refill(s, obj,
-				  (unsigned long)__builtin_return_address(0));
-		return;
 	}
 	cache_free_slowpath(s, obj, (unsigned long)__builtin_return_address(0));
 }

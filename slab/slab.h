@@ -404,6 +404,10 @@ static __always_inline void *slab_alloc_fast(struct kmem_cache *s)
  * The object is known to be a slot of @s.  Caches that mark free objects
  * catch a double free here: the marker is the object's address keyed
  * with a per-process secret, so user data cannot imitate it by accident.
+ * With @func NULL (the API's inlined fast paths) an object that is marked
+ * already, or that finds the magazine full, is left as it came and false
+ * returned: the caller's slow path looks at it again, with its name for
+ * the report.  The fast path then calls nothing and needs no stack frame.
  *
  * Return: true if the object was taken.
  */
@@ -411,16 +415,25 @@ static __always_inline bool __slab_free_fast(struct kmem_cache *s,
 					     struct kmem_stats_pcc *c,
 					     void *obj, const char *func)
 {
+	unsigned long n = c->prev_rounds;
+	bool full = n >= c->magsize;
+
 	if (s->cflags & CF_MARK_FREE) {
 		unsigned long *m = free_marker_slot(obj);
 
-		if (unlikely(*m == free_marker(obj)))
+		if (unlikely(*m == free_marker(obj))) {
+			if (!func)
+				return false;
 			slab_double_free(s, obj, func);
+		}
+		if (unlikely(full) && !func)
+			return false;	/* unmarked: the slow path starts over */
 		*m = free_marker(obj);
 	}
-	if (unlikely(c->prev_rounds >= c->magsize))
+	if (unlikely(full))
 		return false;
-	c->previous[c->prev_rounds++] = obj;
+	c->previous[n] = obj;
+	c->prev_rounds = (unsigned int)n + 1;
 	return true;
 }
 
@@ -443,18 +456,29 @@ static __always_inline bool slab_free_page_fast(const struct page *page,
 	struct kmem_stats_pcc *c = (struct kmem_stats_pcc *)
 		((char *)kmem_tls_slab + page->slot * 16U);
 
+	unsigned long n;
+	bool full;
+
 	if (unlikely(!slab_obj_check(NULL, page, obj)))
 		return false;
+	n = c->prev_rounds;
+	full = n >= c->magsize;
 	if (page->flags & PGF_slab_marks) {
 		unsigned long *m = free_marker_slot(obj);
 
-		if (unlikely(*m == free_marker(obj)))
+		if (unlikely(*m == free_marker(obj))) {
+			if (!func)
+				return false;
 			slab_double_free(page->slab_cache, obj, func);
+		}
+		if (unlikely(full) && !func)
+			return false;	/* unmarked: the slow path starts over */
 		*m = free_marker(obj);
 	}
-	if (unlikely(c->prev_rounds >= c->magsize))
+	if (unlikely(full))
 		return false;
-	c->previous[c->prev_rounds++] = obj;
+	c->previous[n] = obj;
+	c->prev_rounds = (unsigned int)n + 1;
 	return true;
 }
 

@@ -276,6 +276,17 @@ static void double_kfree(void *arg)
 	kfree(p);
 }
 
+/*
+ * The free fast paths index the page table modulo 2^47; the same address
+ * with a high bit set must still be refused, small object or large block.
+ */
+static void free_alias(void *arg)
+{
+	char *p = kmalloc((size_t)(long)arg, GFP_KERNEL);
+
+	kfree((void *)((unsigned long)p | 1UL << 47));
+}
+
 static void free_glibc(void *arg)
 {
 	(void)arg;
@@ -300,6 +311,8 @@ START_TEST(test_bad_pointers)
 	expect_abort(free_middle, (void *)(8L << 20), "not the start of an allocation");
 	expect_abort(double_kfree, (void *)64L, "double free or corruption (cache kmalloc-64)");
 	expect_abort(double_kfree, (void *)20000L, "kmem: kfree(): double free 0x");
+	expect_abort(free_alias, (void *)64L, "kmem: kfree(): invalid pointer 0x");
+	expect_abort(free_alias, (void *)20000L, "kmem: kfree(): invalid pointer 0x");
 	expect_abort(free_glibc, NULL, "invalid pointer");
 	expect_abort(ksize_bad, NULL, "kmem: ksize(): invalid pointer");
 }

@@ -306,6 +306,14 @@ static void free_inside(void *arg)
 	kmem_free((char *)kmem_malloc((size_t)(long)arg) + 32);
 }
 
+/* An object's address with bit 47 set: another address, not ours. */
+static void free_alias(void *arg)
+{
+	char *p = kmem_malloc((size_t)(long)arg);
+
+	kmem_free((void *)((unsigned long)p | 1UL << 47));
+}
+
 static void double_free(void *arg)
 {
 	void *p = kmem_malloc((size_t)(long)arg);
@@ -351,6 +359,8 @@ START_TEST(test_bad_pointers)
 	expect_abort(free_inside, (void *)100L, "kmem: free(): invalid pointer");
 	expect_abort(free_inside, (void *)100000L, "kmem: free(): invalid pointer");
 	expect_abort(free_inside, (void *)(20L << 20), "kmem: free(): invalid pointer");
+	expect_abort(free_alias, (void *)100L, "kmem: free(): invalid pointer 0x");
+	expect_abort(free_alias, (void *)100000L, "kmem: free(): invalid pointer 0x");
 	expect_abort(double_free, (void *)1L, "kmem: free(): double free or corruption");
 	expect_abort(double_free, (void *)5000L, "kmem: free(): double free or corruption");
 	expect_abort(double_free, (void *)100000L, "kmem: free(): double free 0x");

@@ -541,6 +541,35 @@ static void foreign_object(void *arg)
 	kmem_cache_free(a, local);
 }
 
+/* An object's address with bit 47 set: not an object, though the fast
+ * path's table lookup (modulo 2^47) lands on the object's page. */
+static void alias_object(void *arg)
+{
+	struct kmem_cache *a = kmem_cache_create("ao", 64, 0, SLAB_NO_MERGE, NULL);
+	char *o = kmem_cache_alloc(a, GFP_KERNEL);
+
+	(void)arg;
+	kmem_cache_free(a, (void *)((unsigned long)o | 1UL << 47));
+}
+
+/* A magazine that fills up is not a double free (the fast path hands the
+ * object to the slow path unmarked). */
+START_TEST(test_free_full_magazine)
+{
+	struct kmem_cache *s = kmem_cache_create("fm", 64, 0, SLAB_NO_MERGE, NULL);
+	void *o[1000];
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 1000; i++)
+			ck_assert_ptr_nonnull(o[i] = kmem_cache_alloc(s, GFP_KERNEL));
+		for (int i = 0; i < 1000; i++)
+			kmem_cache_free(s, o[i]);
+	}
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 START_TEST(test_bad_frees)
 {
 	expect_abort(double_free_nodebug, (void *)0L,
@@ -550,6 +579,7 @@ START_TEST(test_bad_frees)
 	expect_abort(wrong_cache, NULL, "belongs to another cache");
 	expect_abort(middle_of_object, NULL, "not the start of an object");
 	expect_abort(foreign_object, NULL, "not allocated by kmem");
+	expect_abort(alias_object, NULL, "not allocated by kmem");
 }
 END_TEST
 
@@ -1070,6 +1100,7 @@ static Suite *slab_suite(void)
 	tc = tcase_create("bad");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bad_frees);
+	tcase_add_test(tc, test_free_full_magazine);
 	tcase_add_test(tc, test_debug_redzone);
 	tcase_add_test(tc, test_debug_poison_and_owner);
 	tcase_add_test(tc, test_debug_double_free_reported);
