@@ -833,12 +833,13 @@ void kmem_cache_free(struct kmem_cache *s, void *obj)
 {
 	unsigned long e = section_entry_wrap((unsigned long)obj);
 
-	if (likely(s && (e & SECTION_ENTRY_PAGES))) {
+	/* A slab page's cache is never NULL: s is tested only for aliases. */
+	if (likely(e & SECTION_ENTRY_PAGES)) {
 		const struct page *page = entry_page(e, obj);
 
 		if (likely(page->type == PG_slab &&
 			   (page->slab_cache == s ||
-			    page->slab_cache == s->root) &&
+			    (s && page->slab_cache == s->root)) &&
 			   slab_obj_check(s, page, obj) &&
 			   slab_free_fast(s, obj, NULL)))
 			return;
