@@ -640,6 +640,29 @@ static int zone_grow(gfp_t gfp, unsigned int order, bool reclaimed)
 	return ZONE_GROW_MAPPED;
 }
 
+/*
+ * rmqueue_or_grow - one block of @order from the zone, growing it if
+ * @may_grow and it is empty: reclaim first, then at most one new section
+ * per caller (*@grew, *@reclaimed carry that across calls).
+ * Context: zone lock held (zone_grow() may drop and retake it).
+ */
+static struct page *rmqueue_or_grow(gfp_t gfp, unsigned int order,
+				    bool may_grow, bool *grew, bool *reclaimed)
+{
+	for (;;) {
+		struct page *page = __rmqueue(order);
+		int r;
+
+		if (page || !may_grow || *grew)
+			return page;
+		r = zone_grow(gfp, order, *reclaimed);
+		if (r == ZONE_GROW_FAILED)
+			return NULL;
+		*reclaimed = true;
+		*grew = r == ZONE_GROW_MAPPED;
+	}
+}
+
 /**
  * zone_rmqueue_bulk - take up to @count blocks of @order from the zone
  * @order: order of each block
@@ -657,20 +680,12 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 
 	zone_lock();
 	while (n < count) {
-		struct page *page = __rmqueue(order);
+		/* Grow only for the first block: a partial batch will do. */
+		struct page *page = rmqueue_or_grow(gfp, order, n == 0, &grew,
+						    &reclaimed);
 
-		if (!page) {
-			int r;
-
-			if (n || grew)
-				break;
-			r = zone_grow(gfp, order, reclaimed);
-			if (r == ZONE_GROW_FAILED)
-				break;
-			reclaimed = true;
-			grew = r == ZONE_GROW_MAPPED;
-			continue;
-		}
+		if (!page)
+			break;
 		page->type = PG_pcp;
 		list_add_tail(&page->lru, list);
 		n++;
@@ -688,18 +703,7 @@ static struct page *zone_alloc(gfp_t gfp, unsigned int order)
 	struct page *page;
 
 	zone_lock();
-	for (;;) {
-		int r;
-
-		page = __rmqueue(order);
-		if (page || grew)
-			break;
-		r = zone_grow(gfp, order, reclaimed);
-		if (r == ZONE_GROW_FAILED)
-			break;
-		reclaimed = true;
-		grew = r == ZONE_GROW_MAPPED;
-	}
+	page = rmqueue_or_grow(gfp, order, true, &grew, &reclaimed);
 	zone_unlock();
 	if (grew)
 		reaper_maybe_start();

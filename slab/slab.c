@@ -353,6 +353,25 @@ unsigned int slab_take_objects(struct kmem_cache *s, void **out,
 	return n;
 }
 
+/*
+ * Take an empty slab off the free list into @to_free.  A
+ * SLAB_TYPESAFE_BY_RCU slab stays counted until its grace period ends.
+ * Lock held.
+ */
+static void slab_retire(struct kmem_cache *s, struct slab *slab,
+			struct list_head *to_free)
+{
+	list_move(&slab->list, to_free);
+	s->nr_free_slabs--;
+	if (s->flags & SLAB_TYPESAFE_BY_RCU) {
+		slab->state = SLAB_RCU_PENDING;
+		s->nr_rcu_slabs++;
+	} else {
+		s->nr_slabs--;
+		s->slabs_freed++;
+	}
+}
+
 /**
  * slab_put_objects - return objects to their slabs
  * @s:       the cache (root), lock held
@@ -388,17 +407,8 @@ void slab_put_objects(struct kmem_cache *s, void **objs, unsigned int n,
 		s->active_objs--;
 		if (slab->inuse == 0) {
 			slab_set_list(s, slab, SLAB_FREE_LIST);
-			if (s->nr_free_slabs > SLAB_MIN_PARTIAL) {
-				list_move(&slab->list, to_free);
-				s->nr_free_slabs--;
-				if (s->flags & SLAB_TYPESAFE_BY_RCU) {
-					slab->state = SLAB_RCU_PENDING;
-					s->nr_rcu_slabs++;
-				} else {
-					s->nr_slabs--;
-					s->slabs_freed++;
-				}
-			}
+			if (s->nr_free_slabs > SLAB_MIN_PARTIAL)
+				slab_retire(s, slab, to_free);
 		} else {
 			slab_set_list(s, slab, SLAB_PARTIAL_LIST);
 		}
@@ -419,15 +429,7 @@ void slab_trim_free(struct kmem_cache *s, unsigned long keep,
 		struct slab *slab = list_last_entry(&s->slabs_free, struct slab,
 						    list);
 
-		list_move(&slab->list, to_free);
-		s->nr_free_slabs--;
-		if (s->flags & SLAB_TYPESAFE_BY_RCU) {
-			slab->state = SLAB_RCU_PENDING;
-			s->nr_rcu_slabs++;
-		} else {
-			s->nr_slabs--;
-			s->slabs_freed++;
-		}
+		slab_retire(s, slab, to_free);
 	}
 }
 
