@@ -22,7 +22,10 @@
  * MADV_DONTNEED; the range stays mapped and reads as zeros).  A resident
  * block older than buddy_config.decay_ms is released by whichever comes
  * first: the reaper thread (so an idle process gives memory back too), the
- * next zone-locked operation that notices it, or kmem_shrink_all().
+ * next zone-locked operation that notices it, or kmem_shrink_all().  The
+ * reaper's hooks (the slab depot trim) run before it releases and before
+ * it computes its next deadline; pages they free are cold (stamped
+ * expired).
  * Allocation prefers resident blocks (hot, no page faults) to released ones.
  * A section whose blocks are all released is unmapped once more than
  * buddy_config.retain_sections such sections exist.
@@ -37,6 +40,7 @@
  * (zone->nr_releasing).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -78,6 +82,17 @@ static unsigned long zone_clock(void)
 	return READ_ONCE(zone_clock_ms);
 }
 static unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
+static __thread bool tls_reaper __tls_ie;	/* this thread is the reaper */
+
+/*
+ * Is the calling thread freeing cold pages?  Only the reaper does, from
+ * its hooks: a max-order block it completes is stamped as already
+ * expired.
+ */
+static inline bool buddy_free_is_cold(void)
+{
+	return tls_reaper;
+}
 
 /*
  * The published figures (include/kmem/stats.h) are kept in the region
@@ -154,10 +169,22 @@ static void add_to_free_list(struct page *page, unsigned int order)
 	if (order == MAX_PAGE_ORDER && (page->flags & PGF_released)) {
 		list_add_tail(&page->lru, &z->released);
 		z->nr_released++;
+	} else if (order == MAX_PAGE_ORDER) {
+		struct list_head *top = &z->free_area[order].free_list;
+
+		/*
+		 * Newest first, so that expired blocks are a tail: a block
+		 * stamped before the oldest (a cold one from the reaper's
+		 * hooks) goes last.
+		 */
+		if (!list_empty(top) &&
+		    page->stamp < list_last_entry(top, struct page, lru)->stamp)
+			list_add_tail(&page->lru, top);
+		else
+			list_add(&page->lru, top);
+		nr_decay_pending++;
 	} else {
 		list_add(&page->lru, &z->free_area[order].free_list);
-		if (order == MAX_PAGE_ORDER)
-			nr_decay_pending++;
 	}
 	z->free_area[order].nr_free++;
 	z->free_pages += 1UL << order;
@@ -292,6 +319,8 @@ static void __free_one_page(struct page *page, unsigned int order)
 		struct kmem_section *sec = page_sec(page);
 
 		page->stamp = zone_clock();
+		if (buddy_free_is_cold())
+			page->stamp = 0;	/* expired: see the reaper */
 		if (++sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
 			kmem_zone.nr_free_sections++;
 	}
@@ -309,8 +338,10 @@ static void zone_add_section(struct kmem_section *sec)
 	z->nr_free_sections++;
 	z->managed_pages += PAGES_PER_SECTION;
 	for (unsigned long i = 0; i < PAGES_PER_SECTION;
-	     i += MAX_ORDER_NR_PAGES)
+	     i += MAX_ORDER_NR_PAGES) {
+		sec->pages[i].stamp = zone_clock();
 		add_to_free_list(&sec->pages[i], MAX_PAGE_ORDER);
+	}
 	publish_buddy_locked();
 }
 
@@ -464,17 +495,44 @@ void buddy_release_all(void)
 /* The reaper: releases memory of idle processes                        */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The reaper sleeps on reaper_cond (CLOCK_MONOTONIC, so that setting the
+ * wall clock neither delays nor hastens a release) until the earliest
+ * deadline any pass reported, or without one when nothing waits.
+ *
+ * A kick says "a block or magazine that will expire at @due appeared".
+ * No kick may be lost, whatever the reaper is doing:
+ *  - asleep with a deadline at or before @due: nothing to do, it will
+ *    see the new work when it wakes;
+ *  - asleep without a deadline, or a later one: signal it;
+ *  - awake (running a pass that may have looked at the zone before the
+ *    new work appeared): set reaper_kicked, which it tests, after
+ *    publishing that it is about to sleep, before it sleeps.
+ * The kicker writes reaper_kicked then reads reaper_wait; the reaper
+ * writes reaper_wait then reads reaper_kicked (both sequentially
+ * consistent): at least one of them sees the other's write.  A kicker
+ * that sees the reaper asleep signals under reaper_mutex, which the
+ * reaper holds from its test until pthread_cond_timedwait() releases it.
+ */
+#define REAPER_AWAKE	0UL		/* reaper_wait: running a pass */
+#define REAPER_NO_DEADLINE ULONG_MAX	/* reaper_wait: asleep, no deadline */
+
 static pthread_mutex_t reaper_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t reaper_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t reaper_cond;	/* CLOCK_MONOTONIC, reaper_maybe_start() */
 static bool reaper_started;	/* reaper_mutex */
-static bool reaper_sleeping;	/* reaper_mutex: waiting without timeout */
-static bool reaper_kicked;	/* reaper_mutex */
+static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
+static bool reaper_kicked;		/* atomic */
 static void (*reaper_hooks[4])(unsigned long now_ms, unsigned long *next);
 static unsigned int nr_reaper_hooks;
 
 /**
  * buddy_reaper_add_hook - run @fn on every reaper pass
- * @fn: gets the time and lowers *next to when it wants to run again (ms)
+ * @fn: gets the time and lowers *next to when it wants to run again (ms,
+ *      0: no wish).  Pages it frees are cold: they stayed unused for the
+ *      decay time in the caller's layer, so the zone releases the
+ *      max-order blocks they complete in the same pass (see
+ *      buddy_free_is_cold()).  When it later has new work that expires at
+ *      some time it calls buddy_reaper_kick().
  *
  * Context: start-up only (before any thread could run the reaper).
  */
@@ -485,43 +543,72 @@ void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 	reaper_hooks[nr_reaper_hooks++] = fn;
 }
 
+static void reaper_pass(unsigned long *next)
+{
+	unsigned long now = kmem_now_ms(), due;
+
+	WRITE_ONCE(zone_clock_ms, now);
+	*next = 0;
+	/*
+	 * Hooks first: the slabs they give back complete max-order blocks,
+	 * which the release below then sees (computing the deadline before
+	 * the hooks left such blocks waiting with no deadline at all).
+	 */
+	for (unsigned int i = 0; i < nr_reaper_hooks; i++)
+		reaper_hooks[i](now, next);
+	due = buddy_release_expired(now);
+	if (due && (!*next || due < *next))
+		*next = due;
+}
+
+/* Sleep until @next (kmem_now_ms() time, 0: none) or a kick. */
+static void reaper_sleep(unsigned long next)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&reaper_mutex);
+	__atomic_store_n(&reaper_wait, next ? next : REAPER_NO_DEADLINE,
+			 __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&reaper_kicked, __ATOMIC_SEQ_CST)) {
+		if (!next) {
+			pthread_cond_wait(&reaper_cond, &reaper_mutex);
+		} else {
+			unsigned long now = kmem_now_ms();
+			unsigned long wait = next > now ? next - now : 0;
+
+			/*
+			 * kmem_now_ms() is CLOCK_MONOTONIC_COARSE, at most a
+			 * tick behind CLOCK_MONOTONIC: wake one ms late
+			 * rather than early.
+			 */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			wait++;
+			ts.tv_sec += (time_t)(wait / 1000);
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&reaper_cond, &reaper_mutex,
+					       &ts);
+		}
+	}
+	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&reaper_mutex);
+}
+
 static void *reaper_main(void *arg)
 {
 	(void)arg;
 	prctl(PR_SET_NAME, "kmem-reaper", 0, 0, 0);
+	tls_reaper = true;
 	for (;;) {
-		unsigned long now = kmem_now_ms(), next;
-		struct timespec ts;
+		unsigned long next;
 
-		WRITE_ONCE(zone_clock_ms, now);
-		next = buddy_release_expired(now);
-		for (unsigned int i = 0; i < nr_reaper_hooks; i++)
-			reaper_hooks[i](now, &next);
-
-		pthread_mutex_lock(&reaper_mutex);
-		if (!reaper_kicked) {
-			if (!next) {
-				WRITE_ONCE(reaper_sleeping, true);
-				while (!reaper_kicked)
-					pthread_cond_wait(&reaper_cond,
-							  &reaper_mutex);
-				WRITE_ONCE(reaper_sleeping, false);
-			} else {
-				unsigned long wait = next > now ? next - now : 1;
-
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += (time_t)(wait / 1000);
-				ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000L;
-				}
-				pthread_cond_timedwait(&reaper_cond,
-						       &reaper_mutex, &ts);
-			}
-		}
-		reaper_kicked = false;
-		pthread_mutex_unlock(&reaper_mutex);
+		/* Kicks from now on may concern what this pass misses. */
+		__atomic_store_n(&reaper_kicked, false, __ATOMIC_SEQ_CST);
+		reaper_pass(&next);
+		reaper_sleep(next);
 	}
 	return NULL;
 }
@@ -534,6 +621,7 @@ static void *reaper_main(void *arg)
  */
 static void reaper_maybe_start(void)
 {
+	pthread_condattr_t cattr;
 	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t t;
@@ -546,6 +634,11 @@ static void reaper_maybe_start(void)
 		pthread_mutex_unlock(&reaper_mutex);
 		return;
 	}
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&reaper_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	reaper_wait = REAPER_AWAKE;
 	WRITE_ONCE(reaper_started, true);
 	pthread_mutex_unlock(&reaper_mutex);
 
@@ -565,15 +658,33 @@ static void reaper_maybe_start(void)
 
 /**
  * buddy_reaper_kick - there is new work for the reaper
+ * @due: when it expires (kmem_now_ms() time)
  *
- * Wakes it if it sleeps without a deadline.  Context: no kmem lock held.
+ * Wakes the reaper if it sleeps without a deadline or with a later one;
+ * if it is awake, makes it look again before it sleeps.  Cheap when the
+ * reaper already sleeps with an earlier deadline (the common case of a
+ * busy process): two loads.  Kicks from the reaper's own pass are not
+ * needed (it releases after its hooks run) and are ignored.
+ *
+ * Context: no kmem lock held.
  */
-void buddy_reaper_kick(void)
+void buddy_reaper_kick(unsigned long due)
 {
-	if (!READ_ONCE(reaper_started) || !READ_ONCE(reaper_sleeping))
+	unsigned long w;
+
+	if (!READ_ONCE(reaper_started) || tls_reaper)
+		return;
+	w = __atomic_load_n(&reaper_wait, __ATOMIC_RELAXED);
+	if (w != REAPER_AWAKE && w <= due)
+		return;
+	if (!__atomic_load_n(&reaper_kicked, __ATOMIC_RELAXED))
+		__atomic_store_n(&reaper_kicked, true, __ATOMIC_SEQ_CST);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	w = __atomic_load_n(&reaper_wait, __ATOMIC_SEQ_CST);
+	if (w == REAPER_AWAKE || w <= due)
 		return;
 	pthread_mutex_lock(&reaper_mutex);
-	reaper_kicked = true;
 	pthread_cond_signal(&reaper_cond);
 	pthread_mutex_unlock(&reaper_mutex);
 }
@@ -722,6 +833,37 @@ static void maybe_release_expired(void)
 		buddy_release_expired(kmem_now_ms());
 }
 
+/*
+ * zone_note_decay - a free made new resident max-order blocks (more than
+ * @pending_before wait): give the zone a release deadline if it has none.
+ * Zone lock held.
+ *
+ * Return: when the new blocks expire, for buddy_reaper_kick() once the
+ * lock is dropped; 0 if there are none.
+ */
+static unsigned long zone_note_decay(unsigned long pending_before)
+{
+	struct zone *z = &kmem_zone;
+	unsigned long due;
+
+	lock_assert_held(&z->lock);
+	if (nr_decay_pending <= pending_before)
+		return 0;
+	due = zone_clock() + buddy_config.decay_ms;
+	if (!z->next_decay_ms)
+		WRITE_ONCE(z->next_decay_ms, due);
+	return due;
+}
+
+/* After a free, with no lock held: tell the reaper, release if due. */
+static void zone_after_free(unsigned long due, bool top)
+{
+	if (due)
+		buddy_reaper_kick(due);
+	if (top)
+		maybe_release_expired();
+}
+
 /**
  * zone_free_bulk - return blocks of @order from a per-thread list
  * @list:  PG_pcp heads, all of @order; the list is left empty
@@ -731,11 +873,8 @@ static void maybe_release_expired(void)
 void zone_free_bulk(struct list_head *list, unsigned int order,
 		    unsigned int n)
 {
-	struct zone *z = &kmem_zone;
-	unsigned long pending_before;
+	unsigned long pending_before, due;
 	struct page *page, *tmp;
-
-	bool kick;
 
 	zone_lock();
 	pending_before = nr_decay_pending;
@@ -744,31 +883,24 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 		__free_one_page(page, order);
 	}
 	(void)n;
-	kick = nr_decay_pending > pending_before;
-	if (kick && !z->next_decay_ms)
-		WRITE_ONCE(z->next_decay_ms, zone_clock() + buddy_config.decay_ms);
+	due = zone_note_decay(pending_before);
 	zone_unlock();
-	if (kick) {
-		buddy_reaper_kick();
-		maybe_release_expired();
-	}
+	zone_after_free(due, due);
 }
 
 static void zone_free(struct page *page, unsigned int order)
 {
 	struct zone *z = &kmem_zone;
+	unsigned long pending_before, due;
 	bool top;
 
 	zone_lock();
+	pending_before = nr_decay_pending;
 	__free_one_page(page, order);
+	due = zone_note_decay(pending_before);
 	top = !list_empty(&z->free_area[MAX_PAGE_ORDER].free_list);
-	if (top && !z->next_decay_ms)
-		WRITE_ONCE(z->next_decay_ms, zone_clock() + buddy_config.decay_ms);
 	zone_unlock();
-	if (top) {
-		buddy_reaper_kick();
-		maybe_release_expired();
-	}
+	zone_after_free(due, top);
 }
 
 /**
@@ -1413,8 +1545,7 @@ void buddy_fork_child(void)
 				 __ATOMIC_RELEASE);
 	kmem_lock_reinit(&kmem_zone.lock);
 	pthread_mutex_init(&reaper_mutex, NULL);
-	pthread_cond_init(&reaper_cond, NULL);
-	reaper_started = false;
-	reaper_sleeping = false;
+	reaper_started = false;	/* reaper_maybe_start() inits the cond */
+	reaper_wait = REAPER_AWAKE;
 	reaper_kicked = false;
 }

@@ -643,7 +643,7 @@ unsigned long buddy_release_expired(unsigned long now_ms);
 void buddy_fork_prepare(void);
 void buddy_fork_parent(void);
 void buddy_fork_child(void);
-void buddy_reaper_kick(void);
+void buddy_reaper_kick(unsigned long due);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));
 void buddy_reclaim_set_hook(bool (*fn)(void));

@@ -31,9 +31,9 @@
  * A free from another thread goes into the freeing thread's magazine; the
  * object finds its way home through the depot and the slabs.  A thread's
  * magazines go back to the depot (or the slabs) when it exits.  The depot
- * keeps a low-water mark of full magazines; the reaper's periodic pass
- * returns what was not needed since the last pass (the working-set trim of
- * Bonwick's paper), so an idle process gives its cached objects back.
+ * stamps full magazines as they go in; the reaper's pass returns those
+ * nobody took for KMEM_DECAY_MS (the working-set trim of Bonwick's paper,
+ * by age), so an idle process gives its cached objects back.
  *
  * Magazines are objects of the kmem_magazine_N caches (N rounds), which
  * have no magazines themselves.  Magazine size scales with object size:
@@ -119,39 +119,49 @@ static void mag_delete(struct kmem_cache *r, struct kmem_magazine *m)
 
 static void depot_push_empty(struct kmem_cache *r, struct kmem_magazine *m)
 {
-	m->next = r->depot_empty;
-	r->depot_empty = m;
+	list_add(&m->list, &r->depot_empty);
 	r->depot_nr_empty++;
 }
 
 static struct kmem_magazine *depot_pop_empty(struct kmem_cache *r)
 {
-	struct kmem_magazine *m = r->depot_empty;
+	struct kmem_magazine *m;
 
-	if (m) {
-		r->depot_empty = m->next;
-		r->depot_nr_empty--;
-	}
+	if (list_empty(&r->depot_empty))
+		return NULL;
+	m = list_first_entry(&r->depot_empty, struct kmem_magazine, list);
+	list_del(&m->list);
+	r->depot_nr_empty--;
 	return m;
 }
 
-static void depot_push_full(struct kmem_cache *r, struct kmem_magazine *m)
+/*
+ * Full magazines are stamped as they go in and stacked newest first, so
+ * the ones nobody took for the decay time are a tail (magazine_depot_trim).
+ *
+ * Return: when this one expires if the depot was empty (the caller kicks
+ * the reaper with it once the lock is dropped), else 0.
+ */
+static unsigned long depot_push_full(struct kmem_cache *r,
+				     struct kmem_magazine *m)
 {
-	m->next = r->depot_full;
-	r->depot_full = m;
+	bool was_empty = list_empty(&r->depot_full);
+
+	m->stamp = kmem_now_ms();
+	list_add(&m->list, &r->depot_full);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full + 1);	/* read by reclaim */
+	return was_empty ? m->stamp + buddy_config.decay_ms : 0;
 }
 
 static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 {
-	struct kmem_magazine *m = r->depot_full;
+	struct kmem_magazine *m;
 
-	if (m) {
-		r->depot_full = m->next;
-		WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
-		if (r->depot_nr_full < r->depot_min_full)
-			r->depot_min_full = r->depot_nr_full;
-	}
+	if (list_empty(&r->depot_full))
+		return NULL;
+	m = list_first_entry(&r->depot_full, struct kmem_magazine, list);
+	list_del(&m->list);
+	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
 	return m;
 }
 
@@ -314,6 +324,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 	struct kmem_cache *r = s->root;
 	struct kmem_stats_pcc *c = slow_slot(r);
 	struct kmem_magazine *empty = NULL;
+	unsigned long due = 0;
 	LIST_HEAD(to_free);
 
 	if (!c) {
@@ -341,7 +352,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 		kmem_lock(&r->lock);
 	}
 	if (empty) {
-		depot_push_full(r, mag_of(c->previous));
+		due = depot_push_full(r, mag_of(c->previous));
 		pcc_set_previous(c, empty->round, 0);
 		empty = NULL;
 	} else {
@@ -353,6 +364,8 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 	cache_publish_locked(r);
 	kmem_unlock(&r->lock);
 	slab_release_list(r, &to_free);
+	if (due)
+		buddy_reaper_kick(due);
 push:
 	c->previous[c->prev_rounds++] = obj;
 }
@@ -367,6 +380,7 @@ static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
 	void **mags[2] = { c->loaded, c->previous };
 	unsigned int rounds[2] = { c->rounds, c->prev_rounds };
 	struct kmem_magazine *spare[2] = { NULL, NULL };
+	unsigned long due = 0, d;
 	LIST_HEAD(to_free);
 
 	kmem_lock(&r->lock);
@@ -379,7 +393,8 @@ static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
 			continue;
 		m = mag_of(mags[i]);
 		if (rounds[i] == r->magsize && !(r->cflags & CF_DYING)) {
-			depot_push_full(r, m);
+			d = depot_push_full(r, m);
+			due = due ?: d;
 			continue;
 		}
 		slab_put_objects(r, mags[i], rounds[i], &to_free);
@@ -396,6 +411,8 @@ static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
 	for (int i = 0; i < 2; i++)
 		if (spare[i])
 			mag_delete(r, spare[i]);
+	if (due)
+		buddy_reaper_kick(due);
 }
 
 static void flush_thread_slot(void *part, pid_t tid, void *arg)
@@ -441,83 +458,76 @@ void magazine_flush_cache(struct kmem_cache *s, bool all_threads)
 void magazine_depot_drain(struct kmem_cache *s)
 {
 	struct kmem_cache *r = s->root;
-	struct kmem_magazine *m, *mags = NULL;
+	struct kmem_magazine *m, *tmp;
 	LIST_HEAD(to_free);
+	LIST_HEAD(mags);
 
 	kmem_lock(&r->lock);
 	while ((m = depot_pop_full(r))) {
 		slab_put_objects(r, m->round, r->magsize, &to_free);
-		m->next = mags;
-		mags = m;
+		list_add(&m->list, &mags);
 	}
-	while ((m = depot_pop_empty(r))) {
-		m->next = mags;
-		mags = m;
-	}
-	r->depot_min_full = 0;
+	while ((m = depot_pop_empty(r)))
+		list_add(&m->list, &mags);
 	cache_publish_locked(r);
 	kmem_unlock(&r->lock);
 	slab_release_list(r, &to_free);
-	while (mags) {
-		m = mags;
-		mags = m->next;
+	list_for_each_entry_safe(m, tmp, &mags, list)
 		mag_delete(r, m);
-	}
 }
 
 /**
- * magazine_depot_trim - the reaper's pass: return unused depot contents
+ * magazine_depot_trim - the reaper's pass: return what the depots no
+ * longer need
  * @now_ms: the time
- * @next:   lowered to when the next pass is wanted
+ * @next:   lowered to when the oldest full magazine left will expire
  *
- * For each cache, the full magazines that stayed in the depot since the
- * last pass (the low-water mark) go back to the slabs, as do spare empty
- * magazines and empty slabs beyond the reserve.
+ * Bonwick's working-set trim, by age: a full magazine that nobody took
+ * from the depot for buddy_config.decay_ms (KMEM_DECAY_MS, the page
+ * allocator's delay too) goes back to the slabs, as do spare empty
+ * magazines and empty slabs.  So an idle process gives its cached
+ * objects back about one decay time after it freed them; the pages come
+ * back cold and the page allocator releases them in the same pass.
  */
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 {
+	unsigned long decay = buddy_config.decay_ms;
 	struct kmem_cache *r;
-	bool more = false;
 
 	kmem_lock(&slab_mutex);
 	list_for_each_entry(r, &slab_caches, list) {
-		struct kmem_magazine *m, *mags = NULL;
+		struct kmem_magazine *m, *tmp;
 		LIST_HEAD(to_free);
-		unsigned long excess;
+		LIST_HEAD(mags);
 
 		if (r->cflags & CF_ALIAS || !r->magsize)
 			continue;
 		kmem_lock(&r->lock);
-		excess = r->depot_min_full;
-		while (excess-- && (m = depot_pop_full(r))) {
+		/* Newest first: the expired ones are a tail. */
+		while (!list_empty(&r->depot_full)) {
+			m = list_last_entry(&r->depot_full,
+					    struct kmem_magazine, list);
+			if (m->stamp + decay > now_ms) {
+				unsigned long due = m->stamp + decay;
+
+				if (!*next || due < *next)
+					*next = due;
+				break;
+			}
+			list_move(&m->list, &mags);
+			WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
 			slab_put_objects(r, m->round, r->magsize, &to_free);
-			m->next = mags;
-			mags = m;
 		}
-		while (r->depot_nr_empty > 1 && (m = depot_pop_empty(r))) {
-			m->next = mags;
-			mags = m;
-		}
+		while (r->depot_nr_empty > 1 && (m = depot_pop_empty(r)))
+			list_add(&m->list, &mags);
 		slab_trim_free(r, 0, &to_free);
-		r->depot_min_full = r->depot_nr_full;
-		if (r->depot_nr_full || r->depot_nr_empty)
-			more = true;
 		cache_publish_locked(r);
 		kmem_unlock(&r->lock);
 		slab_release_list(r, &to_free);
-		while (mags) {
-			m = mags;
-			mags = m->next;
+		list_for_each_entry_safe(m, tmp, &mags, list)
 			mag_delete(r, m);
-		}
 	}
 	kmem_unlock(&slab_mutex);
-	if (more) {
-		unsigned long when = now_ms + 5000;
-
-		if (!*next || when < *next)
-			*next = when;
-	}
 }
 
 /**
@@ -541,28 +551,24 @@ bool magazine_depot_reclaim(void)
 		return false;
 	busy = true;
 	list_for_each_entry(r, &slab_caches, list) {
-		struct kmem_magazine *m, *mags = NULL;
+		struct kmem_magazine *m, *tmp;
 		LIST_HEAD(to_free);
+		LIST_HEAD(mags);
 
 		if (r->cflags & CF_ALIAS || !r->magsize ||
 		    !READ_ONCE(r->depot_nr_full) || !kmem_trylock(&r->lock))
 			continue;
 		while ((m = depot_pop_full(r))) {
 			slab_put_objects(r, m->round, r->magsize, &to_free);
-			m->next = mags;
-			mags = m;
+			list_add(&m->list, &mags);
 		}
-		r->depot_min_full = 0;
 		slab_trim_free(r, 0, &to_free);
 		cache_publish_locked(r);
 		kmem_unlock(&r->lock);
 		freed |= !list_empty(&to_free);
 		slab_release_list(r, &to_free);
-		while (mags) {
-			m = mags;
-			mags = m->next;
+		list_for_each_entry_safe(m, tmp, &mags, list)
 			mag_delete(r, m);
-		}
 	}
 	busy = false;
 	kmem_unlock(&slab_mutex);

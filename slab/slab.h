@@ -81,7 +81,8 @@ enum slab_state { SLAB_FREE_LIST, SLAB_PARTIAL_LIST, SLAB_FULL_LIST,
  * depot magazines are always full or empty).
  */
 struct kmem_magazine {
-	struct kmem_magazine *next;	/* depot list */
+	struct list_head list;		/* depot_full or depot_empty */
+	unsigned long stamp;		/* depot_full: kmem_now_ms() it went in */
 	void *round[];
 };
 
@@ -142,11 +143,10 @@ struct kmem_cache {
 	unsigned long nr_rcu_slabs;	/* waiting for a grace period */
 	unsigned long active_objs;	/* bits set in all slabs */
 	unsigned int colour_next;	/* colour of the next slab */
-	struct kmem_magazine *depot_full;
-	struct kmem_magazine *depot_empty;
+	struct list_head depot_full;	/* full magazines, newest first */
+	struct list_head depot_empty;	/* empty magazines */
 	unsigned long depot_nr_full;
 	unsigned long depot_nr_empty;
-	unsigned long depot_min_full;	/* low-water mark since last trim */
 	unsigned long allocs_base;	/* counts not in live thread slots */
 	unsigned long frees_base;
 	unsigned long alloc_slow;

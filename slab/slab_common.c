@@ -161,6 +161,8 @@ static int cache_setup(struct kmem_cache *s, const char *name,
 	INIT_LIST_HEAD(&s->slabs_full);
 	INIT_LIST_HEAD(&s->slabs_partial);
 	INIT_LIST_HEAD(&s->slabs_free);
+	INIT_LIST_HEAD(&s->depot_full);
+	INIT_LIST_HEAD(&s->depot_empty);
 	record_init(s);
 	kmem_lock(&s->lock);
 	cache_publish_locked(s);
