@@ -34,10 +34,13 @@
  * (buddy/pcp.c) without a lock.  Slow path: the zone lock; then a new
  * section from the OS if the flags allow it (__GFP_DIRECT_RECLAIM).
  *
- * Lock order: kmem_thread_lock -> (slab locks) -> zone->lock ->
- * section_lock -> region.  The zone lock is never held across mmap or
- * madvise; blocks being released are taken off the lists meanwhile
- * (zone->nr_releasing).
+ * Lock order: kmem_thread_lock -> (slab locks) -> reaper_mutex ->
+ * zone_os_lock -> zone->lock -> section_lock -> region.  The zone lock is
+ * never held across mmap or madvise; zone memory that is off the books
+ * meanwhile (blocks being released, taken off the lists; a section
+ * between its removal and its unmapping; a new section between mmap and
+ * its blocks joining the lists) is so only under zone_os_lock, which
+ * fork() holds too: a child never inherits memory that is on no list.
  */
 #include <errno.h>
 #include <limits.h>
@@ -61,6 +64,13 @@ struct buddy_config buddy_config = {
 	.background = true,
 };
 
+/*
+ * Held across every step where zone memory is in no list (see the lock
+ * order above): release_blocks() and zone_grow().  fork() takes it, so it
+ * never copies a half-done release or growth into a child, whose copy of
+ * that memory would be stranded (resident, counted, reachable by no one).
+ */
+static struct kmem_lock zone_os_lock = KMEM_LOCK_INIT;
 static unsigned long nr_releasing;	/* zone lock: blocks off-list */
 
 /*
@@ -398,16 +408,17 @@ static void zone_remove_section(struct kmem_section *sec)
  * release_blocks - give back resident max-order blocks to the OS
  * @now:  current time (ms); blocks freed before now - decay_ms go
  * @all:  ignore the delay (shrink)
+ * @wait: wait for a release in progress in another thread (else return)
  * @next: set to when the oldest remaining resident block expires, or 0
  *
  * The blocks are taken off the lists (still counted free) while madvise
  * runs without the zone lock, then put on the released list.  Afterwards
  * wholly released sections beyond the retained amount are unmapped.
  *
- * Context: zone lock not held.
+ * Context: zone lock not held; may sleep on zone_os_lock if @wait.
  * Return: the number of blocks released.
  */
-static unsigned long release_blocks(unsigned long now, bool all,
+static unsigned long release_blocks(unsigned long now, bool all, bool wait,
 				    unsigned long *next)
 {
 	struct zone *z = &kmem_zone;
@@ -416,6 +427,12 @@ static unsigned long release_blocks(unsigned long now, bool all,
 	LIST_HEAD(batch);
 	struct page *page, *tmp;
 
+	if (!wait) {
+		if (!kmem_trylock(&zone_os_lock))
+			return 0;	/* another thread is releasing */
+	} else {
+		kmem_lock(&zone_os_lock);
+	}
 	zone_lock();
 	while (!list_empty(top)) {
 		page = list_last_entry(top, struct page, lru);
@@ -464,6 +481,7 @@ static unsigned long release_blocks(unsigned long now, bool all,
 				   buddy_config.decay_ms);
 	publish_buddy_locked();
 	zone_unlock();
+	kmem_unlock(&zone_os_lock);
 	return n;
 }
 
@@ -477,7 +495,7 @@ unsigned long buddy_release_expired(unsigned long now_ms)
 {
 	unsigned long next;
 
-	release_blocks(now_ms, false, &next);
+	release_blocks(now_ms, false, true, &next);
 	return next;
 }
 
@@ -488,7 +506,7 @@ unsigned long buddy_release_expired(unsigned long now_ms)
  */
 void buddy_release_all(void)
 {
-	release_blocks(0, true, NULL);
+	release_blocks(0, true, true, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -743,12 +761,25 @@ static int zone_grow(gfp_t gfp, unsigned int order, bool reclaimed)
 			return ZONE_GROW_RECLAIMED;
 		zone_unlock();
 	}
-	sec = section_create_buddy(gfpflags_allow_blocking(gfp));
-	zone_lock();
-	if (!sec)
+	if (!gfpflags_allow_blocking(gfp)) {
+		zone_lock();
 		return ZONE_GROW_FAILED;
-	zone_add_section(sec);
-	return ZONE_GROW_MAPPED;
+	}
+	/* From mmap until its blocks are on the lists: see zone_os_lock. */
+	kmem_lock(&zone_os_lock);
+	zone_lock();
+	if (zone_can_serve(order)) {
+		/* Another thread grew the zone while we waited. */
+		kmem_unlock(&zone_os_lock);
+		return ZONE_GROW_RECLAIMED;
+	}
+	zone_unlock();
+	sec = section_create_buddy(true);
+	zone_lock();
+	if (sec)
+		zone_add_section(sec);
+	kmem_unlock(&zone_os_lock);
+	return sec ? ZONE_GROW_MAPPED : ZONE_GROW_FAILED;
 }
 
 /*
@@ -830,7 +861,7 @@ static void maybe_release_expired(void)
 	unsigned long due = READ_ONCE(kmem_zone.next_decay_ms);
 
 	if (due && READ_ONCE(zone_clock_ms) >= due)
-		buddy_release_expired(kmem_now_ms());
+		release_blocks(kmem_now_ms(), false, false, NULL);
 }
 
 /*
@@ -1369,6 +1400,7 @@ int buddy_validate(void)
 	struct zone *z = &kmem_zone;
 	unsigned long free_blocks[NR_PAGE_ORDERS] = { 0 }, free_pages = 0;
 	unsigned long pcp_pages = 0, released = 0, nr_free_sections = 0;
+	unsigned long used_pages = 0, nr_mapped;
 	struct pcp_count pc = { 0, 0 };
 	struct kmem_section *sec;
 	int bad = 0;
@@ -1376,6 +1408,7 @@ int buddy_validate(void)
 	kmem_init();
 	kmem_thread_lock();
 	kmem_thread_for_each(&pcp_part, count_pcp, &pc);
+	kmem_lock(&zone_os_lock);	/* no release or growth under way */
 	zone_lock();
 	bad += pc.bad;
 	list_for_each_entry(sec, &z->sections, node) {
@@ -1423,6 +1456,8 @@ int buddy_validate(void)
 				}
 			} else if (p->type == PG_pcp) {
 				pcp_pages += n;
+			} else {
+				used_pages += n;
 			}
 			i += n;
 		}
@@ -1481,8 +1516,27 @@ int buddy_validate(void)
 	if (z->managed_pages != z->nr_sections * PAGES_PER_SECTION)
 		VFAIL("managed pages %lu for %lu sections\n", z->managed_pages,
 		      z->nr_sections);
+	/*
+	 * With zone_os_lock held no release or growth is under way, so every
+	 * free block is on a list and every mapped section is in the zone.
+	 * (A child forked while a release had blocks off the lists, or a
+	 * section between removal and munmap, kept them resident and counted
+	 * for ever, on no list: issue 11.)
+	 */
+	if (nr_releasing)
+		VFAIL("%lu max-order blocks on no list with no release under way\n",
+		      nr_releasing);
+	nr_mapped = section_nr_buddy();
+	if (nr_mapped != z->nr_sections)
+		VFAIL("%lu sections mapped, %lu in the zone\n", nr_mapped,
+		      z->nr_sections);
+	if (free_pages + pcp_pages + used_pages !=
+	    z->nr_sections * PAGES_PER_SECTION)
+		VFAIL("%lu free + %lu per-thread + %lu allocated pages in %lu sections\n",
+		      free_pages, pcp_pages, used_pages, z->nr_sections);
 	(void)released;
 	zone_unlock();
+	kmem_unlock(&zone_os_lock);
 	kmem_thread_unlock();
 	return bad;
 }
@@ -1511,6 +1565,7 @@ void buddy_init(void)
 void buddy_fork_prepare(void)
 {
 	pthread_mutex_lock(&reaper_mutex);
+	kmem_lock(&zone_os_lock);	/* no release or growth half done */
 	zone_lock();
 	section_lock_all();
 }
@@ -1522,6 +1577,7 @@ void buddy_fork_parent(void)
 {
 	section_unlock_all();
 	zone_unlock();
+	kmem_unlock(&zone_os_lock);
 	pthread_mutex_unlock(&reaper_mutex);
 }
 
@@ -1544,6 +1600,7 @@ void buddy_fork_child(void)
 		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
 				 __ATOMIC_RELEASE);
 	kmem_lock_reinit(&kmem_zone.lock);
+	kmem_lock_reinit(&zone_os_lock);
 	pthread_mutex_init(&reaper_mutex, NULL);
 	reaper_started = false;	/* reaper_maybe_start() inits the cond */
 	reaper_wait = REAPER_AWAKE;

@@ -652,6 +652,7 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 void zone_free_bulk(struct list_head *list, unsigned int order,
 		    unsigned int n);
 void section_lock_all(void);
+unsigned long section_nr_buddy(void);
 void section_unlock_all(void);
 
 /* Per-thread page lists (buddy/pcp.c). */

@@ -61,6 +61,7 @@ static LIST_HEAD(desc_arenas);		/* DESC sections */
 static LIST_HEAD(huge_list);		/* HUGE sections */
 static unsigned long huge_bytes;	/* section_lock */
 static unsigned long nr_huge;		/* section_lock */
+static unsigned long nr_buddy;		/* section_lock: BUDDY sections mapped */
 static struct kmem_section *sec_pool;	/* free descriptors, linked by desc */
 
 /* A descriptor for a section, from a pool carved out of whole pages. */
@@ -299,6 +300,7 @@ struct kmem_section *section_create_buddy(bool may_map)
 		head->flags = PGF_zeroed | PGF_released;
 	}
 	table_set(sec->base, SECTION_SIZE, sec);
+	nr_buddy++;
 	kmem_unlock(&section_lock);
 	return sec;
 
@@ -332,6 +334,7 @@ void section_destroy_buddy(struct kmem_section *sec)
 
 	kmem_lock(&section_lock);
 	table_set(sec->base, SECTION_SIZE, NULL);
+	nr_buddy--;
 	kmem_os_release(ds, DESC_SLOT_SIZE);
 	arena->owners[slot] = NULL;
 	sec_desc_free(sec);
@@ -455,6 +458,20 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 out_unlock:
 	kmem_unlock(&section_lock);
 	return ok;
+}
+
+/**
+ * section_nr_buddy - how many BUDDY sections are mapped (created and not
+ * yet destroyed), for buddy_validate(): each must be in the zone
+ */
+unsigned long section_nr_buddy(void)
+{
+	unsigned long n;
+
+	kmem_lock(&section_lock);
+	n = nr_buddy;
+	kmem_unlock(&section_lock);
+	return n;
 }
 
 /**

@@ -581,6 +581,78 @@ START_TEST(test_fork_while_allocating)
 }
 END_TEST
 
+static void *release_churn(void *arg)
+{
+	enum { NR = 24 };	/* three sections' worth of max-order blocks */
+	struct page *p[NR];
+
+	(void)arg;
+	while (!atomic_load(&churn_stop)) {
+		for (int i = 0; i < NR; i++) {
+			char *a;
+
+			p[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+			if (!p[i])
+				abort();
+			/* Resident pages: madvise has real work to do. */
+			a = page_address(p[i]);
+			for (unsigned long off = 0;
+			     off < (PAGE_SIZE << MAX_PAGE_ORDER); off += 65536)
+				a[off] = 1;
+		}
+		for (int i = 0; i < NR; i++)
+			__free_pages(p[i], MAX_PAGE_ORDER);
+		/* Releases every block, unmaps the sections beyond 2. */
+		kmem_shrink_all();
+	}
+	return NULL;
+}
+
+/*
+ * Issue 11 item 3: fork() while another thread gives memory back.  The
+ * release takes blocks off the free lists while madvise runs and takes a
+ * section out of the zone before unmapping it, both without the zone
+ * lock.  A child forked in that window used to inherit them on no list:
+ * resident and counted for ever.  In every child the books must be whole:
+ * buddy_validate() checks that no block is off the lists with no release
+ * under way, that every mapped section is in the zone, and that free,
+ * per-thread and allocated pages add up to the sections' pages.
+ */
+START_TEST(test_fork_during_release)
+{
+	pthread_t t;
+	int failed = 0;
+
+	kfree(kmalloc(64, GFP_KERNEL));	/* start-up before the first fork */
+	atomic_store(&churn_stop, false);
+	pthread_create(&t, NULL, release_churn, NULL);
+	for (int i = 0; i < 200; i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int bad = 0;
+
+			alarm(20);	/* a hang must not outlive the test */
+			bad |= (buddy_validate() != 0);
+			/* The child can release and validate again. */
+			kmem_shrink_all();
+			bad |= (buddy_validate() != 0) << 1;
+			_exit(bad);
+		}
+		ck_assert_int_gt(pid, 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	}
+	atomic_store(&churn_stop, true);
+	pthread_join(t, NULL);
+	ck_assert_msg(!failed, "%d of 200 children found the books broken",
+		      failed);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 static Suite *buddy_suite(void)
 {
 	Suite *s = suite_create("buddy");
@@ -610,6 +682,7 @@ static Suite *buddy_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_fork_while_allocating);
+	tcase_add_test(tc, test_fork_during_release);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("release");
