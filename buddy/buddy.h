@@ -390,7 +390,8 @@ struct page {
 			char *first_obj;	/* the slab's first object */
 		};
 		struct {			/* PG_large head */
-			size_t large_size;	/* bytes asked for */
+			size_t large_size;	/* bytes asked for (the block's
+					 * after ksize()) */
 			unsigned long large_resident; /* pages maybe touched */
 		};
 	};

@@ -173,6 +173,7 @@ struct kmem_ptr {
 void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp);
 void kmem_usable_claimed(const struct kmem_ptr *kp);
 size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p);
+size_t kmem_written_size(const struct kmem_ptr *kp, const void *p);
 void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 			  const char *func, unsigned long caller);
 void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,

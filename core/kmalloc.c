@@ -371,12 +371,34 @@ size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
  * @kp: a valid classification
  *
  * After ksize() or malloc_usable_size() a large block's whole tail may be
- * written: it counts as resident from then on.
+ * written: it counts as resident from then on, and as written (its size
+ * becomes the block's, see kmem_written_size()).
  */
 void kmem_usable_claimed(const struct kmem_ptr *kp)
 {
-	if (kp->kind == KMEM_PTR_LARGE)
+	if (kp->kind == KMEM_PTR_LARGE) {
 		kp->page->large_resident = 1UL << kp->page->order;
+		kp->page->large_size = PAGE_SIZE << kp->page->order;
+	}
+}
+
+/**
+ * kmem_written_size - bytes at a classified pointer the program may have
+ * written: what a move (realloc, krealloc) must copy
+ * @kp: a valid classification
+ * @p:  the pointer
+ *
+ * A large block's pages past its size were never the program's to write
+ * (unless ksize() or malloc_usable_size() said so, which makes the whole
+ * block its size) and may have been given back to the OS: copying them
+ * would fault them in again for nothing.  Slab objects and huge mappings
+ * copy their usable size (within the same page as the request).
+ */
+size_t kmem_written_size(const struct kmem_ptr *kp, const void *p)
+{
+	if (kp->kind == KMEM_PTR_LARGE)
+		return kp->page->large_size;
+	return kmem_usable_size(kp, p);
 }
 
 /**
@@ -556,7 +578,8 @@ size_t kmalloc_size_roundup(size_t size)
  *
  * Stays in place when the allocation is already large enough (a large
  * block gives its pages past @new_size back to the OS); otherwise
- * allocates, copies and frees the old one.
+ * allocates, copies what the caller may have written (a large block: the
+ * size it was asked for, see kmem_written_size()) and frees the old one.
  *
  * Return: the allocation, or NULL (the old one is then untouched).
  */
@@ -587,6 +610,8 @@ void *krealloc(const void *objp, size_t new_size, gfp_t gfp)
 		return NULL;
 	if (kp.kind == KMEM_PTR_BOOT)
 		ks = min(new_size, kmem_boot_usable(objp));
+	else
+		ks = kmem_written_size(&kp, objp);	/* < new_size */
 	memcpy(ret, objp, ks);
 	kmem_free_classified(&kp, (void *)objp, "krealloc",
 			     (unsigned long)__builtin_return_address(0));

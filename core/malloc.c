@@ -341,6 +341,9 @@ void *kmem_realloc(void *ptr, size_t size)
 	p = malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 	if (!p)
 		return NULL;
+	/* What the program may have written, not a large block's tail. */
+	if (kp.kind != KMEM_PTR_BOOT)
+		usable = kmem_written_size(&kp, ptr);
 	memcpy(p, ptr, min(size, usable));
 	kmem_free_classified(&kp, ptr, "realloc", RET_IP);
 	return p;

@@ -5,6 +5,7 @@
 #include "kmem_test.h"
 
 #include "core/core.h"
+#include <kmem/malloc.h>
 
 static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
 				  1024, 2048, 4096, 8192 };
@@ -176,6 +177,59 @@ START_TEST(test_large_tail_released)
 }
 END_TEST
 
+/*
+ * Issue 11 item 7: moving a large block copies what the program may have
+ * written (the size it asked for), not the whole buddy block: the tail
+ * may have been given back to the OS, and copying it faulted it in twice
+ * (read as zeros from the old block, written into the new one).  After
+ * ksize()/malloc_usable_size() the whole block is the program's and all
+ * of it moves.
+ */
+START_TEST(test_realloc_copies_written)
+{
+	const size_t small = 600 << 10, block = 1 << 20, big = 3 << 20;
+	char *p, *q;
+
+	for (int api = 0; api < 2; api++) {
+		p = kmalloc(small, GFP_KERNEL);
+		ck_assert_uint_eq(virt_to_page(p)->order, 8);
+		memset(p, 5, small);
+		/* The new block comes from memory given back to the OS. */
+		kmem_shrink_all();
+		q = api ? kmem_realloc(p, big) : krealloc(p, big, GFP_KERNEL);
+		ck_assert_ptr_nonnull(q);
+		ck_assert_ptr_ne(q, p);
+		ck_assert(all_bytes(q, small, 5));
+		ck_assert_msg(resident_pages(q + small, block - small) == 0,
+			      "%s copied %lu pages past the %zu bytes written",
+			      api ? "realloc" : "krealloc",
+			      resident_pages(q + small, block - small), small);
+		kfree(q);
+	}
+	for (int api = 0; api < 2; api++) {
+		p = kmalloc(small, GFP_KERNEL);
+		if (api)
+			ck_assert_uint_eq(kmem_malloc_usable_size(p), block);
+		else
+			ck_assert_uint_eq(ksize(p), block);
+		__asm__("" : "+r"(p));	/* the compiler knows only of @small */
+		memset(p, 6, block);
+		q = api ? kmem_realloc(p, big) : krealloc(p, big, GFP_KERNEL);
+		ck_assert_ptr_ne(q, p);
+		ck_assert(all_bytes(q, block, 6));
+		/* Shrunk in place, then grown: only the new size moves. */
+		p = krealloc(q, small, GFP_KERNEL);
+		ck_assert_ptr_eq(p, q);
+		kmem_shrink_all();
+		q = krealloc(p, 5 << 20, GFP_KERNEL);
+		ck_assert(all_bytes(q, small, 6));
+		ck_assert_uint_eq(resident_pages(q + small, block - small), 0);
+		kfree(q);
+	}
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 START_TEST(test_krealloc)
 {
 	unsigned char *p = krealloc(NULL, 10, GFP_KERNEL), *q;
@@ -331,6 +385,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_large_and_huge);
 	tcase_add_test(tc, test_large_tail_released);
 	tcase_add_test(tc, test_krealloc);
+	tcase_add_test(tc, test_realloc_copies_written);
 	tcase_add_test(tc, test_sensitive);
 	tcase_add_test(tc, test_dup);
 	tcase_add_test(tc, test_kfree_cache_objects_and_bulk);
