@@ -212,7 +212,8 @@ void kmalloc_large_resize(struct page *page, size_t size)
  * @size:   bytes
  * @align:  alignment (power of two)
  * @gfp:    flags (__GFP_ZERO: zeroed, without a memset when the memory is
- *          fresh from the OS)
+ *          fresh from the OS; without __GFP_DIRECT_RECLAIM, GFP_NOWAIT,
+ *          nothing is mapped: above KMALLOC_MAX_SIZE that means NULL)
  * @caller: the API caller
  *
  * Return: a page-aligned block, or NULL (errno ENOMEM).
@@ -249,6 +250,16 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		if ((gfp & __GFP_ZERO) && !zeroed)
 			memset(p, 0, ALIGN(size, PAGE_SIZE));
 		return p;
+	}
+	/*
+	 * A mapping of its own is always new memory from the OS: like the
+	 * page allocator, GFP_NOWAIT/GFP_ATOMIC never map (only
+	 * __GFP_NOFAIL, which may not fail, overrides that, as it does for
+	 * buddy blocks).
+	 */
+	if (!gfpflags_allow_blocking(gfp) && !(gfp & __GFP_NOFAIL)) {
+		errno = ENOMEM;
+		return NULL;
 	}
 	sec = section_huge_map(size, align);
 	if (!sec) {

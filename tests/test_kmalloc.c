@@ -230,6 +230,34 @@ START_TEST(test_realloc_copies_written)
 }
 END_TEST
 
+/*
+ * Issue 11 item 7: GFP_NOWAIT and GFP_ATOMIC never map memory, also above
+ * the largest buddy block, where every allocation is a mapping of its
+ * own: they fail with ENOMEM instead.
+ */
+START_TEST(test_huge_nowait)
+{
+	const size_t huge = 8 << 20;
+	unsigned long maps;
+	void *p;
+
+	kfree(kmalloc(64, GFP_KERNEL));	/* start-up maps memory */
+	maps = kmem_os_map_calls();
+	errno = 0;
+	ck_assert_ptr_null(kmalloc(huge, GFP_NOWAIT));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_ptr_null(kmalloc(huge, GFP_ATOMIC | __GFP_ZERO));
+	ck_assert_ptr_null(kvmalloc(huge, GFP_NOWAIT));
+	ck_assert_uint_eq(kmem_os_map_calls(), maps);
+	p = kmalloc(huge, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_gt(kmem_os_map_calls(), maps);
+	/* Growing it into another mapping may not map either. */
+	ck_assert_ptr_null(krealloc(p, 2 * huge, GFP_NOWAIT));
+	kfree(p);
+}
+END_TEST
+
 START_TEST(test_krealloc)
 {
 	unsigned char *p = krealloc(NULL, 10, GFP_KERNEL), *q;
@@ -386,6 +414,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_large_tail_released);
 	tcase_add_test(tc, test_krealloc);
 	tcase_add_test(tc, test_realloc_copies_written);
+	tcase_add_test(tc, test_huge_nowait);
 	tcase_add_test(tc, test_sensitive);
 	tcase_add_test(tc, test_dup);
 	tcase_add_test(tc, test_kfree_cache_objects_and_bulk);
