@@ -28,6 +28,8 @@
 #include <kmem/slab.h>
 #include <kmem/malloc.h>
 
+#include "buddy/arch.h"
+
 /*
  * Everything declared in the private headers is internal to the library:
  * hidden, so that it is reached directly rather than through the GOT.
@@ -322,7 +324,6 @@ unsigned long kmem_os_map_calls(void);
 /* Sections and the page table                                          */
 /* ------------------------------------------------------------------ */
 
-#define KMEM_ADDR_BITS		47
 #define SECTION_SHIFT		25	/* 32 MiB: 8 max-order blocks */
 #define SECTION_SIZE		(1UL << SECTION_SHIFT)
 #define SECTION_MASK		(~(SECTION_SIZE - 1))
@@ -480,7 +481,7 @@ static __always_inline unsigned long section_entry(unsigned long a)
  * section_entry_wrap - section_entry() for the free fast paths
  *
  * The address is taken modulo 2^KMEM_ADDR_BITS instead of being tested:
- * an address above the 47-bit user space gets the entry of its alias
+ * an address above the user address space gets the entry of its alias
  * below.  Only for callers that then compare the whole address with what
  * the descriptor says is there (slab_obj_check() does; a large block's
  * free checks the top bits itself), which an alias never passes.

@@ -4,11 +4,14 @@
  *
  * kmem's memory arrives in sections: SECTION_SIZE (32 MiB) mappings aligned
  * to their size, each holding MAX_BLOCKS_PER_SECTION max-order blocks.  A
- * two-level table over the 47-bit address space, the userspace counterpart
+ * two-level table over the user address space (KMEM_ADDR_BITS, 47 bits on
+ * x86-64 and 48 on aarch64: buddy/arch.h), the userspace counterpart
  * of the kernel's SPARSEMEM mem_section[], maps every SECTION_SIZE window
  * to the section that owns it:
  *
  *   kmem_section_root[addr >> 40]  ->  leaf[(addr >> 25) & 32767]  ->  entry
+ *
+ * (128 root entries for 47 bits, 256 for 48: 1 or 2 KiB.)
  *
  * Both levels are read without locks (two dependent loads), which is how
  * free() turns any pointer into its page descriptor, or learns that the

@@ -653,6 +653,44 @@ START_TEST(test_fork_during_release)
 }
 END_TEST
 
+/*
+ * Issue 11 item 7: the page table covers the user address space of the
+ * machine it runs on.  Every mapping of the process (the stack and the
+ * top-down mmap area sit at the very top) ends below 2^KMEM_ADDR_BITS,
+ * and an address at the top is classified as foreign, not out of range.
+ * On aarch64 (48-bit addresses) the old fixed 47 failed here.
+ */
+START_TEST(test_addr_bits_cover_user_space)
+{
+	char line[512], name[256];
+	unsigned long top = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int local;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		name[0] = '\0';
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &lo, &hi,
+			   name) < 2)
+			continue;
+		if (!strcmp(name, "[vsyscall]"))
+			continue;	/* a kernel address, fixed on x86-64 */
+		if (hi > top)
+			top = hi;
+	}
+	fclose(f);
+	ck_assert_msg(top - 1 < (1UL << KMEM_ADDR_BITS),
+		      "a mapping ends at %#lx, above the %d-bit page table",
+		      top, KMEM_ADDR_BITS);
+	ck_assert(!kmem_addr_is_ours(&local));
+	ck_assert(!kmem_addr_is_ours((void *)(top - 1)));
+	kfree(kmalloc(64, GFP_KERNEL));
+	ck_assert(!kmem_addr_is_ours(&local));
+}
+END_TEST
+
 static Suite *buddy_suite(void)
 {
 	Suite *s = suite_create("buddy");
@@ -667,6 +705,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_pages_exact);
 	tcase_add_test(tc, test_virt_to_page);
 	tcase_add_test(tc, test_buddyinfo_format);
+	tcase_add_test(tc, test_addr_bits_cover_user_space);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failure");
