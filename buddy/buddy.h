@@ -63,6 +63,40 @@
 #define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/*
+ * data_race(x) - read a scalar that another thread writes with plain
+ * stores, on purpose (the kernel's data_race()): a thread's own counters
+ * and lists, written on its fast paths, read by statistics and by fork.
+ * The value may be stale; it is never torn (aligned, at most a word).
+ * Say why at the use.  The writers stay plain stores, so the fast paths
+ * pay nothing; under ThreadSanitizer this one load goes through a helper
+ * that is not instrumented (and nothing else is hidden), elsewhere it is
+ * READ_ONCE.
+ */
+#if defined(__SANITIZE_THREAD__)
+static __attribute__((__noinline__, __unused__, no_sanitize("thread"))) uint64_t
+__data_race_load(const volatile void *p, size_t size)
+{
+	switch (size) {
+	case 1:
+		return *(const volatile uint8_t *)p;
+	case 2:
+		return *(const volatile uint16_t *)p;
+	case 4:
+		return *(const volatile uint32_t *)p;
+	default:
+		return *(const volatile uint64_t *)p;
+	}
+}
+#define data_race(x)                                                         \
+	({                                                                   \
+		_Static_assert(sizeof(x) <= 8, "data_race: not a scalar");   \
+		(__typeof__(x))__data_race_load(&(x), sizeof(x));            \
+	})
+#else
+#define data_race(x)	READ_ONCE(x)
+#endif
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))

@@ -322,7 +322,8 @@ pcc_lookup(struct slab_thread *st, unsigned int id)
 
 	if (likely(id < KMEM_PCC_INLINE))
 		return &st->pcc[id];
-	ext = st->ext[id / KMEM_PCC_INLINE];
+	/* Another thread's too (statistics): pcc_get() publishes it. */
+	ext = __atomic_load_n(&st->ext[id / KMEM_PCC_INLINE], __ATOMIC_ACQUIRE);
 	return ext ? &ext->pcc[id % KMEM_PCC_INLINE] : NULL;
 }
 
@@ -351,17 +352,21 @@ static inline void pcc_set_previous(struct kmem_stats_pcc *c, void **m,
 	c->prev_start = (uint16_t)n;
 }
 
-/* A slot's live counts. */
+/*
+ * A slot's live counts.  Statistics read other threads' slots while their
+ * owners move them on the fast paths without a lock: each field may be
+ * slightly stale, and the sum off by the objects moved meanwhile.
+ */
 static inline uint64_t pcc_allocs(const struct kmem_stats_pcc *c)
 {
-	return READ_ONCE(c->allocs) +
-	       (uint16_t)(READ_ONCE(c->loaded_start) - READ_ONCE(c->rounds));
+	return data_race(c->allocs) +
+	       (uint16_t)(data_race(c->loaded_start) - data_race(c->rounds));
 }
 
 static inline uint64_t pcc_frees(const struct kmem_stats_pcc *c)
 {
-	return READ_ONCE(c->frees) +
-	       (uint16_t)(READ_ONCE(c->prev_rounds) - READ_ONCE(c->prev_start));
+	return data_race(c->frees) +
+	       (uint16_t)(data_race(c->prev_rounds) - data_race(c->prev_start));
 }
 
 /* The calling thread's slot for @s, or an empty one (see slab_thread). */

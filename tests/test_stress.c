@@ -6,12 +6,16 @@
  * caches (with and without constructors) and page blocks, fills what it
  * gets with a tag and checks the tag when it frees, and hands a share of
  * its objects to the next thread to free.  At the end every validator must
- * pass and every cache must be empty.  KMEM_STRESS_SEED and
+ * pass and every cache must be empty.  Meanwhile a reader thread takes
+ * the statistics the way kmeminfo and malloc_stats() do (slabinfo and
+ * buddyinfo snapshots, their printed forms), so that ThreadSanitizer sees
+ * those racy reads against live fast paths.  KMEM_STRESS_SEED and
  * KMEM_STRESS_OPS change the seed and the length (longer soaks belong in
  * bench/, not in the test command).
  */
 #include "kmem_test.h"
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "core/core.h"
 
@@ -39,6 +43,7 @@ static struct hand hands[NTHREADS];
 static long ops_per_thread = 200000;
 static uint64_t base_seed = 2024;
 static int errors;
+static bool stop_reading;
 
 static void ctor(void *p)
 {
@@ -146,9 +151,39 @@ static void *stress_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Live reads: what a statistics reader does while the workers run.  The
+ * figures move under it, so only what holds at any moment is checked:
+ * both caches are listed.  (No ck_assert off the test's own thread.)
+ */
+static void *stats_reader(void *arg)
+{
+	static struct kmem_slabinfo si[256];
+	long *reads = arg;
+	int fd = open("/dev/null", O_WRONLY);
+
+	while (!__atomic_load_n(&stop_reading, __ATOMIC_RELAXED)) {
+		struct kmem_buddyinfo bi;
+		int n = kmem_slabinfo_snapshot(si, 256), seen = 0;
+
+		for (int i = 0; i < n; i++)
+			seen += !strcmp(si[i].name, "stress-plain") ||
+				!strcmp(si[i].name, "stress-ctor");
+		if (seen != 2)
+			__atomic_add_fetch(&errors, 1, __ATOMIC_RELAXED);
+		kmem_buddyinfo_get(&bi);
+		if (kmem_slabinfo_print(fd) < 0 || kmem_buddyinfo_print(fd) < 0)
+			__atomic_add_fetch(&errors, 1, __ATOMIC_RELAXED);
+		(*reads)++;
+	}
+	close(fd);
+	return NULL;
+}
+
 START_TEST(test_stress)
 {
-	pthread_t t[NTHREADS];
+	pthread_t t[NTHREADS], reader;
+	long reads = 0;
 	const char *v;
 	struct kmem_slabinfo si[256];
 	int n;
@@ -163,10 +198,14 @@ START_TEST(test_stress)
 	cache_ctor = kmem_cache_create("stress-ctor", 200, 0, 0, ctor);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_mutex_init(&hands[i].lock, NULL);
+	pthread_create(&reader, NULL, stats_reader, &reads);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&t[i], NULL, stress_thread, (void *)(long)i);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
+	__atomic_store_n(&stop_reading, true, __ATOMIC_RELAXED);
+	pthread_join(reader, NULL);
+	ck_assert_int_gt(reads, 0);
 	for (int i = 0; i < NTHREADS; i++)
 		while (hands[i].n)
 			obj_free(&hands[i].items[--hands[i].n]);
