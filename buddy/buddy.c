@@ -121,7 +121,8 @@ static void zone_lock(void)
 				 __ATOMIC_RELAXED);
 }
 
-static void zone_unlock(void)
+/* Unlock after only reading the zone (statistics, validation). */
+static void zone_unlock_read(void)
 {
 	struct kmem_stats_header *h = kmem_region;
 
@@ -129,6 +130,19 @@ static void zone_unlock(void)
 		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
 				 __ATOMIC_RELEASE);
 	kmem_unlock(&kmem_zone.lock);
+}
+
+static void __maybe_unused zone_expensive_check(void);
+
+/*
+ * Dropping the zone lock ends a zone operation (or a step of one: the
+ * lock is dropped around mmap and madvise with every block accounted for),
+ * so the expensive debug tier checks the whole zone here.
+ */
+static void zone_unlock(void)
+{
+	KMEM_EXPENSIVE(zone_expensive_check());
+	zone_unlock_read();
 }
 
 static void publish_buddy_locked(void)
@@ -1345,7 +1359,7 @@ void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
 			 (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
 	info->resident = info->mapped - info->retained;
 	info->nr_sections = z->nr_sections;
-	zone_unlock();
+	zone_unlock_read();
 	kmem_thread_unlock();
 	section_huge_stats(&hs);
 	info->huge_mapped = hs.bytes;
@@ -1383,34 +1397,24 @@ int kmem_buddyinfo_format(const struct kmem_buddyinfo *info, char *buf,
 		bad++;                                                       \
 	} while (0)
 
-/**
- * buddy_validate - check every invariant of the page allocator
- *
- * Walks every section page by page and every free list: each block is
- * aligned to its order, its non-head pages are PG_tail, no two free buddies
- * of the same order are left unmerged, every free block is on the list of
- * its order and every list entry is a free block of that order, the counts
- * match, and the per-thread lists hold exactly the pages lent to them.
- * Meaningful while other threads are not allocating.
- *
- * Return: 0, or the number of problems found (each one printed).
+/*
+ * __buddy_validate - the zone's invariants, zone lock held
+ * @pc: the per-thread lists' total (count_pcp) with zone_os_lock held too
+ *      (buddy_validate), or NULL: the expensive tier runs this as the zone
+ *      lock is dropped, where a release or growth may be under way and
+ *      other threads' lists cannot be walked (kmem_thread_lock comes first
+ *      in the lock order); the checks that need those are left out
  */
-int buddy_validate(void)
+static int __buddy_validate(const struct pcp_count *pc)
 {
 	struct zone *z = &kmem_zone;
 	unsigned long free_blocks[NR_PAGE_ORDERS] = { 0 }, free_pages = 0;
 	unsigned long pcp_pages = 0, released = 0, nr_free_sections = 0;
 	unsigned long used_pages = 0, nr_mapped;
-	struct pcp_count pc = { 0, 0 };
 	struct kmem_section *sec;
 	int bad = 0;
 
-	kmem_init();
-	kmem_thread_lock();
-	kmem_thread_for_each(&pcp_part, count_pcp, &pc);
-	kmem_lock(&zone_os_lock);	/* no release or growth under way */
-	zone_lock();
-	bad += pc.bad;
+	lock_assert_held(&z->lock);
 	list_for_each_entry(sec, &z->sections, node) {
 		struct page *pages = sec->pages;
 		unsigned int free_max = 0;
@@ -1507,9 +1511,10 @@ int buddy_validate(void)
 	 * In a child of fork(), the other threads' lists were abandoned:
 	 * their pages stay marked per-thread and are on no live list.
 	 */
-	if (kmem_thread_orphans ? pcp_pages < pc.pages : pcp_pages != pc.pages)
+	if (pc && (kmem_thread_orphans ? pcp_pages < pc->pages :
+					 pcp_pages != pc->pages))
 		VFAIL("%lu pages marked per-thread in sections, %lu on thread lists\n",
-		      pcp_pages, pc.pages);
+		      pcp_pages, pc->pages);
 	if (nr_free_sections != z->nr_free_sections)
 		VFAIL("%lu wholly free sections, zone says %lu\n",
 		      nr_free_sections, z->nr_free_sections);
@@ -1523,10 +1528,10 @@ int buddy_validate(void)
 	 * section between removal and munmap, kept them resident and counted
 	 * for ever, on no list: issue 11.)
 	 */
-	if (nr_releasing)
+	if (pc && nr_releasing)
 		VFAIL("%lu max-order blocks on no list with no release under way\n",
 		      nr_releasing);
-	nr_mapped = section_nr_buddy();
+	nr_mapped = pc ? section_nr_buddy() : z->nr_sections;
 	if (nr_mapped != z->nr_sections)
 		VFAIL("%lu sections mapped, %lu in the zone\n", nr_mapped,
 		      z->nr_sections);
@@ -1535,10 +1540,50 @@ int buddy_validate(void)
 		VFAIL("%lu free + %lu per-thread + %lu allocated pages in %lu sections\n",
 		      free_pages, pcp_pages, used_pages, z->nr_sections);
 	(void)released;
-	zone_unlock();
+	return bad;
+}
+
+/**
+ * buddy_validate - check every invariant of the page allocator
+ *
+ * Walks every section page by page and every free list: each block is
+ * aligned to its order, its non-head pages are PG_tail, no two free buddies
+ * of the same order are left unmerged, every free block is on the list of
+ * its order and every list entry is a free block of that order, the counts
+ * match, and the per-thread lists hold exactly the pages lent to them.
+ * Meaningful while other threads are not allocating.
+ *
+ * Return: 0, or the number of problems found (each one printed).
+ */
+int buddy_validate(void)
+{
+	struct pcp_count pc = { 0, 0 };
+	int bad;
+
+	kmem_init();
+	kmem_thread_lock();
+	kmem_thread_for_each(&pcp_part, count_pcp, &pc);
+	kmem_lock(&zone_os_lock);	/* no release or growth under way */
+	zone_lock();
+	bad = pc.bad + __buddy_validate(&pc);
+	zone_unlock_read();
 	kmem_unlock(&zone_os_lock);
 	kmem_thread_unlock();
 	return bad;
+}
+
+/*
+ * The expensive debug tier (KMEM_DEBUG_LEVEL=2): the zone's invariants
+ * after every zone-locked operation, checked as the lock is dropped.
+ */
+static void __maybe_unused zone_expensive_check(void)
+{
+	int bad = __buddy_validate(NULL);
+
+	if (unlikely(bad))
+		kmem_bug(__FILE__, __LINE__,
+			 "buddy_validate: %d problems after a zone operation",
+			 bad);
 }
 
 /* ------------------------------------------------------------------ */

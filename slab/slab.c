@@ -233,6 +233,10 @@ void __slab_free_pages(struct kmem_cache *s, struct slab *slab)
 	__free_pages_ok(page, s->order);
 }
 
+static int __slab_validate(struct kmem_cache *s, bool slots);
+static void __maybe_unused slab_expensive_check(struct kmem_cache *s);
+
+/* Move a slab to the list of @state; its counts are already current. */
 static void slab_set_list(struct kmem_cache *s, struct slab *slab,
 			  enum slab_state state)
 {
@@ -248,6 +252,7 @@ static void slab_set_list(struct kmem_cache *s, struct slab *slab,
 	     state == SLAB_PARTIAL_LIST ? &s->slabs_partial : &s->slabs_free;
 	list_move(&slab->list, to);
 	slab->state = state;
+	KMEM_EXPENSIVE(slab_expensive_check(s));
 }
 
 /* Take up to @want objects from one slab.  Lock held. */
@@ -307,6 +312,7 @@ static void add_new_slab(struct kmem_cache *s, struct slab *slab)
 	s->nr_free_slabs++;
 	s->nr_slabs++;
 	s->slabs_created++;
+	KMEM_EXPENSIVE(slab_expensive_check(s));
 }
 
 /**
@@ -370,6 +376,7 @@ static void slab_retire(struct kmem_cache *s, struct slab *slab,
 		s->nr_slabs--;
 		s->slabs_freed++;
 	}
+	KMEM_EXPENSIVE(slab_expensive_check(s));
 }
 
 /**
@@ -517,7 +524,7 @@ void slab_free_locked(struct kmem_cache *s, void *obj, unsigned long caller)
 
 static int validate_list(struct kmem_cache *s, struct list_head *head,
 			 enum slab_state state, unsigned long *slabs,
-			 unsigned long *objs)
+			 unsigned long *objs, bool slots)
 {
 	unsigned int words = BITS_TO_LONGS(s->objects);
 	struct slab *slab;
@@ -563,7 +570,7 @@ static int validate_list(struct kmem_cache *s, struct list_head *head,
 				SFAIL("slab %p: free object before free_hint\n",
 				      s->name, (void *)slab);
 		*objs += slab->inuse;
-		if (s->cflags & CF_DEBUG)
+		if (slots && (s->cflags & CF_DEBUG))
 			debug_check_slab(s, slab, &bad);
 	}
 	return bad;
@@ -583,21 +590,57 @@ static int validate_list(struct kmem_cache *s, struct list_head *head,
  */
 int slab_validate(struct kmem_cache *s)
 {
-	unsigned long slabs = 0, objs = 0;
-	int bad = 0;
+	int bad;
 
 	s = s->root;
 	kmem_lock(&s->lock);
-	bad += validate_list(s, &s->slabs_full, SLAB_FULL_LIST, &slabs, &objs);
+	bad = __slab_validate(s, true);
+	kmem_unlock(&s->lock);
+	return bad;
+}
+
+/*
+ * slab_validate() with the cache lock held; without @slots, the debug
+ * checks of every slot (poison, red zones) are left out.
+ */
+static int __slab_validate(struct kmem_cache *s, bool slots)
+{
+	unsigned long slabs = 0, objs = 0;
+	int bad = 0;
+
+	lock_assert_held(&s->lock);
+	bad += validate_list(s, &s->slabs_full, SLAB_FULL_LIST, &slabs, &objs,
+			     slots);
 	bad += validate_list(s, &s->slabs_partial, SLAB_PARTIAL_LIST, &slabs,
-			     &objs);
-	bad += validate_list(s, &s->slabs_free, SLAB_FREE_LIST, &slabs, &objs);
+			     &objs, slots);
+	bad += validate_list(s, &s->slabs_free, SLAB_FREE_LIST, &slabs, &objs,
+			     slots);
 	if (slabs + s->nr_rcu_slabs != s->nr_slabs)
 		SFAIL("%lu slabs on lists + %lu RCU-pending, count says %lu\n",
 		      s->name, slabs, s->nr_rcu_slabs, s->nr_slabs);
 	if (objs != s->active_objs)
 		SFAIL("%lu objects out in slabs, count says %lu\n", s->name,
 		      objs, s->active_objs);
-	kmem_unlock(&s->lock);
 	return bad;
+}
+
+/*
+ * The expensive debug tier (KMEM_DEBUG_LEVEL=2): the whole cache's slabs
+ * checked whenever one of them changes state (made, moved between the
+ * full, partial and free lists, retired).  Cache lock held.
+ *
+ * Only the slab layer's own invariants: a debug cache's slots (poison,
+ * red zones) are checked by the debug tier at each allocation and free of
+ * the slot, where a report names the culprit and the damage is repaired
+ * as the kernel does; here, mid-allocation, a slot just taken has not had
+ * its red zones armed yet.
+ */
+static void __maybe_unused slab_expensive_check(struct kmem_cache *s)
+{
+	int bad = __slab_validate(s, false);
+
+	if (unlikely(bad))
+		kmem_bug(__FILE__, __LINE__,
+			 "slab_validate %s: %d problems after a slab state change",
+			 s->name, bad);
 }

@@ -703,6 +703,158 @@ START_TEST(test_addr_bits_cover_user_space)
 }
 END_TEST
 
+/* ---- the validator sees what it exists to see ------------------------ */
+
+/*
+ * Each test damages one invariant of the live zone on purpose, asserts
+ * that buddy_validate() counts it and prints what it is, then undoes the
+ * damage and asserts the zone is whole again.  (Check runs each test in a
+ * child of its own, so even a failed restore could not reach the next.)
+ */
+
+static struct page *validator_hold;
+
+/* A free block of order 1..MAX_PAGE_ORDER-1 on its zone list. */
+static struct page *zone_free_block(unsigned int *order)
+{
+	if (!validator_hold)
+		validator_hold = alloc_pages(GFP_KERNEL, 0); /* splits a block */
+	ck_assert_int_eq(buddy_validate(), 0);
+	for (unsigned int o = 1; o < MAX_PAGE_ORDER; o++) {
+		struct list_head *l = &kmem_zone.free_area[o].free_list;
+
+		if (!list_empty(l)) {
+			*order = o;
+			return list_first_entry(l, struct page, lru);
+		}
+	}
+	ck_abort_msg("no free block of order 1..%d in the zone", MAX_PAGE_ORDER - 1);
+	return NULL;
+}
+
+/* buddy_validate() with its report captured; asserts it found @needle. */
+static void expect_buddy_report(int min_bad, const char *needle)
+{
+	const char *out;
+	int bad;
+
+	stderr_capture_begin();
+	bad = buddy_validate();
+	out = stderr_capture_end();
+	ck_assert_msg(bad >= min_bad, "buddy_validate() returned %d; printed: %s",
+		      bad, out);
+	ck_assert_msg(strstr(out, needle), "report lacks \"%s\": %s", needle, out);
+}
+
+START_TEST(test_validate_block_off_its_list)
+{
+	struct free_area *fa;
+	unsigned int o;
+	struct page *p = zone_free_block(&o);
+	char want[128];
+
+	fa = &kmem_zone.free_area[o];
+	list_del(&p->lru);		/* free, but on no list */
+	snprintf(want, sizeof(want),
+		 "order %u: %lu blocks on the lists, nr_free says %lu", o,
+		 fa->nr_free - 1, fa->nr_free);
+	expect_buddy_report(1, want);
+	list_add(&p->lru, &fa->free_list);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_validate_unmerged_buddies)
+{
+	unsigned int o;
+	struct page *p = zone_free_block(&o), *q = p + (1UL << (o - 1)), saved;
+	struct free_area *fa = kmem_zone.free_area;
+	char want[128];
+
+	/* Split a free order-o block into two free halves, counts kept. */
+	saved = *q;
+	list_del(&p->lru);
+	fa[o].nr_free--;
+	p->order = (unsigned char)(o - 1);
+	set_page_type(q, PG_buddy);
+	q->order = (unsigned char)(o - 1);
+	q->flags = 0;
+	list_add(&p->lru, &fa[o - 1].free_list);
+	list_add(&q->lru, &fa[o - 1].free_list);
+	fa[o - 1].nr_free += 2;
+	snprintf(want, sizeof(want), "free buddies of order %u not merged", o - 1);
+	expect_buddy_report(1, want);
+
+	list_del(&p->lru);
+	list_del(&q->lru);
+	fa[o - 1].nr_free -= 2;
+	*q = saved;
+	p->order = (unsigned char)o;
+	list_add(&p->lru, &fa[o].free_list);
+	fa[o].nr_free++;
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_validate_counts)
+{
+	unsigned int o;
+	char want[128];
+
+	zone_free_block(&o);
+	kmem_zone.free_pages++;
+	snprintf(want, sizeof(want), "%lu free pages in sections, zone says %lu",
+		 kmem_zone.free_pages - 1, kmem_zone.free_pages);
+	expect_buddy_report(1, want);
+	kmem_zone.free_pages--;
+
+	kmem_zone.free_area[o].nr_free++;
+	snprintf(want, sizeof(want),
+		 "order %u: %lu blocks on the lists, nr_free says %lu", o,
+		 kmem_zone.free_area[o].nr_free - 1,
+		 kmem_zone.free_area[o].nr_free);
+	expect_buddy_report(1, want);
+	kmem_zone.free_area[o].nr_free--;
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_validate_wrong_order)
+{
+	unsigned int o;
+	struct page *p = zone_free_block(&o);
+	char want[128];
+
+	p->order = (unsigned char)(o + 1);	/* on list o, says o + 1 */
+	snprintf(want, sizeof(want), "free list %u: entry type %u order %u", o,
+		 PG_buddy, o + 1);
+	expect_buddy_report(1, want);
+	p->order = (unsigned char)o;
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+#if KMEM_DEBUG_LEVEL >= 2
+/* Level 2 checks the zone itself, after every zone operation. */
+static void damage_then_allocate(void *arg)
+{
+	(void)arg;
+	kmem_zone.free_pages++;
+	alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);	/* a zone operation */
+}
+
+START_TEST(test_expensive_tier_checks_zone)
+{
+	unsigned int o;
+
+	zone_free_block(&o);
+	expect_abort(damage_then_allocate, NULL,
+		     "buddy_validate: 1 problems after a zone operation");
+	expect_abort(damage_then_allocate, NULL, "free pages in sections, zone says");
+}
+END_TEST
+#endif
+
 static Suite *buddy_suite(void)
 {
 	Suite *s = suite_create("buddy");
@@ -730,6 +882,7 @@ static Suite *buddy_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("threads");
+	tcase_set_tags(tc, "threads");	/* the TSan build runs these */
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_fork_while_allocating);
@@ -741,6 +894,17 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_rss_drops_after_shrink);
 	tcase_add_test(tc, test_idle_release);
 	tcase_add_test(tc, test_sections_unmapped_beyond_retain);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("validate");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_validate_block_off_its_list);
+	tcase_add_test(tc, test_validate_unmerged_buddies);
+	tcase_add_test(tc, test_validate_counts);
+	tcase_add_test(tc, test_validate_wrong_order);
+#if KMEM_DEBUG_LEVEL >= 2
+	tcase_add_test(tc, test_expensive_tier_checks_zone);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1066,6 +1066,168 @@ START_TEST(test_slabinfo_format)
 }
 END_TEST
 
+/* ---- the validator sees what it exists to see ------------------------ */
+
+/*
+ * Each test damages one invariant of a live cache on purpose, asserts that
+ * slab_validate() counts it and prints what it is, then undoes the damage
+ * and asserts the cache is whole again.  (Check runs each test in a child
+ * of its own, so even a failed restore could not reach the next.)
+ */
+
+static void expect_slab_report(struct kmem_cache *s, int min_bad,
+			       const char *needle)
+{
+	const char *out;
+	int bad;
+
+	stderr_capture_begin();
+	bad = slab_validate(s);
+	out = stderr_capture_end();
+	ck_assert_msg(bad >= min_bad, "slab_validate() returned %d; printed: %s",
+		      bad, out);
+	ck_assert_msg(strstr(out, needle), "report lacks \"%s\": %s", needle, out);
+}
+
+/* A slab of @s with objects out (partial or full). */
+static struct slab *busy_slab(struct kmem_cache *s)
+{
+	if (!list_empty(&s->slabs_partial))
+		return list_first_entry(&s->slabs_partial, struct slab, list);
+	ck_assert(!list_empty(&s->slabs_full));
+	return list_first_entry(&s->slabs_full, struct slab, list);
+}
+
+START_TEST(test_validate_bitmap_popcount)
+{
+	struct kmem_cache *s = kmem_cache_create("val-bits", 64, 0,
+						 SLAB_NO_MERGE, NULL);
+	void *o = kmem_cache_alloc(s, GFP_KERNEL);
+	struct slab *slab = busy_slab(s);
+	unsigned int inuse = slab->inuse;
+	bool was_set = slab->bitmap[0] & 1UL;
+	char want[128];
+
+	ck_assert_int_eq(slab_validate(s), 0);
+	slab->bitmap[0] ^= 1UL;		/* one bit flipped, inuse kept */
+	snprintf(want, sizeof(want), "bitmap has %u objects out, inuse says %u",
+		 was_set ? inuse - 1 : inuse + 1, inuse);
+	expect_slab_report(s, 1, want);
+	slab->bitmap[0] ^= 1UL;
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_free(s, o);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * An object of a slab on the free list (all its objects free) marked out
+ * in the bitmap, the counts agreeing with the bitmap: the slab is on the
+ * wrong list.  A debug cache (no magazines) leaves the slab there.
+ */
+START_TEST(test_validate_free_slab_object_out)
+{
+	struct kmem_cache *s = kmem_cache_create("val-free", 64, 0,
+						 SLAB_CONSISTENCY_CHECKS, NULL);
+	struct slab *slab;
+	char want[128];
+
+	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
+	ck_assert(!list_empty(&s->slabs_free));
+	slab = list_first_entry(&s->slabs_free, struct slab, list);
+	ck_assert_uint_eq(slab->inuse, 0);
+	ck_assert_int_eq(slab_validate(s), 0);
+	slab->bitmap[0] |= 1UL;
+	slab->inuse = 1;
+	s->active_objs++;
+	snprintf(want, sizeof(want), " with 1 of %u objects on list %d",
+		 s->objects, SLAB_FREE_LIST);
+	expect_slab_report(s, 1, want);
+	slab->bitmap[0] &= ~1UL;
+	slab->inuse = 0;
+	s->active_objs--;
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+START_TEST(test_validate_slab_counts)
+{
+	struct kmem_cache *s = kmem_cache_create("val-counts", 64, 0,
+						 SLAB_NO_MERGE, NULL);
+	void *o = kmem_cache_alloc(s, GFP_KERNEL);
+	char want[128];
+
+	ck_assert_int_eq(slab_validate(s), 0);
+	s->active_objs++;
+	snprintf(want, sizeof(want), "%lu objects out in slabs, count says %lu",
+		 s->active_objs - 1, s->active_objs);
+	expect_slab_report(s, 1, want);
+	s->active_objs--;
+	s->nr_slabs++;
+	snprintf(want, sizeof(want),
+		 "%lu slabs on lists + 0 RCU-pending, count says %lu",
+		 s->nr_slabs - 1, s->nr_slabs);
+	expect_slab_report(s, 1, want);
+	s->nr_slabs--;
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_free(s, o);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/* A write into a free, poisoned object: reported, then repaired. */
+START_TEST(test_validate_poison_overwritten)
+{
+	struct kmem_cache *s = kmem_cache_create("val-poison", 100, 0,
+						 SLAB_POISON, NULL);
+	unsigned char *o = kmem_cache_alloc(s, GFP_KERNEL);
+	void *keep = kmem_cache_alloc(s, GFP_KERNEL);
+
+	kmem_cache_free(s, o);
+	ck_assert_int_eq(slab_validate(s), 0);
+	o[10] = 0x42;			/* a use after free */
+	expect_slab_report(s, 1, "BUG val-poison: Poison overwritten");
+	ck_assert_int_eq(slab_validate(s), 0);	/* repaired */
+	ck_assert(all_bytes(o, 99, POISON_FREE));
+	o[10] = 0x42;
+	{
+		const char *out;
+
+		stderr_capture_begin();
+		ck_assert_int_ge(slab_validate(s), 1);
+		out = stderr_capture_end();
+		ck_assert_ptr_nonnull(strstr(out, "First byte 0x42 instead of 0x6b"));
+		ck_assert_ptr_nonnull(strstr(out, "FIX val-poison: Restoring Poison"));
+	}
+	kmem_cache_free(s, keep);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+#if KMEM_DEBUG_LEVEL >= 2
+/* Level 2 checks the cache itself whenever a slab changes state. */
+static void damage_then_shrink(void *arg)
+{
+	struct kmem_cache *s = kmem_cache_create("val-l2", 64, 0,
+						 SLAB_NO_MERGE, NULL);
+	void *o = kmem_cache_alloc(s, GFP_KERNEL);
+
+	(void)arg;
+	s->active_objs++;
+	kmem_cache_free(s, o);
+	kmem_cache_shrink(s);	/* objects back to their slab: it empties */
+}
+
+START_TEST(test_expensive_tier_checks_slabs)
+{
+	expect_abort(damage_then_shrink, NULL,
+		     "slab_validate val-l2: 1 problems after a slab state change");
+	expect_abort(damage_then_shrink, NULL, "objects out in slabs, count says");
+}
+END_TEST
+#endif
+
 static Suite *slab_suite(void)
 {
 	Suite *s = suite_create("slab");
@@ -1109,6 +1271,7 @@ static Suite *slab_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rcu-threads");
+	tcase_set_tags(tc, "threads");	/* the TSan build runs these */
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_typesafe_by_rcu);
 	tcase_add_test(tc, test_kfree_rcu);
@@ -1116,6 +1279,17 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_thread_exit_returns_magazines);
 	tcase_add_test(tc, test_free_first_then_alloc);
 	tcase_add_test(tc, test_remote_free_not_handed_back);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("validate");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_validate_bitmap_popcount);
+	tcase_add_test(tc, test_validate_free_slab_object_out);
+	tcase_add_test(tc, test_validate_slab_counts);
+	tcase_add_test(tc, test_validate_poison_overwritten);
+#if KMEM_DEBUG_LEVEL >= 2
+	tcase_add_test(tc, test_expensive_tier_checks_slabs);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }

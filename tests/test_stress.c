@@ -228,6 +228,7 @@ int main(void)
 	Suite *s = suite_create("stress");
 	TCase *tc = tcase_create("stress");
 
+	tcase_set_tags(tc, "threads");	/* the TSan build runs it */
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_stress);
 	suite_add_tcase(s, tc);

@@ -4,10 +4,15 @@
 # Idempotent: installs only the Debian packages that are absent, and runs
 # `apt-get update` only when something must be installed.  Needs root
 # (the README's commands run as root).  Usage: tools/deps.sh [extra-pkg...]
+#
+# Everything the test command needs is here, so that no test installs
+# anything itself: linux-source-6.1 (with xz-utils and binutils) is the
+# kernel's radix-tree/IDR/XArray test suite that tests/kernel runs on kmem.
+# The sanitizer runtimes (libasan, libubsan, libtsan) come with gcc.
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config check liburcu-dev libncurses-dev python3
-      procps util-linux time "$@")
+      procps util-linux time linux-source-6.1 xz-utils binutils "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -23,5 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+# Other builds may hold the dpkg lock: wait for it rather than fail.
+apt-get update -qq -o DPkg::Lock::Timeout=600
+apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 \
+	"${missing[@]}" > /dev/null

@@ -7,9 +7,11 @@
 #   run-radix-tree.sh --kmem-lib BUILD/libkmem.a --work DIR [options]
 #
 # At test time, never in the repository:
-#   1. installs what it needs with apt-get if it is missing (as root, or
-#      through sudo -n): linux-source-6.1 (/usr/src/linux-source-6.1.tar.xz),
-#      make, gcc, binutils, xz-utils, liburcu-dev, and time with --stand-in;
+#   1. checks that what it needs is installed: linux-source-6.1
+#      (/usr/src/linux-source-6.1.tar.xz), make, gcc, binutils, xz-utils,
+#      liburcu-dev, and time with --stand-in.  It installs nothing:
+#      tools/deps.sh does (the test command runs it first); a missing
+#      package is a failure that names it;
 #   2. extracts only tools/, lib/ and include/ of the kernel source into
 #      DIR/linux-source-6.1 (once per package version);
 #   3. builds tools/testing/radix-tree with the kernel's Makefile, its flags
@@ -29,13 +31,11 @@
 #   --seed N     random seed for main (default: the time, printed)
 #   --jobs N     make -jN and programs run at once (default 2)
 #
-# Exit status: 0 all passed; 77 skipped (linux-source-6.1 cannot be
-# installed, e.g. no network and no root); 1 failed.
+# Exit status: 0 all passed; 1 failed (including: a package missing).
 
 set -u
 set -o pipefail
 
-SKIP=77
 PKG=linux-source-6.1
 TARBALL=/usr/src/linux-source-6.1.tar.xz
 TOP=linux-source-6.1
@@ -49,7 +49,6 @@ seed=
 jobs=2
 
 die() { echo "run-radix-tree: FAIL: $*" >&2; exit 1; }
-skip() { echo "run-radix-tree: SKIP: $*" >&2; exit $SKIP; }
 note() { echo "run-radix-tree: $*"; }
 
 while [ $# -gt 0 ]; do
@@ -75,36 +74,21 @@ installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
-# apt_install PKG... - install what is missing; return 1 if impossible.
-apt_install() {
-	local missing= p sudo=
+# need PKG... - fail, naming them, unless all are installed.
+need() {
+	local missing= p
 
 	for p in "$@"; do
 		installed "$p" || missing="$missing $p"
 	done
-	[ -z "$missing" ] && return 0
-	if [ "$(id -u)" != 0 ]; then
-		sudo -n true 2>/dev/null || {
-			echo "run-radix-tree: need root to install:$missing" >&2
-			return 1
-		}
-		sudo="sudo -n"
-	fi
-	note "installing$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	$sudo apt-get install -y -q --no-install-recommends \
-		-o DPkg::Lock::Timeout=300 $missing >"$work/apt.log" 2>&1 ||
-	{ $sudo apt-get update -q -o DPkg::Lock::Timeout=300 >>"$work/apt.log" 2>&1 &&
-	  $sudo apt-get install -y -q --no-install-recommends \
-		-o DPkg::Lock::Timeout=300 $missing >>"$work/apt.log" 2>&1; } ||
-	{ tail -5 "$work/apt.log" >&2; return 1; }
+	[ -z "$missing" ] ||
+		die "not installed:$missing (install with: bash tools/deps.sh)"
 }
 
-apt_install $PKG xz-utils make gcc binutils liburcu-dev ||
-	skip "cannot install $PKG and the build tools (no network or no root?)"
-[ -f $TARBALL ] || skip "$PKG is installed but $TARBALL is missing"
+need $PKG xz-utils make gcc binutils liburcu-dev
+[ -f $TARBALL ] || die "$PKG is installed but $TARBALL is missing"
 if [ $stand_in = 1 ]; then
-	apt_install time || die "cannot install time (for /usr/bin/time)"
+	need time
 fi
 version=$(dpkg-query -W -f='${Version}' $PKG)
 
