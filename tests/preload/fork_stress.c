@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "preloaded.h"
+
 static volatile int stop;
 
 static void *churn(void *arg)
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
 	pthread_t t[16];
 	char *parent_data[64];
 
+	expect_kmem_malloc(argv[0]);
 	for (int i = 0; i < 64; i++)
 		parent_data[i] = strdup("allocated before fork");
 	for (int i = 0; i < nthreads && i < 16; i++)

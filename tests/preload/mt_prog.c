@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "preloaded.h"
+
 struct item {
 	struct item *next;
 	char *key;
@@ -123,6 +125,7 @@ int main(int argc, char **argv)
 	pthread_t *t;
 	uint64_t total = 0;
 
+	expect_kmem_malloc(argv[0]);
 	nthreads = argc > 1 ? atoi(argv[1]) : 4;
 	nitems = argc > 2 ? atoi(argv[2]) : 20000;
 	boxes = calloc((size_t)nthreads, sizeof(*boxes));

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "preloaded.h"
+
 #define BATCH 8
 
 struct job {
@@ -64,6 +66,7 @@ int main(int argc, char **argv)
 	struct job jobs[BATCH];
 	pthread_t t[BATCH];
 
+	expect_kmem_malloc(argv[0]);
 	for (int done = 0; done < total; done += BATCH) {
 		for (int k = 0; k < BATCH; k++) {
 			jobs[k].id = done + k;
