@@ -12,6 +12,7 @@
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config check liburcu-dev libncurses-dev python3
+      libjansson-dev
       procps util-linux time linux-source-6.1 xz-utils binutils "$@")
 missing=()
 for p in "${pkgs[@]}"; do

@@ -60,7 +60,7 @@
 
 #include <kmem/stats.h>
 
-#include "json_mini.h"
+#include "json_tree.h"
 
 #ifndef KMEMINFO_BIN
 #error "KMEMINFO_BIN, KMI_CHILD_BIN, KMI_FAKE_BIN, KMI_PLAIN_BIN, GOLDEN_DIR must be defined"
