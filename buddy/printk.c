@@ -5,7 +5,8 @@
  * Everything here is safe inside the allocator: no malloc, no stdio, no
  * locks.  kmem_vsnprintf() is a small printf that formats into a caller's
  * buffer (the conversions kmem needs: d i u x X o c s p %, with flags
- * '-' '0' ' ' '+', width, precision and the l ll z t j h hh modifiers);
+ * '-' '0' ' ' '+' '#', width, precision and the l ll z t j h hh modifiers,
+ * each as glibc's snprintf() does it: tests/test_printk.c compares them);
  * messages are written with write(2) in one call where they fit, so lines
  * from different threads do not interleave mid-line.
  */
@@ -62,9 +63,14 @@ static void out_str(struct fmt_out *o, const char *s, const struct fmt_spec *f)
 		out_pad(o, ' ', pad);
 }
 
+/*
+ * A number: @neg and the '+' and ' ' flags only for signed conversions
+ * (@is_signed); '#' gives an octal number a leading 0 (by raising the
+ * precision, as C says), a hexadecimal one other than 0 its @prefix.
+ */
 static void out_num(struct fmt_out *o, unsigned long long v, bool neg,
-		    unsigned int base, bool upper, const char *prefix,
-		    const struct fmt_spec *f)
+		    bool is_signed, unsigned int base, bool upper,
+		    const char *prefix, const struct fmt_spec *f)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -77,9 +83,11 @@ static void out_num(struct fmt_out *o, unsigned long long v, bool neg,
 	} while (v);
 	if (f->prec == 0 && n == 1 && tmp[0] == '0')
 		n = 0;
-	if (neg || f->plus || f->space)
+	if (neg || (is_signed && (f->plus || f->space)))
 		sign = 1;
 	zeros = f->prec > n ? f->prec - n : 0;
+	if (base == 8 && f->alt && !zeros && (n == 0 || tmp[n - 1] != '0'))
+		zeros = 1;
 	pad = f->width - n - zeros - sign - plen;
 	if (pad > 0 && f->zero && !f->left && f->prec < 0) {
 		zeros += pad;
@@ -182,7 +190,7 @@ int kmem_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
 			else if (lmod == -2)
 				s = (signed char)s;
 			out_num(&o, s < 0 ? -(unsigned long long)s : (unsigned long long)s,
-				s < 0, 10, false, NULL, &f);
+				s < 0, true, 10, false, NULL, &f);
 			break;
 		case 'u':
 		case 'x':
@@ -198,25 +206,43 @@ int kmem_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
 				u = (unsigned short)u;
 			else if (lmod == -2)
 				u = (unsigned char)u;
-			out_num(&o, u, false,
+			out_num(&o, u, false, false,
 				*fmt == 'u' ? 10 : (*fmt == 'o' ? 8 : 16),
 				*fmt == 'X',
-				f.alt && u && *fmt == 'x' ? "0x" : NULL, &f);
+				!f.alt || !u ? NULL :
+				*fmt == 'x' ? "0x" : *fmt == 'X' ? "0X" : NULL,
+				&f);
 			break;
 		case 'p':
 			u = (unsigned long)va_arg(ap, void *);
-			out_num(&o, u, false, 16, false, "0x", &f);
+			if (!u) {	/* glibc's spelling of a null pointer */
+				f.prec = -1;
+				out_str(&o, "(nil)", &f);
+				break;
+			}
+			out_num(&o, u, false, false, 16, false, "0x", &f);
 			break;
 		case 'c': {
-			char c[2] = { (char)va_arg(ap, int), 0 };
+			/* One byte, even a NUL, padded to the width. */
+			int pad = f.width > 1 ? f.width - 1 : 0;
 
-			f.prec = 1;
-			out_str(&o, c, &f);
+			if (!f.left)
+				out_pad(&o, ' ', pad);
+			out_char(&o, (char)va_arg(ap, int));
+			if (f.left)
+				out_pad(&o, ' ', pad);
 			break;
 		}
-		case 's':
-			out_str(&o, va_arg(ap, const char *), &f);
+		case 's': {
+			const char *str = va_arg(ap, const char *);
+
+			/* glibc: "(null)", or nothing if that does not fit
+			 * the precision. */
+			if (!str && f.prec >= 0 && f.prec < 6)
+				str = "";
+			out_str(&o, str, &f);
 			break;
+		}
 		case '%':
 			out_char(&o, '%');
 			break;
