@@ -78,6 +78,8 @@ struct bench_opts {
  *            count one each), or writes for false-sharing
  * @seconds:  wall time of the timed phase
  * @pairs:    every op is half of an alloc+free pair: also print ns_per_pair
+ * @fixed:    a fixed amount of work, not a fixed time: @seconds is the
+ *            figure to compare (lower is better), printed as fixed=1
  * @extra:    more "key=value" pairs, space separated, or empty
  */
 struct bench_result {
@@ -86,6 +88,7 @@ struct bench_result {
 	uint64_t ops;
 	double seconds;
 	bool pairs;
+	bool fixed;
 	char extra[512];
 };
 
@@ -238,6 +241,16 @@ static inline long bench_peak_rss_kb(void)
 	return ru.ru_maxrss;
 }
 
+/* Page faults of the process so far, all threads: minor, or @major. */
+static inline long bench_faults(bool major)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return -1;
+	return major ? ru.ru_majflt : ru.ru_minflt;
+}
+
 /*
  * bench_status_kb - a "Vm...:  N kB" field of /proc/self/status, or -1.
  * Read with open/read into a stack buffer: stdio would call malloc.
@@ -323,7 +336,10 @@ static inline void bench_report(const struct bench_result *r)
 	/* what one thread spends on one alloc+free pair */
 	if (r->pairs)
 		printf(" ns_per_pair=%.3f", 2 * ns_per_op * r->threads);
-	printf(" peak_rss_kb=%ld malloc_lib=%s%s%s\n", bench_peak_rss_kb(),
+	if (r->fixed)
+		printf(" fixed=1");
+	printf(" peak_rss_kb=%ld minflt=%ld majflt=%ld malloc_lib=%s%s%s\n",
+	       bench_peak_rss_kb(), bench_faults(false), bench_faults(true),
 	       bench_malloc_lib(), r->extra[0] ? " " : "", r->extra);
 	fflush(stdout);
 }

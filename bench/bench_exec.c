@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench/bench_exec.c - run one command and report what it cost: wall time,
+ * CPU time, peak RSS and page faults of the child, from wait4().
+ *
+ * Usage: bench_exec [-t SECONDS] [-o FILE] [-i FILE] [-e FILE] [-r FILE]
+ *                   [-C DIR] [--] PROGRAM [ARG...]
+ *
+ *   -t SECONDS  kill the command (its whole process group) after this long
+ *   -i FILE     its standard input (default: /dev/null)
+ *   -o FILE     its standard output (default: inherited)
+ *   -e FILE     its standard error (default: inherited)
+ *   -C DIR      its working directory
+ *   -r FILE     where the result line goes (default: standard output)
+ *
+ * The result is one line of key=value pairs:
+ *
+ *   status=exit-0 wall_s=1.234567 user_s=1.10 sys_s=0.12 maxrss_kb=12345
+ *   minflt=678 majflt=0
+ *
+ * status is exit-N, signal-N or timeout.  The figures are the child's own
+ * (getrusage of a reaped child covers the descendants it reaped itself: a
+ * compiler driver's cc1 and as), so LD_PRELOAD and the like belong in the
+ * child's environment, e.g. "bench_exec env LD_PRELOAD=... prog", and
+ * never in this program's.  bench/run.sh runs every measurement through it.
+ *
+ * Exit status: 0 when the result line was written (whatever the command
+ * did), 2 on a usage error or when the command could not be started.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage: bench_exec [-t SECONDS] [-i FILE] [-o FILE] [-e FILE] [-C DIR]\n"
+	      "                  [-r RESULT_FILE] [--] PROGRAM [ARG...]\n"
+	      "Runs PROGRAM and prints: status= wall_s= user_s= sys_s= maxrss_kb= minflt= majflt=\n",
+	      out);
+}
+
+static void die(const char *what, const char *arg)
+{
+	fprintf(stderr, "bench_exec: %s%s%s: %s\n", what, arg ? " " : "",
+		arg ? arg : "", strerror(errno));
+	exit(2);
+}
+
+/* In the child: put @path on @fd, or die (status 127, seen by the parent). */
+static void redirect(const char *path, int fd, int flags)
+{
+	int f;
+
+	if (!path)
+		return;
+	f = open(path, flags, 0644);
+	if (f < 0 || dup2(f, fd) < 0) {
+		fprintf(stderr, "bench_exec: %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	if (f != fd)
+		close(f);
+}
+
+static double tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	const char *in = "/dev/null", *out = NULL, *err = NULL, *dir = NULL;
+	const char *result = NULL;
+	struct timespec t0, t1;
+	struct sigaction sa;
+	struct itimerval it;
+	char status[32];
+	double limit = 0;
+	struct rusage ru;
+	FILE *rf = stdout;
+	char *end;
+	pid_t pid;
+	int c, st;
+
+	while ((c = getopt(argc, argv, "+t:i:o:e:C:r:h")) != -1) {
+		switch (c) {
+		case 't':
+			errno = 0;
+			limit = strtod(optarg, &end);
+			if (errno || end == optarg || *end || limit <= 0) {
+				fprintf(stderr, "bench_exec: bad -t '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'i':
+			in = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'e':
+			err = optarg;
+			break;
+		case 'C':
+			dir = optarg;
+			break;
+		case 'r':
+			result = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (result) {
+		rf = fopen(result, "w");
+		if (!rf)
+			die("cannot write", result);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART: wait4 returns EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid = fork();
+	if (pid < 0)
+		die("fork", NULL);
+	if (pid == 0) {
+		setpgid(0, 0);	/* a group of its own, killed whole on timeout */
+		redirect(in, STDIN_FILENO, O_RDONLY);
+		redirect(out, STDOUT_FILENO, O_WRONLY | O_CREAT | O_TRUNC);
+		redirect(err, STDERR_FILENO, O_WRONLY | O_CREAT | O_TRUNC);
+		if (dir && chdir(dir)) {
+			fprintf(stderr, "bench_exec: cd %s: %s\n", dir,
+				strerror(errno));
+			_exit(127);
+		}
+		execvp(argv[optind], argv + optind);
+		fprintf(stderr, "bench_exec: %s: %s\n", argv[optind],
+			strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);	/* also here: no race with the kill below */
+	if (limit > 0) {
+		memset(&it, 0, sizeof(it));
+		it.it_value.tv_sec = (time_t)limit;
+		it.it_value.tv_usec =
+			(suseconds_t)((limit - (double)(time_t)limit) * 1e6);
+		/* again every second: a kill is never missed for want of EINTR */
+		it.it_interval.tv_sec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	for (;;) {
+		if (wait4(pid, &st, 0, &ru) == pid)
+			break;
+		if (errno != EINTR)
+			die("wait4", NULL);
+		if (timed_out)
+			kill(-pid, SIGKILL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	if (timed_out)
+		snprintf(status, sizeof(status), "timeout");
+	else if (WIFEXITED(st))
+		snprintf(status, sizeof(status), "exit-%d", WEXITSTATUS(st));
+	else
+		snprintf(status, sizeof(status), "signal-%d", WTERMSIG(st));
+	fprintf(rf, "status=%s wall_s=%.6f user_s=%.3f sys_s=%.3f maxrss_kb=%ld minflt=%ld majflt=%ld\n",
+		status,
+		(double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		tv_s(&ru.ru_utime), tv_s(&ru.ru_stime), ru.ru_maxrss,
+		ru.ru_minflt, ru.ru_majflt);
+	if (fclose(rf))
+		die("writing the result", result);
+	return 0;
+}
