@@ -25,10 +25,25 @@
  *                        they allocate; blocks of different threads on one
  *                        cache line show up as slow writes
  *   threads THREADS      "pairs 64" in every thread at once (scaling)
+ *   sweep, sweep-small   malloc_usable_size() over the request, for requests
+ *                        of 256 B..4 MiB (x1.03 steps) or 1..256 B
+ *   fill SIZE            64 MiB of SIZE-byte blocks: VmRSS growth / payload
+ *   large                huge blocks with replacement: 2000 zero-filled
+ *                        blocks of 5..25 MiB, each replacing one of 20
+ *   mstress              random small blocks, 1% x100, 0.1% x1000 and
+ *                        0.01% x10000 larger (to 5 MB), one thread
+ *   private THREADS      random 4 B..32 KiB blocks in a private working set
+ *                        of 1024 slots per thread (glibc's thread benchmark)
+ *   xmalloc PAIRS        producers malloc 64 B blocks in batches, releasers
+ *                        free them: every free remote
+ *   rptest THREADS       1000 live blocks of 8..16000 B per thread, and a
+ *                        parcel of blocks for the next thread every 2 loops
  *
- * Every run is timed (0.5 s, larson 2 s, times -s FACTOR or
- * $KMEM_BENCH_SCALE), except that batch runs whole rounds until that time
- * has passed.  Set-up (pre-filling slot arrays) and tear-down are not
+ * Every run is timed (0.5 s; larson 2 s; private, xmalloc, rptest 1 s;
+ * times -s FACTOR or $KMEM_BENCH_SCALE), except that batch runs whole
+ * rounds until that time has passed, and that sweep, fill, large and
+ * mstress do a fixed amount of work (scaled by -s) and report its time
+ * (fixed=1 on their line).  Set-up (pre-filling slot arrays) and tear-down are not
  * timed.  Output: one line of key=value pairs (bench/bench.h), e.g.
  *
  *   workload=pairs-64 threads=1 ops=... seconds=... ops_per_sec=...
@@ -48,6 +63,9 @@
  */
 #include "bench.h"
 
+#include <malloc.h>
+#include <math.h>
+
 #define MB_BATCH_OBJECTS	1000000
 #define MB_BATCH_SIZE		64
 #define MB_RANDOM_SLOTS		100000
@@ -65,6 +83,33 @@
 #define MB_FS_WRITES		1000	/* writes per block */
 #define MB_THREADS_SIZE		64
 #define MB_DEFAULT_THREADS	2
+#define MB_SWEEP_LO		256
+#define MB_SWEEP_HI		(4u << 20)
+#define MB_SWEEP_STEP		1.03
+#define MB_FILL_BYTES		(64u << 20)
+#define MB_LARGE_SLOTS		20
+#define MB_LARGE_ITERS		2000
+#define MB_LARGE_MIN		(5u << 20)
+#define MB_LARGE_MAX		(25u << 20)
+#define MB_MS_ROUNDS		250
+#define MB_MS_ALLOCS		5000	/* short-lived blocks per round */
+#define MB_MS_RETAIN		2500	/* blocks kept to the round's end */
+#define MB_MS_TRANSFER		1000	/* blocks that outlive rounds */
+#define MB_MS_COOKIE		0xbf58476d1ce4e5b9ull
+#define MB_SCALING_SECONDS	1.0	/* private, xmalloc, rptest */
+#define MB_PRIV_SLOTS		1024
+#define MB_PRIV_SIZES		8191
+#define MB_PRIV_INDICES		4096	/* a power of two */
+#define MB_PRIV_MIN		4
+#define MB_PRIV_MAX		32768
+#define MB_XM_SIZE		64
+#define MB_XM_BATCH		4096
+#define MB_XM_DEPTH		100
+#define MB_RP_SLOTS		1000
+#define MB_RP_OPS		100	/* replacements per loop, blocks per parcel */
+#define MB_RP_CROSS		2	/* a parcel every this many loops */
+#define MB_RP_MIN		8
+#define MB_RP_MAX		16000
 
 /* The tag a slot's block carries in its first byte. */
 static inline unsigned char slot_tag(size_t idx)
@@ -694,6 +739,718 @@ static int run_threads(const struct bench_opts *o, long nthreads)
 	return 0;
 }
 
+/* ---- sweep, sweep-small ---------------------------------------------------- */
+
+/*
+ * What a request really costs in size classes: malloc_usable_size() over
+ * the request, for requests from 256 B to 4 MiB, each 3% larger than the
+ * last (sweep), or for every request from 1 to 256 B (sweep-small).  The
+ * worst and the mean ratio are the figures; every block is written at both
+ * ends, and a usable size below the request ends the run as an error.
+ * Not a speed test: one malloc, one malloc_usable_size() and one free per
+ * request.
+ */
+static int run_sweep_range(const char *name, size_t lo, size_t hi,
+			   bool geometric)
+{
+	struct bench_result r = { .threads = 1, .fixed = true };
+	size_t n, next, usable, worst_at = lo, worst_usable = 0;
+	double ratio, worst = 0, sum = 0;
+	struct bench_clock clk;
+	unsigned int steps = 0;
+	unsigned char *p;
+
+	bench_clock_start(&clk, 0);
+	for (n = lo; n <= hi; n = next) {
+		p = xmalloc(n);
+		p[0] = 1;
+		p[n - 1] = 1;
+		usable = malloc_usable_size(p);
+		free(p);
+		if (usable < n)
+			bench_die("%s: malloc_usable_size() of a %zu-byte block is %zu",
+				  name, n, usable);
+		ratio = (double)usable / (double)n;
+		sum += ratio;
+		steps++;
+		if (ratio > worst) {
+			worst = ratio;
+			worst_at = n;
+			worst_usable = usable;
+		}
+		next = geometric ? (size_t)((double)n * MB_SWEEP_STEP) : n + 1;
+		if (next <= n)
+			next = n + 1;
+		/* end on @hi exactly */
+		if (next > hi && n < hi)
+			next = hi;
+	}
+	r.seconds = bench_clock_elapsed(&clk);
+	r.ops = 2ull * steps;
+	snprintf(r.workload, sizeof(r.workload), "%s", name);
+	bench_extra(&r, "lo=%zu hi=%zu steps=%u usable_worst=%.4f usable_mean=%.4f worst_request=%zu worst_usable=%zu",
+		    lo, hi, steps, worst, sum / steps, worst_at, worst_usable);
+	bench_report(&r);
+	return 0;
+}
+
+static int run_sweep(const struct bench_opts *o, long unused)
+{
+	(void)o;
+	(void)unused;
+	return run_sweep_range("sweep", MB_SWEEP_LO, MB_SWEEP_HI, true);
+}
+
+static int run_sweep_small(const struct bench_opts *o, long unused)
+{
+	(void)o;
+	(void)unused;
+	return run_sweep_range("sweep-small", 1, MB_SWEEP_LO, false);
+}
+
+/* ---- fill SIZE -------------------------------------------------------------- */
+
+/*
+ * Memory, not usable size: 64 MiB (times -s) of SIZE-byte blocks allocated
+ * and every page of them written; the figure is the growth of VmRSS over
+ * the bytes requested.  Size classes that round 4200 B up to 8 KiB show
+ * here as 1.9x; so does any per-block or per-slab overhead.
+ */
+static int run_fill(const struct bench_opts *o, long size)
+{
+	struct bench_result r = { .threads = 1, .fixed = true };
+	size_t bytes = (size_t)((double)MB_FILL_BYTES * o->scale);
+	long rss0, rss1;
+	struct bench_clock clk;
+	size_t i, count;
+	void **slot;
+
+	if (bytes < ((size_t)1 << 20))
+		bytes = (size_t)1 << 20;
+	count = (bytes + (size_t)size - 1) / (size_t)size;
+	slot = bench_map(count * sizeof(*slot));
+	memset(slot, 0, count * sizeof(*slot));	/* resident before rss0 */
+	rss0 = bench_status_kb("VmRSS");
+	bench_clock_start(&clk, 0);
+	for (i = 0; i < count; i++) {
+		slot[i] = xmalloc((size_t)size);
+		bench_touch(slot[i], (size_t)size, slot_tag(i));
+	}
+	r.seconds = bench_clock_elapsed(&clk);
+	rss1 = bench_status_kb("VmRSS");
+	for (i = 0; i < count; i++)
+		free_tagged(slot[i], i, "fill");
+	bench_unmap(slot, count * sizeof(*slot));
+	r.ops = 2 * count;
+	snprintf(r.workload, sizeof(r.workload), "fill-%ld", size);
+	bench_extra(&r, "size=%ld blocks=%zu payload_kb=%zu rss_growth_kb=%ld rss_per_payload=%.3f",
+		    size, count, count * (size_t)size / 1024, rss1 - rss0,
+		    (double)(rss1 - rss0) * 1024.0 / ((double)count * (double)size));
+	bench_report(&r);
+	return 0;
+}
+
+/* ---- large -------------------------------------------------------------------- */
+
+/*
+ * Huge blocks with replacement: 20 live buffers; 2000 times (times -s),
+ * one of them, at random, is freed and replaced by a new zero-filled block
+ * of 5 to 25 MiB (malloc, then memset of the whole block, as C++'s
+ * new char[n]() does).  An allocator that unmaps huge blocks on free pays
+ * for every page again, in page faults; one that keeps them serves the
+ * next request from memory already mapped.  Fixed work: the time is the
+ * figure.
+ */
+static int run_large(const struct bench_opts *o, long unused)
+{
+	struct bench_result r = { .threads = 1, .fixed = true };
+	uint64_t rng = bench_rand_seed(o->seed, 0);
+	void *slot[MB_LARGE_SLOTS] = { NULL };
+	size_t size[MB_LARGE_SLOTS] = { 0 };
+	unsigned long iters, i;
+	struct bench_clock clk;
+	unsigned char *p;
+	size_t idx, sz;
+	double total = 0;
+
+	(void)unused;
+	iters = (unsigned long)((double)MB_LARGE_ITERS * o->scale);
+	if (iters < MB_LARGE_SLOTS)
+		iters = MB_LARGE_SLOTS;
+	bench_clock_start(&clk, 0);
+	for (i = 0; i < iters; i++) {
+		idx = bench_rand_below(&rng, MB_LARGE_SLOTS);
+		sz = bench_rand_range(&rng, MB_LARGE_MIN, MB_LARGE_MAX);
+		if (slot[idx]) {
+			p = slot[idx];
+			if (unlikely(p[0] != slot_tag(idx) ||
+				     p[size[idx] - 1] != 0))
+				bench_die("large: block of slot %zu was overwritten",
+					  idx);
+			free(p);
+		}
+		p = xmalloc(sz);
+		/* the barrier keeps the compiler from making this a calloc() */
+		bench_sink(p);
+		memset(p, 0, sz);
+		p[0] = slot_tag(idx);
+		slot[idx] = p;
+		size[idx] = sz;
+		total += (double)sz;
+	}
+	r.seconds = bench_clock_elapsed(&clk);
+	for (idx = 0; idx < MB_LARGE_SLOTS; idx++)
+		free(slot[idx]);
+	r.ops = 2 * iters;
+	snprintf(r.workload, sizeof(r.workload), "large");
+	bench_extra(&r, "allocations=%lu live=%d mean_size_kb=%.0f",
+		    iters, MB_LARGE_SLOTS, total / (double)iters / 1024);
+	bench_report(&r);
+	return 0;
+}
+
+/* ---- mstress -------------------------------------------------------------------- */
+
+/*
+ * mstress_alloc - a block of @words 8-byte words, made rarely huge: one
+ * request in 100 is 100 times larger, one in 1000 is 1000 times, one in
+ * 10,000 is 10,000 times (up to 64 x 10,000 words, 5 MB).  Every word is
+ * written with a pattern that mstress_free() checks.
+ */
+static uint64_t *mstress_alloc(uint64_t *rng, unsigned int max_shift)
+{
+	size_t words = (size_t)1 << bench_rand_below(rng, max_shift + 1);
+	uint32_t roll = bench_rand_below(rng, 10000);
+	uint64_t *p;
+	size_t i;
+
+	if (roll == 0)
+		words *= 10000;
+	else if (roll < 10)
+		words *= 1000;
+	else if (roll < 100)
+		words *= 100;
+	p = malloc(words * sizeof(*p));
+	if (unlikely(!p))
+		bench_oom("malloc", words * sizeof(*p));
+	for (i = 0; i < words; i++)
+		p[i] = (words - i) ^ MB_MS_COOKIE;
+	return p;
+}
+
+static void mstress_free(uint64_t *p)
+{
+	size_t words, i;
+
+	if (!p)
+		return;
+	words = p[0] ^ MB_MS_COOKIE;
+	for (i = 0; i < words; i++)
+		if (unlikely((p[i] ^ MB_MS_COOKIE) != words - i))
+			bench_die("mstress: block %p overwritten at word %zu",
+				  (void *)p, i);
+	free(p);
+}
+
+/*
+ * Random small blocks with rare huge ones, one thread.  A round makes
+ * 5000 short-lived blocks of 8..128 B and 2500 kept ones of 8..512 B
+ * (interleaved at random), frees a random short-lived block after two
+ * allocations in three, and swaps one with a slot of a 1000-entry
+ * transfer array after one in four; at the end of the round everything but
+ * the transfer array is freed, and half of that.  250 rounds (times -s).
+ * Each size is made 100, 1000 or 10,000 times larger now and then
+ * (mstress_alloc()), so huge blocks come and go among the small ones: an
+ * allocator that maps and unmaps each of them pays page faults every time.
+ * Fixed work: the time is the figure.
+ */
+static int run_mstress(const struct bench_opts *o, long unused)
+{
+	struct bench_result r = { .threads = 1, .fixed = true };
+	uint64_t rng = bench_rand_seed(o->seed, 0);
+	size_t top, rtop, allocs, retain, idx, t;
+	uint64_t **data, **kept, **transfer, *tmp;
+	unsigned long rounds, round;
+	struct bench_clock clk;
+	uint64_t ops = 0;
+
+	(void)unused;
+	rounds = (unsigned long)((double)MB_MS_ROUNDS * o->scale);
+	if (rounds < 1)
+		rounds = 1;
+	data = bench_map(MB_MS_ALLOCS * sizeof(*data));
+	kept = bench_map(MB_MS_RETAIN * sizeof(*kept));
+	transfer = bench_map(MB_MS_TRANSFER * sizeof(*transfer));
+
+	bench_clock_start(&clk, 0);
+	for (round = 0; round < rounds; round++) {
+		allocs = MB_MS_ALLOCS;
+		retain = MB_MS_RETAIN;
+		top = rtop = 0;
+		while (allocs || retain) {
+			if (!retain || (allocs && bench_rand_below(&rng, 2))) {
+				data[top++] = mstress_alloc(&rng, 4);
+				allocs--;
+			} else {
+				kept[rtop++] = mstress_alloc(&rng, 6);
+				retain--;
+			}
+			ops++;
+			if (top && bench_rand_below(&rng, 3) < 2) {
+				idx = bench_rand_below(&rng, (uint32_t)top);
+				if (data[idx])
+					ops++;
+				mstress_free(data[idx]);
+				data[idx] = NULL;
+			}
+			if (top && bench_rand_below(&rng, 4) == 0) {
+				idx = bench_rand_below(&rng, (uint32_t)top);
+				t = bench_rand_below(&rng, MB_MS_TRANSFER);
+				tmp = data[idx];
+				data[idx] = transfer[t];
+				transfer[t] = tmp;
+			}
+		}
+		for (idx = 0; idx < rtop; idx++, ops++)
+			mstress_free(kept[idx]);
+		for (idx = 0; idx < top; idx++) {
+			ops += data[idx] != NULL;
+			mstress_free(data[idx]);
+		}
+		for (t = 0; t < MB_MS_TRANSFER; t++) {
+			if (round + 1 < rounds && bench_rand_below(&rng, 2))
+				continue;
+			ops += transfer[t] != NULL;
+			mstress_free(transfer[t]);
+			transfer[t] = NULL;
+		}
+	}
+	r.seconds = bench_clock_elapsed(&clk);
+	r.ops = ops;
+	bench_unmap(data, MB_MS_ALLOCS * sizeof(*data));
+	bench_unmap(kept, MB_MS_RETAIN * sizeof(*kept));
+	bench_unmap(transfer, MB_MS_TRANSFER * sizeof(*transfer));
+	snprintf(r.workload, sizeof(r.workload), "mstress");
+	bench_extra(&r, "rounds=%lu", rounds);
+	bench_report(&r);
+	return 0;
+}
+
+/* ---- private THREADS ------------------------------------------------------------ */
+
+/**
+ * struct private_set - one thread's working set in the private workload
+ * @slot:   MB_PRIV_SLOTS blocks, NULL until first used
+ * @size:   MB_PRIV_SIZES precomputed request sizes, cycled through
+ * @index:  MB_PRIV_INDICES precomputed slot indices, cycled through
+ *
+ * Precomputed, as glibc's thread benchmark does, so the loop measures the
+ * allocator and memset rather than the random number generator.
+ */
+struct private_set {
+	void *slot[MB_PRIV_SLOTS];
+	uint32_t size[MB_PRIV_SIZES];
+	uint16_t index[MB_PRIV_INDICES];
+};
+
+/*
+ * A size from 4 B to 32 KiB with density proportional to 1/size^2 (by
+ * inversion of its distribution function): half the requests are under
+ * 8 B, 1 in 250 is over 1 KiB, the mean is about 36 B.
+ */
+static uint32_t private_size(uint64_t *rng)
+{
+	const double lo = MB_PRIV_MIN, hi = MB_PRIV_MAX;
+	double u = (double)(bench_rand(rng) >> 11) / 9007199254740992.0;
+
+	return (uint32_t)(1.0 / (1.0 / lo - u * (1.0 / lo - 1.0 / hi)));
+}
+
+static void *private_worker(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct private_set *set = w->priv;
+	unsigned int k = 0, s = 0, i, idx;
+	uint64_t iters = 0;
+	uint32_t sz;
+	void *p;
+
+	bench_worker_start(w);
+	do {
+		for (i = 0; i < BENCH_CHUNK; i++) {
+			idx = set->index[k];
+			sz = set->size[s];
+			k = (k + 1) & (MB_PRIV_INDICES - 1);
+			s = s + 1 == MB_PRIV_SIZES ? 0 : s + 1;
+			free(set->slot[idx]);
+			p = malloc(sz);
+			if (unlikely(!p))
+				bench_oom("malloc", sz);
+			memset(p, (int)i, sz);
+			set->slot[idx] = p;
+		}
+		iters += BENCH_CHUNK;
+	} while (!bench_should_stop(w));
+	for (i = 0; i < MB_PRIV_SLOTS; i++)
+		free(set->slot[i]);
+	w->ops = 2 * iters;
+	return NULL;
+}
+
+/*
+ * After glibc's bench-malloc-thread: each thread frees a random slot of
+ * its own 1024-slot working set and puts there a new block of random size
+ * (4 B .. 32 KiB, inverse-square), writing every byte of it.  Threads
+ * never touch each other's blocks, so an allocator that keeps a thread's
+ * memory to itself scales with the cores; one whose objects travel
+ * between threads (through a shared depot) makes every free a cache-line
+ * transfer.  Compare private-N's per-thread throughput with private-1's.
+ */
+static int run_private(const struct bench_opts *o, long nthreads)
+{
+	struct bench_result r = { .threads = (int)nthreads };
+	int i, n = (int)nthreads;
+	struct private_set *set;
+	struct bench_worker *w;
+	uint64_t rng;
+	unsigned int j;
+
+	set = bench_map((size_t)n * sizeof(*set));
+	w = bench_map((size_t)n * sizeof(*w));
+	for (i = 0; i < n; i++) {
+		rng = bench_rand_seed(o->seed, (uint64_t)i);
+		for (j = 0; j < MB_PRIV_SIZES; j++)
+			set[i].size[j] = private_size(&rng);
+		for (j = 0; j < MB_PRIV_INDICES; j++)
+			set[i].index[j] = (uint16_t)bench_rand_below(&rng,
+								     MB_PRIV_SLOTS);
+		w[i].fn = private_worker;
+		w[i].priv = &set[i];
+	}
+	r.seconds = bench_team_run(w, n, bench_duration(o, MB_SCALING_SECONDS));
+	r.ops = bench_team_ops(w, n);
+	bench_unmap(w, (size_t)n * sizeof(*w));
+	bench_unmap(set, (size_t)n * sizeof(*set));
+	snprintf(r.workload, sizeof(r.workload), "private-%ld", nthreads);
+	bench_extra(&r, "slots_per_thread=%d min=%d max=%d", MB_PRIV_SLOTS,
+		    MB_PRIV_MIN, MB_PRIV_MAX);
+	bench_report(&r);
+	return 0;
+}
+
+/* ---- xmalloc PAIRS ---------------------------------------------------------------- */
+
+/**
+ * struct xm_batch - MB_XM_BATCH blocks on their way from producer to releaser
+ * @next:   next batch on the stack
+ * @obj:    the blocks
+ *
+ * The batch itself is malloc'd by the producer and freed by the releaser,
+ * a remote free of a 32 KiB block.
+ */
+struct xm_batch {
+	struct xm_batch *next;
+	void *obj[MB_XM_BATCH];
+};
+
+/**
+ * struct xm_stack - the batches in flight, last in first out
+ * @lock:      protects everything below
+ * @not_empty: signalled on push
+ * @not_full:  signalled on pop
+ * @top:       the stack
+ * @count:     batches on it, at most MB_XM_DEPTH
+ */
+struct xm_stack {
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty;
+	pthread_cond_t not_full;
+	struct xm_batch *top;
+	int count;
+};
+
+/* Wait on @cond at most a few milliseconds, so the stop flag is seen. */
+static void xm_wait(pthread_cond_t *cond, pthread_mutex_t *lock)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 5 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(cond, lock, &ts);
+}
+
+static void *xm_producer(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct xm_stack *st = w->priv;
+	struct xm_batch *b;
+	unsigned int i;
+
+	bench_worker_start(w);
+	while (!bench_should_stop(w)) {
+		b = xmalloc(sizeof(*b));
+		for (i = 0; i < MB_XM_BATCH; i++) {
+			b->obj[i] = xmalloc(MB_XM_SIZE);
+			memset(b->obj[i], (int)slot_tag(i), MB_XM_SIZE);
+		}
+		pthread_mutex_lock(&st->lock);
+		while (st->count >= MB_XM_DEPTH && !bench_should_stop(w))
+			xm_wait(&st->not_full, &st->lock);
+		b->next = st->top;
+		st->top = b;
+		st->count++;
+		pthread_cond_signal(&st->not_empty);
+		pthread_mutex_unlock(&st->lock);
+	}
+	return NULL;
+}
+
+static void xm_free_batch(struct xm_batch *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < MB_XM_BATCH; i++)
+		free_tagged(b->obj[i], i, "xmalloc");
+	free(b);
+}
+
+static void *xm_releaser(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct xm_stack *st = w->priv;
+	uint64_t freed = 0;
+	struct xm_batch *b;
+
+	bench_worker_start(w);
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		while (!st->top && !bench_should_stop(w))
+			xm_wait(&st->not_empty, &st->lock);
+		b = st->top;
+		if (b) {
+			st->top = b->next;
+			st->count--;
+			pthread_cond_signal(&st->not_full);
+		}
+		pthread_mutex_unlock(&st->lock);
+		if (!b)
+			break;	/* stopped and nothing left to take now */
+		if (bench_should_stop(w)) {
+			/* not counted: the producers have stopped */
+			pthread_mutex_lock(&st->lock);
+			b->next = st->top;
+			st->top = b;
+			st->count++;
+			pthread_mutex_unlock(&st->lock);
+			break;
+		}
+		xm_free_batch(b);
+		freed += MB_XM_BATCH;
+	}
+	w->ops = 2 * freed;	/* the malloc and the free of each block */
+	return NULL;
+}
+
+/*
+ * After xmalloc-test: PAIRS producer threads malloc 64-byte blocks in
+ * batches of 4096 and push each batch on a shared stack (at most 100
+ * deep); as many releaser threads pop batches and free every block.  All
+ * frees are remote, and memory flows one way, from producers to
+ * releasers: an allocator must get it back to the producers.  Throughput
+ * counts the blocks freed; xmalloc-N runs 2N threads.
+ */
+static int run_xmalloc(const struct bench_opts *o, long pairs)
+{
+	struct bench_result r = { .threads = (int)(2 * pairs) };
+	int i, n = (int)(2 * pairs);
+	struct bench_worker *w;
+	struct xm_batch *b;
+	struct xm_stack *st;
+
+	if (n > BENCH_MAX_THREADS)
+		bench_die("xmalloc: at most %d pairs", BENCH_MAX_THREADS / 2);
+	st = bench_map(sizeof(*st));
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->not_empty, NULL);
+	pthread_cond_init(&st->not_full, NULL);
+	w = bench_map((size_t)n * sizeof(*w));
+	for (i = 0; i < n; i++) {
+		w[i].fn = i % 2 ? xm_releaser : xm_producer;
+		w[i].priv = st;
+	}
+	r.seconds = bench_team_run(w, n, bench_duration(o, MB_SCALING_SECONDS));
+	r.ops = bench_team_ops(w, n);
+	while ((b = st->top)) {
+		st->top = b->next;
+		xm_free_batch(b);
+	}
+	bench_unmap(w, (size_t)n * sizeof(*w));
+	pthread_cond_destroy(&st->not_full);
+	pthread_cond_destroy(&st->not_empty);
+	pthread_mutex_destroy(&st->lock);
+	bench_unmap(st, sizeof(*st));
+	snprintf(r.workload, sizeof(r.workload), "xmalloc-%ld", pairs);
+	bench_extra(&r, "producers=%ld releasers=%ld size=%d batch=%d",
+		    pairs, pairs, MB_XM_SIZE, MB_XM_BATCH);
+	bench_report(&r);
+	return 0;
+}
+
+/* ---- rptest THREADS ------------------------------------------------------------- */
+
+/**
+ * struct rp_parcel - blocks one rptest thread allocated for another
+ * @next:  the next parcel in the receiver's mailbox
+ * @count: blocks in @obj
+ * @obj:   the blocks, each tagged with its index
+ *
+ * malloc'd by the sender and freed by the receiver, like its blocks.
+ */
+struct rp_parcel {
+	struct rp_parcel *next;
+	unsigned int count;
+	void *obj[MB_RP_OPS];
+};
+
+/**
+ * struct rp_thread - one rptest thread's state
+ * @mailbox: parcels sent to this thread (a Treiber stack: senders push
+ *           with compare-and-swap, the owner takes everything with one
+ *           exchange, so no ABA)
+ * @slot:    the thread's MB_RP_SLOTS live blocks
+ * @size:    their sizes
+ * @next:    the thread it sends parcels to
+ */
+struct rp_thread {
+	_Atomic(struct rp_parcel *) mailbox;
+	void *slot[MB_RP_SLOTS];
+	uint32_t size[MB_RP_SLOTS];
+	struct rp_thread *next;
+} __attribute__((aligned(BENCH_CACHELINE)));
+
+/* 8 .. 16000 B, density falling linearly to zero at the top. */
+static size_t rp_size(uint64_t *rng)
+{
+	double u = (double)(bench_rand(rng) >> 11) / 9007199254740992.0;
+	double x = MB_RP_MAX - (MB_RP_MAX - MB_RP_MIN) * sqrt(u);
+
+	return (size_t)x;
+}
+
+/* Free every parcel in @t's mailbox; return the frees done. */
+static uint64_t rp_drain(struct rp_thread *t)
+{
+	struct rp_parcel *pc, *next;
+	uint64_t ops = 0;
+	unsigned int i;
+
+	pc = atomic_exchange_explicit(&t->mailbox, NULL, memory_order_acquire);
+	for (; pc; pc = next) {
+		next = pc->next;
+		for (i = 0; i < pc->count; i++)
+			free_tagged(pc->obj[i], i, "rptest");
+		ops += pc->count + 1;
+		free(pc);
+	}
+	return ops;
+}
+
+static void *rp_worker(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct rp_thread *t = w->priv;
+	struct rp_parcel *pc;
+	unsigned long loop = 0;
+	unsigned int i;
+	uint64_t ops = 0;
+	size_t idx, sz;
+	void *p;
+
+	bench_worker_start(w);
+	while (!bench_should_stop(w)) {
+		ops += rp_drain(t);
+		for (i = 0; i < MB_RP_OPS; i++) {
+			idx = bench_rand_below(&w->rng, MB_RP_SLOTS);
+			sz = rp_size(&w->rng);
+			if (t->slot[idx]) {
+				free_tagged(t->slot[idx], idx, "rptest");
+				ops++;
+			}
+			p = xmalloc(sz);
+			bench_touch(p, sz, slot_tag(idx));
+			t->slot[idx] = p;
+			t->size[idx] = (uint32_t)sz;
+			ops++;
+		}
+		if (++loop % MB_RP_CROSS)
+			continue;
+		pc = xmalloc(sizeof(*pc));
+		pc->count = MB_RP_OPS;
+		for (i = 0; i < MB_RP_OPS; i++) {
+			sz = rp_size(&w->rng);
+			pc->obj[i] = xmalloc(sz);
+			bench_touch(pc->obj[i], sz, slot_tag(i));
+		}
+		ops += MB_RP_OPS + 1;
+		pc->next = atomic_load_explicit(&t->next->mailbox,
+						memory_order_relaxed);
+		while (!atomic_compare_exchange_weak_explicit(&t->next->mailbox,
+							      &pc->next, pc,
+							      memory_order_release,
+							      memory_order_relaxed))
+			;
+	}
+	w->ops = ops;
+	return NULL;
+}
+
+/*
+ * After rpmalloc's rptest: each thread keeps 1000 live blocks of 8 B to
+ * 16000 B (most of them small: the density falls linearly) and replaces
+ * 100 at random per loop; every second loop it also allocates 100 blocks
+ * for the next thread, which frees them on its next loop.  A mix of
+ * medium sizes (the 4-16 KiB range where slab and page allocator meet)
+ * and a steady rate of remote frees.  With one thread, the parcels go to
+ * itself.
+ */
+static int run_rptest(const struct bench_opts *o, long nthreads)
+{
+	struct bench_result r = { .threads = (int)nthreads };
+	int i, n = (int)nthreads;
+	struct bench_worker *w;
+	struct rp_thread *t;
+	size_t idx;
+
+	t = bench_map((size_t)n * sizeof(*t));
+	w = bench_map((size_t)n * sizeof(*w));
+	for (i = 0; i < n; i++) {
+		atomic_init(&t[i].mailbox, NULL);
+		t[i].next = &t[(i + 1) % n];
+		w[i].fn = rp_worker;
+		w[i].priv = &t[i];
+		w[i].rng = bench_rand_seed(o->seed, (uint64_t)i);
+	}
+	r.seconds = bench_team_run(w, n, bench_duration(o, MB_SCALING_SECONDS));
+	r.ops = bench_team_ops(w, n);
+	for (i = 0; i < n; i++) {
+		rp_drain(&t[i]);
+		for (idx = 0; idx < MB_RP_SLOTS; idx++)
+			if (t[i].slot[idx])
+				free_tagged(t[i].slot[idx], idx, "rptest");
+	}
+	bench_unmap(w, (size_t)n * sizeof(*w));
+	bench_unmap(t, (size_t)n * sizeof(*t));
+	snprintf(r.workload, sizeof(r.workload), "rptest-%ld", nthreads);
+	bench_extra(&r, "slots_per_thread=%d min=%d max=%d cross_every=%d",
+		    MB_RP_SLOTS, MB_RP_MIN, MB_RP_MAX, MB_RP_CROSS);
+	bench_report(&r);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 /**
@@ -726,6 +1483,16 @@ static const struct workload workloads[] = {
 	  1, BENCH_MAX_THREADS },
 	{ "threads", run_threads, "THREADS", MB_DEFAULT_THREADS, 1,
 	  BENCH_MAX_THREADS },
+	{ "sweep", run_sweep, NULL, 0, 0, 0 },
+	{ "sweep-small", run_sweep_small, NULL, 0, 0, 0 },
+	{ "fill", run_fill, "SIZE", 4200, 1, 1L << 30 },
+	{ "large", run_large, NULL, 0, 0, 0 },
+	{ "mstress", run_mstress, NULL, 0, 0, 0 },
+	{ "private", run_private, "THREADS", MB_DEFAULT_THREADS, 1,
+	  BENCH_MAX_THREADS },
+	{ "xmalloc", run_xmalloc, "PAIRS", 1, 1, BENCH_MAX_THREADS / 2 },
+	{ "rptest", run_rptest, "THREADS", MB_DEFAULT_THREADS, 1,
+	  BENCH_MAX_THREADS },
 };
 
 static void usage(FILE *out)
@@ -741,6 +1508,14 @@ static void usage(FILE *out)
 		"  prodcons THREADS       producers malloc, consumers free (default 2)\n"
 		"  false-sharing THREADS  writes to small blocks in each thread (default 2)\n"
 		"  threads THREADS        pairs 64 in THREADS threads at once (default 2)\n"
+		"  sweep                  malloc_usable_size/request, 256 B..4 MiB, x1.03 steps\n"
+		"  sweep-small            malloc_usable_size/request, 1..256 B\n"
+		"  fill SIZE              64 MiB of SIZE-byte blocks: RSS growth/payload\n"
+		"  large                  2000 zero-filled 5-25 MiB blocks, 20 live\n"
+		"  mstress                random small blocks, rare huge ones (to 5 MB)\n"
+		"  private THREADS        random 4 B-32 KiB in a private 1024-slot set per thread\n"
+		"  xmalloc PAIRS          PAIRS producers malloc, PAIRS releasers free (default 1)\n"
+		"  rptest THREADS         random 8-16000 B, a parcel to the next thread per 2 loops\n"
 		"\n"
 		"options:\n"
 		"  -s FACTOR   scale every run's duration (also $KMEM_BENCH_SCALE)\n"
