@@ -55,6 +55,7 @@ sel_allocs=glibc,jemalloc,tcmalloc,mimalloc,kmem
 report_opts=()
 mode=full
 variant_specs=()	# "lib NAME PATH" or "rev NAME REV"
+cpus=
 pairs_sizes="16 64 256 1024 4096 16384 65536 1048576"
 fill_sizes="2100 4200 70000"
 
@@ -86,6 +87,8 @@ options:
   -T LIST              thread counts of the scaling shapes private, larson,
                        xmalloc, rptest (default: $scaling_threads)
   -s FACTOR            scale every run's duration or work (default: $scale)
+  --cpus LIST          run everything on these CPUs (taskset -c LIST), e.g.
+                       --cpus 0 for two threads sharing one core
   --timeout SECONDS    kill a run after this long, times -s when that is
                        above 1 (default: $timeout_s)
   --quick              a smoke check of everything: -n 1 -s 0.2
@@ -146,6 +149,9 @@ while [[ $# -gt 0 ]]; do
 		shift 2 ;;
 	--timeout)
 		timeout_s=${2:?--timeout needs seconds}
+		shift 2 ;;
+	--cpus)
+		cpus=${2:?--cpus needs a CPU list}
 		shift 2 ;;
 	--kmem-lib | --kmem-rev)
 		spec=${2:?$1 needs NAME=VALUE}
@@ -218,6 +224,10 @@ if grep -qs '^KMEM_DEBUG_LEVEL:STRING=[12]' "$build_dir/CMakeCache.txt"; then
 	note "warning: $build_dir has KMEM_DEBUG_LEVEL above 0; kmem's figures include its checks"
 fi
 command -v python3 >/dev/null || die "python3 is needed to print the table"
+if [[ -n $cpus ]]; then
+	command -v taskset >/dev/null || die "--cpus needs taskset (util-linux)"
+	taskset -c "$cpus" true 2>/dev/null || die "--cpus: cannot run on CPUs '$cpus'"
+fi
 # a longer run may take longer
 timeout_s=$(awk -v t="$timeout_s" -v s="$scale" 'BEGIN { printf "%d", (s > 1) ? t * s + 1 : t }')
 
@@ -562,6 +572,9 @@ done
 	echo "# command: $command_line"
 	echo "# runs: $runs"
 	echo "# scale: $scale, threads: $threads, scaling threads: $scaling_threads"
+	if [[ -n $cpus ]]; then
+		echo "# cpus: $cpus (taskset)"
+	fi
 	versions=()
 	for a in "${allocs[@]}"; do
 		v=$(alloc_version "$a")
@@ -600,13 +613,16 @@ expected_lib() {
 # output in $work/out, errors in $work/err, bench_exec's line in $work/res.
 exec_job() {
 	local i=$1 alloc=$2 lib input=/dev/null e
-	local -a args envs env_cmd scale_arg=()
+	local -a args envs env_cmd=() scale_arg=()
 	read -r -a args <<<"${job_args[$i]}"
 	lib=$(preload_path "$alloc")
+	if [[ -n $cpus ]]; then
+		env_cmd=(taskset -c "$cpus")
+	fi
 	if [[ -n $lib ]]; then
-		env_cmd=(env "LD_PRELOAD=$lib")
+		env_cmd+=(env "LD_PRELOAD=$lib")
 	else
-		env_cmd=(env -u LD_PRELOAD)
+		env_cmd+=(env -u LD_PRELOAD)
 	fi
 	if [[ ${job_env[$i]} != - ]]; then
 		IFS=, read -r -a envs <<<"${job_env[$i]}"
