@@ -150,25 +150,20 @@ def rate(run):
     return float(run["ops_per_sec"]) if "ops_per_sec" in run else None
 
 
-def rss(run):
-    for key in ("run_maxrss_kb", "peak_rss_kb"):
-        if key in run:
-            return float(run[key])
-    return None
+def first_of(*keys):
+    """A getter: the first of @keys the run has (bench_exec's run_* figure
+    before the program's own), as a float."""
+    def get(run):
+        for key in keys:
+            if key in run:
+                return float(run[key])
+        return None
+    return get
 
 
-def minflt(run):
-    for key in ("run_minflt", "minflt"):
-        if key in run:
-            return float(run[key])
-    return None
-
-
-def majflt(run):
-    for key in ("run_majflt", "majflt"):
-        if key in run:
-            return float(run[key])
-    return None
+rss = first_of("run_maxrss_kb", "peak_rss_kb")
+minflt = first_of("run_minflt", "minflt")
+majflt = first_of("run_majflt", "majflt")
 
 
 def minflt_per_mop(run):
