@@ -515,8 +515,7 @@ class Report:
              "fewer."], geo="faults", show_spread=False)
         # programs alone, as the issues quote them
         self.geo_programs = {}
-        for metric, get, hb in (("time", tget, False), ("rss", rss, False),
-                                ("faults", minflt, False)):
+        for metric, get in (("time", tget), ("rss", rss), ("faults", minflt)):
             per = defaultdict(list)
             best = defaultdict(list)
             for job in jobs:
