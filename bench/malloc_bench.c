@@ -28,8 +28,9 @@
  *   sweep, sweep-small   malloc_usable_size() over the request, for requests
  *                        of 256 B..4 MiB (x1.03 steps) or 1..256 B
  *   fill SIZE            64 MiB of SIZE-byte blocks: VmRSS growth / payload
- *   large                huge blocks with replacement: 2000 zero-filled
- *                        blocks of 5..25 MiB, each replacing one of 20
+ *   large COUNT          huge blocks with replacement: COUNT (2000)
+ *                        zero-filled blocks of 5..25 MiB, each replacing
+ *                        one of 20
  *   mstress              random small blocks, 1% x100, 0.1% x1000 and
  *                        0.01% x10000 larger (to 5 MB), one thread
  *   private THREADS      random 4 B..32 KiB blocks in a private working set
@@ -853,15 +854,15 @@ static int run_fill(const struct bench_opts *o, long size)
 /* ---- large -------------------------------------------------------------------- */
 
 /*
- * Huge blocks with replacement: 20 live buffers; 2000 times (times -s),
- * one of them, at random, is freed and replaced by a new zero-filled block
+ * Huge blocks with replacement: 20 live buffers; COUNT times (default
+ * 2000, as mimalloc-bench's malloc-large; times -s), one of them, at random, is freed and replaced by a new zero-filled block
  * of 5 to 25 MiB (malloc, then memset of the whole block, as C++'s
  * new char[n]() does).  An allocator that unmaps huge blocks on free pays
  * for every page again, in page faults; one that keeps them serves the
  * next request from memory already mapped.  Fixed work: the time is the
  * figure.
  */
-static int run_large(const struct bench_opts *o, long unused)
+static int run_large(const struct bench_opts *o, long count)
 {
 	struct bench_result r = { .threads = 1, .fixed = true };
 	uint64_t rng = bench_rand_seed(o->seed, 0);
@@ -873,8 +874,7 @@ static int run_large(const struct bench_opts *o, long unused)
 	size_t idx, sz;
 	double total = 0;
 
-	(void)unused;
-	iters = (unsigned long)((double)MB_LARGE_ITERS * o->scale);
+	iters = (unsigned long)((double)count * o->scale);
 	if (iters < MB_LARGE_SLOTS)
 		iters = MB_LARGE_SLOTS;
 	bench_clock_start(&clk, 0);
@@ -1486,7 +1486,8 @@ static const struct workload workloads[] = {
 	{ "sweep", run_sweep, NULL, 0, 0, 0 },
 	{ "sweep-small", run_sweep_small, NULL, 0, 0, 0 },
 	{ "fill", run_fill, "SIZE", 4200, 1, 1L << 30 },
-	{ "large", run_large, NULL, 0, 0, 0 },
+	{ "large", run_large, "COUNT", MB_LARGE_ITERS, MB_LARGE_SLOTS,
+	  1L << 30 },
 	{ "mstress", run_mstress, NULL, 0, 0, 0 },
 	{ "private", run_private, "THREADS", MB_DEFAULT_THREADS, 1,
 	  BENCH_MAX_THREADS },
@@ -1511,7 +1512,7 @@ static void usage(FILE *out)
 		"  sweep                  malloc_usable_size/request, 256 B..4 MiB, x1.03 steps\n"
 		"  sweep-small            malloc_usable_size/request, 1..256 B\n"
 		"  fill SIZE              64 MiB of SIZE-byte blocks: RSS growth/payload\n"
-		"  large                  2000 zero-filled 5-25 MiB blocks, 20 live\n"
+		"  large COUNT            COUNT zero-filled 5-25 MiB blocks, 20 live (2000)\n"
 		"  mstress                random small blocks, rare huge ones (to 5 MB)\n"
 		"  private THREADS        random 4 B-32 KiB in a private 1024-slot set per thread\n"
 		"  xmalloc PAIRS          PAIRS producers malloc, PAIRS releasers free (default 1)\n"
