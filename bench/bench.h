@@ -162,6 +162,33 @@ static inline uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * CPU time of the whole process (all threads) over the timed phase: marked
+ * where its clock starts, taken where it stops (bench_clock_*(),
+ * bench_team_run()), printed as cpu_s.  On a busy machine ops per CPU
+ * second of a one-thread run varies far less than ops per wall second.
+ */
+static double bench_cpu_start_s;
+static double bench_cpu_s = -1;
+
+static inline double bench_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline void bench_cpu_mark(void)
+{
+	bench_cpu_start_s = bench_cpu_now();
+}
+
+static inline void bench_cpu_stop(void)
+{
+	bench_cpu_s = bench_cpu_now() - bench_cpu_start_s;
+}
+
 static inline void bench_sleep(double seconds)
 {
 	struct timespec ts;
@@ -338,6 +365,8 @@ static inline void bench_report(const struct bench_result *r)
 		printf(" ns_per_pair=%.3f", 2 * ns_per_op * r->threads);
 	if (r->fixed)
 		printf(" fixed=1");
+	if (bench_cpu_s >= 0)
+		printf(" cpu_s=%.4f", bench_cpu_s);
 	printf(" peak_rss_kb=%ld minflt=%ld majflt=%ld malloc_lib=%s%s%s\n",
 	       bench_peak_rss_kb(), bench_faults(false), bench_faults(true),
 	       bench_malloc_lib(), r->extra[0] ? " " : "", r->extra);
@@ -365,6 +394,7 @@ struct bench_clock {
 
 static inline void bench_clock_start(struct bench_clock *c, double seconds)
 {
+	bench_cpu_mark();
 	c->start = bench_now_ns();
 	c->deadline = c->start + (uint64_t)(seconds * 1e9);
 }
@@ -376,7 +406,10 @@ static inline bool bench_time_up(const struct bench_clock *c)
 
 static inline double bench_clock_elapsed(const struct bench_clock *c)
 {
-	return (double)(bench_now_ns() - c->start) / 1e9;
+	uint64_t now = bench_now_ns();
+
+	bench_cpu_stop();
+	return (double)(now - c->start) / 1e9;
 }
 
 /* Called first by every worker: wait for the whole team. */
@@ -421,12 +454,14 @@ static inline double bench_team_run(struct bench_worker *w, int n,
 			bench_die("pthread_create: %s", strerror(err));
 	}
 	pthread_barrier_wait(&team.start);
+	bench_cpu_mark();
 	t0 = bench_now_ns();
 	bench_sleep(seconds);
 	atomic_store_explicit(&team.stop, true, memory_order_relaxed);
 	for (i = 0; i < n; i++)
 		pthread_join(tid[i], NULL);
 	t1 = bench_now_ns();
+	bench_cpu_stop();
 	pthread_barrier_destroy(&team.start);
 	return (double)(t1 - t0) / 1e9;
 }

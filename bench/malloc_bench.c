@@ -423,6 +423,7 @@ static int run_larson(const struct bench_opts *o, long nthreads)
 	}
 
 	atomic_store(&larson_stop, false);
+	bench_cpu_mark();
 	t0 = bench_now_ns();
 	for (i = 0; i < nthreads; i++) {
 		err = pthread_create(&tid, NULL, larson_thread, &arena[i]);
@@ -440,6 +441,7 @@ static int run_larson(const struct bench_opts *o, long nthreads)
 	for (i = 0; i < nthreads; i++)
 		pthread_join(arena[i].last, NULL);
 	t1 = bench_now_ns();
+	bench_cpu_stop();
 
 	for (i = 0; i < nthreads; i++) {
 		ops += arena[i].ops;

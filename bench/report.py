@@ -150,6 +150,15 @@ def rate(run):
     return float(run["ops_per_sec"]) if "ops_per_sec" in run else None
 
 
+def cpu_rate(run):
+    """Ops per CPU second of the timed phase, for one-thread runs; the
+    wall-clock rate for the others (their CPU time says nothing of how
+    long they waited for each other)."""
+    if run.get("threads") == "1" and float(run.get("cpu_s", 0)) > 0:
+        return float(run["ops"]) / float(run["cpu_s"])
+    return rate(run)
+
+
 def first_of(*keys):
     """A getter: the first of @keys the run has (bench_exec's run_* figure
     before the program's own), as a float."""
@@ -350,18 +359,20 @@ class Report:
         fixed = [j for j in table if j in self.fixed]
         if timed:
             self.metric_table(
-                "Throughput (malloc_bench, timed shapes)", table, timed, rate,
-                si, True,
-                ["median allocator calls per second over %s runs "
+                "Throughput (malloc_bench, timed shapes)", table, timed,
+                cpu_rate if self.cpu else rate, si, True,
+                ["median allocator calls per %s over %s runs "
                  "(false-sharing: writes/s); (x) = ratio to glibc, above 1 "
-                 "is faster." % self.nruns],
+                 "is faster." % (
+                     "CPU second (one-thread shapes; wall second for the "
+                     "threaded ones)" if self.cpu else "second", self.nruns)],
                 geo="time")
         if scaling:
             self.scaling_table(table, scaling)
         if fixed:
-            get = cpu_time if self.cpu else fnum("seconds")
-            what = ("CPU time (user+sys) of the process" if self.cpu else
-                    "time of the measured phase")
+            get = fnum("cpu_s") if self.cpu else fnum("seconds")
+            what = ("CPU time (user+sys) of the measured phase" if self.cpu
+                    else "time of the measured phase")
             self.metric_table(
                 "Time (malloc_bench, fixed-work shapes)", table, fixed, get,
                 secs, False,

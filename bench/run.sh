@@ -94,8 +94,9 @@ options:
   --quick              a smoke check of everything: -n 1 -s 0.2
   --smoke              the CTest smoke test: every shape very briefly
                        (-n 1 -s 0.02) under kmem only
-  --cpu                time columns from the child's CPU time (user+sys)
-                       instead of wall time (fixed-work shapes and programs)
+  --cpu                CPU time instead of wall time: user+sys of fixed-work
+                       shapes and programs, calls per CPU second of the
+                       one-thread timed shapes (steadier on a busy machine)
   --markdown           print the tables as Markdown
   --raw FILE           also keep the raw results in FILE
                        (re-render with: bench/report.py [--markdown] FILE)
