@@ -41,10 +41,20 @@
  * and the damage repaired (the bytes restored, or the bad free refused),
  * so a debugging run continues.
  *
- * Lock order: called with s->lock held, except debug_trace().
+ * Reports made under a cache lock are deferred (struct slab_report_defer):
+ * their text is collected while the lock is held, with a placeholder
+ * where a code address is to be named, and printed once it is dropped.
+ * Naming an address calls dladdr(), which takes the dynamic loader's lock
+ * and may allocate: under a cache lock that deadlocks against a thread
+ * in dlopen() whose allocation needs the cache, and re-enters the
+ * allocator.  So the allocator never calls dladdr() with a lock held.
+ *
+ * Lock order: called with s->lock held (inside a deferral), except
+ * debug_report_leaks() and the reports of unlocked paths.
  */
 #include <dlfcn.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "slab/slab.h"
 
@@ -188,6 +198,150 @@ slab_flags_t slab_debug_flags_for(const char *name, slab_flags_t flags)
 	return flags | debug_global;
 }
 
+/* ---- deferred reports ------------------------------------------------ */
+
+/*
+ * A deferred report's text: first in the caller's inline buffer (a TRACE
+ * line fits), then in a mapping of REPORT_MAX bytes made on demand (a
+ * report with hex dumps: a few KiB each).  A code address is written as
+ * REPORT_SYM followed by 16 hex digits and named when the text is printed.
+ * Should a report outgrow even the mapping (a slab_validate() of a badly
+ * damaged slab), what was collected is printed at once with the addresses
+ * as numbers, and the rest goes straight out the same way: the order of
+ * the lines is kept and dladdr() is still never called under the lock.
+ */
+#define REPORT_MAX	(256 * 1024)
+#define REPORT_SYM	'\001'
+
+static __thread struct slab_report_defer *cur_defer __tls_ie;
+
+/**
+ * slab_report_defer_begin - collect reports until slab_report_defer_end()
+ * @d: the collection, on the caller's stack
+ *
+ * Call before taking the cache lock of a path that may report.  Nested
+ * deferrals are part of the outer one.
+ */
+void slab_report_defer_begin(struct slab_report_defer *d)
+{
+	d->nested = cur_defer != NULL;
+	if (d->nested)
+		return;
+	d->buf = d->inline_buf;
+	d->cap = sizeof(d->inline_buf);
+	d->len = 0;
+	d->direct = false;
+	cur_defer = d;
+}
+
+/* Print @len bytes of collected text, naming addresses if @named. */
+static void defer_print(const char *text, size_t len, bool named)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *mark = memchr(p, REPORT_SYM, (size_t)(end - p));
+		unsigned long addr = 0;
+		char sym[160];
+
+		if (!mark) {
+			kmem_write_all(STDERR_FILENO, p, (size_t)(end - p));
+			return;
+		}
+		kmem_write_all(STDERR_FILENO, p, (size_t)(mark - p));
+		p = mark + 1;
+		for (int i = 0; i < 16 && p < end; i++, p++)
+			addr = addr << 4 |
+			       (unsigned long)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+		if (named)
+			kmem_print_symbol(sym, sizeof(sym), addr);
+		else
+			kmem_snprintf(sym, sizeof(sym), "0x%lx", addr);
+		kmem_write_all(STDERR_FILENO, sym, strlen(sym));
+	}
+}
+
+/**
+ * slab_report_defer_end - print what was collected
+ * @d: the collection
+ *
+ * Context: the lock taken after slab_report_defer_begin() is dropped.
+ */
+void slab_report_defer_end(struct slab_report_defer *d)
+{
+	if (d->nested)
+		return;
+	cur_defer = NULL;
+	defer_print(d->buf, d->len, true);
+	if (d->buf != d->inline_buf)
+		kmem_os_unmap(d->buf, REPORT_MAX);
+}
+
+/* Make room for @n more bytes; false: print directly from now on. */
+static bool defer_room(struct slab_report_defer *d, size_t n)
+{
+	char *big;
+
+	if (d->direct)
+		return false;
+	if (d->len + n <= d->cap)
+		return true;
+	if (d->buf == d->inline_buf && d->len + n <= REPORT_MAX) {
+		big = kmem_os_map(REPORT_MAX, PAGE_SIZE);
+		if (big) {
+			memcpy(big, d->buf, d->len);
+			d->buf = big;
+			d->cap = REPORT_MAX;
+			return true;
+		}
+	}
+	/* Out of room: what we have, unnamed, then the rest directly. */
+	defer_print(d->buf, d->len, false);
+	d->len = 0;
+	d->direct = true;
+	return false;
+}
+
+/**
+ * slab_printk - kmem_printk() for reports: collected inside a deferral
+ * (printed in order with the rest of it), else printed now
+ * @fmt: format
+ */
+void slab_printk(const char *fmt, ...)
+{
+	struct slab_report_defer *d = cur_defer;
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = kmem_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = min(n, (int)sizeof(line) - 1);
+	if (d && defer_room(d, (size_t)n)) {
+		memcpy(d->buf + d->len, line, (size_t)n);
+		d->len += (size_t)n;
+		return;
+	}
+	if (d)
+		defer_print(line, (size_t)n, false);	/* direct: unnamed */
+	else
+		kmem_write_all(STDERR_FILENO, line, (size_t)n);
+}
+
+/*
+ * The name of a code address for a report: inside a deferral a
+ * placeholder, named when printed; otherwise named now.
+ */
+static void report_symbol(char *buf, size_t len, unsigned long addr)
+{
+	if (cur_defer && addr) {
+		kmem_snprintf(buf, len, "%c%016lx", REPORT_SYM, addr);
+		return;
+	}
+	kmem_print_symbol(buf, len, addr);
+}
+
 /* ---- symbols and dumps ---------------------------------------------- */
 
 /**
@@ -240,7 +394,7 @@ static void print_section(const char *text, const unsigned char *addr,
 			line[n++] = c >= 0x20 && c < 0x7f ? (char)c : '.';
 		}
 		line[n] = '\0';
-		kmem_printk("%s\n", line);
+		slab_printk("%s\n", line);
 	}
 }
 
@@ -257,9 +411,9 @@ void slab_report(struct kmem_cache *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	kmem_vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	kmem_printk("=============================================================================\n");
-	kmem_printk("BUG %s: %s\n", s->name, what);
-	kmem_printk("-----------------------------------------------------------------------------\n\n");
+	slab_printk("=============================================================================\n");
+	slab_printk("BUG %s: %s\n", s->name, what);
+	slab_printk("-----------------------------------------------------------------------------\n\n");
 }
 
 static struct kmem_track *get_track(struct kmem_cache *s, char *slot, int free)
@@ -273,8 +427,8 @@ static void print_track(const char *what, const struct kmem_track *t)
 
 	if (!t->addr)
 		return;
-	kmem_print_symbol(sym, sizeof(sym), t->addr);
-	kmem_printk("INFO: %s in %s age=%lu tid=%d\n", what, sym,
+	report_symbol(sym, sizeof(sym), t->addr);
+	slab_printk("INFO: %s in %s age=%lu tid=%d\n", what, sym,
 		    kmem_now_ms() - t->when, t->tid);
 }
 
@@ -309,10 +463,10 @@ static void print_trailer(struct kmem_cache *s, struct slab *slab, char *slot)
 		print_track("Allocated", get_track(s, slot, 0));
 		print_track("Freed", get_track(s, slot, 1));
 	}
-	kmem_printk("INFO: Slab 0x%lx objects=%u used=%u fp=0x%lx flags=0x%x\n",
+	slab_printk("INFO: Slab 0x%lx objects=%u used=%u fp=0x%lx flags=0x%x\n",
 		    (unsigned long)slab, s->objects, slab->inuse,
 		    (unsigned long)first_free_slot(s, slab), s->flags);
-	kmem_printk("INFO: Object 0x%lx @offset=%lu fp=0x%lx\n\n",
+	slab_printk("INFO: Object 0x%lx @offset=%lu fp=0x%lx\n\n",
 		    (unsigned long)obj, (unsigned long)(obj - (char *)slab),
 		    (unsigned long)first_free_slot(s, slab));
 	if (s->red_left)
@@ -355,12 +509,12 @@ static bool check_bytes(struct kmem_cache *s, struct slab *slab, char *slot,
 	while (end > fault && end[-1] == value)
 		end--;
 	slab_report(s, "%s overwritten", what);
-	kmem_printk("INFO: 0x%lx-0x%lx @offset=%lu. First byte 0x%x instead of 0x%x\n",
+	slab_printk("INFO: 0x%lx-0x%lx @offset=%lu. First byte 0x%x instead of 0x%x\n",
 		    (unsigned long)fault, (unsigned long)(end - 1),
 		    (unsigned long)(fault - (unsigned char *)slot), *fault, value);
 	print_trailer(s, slab, slot);
 	memset(fault, value, (size_t)(end - fault));
-	kmem_printk("FIX %s: Restoring %s 0x%lx-0x%lx=0x%x\n", s->name, what,
+	slab_printk("FIX %s: Restoring %s 0x%lx-0x%lx=0x%x\n", s->name, what,
 		    (unsigned long)fault, (unsigned long)(end - 1), value);
 	return false;
 }
@@ -496,7 +650,7 @@ bool debug_free_checks(struct kmem_cache *s, struct slab *slab, void *obj,
 	if (slot_is_free(s, slab, slot)) {
 		slab_report(s, "Object already free");
 		print_trailer(s, slab, slot);
-		kmem_printk("FIX %s: Object at 0x%lx not freed\n", s->name,
+		slab_printk("FIX %s: Object at 0x%lx not freed\n", s->name,
 			    (unsigned long)obj);
 		return false;
 	}
@@ -535,11 +689,13 @@ void debug_report_leaks(struct kmem_cache *s, unsigned long caller)
 {
 	struct list_head *lists[2] = { &s->slabs_full, &s->slabs_partial };
 	unsigned int shown = 0, more = 0;
+	struct slab_report_defer d;
 	struct slab *slab;
 
 	(void)caller;
+	slab_report_defer_begin(&d);
 	kmem_lock(&s->lock);
-	kmem_printk("INFO: Objects remaining in %s on kmem_cache_destroy()\n",
+	slab_printk("INFO: Objects remaining in %s on kmem_cache_destroy()\n",
 		    s->name);
 	for (int l = 0; l < 2; l++) {
 		list_for_each_entry(slab, lists[l], list) {
@@ -553,7 +709,7 @@ void debug_report_leaks(struct kmem_cache *s, unsigned long caller)
 					continue;
 				}
 				shown++;
-				kmem_printk("INFO: Object 0x%lx @offset=%lu\n",
+				slab_printk("INFO: Object 0x%lx @offset=%lu\n",
 					    (unsigned long)(slot + s->red_left),
 					    (unsigned long)(slot - (char *)slab));
 				print_track("Allocated", get_track(s, slot, 0));
@@ -561,8 +717,9 @@ void debug_report_leaks(struct kmem_cache *s, unsigned long caller)
 		}
 	}
 	if (more)
-		kmem_printk("INFO: ... and %u more objects\n", more);
+		slab_printk("INFO: ... and %u more objects\n", more);
 	kmem_unlock(&s->lock);
+	slab_report_defer_end(&d);
 }
 
 /**
@@ -577,7 +734,7 @@ void debug_trace(struct kmem_cache *s, const char *op, void *obj,
 {
 	char sym[160];
 
-	kmem_print_symbol(sym, sizeof(sym), caller);
-	kmem_printk("TRACE %s %s 0x%lx caller=%s\n", s->name, op,
+	report_symbol(sym, sizeof(sym), caller);
+	slab_printk("TRACE %s %s 0x%lx caller=%s\n", s->name, op,
 		    (unsigned long)obj, sym);
 }

@@ -477,14 +477,23 @@ void slab_release_list(struct kmem_cache *s, struct list_head *slabs)
  */
 void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
+	struct slab_report_defer d;
 	void *obj = NULL;
 
 	if (!slab_take_objects(s, &obj, 1, gfp))
 		return NULL;
+	if (unlikely(s->cflags & CF_DEBUG)) {
+		slab_report_defer_begin(&d);
+		kmem_lock(&s->lock);
+		s->allocs_base++;
+		debug_alloc_checks(s, obj_to_slab(s, obj), obj, caller);
+		cache_publish_locked(s);
+		kmem_unlock(&s->lock);
+		slab_report_defer_end(&d);
+		return obj;
+	}
 	kmem_lock(&s->lock);
 	s->allocs_base++;
-	if (s->cflags & CF_DEBUG)
-		debug_alloc_checks(s, obj_to_slab(s, obj), obj, caller);
 	cache_publish_locked(s);
 	kmem_unlock(&s->lock);
 	return obj;
@@ -501,24 +510,29 @@ void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
  */
 void slab_free_locked(struct kmem_cache *s, void *obj, unsigned long caller)
 {
+	bool debug = s->cflags & CF_DEBUG, ok = true;
+	struct slab_report_defer d;
 	LIST_HEAD(to_free);
 
+	if (unlikely(debug))
+		slab_report_defer_begin(&d);
 	kmem_lock(&s->lock);
-	if ((s->cflags & CF_DEBUG) &&
-	    !debug_free_checks(s, obj_to_slab(s, obj), obj, caller)) {
-		kmem_unlock(&s->lock);
-		return;
+	if (debug)
+		ok = debug_free_checks(s, obj_to_slab(s, obj), obj, caller);
+	if (ok) {
+		s->frees_base++;
+		slab_put_objects(s, &obj, 1, &to_free);
+		cache_publish_locked(s);
 	}
-	s->frees_base++;
-	slab_put_objects(s, &obj, 1, &to_free);
-	cache_publish_locked(s);
 	kmem_unlock(&s->lock);
+	if (unlikely(debug))
+		slab_report_defer_end(&d);
 	slab_release_list(s, &to_free);
 }
 
 #define SFAIL(...)                                                           \
 	do {                                                                 \
-		kmem_printk("slab_validate %s: " __VA_ARGS__);               \
+		slab_printk("slab_validate %s: " __VA_ARGS__);               \
 		bad++;                                                       \
 	} while (0)
 
@@ -590,12 +604,15 @@ static int validate_list(struct kmem_cache *s, struct list_head *head,
  */
 int slab_validate(struct kmem_cache *s)
 {
+	struct slab_report_defer d;
 	int bad;
 
 	s = s->root;
+	slab_report_defer_begin(&d);	/* debug_check_slab() reports */
 	kmem_lock(&s->lock);
 	bad = __slab_validate(s, true);
 	kmem_unlock(&s->lock);
+	slab_report_defer_end(&d);
 	return bad;
 }
 

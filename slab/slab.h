@@ -222,6 +222,25 @@ void debug_trace(struct kmem_cache *s, const char *op, void *obj,
 		 unsigned long caller);
 void slab_report(struct kmem_cache *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * struct slab_report_defer - reports made under a cache lock, printed
+ * after it (debug.c: no dladdr() with a lock held).  On the stack of the
+ * path that takes the lock; slab_report_defer_begin() before the lock,
+ * slab_report_defer_end() after it.
+ */
+struct slab_report_defer {
+	char *buf;		/* inline_buf or a mapping */
+	size_t len;		/* bytes collected */
+	size_t cap;		/* room in buf */
+	bool nested;		/* inside another deferral: it prints */
+	bool direct;		/* overflowed: printing as it comes */
+	char inline_buf[256];
+};
+
+void slab_report_defer_begin(struct slab_report_defer *d);
+void slab_report_defer_end(struct slab_report_defer *d);
+void slab_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kmem_print_symbol(char *buf, size_t len, unsigned long addr);
 
 /* ---- rcu.c: RCU-deferred frees --------------------------------------- */
