@@ -399,7 +399,8 @@ enum page_type {
 #define PGF_freed_head	0x04	/* was a block head when last freed */
 #define PGF_resident	0x08	/* PG_pcp from kmalloc: stamp = pages that
 				 * may be resident (the rest are not) */
-#define PGF_slab_marks	0x80	/* PG_slab: free objects carry the marker */
+#define PGF_slab_marks0	0x40	/* PG_slab: free objects: marker in word 0 */
+#define PGF_slab_marks	0x80	/* PG_slab: free objects: marker in word 1 */
 
 /*
  * struct page - descriptor of one 4 KiB page, kept outside the page.

@@ -130,6 +130,8 @@ void kmalloc_init(void)
 
 		BUG_ON(kmalloc_sizes[k] < i || (k && kmalloc_sizes[k - 1] >= i));
 		BUG_ON(kmalloc_sizes[m] < i || (m > 1 && kmalloc_sizes[m - 1] >= i));
+		/* malloc_alloc_fast() clears the second word, unlooked. */
+		BUG_ON(!(kmalloc_slots[m].c.cflags & (CF_DEBUG | CF_MARK_FREE)));
 	}
 	slab_rcu_set_kfree(kfree);
 }

@@ -42,8 +42,9 @@
 
 /*
  * slab_alloc_fast() for the malloc classes: every one of them that has
- * magazines marks free objects (16 bytes or more, no constructor, no
- * debugging), so the marker is cleared without looking at the flags.
+ * magazines marks free objects in their second word (16 bytes or more,
+ * no constructor, no debugging: kmalloc_init() checks), so the marker is
+ * cleared without looking at the cache.
  */
 static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
 {
@@ -53,7 +54,7 @@ static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
 	if (unlikely(!c->rounds))
 		return NULL;
 	obj = c->loaded[--c->rounds];
-	*free_marker_slot(obj) = 0;
+	*(unsigned long *)((char *)obj + FREE_MARKER_OFFSET) = 0;
 	return obj;
 }
 

@@ -682,8 +682,8 @@ void *slab_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 					      caller);
 		}
 	}
-	if (obj && (s->cflags & CF_MARK_FREE))
-		*free_marker_slot(obj) = 0;
+	if (obj)
+		slab_clear_marker(s->root, obj);
 	return obj;
 }
 
@@ -893,8 +893,7 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t size,
 			cache_publish_locked(r);
 			kmem_unlock(&r->lock);
 			for (size_t j = i; j < size; j++)
-				if (r->cflags & CF_MARK_FREE)
-					*free_marker_slot(p[j]) = 0;
+				slab_clear_marker(r, p[j]);
 			i = size;
 		}
 	}
@@ -904,8 +903,7 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t size,
 
 		if (!obj)
 			break;
-		if (r->cflags & CF_MARK_FREE)
-			*free_marker_slot(obj) = 0;
+		slab_clear_marker(r, obj);
 		p[i++] = obj;
 	}
 	if (i < size) {

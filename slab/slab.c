@@ -84,6 +84,20 @@ int slab_calculate_layout(struct kmem_cache *s)
 	s->inuse = s->red_left + ALIGN(s->object_size, 8U);
 	if (s->flags & SLAB_RED_ZONE)
 		s->inuse += 8;
+	/* The free marker's word (see free_marker_at()). */
+	if (!(s->cflags & CF_MARKS)) {
+		/* Does not mark (debugging: the bitmap is checked instead). */
+	} else if (s->cflags & CF_MARK_OUTSIDE) {
+		s->cflags = (s->cflags & ~CF_MARKS) | CF_MARK_AT;
+		s->marker_off = ALIGN(s->object_size, 8U);
+		s->inuse += sizeof(unsigned long);
+	} else if (s->object_size >= FREE_MARKER_OFFSET + sizeof(long)) {
+		s->cflags = (s->cflags & ~CF_MARKS) | CF_MARK_FREE;
+		s->marker_off = FREE_MARKER_OFFSET;
+	} else {
+		s->cflags = (s->cflags & ~CF_MARKS) | CF_MARK_AT;
+		s->marker_off = 0;
+	}
 	s->track_off = s->inuse;
 	size = s->inuse;
 	if (s->flags & SLAB_STORE_USER)
@@ -170,6 +184,7 @@ void cache_publish_locked(struct kmem_cache *s)
 static struct slab *new_slab(struct kmem_cache *s, gfp_t gfp)
 {
 	unsigned int words = BITS_TO_LONGS(s->objects), colour, pages;
+	unsigned char slot = (unsigned char)(s->pcc_off / 16), flags = 0;
 	struct slab *slab;
 	struct page *page;
 	bool zeroed;
@@ -191,6 +206,13 @@ static struct slab *new_slab(struct kmem_cache *s, gfp_t gfp)
 	memset(slab->bitmap, 0, words * sizeof(long));
 	if (s->objects % BITS_PER_LONG)
 		slab->bitmap[words - 1] = ~0UL << (s->objects % BITS_PER_LONG);
+	/* What free() needs without the cache: see slab_free_page_fast(). */
+	if (s->cflags & CF_MARK_FREE)
+		flags = PGF_slab_marks;
+	else if ((s->cflags & CF_MARKS) && !(s->cflags & CF_MARK_OUTSIDE))
+		flags = PGF_slab_marks0;
+	if (s->cflags & CF_MARK_OUTSIDE)
+		slot = (unsigned char)(offsetof(struct slab_thread, none) / 16);
 	pages = 1U << s->order;
 	for (unsigned int i = 0; i < pages; i++) {
 		set_page_type(&page[i], PG_slab);
@@ -199,8 +221,8 @@ static struct slab *new_slab(struct kmem_cache *s, gfp_t gfp)
 		page[i].first_obj = slab->s_mem + s->red_left;
 		page[i].obj_divisor = s->divisor_m;
 		page[i].obj_span = s->span;
-		page[i].slot = (unsigned char)(s->pcc_off / 16);
-		page[i].flags = (s->cflags & CF_MARK_FREE) ? PGF_slab_marks : 0;
+		page[i].slot = slot;
+		page[i].flags = flags;
 	}
 	if (s->cflags & CF_DEBUG)
 		for (unsigned int i = 0; i < s->objects; i++)

@@ -38,7 +38,10 @@
 			  SLAB_CACHE_DMA32 | SLAB_ACCOUNT)
 
 /* struct kmem_cache.cflags: kmem-internal properties */
-#define CF_MARK_FREE	0x1	/* freed objects carry the free marker */
+#define CF_MARK_FREE	0x1	/* free objects carry the marker in word 1 */
+#define CF_MARK_AT	0x20	/* ... at marker_off instead (word 0, outside) */
+#define CF_MARK_OUTSIDE	0x40	/* ... in a word after the object (ctor/RCU) */
+#define CF_MARKS	(CF_MARK_FREE | CF_MARK_AT)
 #define CF_DEBUG	0x2	/* any debug option: no magazines, checks */
 #define CF_ALIAS	0x4	/* a merged name: state lives in ->root */
 #define CF_BOOT		0x8	/* static cache made at start-up */
@@ -114,6 +117,7 @@ struct kmem_cache {
 	unsigned int object_size;	/* bytes asked for */
 	unsigned int span;		/* objects * size */
 	unsigned int pcc_off;		/* this cache's slot in struct slab_thread */
+	unsigned int marker_off;	/* CF_MARKS: free marker's offset */
 	uint64_t divisor_m;		/* ceil(2^64 / size): exact-multiple test */
 	struct kmem_cache *root;	/* self, or the cache an alias names */
 
@@ -294,21 +298,54 @@ static __always_inline char *slab_slot(const struct kmem_cache *s,
 }
 
 /*
- * The free marker is the second word of a free object (caches without a
- * constructor or RCU, objects of 16 bytes or more): the address keyed with
- * a per-process secret.  Not the first word: programs write there last,
- * and reading over a fresh narrower store stalls store forwarding.
+ * The free marker: a word of a free object's slot that holds the object's
+ * address keyed with a per-process secret, written by the free fast path
+ * and cleared by every allocation.  A free that finds it is a double
+ * free, caught at the call before the object can be handed out twice.
+ * Every cache without debugging marks (CF_MARKS); where depends on what
+ * the free object's bytes must keep (s->marker_off):
+ *  - the second word (offset 8, CF_MARK_FREE), objects of 16 bytes or
+ *    more: not the first, which programs write last (reading it over a
+ *    fresh narrower store stalls store forwarding);
+ *  - the only word (offset 0, CF_MARK_AT), objects of 8 to 15 bytes
+ *    (kmalloc-8);
+ *  - a word of its own after the object (CF_MARK_AT | CF_MARK_OUTSIDE,
+ *    offset ALIGN(object_size, 8), reserved in the slot) for caches with
+ *    a constructor, whose free objects keep their constructed state, and
+ *    SLAB_TYPESAFE_BY_RCU caches, whose free objects RCU readers may
+ *    still read.  The program never writes there, so it cannot imitate
+ *    the marker.
+ * The common case keeps its constant offset and its single flag test:
+ * the rarer modes read the flags again (READ_ONCE, though they never
+ * change) so that the compiler keeps that test a compare with memory
+ * rather than loading the flags into a register first (one instruction
+ * per call on the fast paths).
+ * The page descriptor tells free() which word of the object it is
+ * (PGF_slab_marks, PGF_slab_marks0) without loading the cache.
  */
 #define FREE_MARKER_OFFSET 8
+BUILD_BUG_ON(FREE_MARKER_OFFSET != sizeof(unsigned long));	/* word 1 */
 
-static __always_inline unsigned long *free_marker_slot(void *obj)
+/* Where @obj's marker lives (@s marks). */
+static __always_inline unsigned long *free_marker_of(const struct kmem_cache *s,
+						     void *obj)
 {
-	return (unsigned long *)((char *)obj + FREE_MARKER_OFFSET);
+	return (unsigned long *)((char *)obj + s->marker_off);
 }
 
 static __always_inline unsigned long free_marker(const void *obj)
 {
 	return kmem_free_secret ^ (unsigned long)obj;
+}
+
+/* An object is handed out: it is no longer marked free. */
+static __always_inline void slab_clear_marker(const struct kmem_cache *s,
+					      void *obj)
+{
+	if (likely(s->cflags & CF_MARK_FREE))
+		((unsigned long *)obj)[1] = 0;
+	else if (READ_ONCE(s->cflags) & CF_MARK_AT)	/* see below */
+		*(unsigned long *)((char *)obj + s->marker_off) = 0;
 }
 
 /*
@@ -416,9 +453,35 @@ static __always_inline void *slab_alloc_fast(struct kmem_cache *s)
 	if (unlikely(!c->rounds))
 		return NULL;
 	obj = c->loaded[--c->rounds];
-	if (s->cflags & CF_MARK_FREE)
-		*free_marker_slot(obj) = 0;
+	if (!obj)
+		__builtin_unreachable();	/* magazines hold objects */
+	slab_clear_marker(s, obj);
 	return obj;
+}
+
+/*
+ * slab_mark_free - check and set the free marker @m of @obj, being freed
+ *
+ * A marker already there is a double free: reported at once when @func
+ * names the API function, else false (the slow path looks again, with
+ * its name).  A full magazine with no @func also returns false before
+ * the marker is written, so that the slow path starts over.
+ *
+ * Return: true if the object is now marked and may be pushed.
+ */
+static __always_inline bool slab_mark_free(struct kmem_cache *s,
+					   unsigned long *m, void *obj,
+					   bool full, const char *func)
+{
+	if (unlikely(*m == free_marker(obj))) {
+		if (!func)
+			return false;
+		slab_double_free(s, obj, func);
+	}
+	if (unlikely(full) && !func)
+		return false;	/* unmarked: the slow path starts over */
+	*m = free_marker(obj);
+	return true;
 }
 
 /*
@@ -442,17 +505,13 @@ static __always_inline bool __slab_free_fast(struct kmem_cache *s,
 	unsigned long n = c->prev_rounds;
 	bool full = n >= c->magsize;
 
-	if (s->cflags & CF_MARK_FREE) {
-		unsigned long *m = free_marker_slot(obj);
-
-		if (unlikely(*m == free_marker(obj))) {
-			if (!func)
-				return false;
-			slab_double_free(s, obj, func);
-		}
-		if (unlikely(full) && !func)
-			return false;	/* unmarked: the slow path starts over */
-		*m = free_marker(obj);
+	if (likely(s->cflags & CF_MARK_FREE)) {
+		if (!slab_mark_free(s, (unsigned long *)obj + 1, obj, full,
+				    func))
+			return false;
+	} else if (READ_ONCE(s->cflags) & CF_MARK_AT) {	/* see below */
+		if (!slab_mark_free(s, free_marker_of(s, obj), obj, full, func))
+			return false;
 	}
 	if (unlikely(full))
 		return false;
@@ -470,8 +529,11 @@ static __always_inline bool slab_free_fast(struct kmem_cache *s, void *obj,
 /*
  * slab_free_page_fast - free() without knowing the cache
  *
- * Everything comes from the page descriptor: the slot check, whether the
- * cache marks free objects, and the magazine slot.  The cache itself is
+ * Everything comes from the page descriptor: the slot check, which word
+ * of a free object holds the marker, and the magazine slot.  Caches whose
+ * marker lies outside the object give their pages the slot that is
+ * always full (struct slab_thread.none): their objects take the slow
+ * path, which reads the marker's offset from the cache.  The cache itself is
  * not loaded, so the magazine push waits for one dependent load fewer.
  */
 static __always_inline bool slab_free_page_fast(const struct page *page,
@@ -487,17 +549,13 @@ static __always_inline bool slab_free_page_fast(const struct page *page,
 		return false;
 	n = c->prev_rounds;
 	full = n >= c->magsize;
-	if (page->flags & PGF_slab_marks) {
-		unsigned long *m = free_marker_slot(obj);
-
-		if (unlikely(*m == free_marker(obj))) {
-			if (!func)
-				return false;
-			slab_double_free(page->slab_cache, obj, func);
-		}
-		if (unlikely(full) && !func)
-			return false;	/* unmarked: the slow path starts over */
-		*m = free_marker(obj);
+	if (likely(page->flags & PGF_slab_marks)) {
+		if (!slab_mark_free(page->slab_cache, (unsigned long *)obj + 1,
+				    obj, full, func))
+			return false;
+	} else if (READ_ONCE(page->flags) & PGF_slab_marks0) {
+		if (!slab_mark_free(page->slab_cache, obj, obj, full, func))
+			return false;
 	}
 	if (unlikely(full))
 		return false;

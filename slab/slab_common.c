@@ -139,13 +139,21 @@ static int cache_setup(struct kmem_cache *s, const char *name,
 	/* As in the kernel: no poisoning over constructed or RCU objects. */
 	if (ctor || (flags & SLAB_TYPESAFE_BY_RCU))
 		s->flags &= ~SLAB_POISON;
+	/*
+	 * Every cache without debugging marks free objects, so a double free
+	 * is caught at the call (slab.h, free_marker_at()).  Constructed and
+	 * RCU objects keep their bytes while free: their marker gets a word
+	 * of its own after the object.  (Debugged caches check the slab's
+	 * bitmap under the lock instead.)
+	 */
+	if (!(s->cflags & CF_DEBUG)) {
+		s->cflags |= CF_MARK_FREE;	/* the layout says where */
+		if (ctor || (flags & SLAB_TYPESAFE_BY_RCU))
+			s->cflags |= CF_MARK_OUTSIDE;
+	}
 	err = slab_calculate_layout(s);
 	if (err)
 		return err;
-	if (!(s->cflags & CF_DEBUG) && !ctor &&
-	    !(flags & SLAB_TYPESAFE_BY_RCU) &&
-	    size >= FREE_MARKER_OFFSET + sizeof(unsigned long))
-		s->cflags |= CF_MARK_FREE;
 	s->magsize = slab_magazines && !(s->cflags & CF_DEBUG) ?
 			     magazine_size_for(s->size) : 0;
 	id = id_alloc();
