@@ -709,10 +709,8 @@ void buddy_reaper_kick(unsigned long due)
 	w = __atomic_load_n(&reaper_wait, __ATOMIC_RELAXED);
 	if (w != REAPER_AWAKE && w <= due)
 		return;
-	if (!__atomic_load_n(&reaper_kicked, __ATOMIC_RELAXED))
-		__atomic_store_n(&reaper_kicked, true, __ATOMIC_SEQ_CST);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* An exchange, even if already set: it orders the load below. */
+	(void)__atomic_exchange_n(&reaper_kicked, true, __ATOMIC_SEQ_CST);
 	w = __atomic_load_n(&reaper_wait, __ATOMIC_SEQ_CST);
 	if (w == REAPER_AWAKE || w <= due)
 		return;

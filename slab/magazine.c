@@ -180,7 +180,7 @@ static struct kmem_stats_pcc *pcc_get(struct slab_thread *st,
 			return NULL;
 		ext->tid = kmem_gettid();
 		ext->first_id = e * KMEM_PCC_INLINE;
-		/* Statistics readers follow it without the owner's help. */
+		/* Read by statistics readers and exits, under kmem_thread_lock. */
 		__atomic_store_n(&st->ext[e], ext, __ATOMIC_RELEASE);
 		c = &ext->pcc[r->id % KMEM_PCC_INLINE];
 	}
@@ -374,17 +374,28 @@ push:
 /*
  * Give one thread slot's magazines back: full ones to the depot while it
  * has room, the rest's objects to the slabs; fold the thread's counts into
- * the cache's.  The slot is left unused.
+ * the cache's.  The slot is left unused.  Called by the slot's thread
+ * (kmem_cache_shrink(), exit) or, for kmem_cache_destroy(), by another
+ * thread under kmem_thread_lock; exits hold that lock too.
  */
 static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
 {
-	void **mags[2] = { c->loaded, c->previous };
-	unsigned int rounds[2] = { c->rounds, c->prev_rounds };
 	struct kmem_magazine *spare[2] = { NULL, NULL };
 	unsigned long due = 0, d;
+	unsigned int rounds[2];
 	LIST_HEAD(to_free);
+	void **mags[2];
 
 	kmem_lock(&r->lock);
+	/* Read under the lock: a slot is emptied once, by one flusher. */
+	if (!c->magsize || c->cache_id != r->id) {
+		kmem_unlock(&r->lock);
+		return;
+	}
+	mags[0] = c->loaded;
+	mags[1] = c->previous;
+	rounds[0] = c->rounds;
+	rounds[1] = c->prev_rounds;
 	r->allocs_base += pcc_allocs(c);
 	r->frees_base += pcc_frees(c);
 	for (int i = 0; i < 2; i++) {
@@ -624,11 +635,22 @@ static void slab_thread_attach(void *part, struct kmem_stats_thread *unit)
 	kmem_tls_slab = st;
 }
 
+/*
+ * A thread exits: its magazines go back.  This runs under
+ * kmem_thread_lock, as kmem_cache_destroy()'s flush of every thread's
+ * slots and the statistics readers do, and the thread stays on the thread
+ * list until it is done: so a destroy either flushes the slot itself or
+ * finds it already empty (never both: one magazine returned twice), it
+ * never frees a cache whose magazines an exiting thread still holds, and
+ * no one reads an extension unit this thread frees.
+ */
 static void slab_thread_exit(void *part)
 {
 	struct slab_thread *st = part;
+	struct kmem_stats_ext *ext[ARRAY_SIZE(st->ext)];
 
 	kmem_tls_slab = &slab_thread_none;
+	kmem_thread_lock();
 	for (unsigned int id = 0; id < KMEM_STATS_MAX_CACHES; id++) {
 		struct kmem_stats_pcc *c;
 		struct kmem_cache *r;
@@ -641,16 +663,19 @@ static void slab_thread_exit(void *part)
 		c = pcc_lookup(st, id);
 		if (!c || !c->magsize)
 			continue;
+		/* Alive: a destroy would have flushed this slot first. */
 		r = READ_ONCE(kmem_cache_by_id[c->cache_id]);
 		if (r)
 			flush_slot(r, c);
 	}
 	for (unsigned int e = 0; e < ARRAY_SIZE(st->ext); e++) {
-		if (st->ext[e]) {
-			kmem_region_free(st->ext[e]);
-			st->ext[e] = NULL;
-		}
+		ext[e] = st->ext[e];
+		__atomic_store_n(&st->ext[e], NULL, __ATOMIC_RELAXED);
 	}
+	kmem_thread_unlock();
+	for (unsigned int e = 0; e < ARRAY_SIZE(ext); e++)
+		if (ext[e])
+			kmem_region_free(ext[e]);
 }
 
 struct kmem_thread_part slab_thread_part = {

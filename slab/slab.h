@@ -378,7 +378,7 @@ pcc_lookup(struct slab_thread *st, unsigned int id)
 
 	if (likely(id < KMEM_PCC_INLINE))
 		return &st->pcc[id];
-	/* Another thread's too (statistics): pcc_get() publishes it. */
+	/* Other threads read it too: see pcc_get(), slab_thread_exit(). */
 	ext = __atomic_load_n(&st->ext[id / KMEM_PCC_INLINE], __ATOMIC_ACQUIRE);
 	return ext ? &ext->pcc[id % KMEM_PCC_INLINE] : NULL;
 }

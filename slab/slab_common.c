@@ -514,7 +514,10 @@ void kmem_cache_destroy(struct kmem_cache *s)
 		kmem_unlock(&slab_mutex);
 		return;
 	}
+	/* Under the cache lock too: flush_slot() reads it under that one. */
+	kmem_lock(&s->lock);
 	s->cflags |= CF_DYING;
+	kmem_unlock(&s->lock);
 	kmem_unlock(&slab_mutex);
 
 	if (s->flags & SLAB_TYPESAFE_BY_RCU)
@@ -533,7 +536,9 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	if (left) {
 		char sym[128];
 
+		kmem_lock(&s->lock);
 		s->cflags &= ~CF_DYING;
+		kmem_unlock(&s->lock);
 		s->refcount = 0;
 		kmem_unlock(&slab_mutex);
 		kmem_print_symbol(sym, sizeof(sym), caller);

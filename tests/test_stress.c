@@ -12,9 +12,14 @@
  * those racy reads against live fast paths.  KMEM_STRESS_SEED and
  * KMEM_STRESS_OPS change the seed and the length (longer soaks belong in
  * bench/, not in the test command).
+ *
+ * test_destroy_vs_exit races kmem_cache_destroy() with threads that are
+ * exiting (KMEM_STRESS_ROUNDS rounds).
  */
 #include "kmem_test.h"
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "core/core.h"
@@ -223,6 +228,124 @@ START_TEST(test_stress)
 }
 END_TEST
 
+/*
+ * Issue 11 item 5: kmem_cache_destroy() against threads that are exiting.
+ * Each round creates a cache; detached threads allocate from it and
+ * free into their own magazines, say they are done with it and exit, so
+ * that their exit (returning their magazines, freeing their extension
+ * units) runs while the main thread destroys the cache, which flushes
+ * every thread's magazines of it.  Before the fix both could read the
+ * same slot and return one magazine twice (a double free found in the
+ * slab bitmap, a depot corrupted), or the destroy read an extension unit
+ * the exiting thread had just freed.  Round caches take ids above
+ * KMEM_PCC_INLINE half of the time, so that their slots live in
+ * extension units.  Every destroy must succeed (no cache left behind
+ * "still has objects") and the validators must pass.  Runs in the
+ * optimised, ASan and TSan builds.
+ */
+#define DX_THREADS 3
+
+struct dx_round {
+	struct kmem_cache *s;
+	atomic_int done;
+};
+
+static void dx_ctor(void *p)
+{
+	memset(p, 0x5d, 64);	/* the smallest round cache's objects */
+}
+
+static void *dx_thread(void *arg)
+{
+	struct dx_round *r = arg;
+	struct kmem_cache *s = r->s;
+	void *o[48], *k[8];
+
+	for (int i = 0; i < 48; i++) {
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+		if (!o[i])
+			abort();
+		memset(o[i], 0x3c, 8);
+	}
+	for (int i = 0; i < 8; i++)
+		k[i] = kmalloc(40 + 200 * (size_t)i, GFP_KERNEL);
+	for (int i = 0; i < 48; i++)
+		kmem_cache_free(s, o[i]);	/* into this thread's magazines */
+	for (int i = 0; i < 8; i++)
+		kfree(k[i]);
+	/* Done with the cache; the exit that follows races the destroy. */
+	atomic_fetch_add_explicit(&r->done, 1, memory_order_release);
+	return NULL;
+}
+
+START_TEST(test_destroy_vs_exit)
+{
+	struct kmem_slabinfo si[256];
+	struct kmem_cache *pad[96];
+	long rounds = 3000;
+	pthread_attr_t attr;
+	struct dx_round r;
+	int npad = 0, n, high_ids = 0;
+	const char *v;
+
+	if ((v = getenv("KMEM_STRESS_ROUNDS")))
+		rounds = strtol(v, NULL, 0);
+	/* Fill the ids below KMEM_PCC_INLINE, and one above, freed again. */
+	while (npad < (int)ARRAY_SIZE(pad)) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "dx-pad-%d", npad);
+		pad[npad] = kmem_cache_create(name, 32, 0, SLAB_NO_MERGE, NULL);
+		ck_assert_ptr_nonnull(pad[npad]);
+		if (pad[npad++]->id > KMEM_PCC_INLINE)
+			break;
+	}
+	ck_assert_uint_gt(pad[npad - 1]->id, KMEM_PCC_INLINE);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (long i = 0; i < rounds; i++) {
+		/* Odd rounds: an id above KMEM_PCC_INLINE (extension units). */
+		if (i % 2 == 1) {
+			kmem_cache_destroy(pad[--npad]);
+			high_ids++;
+		}
+		r.s = kmem_cache_create("dx", 64 + 32 * (unsigned int)(i % 3),
+					0, SLAB_NO_MERGE,
+					i % 4 == 3 ? dx_ctor : NULL);
+		ck_assert_ptr_nonnull(r.s);
+		atomic_store(&r.done, 0);
+		for (int t = 0; t < DX_THREADS; t++) {
+			pthread_t th;
+
+			ck_assert_int_eq(pthread_create(&th, &attr, dx_thread, &r),
+					 0);
+		}
+		while (atomic_load_explicit(&r.done, memory_order_acquire) <
+		       DX_THREADS)
+			sched_yield();
+		kmem_cache_destroy(r.s);
+		if (i % 2 == 1) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "dx-pad-%d", npad);
+			pad[npad] = kmem_cache_create(name, 32, 0,
+						      SLAB_NO_MERGE, NULL);
+			ck_assert_ptr_nonnull(pad[npad++]);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	while (npad)
+		kmem_cache_destroy(pad[--npad]);
+	n = kmem_slabinfo_snapshot(si, 256);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(strcmp(si[i].name, "dx") &&
+			      strncmp(si[i].name, "dx-pad-", 7),
+			      "cache %s was not destroyed", si[i].name);
+	ck_assert_int_gt(high_ids, 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stress");
@@ -231,6 +354,7 @@ int main(void)
 	tcase_set_tags(tc, "threads");	/* the TSan build runs it */
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_stress);
+	tcase_add_test(tc, test_destroy_vs_exit);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
