@@ -698,7 +698,8 @@ static void reaper_maybe_start(void)
  * busy process): two loads.  Kicks from the reaper's own pass are not
  * needed (it releases after its hooks run) and are ignored.
  *
- * Context: no kmem lock held.
+ * Context: no lock after the reaper mutex in the lock order (zone
+ * locks) held; kmem_thread_lock, slab_mutex and cache locks may be.
  */
 void buddy_reaper_kick(unsigned long due)
 {
