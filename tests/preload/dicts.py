@@ -20,7 +20,7 @@ if os.environ.get("KMEM_EXPECT_PRELOADED"):
     lib.free(ctypes.c_void_p(p))
 
 h = hashlib.sha256()
-for rnd in range(6):
+for rnd in range(3):
     d = {}
     for i in range(200000):
         d["key-%d-%d" % (rnd, i)] = [i, str(i) * (i % 7), {"n": i}]
