@@ -19,23 +19,53 @@
  * everything queued before it is freed.
  *
  * States of the worker: absent -> running (sleeping when the queue is
- * empty).  A fork child has no worker; one starts when needed.
+ * empty).  A running worker takes the whole queue as its batch (kept on
+ * a list of its own, the in-flight batch, not on its stack), waits for a
+ * grace period, then frees the batch under worker_mutex.  A fork child
+ * has no worker; one starts when needed.
  *
- * Fork: the worker holds worker_mutex across a grace period and the frees
- * that follow, and fork() holds it too, so a child never inherits a half
- * done batch or a liburcu lock taken by the worker.  Once kmem's RCU
- * machinery is in use the program is an RCU program, and kmem calls
- * liburcu's fork hooks for the memb flavour (call_rcu_before_fork,
- * call_rcu_after_fork_parent, call_rcu_after_fork_child) around fork, first
- * in prepare and last in the parent and child, so that call_rcu threads
- * are paused while kmem's locks are taken and the child gets a working
- * call_rcu thread.  liburcu's hooks are not reentrant: a program that
- * makes these calls itself sets KMEM_URCU_FORK_HOOKS=0.  A program that
- * never uses kmem's RCU (malloc replacement alone) is never affected.
+ * Fork never waits for a grace period that may be waiting for the thread
+ * calling fork().  A thread inside rcu_read_lock() may fork (liburcu
+ * allows blocking in a read-side section); if the worker is in
+ * synchronize_rcu() at that moment, that grace period cannot end before
+ * the caller leaves its section, so waiting for it would deadlock.  So:
+ *
+ *   - worker_mutex is held only around a batch's frees, never across
+ *     synchronize_rcu(): fork() waits for frees, which wait for nobody;
+ *   - a caller outside any read-side section waits (on gp_done) for a
+ *     grace period in progress to end, so that the child does not inherit
+ *     liburcu's grace-period lock held by a thread it does not have;
+ *   - a caller inside one does not wait.  The child inherits liburcu in
+ *     the middle of the worker's grace period, which no thread of the
+ *     child can finish (liburcu keeps its lock, and part of its reader
+ *     registry, on the worker's stack): no grace period can ever complete
+ *     in that child.  kmem notes it (gp_lost) and from then on keeps the
+ *     child's deferred frees instead of freeing them, and says so once;
+ *     kvfree_rcu_barrier() does not wait for them.  Memory is kept; no
+ *     object is freed while a reader may hold it, and nothing hangs.
+ *     (liburcu's README asks memb programs not to fork() with registered
+ *     readers at all; this is kmem staying safe when they do.)
+ *
+ * In every child the in-flight batch goes back to the head of the queue:
+ * its objects were not freed in the child, and the forking thread may be
+ * holding one of them in its read-side section.
+ *
+ * liburcu's call_rcu hooks: once kmem's RCU machinery is in use the
+ * program is an RCU program, and kmem calls liburcu's fork hooks for the
+ * memb flavour (call_rcu_before_fork, call_rcu_after_fork_parent,
+ * call_rcu_after_fork_child) around fork, first in prepare and last in
+ * the parent and child, so that call_rcu threads are paused while kmem's
+ * locks are taken and the child gets a working call_rcu thread.  Not when
+ * fork() is called inside a read-side section: call_rcu_before_fork()
+ * waits for every call_rcu thread to pause, and one that is in a grace
+ * period waits for the caller.  liburcu's hooks are not reentrant: a
+ * program that makes these calls itself sets KMEM_URCU_FORK_HOOKS=0.  A
+ * program that never uses kmem's RCU (malloc replacement alone) is never
+ * affected.
  *
  * Lock order: (liburcu's call_rcu lock, fork only) -> worker_mutex ->
  * rcu_mutex; worker_mutex -> s->lock.  Items are queued with no other kmem
- * lock held.
+ * lock held; synchronize_rcu() is called with no kmem lock held.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -59,12 +89,17 @@ bool kmem_urcu_fork_hooks = true;
 static pthread_mutex_t rcu_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rcu_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t rcu_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t gp_done = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t worker_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct rcu_item *queue_head, **queue_tail = &queue_head;
+static struct rcu_item *inflight;		/* rcu_mutex: the worker's batch */
 static unsigned long seq_queued, seq_done;	/* rcu_mutex */
 static bool worker_running;			/* rcu_mutex */
+static bool in_gp;				/* rcu_mutex: in synchronize_rcu */
+static bool gp_lost;		/* no grace period can complete (fork child) */
 static bool worker_ever;			/* kmem used RCU here */
 static bool urcu_hooks_taken;			/* fork in progress */
+static bool fork_in_gp;				/* fork caught in_gp */
 static void (*kfree_handler)(const void *obj);
 
 /**
@@ -108,17 +143,26 @@ static void *rcu_worker(void *arg)
 		pthread_mutex_lock(&rcu_mutex);
 		while (!queue_head)
 			pthread_cond_wait(&rcu_work, &rcu_mutex);
+		inflight = queue_head;
+		queue_head = NULL;
+		queue_tail = &queue_head;
+		seq = seq_queued;
+		in_gp = true;
+		pthread_mutex_unlock(&rcu_mutex);
+
+		/* No kmem lock held: fork() may happen meanwhile (file comment). */
+		synchronize_rcu();
+
+		pthread_mutex_lock(&rcu_mutex);
+		in_gp = false;
+		pthread_cond_broadcast(&gp_done);
 		pthread_mutex_unlock(&rcu_mutex);
 
 		pthread_mutex_lock(&worker_mutex);
 		pthread_mutex_lock(&rcu_mutex);
-		batch = queue_head;
-		queue_head = NULL;
-		queue_tail = &queue_head;
-		seq = seq_queued;
+		batch = inflight;
+		inflight = NULL;
 		pthread_mutex_unlock(&rcu_mutex);
-
-		synchronize_rcu();
 		while (batch) {
 			struct rcu_item *it = batch;
 
@@ -145,7 +189,7 @@ static void worker_start_locked(void)
 	sigset_t all, old;
 	pthread_t t;
 
-	if (worker_running)
+	if (worker_running || gp_lost)
 		return;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -162,10 +206,22 @@ static void worker_start_locked(void)
 		kmem_panic("kmem: cannot start the RCU worker thread\n");
 }
 
+/* Say once, when it first matters, that frees are kept (gp_lost). */
+static void gp_lost_warn_locked(void)
+{
+	static bool warned;
+
+	if (!gp_lost || warned)
+		return;
+	warned = true;
+	kmem_printk("kmem: no RCU grace period can complete in this process (forked inside rcu_read_lock() while one was in progress): RCU-deferred frees are kept, not freed\n");
+}
+
 static void enqueue(struct rcu_item *it)
 {
 	it->next = NULL;
 	pthread_mutex_lock(&rcu_mutex);
+	gp_lost_warn_locked();
 	*queue_tail = it;
 	queue_tail = &it->next;
 	seq_queued++;
@@ -213,6 +269,9 @@ void kmem_kfree_rcu_offset(void *objp, size_t offset)
 
 /**
  * slab_rcu_barrier - wait until every deferred free queued so far is done
+ *
+ * In a fork child where no grace period can complete (see the file
+ * comment) the frees are kept for good: return at once.
  */
 void slab_rcu_barrier(void)
 {
@@ -220,9 +279,11 @@ void slab_rcu_barrier(void)
 
 	pthread_mutex_lock(&rcu_mutex);
 	target = seq_queued;
-	if (seq_done < target)
+	if (seq_done < target) {
+		gp_lost_warn_locked();
 		worker_start_locked();
-	while (seq_done < target)
+	}
+	while (seq_done < target && !gp_lost)
 		pthread_cond_wait(&rcu_done, &rcu_mutex);
 	pthread_mutex_unlock(&rcu_mutex);
 }
@@ -239,15 +300,23 @@ void kvfree_rcu_barrier(void)
 }
 
 /**
- * slab_rcu_fork_prepare - fork(): no batch in flight, liburcu's hooks
+ * slab_rcu_fork_prepare - fork(): no batch being freed, no grace period
+ * in progress unless the caller is a reader; liburcu's hooks
  */
 void slab_rcu_fork_prepare(void)
 {
-	urcu_hooks_taken = kmem_urcu_fork_hooks && READ_ONCE(worker_ever);
+	bool reader = rcu_read_ongoing();
+
+	urcu_hooks_taken = kmem_urcu_fork_hooks && !reader &&
+			   READ_ONCE(worker_ever);
 	if (urcu_hooks_taken)
 		call_rcu_before_fork();
 	pthread_mutex_lock(&worker_mutex);
 	pthread_mutex_lock(&rcu_mutex);
+	/* The grace period may wait for us if we are a reader: then not. */
+	while (in_gp && !reader)
+		pthread_cond_wait(&gp_done, &rcu_mutex);
+	fork_in_gp = in_gp;
 }
 
 /**
@@ -263,6 +332,10 @@ void slab_rcu_fork_parent(void)
 
 /**
  * slab_rcu_fork_child - the child has no worker; queued items wait for one
+ *
+ * The worker's batch goes back to the head of the queue.  If the worker
+ * was in a grace period, none can complete here any more: the child keeps
+ * its deferred frees (file comment) and says so once.
  */
 void slab_rcu_fork_child(void)
 {
@@ -270,7 +343,50 @@ void slab_rcu_fork_child(void)
 	pthread_mutex_init(&worker_mutex, NULL);
 	pthread_cond_init(&rcu_work, NULL);
 	pthread_cond_init(&rcu_done, NULL);
+	pthread_cond_init(&gp_done, NULL);
+	if (inflight) {
+		struct rcu_item **tail = &inflight;
+
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = queue_head;
+		if (!queue_head)
+			queue_tail = tail;
+		queue_head = inflight;
+		inflight = NULL;
+	}
+	if (fork_in_gp)
+		gp_lost = true;
+	in_gp = false;
+	fork_in_gp = false;
 	if (urcu_hooks_taken)
 		call_rcu_after_fork_child();
 	worker_running = false;
+}
+
+/**
+ * slab_rcu_grace_period_lost - can grace periods complete in this process?
+ *
+ * Return: true in a fork child made inside a read-side section while the
+ * worker was in a grace period (see the file comment).
+ */
+bool slab_rcu_grace_period_lost(void)
+{
+	return READ_ONCE(gp_lost);
+}
+
+/**
+ * slab_rcu_in_grace_period - is the worker waiting for a grace period?
+ *
+ * For tests: a batch has been taken and synchronize_rcu() called (or
+ * about to be).
+ */
+bool slab_rcu_in_grace_period(void)
+{
+	bool ret;
+
+	pthread_mutex_lock(&rcu_mutex);
+	ret = in_gp;
+	pthread_mutex_unlock(&rcu_mutex);
+	return ret;
 }

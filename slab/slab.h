@@ -255,6 +255,8 @@ void slab_rcu_set_kfree(void (*fn)(const void *obj));
 void slab_rcu_fork_prepare(void);
 void slab_rcu_fork_parent(void);
 void slab_rcu_fork_child(void);
+bool slab_rcu_grace_period_lost(void);
+bool slab_rcu_in_grace_period(void);
 extern bool kmem_urcu_fork_hooks;
 
 /* ---- slab_common.c --------------------------------------------------- */
