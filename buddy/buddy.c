@@ -111,14 +111,16 @@ static inline bool buddy_free_is_cold(void)
  * come and go or blocks are released.  buddy_seq is odd while the zone
  * lock is held, so a reader can tell a consistent set from a torn one.
  */
+static uint64_t buddy_seq;	/* zone lock; the header has a copy */
+
 static void zone_lock(void)
 {
 	struct kmem_stats_header *h = kmem_region;
 
 	kmem_lock(&kmem_zone.lock);
+	buddy_seq++;
 	if (likely(h))
-		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
 }
 
 /* Unlock after only reading the zone (statistics, validation). */
@@ -126,9 +128,9 @@ static void zone_unlock_read(void)
 {
 	struct kmem_stats_header *h = kmem_region;
 
+	buddy_seq++;
 	if (likely(h))
-		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELEASE);
 	kmem_unlock(&kmem_zone.lock);
 }
 
@@ -1615,6 +1617,24 @@ void buddy_fork_prepare(void)
 }
 
 /**
+ * buddy_republish_locked - the page allocator's figures, published anew
+ *
+ * Context: the zone lock and the section lock held
+ * (kmem_republish_locked()).
+ */
+void buddy_republish_locked(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	/* Odd (the zone lock is held) until zone_unlock(). */
+	__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	publish_buddy_locked();
+	section_republish_locked();
+	kmem_os_republish();
+}
+
+/**
  * buddy_fork_parent - release them in the parent
  */
 void buddy_fork_parent(void)
@@ -1630,19 +1650,15 @@ void buddy_fork_parent(void)
  */
 void buddy_fork_child(void)
 {
-	struct kmem_stats_header *h = kmem_region;
-
 	section_table_fork_child();
 	/*
-	 * The zone lock was held across fork(), so the child's copy of the
-	 * region has buddy_seq odd; the unlock that makes it even is the
-	 * parent's.  Do it here, or every reader would see the child's page
-	 * figures as torn (and a later lock would make them look whole
-	 * while they change).
+	 * The zone lock was held across fork(), so the child's buddy_seq is
+	 * odd; the unlock that makes it even is the parent's.  Do it here,
+	 * or every reader would see the child's page figures as torn (and a
+	 * later lock would make them look whole while they change).  The
+	 * header gets it when the region is republished.
 	 */
-	if (h)
-		__atomic_store_n(&h->buddy_seq, h->buddy_seq + 1,
-				 __ATOMIC_RELEASE);
+	buddy_seq++;
 	kmem_lock_reinit(&kmem_zone.lock);
 	kmem_lock_reinit(&zone_os_lock);
 	pthread_mutex_init(&reaper_mutex, NULL);

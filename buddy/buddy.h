@@ -680,6 +680,10 @@ unsigned long buddy_release_expired(unsigned long now_ms);
 void buddy_fork_prepare(void);
 void buddy_fork_parent(void);
 void buddy_fork_child(void);
+void buddy_republish_locked(void);
+void section_republish_locked(void);
+void kmem_os_republish(void);
+unsigned long kmem_os_gives_back(void);
 void buddy_reaper_kick(unsigned long due);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));
@@ -691,6 +695,16 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 void section_lock_all(void);
 unsigned long section_nr_buddy(void);
 void section_unlock_all(void);
+
+/*
+ * The region is reserved as two halves: the private twin, where per-thread
+ * state lives, and KMEM_REGION_SIZE above it the published region.  A
+ * figure of a unit is published at the same offset as its private
+ * original: kmem_pub(&field) is its published copy (one store at a
+ * constant displacement).  Only for fields the published layout describes.
+ */
+#define KMEM_REGION_SIZE (256UL << 20)
+#define kmem_pub(p) ((__typeof__(p))((char *)(p) + KMEM_REGION_SIZE))
 
 /* Per-thread page lists (buddy/pcp.c). */
 /*
@@ -704,11 +718,17 @@ struct pcp_list {
 	unsigned int count;		/* blocks on @list */
 };
 struct pcp_set {
-	uint64_t nr_pages;		/* pages on all lists (read by kmeminfo) */
+	uint64_t nr_pages;		/* pages on all lists (published) */
 	unsigned long large_bytes;	/* bytes on lists of orders >= 4 */
 	struct pcp_list lists[PCP_ORDERS];
 };
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
+
+/* nr_pages changed: its published copy (one store, buddy/region.c). */
+static __always_inline void pcp_publish(struct pcp_set *pcp)
+{
+	*kmem_pub(&pcp->nr_pages) = pcp->nr_pages;
+}
 
 /* Take the hottest block of a non-empty list (the owner thread only). */
 static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
@@ -720,6 +740,7 @@ static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
 	list_del(&page->lru);
 	pl->count--;
 	pcp->nr_pages -= 1UL << order;
+	pcp_publish(pcp);
 	if (order >= PCP_LARGE_ORDER)
 		pcp->large_bytes -= PAGE_SIZE << order;
 	return page;
@@ -747,6 +768,7 @@ static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
 	list_add(&page->lru, &pl->list);
 	pl->count++;
 	pcp->nr_pages += 1UL << order;
+	pcp_publish(pcp);
 	return true;
 }
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
@@ -772,12 +794,18 @@ enum kmem_thread_state {
  *           describe it in @unit (the thread's published header)
  *  @exit:   give back what the thread caches; called with the thread still
  *           able to use the locked paths; clears the TLS pointer
+ *  @publish: write the part's published figures anew from its private
+ *           state (kmem_republish_locked(): the thread may be running)
+ *
+ * A thread's block is a unit of the region's private twin; what a part
+ * publishes goes to the same offsets of the published half (kmem_pub()).
  */
 struct kmem_thread_part {
 	size_t size;
 	size_t offset;
 	void (*attach)(void *part, struct kmem_stats_thread *unit);
 	void (*exit)(void *part);
+	void (*publish)(void *part);
 };
 
 extern __thread unsigned char kmem_tls_state __tls_ie;
@@ -789,6 +817,7 @@ void kmem_thread_exit_self(void);
 void kmem_thread_fork_prepare(void);
 void kmem_thread_fork_parent(void);
 void kmem_thread_fork_child(void);
+void kmem_thread_republish_locked(void);
 typedef void (*kmem_thread_visit_fn)(void *part, pid_t tid, void *arg);
 void kmem_thread_for_each(struct kmem_thread_part *part,
 			  kmem_thread_visit_fn fn, void *arg);
@@ -809,18 +838,26 @@ static __always_inline void kmem_thread_maybe_attach(void)
 /* The shared region (buddy/region.c)                                   */
 /* ------------------------------------------------------------------ */
 
-extern struct kmem_stats_header *kmem_region;
+extern struct kmem_stats_header *kmem_region;	/* the published half */
 
 int kmem_region_init(bool publish, int inherited_fd);
 void *kmem_region_alloc(unsigned int kind, size_t size);
 void kmem_region_free(void *p);
+void kmem_region_orphan(void *p);
+uint64_t kmem_region_unit_offset(const void *p);
+void kmem_region_publish(const void *priv, size_t len);
 void *kmem_region_cache_record(unsigned int id);
+void kmem_region_cache_slot_used(unsigned int id);
 void kmem_region_layout_begin(void);
 void kmem_region_layout_end(void);
+void kmem_region_republish_begin(bool fresh);
+void kmem_region_republish_end(void);
 void kmem_region_fork_prepare(void);
 void kmem_region_fork_parent(void);
 void kmem_region_fork_child(void);
 bool kmem_region_published(void);
+bool kmem_region_write_sealed(void);
+int kmem_region_fd(void);
 
 #pragma GCC visibility pop
 

@@ -39,12 +39,46 @@
 
 static long os_fail_after = -1;		/* atomic; -1: off */
 static unsigned long os_map_calls;	/* atomic; successful maps */
+static uint64_t os_maps, os_unmaps, os_releases;	/* atomic */
 
-/* The OS calls are counted in the published header, for kmeminfo. */
-static void os_count(uint64_t *field)
+/*
+ * The OS calls are counted here, and again in the published header for
+ * kmeminfo (an atomic there too: two threads may count at once, and a
+ * copy stored after the count could go back in time).
+ */
+static void os_count(uint64_t *count, uint64_t *published)
 {
+	__atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
 	if (kmem_region)
-		__atomic_add_fetch(field, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(published, 1, __ATOMIC_RELAXED);
+}
+
+/**
+ * kmem_os_gives_back - munmap and madvise(MADV_DONTNEED) calls so far
+ */
+unsigned long kmem_os_gives_back(void)
+{
+	return __atomic_load_n(&os_unmaps, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&os_releases, __ATOMIC_RELAXED);
+}
+
+/**
+ * kmem_os_republish - the OS call counts, published anew
+ *
+ * Context: kmem_republish_locked() (calls counted meanwhile may be lost
+ * from the published copy: they are rare and show at most one short).
+ */
+void kmem_os_republish(void)
+{
+	__atomic_store_n(&kmem_region->os_maps,
+			 __atomic_load_n(&os_maps, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&kmem_region->os_unmaps,
+			 __atomic_load_n(&os_unmaps, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&kmem_region->os_releases,
+			 __atomic_load_n(&os_releases, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
 }
 
 /**
@@ -127,7 +161,7 @@ void *kmem_os_map(size_t size, size_t align)
 	p = (void *)aligned;
 out:
 	__atomic_add_fetch(&os_map_calls, 1, __ATOMIC_RELAXED);
-	os_count(&kmem_region->os_maps);
+	os_count(&os_maps, &kmem_region->os_maps);
 	return p;
 }
 
@@ -138,7 +172,7 @@ out:
  */
 void kmem_os_unmap(void *addr, size_t size)
 {
-	os_count(&kmem_region->os_unmaps);
+	os_count(&os_unmaps, &kmem_region->os_unmaps);
 	if (munmap(addr, size))
 		kmem_panic("kmem: munmap(%p, %zu) failed: errno %d\n", addr,
 			   size, errno);
@@ -153,7 +187,7 @@ void kmem_os_unmap(void *addr, size_t size)
  */
 void kmem_os_release(void *addr, size_t size)
 {
-	os_count(&kmem_region->os_releases);
+	os_count(&os_releases, &kmem_region->os_releases);
 	if (madvise(addr, size, MADV_DONTNEED))
 		kmem_panic("kmem: madvise(%p, %zu, MADV_DONTNEED) failed: errno %d\n",
 			   addr, size, errno);

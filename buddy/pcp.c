@@ -22,6 +22,10 @@
  * drained back to the zone (pcp_exit).  buddy_validate() and statistics
  * read other threads' lists under kmem_thread_lock, racily for the counts.
  *
+ * The lists are in the thread's block in the region's private twin; the
+ * published region gets the page count only (nr_pages, stored again at
+ * each change: pcp_publish()).
+ *
  * Lock order: none held on the fast path; the slow paths take zone->lock.
  */
 #include "buddy/buddy.h"
@@ -39,6 +43,7 @@ static void pcp_attach(void *part, struct kmem_stats_thread *unit)
 	}
 	pcp->nr_pages = 0;
 	pcp->large_bytes = 0;
+	pcp_publish(pcp);
 	kmem_tls_pcp = pcp;
 }
 
@@ -56,6 +61,7 @@ void pcp_drain(struct pcp_set *pcp)
 			continue;
 		pl->count = 0;
 		pcp->nr_pages -= (uint64_t)n << o;
+		pcp_publish(pcp);
 		if (o >= PCP_LARGE_ORDER)
 			pcp->large_bytes -= (PAGE_SIZE << o) * n;
 		zone_free_bulk(&pl->list, o, n);
@@ -68,10 +74,19 @@ static void pcp_exit(void *part)
 	kmem_tls_pcp = NULL;
 }
 
+static void pcp_republish(void *part)
+{
+	struct pcp_set *pcp = part;
+
+	/* Another thread's count, which it may be changing: as it is. */
+	*kmem_pub(&pcp->nr_pages) = data_race(pcp->nr_pages);
+}
+
 struct kmem_thread_part pcp_part = {
 	.size = sizeof(struct pcp_set),
 	.attach = pcp_attach,
 	.exit = pcp_exit,
+	.publish = pcp_republish,
 };
 
 /**
@@ -100,6 +115,7 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
 		list_splice_init(&batch, &pl->list);
 		pl->count += n;
 		pcp->nr_pages += (uint64_t)n << order;
+		pcp_publish(pcp);
 		if (order >= PCP_LARGE_ORDER)
 			pcp->large_bytes += (PAGE_SIZE << order) * n;
 	}
@@ -131,6 +147,7 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 	list_add(&page->lru, &pl->list);
 	pl->count++;
 	pcp->nr_pages += 1UL << order;
+	pcp_publish(pcp);
 	if (unlikely(pl->count > buddy_config.pcp_high[order])) {
 		unsigned int n = buddy_config.pcp_batch[order];
 		LIST_HEAD(cold);
@@ -143,6 +160,7 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 		}
 		pl->count -= n;
 		pcp->nr_pages -= (uint64_t)n << order;
+		pcp_publish(pcp);
 		if (order >= PCP_LARGE_ORDER)
 			pcp->large_bytes -= (PAGE_SIZE << order) * n;
 		zone_free_bulk(&cold, order, n);

@@ -1,36 +1,58 @@
 // SPDX-License-Identifier: MIT
 /*
- * buddy/region.c - the shared region: statistics and per-thread blocks.
+ * buddy/region.c - the statistics region and its private twin.
  *
- * One mapping per process, laid out as include/kmem/stats.h describes: a
- * header, the cache records (indexed by cache id), then units of whole
- * pages (thread blocks and their extensions).  kmem keeps its live figures
- * here rather than copying them: the slab layer updates its cache record
- * on its slow paths, and each thread's magazines and page lists are in its
- * unit, so a reader sees the process as it is, at no cost to the fast
- * paths.
+ * One reservation per process, two halves of KMEM_REGION_SIZE each:
  *
- * Publishing (the default): the region is a memfd named "kmem-stats",
- * sealed against shrinking and growing, moved to a close-on-exec file
+ *   twin             private anonymous memory: the allocator's per-thread
+ *                    state (thread blocks: magazines, page lists) lives
+ *                    here, in units at the offsets the published half
+ *                    describes;
+ *   twin + SIZE      the published region (kmem_region), laid out as
+ *                    include/kmem/stats.h describes: a header, the cache
+ *                    records (by cache id), then the units.
+ *
+ * The published half holds counters, sizes and names only: never an
+ * address, and nothing kmem reads back.  Each published figure is a copy
+ * of a private one, stored as it changes.  A unit's published figures are
+ * at the same offsets in the published half as their private originals
+ * in the twin, so a fast path publishes a count with one store at a
+ * constant displacement from the private field: kmem_pub() (buddy.h).
+ * Fields the published layout does not describe (pointers, list links)
+ * stay zero there.  Whatever the published half holds can be rebuilt
+ * from private state (kmem_republish_locked(), core/init.c): that is how
+ * a fork child, or a process whose descriptor was closed, publishes anew.
+ *
+ * Publishing (the default): the published half is a memfd named
+ * "kmem-stats" mapped MAP_SHARED over it, moved to a close-on-exec file
  * descriptor high in the table (far from the low numbers programs expect
- * to get) and mapped MAP_SHARED.  kmeminfo opens /proc/PID/fd/N, which the
- * kernel allows only to the same user or root.  Nothing is ever written to
- * a file system, so nothing is left behind by an exit or a crash.
- * KMEM_STATS=0: the region is private anonymous memory instead.
+ * to get), mode 0400, then sealed: F_SEAL_SHRINK and F_SEAL_GROW (readers
+ * never see it truncated) and F_SEAL_FUTURE_WRITE (Linux 5.1): nobody can
+ * write() it or map it writable any more, while kmem keeps writing
+ * through the mapping it made before.  On an older kernel the write seal
+ * is refused; the region is then protected by its mode only (a same-user
+ * process may chmod it back and write figures, but nothing it writes is
+ * read by the allocator).  kmeminfo opens /proc/PID/fd/N, which the
+ * kernel allows only to the same user or root.  Nothing is ever written
+ * to a file system, so nothing is left behind by an exit or a crash.
+ * KMEM_STATS=0: the published half stays private anonymous memory.
  *
  * An inherited region (KMEM_STATS_FD, set by "kmeminfo run"): a memfd
  * created by the parent tool; the first process to claim it (compare-and-
- * swap of header.claimed_by) uses it, so the tool can read the figures
- * after the program exits.  Anyone else, e.g. a grandchild that inherited
- * the variable, makes its own.
+ * swap of header.claimed_by) maps it as its published half, so the tool
+ * can read the figures after the program exits.  Anyone else, e.g. a
+ * grandchild that inherited the variable, finds it sealed or claimed and
+ * makes its own.
  *
- * Fork: the child must not write into its parent's region, so its fork
- * handler copies the used parts into a new memfd and maps it at the same
- * address (MAP_FIXED) before anything else runs, keeping the fd number.
+ * Fork: the child's published half is still its parent's memfd.  Its
+ * fork handler maps a new memfd (or, failing that, private memory) over
+ * it and republishes everything from the private state the child
+ * inherited, which is exact: the forking thread is the child's only
+ * thread.  Nothing is copied in the parent's prepare handler.
  *
  * Units are allocated page-granular: free lists per length, then a bump
- * pointer.  Readers tolerate change through header.layout_seq, odd while
- * units or cache records come and go.
+ * pointer, both private.  Readers tolerate change through
+ * header.layout_seq, odd while units or cache records come and go.
  *
  * Lock order: region_lock is the innermost kmem lock.
  */
@@ -46,32 +68,61 @@
 
 #include "buddy/buddy.h"
 
-#define REGION_SIZE	(256UL << 20)
+#define REGION_SIZE	KMEM_REGION_SIZE
 #define CACHE_OFF	4096UL
 #define UNITS_OFF	(CACHE_OFF + KMEM_STATS_MAX_CACHES * \
 			 sizeof(struct kmem_stats_cache))
 #define NR_FREE_LISTS	8
+#define REGION_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
 BUILD_BUG_ON(sizeof(struct kmem_stats_header) > CACHE_OFF);
 BUILD_BUG_ON(sizeof(struct kmem_stats_cache) != 256);
 BUILD_BUG_ON(sizeof(struct kmem_stats_pcc) != 48);
 BUILD_BUG_ON(UNITS_OFF % KMEM_STATS_UNIT_SIZE);
+BUILD_BUG_ON(REGION_SIZE > INT32_MAX);	/* kmem_pub(): a displacement */
 
-struct kmem_stats_header *kmem_region;
+struct kmem_stats_header *kmem_region;	/* the published half */
+static char *twin;			/* its private twin */
 
 static struct kmem_lock region_lock = KMEM_LOCK_INIT;
 static int region_fd = -1;
-static uint64_t free_units[NR_FREE_LISTS + 1];	/* offsets, 0 = empty */
+static bool region_write_sealed;	/* F_SEAL_FUTURE_WRITE taken */
 
-/* A free unit: the unit header, then the next free unit of its length. */
+/* Private: the published header carries copies (region_lock). */
+static uint64_t free_units[NR_FREE_LISTS + 1];	/* offsets, 0 = empty */
+static uint64_t units_end = UNITS_OFF;
+static uint64_t layout_seq;
+static uint32_t nr_threads, nr_cache_slots;
+
+/* A free unit (in the twin): the unit header, then the next of its length. */
 struct free_unit {
 	struct kmem_stats_unit unit;
 	uint64_t next;
 };
 
-static inline char *region_base(void)
+static inline char *pub_base(void)
 {
 	return (char *)kmem_region;
+}
+
+/**
+ * kmem_region_publish - copy a range of the twin to the published half
+ * @priv: start, in the twin
+ * @len:  bytes (a struct the published layout describes whole)
+ */
+void kmem_region_publish(const void *priv, size_t len)
+{
+	memcpy(kmem_pub((char *)priv), priv, len);
+}
+
+/* The header's copies of the private layout figures (region_lock). */
+static void publish_layout_locked(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	WRITE_ONCE(h->units_end, units_end);
+	WRITE_ONCE(h->nr_threads, nr_threads);
+	WRITE_ONCE(h->nr_cache_slots, nr_cache_slots);
 }
 
 /**
@@ -82,7 +133,7 @@ static inline char *region_base(void)
 void kmem_region_layout_begin(void)
 {
 	kmem_lock(&region_lock);
-	__atomic_store_n(&kmem_region->layout_seq, kmem_region->layout_seq + 1,
+	__atomic_store_n(&kmem_region->layout_seq, ++layout_seq,
 			 __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
@@ -92,45 +143,44 @@ void kmem_region_layout_begin(void)
  */
 void kmem_region_layout_end(void)
 {
-	__atomic_store_n(&kmem_region->layout_seq, kmem_region->layout_seq + 1,
+	publish_layout_locked();
+	__atomic_store_n(&kmem_region->layout_seq, ++layout_seq,
 			 __ATOMIC_RELEASE);
 	kmem_unlock(&region_lock);
 }
 
 /**
- * kmem_region_alloc - a zeroed unit in the region
+ * kmem_region_alloc - a zeroed unit
  * @kind: KMEM_UNIT_THREAD or KMEM_UNIT_EXT
  * @size: bytes needed (rounded up to whole units)
  *
- * Return: the unit, its header filled in, or NULL when the region is full.
+ * Return: the unit in the private twin, its header filled in and
+ * published, or NULL when the region is full.
  */
 void *kmem_region_alloc(unsigned int kind, size_t size)
 {
-	struct kmem_stats_header *h = kmem_region;
 	uint32_t npages = (uint32_t)DIV_ROUND_UP(size, KMEM_STATS_UNIT_SIZE);
+	size_t len = (size_t)npages * KMEM_STATS_UNIT_SIZE;
 	struct kmem_stats_unit *u = NULL;
-	uint64_t off;
+	uint64_t off = 0;
 
 	kmem_region_layout_begin();
 	if (npages <= NR_FREE_LISTS && free_units[npages]) {
-		struct free_unit *f;
-
 		off = free_units[npages];
-		f = (struct free_unit *)(region_base() + off);
-		free_units[npages] = f->next;
-		u = &f->unit;
-	} else if (h->units_end + (uint64_t)npages * KMEM_STATS_UNIT_SIZE <=
-		   h->region_size) {
-		off = h->units_end;
-		u = (struct kmem_stats_unit *)(region_base() + off);
-		h->units_end += (uint64_t)npages * KMEM_STATS_UNIT_SIZE;
+		free_units[npages] = ((struct free_unit *)(twin + off))->next;
+	} else if (units_end + len <= REGION_SIZE) {
+		off = units_end;
+		units_end += len;
 	}
-	if (u) {
-		memset(u, 0, (size_t)npages * KMEM_STATS_UNIT_SIZE);
+	if (off) {
+		u = (struct kmem_stats_unit *)(twin + off);
+		memset(u, 0, len);
+		memset(kmem_pub(u), 0, len);
 		u->npages = npages;
 		u->kind = kind;
+		kmem_region_publish(u, sizeof(*u));
 		if (kind == KMEM_UNIT_THREAD)
-			h->nr_threads++;
+			nr_threads++;
 	}
 	kmem_region_layout_end();
 	return u;
@@ -147,24 +197,67 @@ void kmem_region_free(void *p)
 
 	kmem_region_layout_begin();
 	if (f->unit.kind == KMEM_UNIT_THREAD)
-		kmem_region->nr_threads--;
+		nr_threads--;
 	f->unit.kind = KMEM_UNIT_FREE;
+	kmem_region_publish(&f->unit, sizeof(f->unit));
 	if (npages <= NR_FREE_LISTS) {
 		f->next = free_units[npages];
-		free_units[npages] = (uint64_t)((char *)f - region_base());
+		free_units[npages] = (uint64_t)((char *)f - twin);
 	}
 	kmem_region_layout_end();
 }
 
 /**
- * kmem_region_cache_record - the record for cache id @id
+ * kmem_region_orphan - a thread unit whose thread did not survive fork
+ * @p: the unit
+ *
+ * Context: kmem_region_layout_begin() held.
+ */
+void kmem_region_orphan(void *p)
+{
+	struct kmem_stats_unit *u = p;
+
+	lock_assert_held(&region_lock);
+	if (u->kind == KMEM_UNIT_THREAD)
+		nr_threads--;
+	u->kind = KMEM_UNIT_ORPHAN;
+	kmem_region_publish(u, sizeof(*u));
+}
+
+/**
+ * kmem_region_unit_offset - where a unit is, for a published reference
+ * @p: a unit from kmem_region_alloc()
+ *
+ * Return: its offset from the start of the region.
+ */
+uint64_t kmem_region_unit_offset(const void *p)
+{
+	return (uint64_t)((const char *)p - twin);
+}
+
+/**
+ * kmem_region_cache_record - the published record for cache id @id
  * @id: 0..KMEM_STATS_MAX_CACHES-1
+ *
+ * A record has no private twin: the cache's own fields are the originals.
  */
 void *kmem_region_cache_record(unsigned int id)
 {
 	BUG_ON(id >= KMEM_STATS_MAX_CACHES);
-	return region_base() + kmem_region->cache_off +
-	       (size_t)id * sizeof(struct kmem_stats_cache);
+	return pub_base() + CACHE_OFF + (size_t)id * sizeof(struct kmem_stats_cache);
+}
+
+/**
+ * kmem_region_cache_slot_used - record @id is in use
+ * @id: a cache record id
+ *
+ * Context: kmem_region_layout_begin() held.
+ */
+void kmem_region_cache_slot_used(unsigned int id)
+{
+	lock_assert_held(&region_lock);
+	if (nr_cache_slots <= id)
+		nr_cache_slots = id + 1;
 }
 
 static int high_fd_floor(void)
@@ -191,6 +284,7 @@ static int fd_move_high(int fd)
 	return nfd;
 }
 
+/* A new memfd of the region's size, owner-read-only. */
 static int memfd_new(void)
 {
 	int fd = memfd_create(KMEM_STATS_MEMFD_NAME,
@@ -202,15 +296,38 @@ static int memfd_new(void)
 		close(fd);
 		return -1;
 	}
-	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	return fd;
 }
 
-/* Is @fd a kmem-stats memfd that nobody has claimed?  Claim it. */
-static bool inherited_claim(int fd, struct kmem_stats_header **hp)
+/*
+ * @fd is mapped over the published half: refuse everyone else write
+ * access.  The mode keeps open(O_RDWR) from other processes of the user
+ * (root is not refused by modes); the seals refuse write(), writable
+ * shared mappings and any change of size to every descriptor, while the
+ * mapping made before the seal keeps working.
+ */
+static void region_seal(int fd)
 {
+	fchmod(fd, 0400);
+	region_write_sealed =
+		!fcntl(fd, F_ADD_SEALS, REGION_SEALS | F_SEAL_FUTURE_WRITE);
+	if (!region_write_sealed)	/* EINVAL: before Linux 5.1 */
+		fcntl(fd, F_ADD_SEALS, REGION_SEALS);
+}
+
+static void region_fd_set(int fd)
+{
+	region_fd = fd;
+}
+
+/*
+ * Is @fd a kmem-stats memfd that nobody has claimed?  Then map it over the
+ * published half and claim it.
+ */
+static bool inherited_claim(int fd)
+{
+	struct kmem_stats_header *h = kmem_region;
 	char path[64], link[128];
-	struct kmem_stats_header *h;
 	struct stat st;
 	int32_t zero = 0;
 	ssize_t n;
@@ -228,23 +345,54 @@ static bool inherited_claim(int fd, struct kmem_stats_header **hp)
 	if ((size_t)st.st_size < REGION_SIZE &&
 	    ftruncate(fd, (off_t)REGION_SIZE))
 		return false;
-	h = kmem_os_map_region(fd, REGION_SIZE);
-	if (!h)
+	/* Sealed against writes: somebody claimed it already. */
+	if (!kmem_os_remap_region_fixed(h, fd, REGION_SIZE))
 		return false;
-	if (h->magic != 0 && h->magic != KMEM_STATS_MAGIC)
-		goto out_unmap;
-	if (!__atomic_compare_exchange_n(&h->claimed_by, &zero, (int32_t)getpid(),
-					 false, __ATOMIC_SEQ_CST,
-					 __ATOMIC_SEQ_CST))
-		goto out_unmap;
-	/* Ours now: its size is fixed, as for a region we make ourselves. */
-	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
-	*hp = h;
-	return true;
-
-out_unmap:
-	kmem_os_unmap(h, REGION_SIZE);
+	if ((h->magic == 0 || h->magic == KMEM_STATS_MAGIC) &&
+	    __atomic_compare_exchange_n(&h->claimed_by, &zero,
+					(int32_t)getpid(), false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return true;
+	if (!kmem_os_remap_region_fixed(h, -1, REGION_SIZE))
+		kmem_panic("kmem: cannot map the statistics region back\n");
 	return false;
+}
+
+/*
+ * Map a new memfd over the published half, seal it and put it on a
+ * descriptor: region_fd's number if @keep (a fork child replacing its
+ * parent's region there), else a fresh high one.
+ *
+ * Return: true if the region is published; false if no memfd could be
+ * had (the published half is then private memory, and any descriptor of
+ * ours is closed).
+ */
+static bool region_publish_new(bool keep)
+{
+	int fd = memfd_new();
+
+	if (fd >= 0 && !kmem_os_remap_region_fixed(kmem_region, fd,
+						   REGION_SIZE)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		if (!kmem_os_remap_region_fixed(kmem_region, -1, REGION_SIZE))
+			kmem_panic("kmem: cannot replace the statistics region\n");
+		if (keep)
+			close(region_fd);
+		region_fd = -1;
+		return false;
+	}
+	region_seal(fd);
+	if (keep && dup3(fd, region_fd, O_CLOEXEC) == region_fd) {
+		close(fd);
+		fd = region_fd;
+	} else {
+		fd = fd_move_high(fd);
+	}
+	region_fd_set(fd);
+	return true;
 }
 
 static void header_init(struct kmem_stats_header *h)
@@ -255,7 +403,7 @@ static void header_init(struct kmem_stats_header *h)
 	h->version = KMEM_STATS_VERSION;
 	h->header_size = sizeof(*h);
 	h->region_size = REGION_SIZE;
-	h->base_addr = (uint64_t)(unsigned long)h;
+	h->reserved_base = 0;
 	h->pid = (int32_t)getpid();
 	h->start_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	h->page_size = PAGE_SIZE;
@@ -265,9 +413,8 @@ static void header_init(struct kmem_stats_header *h)
 	h->max_caches = KMEM_STATS_MAX_CACHES;
 	h->units_off = UNITS_OFF;
 	h->unit_size = KMEM_STATS_UNIT_SIZE;
-	if (h->units_end < UNITS_OFF)
-		h->units_end = UNITS_OFF;
 	h->pcc_size = sizeof(struct kmem_stats_pcc);
+	publish_layout_locked();
 	/* The magic last: a reader never sees a half-made header as ours. */
 	__atomic_store_n(&h->magic, KMEM_STATS_MAGIC, __ATOMIC_RELEASE);
 }
@@ -277,37 +424,25 @@ static void header_init(struct kmem_stats_header *h)
  * @publish:      share it through a memfd (KMEM_STATS, default on)
  * @inherited_fd: a memfd handed down by "kmeminfo run", or -1
  *
- * Return: 0, or -ENOMEM if not even a private region could be mapped.
+ * Return: 0, or -ENOMEM if not even private memory could be mapped.
  */
 int kmem_region_init(bool publish, int inherited_fd)
 {
-	struct kmem_stats_header *h = NULL;
-	int fd = -1;
-
-	if (publish && inherited_fd >= 0 && inherited_claim(inherited_fd, &h))
-		fd = inherited_fd;
-	if (!h && publish) {
-		fd = memfd_new();
-		if (fd >= 0) {
-			h = kmem_os_map_region(fd, REGION_SIZE);
-			if (!h) {
-				close(fd);
-				fd = -1;
-			}
-		}
+	twin = kmem_os_map_region(-1, 2 * REGION_SIZE);
+	if (!twin)
+		return -ENOMEM;
+	kmem_region = (struct kmem_stats_header *)(twin + REGION_SIZE);
+	if (publish && inherited_fd >= 0 && inherited_claim(inherited_fd)) {
+		region_seal(inherited_fd);
+		fcntl(inherited_fd, F_SETFD, FD_CLOEXEC);
+		region_fd_set(fd_move_high(inherited_fd));
+	} else if (publish) {
+		region_publish_new(false);
 	}
-	if (!h) {
-		h = kmem_os_map_region(-1, REGION_SIZE);
-		if (!h)
-			return -ENOMEM;
-	}
-	if (fd >= 0) {
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-		fd = fd_move_high(fd);
-	}
-	region_fd = fd;
-	kmem_region = h;
-	header_init(h);
+	kmem_region->layout_seq = ++layout_seq;		/* odd until ready */
+	header_init(kmem_region);
+	__atomic_store_n(&kmem_region->layout_seq, ++layout_seq,
+			 __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -320,77 +455,70 @@ bool kmem_region_published(void)
 }
 
 /**
- * kmem_stats_fd - the file descriptor of the published region
+ * kmem_region_write_sealed - did the kernel take F_SEAL_FUTURE_WRITE?
  *
- * Return: the fd, or -1 when statistics are not published.
+ * Return: false when not published, or on a kernel before Linux 5.1.
  */
-int kmem_stats_fd(void)
+bool kmem_region_write_sealed(void)
 {
-	kmem_init();
+	return region_fd >= 0 && region_write_sealed;
+}
+
+/**
+ * kmem_region_fd - the descriptor of the published region
+ *
+ * Return: the fd, or -1 when not published.
+ */
+int kmem_region_fd(void)
+{
 	return region_fd;
 }
 
-/*
- * Copy the parts of a region in use (header, records, units), reading the
- * extent from @src, so that untouched pages are never faulted in.
+/**
+ * kmem_region_republish_begin - start publishing everything anew
+ * @fresh: put the published half on a new memfd first; false: rewrite
+ *         the mapping in place (a fork child's, just made)
+ *
+ * The header is rewritten from the private figures and every unit's
+ * header from the twin; the layers then republish what they own, and
+ * kmem_region_republish_end() closes the layout seqcount.
+ *
+ * Context: every kmem lock held (region_lock included), or a fork child.
  */
-/*
- * Copy @n bytes a word at a time, not through memcpy(): other threads
- * may be writing their per-thread words meanwhile.
- */
-static void region_copy_words(char *dst, const char *src, size_t n)
+void kmem_region_republish_begin(bool fresh)
 {
-	uint64_t *d = (uint64_t *)(void *)dst;
-	const uint64_t *s = (const uint64_t *)(const void *)src;
+	struct kmem_stats_header *h = kmem_region;
 
-	for (size_t i = 0; i < n / 8; i++)
-		/* Racy by design, as every reader of the region: a word is
-		 * whole, its neighbours may be from a moment later. */
-		d[i] = data_race(s[i]);
+	if (fresh && region_fd >= 0)
+		region_publish_new(true);
+	h->claimed_by = 0;
+	__atomic_store_n(&h->layout_seq, ++layout_seq, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	header_init(h);
+	for (uint64_t off = UNITS_OFF; off < units_end;) {
+		struct kmem_stats_unit *u = (void *)(twin + off);
+
+		kmem_region_publish(u, sizeof(*u));
+		off += (uint64_t)u->npages * KMEM_STATS_UNIT_SIZE;
+	}
 }
-
-static void region_copy_used(char *dst, const char *src)
-{
-	const struct kmem_stats_header *h = (const void *)src;
-	size_t recs = (size_t)h->nr_cache_slots * sizeof(struct kmem_stats_cache);
-	size_t units = h->units_end - UNITS_OFF;
-
-	region_copy_words(dst, src, CACHE_OFF);
-	region_copy_words(dst + CACHE_OFF, src + CACHE_OFF, recs);
-	region_copy_words(dst + UNITS_OFF, src + UNITS_OFF, units);
-}
-
-/*
- * The child's region is copied in the parent, in the prepare handler,
- * while every kmem lock is held and the forking thread is inside fork():
- * the region is shared memory, so a copy made later, in the child, would
- * take in whatever the parent did after fork() returned to it.
- */
-static int fork_nfd = -1;	/* the copy's memfd, or -1 */
-static char *fork_copy;		/* the copy, mapped in the parent */
 
 /**
- * kmem_region_fork_prepare - hold the region lock across fork() and copy
- * the region for the child
+ * kmem_region_republish_end - the republished layout is consistent
+ */
+void kmem_region_republish_end(void)
+{
+	publish_layout_locked();
+	__atomic_store_n(&kmem_region->layout_seq, ++layout_seq,
+			 __ATOMIC_RELEASE);
+}
+
+/**
+ * kmem_region_fork_prepare - hold the region lock across fork()
  */
 void kmem_region_fork_prepare(void)
 {
 	kmem_lock(&region_lock);
-	if (region_fd < 0)
-		return;
-	fork_nfd = memfd_new();
-	if (fork_nfd >= 0) {
-		fork_copy = kmem_os_map_region(fork_nfd, REGION_SIZE);
-		if (!fork_copy) {
-			close(fork_nfd);
-			fork_nfd = -1;
-		}
-	}
-	/* No memfd: a private copy, which fork() duplicates. */
-	if (!fork_copy)
-		fork_copy = kmem_os_map_region(-1, REGION_SIZE);
-	if (fork_copy)
-		region_copy_used(fork_copy, region_base());
 }
 
 /**
@@ -398,52 +526,20 @@ void kmem_region_fork_prepare(void)
  */
 void kmem_region_fork_parent(void)
 {
-	if (fork_copy)
-		kmem_os_unmap(fork_copy, REGION_SIZE);
-	if (fork_nfd >= 0)
-		close(fork_nfd);
-	fork_copy = NULL;
-	fork_nfd = -1;
 	kmem_unlock(&region_lock);
 }
 
 /**
- * kmem_region_fork_child - give the child a region of its own
+ * kmem_region_fork_child - give the child a published half of its own
  *
- * Runs first among kmem's fork-child steps.  With a published region the
- * copy made at fork() is mapped over the same range and its memfd
- * installed on the same fd number; without a memfd the child gets a
- * private copy and stops publishing rather than share its parent's.
+ * Runs first among kmem's fork-child steps: until it has, the child's
+ * published half is its parent's memfd.  A new memfd goes over it (on
+ * the same descriptor number), or private memory if none can be had; the
+ * figures are republished later (kmem_republish_locked()).
  */
 void kmem_region_fork_child(void)
 {
-	char *base = region_base();
-	char *copy = fork_copy;
-	int nfd = fork_nfd;
-
 	kmem_lock_reinit(&region_lock);
-	fork_copy = NULL;
-	fork_nfd = -1;
-	if (region_fd < 0)
-		goto out;
-	if (nfd >= 0) {
-		if (kmem_os_remap_region_fixed(base, nfd, REGION_SIZE)) {
-			kmem_os_unmap(copy, REGION_SIZE);
-			dup3(nfd, region_fd, O_CLOEXEC);
-			close(nfd);
-			goto out;
-		}
-		close(nfd);	/* the copy's mapping keeps it */
-	}
-	if (!copy)
-		kmem_panic("kmem: fork child: cannot copy the statistics region\n");
-	if (!kmem_os_remap_region_fixed(base, -1, REGION_SIZE))
-		kmem_panic("kmem: fork child: cannot replace the statistics region\n");
-	region_copy_used(base, copy);
-	kmem_os_unmap(copy, REGION_SIZE);
-	close(region_fd);
-	region_fd = -1;
-out:
-	kmem_region->claimed_by = 0;
-	header_init(kmem_region);
+	if (region_fd >= 0)
+		region_publish_new(true);
 }

@@ -101,6 +101,16 @@ static void publish_huge_locked(void)
 	}
 }
 
+/**
+ * section_republish_locked - the huge mappings' figures, published anew
+ *
+ * Context: the section lock held (kmem_republish_locked()).
+ */
+void section_republish_locked(void)
+{
+	publish_huge_locked();
+}
+
 static void sec_desc_free(struct kmem_section *sec)
 {
 	lock_assert_held(&section_lock);

@@ -2,13 +2,15 @@
 /*
  * buddy/thread.c - the per-thread registry.
  *
- * Each thread that allocates gets one block in the shared region
- * (buddy/region.c): a published header (struct kmem_stats_thread) followed
- * by the layers' parts, registered at start-up in layer order (buddy's page
- * lists, then slab's magazines).  Each layer keeps an initial-exec TLS
- * pointer to its own part, so its fast path costs one %fs-relative load.
- * Because the block is in the region, kmeminfo sees every thread's cached
- * objects and counters live.
+ * Each thread that allocates gets one block, a unit of the region's
+ * private twin (buddy/region.c): a header (struct kmem_stats_thread)
+ * followed by the layers' parts, registered at start-up in layer order
+ * (buddy's page lists, then slab's magazines).  Each layer keeps an
+ * initial-exec TLS pointer to its own part, so its fast path costs one
+ * %fs-relative load.  The block's published twin carries the header and
+ * what each part publishes of itself (counts only, at the same offsets),
+ * so kmeminfo sees every thread's cached objects and counters live and
+ * nobody sees the block itself.
  *
  * States (kmem_tls_state):
  *
@@ -25,7 +27,8 @@
  * Fork: the child keeps only the forking thread; the others' blocks are
  * marked orphaned, their cached objects abandoned (bounded: a thread holds
  * at most its magazines and page lists), since a thread caught mid-update
- * by fork() cannot be trusted.
+ * by fork() cannot be trusted.  Orphans stay on a list of their own: their
+ * figures are republished with the rest (kmem_thread_republish_locked()).
  *
  * Lock order: thread_lock is the outermost kmem lock.
  */
@@ -50,6 +53,7 @@ static __thread struct kmem_thread *tls_thread __tls_ie;
 
 static struct kmem_lock thread_lock = KMEM_LOCK_INIT;
 static LIST_HEAD(thread_list);
+static LIST_HEAD(orphan_list);		/* blocks of threads lost to fork */
 static struct kmem_thread_part *parts[4];
 static unsigned int nr_parts;
 static size_t block_size = sizeof(struct kmem_thread);
@@ -132,6 +136,7 @@ bool kmem_thread_attach(void)
 	t->unit.state = KMEM_THREAD_LIVE;
 	for (unsigned int i = 0; i < nr_parts; i++)
 		parts[i]->attach((char *)t + parts[i]->offset, &t->unit);
+	kmem_region_publish(&t->unit, sizeof(t->unit));
 	kmem_lock(&thread_lock);
 	list_add_tail(&t->node, &thread_list);
 	kmem_unlock(&thread_lock);
@@ -238,10 +243,36 @@ void kmem_thread_fork_child(void)
 			t->unit.tid = kmem_gettid();
 			continue;
 		}
-		list_del(&t->node);
+		list_move_tail(&t->node, &orphan_list);
 		kmem_thread_orphans = true;
-		t->unit.unit.kind = KMEM_UNIT_ORPHAN;
+		kmem_region_orphan(&t->unit.unit);
 		t->unit.tid = 0;
 	}
 	kmem_region_layout_end();
+}
+
+static void thread_republish(struct kmem_thread *t)
+{
+	kmem_region_publish(&t->unit, sizeof(t->unit));
+	for (unsigned int i = 0; i < nr_parts; i++)
+		parts[i]->publish((char *)t + parts[i]->offset);
+}
+
+/**
+ * kmem_thread_republish_locked - publish every block's figures anew
+ *
+ * Live threads' and orphans' alike, from their private state.  Other
+ * threads may be running: what one changes meanwhile it publishes itself.
+ *
+ * Context: kmem_thread_lock() held (kmem_republish_locked()).
+ */
+void kmem_thread_republish_locked(void)
+{
+	struct kmem_thread *t;
+
+	lock_assert_held(&thread_lock);
+	list_for_each_entry(t, &thread_list, node)
+		thread_republish(t);
+	list_for_each_entry(t, &orphan_list, node)
+		thread_republish(t);
 }

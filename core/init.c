@@ -28,15 +28,19 @@
  *
  * Fork: the prepare handler takes every allocator lock in the documented
  * order, so that no lock is held by a thread that will not exist in the
- * child:
+ * child, and does nothing else (no memfd, no mapping, no copy):
  *
  *   RCU worker -> kmem_thread_lock -> slab_mutex -> every cache lock
  *   (list order) -> reaper -> zone->lock -> section_lock -> region_lock
  *
- * The parent releases them in reverse.  The child first gives itself its
- * own statistics region (before anything writes to it), resets every
- * lock, orphans the other threads' per-thread caches and forgets the
- * helper threads, which fork does not copy.
+ * The parent releases them in reverse.
+ * The child first gives itself a published region of its own (before
+ * anything writes to it), resets every lock, orphans the other threads'
+ * per-thread caches and forgets the helper threads, which fork does not
+ * copy; then it republishes every figure from its private state, which
+ * is exact: the child has one thread.  What fork handlers that run after
+ * kmem's prepare (those registered before kmem's) allocate is in that
+ * private state, so the child's figures include it.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -58,6 +62,43 @@ bool kmem_in_init(void)
 
 static void kmem_fork_register(void);
 
+/* Every allocator lock, in the documented order (fork, republishing). */
+static void kmem_lock_all(void)
+{
+	kmem_thread_fork_prepare();
+	slab_fork_prepare();
+	buddy_fork_prepare();
+	kmem_region_fork_prepare();
+}
+
+static void kmem_unlock_all(void)
+{
+	kmem_region_fork_parent();
+	buddy_fork_parent();
+	slab_fork_parent();
+	kmem_thread_fork_parent();
+}
+
+/*
+ * kmem_republish_locked - write the whole published region anew
+ * @fresh: on a new memfd first
+ *
+ * Everything published is a copy of private state (buddy/region.c), so
+ * each layer writes its part again: the header, the page allocator's
+ * figures, the cache records, every thread's block.
+ *
+ * Context: kmem_lock_all() held (other threads may be running their fast
+ * paths, which publish their own changes), or a fork child.
+ */
+static void kmem_republish_locked(bool fresh)
+{
+	kmem_region_republish_begin(fresh);
+	buddy_republish_locked();
+	slab_republish_locked();
+	kmem_thread_republish_locked();
+	kmem_region_republish_end();
+}
+
 static void kmem_fork_prepare(void)
 {
 	int expected = 0;
@@ -78,10 +119,7 @@ static void kmem_fork_prepare(void)
 		return;
 	}
 	slab_rcu_fork_prepare();
-	kmem_thread_fork_prepare();
-	slab_fork_prepare();
-	buddy_fork_prepare();
-	kmem_region_fork_prepare();
+	kmem_lock_all();
 }
 
 static void kmem_fork_parent(void)
@@ -91,10 +129,7 @@ static void kmem_fork_parent(void)
 		__atomic_store_n(&kmem_init_state, 0, __ATOMIC_RELEASE);
 		return;
 	}
-	kmem_region_fork_parent();
-	buddy_fork_parent();
-	slab_fork_parent();
-	kmem_thread_fork_parent();
+	kmem_unlock_all();
 	slab_rcu_fork_parent();
 }
 
@@ -111,6 +146,20 @@ static void kmem_fork_child(void)
 	slab_fork_child();
 	kmem_thread_fork_child();
 	slab_rcu_fork_child();
+	kmem_lock_all();
+	kmem_republish_locked(false);
+	kmem_unlock_all();
+}
+
+/**
+ * kmem_stats_fd - the file descriptor of the published region
+ *
+ * Return: the fd, or -1 when statistics are not published.
+ */
+int kmem_stats_fd(void)
+{
+	kmem_init();
+	return kmem_region_fd();
 }
 
 /**

@@ -48,12 +48,16 @@
  */
 static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
 {
-	struct kmem_stats_pcc *c = pcc_fast(s);
+	struct slab_pcc *c = pcc_fast(s);
+	unsigned int n;
 	void *obj;
 
 	if (unlikely(!c->rounds))
 		return NULL;
-	obj = c->loaded[--c->rounds];
+	n = c->rounds - 1;
+	c->rounds = n;
+	pcc_pub(c)->rounds = n;
+	obj = c->loaded[n];
 	*(unsigned long *)((char *)obj + FREE_MARKER_OFFSET) = 0;
 	return obj;
 }
@@ -402,9 +406,9 @@ int kmem_malloc_trim(size_t pad)
 
 	(void)pad;
 	kmem_init();
-	before = kmem_region->os_releases + kmem_region->os_unmaps;
+	before = kmem_os_gives_back();
 	kmem_shrink_all();
-	after = kmem_region->os_releases + kmem_region->os_unmaps;
+	after = kmem_os_gives_back();
 	return after != before;
 }
 

@@ -5,7 +5,10 @@
  *
  * Bonwick's magazine layer (and the kernel's sheaves): each thread holds,
  * per cache, a loaded and a previous magazine, stacks of object pointers
- * (struct kmem_stats_pcc, in the thread's block of the shared region).
+ * (struct slab_pcc, in the thread's block in the region's private twin).
+ * The published region gets each slot's counts (struct kmem_stats_pcc at
+ * the same offset, kmem_pub()): the fast paths store the new round count
+ * there, one plain store; the slow paths publish the slot whole.
  *
  *   alloc: pop from loaded.  free: push to previous.  No lock, no atomic.
  *
@@ -53,7 +56,7 @@ unsigned long kmem_free_secret;
 #define NR_MAG_CACHES 6		/* 4, 8, 16, 32, 64, 128 rounds */
 
 /* struct page.slot holds a slot's offset / 16 in one byte. */
-BUILD_BUG_ON(sizeof(struct kmem_stats_pcc) % 16);
+BUILD_BUG_ON(sizeof(struct slab_pcc) % 16);
 BUILD_BUG_ON(offsetof(struct slab_thread, none) / 16 > 255);
 static struct kmem_cache magazine_caches[NR_MAG_CACHES];
 
@@ -165,15 +168,25 @@ static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 	return m;
 }
 
-/* The calling thread's slot for @s, set up on first use; NULL if none. */
-static struct kmem_stats_pcc *pcc_get(struct slab_thread *st,
-				      struct kmem_cache *r)
+/* Publish extension unit @e of a thread, @ext: its header and offset. */
+static void ext_publish(struct slab_thread *st, unsigned int e,
+			struct slab_ext *ext)
 {
-	struct kmem_stats_pcc *c = pcc_lookup(st, r->id);
+	*(uint64_t *)kmem_pub(&st->ext[e]) =
+		ext ? kmem_region_unit_offset(ext) : 0;
+	if (ext)
+		kmem_region_publish(ext, offsetof(struct slab_ext, pcc));
+}
+
+/* The calling thread's slot for @s, set up on first use; NULL if none. */
+static struct slab_pcc *pcc_get(struct slab_thread *st,
+				struct kmem_cache *r)
+{
+	struct slab_pcc *c = pcc_lookup(st, r->id);
 
 	if (unlikely(!c)) {
 		unsigned int e = r->id / KMEM_PCC_INLINE;
-		struct kmem_stats_ext *ext;
+		struct slab_ext *ext;
 
 		ext = kmem_region_alloc(KMEM_UNIT_EXT, sizeof(*ext));
 		if (!ext)
@@ -182,6 +195,7 @@ static struct kmem_stats_pcc *pcc_get(struct slab_thread *st,
 		ext->first_id = e * KMEM_PCC_INLINE;
 		/* Read by statistics readers and exits, under kmem_thread_lock. */
 		__atomic_store_n(&st->ext[e], ext, __ATOMIC_RELEASE);
+		ext_publish(st, e, ext);
 		c = &ext->pcc[r->id % KMEM_PCC_INLINE];
 	}
 	if (!c->magsize) {
@@ -199,12 +213,13 @@ static struct kmem_stats_pcc *pcc_get(struct slab_thread *st,
 		c->previous = m->round;
 		c->cache_id = (uint16_t)r->id;
 		c->magsize = (uint16_t)r->magsize;
+		pcc_publish(c);
 	}
 	return c;
 }
 
 /* The thread's slot when it may use magazines for @r; NULL otherwise. */
-static struct kmem_stats_pcc *slow_slot(struct kmem_cache *r)
+static struct slab_pcc *slow_slot(struct kmem_cache *r)
 {
 	struct slab_thread *st = kmem_tls_slab;
 
@@ -217,7 +232,7 @@ static struct kmem_stats_pcc *slow_slot(struct kmem_cache *r)
 }
 
 /* Exchange the roles of a slot's two magazines. */
-static void swap_mags(struct kmem_stats_pcc *c)
+static void swap_mags(struct slab_pcc *c)
 {
 	void **m = c->loaded;
 	unsigned int n = c->rounds;
@@ -226,23 +241,13 @@ static void swap_mags(struct kmem_stats_pcc *c)
 	pcc_set_previous(c, m, n);
 }
 
-/**
- * slab_alloc_slow - refill the calling thread's magazine, then allocate
- * @s:      the cache (or an alias)
- * @gfp:    allocation flags
- * @caller: the API caller's return address
- *
- * Return: an object (free marker not cleared), or NULL.
- */
-void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+/* slab_alloc_slow() with a slot: refill it, then allocate. */
+static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
+			    gfp_t gfp, unsigned long caller)
 {
-	struct kmem_cache *r = s->root;
-	struct kmem_stats_pcc *c = slow_slot(r);
 	struct kmem_magazine *full, *spare = NULL;
 	unsigned int n;
 
-	if (!c)
-		return slab_alloc_locked(r, gfp, caller);
 	if (c->rounds)
 		goto pop;	/* the fast path ran before the thread attached */
 	/*
@@ -314,24 +319,34 @@ pop:
 }
 
 /**
- * slab_free_slow - make room in the calling thread's magazine, then free
+ * slab_alloc_slow - refill the calling thread's magazine, then allocate
  * @s:      the cache (or an alias)
- * @obj:    an object of @s, checked, free marker written if the cache
- *          marks
+ * @gfp:    allocation flags
  * @caller: the API caller's return address
+ *
+ * Return: an object (free marker not cleared), or NULL.
  */
-void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
+void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	struct kmem_cache *r = s->root;
-	struct kmem_stats_pcc *c = slow_slot(r);
+	struct slab_pcc *c = slow_slot(r);
+	void *obj;
+
+	if (!c)
+		return slab_alloc_locked(r, gfp, caller);
+	obj = magazine_alloc(r, c, gfp, caller);
+	pcc_publish(c);
+	return obj;
+}
+
+/* slab_free_slow() with a slot: make room in it, then free. */
+static void magazine_free(struct kmem_cache *r, struct slab_pcc *c,
+			  void *obj)
+{
 	struct kmem_magazine *empty = NULL;
 	unsigned long due = 0;
 	LIST_HEAD(to_free);
 
-	if (!c) {
-		slab_free_locked(r, obj, caller);
-		return;
-	}
 	if (c->prev_rounds < c->magsize)
 		goto push;	/* the fast path ran before the thread attached */
 	/* 1. The loaded magazine was emptied by allocations: swap. */
@@ -371,6 +386,26 @@ push:
 	c->previous[c->prev_rounds++] = obj;
 }
 
+/**
+ * slab_free_slow - make room in the calling thread's magazine, then free
+ * @s:      the cache (or an alias)
+ * @obj:    an object of @s, checked, free marker written if the cache
+ *          marks
+ * @caller: the API caller's return address
+ */
+void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
+{
+	struct kmem_cache *r = s->root;
+	struct slab_pcc *c = slow_slot(r);
+
+	if (!c) {
+		slab_free_locked(r, obj, caller);
+		return;
+	}
+	magazine_free(r, c, obj);
+	pcc_publish(c);
+}
+
 /*
  * Give one thread slot's magazines back: full ones to the depot while it
  * has room, the rest's objects to the slabs; fold the thread's counts into
@@ -378,7 +413,7 @@ push:
  * (kmem_cache_shrink(), exit) or, for kmem_cache_destroy(), by another
  * thread under kmem_thread_lock; exits hold that lock too.
  */
-static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
+static void flush_slot(struct kmem_cache *r, struct slab_pcc *c)
 {
 	struct kmem_magazine *spare[2] = { NULL, NULL };
 	unsigned long due = 0, d;
@@ -417,6 +452,7 @@ static void flush_slot(struct kmem_cache *r, struct kmem_stats_pcc *c)
 			spare[i] = m;
 	}
 	memset(c, 0, sizeof(*c));
+	pcc_publish(c);
 	cache_publish_locked(r);
 	kmem_unlock(&r->lock);
 	slab_release_list(r, &to_free);
@@ -431,7 +467,7 @@ static void flush_thread_slot(void *part, pid_t tid, void *arg)
 {
 	struct slab_thread *st = part;
 	struct kmem_cache *r = arg;
-	struct kmem_stats_pcc *c = pcc_lookup(st, r->id);
+	struct slab_pcc *c = pcc_lookup(st, r->id);
 
 	(void)tid;
 	if (c && c->magsize && c->cache_id == r->id)
@@ -595,7 +631,7 @@ struct holdings {
 static void count_holdings(void *part, pid_t tid, void *arg)
 {
 	struct holdings *h = arg;
-	struct kmem_stats_pcc *c = pcc_lookup(part, h->id);
+	struct slab_pcc *c = pcc_lookup(part, h->id);
 
 	(void)tid;
 	/*
@@ -647,12 +683,12 @@ static void slab_thread_attach(void *part, struct kmem_stats_thread *unit)
 static void slab_thread_exit(void *part)
 {
 	struct slab_thread *st = part;
-	struct kmem_stats_ext *ext[ARRAY_SIZE(st->ext)];
+	struct slab_ext *ext[ARRAY_SIZE(st->ext)];
 
 	kmem_tls_slab = &slab_thread_none;
 	kmem_thread_lock();
 	for (unsigned int id = 0; id < KMEM_STATS_MAX_CACHES; id++) {
-		struct kmem_stats_pcc *c;
+		struct slab_pcc *c;
 		struct kmem_cache *r;
 
 		if (id % KMEM_PCC_INLINE == 0 && id >= KMEM_PCC_INLINE &&
@@ -671,6 +707,8 @@ static void slab_thread_exit(void *part)
 	for (unsigned int e = 0; e < ARRAY_SIZE(st->ext); e++) {
 		ext[e] = st->ext[e];
 		__atomic_store_n(&st->ext[e], NULL, __ATOMIC_RELAXED);
+		if (ext[e])
+			ext_publish(st, e, NULL);
 	}
 	kmem_thread_unlock();
 	for (unsigned int e = 0; e < ARRAY_SIZE(ext); e++)
@@ -678,10 +716,49 @@ static void slab_thread_exit(void *part)
 			kmem_region_free(ext[e]);
 }
 
+/*
+ * Publish a slot whole, from another thread's point of view: its owner
+ * may be popping and pushing meanwhile (kmem_republish_locked() in a
+ * parent).  Each word is read as it is; what the owner changes after,
+ * it publishes itself.
+ */
+static void pcc_republish(struct slab_pcc *c)
+{
+	struct kmem_stats_pcc *p = pcc_pub(c);
+
+	p->rounds = data_race(c->rounds);
+	p->prev_rounds = data_race(c->prev_rounds);
+	p->magsize = data_race(c->magsize);
+	p->cache_id = data_race(c->cache_id);
+	p->loaded_start = data_race(c->loaded_start);
+	p->prev_start = data_race(c->prev_start);
+	p->allocs = data_race(c->allocs);
+	p->frees = data_race(c->frees);
+}
+
+/* Publish a thread's slots and extension units anew. */
+static void slab_thread_publish(void *part)
+{
+	struct slab_thread *st = part;
+
+	for (unsigned int i = 0; i < KMEM_PCC_INLINE; i++)
+		pcc_republish(&st->pcc[i]);
+	for (unsigned int e = 0; e < ARRAY_SIZE(st->ext); e++) {
+		/* Exits clear it under kmem_thread_lock, which we hold. */
+		struct slab_ext *ext = __atomic_load_n(&st->ext[e],
+						       __ATOMIC_ACQUIRE);
+
+		ext_publish(st, e, ext);
+		for (unsigned int i = 0; ext && i < KMEM_PCC_INLINE; i++)
+			pcc_republish(&ext->pcc[i]);
+	}
+}
+
 struct kmem_thread_part slab_thread_part = {
 	.size = sizeof(struct slab_thread),
 	.attach = slab_thread_attach,
 	.exit = slab_thread_exit,
+	.publish = slab_thread_publish,
 };
 
 /**

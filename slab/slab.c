@@ -154,6 +154,8 @@ int slab_calculate_layout(struct kmem_cache *s)
 
 /**
  * cache_publish_locked - copy a cache's figures into its region record
+ *
+ * The record is a copy: nothing in it is read back (its seq included).
  * @s: the cache (root), lock held
  */
 void cache_publish_locked(struct kmem_cache *s)
@@ -161,7 +163,7 @@ void cache_publish_locked(struct kmem_cache *s)
 	struct kmem_stats_cache *r = s->stat;
 
 	lock_assert_held(&s->lock);
-	__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->seq, ++s->stat_seq, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	r->active_objs = s->active_objs;
 	r->total_objs = (uint64_t)s->nr_slabs * s->objects;
@@ -177,7 +179,7 @@ void cache_publish_locked(struct kmem_cache *s)
 	r->slabs_created = s->slabs_created;
 	r->slabs_freed = s->slabs_freed;
 	r->rcu_pending = s->nr_rcu_slabs;
-	__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->seq, ++s->stat_seq, __ATOMIC_RELEASE);
 }
 
 /* A new slab for @s, constructed, not yet on a list.  No lock held. */

@@ -4,8 +4,8 @@
  *
  * Three levels, after Bonwick's slab allocator with magazines:
  *
- *   per-thread magazines (struct kmem_stats_pcc, in the thread's region
- *   block; no lock)  ->  the cache's depot of full and empty magazines
+ *   per-thread magazines (struct slab_pcc, in the thread's block in the
+ *   region's private twin; no lock)  ->  the cache's depot of full and empty magazines
  *   (cache lock)  ->  slabs: buddy blocks carved into objects, with a
  *   bitmap header (cache lock)  ->  the buddy allocator.
  *
@@ -134,11 +134,13 @@ struct kmem_cache {
 	unsigned int rec_id;		/* stats record (aliases: their own) */
 	int refcount;			/* slab_mutex: names using it */
 	struct list_head list;		/* slab_mutex: on slab_caches */
-	struct kmem_stats_cache *stat;	/* record in the region */
+	struct kmem_stats_cache *stat;	/* record in the published region */
+	uint64_t created;		/* record's creation number */
 	char name[KMEM_STATS_NAME_LEN];
 
 	/* Slabs and depot. */
 	struct kmem_lock lock;
+	uint64_t stat_seq;		/* the record's seq (published copy) */
 	struct list_head slabs_full;
 	struct list_head slabs_partial;
 	struct list_head slabs_free;
@@ -160,18 +162,67 @@ struct kmem_cache {
 };
 
 /*
- * Per-thread part of the slab layer (in the thread's region block).
+ * struct slab_pcc - one thread's magazines for one cache (private)
+ *
+ * The private original of struct kmem_stats_pcc: the same layout, with
+ * the magazines where the published copy has reserved words.  The
+ * published copy is at kmem_pub(c); rounds and prev_rounds are stored
+ * there by the fast paths, the rest by pcc_publish() when a magazine
+ * changes.
+ */
+struct slab_pcc {
+	void **loaded;			/* rounds of the loaded magazine */
+	void **previous;		/* rounds of the previous magazine */
+	uint32_t rounds;		/* objects in loaded */
+	uint32_t prev_rounds;		/* objects in previous */
+	uint16_t magsize;		/* capacity (0: slot unused) */
+	uint16_t cache_id;		/* the cache this slot serves */
+	uint16_t loaded_start;		/* rounds when loaded was put in */
+	uint16_t prev_start;		/* prev_rounds when previous was */
+	uint64_t allocs;		/* allocations from earlier magazines */
+	uint64_t frees;			/* frees into earlier magazines */
+};
+
+/* An extension unit's private original (struct kmem_stats_ext). */
+struct slab_ext {
+	struct kmem_stats_unit unit;
+	int32_t tid;
+	uint32_t first_id;
+	struct slab_pcc pcc[KMEM_PCC_INLINE];
+};
+
+#define SLAB_SAME_FIELD(a, b, f) \
+	(offsetof(struct a, f) == offsetof(struct b, f) && \
+	 sizeof(((struct a *)0)->f) == sizeof(((struct b *)0)->f))
+BUILD_BUG_ON(sizeof(struct slab_pcc) != sizeof(struct kmem_stats_pcc));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, rounds));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, prev_rounds));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, magsize));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, cache_id));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, loaded_start));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, prev_start));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, allocs));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, frees));
+BUILD_BUG_ON(sizeof(struct slab_ext) != sizeof(struct kmem_stats_ext));
+BUILD_BUG_ON(offsetof(struct slab_ext, pcc) !=
+	     offsetof(struct kmem_stats_ext, pcc));
+
+/*
+ * Per-thread part of the slab layer (in the thread's block, private twin).
  * Caches with ids below KMEM_PCC_INLINE have their slot inline; the others
  * point their pcc_off at @none, a slot that is always empty and has no
  * room, so that their fast paths fall through to the slow path, which
  * finds the real slot in an extension unit.  A thread without per-thread
  * state points at slab_thread_none, whose every slot is like @none: the
- * fast paths need no NULL or range checks.
+ * fast paths need no NULL or range checks.  (Neither kind of empty slot
+ * is ever published to: the fast paths store only after taking or giving
+ * an object.)  The published table in place of @ext holds the extension
+ * units' offsets in the region.
  */
 struct slab_thread {
-	struct kmem_stats_pcc pcc[KMEM_PCC_INLINE];
-	struct kmem_stats_pcc none;
-	struct kmem_stats_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_PCC_INLINE];
+	struct slab_pcc pcc[KMEM_PCC_INLINE];
+	struct slab_pcc none;
+	struct slab_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_PCC_INLINE];
 };
 
 extern __thread struct slab_thread *kmem_tls_slab __tls_ie;
@@ -269,6 +320,7 @@ void slab_boot_no_magazines(struct kmem_cache *s);
 void slab_fork_prepare(void);
 void slab_fork_parent(void);
 void slab_fork_child(void);
+void slab_republish_locked(void);
 void slab_shrink_all(void);
 void slab_invalid_free(struct kmem_cache *s, const void *obj,
 		       const char *func, const char *why)
@@ -373,10 +425,10 @@ static __always_inline bool slab_obj_check(const struct kmem_cache *s,
 }
 
 /* The caller's slot for cache @s (NULL if it has none yet). */
-static __always_inline struct kmem_stats_pcc *
+static __always_inline struct slab_pcc *
 pcc_lookup(struct slab_thread *st, unsigned int id)
 {
-	struct kmem_stats_ext *ext;
+	struct slab_ext *ext;
 
 	if (likely(id < KMEM_PCC_INLINE))
 		return &st->pcc[id];
@@ -390,9 +442,9 @@ pcc_lookup(struct slab_thread *st, unsigned int id)
  * and frees only push the previous one, so a slot's counts are its
  * retired totals plus how far the current magazines have moved since they
  * were put in (see struct kmem_stats_pcc).  Every change of magazine goes
- * through these helpers.
+ * through these helpers; the slow paths then publish the slot whole.
  */
-static inline void pcc_set_loaded(struct kmem_stats_pcc *c, void **m,
+static inline void pcc_set_loaded(struct slab_pcc *c, void **m,
 				  unsigned int n)
 {
 	c->allocs += (uint64_t)(c->loaded_start - c->rounds);
@@ -401,7 +453,7 @@ static inline void pcc_set_loaded(struct kmem_stats_pcc *c, void **m,
 	c->loaded_start = (uint16_t)n;
 }
 
-static inline void pcc_set_previous(struct kmem_stats_pcc *c, void **m,
+static inline void pcc_set_previous(struct slab_pcc *c, void **m,
 				    unsigned int n)
 {
 	c->frees += (uint64_t)(c->prev_rounds - c->prev_start);
@@ -410,27 +462,48 @@ static inline void pcc_set_previous(struct kmem_stats_pcc *c, void **m,
 	c->prev_start = (uint16_t)n;
 }
 
+/* The slot's published copy (struct kmem_stats_pcc). */
+static __always_inline struct kmem_stats_pcc *pcc_pub(struct slab_pcc *c)
+{
+	return (struct kmem_stats_pcc *)kmem_pub((char *)c);
+}
+
+/* Publish a slot whole: every figure but the magazines. */
+static inline void pcc_publish(struct slab_pcc *c)
+{
+	struct kmem_stats_pcc *p = pcc_pub(c);
+
+	p->rounds = c->rounds;
+	p->prev_rounds = c->prev_rounds;
+	p->magsize = c->magsize;
+	p->cache_id = c->cache_id;
+	p->loaded_start = c->loaded_start;
+	p->prev_start = c->prev_start;
+	p->allocs = c->allocs;
+	p->frees = c->frees;
+}
+
 /*
  * A slot's live counts.  Statistics read other threads' slots while their
  * owners move them on the fast paths without a lock: each field may be
  * slightly stale, and the sum off by the objects moved meanwhile.
  */
-static inline uint64_t pcc_allocs(const struct kmem_stats_pcc *c)
+static inline uint64_t pcc_allocs(const struct slab_pcc *c)
 {
 	return data_race(c->allocs) +
 	       (uint16_t)(data_race(c->loaded_start) - data_race(c->rounds));
 }
 
-static inline uint64_t pcc_frees(const struct kmem_stats_pcc *c)
+static inline uint64_t pcc_frees(const struct slab_pcc *c)
 {
 	return data_race(c->frees) +
 	       (uint16_t)(data_race(c->prev_rounds) - data_race(c->prev_start));
 }
 
 /* The calling thread's slot for @s, or an empty one (see slab_thread). */
-static __always_inline struct kmem_stats_pcc *pcc_fast(const struct kmem_cache *s)
+static __always_inline struct slab_pcc *pcc_fast(const struct kmem_cache *s)
 {
-	return (struct kmem_stats_pcc *)((char *)kmem_tls_slab + s->pcc_off);
+	return (struct slab_pcc *)((char *)kmem_tls_slab + s->pcc_off);
 }
 
 /*
@@ -449,12 +522,16 @@ static __always_inline struct kmem_stats_pcc *pcc_fast(const struct kmem_cache *
  */
 static __always_inline void *slab_alloc_fast(struct kmem_cache *s)
 {
-	struct kmem_stats_pcc *c = pcc_fast(s);
+	struct slab_pcc *c = pcc_fast(s);
+	unsigned int n;
 	void *obj;
 
 	if (unlikely(!c->rounds))
 		return NULL;
-	obj = c->loaded[--c->rounds];
+	n = c->rounds - 1;
+	c->rounds = n;
+	pcc_pub(c)->rounds = n;
+	obj = c->loaded[n];
 	if (!obj)
 		__builtin_unreachable();	/* magazines hold objects */
 	slab_clear_marker(s, obj);
@@ -501,7 +578,7 @@ static __always_inline bool slab_mark_free(struct kmem_cache *s,
  * Return: true if the object was taken.
  */
 static __always_inline bool __slab_free_fast(struct kmem_cache *s,
-					     struct kmem_stats_pcc *c,
+					     struct slab_pcc *c,
 					     void *obj, const char *func)
 {
 	unsigned long n = c->prev_rounds;
@@ -519,6 +596,7 @@ static __always_inline bool __slab_free_fast(struct kmem_cache *s,
 		return false;
 	c->previous[n] = obj;
 	c->prev_rounds = (unsigned int)n + 1;
+	pcc_pub(c)->prev_rounds = (unsigned int)n + 1;
 	return true;
 }
 
@@ -541,7 +619,7 @@ static __always_inline bool slab_free_fast(struct kmem_cache *s, void *obj,
 static __always_inline bool slab_free_page_fast(const struct page *page,
 						void *obj, const char *func)
 {
-	struct kmem_stats_pcc *c = (struct kmem_stats_pcc *)
+	struct slab_pcc *c = (struct slab_pcc *)
 		((char *)kmem_tls_slab + page->slot * 16U);
 
 	unsigned long n;
@@ -563,6 +641,7 @@ static __always_inline bool slab_free_page_fast(const struct page *page,
 		return false;
 	c->previous[n] = obj;
 	c->prev_rounds = (unsigned int)n + 1;
+	pcc_pub(c)->prev_rounds = (unsigned int)n + 1;
 	return true;
 }
 

@@ -64,21 +64,17 @@ static void id_free(unsigned int id)
 }
 
 /*
- * Fill a cache's record in the region (state LIVE or ALIAS).  Records are
- * numbered in creation order (ids are reused, so readers cannot sort by
- * id to list the newest cache first as /proc/slabinfo does).
+ * Write a cache's record in the region (state LIVE or ALIAS) from the
+ * cache: everything but the slab-layer figures (cache_publish_locked()).
  */
-static void record_init(struct kmem_cache *s)
+static void record_fill(struct kmem_cache *s)
 {
 	struct kmem_stats_cache *r = kmem_region_cache_record(s->rec_id);
 	struct kmem_cache *root = s->root;
-	static uint64_t nr_created;	/* slab_mutex */
 
-	lock_assert_held(&slab_mutex);
-	kmem_region_layout_begin();
 	memset(r, 0, sizeof(*r));
 	r->id = s->rec_id;
-	r->created = ++nr_created;
+	r->created = s->created;
 	memcpy(r->name, s->name, sizeof(r->name));
 	r->object_size = s->object_size;
 	r->size = root->size;
@@ -88,12 +84,26 @@ static void record_init(struct kmem_cache *s)
 	r->flags = s->flags;
 	r->magazine_size = root->magsize;
 	r->alias_of = root->id;
-	r->refcount = 1;
+	r->refcount = s == root ? (uint32_t)max(s->refcount, 1) : 1;
 	r->state = s == root ? KMEM_STATS_CACHE_LIVE : KMEM_STATS_CACHE_ALIAS;
-	if (kmem_region->nr_cache_slots <= s->rec_id)
-		kmem_region->nr_cache_slots = s->rec_id + 1;
-	kmem_region_layout_end();
+	kmem_region_cache_slot_used(s->rec_id);
 	s->stat = r;
+}
+
+/*
+ * Fill a cache's record in the region.  Records are numbered in creation
+ * order (ids are reused, so readers cannot sort by id to list the newest
+ * cache first as /proc/slabinfo does).
+ */
+static void record_init(struct kmem_cache *s)
+{
+	static uint64_t nr_created;	/* slab_mutex */
+
+	lock_assert_held(&slab_mutex);
+	s->created = ++nr_created;
+	kmem_region_layout_begin();
+	record_fill(s);
+	kmem_region_layout_end();
 }
 
 static void record_free(struct kmem_cache *s)
@@ -101,6 +111,26 @@ static void record_free(struct kmem_cache *s)
 	kmem_region_layout_begin();
 	s->stat->state = KMEM_STATS_CACHE_FREE;
 	kmem_region_layout_end();
+}
+
+/**
+ * slab_republish_locked - write every cache's record anew
+ *
+ * From the caches themselves: the published region was replaced
+ * (kmem_republish_locked()).
+ *
+ * Context: slab_mutex and every cache lock held.
+ */
+void slab_republish_locked(void)
+{
+	struct kmem_cache *s;
+
+	lock_assert_held(&slab_mutex);
+	list_for_each_entry(s, &slab_caches, list) {
+		record_fill(s);
+		if (!(s->cflags & CF_ALIAS))
+			cache_publish_locked(s);
+	}
 }
 
 /* ---- creation -------------------------------------------------------- */
@@ -656,7 +686,7 @@ struct thread_counts {
 static void sum_thread_counts(void *part, pid_t tid, void *arg)
 {
 	struct thread_counts *tc = arg;
-	struct kmem_stats_pcc *c = pcc_lookup(part, tc->id);
+	struct slab_pcc *c = pcc_lookup(part, tc->id);
 
 	(void)tid;
 	/* The owner sets its slot up without a lock (pcc_get): one seen

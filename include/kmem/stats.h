@@ -3,11 +3,20 @@
  * kmem/stats.h - the statistics a kmem process publishes, and how to read
  * them.
  *
- * Every process using kmem keeps its statistics, and its threads' magazine
- * state, in one shared-memory region: a memfd named "kmem-stats", kept open
- * on a high, close-on-exec file descriptor.  kmeminfo (or any reader) finds
- * it through /proc/PID/fd, opens it (which the kernel allows to the same
- * user or root only, the /proc/PID/fd rule) and maps it read-only.
+ * Every process using kmem publishes its statistics in one shared-memory
+ * region: a memfd named "kmem-stats", kept open on a high, close-on-exec
+ * file descriptor.  kmeminfo (or any reader) finds it through
+ * /proc/PID/fd, opens it (which the kernel allows to the same user or root
+ * only, the /proc/PID/fd rule) and maps it read-only.
+ *
+ * What is in it: counters, sizes and names - never an address, and
+ * nothing the allocator reads back.  Its magazines, page lists and every
+ * figure it decides by are in its private memory; the region carries
+ * copies, written as they change (plain stores; the fast paths add one
+ * store each).  The memfd is sealed against writes (F_SEAL_FUTURE_WRITE)
+ * and growing or shrinking, and its mode is 0400: no other process can
+ * write it or map it writable, while the owner keeps writing through the
+ * mapping it made before sealing.
  *
  * Layout (all offsets from the start of the region):
  *
@@ -23,7 +32,7 @@
  * removes cache records or units and even again after; a reader copies what
  * it needs and retries if layout_seq was odd or changed.  Each cache record
  * has its own seq for its slab-layer figures, used the same way.  Per-thread
- * counters are single aligned 64-bit words, read racily.
+ * counters are single aligned words, read racily.
  *
  * The reader side needs nothing from libkmem; see tools/kmeminfo.
  */
@@ -39,7 +48,11 @@ extern "C" {
 #endif
 
 #define KMEM_STATS_MAGIC	0x544154534d454d4bULL	/* "KMEMSTAT" */
-#define KMEM_STATS_VERSION	1
+/*
+ * 2: no addresses - the ext table holds unit offsets, header.base_addr
+ * and the slots' magazine pointers are gone (reserved, 0).
+ */
+#define KMEM_STATS_VERSION	2
 #define KMEM_STATS_MEMFD_NAME	"kmem-stats"
 #define KMEM_STATS_NAME_LEN	48
 #define KMEM_STATS_MAX_CACHES	4096
@@ -55,7 +68,7 @@ struct kmem_stats_header {
 	uint32_t version;		/* KMEM_STATS_VERSION */
 	uint32_t header_size;		/* sizeof(struct kmem_stats_header) */
 	uint64_t region_size;		/* bytes in the region */
-	uint64_t base_addr;		/* the writer's address of the region */
+	uint64_t reserved_base;		/* 0 (version 1: an address) */
 	uint64_t layout_seq;		/* odd while the layout changes */
 	int32_t pid;			/* process publishing */
 	int32_t claimed_by;		/* pid that took an inherited region */
@@ -160,17 +173,17 @@ struct kmem_stats_unit {
  * Allocations pop from the loaded magazine, frees push into the previous
  * one; the counts are kept without a per-operation increment:
  *
- *   allocations = allocs + (loaded_start - rounds)
- *   frees       = frees  + (prev_rounds - prev_start)
+ *   allocations = allocs + (uint16_t)(loaded_start - rounds)
+ *   frees       = frees  + (uint16_t)(prev_rounds - prev_start)
  *
- * rounds + prev_rounds are the objects the thread holds.  Read-only for
- * readers; the pointers are the writer's.
+ * rounds + prev_rounds are the objects the thread holds.  The writer
+ * stores rounds and prev_rounds on every allocation and free, the rest
+ * when a magazine changes.
  */
 struct kmem_stats_pcc {
-	void **loaded;			/* rounds of the loaded magazine */
-	void **previous;		/* rounds of the previous magazine */
-	uint32_t rounds;		/* objects in loaded */
-	uint32_t prev_rounds;		/* objects in previous */
+	uint64_t reserved[2];		/* 0 */
+	uint32_t rounds;		/* objects in the loaded magazine */
+	uint32_t prev_rounds;		/* objects in the previous one */
 	uint16_t magsize;		/* capacity (0: slot unused) */
 	uint16_t cache_id;		/* the cache this slot serves */
 	uint16_t loaded_start;		/* rounds when loaded was put in */
@@ -198,8 +211,9 @@ struct kmem_stats_thread {
 /**
  * struct kmem_stats_ext - more per-cache slots (cache ids >= 64)
  *
- * A thread's ext table holds the writer's addresses of these units (0 if
- * absent); entry k covers ids k * KMEM_PCC_INLINE and up.
+ * A thread's ext table (nr_ext uint64_t at ext_off in its unit) holds the
+ * offsets in the region of these units (0 if absent); entry k covers ids
+ * k * KMEM_PCC_INLINE and up.
  */
 struct kmem_stats_ext {
 	struct kmem_stats_unit unit;

@@ -16,6 +16,10 @@
  *   thread NAME N                a thread allocates N objects and stays
  *   fork NAME N                  the child allocates N more and stays;
  *                                answers "ok CHILDPID" once it has
+ *   forkprep NAME N              fork NAME 0, but a fork prepare handler
+ *                                registered before kmem's (so it runs
+ *                                after kmem's) allocates N objects of
+ *                                NAME first, from the thread's magazine
  *   print FILE / printb FILE     kmem_slabinfo_print / kmem_buddyinfo_print
  *   fdtest                       "ok FD CLOEXEC": open("/dev/null")'s
  *                                number; whether the region fd is CLOEXEC
@@ -52,6 +56,9 @@ struct tcache {
 
 static struct tcache caches[MAX_CACHES];
 static unsigned int nr_caches;
+static struct tcache *prep_cache;	/* forkprep: what to allocate */
+static long prep_n;
+static int prep_err;
 
 static struct tcache *find(const char *name)
 {
@@ -134,6 +141,23 @@ static void *leak_thread(void *p)
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
+}
+
+/*
+ * A prepare handler registered before kmem's: constructor priority 101
+ * runs before kmem's constructor (which registers kmem's handlers), and
+ * prepare handlers run in reverse order of registration.
+ */
+static void prep_alloc(void)
+{
+	if (prep_cache && do_alloc(prep_cache, prep_n))
+		prep_err = 1;
+	prep_cache = NULL;
+}
+
+__attribute__((constructor(101))) static void prep_register(void)
+{
+	pthread_atfork(prep_alloc, NULL, NULL);
 }
 
 static int do_fork(struct tcache *c, long n, pid_t *child)
@@ -241,6 +265,16 @@ int main(void)
 			pid_t child;
 
 			if (do_fork(t, atol(b), &child))
+				printf("err fork\n");
+			else
+				printf("ok %d\n", (int)child);
+		} else if (!strcmp(c, "forkprep") && t && n >= 3) {
+			pid_t child;
+
+			prep_cache = t;
+			prep_n = atol(b);
+			prep_err = 0;
+			if (do_fork(t, 0, &child) || prep_err)
 				printf("err fork\n");
 			else
 				printf("ok %d\n", (int)child);

@@ -12,7 +12,8 @@
  *     golden    the golden image, header.pid = this process
  *     badmagic  a header with a foreign magic number
  *     version   layout version 99
- *     geometry  version 1 with another record size
+ *     version1  layout version 1 (a library from before version 2)
+ *     geometry  this version with another record size
  *     torn      layout_seq odd for ever (a writer that died mid-update)
  *     recseq    one record whose seq stays odd
  *     otherpid  a valid region naming another process
@@ -48,7 +49,6 @@
 			 sizeof(struct kmem_stats_cache))
 #define NR_UNITS	3
 #define IMAGE_SIZE	(UNITS_OFF + NR_UNITS * KMEM_STATS_UNIT_SIZE)
-#define BASE_ADDR	0x7f1234000000ULL
 
 /* Offsets inside a thread unit (one unit page). */
 #define T_PCP_OFF	64
@@ -142,7 +142,6 @@ static void build_golden(unsigned char *img, int pid)
 	h->version = KMEM_STATS_VERSION;
 	h->header_size = sizeof(*h);
 	h->region_size = IMAGE_SIZE;
-	h->base_addr = BASE_ADDR;
 	h->layout_seq = 24;
 	h->pid = pid;
 	h->start_ns = 1700000000000000000ULL;
@@ -197,7 +196,7 @@ static void build_golden(unsigned char *img, int pid)
 	set_slot(&pcc[3], 3, 16, 3, 0, 3, 0, 1, 1);	/* FREE record */
 	set_slot(&pcc[2], 9, 8, 4, 0, 4, 0, 1, 1);	/* other cache id */
 	table = (void *)(t0 + T_EXT_OFF);
-	table[1] = BASE_ADDR + UNITS_OFF + KMEM_STATS_UNIT_SIZE;
+	table[1] = UNITS_OFF + KMEM_STATS_UNIT_SIZE;	/* its offset */
 	/* Its extension unit: ids 64..127. */
 	e = (void *)ext;
 	e->unit.kind = KMEM_UNIT_EXT;
@@ -251,6 +250,8 @@ int main(int argc, char **argv)
 		h->magic = 0x1122334455667788ULL;
 	} else if (!strcmp(mode, "version")) {
 		h->version = 99;
+	} else if (!strcmp(mode, "version1")) {
+		h->version = 1;
 	} else if (!strcmp(mode, "geometry")) {
 		h->cache_rec_size = 512;
 	} else if (!strcmp(mode, "torn")) {

@@ -610,7 +610,7 @@ START_TEST(golden_slabinfo_json)
 
 	proc = jget(doc, "process");
 	ck_assert_uint_eq(ju(proc, "pid"), 4242);
-	ck_assert_uint_eq(ju(proc, "layout_version"), 1);
+	ck_assert_uint_eq(ju(proc, "layout_version"), KMEM_STATS_VERSION);
 	ck_assert_uint_eq(ju(proc, "generation"), 24);
 	ck_assert_uint_eq(ju(proc, "mapped"), 32 << 20);
 	ck_assert_uint_eq(ju(proc, "retained"), 16 << 20);
@@ -1047,6 +1047,36 @@ START_TEST(fork_with_threads)
 }
 END_TEST
 
+/*
+ * A prepare handler the program registered before kmem's runs after
+ * kmem's, and allocates: the child's figures include what it took (they
+ * were copied at kmem's prepare before, and showed it as still cached).
+ */
+START_TEST(fork_prepare_handler_allocates)
+{
+	struct kid k = kid_start(NULL);
+	const struct jnode *c;
+	struct jnode *doc;
+	pid_t gc;
+
+	kid_cmd(&k, "create kt_prep 200");
+	kid_cmd(&k, "alloc kt_prep 300");
+	kid_cmd(&k, "free kt_prep 100");	/* the magazine holds them */
+	gc = (pid_t)atoi(kid_cmd(&k, "forkprep kt_prep 50"));
+	ck_assert(gc > 0 && gc != k.p.pid);
+	for (int i = 0; i < 2; i++) {
+		doc = read_json(i ? k.p.pid : gc, "slabinfo");
+		c = jcache(doc, "kt_prep");
+		ck_assert_uint_eq(ju(c, "inuse_objs"), 250);
+		ck_assert_uint_eq(ju(c, "allocs"), 350);
+		ck_assert_uint_eq(ju(c, "frees"), 100);
+		check_balance(c);
+		json_free(doc);
+	}
+	ck_assert_int_eq(kid_stop(&k), 0);
+}
+END_TEST
+
 /* ---- publish ------------------------------------------------------------- */
 
 START_TEST(publish_fd3_cloexec)
@@ -1074,13 +1104,15 @@ END_TEST
 
 /*
  * A region handed down in KMEM_STATS_FD (what "kmeminfo run" does) is
- * claimed by the process and sealed: nobody can shrink it under a reader.
+ * claimed by the process and sealed: nobody can shrink it under a reader
+ * or write it (mode 0400, F_SEAL_FUTURE_WRITE).
  */
 START_TEST(publish_inherited_sealed)
 {
 	const char *const env[] = { "KMEM_STATS_FD=200", NULL };
 	int mfd = memfd_create(KMEM_STATS_MEMFD_NAME, MFD_ALLOW_SEALING);
-	int seals, want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	int seals, want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL |
+			  F_SEAL_FUTURE_WRITE;
 	struct stat ours, theirs;
 	char path[64];
 	struct kid k;
@@ -1101,6 +1133,10 @@ START_TEST(publish_inherited_sealed)
 	ck_assert_msg((seals & want) == want, "seals %#x", seals);
 	ck_assert_int_eq(ftruncate(mfd, 0), -1);
 	ck_assert_int_eq(errno, EPERM);
+	/* Not even the tool that made it may write it now. */
+	ck_assert_int_eq(pwrite(mfd, "x", 1, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_uint_eq(ours.st_mode & 07777, 0400);
 	ck_assert_int_eq(kid_stop(&k), 0);
 	close(mfd);
 }
@@ -1222,6 +1258,9 @@ END_TEST
 START_TEST(err_version)
 {
 	check_fake("version", ST_VERSION, "layout version 99");
+	/* A library from before the addresses went: refused by name too. */
+	check_fake("version1", ST_VERSION,
+		   "statistics layout version 1, but this kmeminfo reads version 2");
 }
 END_TEST
 
@@ -2290,7 +2329,8 @@ int main(int argc, char **argv)
 		live_list, live_ambiguous, NULL
 	};
 	const TTest *const fork_tests[] = {
-		fork_own_figures, fork_with_threads, NULL
+		fork_own_figures, fork_with_threads,
+		fork_prepare_handler_allocates, NULL
 	};
 	const TTest *const publish_tests[] = {
 		publish_fd3_cloexec, publish_inherited_sealed, publish_off,

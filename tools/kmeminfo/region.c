@@ -936,11 +936,10 @@ static int walk_units(struct kmi_snapshot *snap, const unsigned char *units,
 
 			for (uint32_t k = 1; k < th->nr_ext; k++) {
 				const struct kmem_stats_ext *e;
-				uint64_t eoff;
+				uint64_t eoff = ext[k];	/* from region start */
 
-				if (!ext[k] || ext[k] < h->base_addr)
+				if (!eoff)
 					continue;
-				eoff = ext[k] - h->base_addr;
 				if (eoff < h->units_off ||
 				    eoff - h->units_off + sizeof(*e) > len ||
 				    (eoff - h->units_off) % h->unit_size)
