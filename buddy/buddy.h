@@ -857,6 +857,7 @@ void kmem_region_fork_parent(void);
 void kmem_region_fork_child(void);
 bool kmem_region_published(void);
 bool kmem_region_write_sealed(void);
+bool kmem_region_lost(void);
 int kmem_region_fd(void);
 
 #pragma GCC visibility pop

@@ -37,6 +37,12 @@
  * to a file system, so nothing is left behind by an exit or a crash.
  * KMEM_STATS=0: the published half stays private anonymous memory.
  *
+ * The descriptor is the program's to close: kmem remembers the memfd's
+ * identity (st_dev, st_ino) and touches a descriptor number only while it
+ * still refers to that memfd.  When the number no longer does, the
+ * region is published anew on a fresh high number (at the next fork(),
+ * or kmem_stats_fd()).
+ *
  * An inherited region (KMEM_STATS_FD, set by "kmeminfo run"): a memfd
  * created by the parent tool; the first process to claim it (compare-and-
  * swap of header.claimed_by) maps it as its published half, so the tool
@@ -86,6 +92,8 @@ static char *twin;			/* its private twin */
 
 static struct kmem_lock region_lock = KMEM_LOCK_INIT;
 static int region_fd = -1;
+static dev_t region_dev;		/* the memfd's identity */
+static ino_t region_ino;
 static bool region_write_sealed;	/* F_SEAL_FUTURE_WRITE taken */
 
 /* Private: the published header carries copies (region_lock). */
@@ -315,9 +323,25 @@ static void region_seal(int fd)
 		fcntl(fd, F_ADD_SEALS, REGION_SEALS);
 }
 
+/* Remember which memfd @fd is, to recognise the number later. */
 static void region_fd_set(int fd)
 {
+	struct stat st;
+
 	region_fd = fd;
+	if (fd >= 0 && !fstat(fd, &st)) {
+		region_dev = st.st_dev;
+		region_ino = st.st_ino;
+	}
+}
+
+/* Does region_fd still refer to the memfd kmem put there? */
+static bool region_fd_ours(void)
+{
+	struct stat st;
+
+	return region_fd >= 0 && !fstat(region_fd, &st) &&
+	       st.st_dev == region_dev && st.st_ino == region_ino;
 }
 
 /*
@@ -360,8 +384,8 @@ static bool inherited_claim(int fd)
 
 /*
  * Map a new memfd over the published half, seal it and put it on a
- * descriptor: region_fd's number if @keep (a fork child replacing its
- * parent's region there), else a fresh high one.
+ * descriptor: the number @keep if it is still ours (a fork child
+ * replacing its parent's region there), else a fresh high one.
  *
  * Return: true if the region is published; false if no memfd could be
  * had (the published half is then private memory, and any descriptor of
@@ -379,13 +403,14 @@ static bool region_publish_new(bool keep)
 	if (fd < 0) {
 		if (!kmem_os_remap_region_fixed(kmem_region, -1, REGION_SIZE))
 			kmem_panic("kmem: cannot replace the statistics region\n");
-		if (keep)
+		if (keep && region_fd_ours())
 			close(region_fd);
 		region_fd = -1;
 		return false;
 	}
 	region_seal(fd);
-	if (keep && dup3(fd, region_fd, O_CLOEXEC) == region_fd) {
+	if (keep && region_fd_ours() &&
+	    dup3(fd, region_fd, O_CLOEXEC) == region_fd) {
 		close(fd);
 		fd = region_fd;
 	} else {
@@ -465,19 +490,29 @@ bool kmem_region_write_sealed(void)
 }
 
 /**
- * kmem_region_fd - the descriptor of the published region
+ * kmem_region_fd - the descriptor of the published region, as it stands
  *
- * Return: the fd, or -1 when not published.
+ * Return: the fd, or -1 when not published or when the program has closed
+ * (or reused) the number: see kmem_region_lost().
  */
 int kmem_region_fd(void)
 {
-	return region_fd;
+	return region_fd_ours() ? region_fd : -1;
+}
+
+/**
+ * kmem_region_lost - was the region published on a descriptor the
+ * program has since closed (or reused for something else)?
+ */
+bool kmem_region_lost(void)
+{
+	return region_fd >= 0 && !region_fd_ours();
 }
 
 /**
  * kmem_region_republish_begin - start publishing everything anew
- * @fresh: put the published half on a new memfd first; false: rewrite
- *         the mapping in place (a fork child's, just made)
+ * @fresh: put the published half on a new memfd first (its descriptor
+ *         lost, or a fork child); false: rewrite the mapping in place
  *
  * The header is rewritten from the private figures and every unit's
  * header from the twin; the layers then republish what they own, and
@@ -534,8 +569,9 @@ void kmem_region_fork_parent(void)
  *
  * Runs first among kmem's fork-child steps: until it has, the child's
  * published half is its parent's memfd.  A new memfd goes over it (on
- * the same descriptor number), or private memory if none can be had; the
- * figures are republished later (kmem_republish_locked()).
+ * the same descriptor number, if that number still refers to the
+ * parent's region; else on a fresh one), or private memory if none can be
+ * had; the figures are republished later (kmem_republish_locked()).
  */
 void kmem_region_fork_child(void)
 {

@@ -33,7 +33,8 @@
  *   RCU worker -> kmem_thread_lock -> slab_mutex -> every cache lock
  *   (list order) -> reaper -> zone->lock -> section_lock -> region_lock
  *
- * The parent releases them in reverse.
+ * The parent releases them in reverse (first publishing its region anew
+ * if the program closed or reused its descriptor: kmem_republish_locked).
  * The child first gives itself a published region of its own (before
  * anything writes to it), resets every lock, orphans the other threads'
  * per-thread caches and forgets the helper threads, which fork does not
@@ -81,7 +82,7 @@ static void kmem_unlock_all(void)
 
 /*
  * kmem_republish_locked - write the whole published region anew
- * @fresh: on a new memfd first
+ * @fresh: on a new memfd (the program closed or reused our descriptor)
  *
  * Everything published is a copy of private state (buddy/region.c), so
  * each layer writes its part again: the header, the page allocator's
@@ -129,6 +130,8 @@ static void kmem_fork_parent(void)
 		__atomic_store_n(&kmem_init_state, 0, __ATOMIC_RELEASE);
 		return;
 	}
+	if (kmem_region_lost())
+		kmem_republish_locked(true);
 	kmem_unlock_all();
 	slab_rcu_fork_parent();
 }
@@ -154,11 +157,22 @@ static void kmem_fork_child(void)
 /**
  * kmem_stats_fd - the file descriptor of the published region
  *
+ * If the program has closed the descriptor kmem published on (or the
+ * number now refers to something else), the region is published anew on
+ * a fresh high, close-on-exec number first.
+ *
+ * Context: any thread holding no kmem lock.
  * Return: the fd, or -1 when statistics are not published.
  */
 int kmem_stats_fd(void)
 {
 	kmem_init();
+	if (kmem_region_lost() && kmem_ready()) {
+		kmem_lock_all();
+		if (kmem_region_lost())
+			kmem_republish_locked(true);
+		kmem_unlock_all();
+	}
 	return kmem_region_fd();
 }
 

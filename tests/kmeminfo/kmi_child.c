@@ -20,6 +20,11 @@
  *                                registered before kmem's (so it runs
  *                                after kmem's) allocates N objects of
  *                                NAME first, from the thread's magazine
+ *   fdreuse NAME N               close kmem_stats_fd()'s number, put a
+ *                                pipe's read end on it (two bytes in the
+ *                                pipe), fork NAME N; each side reads one
+ *                                byte through that number: "ok CHILDPID"
+ *                                or "err why"
  *   print FILE / printb FILE     kmem_slabinfo_print / kmem_buddyinfo_print
  *   fdtest                       "ok FD CLOEXEC": open("/dev/null")'s
  *                                number; whether the region fd is CLOEXEC
@@ -39,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,7 +166,24 @@ __attribute__((constructor(101))) static void prep_register(void)
 	pthread_atfork(prep_alloc, NULL, NULL);
 }
 
-static int do_fork(struct tcache *c, long n, pid_t *child)
+/* Is @fd the read end of a pipe, giving one of the bytes written? */
+static const char *pipe_check(int fd)
+{
+	struct stat st;
+	char ch;
+
+	if (fstat(fd, &st) || !S_ISFIFO(st.st_mode))
+		return "not a pipe";
+	if (read(fd, &ch, 1) != 1 || (ch != 'a' && ch != 'b'))
+		return "pipe read";
+	return NULL;
+}
+
+/*
+ * The child allocates @n objects of @c (and, if @pipe_fd >= 0, first
+ * reads a byte of the pipe on that number) and stays.
+ */
+static int do_fork(struct tcache *c, long n, int pipe_fd, pid_t *child)
 {
 	int sync[2];
 	pid_t pid;
@@ -175,7 +198,7 @@ static int do_fork(struct tcache *c, long n, pid_t *child)
 	if (!pid) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sync[0]);
-		ok = do_alloc(c, n) ? 0 : 1;
+		ok = (pipe_fd < 0 || !pipe_check(pipe_fd)) && !do_alloc(c, n);
 		if (write(sync[1], &ok, 1) != 1)
 			_exit(1);
 		for (;;)
@@ -199,6 +222,22 @@ static int print_to(const char *path, bool slab)
 	ret = slab ? kmem_slabinfo_print(fd) : kmem_buddyinfo_print(fd);
 	close(fd);
 	return ret;
+}
+
+/* fdreuse: the program takes kmem's descriptor number for a pipe. */
+static const char *do_fdreuse(struct tcache *c, long n, pid_t *child)
+{
+	int fd = kmem_stats_fd(), p[2];
+
+	if (fd < 0)
+		return "no region";
+	close(fd);
+	if (pipe(p) || dup2(p[0], fd) != fd || close(p[0]) ||
+	    write(p[1], "ab", 2) != 2)
+		return "pipe";
+	if (do_fork(c, n, fd, child))
+		return "the child's end of the pipe";
+	return pipe_check(fd);
 }
 
 int main(void)
@@ -264,7 +303,7 @@ int main(void)
 		} else if (!strcmp(c, "fork") && t && n >= 3) {
 			pid_t child;
 
-			if (do_fork(t, atol(b), &child))
+			if (do_fork(t, atol(b), -1, &child))
 				printf("err fork\n");
 			else
 				printf("ok %d\n", (int)child);
@@ -274,8 +313,16 @@ int main(void)
 			prep_cache = t;
 			prep_n = atol(b);
 			prep_err = 0;
-			if (do_fork(t, 0, &child) || prep_err)
+			if (do_fork(t, 0, -1, &child) || prep_err)
 				printf("err fork\n");
+			else
+				printf("ok %d\n", (int)child);
+		} else if (!strcmp(c, "fdreuse") && t && n >= 3) {
+			pid_t child;
+			const char *why = do_fdreuse(t, atol(b), &child);
+
+			if (why)
+				printf("err %s\n", why);
 			else
 				printf("ok %d\n", (int)child);
 		} else if (!strcmp(c, "print") && n >= 2) {

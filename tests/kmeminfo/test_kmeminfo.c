@@ -1077,6 +1077,54 @@ START_TEST(fork_prepare_handler_allocates)
 }
 END_TEST
 
+/*
+ * The program closes kmem's descriptor number and a pipe lands on it.
+ * fork() must leave the pipe alone in both processes (kmi_child reads
+ * through it on each side), and both must still publish.
+ */
+START_TEST(fork_descriptor_reused)
+{
+	struct kid k = kid_start(NULL);
+	char link[256], path[64];
+	struct jnode *doc;
+	int old_fd, fd;
+	ssize_t n;
+	pid_t gc;
+
+	kid_cmd(&k, "create kt_reuse 100");
+	kid_cmd(&k, "alloc kt_reuse 10");
+	old_fd = atoi(kid_cmd(&k, "statsfd"));
+	ck_assert_int_ge(old_fd, 3);
+	gc = (pid_t)atoi(kid_cmd(&k, "fdreuse kt_reuse 5"));
+	ck_assert(gc > 0 && gc != k.p.pid);
+
+	doc = read_json(gc, "slabinfo");
+	ck_assert_uint_eq(ju(jget(doc, "process"), "pid"), (uint64_t)gc);
+	ck_assert_uint_eq(ju(jcache(doc, "kt_reuse"), "inuse_objs"), 15);
+	json_free(doc);
+	doc = read_json(k.p.pid, "slabinfo");
+	ck_assert_uint_eq(ju(jget(doc, "process"), "pid"), (uint64_t)k.p.pid);
+	ck_assert_uint_eq(ju(jcache(doc, "kt_reuse"), "inuse_objs"), 10);
+	json_free(doc);
+
+	/* The parent's region is on a new number; the old one is the pipe. */
+	fd = atoi(kid_cmd(&k, "statsfd"));
+	ck_assert_int_ge(fd, 3);
+	ck_assert_int_ne(fd, old_fd);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)k.p.pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	ck_assert_int_gt(n, 0);
+	link[n] = '\0';
+	ck_assert_msg(!strncmp(link, "/memfd:kmem-stats", 17), "%s", link);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)k.p.pid, old_fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	ck_assert_int_gt(n, 0);
+	link[n] = '\0';
+	ck_assert_msg(!strncmp(link, "pipe:", 5), "%s", link);
+	ck_assert_int_eq(kid_stop(&k), 0);
+}
+END_TEST
+
 /* ---- publish ------------------------------------------------------------- */
 
 START_TEST(publish_fd3_cloexec)
@@ -2330,7 +2378,7 @@ int main(int argc, char **argv)
 	};
 	const TTest *const fork_tests[] = {
 		fork_own_figures, fork_with_threads,
-		fork_prepare_handler_allocates, NULL
+		fork_prepare_handler_allocates, fork_descriptor_reused, NULL
 	};
 	const TTest *const publish_tests[] = {
 		publish_fd3_cloexec, publish_inherited_sealed, publish_off,
