@@ -31,7 +31,8 @@
  * child, and does nothing else (no memfd, no mapping, no copy):
  *
  *   RCU worker -> kmem_thread_lock -> slab_mutex -> every cache lock
- *   (list order) -> reaper -> zone->lock -> section_lock -> region_lock
+ *   (list order) -> reaper -> zone OS lock -> zone->lock -> section_lock
+ *   -> region_lock
  *
  * The parent releases them in reverse (first publishing its region anew
  * if the program closed or reused its descriptor: kmem_republish_locked).
