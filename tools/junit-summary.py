@@ -24,7 +24,7 @@ def main():
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as e:
-        print("built; no test results (%s)" % e)
+        print("no test results (%s)" % e)
         return 1
     cases = root.iter("testcase")
     passed, failed, skipped, checks = [], [], [], 0
@@ -41,9 +41,9 @@ def main():
             failed.append(name)
     total = len(passed) + len(failed) + len(skipped)
     if total == 0:
-        print("built; ran no tests")
+        print("ran no tests")
         return 1
-    line = "built; ran %d test%s" % (total, "" if total == 1 else "s")
+    line = "ran %d test%s" % (total, "" if total == 1 else "s")
     if checks:
         line += " (%d Check tests)" % checks
     line += ": %d passed" % len(passed)

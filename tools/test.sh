@@ -73,15 +73,18 @@ export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-3}
 
 declare -A summary
 
-# configure DIR CMAKE_ARGS... - configure and build; 0 if built.
+# configure DIR CMAKE_ARGS... - configure and build; 0 if built.  Sets
+# built_in to the seconds it took.
+built_in=0
 configure_and_build() {
-	local dir=$1; shift
+	local dir=$1 t0=$(date +%s); shift
 	echo "==> configure $dir ($*)"
 	cmake -S "$top" -B "$dir" -DKMEM_WERROR=ON "$@" > "$dir.configure.log" 2>&1 ||
 		{ tail -30 "$dir.configure.log"; return 1; }
 	echo "==> build $dir"
 	cmake --build "$dir" -j "$jobs" > "$dir.build.log" 2>&1 ||
 		{ grep -E 'error|Error' "$dir.build.log" | head -30; tail -10 "$dir.build.log"; return 1; }
+	built_in=$(( $(date +%s) - t0 ))
 }
 
 # ctest_stage NAME DIR ENV CTEST_ARGS... - run the tests, record a summary.
@@ -100,11 +103,11 @@ ctest_stage() {
 	line=$(python3 "$top/tools/junit-summary.py" "$dir/junit-$name.xml" \
 		"$allow_skip" 2>&1)
 	case $? in
-	0) summary[$name]="PASS  $line" ;;
-	*) summary[$name]="FAIL  $line"; rc=1 ;;
+	0) summary[$name]="PASS  built (${built_in} s); $line" ;;
+	*) summary[$name]="FAIL  built (${built_in} s); $line"; rc=1 ;;
 	esac
 	[ "$rc" = 0 ] || case ${summary[$name]} in PASS*)
-		summary[$name]="FAIL  ctest exit status $rc; $line" ;; esac
+		summary[$name]="FAIL  built (${built_in} s); ctest exit status $rc; $line" ;; esac
 	return $rc
 }
 
