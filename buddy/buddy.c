@@ -672,7 +672,8 @@ static void reaper_maybe_start(void)
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&reaper_cond, &cattr);
 	pthread_condattr_destroy(&cattr);
-	reaper_wait = REAPER_AWAKE;
+	/* Kickers read it without the mutex. */
+	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_RELAXED);
 	WRITE_ONCE(reaper_started, true);
 	pthread_mutex_unlock(&reaper_mutex);
 

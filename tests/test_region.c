@@ -258,7 +258,7 @@ END_TEST
 static struct kmem_cache *scan_caches[SCAN_CACHES];
 static void *held[SCAN_THREADS][SCAN_HELD];
 static pthread_barrier_t scan_barrier;
-static volatile int scan_stop;
+static int scan_stop;		/* __atomic: the scan threads poll it */
 
 static size_t scan_size(uint64_t r)
 {
@@ -312,7 +312,7 @@ static void *scan_thread(void *arg)
 	}
 	pthread_barrier_wait(&scan_barrier);
 	/* Busy while the region is scanned: churn, never touching held. */
-	while (!scan_stop) {
+	while (!__atomic_load_n(&scan_stop, __ATOMIC_RELAXED)) {
 		struct kmem_cache *c;
 		void *p;
 
@@ -443,7 +443,7 @@ START_TEST(test_region_publishes_no_address)
 		}
 		munmap((void *)h, KMEM_REGION_SIZE);
 	}
-	scan_stop = 1;
+	__atomic_store_n(&scan_stop, 1, __ATOMIC_RELAXED);
 	for (int t = 0; t < SCAN_THREADS; t++)
 		pthread_join(th[t], NULL);
 	free(live);
@@ -455,6 +455,7 @@ static Suite *region_suite(void)
 	Suite *s = suite_create("region");
 	TCase *tc = tcase_create("region");
 
+	tcase_set_tags(tc, "threads");	/* the TSan build runs these */
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_region_sealed);
 	tcase_add_test(tc, test_region_refuses_writers);
