@@ -109,6 +109,7 @@
 #define MB_RP_SLOTS		1000
 #define MB_RP_OPS		100	/* replacements per loop, blocks per parcel */
 #define MB_RP_CROSS		2	/* a parcel every this many loops */
+#define MB_RP_INFLIGHT		4	/* parcels waiting for one thread, at most */
 #define MB_RP_MIN		8
 #define MB_RP_MAX		16000
 
@@ -1323,12 +1324,15 @@ struct rp_parcel {
  * @mailbox: parcels sent to this thread (a Treiber stack: senders push
  *           with compare-and-swap, the owner takes everything with one
  *           exchange, so no ABA)
+ * @pending: parcels in @mailbox; a sender waits while it is
+ *           MB_RP_INFLIGHT or more
  * @slot:    the thread's MB_RP_SLOTS live blocks
  * @size:    their sizes
  * @next:    the thread it sends parcels to
  */
 struct rp_thread {
 	_Atomic(struct rp_parcel *) mailbox;
+	atomic_int pending;
 	void *slot[MB_RP_SLOTS];
 	uint32_t size[MB_RP_SLOTS];
 	struct rp_thread *next;
@@ -1350,6 +1354,8 @@ static uint64_t rp_drain(struct rp_thread *t)
 	uint64_t ops = 0;
 	unsigned int i;
 
+	int n = 0;
+
 	pc = atomic_exchange_explicit(&t->mailbox, NULL, memory_order_acquire);
 	for (; pc; pc = next) {
 		next = pc->next;
@@ -1357,7 +1363,10 @@ static uint64_t rp_drain(struct rp_thread *t)
 			free_tagged(pc->obj[i], i, "rptest");
 		ops += pc->count + 1;
 		free(pc);
+		n++;
 	}
+	if (n)
+		atomic_fetch_sub_explicit(&t->pending, n, memory_order_relaxed);
 	return ops;
 }
 
@@ -1398,6 +1407,21 @@ static void *rp_worker(void *arg)
 			bench_touch(pc->obj[i], sz, slot_tag(i));
 		}
 		ops += MB_RP_OPS + 1;
+		/*
+		 * Bounded, as a real hand-off queue is: while the receiver
+		 * (descheduled on a busy machine) has MB_RP_INFLIGHT parcels
+		 * waiting, free our own and let it run.  Unbounded, one
+		 * time slice of a sender piled up tens of MB for it, and the
+		 * figure measured the scheduler.
+		 */
+		while (atomic_load_explicit(&t->next->pending,
+					    memory_order_relaxed) >= MB_RP_INFLIGHT &&
+		       !bench_should_stop(w)) {
+			ops += rp_drain(t);
+			sched_yield();
+		}
+		atomic_fetch_add_explicit(&t->next->pending, 1,
+					  memory_order_relaxed);
 		pc->next = atomic_load_explicit(&t->next->mailbox,
 						memory_order_relaxed);
 		while (!atomic_compare_exchange_weak_explicit(&t->next->mailbox,
@@ -1414,7 +1438,8 @@ static void *rp_worker(void *arg)
  * After rpmalloc's rptest: each thread keeps 1000 live blocks of 8 B to
  * 16000 B (most of them small: the density falls linearly) and replaces
  * 100 at random per loop; every second loop it also allocates 100 blocks
- * for the next thread, which frees them on its next loop.  A mix of
+ * for the next thread, which frees them on its next loop (at most 4
+ * parcels wait for a thread: the sender yields until they are freed).  A mix of
  * medium sizes (the 4-16 KiB range where slab and page allocator meet)
  * and a steady rate of remote frees.  With one thread, the parcels go to
  * itself.
@@ -1431,6 +1456,7 @@ static int run_rptest(const struct bench_opts *o, long nthreads)
 	w = bench_map((size_t)n * sizeof(*w));
 	for (i = 0; i < n; i++) {
 		atomic_init(&t[i].mailbox, NULL);
+		atomic_init(&t[i].pending, 0);
 		t[i].next = &t[(i + 1) % n];
 		w[i].fn = rp_worker;
 		w[i].priv = &t[i];
