@@ -15,6 +15,12 @@
  *
  * test_destroy_vs_exit races kmem_cache_destroy() with threads that are
  * exiting (KMEM_STRESS_ROUNDS rounds).
+ *
+ * test_validator_vs_owners runs zone operations (each one checked by the
+ * validator at KMEM_DEBUG_LEVEL=2) while other threads retype the pages
+ * of blocks they own without the zone lock: slabs built and given back,
+ * alloc_pages_exact() splitting its block.  The check must see no problem
+ * that is not there.
  */
 #include "kmem_test.h"
 #include <pthread.h>
@@ -346,6 +352,68 @@ START_TEST(test_destroy_vs_exit)
 }
 END_TEST
 
+#define VO_ROUNDS 4000
+
+static atomic_int vo_running;
+
+/* Slabs of eight pages built and given back: every page retyped. */
+static void *vo_slabs(void *arg)
+{
+	struct kmem_cache *s = arg;
+	void *o[64];
+
+	for (int r = 0; r < VO_ROUNDS / 4; r++) {
+		for (int i = 0; i < 64; i++) {
+			o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+			ck_assert_ptr_nonnull(o[i]);
+		}
+		for (int i = 0; i < 64; i++)
+			kmem_cache_free(s, o[i]);
+		kmem_cache_shrink(s);
+	}
+	atomic_fetch_sub(&vo_running, 1);
+	return NULL;
+}
+
+/* alloc_pages_exact() rewrites its block's heads before freeing a tail. */
+static void *vo_exact(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < VO_ROUNDS; r++) {
+		size_t size = (size_t)(5 + r % 3) * 4096;
+		void *p = alloc_pages_exact(size, GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(p);
+		free_pages_exact(p, size);
+	}
+	atomic_fetch_sub(&vo_running, 1);
+	return NULL;
+}
+
+START_TEST(test_validator_vs_owners)
+{
+	struct kmem_cache *s = kmem_cache_create("vo-order3", 3000, 0,
+						 SLAB_NO_MERGE, NULL);
+	pthread_t th[2];
+
+	ck_assert_ptr_nonnull(s);
+	atomic_store(&vo_running, 2);
+	ck_assert_int_eq(pthread_create(&th[0], NULL, vo_slabs, s), 0);
+	ck_assert_int_eq(pthread_create(&th[1], NULL, vo_exact, NULL), 0);
+	/* Zone operations (orders above the per-thread lists) meanwhile. */
+	while (atomic_load(&vo_running)) {
+		struct page *p = alloc_pages(GFP_KERNEL, PCP_ORDERS);
+
+		ck_assert_ptr_nonnull(p);
+		__free_pages(p, PCP_ORDERS);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	kmem_cache_destroy(s);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stress");
@@ -355,6 +423,7 @@ int main(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_stress);
 	tcase_add_test(tc, test_destroy_vs_exit);
+	tcase_add_test(tc, test_validator_vs_owners);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
