@@ -850,7 +850,8 @@ START_TEST(test_expensive_tier_checks_zone)
 	zone_free_block(&o);
 	expect_abort(damage_then_allocate, NULL,
 		     "buddy_validate: 1 problems after a zone operation");
-	expect_abort(damage_then_allocate, NULL, "free pages in sections, zone says");
+	expect_abort(damage_then_allocate, NULL,
+		     "pages in free blocks, zone says");
 }
 END_TEST
 #endif
