@@ -104,6 +104,22 @@ static inline bool buddy_free_is_cold(void)
 	return tls_reaper;
 }
 
+static unsigned long max_resident;	/* zone lock: peak of the resident bytes */
+
+/**
+ * buddy_max_resident - the most bytes of sections ever resident at once
+ *
+ * Resident: mapped and not released (kmem_buddyinfo.resident), which only
+ * grows when a released max-order block is taken (new sections arrive
+ * released).  For malloc_info()'s <system type="max">.
+ *
+ * Context: any (a racy read of a figure that only grows).
+ */
+unsigned long buddy_max_resident(void)
+{
+	return READ_ONCE(max_resident);
+}
+
 /*
  * The published figures (include/kmem/stats.h) are kept in the region
  * header as they change: the free-list counts by add_to_free_list() and
@@ -223,9 +239,16 @@ static void del_from_free_list(struct page *page, unsigned int order)
 
 	list_del(&page->lru);
 	if (order == MAX_PAGE_ORDER) {
-		if (page->flags & PGF_released)
+		if (page->flags & PGF_released) {
+			unsigned long resident;
+
 			z->nr_released--;
-		else
+			resident = z->nr_sections * SECTION_SIZE -
+				   (z->nr_released + nr_releasing) *
+					   (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+			if (resident > max_resident)
+				WRITE_ONCE(max_resident, resident);
+		} else
 			nr_decay_pending--;
 	}
 	z->free_area[order].nr_free--;
@@ -423,7 +446,7 @@ static void zone_remove_section(struct kmem_section *sec)
 /*
  * release_blocks - give back resident max-order blocks to the OS
  * @now:  current time (ms); blocks freed before now - decay_ms go
- * @all:  ignore the delay (shrink)
+ * @all:  ignore the delay and buddy_config.keep_resident (shrink)
  * @wait: wait for a release in progress in another thread (else return)
  * @next: set to when the oldest remaining resident block expires, or 0
  *
@@ -442,6 +465,9 @@ static unsigned long release_blocks(unsigned long now, bool all, bool wait,
 	unsigned long n = 0;
 	LIST_HEAD(batch);
 	struct page *page, *tmp;
+	unsigned long keep = READ_ONCE(buddy_config.keep_resident) >>
+			     (PAGE_SHIFT + MAX_PAGE_ORDER);
+	bool kept = false;
 
 	if (!wait) {
 		if (!kmem_trylock(&zone_os_lock))
@@ -454,6 +480,11 @@ static unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		page = list_last_entry(top, struct page, lru);
 		if (!all && page->stamp + buddy_config.decay_ms > now)
 			break;
+		/* mallopt(M_TRIM_THRESHOLD): the newest blocks may stay. */
+		if (!all && nr_decay_pending <= keep) {
+			kept = true;
+			break;
+		}
 		list_move(&page->lru, &batch);
 		nr_decay_pending--;
 		nr_releasing++;
@@ -483,15 +514,19 @@ static unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		section_destroy_buddy(sec);
 		zone_lock();
 	}
+	/*
+	 * Blocks kept for M_TRIM_THRESHOLD have no deadline: the next block
+	 * freed sets one, and the oldest go then.
+	 */
 	if (next) {
 		*next = 0;
-		if (!list_empty(top)) {
+		if (!kept && !list_empty(top)) {
 			page = list_last_entry(top, struct page, lru);
 			*next = page->stamp + buddy_config.decay_ms;
 		}
 	}
 	WRITE_ONCE(z->next_decay_ms, 0);
-	if (!list_empty(top))
+	if (!kept && !list_empty(top))
 		WRITE_ONCE(z->next_decay_ms,
 			   list_last_entry(top, struct page, lru)->stamp +
 				   buddy_config.decay_ms);

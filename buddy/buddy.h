@@ -329,6 +329,7 @@ __attribute__((format(printf, 3, 4)))
 int kmem_snprintf(char *buf, size_t len, const char *fmt, ...);
 __attribute__((format(printf, 1, 2)))
 void kmem_printk(const char *fmt, ...);
+bool kmem_elf_symbol(char *buf, size_t len, unsigned long addr);
 void kmem_write_all(int fd, const char *buf, size_t len);
 __attribute__((noreturn, cold, format(printf, 1, 2)))
 void kmem_panic(const char *fmt, ...);
@@ -660,6 +661,9 @@ extern struct zone kmem_zone;
 struct buddy_config {
 	unsigned long decay_ms;		/* free max-order block stays resident */
 	unsigned long retain_sections;	/* wholly free sections kept mapped */
+	unsigned long keep_resident;	/* bytes of free max-order blocks kept
+					 * resident past the delay (mallopt
+					 * M_TRIM_THRESHOLD; 0 by default) */
 	unsigned int pcp_high[9];	/* per-thread list high mark, blocks */
 	unsigned int pcp_batch[9];	/* blocks moved per refill/drain */
 	unsigned long pcp_large_cap;	/* bytes of orders >= 4 a thread keeps */
@@ -675,6 +679,7 @@ void buddy_check_free(struct page *page, unsigned int order,
 		      const char *caller);
 void buddy_init(void);
 void buddy_shrink(void);
+unsigned long buddy_max_resident(void);
 void buddy_release_all(void);
 unsigned long buddy_release_expired(unsigned long now_ms);
 void buddy_fork_prepare(void);

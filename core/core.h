@@ -27,6 +27,8 @@ struct kmem_config {
 extern struct kmem_config kmem_config;
 
 void kmem_config_parse(void);
+void kmem_malloc_stats_fd(int fd);
+void kmem_stats_print_at_exit(void);
 bool kmem_in_init(void);
 
 /* kmalloc.c */
@@ -61,6 +63,13 @@ static __always_inline struct kmem_cache *malloc_cache(size_t size)
 }
 void kmalloc_init(void);
 void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
+void kmalloc_set_mmap_threshold(size_t threshold);
+/*
+ * Largest size kmalloc_large_fast() serves: the per-thread lists' largest
+ * block, or less when mallopt(M_MMAP_THRESHOLD) sends smaller sizes to
+ * mappings of their own.
+ */
+extern size_t kmalloc_pcp_max;
 void kmalloc_large_resize(struct page *page, size_t size);
 void kmalloc_large_release_tail(struct page *page, unsigned long from,
 				unsigned long to);
@@ -110,7 +119,7 @@ static __always_inline void *kmalloc_large_fast(size_t size)
 	unsigned int order;
 	struct page *page;
 
-	if (unlikely(!pcp || size > (PAGE_SIZE << (PCP_ORDERS - 1))))
+	if (unlikely(!pcp || size > READ_ONCE(kmalloc_pcp_max)))
 		return NULL;
 	order = (unsigned int)get_order(size);
 	if (!pcp->lists[order].count)

@@ -56,6 +56,26 @@ static const char *const kmalloc_names[KMALLOC_NR_CACHES] = {
 	"kmalloc-1k", "kmalloc-2k", "kmalloc-4k", "kmalloc-8k"
 };
 
+/*
+ * Sizes from kmalloc_mmap_threshold up get a mapping of their own
+ * (mallopt(M_MMAP_THRESHOLD)); by default those above the largest block.
+ */
+static size_t kmalloc_mmap_threshold = KMALLOC_MAX_SIZE + 1;
+size_t kmalloc_pcp_max = PAGE_SIZE << (PCP_ORDERS - 1);
+
+/**
+ * kmalloc_set_mmap_threshold - send sizes from @threshold up to mappings
+ * @threshold: KMALLOC_MAX_CACHE_SIZE < @threshold <= KMALLOC_MAX_SIZE + 1
+ *
+ * Context: any; takes effect for allocations that start afterwards.
+ */
+void kmalloc_set_mmap_threshold(size_t threshold)
+{
+	WRITE_ONCE(kmalloc_mmap_threshold, threshold);
+	WRITE_ONCE(kmalloc_pcp_max,
+		   min(threshold - 1, PAGE_SIZE << (PCP_ORDERS - 1)));
+}
+
 /* ---- start-up arena ------------------------------------------------- */
 
 static char boot_arena[64 * 1024] __attribute__((aligned(4096)));
@@ -232,7 +252,8 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (need <= KMALLOC_MAX_SIZE) {
+	if (need <= KMALLOC_MAX_SIZE &&
+	    size < READ_ONCE(kmalloc_mmap_threshold)) {
 		unsigned int order = (unsigned int)get_order(need);
 		struct page *page;
 		bool zeroed;

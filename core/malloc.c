@@ -413,21 +413,39 @@ int kmem_malloc_trim(size_t pad)
 }
 
 struct malloc_totals {
-	unsigned long system;	/* bytes from the OS, resident part */
-	unsigned long in_use;	/* bytes held by the program */
+	unsigned long system;	/* bytes of sections not given back */
+	unsigned long max_system;/* the peak of @system */
 	unsigned long cached;	/* free objects in magazines and depots */
+	unsigned long nr_cached;
 	unsigned long slab_free;/* free objects in slabs */
-	unsigned long free_pages;/* bytes in free page blocks */
+	unsigned long nr_slab_free;
+	unsigned long free_pages;/* resident bytes in free page blocks */
+	unsigned long nr_free_blocks;
 	unsigned long releasable;/* resident free max-order blocks */
 	unsigned long huge, nr_huge;
-	unsigned long large;	/* page blocks lent out, not to slabs */
-	unsigned long nr_free_blocks;
+	unsigned long nr_free[NR_PAGE_ORDERS];	/* resident free blocks */
+	struct kmem_slabinfo *si;	/* the caches, if kept */
+	int nr_si;
+	size_t si_bytes;
 };
 
-static void malloc_totals(struct malloc_totals *t)
+/*
+ * malloc_totals - the figures of mallinfo2(), malloc_info() and
+ * malloc_stats(), in glibc's terms: everything kmem took from the OS for
+ * its sections and still holds (@system) is either free (objects cached in
+ * magazines and depots, free objects in slabs, resident free page
+ * blocks) or in use (objects, large blocks, slab headers and the unused
+ * tails of slabs); mappings of their own are counted apart (@huge).
+ * @keep_caches: leave the cache snapshot in @t->si (malloc_totals_done()).
+ *
+ * Allocates nothing from malloc: the snapshot comes from the page
+ * allocator.
+ */
+static void malloc_totals(struct malloc_totals *t, bool keep_caches)
 {
 	struct kmem_buddyinfo bi;
 	struct kmem_slabinfo *si;
+	unsigned long released;
 	size_t bytes;
 	int n, max;
 
@@ -435,16 +453,19 @@ static void malloc_totals(struct malloc_totals *t)
 	kmem_buddyinfo_get(&bi);
 	t->huge = bi.huge_mapped;
 	t->nr_huge = bi.nr_huge;
+	t->system = bi.resident;
+	t->max_system = max(buddy_max_resident(), t->system);
+	/* Released max-order blocks are counted free but hold no memory. */
+	released = bi.retained / (PAGE_SIZE << MAX_PAGE_ORDER);
 	for (int o = 0; o < NR_PAGE_ORDERS; o++) {
-		t->free_pages += bi.nr_free[o] * (PAGE_SIZE << o);
-		t->nr_free_blocks += bi.nr_free[o];
+		t->nr_free[o] = bi.nr_free[o];
+		if (o == MAX_PAGE_ORDER)
+			t->nr_free[o] -= min(released, t->nr_free[o]);
+		t->free_pages += t->nr_free[o] * (PAGE_SIZE << o);
+		t->nr_free_blocks += t->nr_free[o];
 	}
 	t->free_pages += bi.pcp_pages * PAGE_SIZE;
-	t->system = bi.resident + t->huge;
-	/* Resident free max-order blocks: what a trim would release. */
-	t->releasable = (bi.nr_free[MAX_PAGE_ORDER] -
-			 bi.retained / (PAGE_SIZE << MAX_PAGE_ORDER)) *
-			(PAGE_SIZE << MAX_PAGE_ORDER);
+	t->releasable = t->nr_free[MAX_PAGE_ORDER] * (PAGE_SIZE << MAX_PAGE_ORDER);
 	n = kmem_slabinfo_snapshot(NULL, 0);
 	max = n + 16;
 	bytes = sizeof(*si) * (size_t)max;
@@ -452,34 +473,52 @@ static void malloc_totals(struct malloc_totals *t)
 	if (!si)
 		return;
 	n = min(kmem_slabinfo_snapshot(si, max), max);
-	/*
-	 * Large kmalloc blocks (and alloc_pages() blocks): the pages lent
-	 * out of the zone that no slab holds.  Derived here rather than
-	 * counted on every allocation.
-	 */
-	t->large = bi.mapped - t->free_pages;	/* free_pages has pcp pages */
-	for (int i = 0; i < n; i++)
-		t->large -= si[i].num_slabs * si[i].pages_per_slab * PAGE_SIZE;
-	t->in_use = t->large + t->huge;
 	for (int i = 0; i < n; i++) {
-		t->in_use += si[i].inuse_objs * si[i].objsize;
+		t->nr_cached += si[i].thread_objs + si[i].depot_objs;
+		t->nr_slab_free += si[i].num_objs - si[i].active_objs;
+	}
+	for (int i = 0; i < n; i++) {
 		t->cached += (si[i].thread_objs + si[i].depot_objs) *
 			     si[i].objsize;
 		t->slab_free += (si[i].num_objs - si[i].active_objs) *
 				si[i].objsize;
 	}
-	free_pages_exact(si, bytes);
+	if (keep_caches) {
+		t->si = si;
+		t->nr_si = n;
+		t->si_bytes = bytes;
+	} else {
+		free_pages_exact(si, bytes);
+	}
+}
+
+static void malloc_totals_done(struct malloc_totals *t)
+{
+	if (t->si)
+		free_pages_exact(t->si, t->si_bytes);
+	t->si = NULL;
+}
+
+/* All the free bytes of the sections, at most what the sections hold. */
+static unsigned long malloc_totals_free(const struct malloc_totals *t)
+{
+	return min(t->cached + t->slab_free + t->free_pages, t->system);
 }
 
 /**
- * kmem_mallinfo2 - mallinfo2(), with kmem's figures in glibc's fields
+ * kmem_mallinfo2 - mallinfo2(), in glibc's terms
  *
- * arena: bytes of sections resident or not yet released; ordblks: free
- * page blocks; hblks/hblkhd: mappings of their own; uordblks: bytes the
- * program holds (objects in use, large blocks, mappings); fsmblks: free
- * objects cached in magazines and depots; fordblks: free bytes in slabs
- * and page blocks; keepcost: free memory that malloc_trim() would give
- * back now.
+ * The same arithmetic as glibc: @arena (bytes of sections kmem holds from
+ * the OS, resident or ready to be) is exactly @uordblks (in use: objects,
+ * large blocks, slab headers and tails) plus @fordblks (free: cached and
+ * slab-free objects, resident free page blocks); @smblks/@fsmblks are the
+ * free objects cached in magazines and depots (glibc's fast bins), part
+ * of @fordblks; @ordblks counts the other free objects and blocks;
+ * @hblks/@hblkhd are the allocations with a mapping of their own, apart
+ * from @arena as in glibc; @keepcost is what malloc_trim() would give
+ * back now; @usmblks is 0, as in glibc.
+ *
+ * Return: the figures.
  */
 struct mallinfo2 kmem_mallinfo2(void)
 {
@@ -487,17 +526,44 @@ struct mallinfo2 kmem_mallinfo2(void)
 	struct malloc_totals t;
 
 	kmem_init();
-	malloc_totals(&t);
+	malloc_totals(&t, false);
 	memset(&mi, 0, sizeof(mi));
-	mi.arena = t.system - t.huge;
-	mi.ordblks = t.nr_free_blocks;
+	mi.arena = t.system;
+	mi.fordblks = malloc_totals_free(&t);
+	mi.uordblks = mi.arena - mi.fordblks;
+	mi.smblks = t.nr_cached;
+	mi.fsmblks = min(t.cached, mi.fordblks);
+	mi.ordblks = t.nr_slab_free + t.nr_free_blocks;
 	mi.hblks = t.nr_huge;
 	mi.hblkhd = t.huge;
-	mi.uordblks = t.in_use;
-	mi.fsmblks = t.cached;
-	mi.fordblks = t.slab_free + t.free_pages;
 	mi.keepcost = t.releasable;
 	return mi;
+}
+
+/*
+ * The output of malloc_stats() and of KMEM_STATS_PRINT: glibc's lines
+ * (arena and in-use bytes of "Arena 0", the totals with mappings of their
+ * own), then kmem's split of the free bytes.
+ */
+void kmem_malloc_stats_fd(int fd)
+{
+	struct malloc_totals t;
+	unsigned long in_use;
+	char buf[512];
+	int n;
+
+	kmem_init();
+	malloc_totals(&t, false);
+	in_use = t.system - malloc_totals_free(&t);
+	n = kmem_snprintf(buf, sizeof(buf),
+			  "Arena 0:\nsystem bytes     = %10lu\nin use bytes     = %10lu\n"
+			  "Total (incl. mmap):\nsystem bytes     = %10lu\nin use bytes     = %10lu\n"
+			  "max mmap regions = %10lu\nmax mmap bytes   = %10lu\n"
+			  "kmem: cached free objects = %lu bytes, free in slabs = %lu bytes, free pages = %lu bytes\n",
+			  t.system, in_use, t.system + t.huge, in_use + t.huge,
+			  t.nr_huge, t.huge, t.cached, t.slab_free,
+			  t.free_pages);
+	kmem_write_all(fd, buf, min((size_t)n, sizeof(buf) - 1));
 }
 
 /**
@@ -505,18 +571,165 @@ struct mallinfo2 kmem_mallinfo2(void)
  */
 void kmem_malloc_stats(void)
 {
-	struct malloc_totals t;
+	kmem_malloc_stats_fd(2);
+}
 
+/* A <size> line of malloc_info(): free chunks of one size. */
+struct info_size {
+	unsigned long size, count;
+};
+
+/*
+ * The free sizes of malloc_info(), smallest first, one line per size: the
+ * free objects of every cache of that object size (cached and in slabs),
+ * and the resident free page blocks of each order.  Sorted in place
+ * (insertion sort; a few dozen entries) in a page-allocator buffer.
+ */
+static int info_sizes(const struct malloc_totals *t, struct info_size *out,
+		      int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < t->nr_si + NR_PAGE_ORDERS; i++) {
+		unsigned long size, count;
+		int j;
+
+		if (i < t->nr_si) {
+			const struct kmem_slabinfo *si = &t->si[i];
+
+			size = si->objsize;
+			count = si->thread_objs + si->depot_objs +
+				si->num_objs - si->active_objs;
+		} else {
+			size = PAGE_SIZE << (i - t->nr_si);
+			count = t->nr_free[i - t->nr_si];
+		}
+		if (!count)
+			continue;
+		for (j = 0; j < n && out[j].size != size; j++)
+			;
+		if (j == n) {
+			if (n == max)
+				break;
+			out[n].size = size;
+			out[n++].count = 0;
+		}
+		out[j].count += count;
+	}
+	for (int i = 1; i < n; i++) {
+		struct info_size x = out[i];
+		int j = i;
+
+		for (; j > 0 && out[j - 1].size > x.size; j--)
+			out[j] = out[j - 1];
+		out[j] = x;
+	}
+	return n;
+}
+
+/**
+ * kmem_malloc_info - malloc_info(): glibc's XML description of the heap
+ * @options: must be 0
+ * @fp:      where to write
+ *
+ * glibc 2.36's schema, element for element: one <heap nr="0"> (kmem has
+ * one zone for all threads) with the free <sizes> (each size: the free
+ * objects of the caches of that object size, then the resident free page
+ * blocks of each order), <total type="fast"> (objects cached in magazines
+ * and depots), <total type="rest"> (the other free bytes), <system> and
+ * <aspace>; then the totals of the process, with <total type="mmap"> for
+ * the mappings of their own.  The figures are those of mallinfo2().
+ *
+ * Return: 0, or -1 with errno EINVAL if @options is not 0.
+ */
+int kmem_malloc_info(int options, FILE *fp)
+{
+	struct malloc_totals t;
+	struct info_size *sz;
+	unsigned long fast, rest, nr_rest;
+	size_t bytes;
+	int n = 0;
+
+	if (options) {
+		errno = EINVAL;
+		return -1;
+	}
 	kmem_init();
-	malloc_totals(&t);
-	kmem_printk("Arena 0:\nsystem bytes     = %10lu\nin use bytes     = %10lu\n",
-		    t.system - t.huge, t.in_use - t.huge);
-	kmem_printk("Total (incl. mmap):\nsystem bytes     = %10lu\nin use bytes     = %10lu\n",
-		    t.system, t.in_use);
-	kmem_printk("max mmap regions = %10lu\nmax mmap bytes   = %10lu\n",
-		    t.nr_huge, t.huge);
-	kmem_printk("kmem: cached free objects = %lu bytes, free in slabs = %lu bytes, free pages = %lu bytes\n",
-		    t.cached, t.slab_free, t.free_pages);
+	malloc_totals(&t, true);
+	fast = min(t.cached, malloc_totals_free(&t));
+	rest = malloc_totals_free(&t) - fast;
+	nr_rest = t.nr_slab_free + t.nr_free_blocks;
+	bytes = sizeof(*sz) * (size_t)(t.nr_si + NR_PAGE_ORDERS);
+	sz = alloc_pages_exact(bytes, GFP_KERNEL | __GFP_NOWARN);
+	if (sz)
+		n = info_sizes(&t, sz, t.nr_si + NR_PAGE_ORDERS);
+	fputs("<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n", fp);
+	for (int i = 0; i < n; i++)
+		fprintf(fp, "  <size from=\"%lu\" to=\"%lu\" total=\"%lu\" count=\"%lu\"/>\n",
+			sz[i].size, sz[i].size, sz[i].size * sz[i].count,
+			sz[i].count);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			fprintf(fp, "<total type=\"fast\" count=\"%lu\" size=\"%lu\"/>\n"
+				"<total type=\"rest\" count=\"%lu\" size=\"%lu\"/>\n"
+				"<total type=\"mmap\" count=\"%lu\" size=\"%lu\"/>\n",
+				t.nr_cached, fast, nr_rest, rest, t.nr_huge,
+				t.huge);
+		else
+			fprintf(fp, "</sizes>\n<total type=\"fast\" count=\"%lu\" size=\"%lu\"/>\n"
+				"<total type=\"rest\" count=\"%lu\" size=\"%lu\"/>\n",
+				t.nr_cached, fast, nr_rest, rest);
+		fprintf(fp, "<system type=\"current\" size=\"%lu\"/>\n"
+			"<system type=\"max\" size=\"%lu\"/>\n"
+			"<aspace type=\"total\" size=\"%lu\"/>\n"
+			"<aspace type=\"mprotect\" size=\"%lu\"/>\n%s",
+			t.system, t.max_system, t.system, t.system,
+			pass ? "</malloc>\n" : "</heap>\n");
+	}
+	if (sz)
+		free_pages_exact(sz, bytes);
+	malloc_totals_done(&t);
+	return 0;
+}
+
+/**
+ * kmem_mallopt - mallopt(): the glibc settings that have a meaning in kmem
+ * @param: M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX, M_ARENA_TEST
+ * @value: the setting
+ *
+ * - M_TRIM_THRESHOLD: up to @value bytes of free 4 MiB blocks stay
+ *   resident after their delay (KMEM_DECAY_MS) instead of going back to
+ *   the OS (negative: all of them; 0, the default: none).  malloc_trim()
+ *   still gives them all back.
+ * - M_MMAP_THRESHOLD: allocations of @value bytes or more get a mapping
+ *   of their own; 8 KiB < @value <= 4 MiB (kmem's largest block; larger
+ *   allocations always have their own mapping).
+ * - M_ARENA_MAX, M_ARENA_TEST: kmem has one zone for all threads, within
+ *   any limit of 1 or more: accepted, nothing to change.
+ *
+ * Return: 1 if the setting was applied, 0 for a parameter kmem does not
+ * support (M_MXFAST, M_TOP_PAD, M_MMAP_MAX, M_CHECK_ACTION, M_PERTURB,
+ * any other) or a value out of range, as glibc returns 0 for an error.
+ */
+int kmem_mallopt(int param, int value)
+{
+	unsigned long v = (unsigned long)(long)value;
+
+	switch (param) {
+	case M_TRIM_THRESHOLD:
+		WRITE_ONCE(buddy_config.keep_resident, v);
+		return 1;
+	case M_MMAP_THRESHOLD:
+		if (v <= KMALLOC_MAX_CACHE_SIZE || v > KMALLOC_MAX_SIZE)
+			return 0;
+		kmalloc_set_mmap_threshold(v);
+		return 1;
+	case M_ARENA_MAX:
+	case M_ARENA_TEST:
+		return value > 0;
+	default:
+		return 0;
+	}
 }
 
 #ifdef KMEM_MALLOC_NAMES
@@ -561,30 +774,6 @@ __attribute__((visibility("default"))) struct mallinfo mallinfo(void)
 	return m;
 }
 
-/* glibc tuning knobs have no meaning here: accepted, as glibc reports. */
-__attribute__((visibility("default"))) int mallopt(int param, int value)
-{
-	(void)param;
-	(void)value;
-	return 1;
-}
-
-__attribute__((visibility("default"))) int malloc_info(int options, FILE *fp)
-{
-	struct malloc_totals t;
-
-	if (options) {
-		errno = EINVAL;
-		return -1;
-	}
-	kmem_init();
-	malloc_totals(&t);
-	fprintf(fp, "<malloc version=\"kmem-1\">\n"
-		"<total type=\"system\" size=\"%lu\"/>\n"
-		"<total type=\"in_use\" size=\"%lu\"/>\n"
-		"<total type=\"cached\" size=\"%lu\"/>\n"
-		"<total type=\"mmap\" count=\"%lu\" size=\"%lu\"/>\n"
-		"</malloc>\n", t.system, t.in_use, t.cached, t.nr_huge, t.huge);
-	return 0;
-}
+EXPORT_ALIAS(mallopt, kmem_mallopt);
+EXPORT_ALIAS(malloc_info, kmem_malloc_info);
 #endif /* KMEM_MALLOC_NAMES */

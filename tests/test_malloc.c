@@ -370,6 +370,147 @@ START_TEST(test_bad_pointers)
 }
 END_TEST
 
+/* glibc's identity: arena is exactly what is in use plus what is free. */
+START_TEST(test_mallinfo_arithmetic)
+{
+	static void *p[3000];
+	size_t held = 0;
+	struct mallinfo2 m;
+
+	for (int i = 0; i < 3000; i++) {
+		size_t n = (size_t)(i % 50) * 40 + 1;
+
+		if (i % 300 == 0)
+			n = 200 << 10;		/* large blocks too */
+		p[i] = kmem_malloc(n);
+		memset(p[i], 1, n);
+	}
+	for (int i = 0; i < 3000; i += 3) {
+		kmem_free(p[i]);
+		p[i] = NULL;
+	}
+	for (int i = 0; i < 3000; i++)
+		if (p[i])
+			held += kmem_malloc_usable_size(p[i]);
+	m = kmem_mallinfo2();
+	ck_assert_uint_eq(m.arena, m.uordblks + m.fordblks);
+	ck_assert_uint_le(m.fsmblks, m.fordblks);
+	ck_assert_uint_le(m.keepcost, m.fordblks);
+	ck_assert_uint_ge(m.uordblks, held);	/* plus slab headers and tails */
+	ck_assert_uint_eq(m.usmblks, 0);
+	for (int i = 0; i < 3000; i++)
+		kmem_free(p[i]);
+}
+END_TEST
+
+static size_t keepcost(void)
+{
+	return kmem_mallinfo2().keepcost;
+}
+
+/* Poll a figure (documented: mallinfo2's keepcost) for up to 30 s. */
+static bool keepcost_reaches(size_t want)
+{
+	for (int i = 0; i < 600; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (keepcost() <= want)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/*
+ * mallopt(M_TRIM_THRESHOLD): that many bytes of free 4 MiB blocks stay
+ * resident past the delay; the rest goes back to the OS; malloc_trim()
+ * still releases everything.
+ */
+START_TEST(test_mallopt_trim_threshold)
+{
+	void *p[16];
+
+	buddy_config.decay_ms = 50;
+	ck_assert_int_eq(kmem_mallopt(M_TRIM_THRESHOLD, 32 << 20), 1);
+	for (int i = 0; i < 16; i++) {
+		p[i] = kmem_malloc(4 << 20);
+		memset(p[i], 1, 4 << 20);
+	}
+	for (int i = 0; i < 16; i++)
+		kmem_free(p[i]);
+	ck_assert_uint_ge(keepcost(), 32 << 20);
+	ck_assert_msg(keepcost_reaches(32 << 20), "nothing released: keepcost %zu",
+		      keepcost());
+	/* Only what is above the threshold goes, however long we wait. */
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		ck_assert_uint_eq(keepcost(), 32 << 20);
+	}
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_uint_eq(keepcost(), 0);
+
+	/* Back to 0: the next blocks freed all go after the delay. */
+	ck_assert_int_eq(kmem_mallopt(M_TRIM_THRESHOLD, 0), 1);
+	for (int i = 0; i < 4; i++) {
+		p[i] = kmem_malloc(4 << 20);
+		memset(p[i], 1, 4 << 20);
+	}
+	for (int i = 0; i < 4; i++)
+		kmem_free(p[i]);
+	ck_assert_msg(keepcost_reaches(0), "keepcost stays at %zu", keepcost());
+}
+END_TEST
+
+/* mallopt(M_MMAP_THRESHOLD): sizes from the threshold up get a mapping. */
+START_TEST(test_mallopt_mmap_threshold)
+{
+	struct mallinfo2 a, b;
+	char *p, *q;
+
+	ck_assert_int_eq(kmem_mallopt(M_MMAP_THRESHOLD, 64 << 10), 1);
+	a = kmem_mallinfo2();
+	p = kmem_malloc(100 << 10);
+	q = kmem_malloc(32 << 10);
+	b = kmem_mallinfo2();
+	ck_assert_uint_eq(b.hblks, a.hblks + 1);
+	ck_assert_uint_ge(b.hblkhd, a.hblkhd + (100 << 10));
+	memset(p, 7, 100 << 10);
+	p = kmem_realloc(p, 300 << 10);		/* stays a mapping */
+	ck_assert_ptr_nonnull(p);
+	for (int i = 0; i < 100 << 10; i++)
+		ck_assert_int_eq(p[i], 7);
+	p = kmem_realloc(p, 20 << 10);		/* below: a block again */
+	ck_assert_uint_eq(kmem_mallinfo2().hblks, a.hblks);
+	kmem_free(p);
+	kmem_free(q);
+	/* Out of range: above the largest block, within the kmalloc caches. */
+	ck_assert_int_eq(kmem_mallopt(M_MMAP_THRESHOLD, (4 << 20) + 1), 0);
+	ck_assert_int_eq(kmem_mallopt(M_MMAP_THRESHOLD, 8192), 0);
+	ck_assert_int_eq(kmem_mallopt(M_MMAP_THRESHOLD, -1), 0);
+	ck_assert_int_eq(kmem_mallopt(M_MMAP_THRESHOLD, 4 << 20), 1);
+	a = kmem_mallinfo2();
+	p = kmem_malloc(2 << 20);
+	ck_assert_uint_eq(kmem_mallinfo2().hblks, a.hblks);
+	kmem_free(p);
+}
+END_TEST
+
+/* Unsupported settings and values return 0, as glibc's errors do. */
+START_TEST(test_mallopt_unsupported)
+{
+	static const int params[] = { M_MXFAST, M_TOP_PAD, M_MMAP_MAX,
+				      M_CHECK_ACTION, M_PERTURB, 12345 };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(params); i++)
+		ck_assert_int_eq(kmem_mallopt(params[i], 1), 0);
+	ck_assert_int_eq(kmem_mallopt(M_ARENA_MAX, 1), 1);
+	ck_assert_int_eq(kmem_mallopt(M_ARENA_MAX, 0), 0);
+	ck_assert_int_eq(kmem_mallopt(M_ARENA_TEST, 8), 1);
+}
+END_TEST
+
 static Suite *malloc_suite(void)
 {
 	Suite *s = suite_create("malloc");
@@ -385,6 +526,10 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_aligned_family);
 	tcase_add_test(tc, test_usable_size);
 	tcase_add_test(tc, test_trim_and_info);
+	tcase_add_test(tc, test_mallinfo_arithmetic);
+	tcase_add_test(tc, test_mallopt_trim_threshold);
+	tcase_add_test(tc, test_mallopt_mmap_threshold);
+	tcase_add_test(tc, test_mallopt_unsupported);
 	tcase_add_test(tc, test_bad_pointers);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,12 +5,14 @@
  * libkmem exports these under kmem_ names only.  libkmem-malloc.so (and
  * libkmem-malloc.a) is the same code and also exports the standard names,
  * so that linking it, or LD_PRELOADing it, replaces the C library's
- * malloc.  Semantics are glibc's; see Documentation/malloc.md.
+ * malloc.  Semantics are glibc's; see Documentation/kmalloc.md and
+ * kmem-malloc(3).
  */
 #ifndef KMEM_MALLOC_H
 #define KMEM_MALLOC_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <kmem/page.h>
 
 #ifdef __cplusplus
@@ -37,6 +39,8 @@ KMEM_EXPORT size_t kmem_malloc_usable_size(void *ptr);
 KMEM_EXPORT int kmem_malloc_trim(size_t pad);
 KMEM_EXPORT void kmem_malloc_stats(void);
 KMEM_EXPORT struct mallinfo2 kmem_mallinfo2(void);
+KMEM_EXPORT int kmem_malloc_info(int options, FILE *fp);
+KMEM_EXPORT int kmem_mallopt(int param, int value);
 
 #ifdef __cplusplus
 }
