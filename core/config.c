@@ -16,8 +16,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -88,20 +90,79 @@ static void bad_value(const char *name, const char *val, const char *why)
 	kmem_printk("kmem: ignoring %s=%s: %s\n", name, val, why);
 }
 
+/*
+ * parse_bool - the spellings of a boolean setting, any case
+ * Return: 1 or 0, or -1 if @v is none of them.
+ */
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "1", "yes", "on", "true" };
+	static const char *const no[] = { "0", "no", "off", "false" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(v, yes[i]))
+			return 1;
+		if (!strcasecmp(v, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+#define BOOL_SPELLINGS "1/yes/on/true or 0/no/off/false"
+
 static void get_bool(const char *name, bool *out)
 {
 	const char *v = kmem_getenv(name);
+	int b;
 
 	if (!v)
 		return;
-	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on") ||
-	    !strcmp(v, "true"))
-		*out = true;
-	else if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off") ||
-		 !strcmp(v, "false"))
-		*out = false;
+	b = parse_bool(v);
+	if (b < 0)
+		bad_value(name, v, "expected a boolean: " BOOL_SPELLINGS);
 	else
-		bad_value(name, v, "expected 0 or 1");
+		*out = b;
+}
+
+/*
+ * KMEM_STATS_PRINT: a boolean (1: stderr), or a path where "%p" stands
+ * for the PID.  A relative path is made absolute against the working
+ * directory at start-up, so that a program that changes directory still
+ * writes where it was asked to.
+ */
+static char stats_print_path[PATH_MAX];
+
+static void get_stats_print(void)
+{
+	const char *v = kmem_getenv("KMEM_STATS_PRINT");
+	size_t len, dir = 0;
+	int b;
+
+	if (!v || !*v)
+		return;
+	b = parse_bool(v);
+	if (b >= 0) {
+		kmem_config.stats_print = b ? "" : NULL;
+		return;
+	}
+	len = strlen(v);
+	if (v[0] != '/') {
+		if (!getcwd(stats_print_path, sizeof(stats_print_path) - 1))
+			goto bad;
+		dir = strlen(stats_print_path);
+		if (dir > 1)
+			stats_print_path[dir++] = '/';
+		else
+			dir = 1;	/* "/" */
+	}
+	if (dir + len >= sizeof(stats_print_path))
+		goto bad;
+	memcpy(stats_print_path + dir, v, len + 1);
+	kmem_config.stats_print = stats_print_path;
+	return;
+bad:
+	bad_value("KMEM_STATS_PRINT", v,
+		  "expected " BOOL_SPELLINGS " or a path (too long here)");
 }
 
 static void get_ulong(const char *name, unsigned long *out, unsigned long lo,
@@ -140,6 +201,7 @@ void kmem_config_parse(void)
 	const char *v;
 
 	get_bool("KMEM_STATS", &kmem_config.stats);
+	get_stats_print();
 	v = kmem_getenv("KMEM_STATS_FD");
 	if (v) {
 		n = (unsigned long)-1;

@@ -22,6 +22,8 @@ struct kmem_config {
 	const char *debug;	/* KMEM_DEBUG: slab_debug= syntax */
 	bool urcu_fork_hooks;	/* KMEM_URCU_FORK_HOOKS */
 	unsigned long large_tail_pages;	/* KMEM_LARGE_TAIL_KB, in pages; 0 off */
+	const char *stats_print;	/* KMEM_STATS_PRINT: NULL off, "" stderr,
+					 * else an absolute path (%p: PID) */
 };
 
 extern struct kmem_config kmem_config;

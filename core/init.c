@@ -221,3 +221,15 @@ static void __attribute__((constructor)) kmem_fork_register(void)
 		pthread_atfork(kmem_fork_prepare, kmem_fork_parent,
 			       kmem_fork_child);
 }
+
+/*
+ * At exit: KMEM_STATS_PRINT's report.  A destructor, not atexit(), so
+ * that start-up registers nothing with the C library (atexit may
+ * allocate); the library is finalised after the program and the
+ * libraries loaded after it, so the figures are the last ones.
+ */
+static void __attribute__((destructor)) kmem_exit(void)
+{
+	if (__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2)
+		kmem_stats_print_at_exit();
+}

@@ -6,13 +6,19 @@
  * The figures themselves live where they are maintained (the zone, each
  * cache, each thread's block in the shared region); this file gathers
  * them for a program that asks about itself: /proc/buddyinfo and
- * /proc/slabinfo text for the calling process, and kmem_shrink_all().
+ * /proc/slabinfo text for the calling process, kmem_shrink_all(), and
+ * the report KMEM_STATS_PRINT asks for at exit.
  * kmeminfo reads the same figures from the shared region of another
  * process (tools/kmeminfo).
  *
  * Lock order: as the layers below (no lock of its own).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "core/core.h"
 
@@ -48,4 +54,70 @@ void kmem_shrink_all(void)
 	kmem_init();
 	slab_shrink_all();
 	buddy_shrink();
+}
+
+/*
+ * The file KMEM_STATS_PRINT names, "%p" replaced by the PID ("%%": a
+ * '%').  Return: the descriptor, or -1 (reported).
+ */
+static int stats_print_open(const char *pattern)
+{
+	char path[PATH_MAX];
+	size_t n = 0;
+	int fd;
+
+	for (const char *p = pattern; *p && n < sizeof(path) - 1; p++) {
+		if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
+			if (*++p == 'p') {
+				n += (size_t)kmem_snprintf(path + n, sizeof(path) - n,
+							   "%d", (int)getpid());
+				n = min(n, sizeof(path) - 1);
+				continue;
+			}
+		}
+		path[n++] = *p;
+	}
+	path[n] = '\0';
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
+		  0644);
+	if (fd < 0)
+		kmem_printk("kmem: KMEM_STATS_PRINT: cannot write %s: %s\n", path,
+			    strerror(errno));
+	return fd;
+}
+
+/**
+ * kmem_stats_print_at_exit - KMEM_STATS_PRINT: the figures, at exit
+ *
+ * Writes a title naming the process, the malloc_stats() summary, the
+ * /proc/buddyinfo line and the /proc/slabinfo text to stderr or to the
+ * file the setting names.  Uses no stdio and no malloc (the C library may
+ * be half torn down by now; its buffers are not ours to use): text is
+ * formatted on the stack and written with write(2); the cache snapshot
+ * comes from the page allocator.
+ *
+ * Context: exit(), from the library's destructor; kmem initialised.
+ */
+void kmem_stats_print_at_exit(void)
+{
+	char comm[17] = "", line[160];
+	int fd = 2, n;
+
+	if (!kmem_config.stats_print)
+		return;
+	if (*kmem_config.stats_print) {
+		fd = stats_print_open(kmem_config.stats_print);
+		if (fd < 0)
+			return;
+	}
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	n = kmem_snprintf(line, sizeof(line),
+			  "kmem: statistics of pid %d (%s) at exit\n",
+			  (int)getpid(), comm);
+	kmem_write_all(fd, line, min((size_t)n, sizeof(line) - 1));
+	kmem_malloc_stats_fd(fd);
+	kmem_buddyinfo_print(fd);
+	kmem_slabinfo_print(fd);
+	if (fd != 2)
+		close(fd);
 }
