@@ -30,6 +30,8 @@
 
 #include "core/core.h"
 
+#define RET_IP ((unsigned long)__builtin_return_address(0))
+
 union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES] __attribute__((aligned(64)));
 
 /* Class of sizes 0..8192 by (size + 7) / 8: kmalloc-8 ... kmalloc-8k. */
@@ -476,6 +478,8 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
 	void *p;
 
+	if (!caller)		/* kmalloc(), by a tail call: its caller */
+		caller = RET_IP;
 	if (!size)
 		return ZERO_SIZE_PTR;
 	if (!kmem_ready())
@@ -490,6 +494,26 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 	return kmalloc_large(size, PAGE_SIZE, gfp, caller);
 }
 
+/*
+ * kmalloc() for a caller given explicitly: the helpers built on kmalloc
+ * (krealloc, kmemdup, kstrdup, ...) record their own caller as the owner
+ * of what they allocate, as the kernel's _RET_IP_ plumbing does, so that
+ * KMEM_DEBUG's "Allocated in" names the program's call site.  @caller 0:
+ * kmalloc() itself, whose fast path must not load its return address;
+ * the slow path, reached by a tail call, reads it then.
+ */
+static __always_inline void *__kmalloc_caller(size_t size, gfp_t gfp,
+					      unsigned long caller)
+{
+	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))) {
+		void *obj = slab_alloc_fast(kmalloc_cache(size));
+
+		if (likely(obj))
+			return obj;
+	}
+	return kmalloc_slow(size, gfp, caller);
+}
+
 /**
  * kmalloc - allocate memory
  * @size: bytes (0 gives ZERO_SIZE_PTR)
@@ -500,13 +524,7 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
  */
 void *kmalloc(size_t size, gfp_t gfp)
 {
-	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))) {
-		void *obj = slab_alloc_fast(kmalloc_cache(size));
-
-		if (likely(obj))
-			return obj;
-	}
-	return kmalloc_slow(size, gfp, (unsigned long)__builtin_return_address(0));
+	return __kmalloc_caller(size, gfp, 0);
 }
 
 /**
@@ -518,19 +536,21 @@ void *kmalloc(size_t size, gfp_t gfp)
 void *kmalloc_node(size_t size, gfp_t gfp, int node)
 {
 	(void)node;
-	return kmalloc(size, gfp);
+	return __kmalloc_caller(size, gfp, RET_IP);
 }
 
 /*
  * Everything but a slab object that fits the magazine (a full magazine, a
  * marked object: the fast path left them as they came, and
- * kmem_free_classified() checks the marker).  Reached by a tail
- * call from the fast path, so its return address is the API caller's.
+ * kmem_free_classified() checks the marker).
  */
-static noinline void kfree_slow(const void *p, const char *func)
+static noinline void kfree_slow(const void *p, const char *func,
+				unsigned long caller)
 {
-	unsigned long caller = (unsigned long)__builtin_return_address(0);
 	struct kmem_ptr kp;
+
+	if (!caller)		/* kfree(), by a tail call: its caller */
+		caller = RET_IP;
 
 	if (ZERO_OR_NULL_PTR(p))
 		return;
@@ -540,14 +560,9 @@ static noinline void kfree_slow(const void *p, const char *func)
 	kmem_free_classified(&kp, (void *)p, func, caller);
 }
 
-/**
- * kfree - free memory from kmalloc (or any cache)
- * @objp: the pointer; NULL and ZERO_SIZE_PTR are ignored
- *
- * A pointer kmem did not hand out, or one already freed, is reported
- * ("kmem: kfree(): invalid pointer 0x...") and the process aborts.
- */
-void kfree(const void *objp)
+/* kfree() for a caller given explicitly (kvfree, kfree_const, ...); 0: kfree. */
+static __always_inline void __kfree_caller(const void *objp,
+					   unsigned long caller)
 {
 	unsigned long e = section_entry_wrap((unsigned long)objp);
 
@@ -562,7 +577,19 @@ void kfree(const void *objp)
 			return;
 		}
 	}
-	kfree_slow(objp, "kfree");
+	kfree_slow(objp, "kfree", caller);
+}
+
+/**
+ * kfree - free memory from kmalloc (or any cache)
+ * @objp: the pointer; NULL and ZERO_SIZE_PTR are ignored
+ *
+ * A pointer kmem did not hand out, or one already freed, is reported
+ * ("kmem: kfree(): invalid pointer 0x...") and the process aborts.
+ */
+void kfree(const void *objp)
+{
+	__kfree_caller(objp, 0);
 }
 
 /**
@@ -604,29 +631,18 @@ size_t kmalloc_size_roundup(size_t size)
 	return ALIGN(size, PAGE_SIZE);
 }
 
-/**
- * krealloc - resize an allocation
- * @objp:     the allocation (NULL: like kmalloc)
- * @new_size: bytes wanted (0: frees @objp and returns ZERO_SIZE_PTR)
- * @gfp:      flags
- *
- * Stays in place when the allocation is already large enough (a large
- * block gives its pages past @new_size back to the OS); otherwise
- * allocates, copies what the caller may have written (a large block: the
- * size it was asked for, see kmem_written_size()) and frees the old one.
- *
- * Return: the allocation, or NULL (the old one is then untouched).
- */
-void *krealloc(const void *objp, size_t new_size, gfp_t gfp)
+/* krealloc() for a caller given explicitly (krealloc, kvrealloc). */
+static void *__krealloc_caller(const void *objp, size_t new_size, gfp_t gfp,
+			       unsigned long caller)
 {
 	struct kmem_ptr kp;
 	size_t ks;
 	void *ret;
 
 	if (ZERO_OR_NULL_PTR(objp))
-		return kmalloc(new_size, gfp);
+		return __kmalloc_caller(new_size, gfp, caller);
 	if (!new_size) {
-		kfree(objp);
+		__kfree_caller(objp, caller);
 		return ZERO_SIZE_PTR;
 	}
 	kmem_classify(objp, NULL, &kp);
@@ -639,7 +655,7 @@ void *krealloc(const void *objp, size_t new_size, gfp_t gfp)
 			kmalloc_large_resize(kp.page, new_size);
 		return (void *)objp;
 	}
-	ret = kmalloc(new_size, gfp);
+	ret = __kmalloc_caller(new_size, gfp, caller);
 	if (!ret)
 		return NULL;
 	if (kp.kind == KMEM_PTR_BOOT)
@@ -647,9 +663,27 @@ void *krealloc(const void *objp, size_t new_size, gfp_t gfp)
 	else
 		ks = kmem_written_size(&kp, objp);	/* < new_size */
 	memcpy(ret, objp, ks);
-	kmem_free_classified(&kp, (void *)objp, "krealloc",
-			     (unsigned long)__builtin_return_address(0));
+	kmem_free_classified(&kp, (void *)objp, "krealloc", caller);
 	return ret;
+}
+
+/**
+ * krealloc - resize an allocation
+ * @objp:     the allocation (NULL: like kmalloc)
+ * @new_size: bytes wanted (0: frees @objp and returns ZERO_SIZE_PTR)
+ * @gfp:      flags
+ *
+ * Stays in place when the allocation is already large enough (a large
+ * block gives its pages past @new_size back to the OS); otherwise
+ * allocates, copies what the caller may have written (a large block: the
+ * size it was asked for, see kmem_written_size()) and frees the old one.
+ * The new allocation's owner (KMEM_DEBUG's U) is krealloc()'s caller.
+ *
+ * Return: the allocation, or NULL (the old one is then untouched).
+ */
+void *krealloc(const void *objp, size_t new_size, gfp_t gfp)
+{
+	return __krealloc_caller(objp, new_size, gfp, RET_IP);
 }
 
 /**
@@ -664,7 +698,17 @@ void kfree_sensitive(const void *objp)
 		memset((void *)objp, 0, ks);
 		__asm__ __volatile__("" : : "r"(objp) : "memory");
 	}
-	kfree(objp);
+	__kfree_caller(objp, RET_IP);
+}
+
+static __always_inline void *__kmemdup_caller(const void *src, size_t len,
+					      gfp_t gfp, unsigned long caller)
+{
+	void *p = __kmalloc_caller(len, gfp, caller);
+
+	if (!ZERO_OR_NULL_PTR(p))
+		memcpy(p, src, len);
+	return p;
 }
 
 /**
@@ -675,11 +719,7 @@ void kfree_sensitive(const void *objp)
  */
 void *kmemdup(const void *src, size_t len, gfp_t gfp)
 {
-	void *p = kmalloc(len, gfp);
-
-	if (!ZERO_OR_NULL_PTR(p))
-		memcpy(p, src, len);
-	return p;
+	return __kmemdup_caller(src, len, gfp, RET_IP);
 }
 
 /**
@@ -689,7 +729,7 @@ void *kmemdup(const void *src, size_t len, gfp_t gfp)
  */
 char *kstrdup(const char *s, gfp_t gfp)
 {
-	return s ? kmemdup(s, strlen(s) + 1, gfp) : NULL;
+	return s ? __kmemdup_caller(s, strlen(s) + 1, gfp, RET_IP) : NULL;
 }
 
 /**
@@ -706,7 +746,7 @@ char *kstrndup(const char *s, size_t max, gfp_t gfp)
 	if (!s)
 		return NULL;
 	len = strnlen(s, max);
-	p = kmalloc(len + 1, gfp);
+	p = __kmalloc_caller(len + 1, gfp, RET_IP);
 	if (p) {
 		memcpy(p, s, len);
 		p[len] = '\0';
@@ -721,7 +761,7 @@ char *kstrndup(const char *s, size_t max, gfp_t gfp)
  */
 const char *kstrdup_const(const char *s, gfp_t gfp)
 {
-	return kstrdup(s, gfp);
+	return s ? __kmemdup_caller(s, strlen(s) + 1, gfp, RET_IP) : NULL;
 }
 
 /**
@@ -730,7 +770,7 @@ const char *kstrdup_const(const char *s, gfp_t gfp)
  */
 void kfree_const(const void *x)
 {
-	kfree(x);
+	__kfree_caller(x, RET_IP);
 }
 
 /**
@@ -742,7 +782,7 @@ void kfree_const(const void *x)
 void *kvmalloc_node(size_t size, gfp_t gfp, int node)
 {
 	(void)node;
-	return kmalloc(size, gfp);
+	return __kmalloc_caller(size, gfp, RET_IP);
 }
 
 /**
@@ -751,7 +791,7 @@ void *kvmalloc_node(size_t size, gfp_t gfp, int node)
  */
 void kvfree(const void *addr)
 {
-	kfree(addr);
+	__kfree_caller(addr, RET_IP);
 }
 
 /**
@@ -765,7 +805,7 @@ void kvfree_sensitive(const void *addr, size_t len)
 		memset((void *)addr, 0, len);
 		__asm__ __volatile__("" : : "r"(addr) : "memory");
 	}
-	kvfree(addr);
+	__kfree_caller(addr, RET_IP);
 }
 
 /**
@@ -778,7 +818,7 @@ void kvfree_sensitive(const void *addr, size_t len)
 void *kvrealloc(const void *p, size_t oldsize, size_t newsize, gfp_t flags)
 {
 	(void)oldsize;
-	return krealloc(p, newsize, flags);
+	return __krealloc_caller(p, newsize, flags, RET_IP);
 }
 
 /**
@@ -793,6 +833,6 @@ void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
 		if (s)
 			kmem_cache_free(s, p[i]);
 		else
-			kfree(p[i]);
+			__kfree_caller(p[i], RET_IP);
 	}
 }

@@ -28,7 +28,7 @@
  *   BUG <cache>: <what>
  *   ---------------------------------------------------------...
  *
- *   INFO: <range>. First byte 0x.. instead of 0x..
+ *   INFO: <range> @offset=.. First byte 0x.. instead of 0x..
  *   INFO: Allocated in <caller> age=<ms> tid=<tid>
  *   INFO: Freed in <caller> age=<ms> tid=<tid>
  *   INFO: Slab 0x... objects=.. used=.. fp=0x... flags=0x..
@@ -37,6 +37,11 @@
  *   Redzone  <address>: <hex bytes>  <ascii>
  *   Object   ...
  *   FIX <cache>: <what was done>
+ *
+ * @offset is the kernel's: bytes from the start of the slab (its first
+ * page) to the address shown.  Runs of identical dump lines are folded
+ * into one "*" line (print_section()).  The dump of the object stops at
+ * PAGE_SIZE bytes, as the kernel's does.
  *
  * and the damage repaired (the bytes restored, or the bad free refused),
  * so a debugging run continues.
@@ -345,13 +350,19 @@ static void report_symbol(char *buf, size_t len, unsigned long addr)
 /* ---- symbols and dumps ---------------------------------------------- */
 
 /**
- * kmem_print_symbol - "function+0xoff/module" for a code address
+ * kmem_print_symbol - "function+0xoff [module]" for a code address
  * @buf:  destination
  * @len:  its size
  * @addr: the address (0: "(unknown)")
+ *
+ * The dynamic symbol table first (dladdr), then the object's full ELF
+ * symbol table (kmem_elf_symbol()), so that a program linked without
+ * -rdynamic still shows its own functions; "0x... [module+0xoff]" when
+ * the object is stripped of both.
  */
 void kmem_print_symbol(char *buf, size_t len, unsigned long addr)
 {
+	char name[128];
 	Dl_info info;
 
 	if (!addr) {
@@ -365,6 +376,8 @@ void kmem_print_symbol(char *buf, size_t len, unsigned long addr)
 		if (info.dli_sname)
 			kmem_snprintf(buf, len, "%s+0x%lx [%s]", info.dli_sname,
 				      addr - (unsigned long)info.dli_saddr, mod);
+		else if (kmem_elf_symbol(name, sizeof(name), addr))
+			kmem_snprintf(buf, len, "%s [%s]", name, mod);
 		else
 			kmem_snprintf(buf, len, "0x%lx [%s+0x%lx]", addr, mod,
 				      addr - (unsigned long)info.dli_fbase);
@@ -373,15 +386,33 @@ void kmem_print_symbol(char *buf, size_t len, unsigned long addr)
 	kmem_snprintf(buf, len, "0x%lx", addr);
 }
 
+/*
+ * print_section - the kernel's print_hex_dump() of a report, 16 bytes a
+ * line, with one difference: a run of lines identical to the one before
+ * is printed as a single "*" line (as hexdump -C and xxd -a do), the last
+ * line of the section always shown.  An intact 8 KiB red zone is then
+ * three lines, not 512; bytes that differ are all shown.
+ */
 static void print_section(const char *text, const unsigned char *addr,
 			  unsigned int len)
 {
-	len = min(len, 4096U);
+	bool starred = false;
+
 	for (unsigned int off = 0; off < len; off += 16) {
 		char line[128];
-		int n = kmem_snprintf(line, sizeof(line), "%s%016lx: ", text,
-				      (unsigned long)(addr + off));
 		unsigned int cnt = min(16U, len - off);
+		int n;
+
+		if (off && cnt == 16 && off + 16 < len &&
+		    !memcmp(addr + off, addr + off - 16, 16)) {
+			if (!starred)
+				kmem_printk("*\n");
+			starred = true;
+			continue;
+		}
+		starred = false;
+		n = kmem_snprintf(line, sizeof(line), "%s%016lx: ", text,
+				  (unsigned long)(addr + off));
 
 		for (unsigned int i = 0; i < 16; i++)
 			n += kmem_snprintf(line + n, sizeof(line) - (size_t)n,
@@ -471,7 +502,8 @@ static void print_trailer(struct kmem_cache *s, struct slab *slab, char *slot)
 		    (unsigned long)first_free_slot(s, slab));
 	if (s->red_left)
 		print_section("Redzone  ", (unsigned char *)slot, s->red_left);
-	print_section("Object   ", (unsigned char *)obj, s->object_size);
+	print_section("Object   ", (unsigned char *)obj,
+		      min(s->object_size, (unsigned int)PAGE_SIZE));
 	if (s->flags & SLAB_RED_ZONE)
 		print_section("Redzone  ", (unsigned char *)obj + s->object_size,
 			      s->inuse - s->red_left - s->object_size);
@@ -511,7 +543,8 @@ static bool check_bytes(struct kmem_cache *s, struct slab *slab, char *slot,
 	slab_report(s, "%s overwritten", what);
 	slab_printk("INFO: 0x%lx-0x%lx @offset=%lu. First byte 0x%x instead of 0x%x\n",
 		    (unsigned long)fault, (unsigned long)(end - 1),
-		    (unsigned long)(fault - (unsigned char *)slot), *fault, value);
+		    (unsigned long)(fault - (unsigned char *)slab), *fault,
+		    value);
 	print_trailer(s, slab, slot);
 	memset(fault, value, (size_t)(end - fault));
 	slab_printk("FIX %s: Restoring %s 0x%lx-0x%lx=0x%x\n", s->name, what,
@@ -711,7 +744,8 @@ void debug_report_leaks(struct kmem_cache *s, unsigned long caller)
 				shown++;
 				slab_printk("INFO: Object 0x%lx @offset=%lu\n",
 					    (unsigned long)(slot + s->red_left),
-					    (unsigned long)(slot - (char *)slab));
+					    (unsigned long)(slot + s->red_left -
+							    (char *)slab));
 				print_track("Allocated", get_track(s, slot, 0));
 			}
 		}

@@ -323,13 +323,41 @@ static const char *check_args(const char *name, unsigned int size,
 	return NULL;
 }
 
+/*
+ * poison_skipped - does KMEM_DEBUG ask for P on a cache that cannot be
+ * poisoned (a constructor, or SLAB_TYPESAFE_BY_RCU: the object's contents
+ * must survive a free, as in the kernel)?  True once per cache name
+ * (hashes of the names already reported, slab_mutex held), so that a
+ * program that creates the same cache again and again is told once.
+ */
+static bool poison_skipped(const char *name, slab_flags_t asked,
+			   slab_flags_t flags, void (*ctor)(void *))
+{
+	static uint32_t told[64];
+	static unsigned int nr_told;
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	lock_assert_held(&slab_mutex);
+	if (!(flags & SLAB_POISON) || (asked & SLAB_POISON) ||
+	    (!ctor && !(flags & SLAB_TYPESAFE_BY_RCU)))
+		return false;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (unsigned int i = 0; i < min(nr_told, (unsigned int)ARRAY_SIZE(told)); i++)
+		if (told[i] == h)
+			return false;
+	told[nr_told++ % ARRAY_SIZE(told)] = h;
+	return true;
+}
+
 static struct kmem_cache *create_cache(const char *name, unsigned int size,
 				       unsigned int align, slab_flags_t flags,
 				       void (*ctor)(void *),
 				       unsigned long caller)
 {
-	bool quiet = flags & SLAB_NOWARN;
+	bool quiet = flags & SLAB_NOWARN, no_poison;
 	struct kmem_cache *s = NULL, *root;
+	slab_flags_t asked;
 	const char *why;
 	int err;
 
@@ -344,7 +372,9 @@ static struct kmem_cache *create_cache(const char *name, unsigned int size,
 		why = "a cache with this name exists";
 		goto out_unlock;
 	}
+	asked = flags;
 	flags = slab_debug_flags_for(name, flags);
+	no_poison = poison_skipped(name, asked, flags, ctor);
 	root = find_mergeable(size, align, flags, ctor);
 	s = slab_alloc_locked(&kmem_cache_boot, GFP_KERNEL | __GFP_NOWARN,
 			      caller);
@@ -383,6 +413,9 @@ static struct kmem_cache *create_cache(const char *name, unsigned int size,
 		}
 	}
 	kmem_unlock(&slab_mutex);
+	if (no_poison)
+		kmem_printk("kmem: KMEM_DEBUG: cache %s is not poisoned (P): it has %s, whose contents must survive a free (as in the kernel); writes after free go unseen there\n",
+			    name, ctor ? "a constructor" : "SLAB_TYPESAFE_BY_RCU");
 	return s;
 
 out_free:
