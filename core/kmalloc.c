@@ -478,8 +478,6 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
 	void *p;
 
-	if (!caller)		/* kmalloc(), by a tail call: its caller */
-		caller = RET_IP;
 	if (!size)
 		return ZERO_SIZE_PTR;
 	if (!kmem_ready())
@@ -498,19 +496,22 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
  * kmalloc() for a caller given explicitly: the helpers built on kmalloc
  * (krealloc, kmemdup, kstrdup, ...) record their own caller as the owner
  * of what they allocate, as the kernel's _RET_IP_ plumbing does, so that
- * KMEM_DEBUG's "Allocated in" names the program's call site.  @caller 0:
- * kmalloc() itself, whose fast path must not load its return address;
- * the slow path, reached by a tail call, reads it then.
+ * KMEM_DEBUG's "Allocated in" names the program's call site.
  */
+static __always_inline void *kmalloc_fast(size_t size, gfp_t gfp)
+{
+	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO)))
+		return slab_alloc_fast(kmalloc_cache(size));
+	return NULL;
+}
+
 static __always_inline void *__kmalloc_caller(size_t size, gfp_t gfp,
 					      unsigned long caller)
 {
-	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))) {
-		void *obj = slab_alloc_fast(kmalloc_cache(size));
+	void *obj = kmalloc_fast(size, gfp);
 
-		if (likely(obj))
-			return obj;
-	}
+	if (likely(obj))
+		return obj;
 	return kmalloc_slow(size, gfp, caller);
 }
 
@@ -524,7 +525,12 @@ static __always_inline void *__kmalloc_caller(size_t size, gfp_t gfp,
  */
 void *kmalloc(size_t size, gfp_t gfp)
 {
-	return __kmalloc_caller(size, gfp, 0);
+	void *obj = kmalloc_fast(size, gfp);
+
+	if (likely(obj))
+		return obj;
+	/* The return address is read on this path only. */
+	return kmalloc_slow(size, gfp, RET_IP);
 }
 
 /**
@@ -549,8 +555,6 @@ static noinline void kfree_slow(const void *p, const char *func,
 {
 	struct kmem_ptr kp;
 
-	if (!caller)		/* kfree(), by a tail call: its caller */
-		caller = RET_IP;
 
 	if (ZERO_OR_NULL_PTR(p))
 		return;
@@ -560,23 +564,27 @@ static noinline void kfree_slow(const void *p, const char *func,
 	kmem_free_classified(&kp, (void *)p, func, caller);
 }
 
-/* kfree() for a caller given explicitly (kvfree, kfree_const, ...); 0: kfree. */
-static __always_inline void __kfree_caller(const void *objp,
-					   unsigned long caller)
+/* kfree()'s fast path: true if @objp went into a magazine or page list. */
+static __always_inline bool kfree_fast(const void *objp)
 {
 	unsigned long e = section_entry_wrap((unsigned long)objp);
 
 	if (likely(e & SECTION_ENTRY_PAGES)) {
 		struct page *page = entry_page(e, objp);
 
-		if (likely(page->type == PG_slab)) {
-			if (likely(slab_free_page_fast(page, (void *)objp,
-						       NULL)))
-				return;
-		} else if (kmalloc_large_free_fast(page, objp)) {
-			return;
-		}
+		if (likely(page->type == PG_slab))
+			return slab_free_page_fast(page, (void *)objp, NULL);
+		return kmalloc_large_free_fast(page, objp);
 	}
+	return false;
+}
+
+/* kfree() for a caller given explicitly (kvfree, kfree_const, ...). */
+static __always_inline void __kfree_caller(const void *objp,
+					   unsigned long caller)
+{
+	if (likely(kfree_fast(objp)))
+		return;
 	kfree_slow(objp, "kfree", caller);
 }
 
@@ -589,7 +597,10 @@ static __always_inline void __kfree_caller(const void *objp,
  */
 void kfree(const void *objp)
 {
-	__kfree_caller(objp, 0);
+	if (likely(kfree_fast(objp)))
+		return;
+	/* The return address is read on this path only. */
+	kfree_slow(objp, "kfree", RET_IP);
 }
 
 /**

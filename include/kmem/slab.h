@@ -21,6 +21,13 @@
 extern "C" {
 #endif
 
+/*
+ * The wrappers below (kzalloc, kcalloc, kvmalloc, ...) are inlined even
+ * without optimisation, so that the call site KMEM_DEBUG records as an
+ * object's owner is the caller's, never a copy of the wrapper.
+ */
+#define __kmem_always_inline inline __attribute__((always_inline))
+
 typedef unsigned int slab_flags_t;
 
 /* Flags with a meaning in kmem (see Documentation/slab.md). */
@@ -146,12 +153,13 @@ KMEM_EXPORT int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t flags,
 KMEM_EXPORT void kmem_cache_free_bulk(struct kmem_cache *s, size_t size,
 				      void **p);
 
-static inline void *kmem_cache_zalloc(struct kmem_cache *k, gfp_t flags)
+static __kmem_always_inline void *kmem_cache_zalloc(struct kmem_cache *k,
+						    gfp_t flags)
 {
 	return kmem_cache_alloc(k, flags | __GFP_ZERO);
 }
 
-static inline void kfree_bulk(size_t size, void **p)
+static __kmem_always_inline void kfree_bulk(size_t size, void **p)
 {
 	kmem_cache_free_bulk(NULL, size, p);
 }
@@ -187,12 +195,13 @@ static inline bool kmem_mul_overflows(size_t a, size_t b, size_t *bytes)
 	return __builtin_mul_overflow(a, b, bytes);
 }
 
-static inline void *kzalloc(size_t size, gfp_t flags)
+static __kmem_always_inline void *kzalloc(size_t size, gfp_t flags)
 {
 	return kmalloc(size, flags | __GFP_ZERO);
 }
 
-static inline void *kzalloc_node(size_t size, gfp_t flags, int node)
+static __kmem_always_inline void *kzalloc_node(size_t size, gfp_t flags,
+					       int node)
 {
 	return kmalloc_node(size, flags | __GFP_ZERO, node);
 }
@@ -201,7 +210,8 @@ static inline void *kzalloc_node(size_t size, gfp_t flags, int node)
  * kmalloc_array - allocate an array of @n elements of @size bytes
  * Return: NULL when n * size overflows, as the kernel does.
  */
-static inline void *kmalloc_array(size_t n, size_t size, gfp_t flags)
+static __kmem_always_inline void *kmalloc_array(size_t n, size_t size,
+						gfp_t flags)
 {
 	size_t bytes;
 
@@ -210,15 +220,15 @@ static inline void *kmalloc_array(size_t n, size_t size, gfp_t flags)
 	return kmalloc(bytes, flags);
 }
 
-static inline void *kmalloc_array_node(size_t n, size_t size, gfp_t flags,
-				       int node)
+static __kmem_always_inline void *kmalloc_array_node(size_t n, size_t size,
+						     gfp_t flags, int node)
 {
 	(void)node;
 	return kmalloc_array(n, size, flags);
 }
 
-static inline void *krealloc_array(void *p, size_t new_n, size_t new_size,
-				   gfp_t flags)
+static __kmem_always_inline void *krealloc_array(void *p, size_t new_n,
+						 size_t new_size, gfp_t flags)
 {
 	size_t bytes;
 
@@ -227,32 +237,35 @@ static inline void *krealloc_array(void *p, size_t new_n, size_t new_size,
 	return krealloc(p, bytes, flags);
 }
 
-static inline void *kcalloc(size_t n, size_t size, gfp_t flags)
+static __kmem_always_inline void *kcalloc(size_t n, size_t size, gfp_t flags)
 {
 	return kmalloc_array(n, size, flags | __GFP_ZERO);
 }
 
-static inline void *kcalloc_node(size_t n, size_t size, gfp_t flags, int node)
+static __kmem_always_inline void *kcalloc_node(size_t n, size_t size,
+					       gfp_t flags, int node)
 {
 	return kmalloc_array_node(n, size, flags | __GFP_ZERO, node);
 }
 
-static inline void *kvmalloc(size_t size, gfp_t flags)
+static __kmem_always_inline void *kvmalloc(size_t size, gfp_t flags)
 {
 	return kvmalloc_node(size, flags, NUMA_NO_NODE);
 }
 
-static inline void *kvzalloc(size_t size, gfp_t flags)
+static __kmem_always_inline void *kvzalloc(size_t size, gfp_t flags)
 {
 	return kvmalloc(size, flags | __GFP_ZERO);
 }
 
-static inline void *kvzalloc_node(size_t size, gfp_t flags, int node)
+static __kmem_always_inline void *kvzalloc_node(size_t size, gfp_t flags,
+						int node)
 {
 	return kvmalloc_node(size, flags | __GFP_ZERO, node);
 }
 
-static inline void *kvmalloc_array(size_t n, size_t size, gfp_t flags)
+static __kmem_always_inline void *kvmalloc_array(size_t n, size_t size,
+						 gfp_t flags)
 {
 	size_t bytes;
 
@@ -261,7 +274,7 @@ static inline void *kvmalloc_array(size_t n, size_t size, gfp_t flags)
 	return kvmalloc(bytes, flags);
 }
 
-static inline void *kvcalloc(size_t n, size_t size, gfp_t flags)
+static __kmem_always_inline void *kvcalloc(size_t n, size_t size, gfp_t flags)
 {
 	return kvmalloc_array(n, size, flags | __GFP_ZERO);
 }
