@@ -254,8 +254,13 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/*
+	 * mallopt(M_MMAP_THRESHOLD) sends sizes from the threshold up to a
+	 * mapping, except for callers that may not map (a block will do).
+	 */
 	if (need <= KMALLOC_MAX_SIZE &&
-	    size < READ_ONCE(kmalloc_mmap_threshold)) {
+	    (size < READ_ONCE(kmalloc_mmap_threshold) ||
+	     !gfpflags_allow_blocking(gfp))) {
 		unsigned int order = (unsigned int)get_order(need);
 		struct page *page;
 		bool zeroed;

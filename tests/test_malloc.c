@@ -485,6 +485,11 @@ START_TEST(test_mallopt_mmap_threshold)
 	ck_assert_uint_eq(kmem_mallinfo2().hblks, a.hblks);
 	kmem_free(p);
 	kmem_free(q);
+	/* A caller that may not map still gets a block (memory is mapped). */
+	p = kmalloc(100 << 10, GFP_NOWAIT);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(kmem_mallinfo2().hblks, a.hblks);
+	kfree(p);
 	/* Out of range: above the largest block, within the kmalloc caches. */
 	ck_assert_int_eq(kmem_mallopt(M_MMAP_THRESHOLD, (4 << 20) + 1), 0);
 	ck_assert_int_eq(kmem_mallopt(M_MMAP_THRESHOLD, 8192), 0);
