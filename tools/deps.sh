@@ -9,11 +9,15 @@
 # anything itself: linux-source-6.1 (with xz-utils and binutils) is the
 # kernel's radix-tree/IDR/XArray test suite that tests/kernel runs on kmem.
 # The sanitizer runtimes (libasan, libubsan, libtsan) come with gcc.
+# scdoc and groff make and check the man pages; dpkg-dev, file, binutils,
+# lintian and man-db build and check the Debian packages (tools/package.sh,
+# tests/package).
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config check liburcu-dev libncurses-dev python3
       libjansson-dev
-      procps util-linux time linux-source-6.1 xz-utils binutils "$@")
+      procps util-linux time linux-source-6.1 xz-utils binutils
+      scdoc groff-base gzip dpkg-dev file lintian man-db "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
