@@ -12,11 +12,11 @@
 #      buddyinfo and a slabtop-style snapshot, and watch flags the leak.
 #
 # Installs its build dependencies first (tools/deps.sh).  Build tree:
-# build/ (override with KMEM_BUILD_DIR).
+# build-demo/ (override with KMEM_BUILD_DIR); build/ is the user's own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
-build=${KMEM_BUILD_DIR:-build}
+build=${KMEM_BUILD_DIR:-build-demo}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 bash tools/deps.sh
@@ -37,7 +37,10 @@ banner "1. object caches (kmem_cache API, kmalloc, pages)"
 "$demo"
 
 banner "2. malloc replaced in a real program (python3, LD_PRELOAD)"
-"$kmeminfo" run -- python3 -c '
+# Python keeps objects up to 512 bytes in arenas of its own (pymalloc);
+# PYTHONMALLOC=malloc sends them to malloc, and so to kmem, too.
+echo "(PYTHONMALLOC=malloc: Python's small objects go through kmem too)"
+PYTHONMALLOC=malloc "$kmeminfo" run -- python3 -c '
 import hashlib
 d = {}
 for i in range(300000):

@@ -29,9 +29,11 @@
 # --allow-skip is given: nothing is skipped silently.
 #
 # Installs its build dependencies first (tools/deps.sh).  Build trees go
-# to build/, build-asan/, build-debug2/ and build-tsan/ (the base name can
-# be changed with KMEM_BUILD_DIR); each stage's logs sit beside its tree
-# (build.configure.log, build.build.log, build.test.log).
+# to build-test/, build-test-asan/, build-test-debug2/ and build-test-tsan/
+# (the base name can be changed with KMEM_BUILD_DIR), never to build/,
+# which is the user's own (Documentation/user-guide.md): a tree configured
+# here (-Werror, tests) is not what a user should install.  Each stage's
+# logs sit beside its tree (build-test.configure.log, ...).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -58,7 +60,7 @@ done
 
 bash tools/deps.sh || { echo "test.sh: tools/deps.sh failed" >&2; exit 1; }
 
-base=${KMEM_BUILD_DIR:-build}
+base=${KMEM_BUILD_DIR:-build-test}
 mkdir -p "$(dirname "$base")"
 
 # ThreadSanitizer: fail on the first report (a Check test then errors with

@@ -5,7 +5,9 @@
 # scratch prefix and build programs against it as a user would: with
 # pkg-config (kmem, kmem-malloc) and with find_package(kmem) (shared,
 # static, malloc).  Each must build, run and print "consumer ok"; the
-# installed kmeminfo must run.
+# installed kmeminfo must run and the man pages be found; the install must
+# say what to do for a prefix the dynamic linker does not search; the
+# uninstall target must leave no file behind.
 set -euo pipefail
 
 build=${1:?build dir}
@@ -52,3 +54,24 @@ if [[ -x $tmp/prefix/bin/kmeminfo ]]; then
 	"$tmp/prefix/bin/kmeminfo" --help > /dev/null
 	echo "ok: kmeminfo"
 fi
+
+# The man pages, where man finds them.
+if [[ -d $tmp/prefix/share/man/man3 ]]; then
+	for page in kmeminfo kmem-malloc kmem_cache_create kmem_cache_free kmalloc \
+		kfree alloc_pages; do
+		MANPATH=$tmp/prefix/share/man man -w "$page" > /dev/null ||
+			{ echo "man $page: not installed"; exit 1; }
+	done
+	echo "ok: man pages"
+fi
+
+# A prefix the dynamic linker does not search: the install said what to do.
+grep -q "is not searched by the dynamic linker.*LD_LIBRARY_PATH=$libdir" \
+	"$tmp/install.log" || { cat "$tmp/install.log"; echo "no word about $libdir"; exit 1; }
+
+# The uninstall target removes every file the install put there.
+cmake --build "$build" --target uninstall > "$tmp/uninstall.log" 2>&1 ||
+	{ cat "$tmp/uninstall.log"; exit 1; }
+left=$(find "$tmp/prefix" \( -type f -o -type l \))
+[[ -z $left ]] || { echo "left after uninstall: $left"; exit 1; }
+echo "ok: uninstall"

@@ -41,7 +41,12 @@
 
 #include "kmeminfo.h"
 
-#define MALLOC_LIB "libkmem-malloc.so"
+/* The SONAME: installed by the runtime package, without the -dev link. */
+#ifdef KMEMINFO_MALLOC_LIB
+#define MALLOC_LIB KMEMINFO_MALLOC_LIB
+#else
+#define MALLOC_LIB "libkmem-malloc.so.0"
+#endif
 
 static bool lib_ok(const char *path, char *out)
 {
