@@ -1587,6 +1587,59 @@ START_TEST(watch_flags_the_leak)
 }
 END_TEST
 
+/*
+ * An unwritable --plot path is refused before sampling starts: here 100
+ * samples 10 s apart would take 1000 s, far past the test's timeout.  An
+ * existing file is not truncated when there is nothing to draw (the
+ * process exits after one sample, kmeminfo held stopped meanwhile as in
+ * watch_process_exits).
+ */
+START_TEST(watch_plot_checked_first)
+{
+	const char *const unset[] = { "KMEMINFO_LIB", NULL };
+	const char *const stop[] = { "KMEMINFO_TEST_STOP=1", NULL };
+	struct spawn_opts o = { .env = unset, .env2 = stop, .uid = (uid_t)-1 };
+	struct kid k = kid_start(NULL);
+	char *keep = tmp_path("plot-keep");
+	char *argv[] = { (char *)KMEMINFO_BIN, (char *)"watch", (char *)"-p",
+			 pidstr(k.p.pid), (char *)"-i", (char *)"0.01",
+			 (char *)"-n", (char *)"100", (char *)"--plot", keep,
+			 NULL };
+	struct result r;
+	struct proc p;
+	char *old;
+	FILE *f;
+	int st;
+
+	kid_cmd(&k, "create kt_p 64 nomerge");
+	r = tool("watch", "-p", pidstr(k.p.pid), "-i", "10", "-n", "100",
+		 "--plot", "/nonexistent-dir/leak.svg");
+	ck_assert_msg(r.status == ST_ERR, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.err, "cannot write /nonexistent-dir/leak.svg"));
+	ck_assert_str_eq(r.out, "");
+	result_free(&r);
+
+	f = fopen(keep, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("previous chart\n", f);
+	fclose(f);
+	p = spawn(&o, argv);
+	ck_assert_int_eq(waitpid(p.pid, &st, WUNTRACED), p.pid);
+	ck_assert(WIFSTOPPED(st));
+	ck_assert_int_eq(kid_stop(&k), 0);
+	kill(p.pid, SIGCONT);
+	r = finish(&p);
+	ck_assert_int_ne(r.status, 0);
+	old = read_file(keep);
+	ck_assert_ptr_nonnull(old);
+	ck_assert_str_eq(old, "previous chart\n");
+	free(old);
+	result_free(&r);
+	unlink(keep);
+	free(keep);
+}
+END_TEST
+
 START_TEST(watch_json)
 {
 	struct kid k = kid_start(NULL);
@@ -2396,7 +2449,7 @@ int main(int argc, char **argv)
 	};
 	const TTest *const watch_tests[] = {
 		watch_flags_the_leak, watch_json, watch_rule,
-		watch_process_exits, NULL
+		watch_process_exits, watch_plot_checked_first, NULL
 	};
 	const TTest *const top_tests[] = {
 		top_once_sort_keys, top_live_quit, top_live_ctrl_c,

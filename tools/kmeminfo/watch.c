@@ -26,16 +26,21 @@
  * then the error, with its exit status.
  *
  * --plot draws the growing caches' series as an SVG line chart (one
- * colour per cache, its fitted line dashed, a legend); --json gives the
- * series and the fits.
+ * colour per cache, its fitted line dashed, a legend); the file is opened
+ * before the first sample, so that a path that cannot be written is
+ * refused at once, not after the sampling.  --json gives the series and
+ * the fits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kmeminfo.h"
 
@@ -305,18 +310,57 @@ static double nice_step(double range, int n)
 	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
 }
 
-static int write_svg(const struct watch *w, const char *path)
+/*
+ * The --plot file is opened before sampling starts, so that an unwritable
+ * path is refused at once rather than after an hour of sampling; it is
+ * truncated only when the chart is written (an existing file is left as
+ * it was if there is nothing to draw, and a file made for nothing is
+ * removed).
+ */
+struct plot_file {
+	const char *path;
+	int fd;
+	bool created;
+};
+
+static int plot_open(struct plot_file *pf, const char *path)
+{
+	struct stat st;
+
+	pf->path = path;
+	pf->created = stat(path, &st) != 0;
+	pf->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
+	if (pf->fd < 0)
+		return kmi_error(KMI_ERR, "watch: cannot write %s: %s", path,
+				 strerror(errno));
+	return KMI_OK;
+}
+
+/* Nothing was drawn: close, and remove the file if it is ours. */
+static void plot_abandon(struct plot_file *pf)
+{
+	if (pf->fd < 0)
+		return;
+	close(pf->fd);
+	if (pf->created)
+		unlink(pf->path);
+	pf->fd = -1;
+}
+
+static int write_svg(const struct watch *w, struct plot_file *pf)
 {
 	double pw = SVG_PLOT_W, ph = SVG_H - SVG_TOP - SVG_BOTTOM;
 	double tmax = w->nr_samples ? w->t[w->nr_samples - 1] : 1;
 	double ymin = INFINITY, ymax = -INFINITY, ystep, tstep;
 	unsigned int nr = 0, colour = 0, width;
 	size_t label = 24;	/* the title's share of the right margin */
-	FILE *f = fopen(path, "w");
+	const char *path = pf->path;
+	FILE *f;
 
-	if (!f)
+	if (ftruncate(pf->fd, 0) || !(f = fdopen(pf->fd, "w")))
 		return kmi_error(KMI_ERR, "watch: cannot write %s: %s", path,
 				 strerror(errno));
+	pf->fd = -1;		/* the stream owns it now */
 	for (unsigned int i = 0; i < w->nr_series; i++) {
 		if (!w->s[i].growing)
 			continue;
@@ -474,6 +518,7 @@ int kmi_cmd_watch(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct watch w = { .interval = 1.0, .max_samples = 10 };
+	struct plot_file pf = { .fd = -1 };
 	const char *plot = NULL;
 	struct sigaction sa;
 	bool json = false;
@@ -526,8 +571,16 @@ int kmi_cmd_watch(int argc, char **argv)
 	ret = kmi_source_open_pid(&w.src, pid);
 	if (ret)
 		return ret;
+	if (plot) {
+		ret = plot_open(&pf, plot);
+		if (ret) {
+			kmi_source_close(&w.src);
+			return ret;
+		}
+	}
 	w.t = kmi_xcalloc(w.max_samples, sizeof(*w.t));
 	if (!w.t) {
+		plot_abandon(&pf);
 		kmi_source_close(&w.src);
 		return KMI_ERR;
 	}
@@ -549,7 +602,7 @@ int kmi_cmd_watch(int argc, char **argv)
 			ret = kmi_error(KMI_ERR, "writing the output: %s",
 					strerror(errno));
 		if (plot) {
-			int pret = write_svg(&w, plot);
+			int pret = write_svg(&w, &pf);
 
 			if (!ret)
 				ret = pret;
@@ -560,6 +613,7 @@ int kmi_cmd_watch(int argc, char **argv)
 				w.nr_samples, w.nr_samples == 1 ? "" : "s",
 				WATCH_MIN_SAMPLES);
 	}
+	plot_abandon(&pf);
 	for (unsigned int i = 0; i < w.nr_series; i++)
 		free(w.s[i].y);
 	free(w.s);
