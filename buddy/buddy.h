@@ -845,7 +845,7 @@ static __always_inline void kmem_thread_maybe_attach(void)
 
 extern struct kmem_stats_header *kmem_region;	/* the published half */
 
-int kmem_region_init(bool publish, int inherited_fd);
+int kmem_region_init(bool publish, int announce_to);
 void *kmem_region_alloc(unsigned int kind, size_t size);
 void kmem_region_free(void *p);
 void kmem_region_orphan(void *p);

@@ -43,12 +43,12 @@
  * region is published anew on a fresh high number (at the next fork(),
  * or kmem_stats_fd()).
  *
- * An inherited region (KMEM_STATS_FD, set by "kmeminfo run"): a memfd
- * created by the parent tool; the first process to claim it (compare-and-
- * swap of header.claimed_by) maps it as its published half, so the tool
- * can read the figures after the program exits.  Anyone else, e.g. a
- * grandchild that inherited the variable, finds it sealed or claimed and
- * makes its own.
+ * "kmeminfo run" (KMEM_STATS_SOCK): the tool passes a datagram socket; each
+ * memfd this process publishes (at start-up, in a forked child, anew
+ * after the program took its descriptor, and in the image an exec starts)
+ * is announced there with a read-only descriptor of it
+ * (include/kmem/stats.h), so that the tool holds the figures of every
+ * kmem process of the command's tree after they exit.
  *
  * Fork: the child's published half is still its parent's memfd.  Its
  * fork handler maps a new memfd (or, failing that, private memory) over
@@ -67,7 +67,9 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -345,41 +347,97 @@ static bool region_fd_ours(void)
 }
 
 /*
- * Is @fd a kmem-stats memfd that nobody has claimed?  Then map it over the
- * published half and claim it.
+ * The socket of "kmeminfo run", if KMEM_STATS_SOCK named one: its identity
+ * (device, inode) is kept, so that a descriptor number the program has
+ * since closed and reused is never written to.
  */
-static bool inherited_claim(int fd)
-{
-	struct kmem_stats_header *h = kmem_region;
-	char path[64], link[128];
-	struct stat st;
-	int32_t zero = 0;
-	ssize_t n;
+static int announce_fd = -1;
+static dev_t announce_dev;
+static ino_t announce_ino;
 
-	kmem_snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return false;
-	link[n] = '\0';
-	if (strncmp(link, "/memfd:" KMEM_STATS_MEMFD_NAME,
-		    strlen("/memfd:" KMEM_STATS_MEMFD_NAME)))
-		return false;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		return false;
-	if ((size_t)st.st_size < REGION_SIZE &&
-	    ftruncate(fd, (off_t)REGION_SIZE))
-		return false;
-	/* Sealed against writes: somebody claimed it already. */
-	if (!kmem_os_remap_region_fixed(h, fd, REGION_SIZE))
-		return false;
-	if ((h->magic == 0 || h->magic == KMEM_STATS_MAGIC) &&
-	    __atomic_compare_exchange_n(&h->claimed_by, &zero,
-					(int32_t)getpid(), false,
-					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		return true;
-	if (!kmem_os_remap_region_fixed(h, -1, REGION_SIZE))
-		kmem_panic("kmem: cannot map the statistics region back\n");
-	return false;
+static bool announce_fd_ok(void)
+{
+	struct stat st;
+
+	return announce_fd >= 0 && !fstat(announce_fd, &st) &&
+	       S_ISSOCK(st.st_mode) && st.st_dev == announce_dev &&
+	       st.st_ino == announce_ino;
+}
+
+static void announce_init(int fd)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) || !S_ISSOCK(st.st_mode))
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	    type != SOCK_DGRAM)
+		return;
+	len = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+	    domain != AF_UNIX)
+		return;
+	announce_fd = fd;
+	announce_dev = st.st_dev;
+	announce_ino = st.st_ino;
+}
+
+/*
+ * region_announce - tell "kmeminfo run" about the memfd just published
+ * @why: KMEM_STATS_ANNOUNCE_START, _FORK or _AGAIN
+ *
+ * One datagram: who we are (struct kmem_stats_announce) and a read-only
+ * descriptor of the region (opened again through /proc/self/fd; the
+ * memfd is sealed against writes anyway).  Never blocks the program: a
+ * full queue is retried for at most ~100 ms, then the announcement is
+ * dropped.  Allocates nothing.
+ */
+static void region_announce(uint32_t why)
+{
+	struct kmem_stats_announce a = {
+		.magic = KMEM_STATS_ANNOUNCE_MAGIC,
+		.pid = (int32_t)getpid(),
+		.ppid = (int32_t)getppid(),
+		.why = why,
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = &a, .iov_len = sizeof(a) };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm;
+	char path[64];
+	int ro;
+
+	if (!region_fd_ours() || !announce_fd_ok())
+		return;
+	prctl(PR_GET_NAME, a.comm, 0, 0, 0);
+	kmem_snprintf(path, sizeof(path), "/proc/self/fd/%d", region_fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	memset(ctl.buf, 0, sizeof(ctl.buf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), ro >= 0 ? &ro : &region_fd, sizeof(int));
+	for (int tries = 0; tries < 100; tries++) {
+		struct timespec ms = { 0, 1000 * 1000 };
+
+		if (sendmsg(announce_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0 ||
+		    (errno != EAGAIN && errno != EINTR))
+			break;
+		nanosleep(&ms, NULL);
+	}
+	if (ro >= 0)
+		close(ro);
 }
 
 /*
@@ -446,24 +504,20 @@ static void header_init(struct kmem_stats_header *h)
 
 /**
  * kmem_region_init - create the region (once, from kmem_init)
- * @publish:      share it through a memfd (KMEM_STATS, default on)
- * @inherited_fd: a memfd handed down by "kmeminfo run", or -1
+ * @publish:     share it through a memfd (KMEM_STATS, default on)
+ * @announce_to: the socket of "kmeminfo run" (KMEM_STATS_SOCK), or -1
  *
  * Return: 0, or -ENOMEM if not even private memory could be mapped.
  */
-int kmem_region_init(bool publish, int inherited_fd)
+int kmem_region_init(bool publish, int announce_to)
 {
 	twin = kmem_os_map_region(-1, 2 * REGION_SIZE);
 	if (!twin)
 		return -ENOMEM;
 	kmem_region = (struct kmem_stats_header *)(twin + REGION_SIZE);
-	if (publish && inherited_fd >= 0 && inherited_claim(inherited_fd)) {
-		region_seal(inherited_fd);
-		fcntl(inherited_fd, F_SETFD, FD_CLOEXEC);
-		region_fd_set(fd_move_high(inherited_fd));
-	} else if (publish) {
-		region_publish_new(false);
-	}
+	announce_init(announce_to);
+	if (publish && region_publish_new(false))
+		region_announce(KMEM_STATS_ANNOUNCE_START);
 	kmem_region->layout_seq = ++layout_seq;		/* odd until ready */
 	header_init(kmem_region);
 	__atomic_store_n(&kmem_region->layout_seq, ++layout_seq,
@@ -524,8 +578,8 @@ void kmem_region_republish_begin(bool fresh)
 {
 	struct kmem_stats_header *h = kmem_region;
 
-	if (fresh && region_fd >= 0)
-		region_publish_new(true);
+	if (fresh && region_fd >= 0 && region_publish_new(true))
+		region_announce(KMEM_STATS_ANNOUNCE_AGAIN);
 	h->claimed_by = 0;
 	__atomic_store_n(&h->layout_seq, ++layout_seq, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -576,6 +630,6 @@ void kmem_region_fork_parent(void)
 void kmem_region_fork_child(void)
 {
 	kmem_lock_reinit(&region_lock);
-	if (region_fd >= 0)
-		region_publish_new(true);
+	if (region_fd >= 0 && region_publish_new(true))
+		region_announce(KMEM_STATS_ANNOUNCE_FORK);
 }

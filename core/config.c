@@ -28,7 +28,7 @@ extern char **environ;
 
 struct kmem_config kmem_config = {
 	.stats = true,
-	.stats_fd = -1,
+	.stats_sock = -1,
 	.merge = true,
 	.magazines = true,
 	.debug = NULL,
@@ -202,11 +202,11 @@ void kmem_config_parse(void)
 
 	get_bool("KMEM_STATS", &kmem_config.stats);
 	get_stats_print();
-	v = kmem_getenv("KMEM_STATS_FD");
+	v = kmem_getenv("KMEM_STATS_SOCK");
 	if (v) {
 		n = (unsigned long)-1;
-		get_ulong("KMEM_STATS_FD", &n, 0, 1 << 20);
-		kmem_config.stats_fd = n == (unsigned long)-1 ? -1 : (int)n;
+		get_ulong("KMEM_STATS_SOCK", &n, 0, 1 << 20);
+		kmem_config.stats_sock = n == (unsigned long)-1 ? -1 : (int)n;
 	}
 	get_bool("KMEM_NOMERGE", &nomerge);
 	kmem_config.merge = !nomerge;

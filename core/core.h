@@ -16,7 +16,7 @@
  */
 struct kmem_config {
 	bool stats;		/* KMEM_STATS: publish the region */
-	int stats_fd;		/* KMEM_STATS_FD: inherited region, or -1 */
+	int stats_sock;		/* KMEM_STATS_SOCK: kmeminfo run's socket, or -1 */
 	bool merge;		/* !KMEM_NOMERGE: merge compatible caches */
 	bool magazines;		/* KMEM_MAGAZINES: per-thread magazines */
 	const char *debug;	/* KMEM_DEBUG: slab_debug= syntax */

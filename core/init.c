@@ -199,7 +199,7 @@ void kmem_init_slow(void)
 	tls_initialising = true;
 	kmem_config_parse();
 	kmem_urcu_fork_hooks = kmem_config.urcu_fork_hooks;
-	if (kmem_region_init(kmem_config.stats, kmem_config.stats_fd))
+	if (kmem_region_init(kmem_config.stats, kmem_config.stats_sock))
 		kmem_panic("kmem: cannot map the statistics region: out of memory\n");
 	kmem_thread_init();
 	buddy_init();

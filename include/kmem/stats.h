@@ -60,6 +60,33 @@ extern "C" {
 #define KMEM_STATS_NR_ORDERS	11
 #define KMEM_PCC_INLINE		64	/* cache ids with inline per-thread slots */
 
+/*
+ * "kmeminfo run" protocol.  The tool passes a datagram socket (AF_UNIX,
+ * SOCK_DGRAM) in KMEM_STATS_SOCK=<fd>, not close-on-exec, so that every
+ * process of the command's tree inherits it.  Each kmem process that
+ * publishes a region (at start-up, a forked child for its own copy, and
+ * the new image after an exec) sends one struct kmem_stats_announce on
+ * it, with a read-only descriptor of the region attached (SCM_RIGHTS).
+ * The tool keeps the descriptors and reads the figures after the
+ * processes exited.
+ */
+#define KMEM_STATS_ANNOUNCE_MAGIC	0x4e4e4154534d454bULL	/* "KEMSTANN" */
+
+/* Why a region is announced (struct kmem_stats_announce.why). */
+#define KMEM_STATS_ANNOUNCE_START	0	/* kmem started (after exec too) */
+#define KMEM_STATS_ANNOUNCE_FORK	1	/* a fork child's own region */
+#define KMEM_STATS_ANNOUNCE_AGAIN	2	/* published anew: the program
+						 * took the old descriptor */
+
+struct kmem_stats_announce {
+	uint64_t magic;			/* KMEM_STATS_ANNOUNCE_MAGIC */
+	int32_t pid;			/* the announcing process */
+	int32_t ppid;			/* its parent then */
+	char comm[16];			/* its command name (PR_GET_NAME) */
+	uint32_t why;			/* KMEM_STATS_ANNOUNCE_* */
+	uint32_t reserved;		/* 0 */
+};
+
 /**
  * struct kmem_stats_header - start of the region
  */
@@ -71,7 +98,7 @@ struct kmem_stats_header {
 	uint64_t reserved_base;		/* 0 (version 1: an address) */
 	uint64_t layout_seq;		/* odd while the layout changes */
 	int32_t pid;			/* process publishing */
-	int32_t claimed_by;		/* pid that took an inherited region */
+	int32_t claimed_by;		/* 0 (was: pid that took an inherited region) */
 	uint64_t start_ns;		/* CLOCK_REALTIME when publishing began */
 	uint32_t page_size;		/* 4096 */
 	uint32_t nr_orders;		/* KMEM_STATS_NR_ORDERS */

@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -1150,43 +1151,93 @@ START_TEST(publish_fd3_cloexec)
 }
 END_TEST
 
-/*
- * A region handed down in KMEM_STATS_FD (what "kmeminfo run" does) is
- * claimed by the process and sealed: nobody can shrink it under a reader
- * or write it (mode 0400, F_SEAL_FUTURE_WRITE).
- */
-START_TEST(publish_inherited_sealed)
+/* One announcement from a KMEM_STATS_SOCK socket, within 30 s. */
+static int recv_announce(int sock, struct kmem_stats_announce *a)
 {
-	const char *const env[] = { "KMEM_STATS_FD=200", NULL };
-	int mfd = memfd_create(KMEM_STATS_MEMFD_NAME, MFD_ALLOW_SEALING);
-	int seals, want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL |
-			  F_SEAL_FUTURE_WRITE;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	struct cmsghdr *cm;
+	int fd = -1;
+
+	ck_assert_int_eq(poll(&pfd, 1, 30000), 1);
+	ck_assert_int_eq(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC), sizeof(*a));
+	cm = CMSG_FIRSTHDR(&mh);
+	ck_assert_ptr_nonnull(cm);
+	ck_assert_int_eq(cm->cmsg_type, SCM_RIGHTS);
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	ck_assert_uint_eq(a->magic, KMEM_STATS_ANNOUNCE_MAGIC);
+	return fd;
+}
+
+/* @fd is a region @pid holds: the same file as one of its descriptors. */
+static bool held_by(int fd, pid_t pid)
+{
 	struct stat ours, theirs;
-	char path[64];
+	char dir[64], path[320];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	ck_assert(!fstat(fd, &ours));
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while (!found && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		found = !stat(path, &theirs) && theirs.st_dev == ours.st_dev &&
+			theirs.st_ino == ours.st_ino;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * KMEM_STATS_SOCK (what "kmeminfo run" passes): a kmem process announces
+ * its region there, with a descriptor that can only read it; a forked
+ * child announces its own copy.
+ */
+START_TEST(publish_announced)
+{
+	const char *const env[] = { "KMEM_STATS_SOCK=200", NULL };
+	struct kmem_stats_announce a;
+	int sv[2], fd, cfd;
+	struct stat st, cst;
+	pid_t child;
 	struct kid k;
 
-	ck_assert_int_ge(mfd, 0);
-	ck_assert_int_eq(fcntl(mfd, F_GET_SEALS), 0);
-	ck_assert_int_eq(dup2(mfd, 200), 200);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(dup2(sv[1], 200), 200);
+	close(sv[1]);
 	k = kid_start_fd(KMI_CHILD_BIN, NULL, env, (uid_t)-1, 0, 200);
 	close(200);
-	kid_cmd(&k, "create kt_inherited 32");
-	kid_cmd(&k, "alloc kt_inherited 10");
-	/* The same file (the library may have moved it to another number). */
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)k.p.pid,
-		 atoi(kid_cmd(&k, "statsfd")));
-	ck_assert(!stat(path, &theirs) && !fstat(mfd, &ours));
-	ck_assert(theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino);
-	seals = fcntl(mfd, F_GET_SEALS);
-	ck_assert_msg((seals & want) == want, "seals %#x", seals);
-	ck_assert_int_eq(ftruncate(mfd, 0), -1);
-	ck_assert_int_eq(errno, EPERM);
-	/* Not even the tool that made it may write it now. */
-	ck_assert_int_eq(pwrite(mfd, "x", 1, 0), -1);
-	ck_assert_int_eq(errno, EPERM);
-	ck_assert_uint_eq(ours.st_mode & 07777, 0400);
+	kid_cmd(&k, "create kt_ann 32");
+	fd = recv_announce(sv[0], &a);
+	ck_assert_int_eq(a.pid, k.p.pid);
+	ck_assert_int_eq(a.ppid, getpid());
+	ck_assert_str_eq(a.comm, "kmi_child");
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	ck_assert(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) ==
+		  MAP_FAILED);
+	ck_assert(held_by(fd, k.p.pid));
+
+	child = (pid_t)atoi(kid_cmd(&k, "fork kt_ann 5"));
+	cfd = recv_announce(sv[0], &a);
+	ck_assert_int_eq(a.pid, child);
+	ck_assert_int_eq(a.ppid, k.p.pid);
+	ck_assert(held_by(cfd, child));
+	ck_assert(!fstat(fd, &st) && !fstat(cfd, &cst));
+	ck_assert(st.st_ino != cst.st_ino);	/* its own copy */
+	close(cfd);
+	close(fd);
 	ck_assert_int_eq(kid_stop(&k), 0);
-	close(mfd);
+	close(sv[0]);
 }
 END_TEST
 
@@ -1446,6 +1497,26 @@ static const char *after_fd_line(const char *out)
 	return p + 5;
 }
 
+/*
+ * "kmeminfo run"'s title line at @out: whose figures follow.  @comm and
+ * @role ("the command", "started under the command") must be in it.
+ * Return: the pid it names; *@next: the line after it.
+ */
+static pid_t run_title(const char *out, const char *comm, const char *role,
+		       const char **next)
+{
+	char who[64];
+	int pid = 0, n = 0;
+
+	ck_assert_msg(sscanf(out, "# kmeminfo run: pid %d (%63[^)]): %n", &pid,
+			     who, &n) == 2 && n > 0,
+		      "no title line: %.200s", out);
+	ck_assert_str_eq(who, comm);
+	ck_assert_msg(!strncmp(out + n, role, strlen(role)), "%.200s", out);
+	*next = strchr(out, '\n') + 1;
+	return pid;
+}
+
 START_TEST(run_figures)
 {
 	struct result r = tool("run", "--", KMI_PLAIN_BIN, "1000", "3");
@@ -1456,7 +1527,7 @@ START_TEST(run_figures)
 
 	ck_assert_msg(r.status == 3, "status %d: %s", r.status, r.err);
 	ck_assert_str_eq(r.err, "");
-	si = after_fd_line(r.out);
+	run_title(after_fd_line(r.out), "kmi_plain", "the command\n", &si);
 	ck_assert(!strncmp(si, KMEM_SLABINFO_HEADER, HEADER_LEN));
 	line = strstr(si, "\nkmalloc-4k ");
 	ck_assert_ptr_nonnull(line);
@@ -1471,6 +1542,8 @@ START_TEST(run_figures)
 	ck_assert_uint_eq(ju(c, "inuse_objs"), 1000);
 	ck_assert_uint_ge(ju(c, "allocs"), 1000);
 	ck_assert_str_eq(jget_str(jget(doc, "process"), "command"), "kmi_plain");
+	ck_assert_str_eq(jget_str(jget(doc, "run"), "role"), "command");
+	ck_assert_uint_eq(jget(doc, "other_processes")->nr, 0);
 	json_free(doc);
 	result_free(&r);
 }
@@ -1480,13 +1553,15 @@ START_TEST(run_signal_and_output)
 {
 	char *out = tmp_path("run");
 	struct result r = tool("run", "-O", out, "--", KMI_PLAIN_BIN, "10", "kill");
+	const char *l;
 	char *si;
 
 	ck_assert_msg(r.status == 128 + SIGTERM, "status %d: %s", r.status, r.err);
 	ck_assert_str_eq(r.out, "fd=3\n");
 	si = read_file(out);
-	ck_assert(si && !strncmp(si, KMEM_SLABINFO_HEADER,
-				 strlen(KMEM_SLABINFO_HEADER)));
+	ck_assert_ptr_nonnull(si);
+	run_title(si, "kmi_plain", "the command\n", &l);
+	ck_assert(!strncmp(l, KMEM_SLABINFO_HEADER, strlen(KMEM_SLABINFO_HEADER)));
 	ck_assert_ptr_nonnull(strstr(si, "\nkmalloc-4k "));
 	free(si);
 	result_free(&r);
@@ -1504,13 +1579,103 @@ START_TEST(run_sigint)
 	struct result r = tool("run", "--", "/bin/sh", "-c",
 			       "kill -INT $PPID; exit 7");
 
+	const char *l;
+
 	ck_assert_msg(r.status == 7, "status %d: %s", r.status, r.err);
-	ck_assert(!strncmp(r.out, KMEM_SLABINFO_HEADER, HEADER_LEN));
+	run_title(r.out, "sh", "the command", &l);
+	ck_assert(!strncmp(l, KMEM_SLABINFO_HEADER, HEADER_LEN));
 	result_free(&r);
 	r = tool("run", "--", "/bin/sh", "-c", "kill -INT $$; exit 7");
 	ck_assert_msg(r.status == 128 + SIGINT, "status %d: %s", r.status,
 		      r.err);
-	ck_assert(!strncmp(r.out, KMEM_SLABINFO_HEADER, HEADER_LEN));
+	run_title(r.out, "sh", "the command", &l);
+	ck_assert(!strncmp(l, KMEM_SLABINFO_HEADER, HEADER_LEN));
+	result_free(&r);
+}
+END_TEST
+
+/* The objects kmi_plain held in the slabinfo text at @si (its 4k cache). */
+static unsigned long plain_objs(const char *si)
+{
+	const char *line = strstr(si, "\nkmalloc-4k ");
+	unsigned long active = 0;
+
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_eq(sscanf(line, " kmalloc-4k %lu", &active), 1);
+	return active;
+}
+
+/*
+ * A wrapper that execs the real program (a shell script, a shim): the
+ * figures are the program's, named as the command, the wrapper named as
+ * what it exec'd from.  Before, they were the wrapper's.
+ */
+START_TEST(run_follows_exec)
+{
+	struct result r = tool("run", "--", "/bin/sh", "-c",
+			       "exec " KMI_PLAIN_BIN " 1000 3");
+	const char *si;
+
+	ck_assert_msg(r.status == 3, "status %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "");
+	run_title(after_fd_line(r.out), "kmi_plain",
+		  "the command, after exec from sh\n", &si);
+	ck_assert(!strncmp(si, KMEM_SLABINFO_HEADER, HEADER_LEN));
+	ck_assert_uint_ge(plain_objs(si), 1000);
+	ck_assert_ptr_null(strstr(si, "# kmeminfo run:"));	/* no other */
+	result_free(&r);
+}
+END_TEST
+
+/*
+ * Several kmem processes under the command: each is shown, named by PID
+ * and command, the command first; as text and as JSON.
+ */
+START_TEST(run_several_processes)
+{
+	const char *script = KMI_PLAIN_BIN " 500 0; " KMI_PLAIN_BIN " 700 2";
+	struct result r = tool("run", "--", "/bin/sh", "-c", script);
+	const struct jnode *others;
+	const char *l, *p1, *p2;
+	struct jnode *doc;
+	pid_t sh, a, b;
+
+	ck_assert_msg(r.status == 2, "status %d: %s", r.status, r.err);
+	l = strstr(r.out, "# kmeminfo run:");
+	ck_assert_ptr_nonnull(l);
+	sh = run_title(l, "sh", "the command\n", &l);
+	l = strstr(l, "# kmeminfo run:");
+	ck_assert_ptr_nonnull(l);
+	a = run_title(l, "kmi_plain", "started under the command", &p1);
+	ck_assert_ptr_nonnull(strstr(l, "(parent pid "));
+	l = strstr(p1, "# kmeminfo run:");
+	ck_assert_ptr_nonnull(l);
+	b = run_title(l, "kmi_plain", "started under the command", &p2);
+	ck_assert_ptr_null(strstr(p2, "# kmeminfo run:"));
+	ck_assert(sh != a && a != b && sh != b);
+	ck_assert_uint_ge(plain_objs(p1), 500);
+	ck_assert_uint_lt(plain_objs(p1), 700);
+	ck_assert_uint_ge(plain_objs(p2), 700);
+	result_free(&r);
+
+	r = tool("run", "--json", "--", "/bin/sh", "-c", script);
+	ck_assert_msg(r.status == 2, "status %d: %s", r.status, r.err);
+	doc = parse_json(strchr(r.out, '{'));
+	ck_assert_str_eq(jget_str(jget(doc, "process"), "command"), "sh");
+	ck_assert_str_eq(jget_str(jget(doc, "run"), "role"), "command");
+	others = jget(doc, "other_processes");
+	ck_assert_uint_eq(others->nr, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct jnode *o = &others->kids[i];
+		const struct jnode *run = jget(o, "run");
+
+		ck_assert_str_eq(jget_str(run, "role"), "descendant");
+		ck_assert_str_eq(jget_str(run, "command"), "kmi_plain");
+		ck_assert_int_eq(ju(run, "ppid"), ju(jget(doc, "run"), "pid"));
+		ck_assert_uint_ge(ju(jcache(o, "kmalloc-4k"), "inuse_objs"),
+				  i ? 700 : 500);
+	}
+	json_free(doc);
 	result_free(&r);
 }
 END_TEST
@@ -2434,7 +2599,7 @@ int main(int argc, char **argv)
 		fork_prepare_handler_allocates, fork_descriptor_reused, NULL
 	};
 	const TTest *const publish_tests[] = {
-		publish_fd3_cloexec, publish_inherited_sealed, publish_off,
+		publish_fd3_cloexec, publish_announced, publish_off,
 		NULL
 	};
 	const TTest *const error_tests[] = {
@@ -2445,7 +2610,7 @@ int main(int argc, char **argv)
 	};
 	const TTest *const run_tests[] = {
 		run_figures, run_signal_and_output, run_sigint, run_stats_off,
-		NULL
+		run_follows_exec, run_several_processes, NULL
 	};
 	const TTest *const watch_tests[] = {
 		watch_flags_the_leak, watch_json, watch_rule,

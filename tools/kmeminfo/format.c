@@ -361,31 +361,47 @@ void kmi_slabinfo_json(FILE *f, const struct kmi_source *src,
 
 	json_open(&j, f);
 	json_begin(&j, NULL, '{');
-	kmi_json_process(&j, src, snap);
-	json_str(&j, "slabinfo_version", "2.1");
-	json_begin(&j, "caches", '[');
+	kmi_slabinfo_json_members(&j, src, snap);
+	json_end(&j, '}');
+	json_close(&j);
+}
+
+/**
+ * kmi_slabinfo_json_members - the members of the slabinfo document
+ * @j:    a writer inside an open object
+ * @src:  where the figures come from
+ * @snap: a snapshot
+ *
+ * "process", "slabinfo_version", "caches", "aliases": what
+ * kmi_slabinfo_json() writes, for documents that add members of their own
+ * ("kmeminfo run").
+ */
+void kmi_slabinfo_json_members(struct kmi_json *j, const struct kmi_source *src,
+			       const struct kmi_snapshot *snap)
+{
+	kmi_json_process(j, src, snap);
+	json_str(j, "slabinfo_version", "2.1");
+	json_begin(j, "caches", '[');
 	for (unsigned int i = 0; i < snap->nr_live; i++)
-		json_cache(&j, snap, &snap->caches[snap->order[i]]);
-	json_end(&j, ']');
-	json_begin(&j, "aliases", '[');
+		json_cache(j, snap, &snap->caches[snap->order[i]]);
+	json_end(j, ']');
+	json_begin(j, "aliases", '[');
 	for (unsigned int i = 0; i < snap->nr_caches; i++) {
 		const struct kmi_cache *c = &snap->caches[i];
 		const struct kmi_cache *root = kmi_snapshot_root(snap, c);
 
 		if (c->rec.state != KMEM_STATS_CACHE_ALIAS)
 			continue;
-		json_begin(&j, NULL, '{');
-		json_str(&j, "name", c->rec.name);
-		json_u64(&j, "id", c->rec.id);
-		json_str(&j, "alias_of", root ? root->rec.name : "");
-		json_u64(&j, "alias_of_id", c->rec.alias_of);
-		json_u64(&j, "object_size", c->rec.object_size);
-		json_u64(&j, "flags", c->rec.flags);
-		json_end(&j, '}');
+		json_begin(j, NULL, '{');
+		json_str(j, "name", c->rec.name);
+		json_u64(j, "id", c->rec.id);
+		json_str(j, "alias_of", root ? root->rec.name : "");
+		json_u64(j, "alias_of_id", c->rec.alias_of);
+		json_u64(j, "object_size", c->rec.object_size);
+		json_u64(j, "flags", c->rec.flags);
+		json_end(j, '}');
 	}
-	json_end(&j, ']');
-	json_end(&j, '}');
-	json_close(&j);
+	json_end(j, ']');
 }
 
 /**

@@ -164,6 +164,8 @@ void kmi_safe_name(char *dst, const char *name);
 void kmi_slabinfo_text(FILE *f, const struct kmi_snapshot *snap);
 void kmi_slabinfo_json(FILE *f, const struct kmi_source *src,
 		       const struct kmi_snapshot *snap);
+void kmi_slabinfo_json_members(struct kmi_json *j, const struct kmi_source *src,
+			       const struct kmi_snapshot *snap);
 void kmi_buddyinfo_text(FILE *f, const struct kmi_snapshot *snap);
 void kmi_buddyinfo_json(FILE *f, const struct kmi_source *src,
 			const struct kmi_snapshot *snap);
