@@ -26,7 +26,12 @@ root=$work/root
 fail() { echo "FAIL: $*"; exit 1; }
 
 # ---- 1. build ------------------------------------------------------------------
-mapfile -t debs < <(bash "$src/tools/package.sh" "$work/b" | grep '\.deb$')
+# (KMEM_DEB_DIR: use the .deb files there instead, to check the checks.)
+if [[ -n ${KMEM_DEB_DIR:-} ]]; then
+	mapfile -t debs < <(ls -1 "$KMEM_DEB_DIR"/*.deb)
+else
+	mapfile -t debs < <(bash "$src/tools/package.sh" "$work/b" | grep '\.deb$')
+fi
 [[ ${#debs[@]} -eq 3 ]] || fail "expected 3 packages, got: ${debs[*]}"
 declare -A deb
 for d in "${debs[@]}"; do
@@ -73,6 +78,16 @@ dep_ok() {
 	dpkg --compare-versions "$have" "$op" "$want" ||
 		{ echo "  $name $have does not satisfy $op $want"; return 1; }
 }
+# The package that installed @1, a library path as ldconfig gives it (the
+# same file may be known to dpkg under /lib or /usr/lib: merged /usr).
+lib_owner() {
+	local real cand o
+	real=$(readlink -f "$1")
+	for cand in "$1" "$real" "${real/#\/usr\/lib/\/lib}" "${real/#\/lib/\/usr\/lib}"; do
+		o=$(dpkg -S "$cand" 2> /dev/null | head -1 | cut -d: -f1)
+		[[ -n $o ]] && { echo "$o"; return; }
+	done
+}
 mkdir -p "$work/x"
 for p in libkmem0 libkmem-dev kmeminfo; do
 	depends=$(dpkg-deb -f "${deb[$p]}" Depends)
@@ -88,8 +103,8 @@ for p in libkmem0 libkmem-dev kmeminfo; do
 			[[ $need == libkmem*.so.0 ]] && continue	# ours
 			path=$(ldconfig -p | awk -v n="$need" '$1 == n && /x86-64|64bit/ { print $NF; exit }')
 			[[ -n $path ]] || path=$(ldconfig -p | awk -v n="$need" '$1 == n { print $NF; exit }')
-			owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1) ||
-				owner=$(dpkg -S "$path" | head -1 | cut -d: -f1)
+			owner=$(lib_owner "$path")
+			[[ -n $owner ]] || fail "$p: no package here provides $need ($path)"
 			[[ $owner == libc6 || $depends == *"$owner"* ]] ||
 				fail "$p: ${f#"$work/x/$p"} needs $need (package $owner), not in Depends: $depends"
 		done
