@@ -32,6 +32,18 @@
 
 #define RET_IP ((unsigned long)__builtin_return_address(0))
 
+/*
+ * Functions that record their caller (RET_IP) must not be folded into
+ * another with the same body (GCC's identical code folding): the folded
+ * one then calls the other, and where that call is not a tail call (a
+ * ThreadSanitizer build) the caller recorded is the folded function.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define __no_icf __attribute__((no_icf))
+#else
+#define __no_icf
+#endif
+
 union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES] __attribute__((aligned(64)));
 
 /* Class of sizes 0..8192 by (size + 7) / 8: kmalloc-8 ... kmalloc-8k. */
@@ -544,7 +556,7 @@ void *kmalloc(size_t size, gfp_t gfp)
  * @gfp:  flags
  * @node: ignored
  */
-void *kmalloc_node(size_t size, gfp_t gfp, int node)
+__no_icf void *kmalloc_node(size_t size, gfp_t gfp, int node)
 {
 	(void)node;
 	return __kmalloc_caller(size, gfp, RET_IP);
@@ -743,7 +755,7 @@ void *kmemdup(const void *src, size_t len, gfp_t gfp)
  * @s:   the string (NULL gives NULL)
  * @gfp: flags
  */
-char *kstrdup(const char *s, gfp_t gfp)
+__no_icf char *kstrdup(const char *s, gfp_t gfp)
 {
 	return s ? __kmemdup_caller(s, strlen(s) + 1, gfp, RET_IP) : NULL;
 }
@@ -775,7 +787,7 @@ char *kstrndup(const char *s, size_t max, gfp_t gfp)
  * @s:   the string
  * @gfp: flags
  */
-const char *kstrdup_const(const char *s, gfp_t gfp)
+__no_icf const char *kstrdup_const(const char *s, gfp_t gfp)
 {
 	return s ? __kmemdup_caller(s, strlen(s) + 1, gfp, RET_IP) : NULL;
 }
@@ -784,7 +796,7 @@ const char *kstrdup_const(const char *s, gfp_t gfp)
  * kfree_const - free what kstrdup_const() returned
  * @x: the string
  */
-void kfree_const(const void *x)
+__no_icf void kfree_const(const void *x)
 {
 	__kfree_caller(x, RET_IP);
 }
@@ -795,7 +807,7 @@ void kfree_const(const void *x)
  * @gfp:  flags
  * @node: ignored
  */
-void *kvmalloc_node(size_t size, gfp_t gfp, int node)
+__no_icf void *kvmalloc_node(size_t size, gfp_t gfp, int node)
 {
 	(void)node;
 	return __kmalloc_caller(size, gfp, RET_IP);
@@ -805,7 +817,7 @@ void *kvmalloc_node(size_t size, gfp_t gfp, int node)
  * kvfree - free what kvmalloc() returned
  * @addr: the allocation
  */
-void kvfree(const void *addr)
+__no_icf void kvfree(const void *addr)
 {
 	__kfree_caller(addr, RET_IP);
 }
