@@ -406,7 +406,7 @@ static void print_section(const char *text, const unsigned char *addr,
 		if (off && cnt == 16 && off + 16 < len &&
 		    !memcmp(addr + off, addr + off - 16, 16)) {
 			if (!starred)
-				kmem_printk("*\n");
+				slab_printk("*\n");
 			starred = true;
 			continue;
 		}

@@ -854,9 +854,11 @@ END_TEST
 
 /*
  * A report longer than the deferral's buffer (256 KiB: here 16 damaged
- * 4000-byte objects, each dumped whole) is printed as it comes once the
- * buffer is full: every report still appears, in order, with no
- * placeholder left, and dladdr() is still never called under the lock.
+ * 4000-byte objects, each dumped whole: every 16-byte line of each
+ * differs from the one before, so that no run of identical lines is
+ * folded) is printed as it comes once the buffer is full: every report
+ * still appears, in order, with no placeholder left, and dladdr() is
+ * still never called under the lock.
  */
 START_TEST(test_debug_report_overflow)
 {
@@ -873,8 +875,9 @@ START_TEST(test_debug_report_overflow)
 		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
 	for (int i = 0; i < 16; i++)
 		kmem_cache_free(s, o[i]);
-	for (int i = 0; i < 16; i++)
-		o[i][100] = 0;		/* write after free, in every one */
+	for (int i = 0; i < 16; i++)	/* write after free, all over */
+		for (int k = 0; k < 4000; k++)
+			o[i][k] = (char)(k / 16 + i);
 	dladdr_watch = s;
 	dladdr_calls = dladdr_under_lock = 0;
 	dup2(fd, STDERR_FILENO);
