@@ -18,6 +18,8 @@
 #      kmeminfo; find the installed man pages with man -w;
 #   6. purge them: dpkg must leave no file of theirs behind.
 set -euo pipefail
+# A command that fails outside a check still says where.
+trap 'echo "FAIL: deb.sh line $LINENO: $BASH_COMMAND (status $?)"' ERR
 src=${1:?source dir}
 work=${2:?work dir}
 mkdir -p "$work"
@@ -60,8 +62,8 @@ for l in libkmem libkmem-malloc; do
 	grep -qx "$l 0 libkmem0 (>= [^)]*)" <<< "$shlibs" ||
 		fail "libkmem0's shlibs has no line for $l: $shlibs"
 done
-dpkg-deb --ctrl-tarfile "${deb[libkmem0]}" | tar -xO ./triggers |
-	grep -qx 'activate-noawait ldconfig' || fail "libkmem0 has no ldconfig trigger"
+triggers=$(dpkg-deb --ctrl-tarfile "${deb[libkmem0]}" | tar -xO ./triggers)
+[[ $triggers == "activate-noawait ldconfig" ]] || fail "libkmem0 has no ldconfig trigger: $triggers"
 
 # dep_ok "name (op version)" - installed here, at a satisfying version?
 dep_ok() {
@@ -84,10 +86,11 @@ lib_owner() {
 	local real cand o
 	real=$(readlink -f "$1")
 	for cand in "$1" "$real" "${real/#\/usr\/lib/\/lib}" "${real/#\/lib/\/usr\/lib}"; do
-		o=$(dpkg -S "$cand" 2> /dev/null | head -1 | cut -d: -f1)
+		o=$(dpkg -S "$cand" 2> /dev/null | awk -F: 'NR == 1 { print $1 }') || true
 		[[ -n $o ]] && { echo "$o"; return; }
 	done
 }
+ldcache=$(ldconfig -p | grep -E 'x86-64|64bit|AArch64' || true)
 mkdir -p "$work/x"
 for p in libkmem0 libkmem-dev kmeminfo; do
 	depends=$(dpkg-deb -f "${deb[$p]}" Depends)
@@ -98,11 +101,11 @@ for p in libkmem0 libkmem-dev kmeminfo; do
 	# Each ELF file's needed libraries, and who provides them here.
 	rm -rf "$work/x/$p" && dpkg-deb -x "${deb[$p]}" "$work/x/$p"
 	while IFS= read -r f; do
-		file -b "$f" | grep -q '^ELF' || continue
+		[[ $(file -b "$f") == ELF* ]] || continue
 		for need in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 			[[ $need == libkmem*.so.0 ]] && continue	# ours
-			path=$(ldconfig -p | awk -v n="$need" '$1 == n && /x86-64|64bit/ { print $NF; exit }')
-			[[ -n $path ]] || path=$(ldconfig -p | awk -v n="$need" '$1 == n { print $NF; exit }')
+			# (awk reads all of it: no early exit, no SIGPIPE under pipefail)
+			path=$(awk -v n="$need" '$1 == n && !p { p = $NF } END { print p }' <<< "$ldcache")
 			owner=$(lib_owner "$path")
 			[[ -n $owner ]] || fail "$p: no package here provides $need ($path)"
 			[[ $owner == libc6 || $depends == *"$owner"* ]] ||
