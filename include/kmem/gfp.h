@@ -74,6 +74,18 @@ typedef unsigned int gfp_t;
 #define __GFP_ZEROTAGS		((gfp_t)___GFP_ZEROTAGS)
 #define __GFP_NOLOCKDEP		((gfp_t)___GFP_NOLOCKDEP)
 
+/*
+ * Every flag above lies below bit __GFP_BITS_SHIFT; the bits from there up
+ * are never looked at by kmem, and kernel code stores its own state in them
+ * (the XArray's and the radix tree's marks share xa_flags with the gfp
+ * flags, above __GFP_BITS_MASK).
+ */
+#define __GFP_BITS_SHIFT	25
+#define __GFP_BITS_MASK		((gfp_t)((1u << __GFP_BITS_SHIFT) - 1))
+
+/* The zone modifiers (accepted, ignored: kmem has one zone). */
+#define GFP_ZONEMASK	(__GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE)
+
 #define GFP_ATOMIC	(__GFP_HIGH | __GFP_KSWAPD_RECLAIM)
 #define GFP_KERNEL	(__GFP_RECLAIM | __GFP_IO | __GFP_FS)
 #define GFP_KERNEL_ACCOUNT (GFP_KERNEL | __GFP_ACCOUNT)

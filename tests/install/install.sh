@@ -3,11 +3,11 @@
 #
 # tests/install/install.sh BUILD_DIR SOURCE_DIR - install the build into a
 # scratch prefix and build programs against it as a user would: with
-# pkg-config (kmem, kmem-malloc) and with find_package(kmem) (shared,
-# static, malloc).  Each must build, run and print "consumer ok"; the
-# installed kmeminfo must run and the man pages be found; the install must
-# say what to do for a prefix the dynamic linker does not search; the
-# uninstall target must leave no file behind.
+# pkg-config (kmem, kmem-malloc, kmem-compat) and with find_package(kmem)
+# (shared, static, malloc, compat).  Each must build, run and print
+# "consumer ok"; the installed kmeminfo must run and the man pages be
+# found; the install must say what to do for a prefix the dynamic linker
+# does not search; the uninstall target must leave no file behind.
 set -euo pipefail
 
 build=${1:?build dir}
@@ -38,15 +38,20 @@ run "$tmp/by_pc"
 $cc -DWANT_KMEM_MALLOC -o "$tmp/by_pc_malloc" "$src/consumer.c" \
 	$(pkg-config --cflags --libs kmem-malloc)
 run "$tmp/by_pc_malloc"
+# Kernel-style code on the compat headers (<linux/slab.h> is kmem's).
+# shellcheck disable=SC2046
+$cc -o "$tmp/by_pc_compat" "$src/kernel_consumer.c" \
+	$(pkg-config --cflags --libs kmem-compat)
+run "$tmp/by_pc_compat"
 
 mkdir "$tmp/proj"
-cp "$src/consumer.c" "$tmp/proj/"
+cp "$src/consumer.c" "$src/kernel_consumer.c" "$tmp/proj/"
 cp "$src/CMakeLists.txt.in" "$tmp/proj/CMakeLists.txt"
 cmake -S "$tmp/proj" -B "$tmp/proj/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
 	> "$tmp/proj.log" 2>&1 || { cat "$tmp/proj.log"; exit 1; }
 cmake --build "$tmp/proj/b" >> "$tmp/proj.log" 2>&1 ||
 	{ cat "$tmp/proj.log"; exit 1; }
-for p in by_cmake by_cmake_static by_cmake_malloc; do
+for p in by_cmake by_cmake_static by_cmake_malloc by_cmake_compat; do
 	run "$tmp/proj/b/$p"
 done
 
