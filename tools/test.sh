@@ -10,8 +10,9 @@
 #            (KMEM_DEBUG_LEVEL=0, the default build type), exactly what
 #            `cmake --install` installs.  Check suites, the real programs
 #            under LD_PRELOAD=libkmem-malloc.so, kmeminfo, an install.
-#   kernel   the kernel's radix-tree/IDR/XArray suites, on the release
-#            build's libkmem.a (once: they take minutes).
+#   kernel   the kernel's radix-tree/IDR/XArray/maple/VMA suites (Linux
+#            6.1 and 6.12, tests/kernel), on the release build's libkmem.a
+#            (once: they take minutes).
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer, debug level 1
 #            (VM_BUG_ON, lock assertions): Check suites and kmeminfo.
 #   debug2   debug level 2: the validators run inside the allocator after
