@@ -20,6 +20,16 @@
 #include "vma_internal.h"
 #include "kmem_linux.h"
 
+/*
+ * The harness's linux/mm.h and vma/linux/mmzone.h define PAGE_SIZE and
+ * MAX_ORDER_NR_PAGES again after kmem's <kmem/page.h>, spelt differently
+ * (gcc warns "redefined"): the values must be kmem's.
+ */
+_Static_assert(PAGE_SIZE == 1UL << 12 && PAGE_SHIFT == 12,
+	       "the harness's page size is not kmem's");
+_Static_assert(MAX_ORDER_NR_PAGES == 1UL << 10 && MAX_PAGE_ORDER == 10,
+	       "the harness's largest order is not kmem's");
+
 struct kmem_cache *vm_area_cachep;
 struct kmem_cache *vma_lock_cachep;
 
