@@ -20,7 +20,7 @@
  * free_area[MAX_PAGE_ORDER], newest first, stamped with the time they were
  * freed) and released (on zone->released: their pages were given back with
  * MADV_DONTNEED; the range stays mapped and reads as zeros).  A resident
- * block older than buddy_config.decay_ms is released by whichever comes
+ * block older than kmem_config.decay_ms is released by whichever comes
  * first: the reaper thread (so an idle process gives memory back too), the
  * next zone-locked operation that notices it, or kmem_shrink_all().  The
  * reaper's hooks (the slab depot trim) run before it releases and before
@@ -28,7 +28,7 @@
  * expired).
  * Allocation prefers resident blocks (hot, no page faults) to released ones.
  * A section whose blocks are all released is unmapped once more than
- * buddy_config.retain_sections such sections exist.
+ * kmem_config.retain_sections such sections exist.
  *
  * Fast path: orders 0..3 are served from the calling thread's lists
  * (buddy/pcp.c) without a lock.  Slow path: the zone lock; then a new
@@ -56,12 +56,9 @@
 struct zone kmem_zone = { .lock = KMEM_LOCK_INIT };
 
 struct buddy_config buddy_config = {
-	.decay_ms = 1000,
-	.retain_sections = 2,
 	.pcp_high = { 32, 8, 4, 2, 1, 1, 1, 1, 1 },
 	.pcp_batch = { 8, 2, 1, 1, 1, 1, 1, 1, 1 },
 	.pcp_large_cap = 1UL << 20,
-	.background = true,
 };
 
 /*
@@ -404,7 +401,7 @@ static struct kmem_section *pick_section_to_unmap(void)
 	struct kmem_section *sec;
 
 	lock_assert_held(&z->lock);
-	if (z->nr_free_sections <= buddy_config.retain_sections)
+	if (z->nr_free_sections <= kmem_config.retain_sections)
 		return NULL;
 	list_for_each_entry(sec, &z->sections, node) {
 		bool all_released = true;
@@ -478,7 +475,7 @@ static unsigned long release_blocks(unsigned long now, bool all, bool wait,
 	zone_lock();
 	while (!list_empty(top)) {
 		page = list_last_entry(top, struct page, lru);
-		if (!all && page->stamp + buddy_config.decay_ms > now)
+		if (!all && page->stamp + kmem_config.decay_ms > now)
 			break;
 		/* mallopt(M_TRIM_THRESHOLD): the newest blocks may stay. */
 		if (!all && nr_decay_pending <= keep) {
@@ -522,14 +519,14 @@ static unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		*next = 0;
 		if (!kept && !list_empty(top)) {
 			page = list_last_entry(top, struct page, lru);
-			*next = page->stamp + buddy_config.decay_ms;
+			*next = page->stamp + kmem_config.decay_ms;
 		}
 	}
 	WRITE_ONCE(z->next_decay_ms, 0);
 	if (!kept && !list_empty(top))
 		WRITE_ONCE(z->next_decay_ms,
 			   list_last_entry(top, struct page, lru)->stamp +
-				   buddy_config.decay_ms);
+				   kmem_config.decay_ms);
 	publish_buddy_locked();
 	zone_unlock();
 	kmem_unlock(&zone_os_lock);
@@ -695,7 +692,7 @@ static void reaper_maybe_start(void)
 	sigset_t all, old;
 	pthread_t t;
 
-	if (!buddy_config.background || READ_ONCE(reaper_started) ||
+	if (!kmem_config.background || READ_ONCE(reaper_started) ||
 	    READ_ONCE(kmem_zone.nr_sections) < 2)
 		return;
 	pthread_mutex_lock(&reaper_mutex);
@@ -931,7 +928,7 @@ static unsigned long zone_note_decay(unsigned long pending_before)
 	lock_assert_held(&z->lock);
 	if (nr_decay_pending <= pending_before)
 		return 0;
-	due = zone_clock() + buddy_config.decay_ms;
+	due = zone_clock() + kmem_config.decay_ms;
 	if (!z->next_decay_ms)
 		WRITE_ONCE(z->next_decay_ms, due);
 	return due;

@@ -1,33 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * buddy/buddy.h - private header of the bottom layer.
+ * buddy/buddy.h - private header of buddy/, the page allocator.
  *
- * The bottom of kmem: the base every layer uses (compiler helpers, lists,
- * locks, printk, the OS contract, the per-thread registry and the shared
- * region) and the buddy page allocator itself (sections, the page table,
- * struct page, the zone and the per-thread page lists).
- *
- * Nothing here includes a header from slab/ or core/: data flows down.
+ * Sections and the page table, struct page, the zone and its free lists,
+ * the per-thread page lists.  It stands on core/ (core/core.h) and
+ * includes nothing from slab/ or kmalloc/: data flows down.
  */
 #ifndef KMEM_BUDDY_BUDDY_H
 #define KMEM_BUDDY_BUDDY_H
 
-#include <assert.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-#include <kmem/bug.h>
 #include <kmem/gfp.h>
 #include <kmem/page.h>
-#include <kmem/stats.h>
-#include <kmem/slab.h>
-#include <kmem/malloc.h>
 
+#include "core/core.h"
 #include "buddy/arch.h"
 
 /*
@@ -36,324 +21,6 @@
  * The exported API is declared in include/kmem/ with KMEM_EXPORT.
  */
 #pragma GCC visibility push(hidden)
-
-/* ------------------------------------------------------------------ */
-/* Compiler helpers                                                    */
-/* ------------------------------------------------------------------ */
-
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
-#define noinline	__attribute__((noinline))
-#ifndef __always_inline
-#define __always_inline	inline __attribute__((always_inline))
-#endif
-#define __cold		__attribute__((cold))
-#define __hidden	__attribute__((visibility("hidden")))
-#define __tls_ie	__attribute__((tls_model("initial-exec")))
-#define __packed	__attribute__((packed))
-#define __maybe_unused	__attribute__((unused))
-
-#define barrier()	__asm__ __volatile__("" ::: "memory")
-/*
- * A racy read or write of a scalar, on purpose: say why at the use.
- * Relaxed atomics (plain moves on x86), so the race is defined behaviour
- * and ThreadSanitizer knows it is intended.  Every write to a variable
- * read this way, outside its lock, must be a WRITE_ONCE too.
- */
-#define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
-/*
- * data_race(x) - read a scalar that another thread writes with plain
- * stores, on purpose (the kernel's data_race()): a thread's own counters
- * and lists, written on its fast paths, read by statistics and by fork.
- * The value may be stale; it is never torn (aligned, at most a word).
- * Say why at the use.  The writers stay plain stores, so the fast paths
- * pay nothing; under ThreadSanitizer this one load goes through a helper
- * that is not instrumented (and nothing else is hidden), elsewhere it is
- * READ_ONCE.
- */
-#if defined(__SANITIZE_THREAD__)
-static __attribute__((__noinline__, __unused__, no_sanitize("thread"))) uint64_t
-__data_race_load(const volatile void *p, size_t size)
-{
-	switch (size) {
-	case 1:
-		return *(const volatile uint8_t *)p;
-	case 2:
-		return *(const volatile uint16_t *)p;
-	case 4:
-		return *(const volatile uint32_t *)p;
-	default:
-		return *(const volatile uint64_t *)p;
-	}
-}
-#define data_race(x)                                                         \
-	({                                                                   \
-		_Static_assert(sizeof(x) <= 8, "data_race: not a scalar");   \
-		(__typeof__(x))__data_race_load(&(x), sizeof(x));            \
-	})
-#else
-#define data_race(x)	READ_ONCE(x)
-#endif
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
-#define BIT(n)		(1UL << (n))
-#define is_power_of_2(n) ((n) != 0 && (((n) & ((n) - 1)) == 0))
-#define min(a, b)	((a) < (b) ? (a) : (b))
-#define max(a, b)	((a) > (b) ? (a) : (b))
-#define clamp(v, lo, hi) min(max((v), (lo)), (hi))
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-
-#define IS_ENABLED(opt)	(opt)
-
-/* Debug level chosen at build time (CMake KMEM_DEBUG_LEVEL). */
-static const int kmem_debug_level = KMEM_DEBUG_LEVEL;
-
-static inline unsigned int ilog2_ul(unsigned long v)
-{
-	return 63 - __builtin_clzl(v);
-}
-
-static inline unsigned long roundup_pow_of_two(unsigned long v)
-{
-	return v <= 1 ? 1 : 1UL << (64 - __builtin_clzl(v - 1));
-}
-
-/* ------------------------------------------------------------------ */
-/* Start-up (core/init.c orchestrates; every entry point checks)       */
-/* ------------------------------------------------------------------ */
-
-extern int kmem_init_state;	/* 0 none, 1 running, 2 done */
-void kmem_init_slow(void);
-
-/*
- * kmem_init - make sure kmem is initialised; cheap once it is.  Called by
- * every public entry point of every layer (initialisation is the one
- * thing that reaches up: core/init.c sets up all layers in order).
- */
-static __always_inline void kmem_init(void)
-{
-	if (unlikely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) != 2))
-		kmem_init_slow();
-}
-
-/* ------------------------------------------------------------------ */
-/* Doubly linked lists, the kernel's list_head                         */
-/* ------------------------------------------------------------------ */
-
-struct list_head {
-	struct list_head *next, *prev;
-};
-
-#define LIST_HEAD_INIT(name) { &(name), &(name) }
-#define LIST_HEAD(name) struct list_head name = LIST_HEAD_INIT(name)
-
-static inline void INIT_LIST_HEAD(struct list_head *l)
-{
-	l->next = l;
-	l->prev = l;
-}
-
-static inline void __list_add(struct list_head *n, struct list_head *prev,
-			      struct list_head *next)
-{
-	next->prev = n;
-	n->next = next;
-	n->prev = prev;
-	prev->next = n;
-}
-
-static inline void list_add(struct list_head *n, struct list_head *head)
-{
-	__list_add(n, head, head->next);
-}
-
-static inline void list_add_tail(struct list_head *n, struct list_head *head)
-{
-	__list_add(n, head->prev, head);
-}
-
-static inline void list_del(struct list_head *e)
-{
-	e->next->prev = e->prev;
-	e->prev->next = e->next;
-	e->next = e->prev = NULL;
-}
-
-static inline void list_move(struct list_head *e, struct list_head *head)
-{
-	e->next->prev = e->prev;
-	e->prev->next = e->next;
-	list_add(e, head);
-}
-
-static inline void list_move_tail(struct list_head *e, struct list_head *head)
-{
-	e->next->prev = e->prev;
-	e->prev->next = e->next;
-	list_add_tail(e, head);
-}
-
-static inline bool list_empty(const struct list_head *head)
-{
-	return head->next == head;
-}
-
-/* Move every entry of @list to the front of @head; @list is left empty. */
-static inline void list_splice_init(struct list_head *list,
-				    struct list_head *head)
-{
-	if (!list_empty(list)) {
-		struct list_head *first = list->next, *last = list->prev;
-
-		first->prev = head;
-		last->next = head->next;
-		head->next->prev = last;
-		head->next = first;
-		INIT_LIST_HEAD(list);
-	}
-}
-
-#define list_entry(ptr, type, member) container_of(ptr, type, member)
-#define list_first_entry(head, type, member) \
-	list_entry((head)->next, type, member)
-#define list_last_entry(head, type, member) \
-	list_entry((head)->prev, type, member)
-#define list_for_each(pos, head) \
-	for (pos = (head)->next; pos != (head); pos = pos->next)
-#define list_for_each_entry_reverse(pos, head, member)                       \
-	for (pos = list_entry((head)->prev, __typeof__(*pos), member);       \
-	     &pos->member != (head);                                         \
-	     pos = list_entry(pos->member.prev, __typeof__(*pos), member))
-#define list_for_each_safe(pos, n, head) \
-	for (pos = (head)->next, n = pos->next; pos != (head); \
-	     pos = n, n = pos->next)
-#define list_for_each_entry(pos, head, member)                              \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member);       \
-	     &pos->member != (head);                                         \
-	     pos = list_entry(pos->member.next, __typeof__(*pos), member))
-#define list_for_each_entry_safe(pos, n, head, member)                      \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member),       \
-	    n = list_entry(pos->member.next, __typeof__(*pos), member);      \
-	     &pos->member != (head);                                         \
-	     pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
-
-/* ------------------------------------------------------------------ */
-/* Locks                                                               */
-/* ------------------------------------------------------------------ */
-
-/*
- * struct kmem_lock - a sleeping mutex with an owner for assertions.
- * @mutex: the lock (PTHREAD_MUTEX_INITIALIZER-compatible, needs no malloc)
- * @owner: thread id of the holder, kept in debug builds for
- *         lock_assert_held()
- */
-struct kmem_lock {
-	pthread_mutex_t mutex;
-#if KMEM_DEBUG_LEVEL >= 1
-	pid_t owner;
-#endif
-};
-
-/*
- * Adaptive: the critical sections are short (a depot exchange, a batch of
- * slab objects, a buddy split), so a contended lock spins a little before
- * it sleeps; a plain mutex put the waiter to sleep at once, costing two
- * context switches per contended exchange.
- */
-#define KMEM_LOCK_INIT { .mutex = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP }
-
-pid_t kmem_gettid(void);
-void kmem_gettid_reset(void);
-
-static inline void kmem_lock_init(struct kmem_lock *l)
-{
-	pthread_mutex_t m = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
-
-	l->mutex = m;
-#if KMEM_DEBUG_LEVEL >= 1
-	l->owner = 0;
-#endif
-}
-
-static inline void kmem_lock(struct kmem_lock *l)
-{
-	pthread_mutex_lock(&l->mutex);
-#if KMEM_DEBUG_LEVEL >= 1
-	l->owner = kmem_gettid();
-#endif
-}
-
-static inline bool kmem_trylock(struct kmem_lock *l)
-{
-	if (pthread_mutex_trylock(&l->mutex))
-		return false;
-#if KMEM_DEBUG_LEVEL >= 1
-	l->owner = kmem_gettid();
-#endif
-	return true;
-}
-
-static inline void kmem_unlock(struct kmem_lock *l)
-{
-#if KMEM_DEBUG_LEVEL >= 1
-	l->owner = 0;
-#endif
-	pthread_mutex_unlock(&l->mutex);
-}
-
-/* Reset in a fork child, where the holder (the forking thread) is gone. */
-static inline void kmem_lock_reinit(struct kmem_lock *l)
-{
-	kmem_lock_init(l);
-}
-
-#if KMEM_DEBUG_LEVEL >= 1
-#define lock_assert_held(l) BUG_ON((l)->owner != kmem_gettid())
-#else
-#define lock_assert_held(l) ((void)(l))
-#endif
-
-/* ------------------------------------------------------------------ */
-/* printk: formatted output that never allocates                       */
-/* ------------------------------------------------------------------ */
-
-int kmem_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
-__attribute__((format(printf, 3, 4)))
-int kmem_snprintf(char *buf, size_t len, const char *fmt, ...);
-__attribute__((format(printf, 1, 2)))
-void kmem_printk(const char *fmt, ...);
-bool kmem_elf_symbol(char *buf, size_t len, unsigned long addr);
-void kmem_write_all(int fd, const char *buf, size_t len);
-__attribute__((noreturn, cold, format(printf, 1, 2)))
-void kmem_panic(const char *fmt, ...);
-unsigned long kmem_now_ms(void);
-unsigned long long kmem_now_ns(void);
-
-/* ------------------------------------------------------------------ */
-/* The OS contract (buddy/os.c is the only caller of mmap and friends) */
-/* ------------------------------------------------------------------ */
-
-void *kmem_os_map(size_t size, size_t align);
-void kmem_os_unmap(void *addr, size_t size);
-void kmem_os_release(void *addr, size_t size);
-void *kmem_os_map_region(int fd, size_t size);
-void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size);
-bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size);
-
-/*
- * Fault injection for tests: kmem_os_fail_after(n) lets n more mappings
- * succeed and fails every one after it with ENOMEM, until
- * kmem_os_fail_after(-1) switches the fault off.
- */
-void kmem_os_fail_after(long n);
-unsigned long kmem_os_map_calls(void);
 
 /* ------------------------------------------------------------------ */
 /* Sections and the page table                                          */
@@ -659,15 +326,12 @@ extern struct zone kmem_zone;
 
 /* Release policy (set once from configuration, before first use). */
 struct buddy_config {
-	unsigned long decay_ms;		/* free max-order block stays resident */
-	unsigned long retain_sections;	/* wholly free sections kept mapped */
 	unsigned long keep_resident;	/* bytes of free max-order blocks kept
 					 * resident past the delay (mallopt
 					 * M_TRIM_THRESHOLD; 0 by default) */
 	unsigned int pcp_high[9];	/* per-thread list high mark, blocks */
 	unsigned int pcp_batch[9];	/* blocks moved per refill/drain */
 	unsigned long pcp_large_cap;	/* bytes of orders >= 4 a thread keeps */
-	bool background;		/* a reaper thread may be started */
 };
 
 extern struct buddy_config buddy_config;
@@ -687,8 +351,6 @@ void buddy_fork_parent(void);
 void buddy_fork_child(void);
 void buddy_republish_locked(void);
 void section_republish_locked(void);
-void kmem_os_republish(void);
-unsigned long kmem_os_gives_back(void);
 void buddy_reaper_kick(unsigned long due);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));
@@ -700,16 +362,6 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 void section_lock_all(void);
 unsigned long section_nr_buddy(void);
 void section_unlock_all(void);
-
-/*
- * The region is reserved as two halves: the private twin, where per-thread
- * state lives, and KMEM_REGION_SIZE above it the published region.  A
- * figure of a unit is published at the same offset as its private
- * original: kmem_pub(&field) is its published copy (one store at a
- * constant displacement).  Only for fields the published layout describes.
- */
-#define KMEM_REGION_SIZE (256UL << 20)
-#define kmem_pub(p) ((__typeof__(p))((char *)(p) + KMEM_REGION_SIZE))
 
 /* Per-thread page lists (buddy/pcp.c). */
 /*
@@ -729,7 +381,7 @@ struct pcp_set {
 };
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
 
-/* nr_pages changed: its published copy (one store, buddy/region.c). */
+/* nr_pages changed: its published copy (one store, core/region.c). */
 static __always_inline void pcp_publish(struct pcp_set *pcp)
 {
 	*kmem_pub(&pcp->nr_pages) = pcp->nr_pages;
@@ -780,91 +432,6 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
 void pcp_drain(struct pcp_set *pcp);
 extern __thread struct pcp_set *kmem_tls_pcp __tls_ie;
 extern bool kmem_thread_orphans;
-
-/* ------------------------------------------------------------------ */
-/* Per-thread registry (buddy/thread.c)                                 */
-/* ------------------------------------------------------------------ */
-
-enum kmem_thread_state {
-	KMEM_THREAD_NONE = 0,	/* never attached */
-	KMEM_THREAD_ATTACHING,	/* setting up; use the locked paths */
-	KMEM_THREAD_LIVE,	/* per-thread caches in use */
-	KMEM_THREAD_DEAD,	/* exited or could not attach: locked paths */
-};
-
-/*
- * A layer's per-thread part: registered once at start-up; the registry
- * lays the parts out one after another in each thread's block.
- *  @attach: initialise @part, set the layer's TLS pointer to it and
- *           describe it in @unit (the thread's published header)
- *  @exit:   give back what the thread caches; called with the thread still
- *           able to use the locked paths; clears the TLS pointer
- *  @publish: write the part's published figures anew from its private
- *           state (kmem_republish_locked(): the thread may be running)
- *
- * A thread's block is a unit of the region's private twin; what a part
- * publishes goes to the same offsets of the published half (kmem_pub()).
- */
-struct kmem_thread_part {
-	size_t size;
-	size_t offset;
-	void (*attach)(void *part, struct kmem_stats_thread *unit);
-	void (*exit)(void *part);
-	void (*publish)(void *part);
-};
-
-extern __thread unsigned char kmem_tls_state __tls_ie;
-
-void kmem_thread_init(void);
-void kmem_thread_register_part(struct kmem_thread_part *part);
-bool kmem_thread_attach(void);
-void kmem_thread_exit_self(void);
-void kmem_thread_fork_prepare(void);
-void kmem_thread_fork_parent(void);
-void kmem_thread_fork_child(void);
-void kmem_thread_republish_locked(void);
-typedef void (*kmem_thread_visit_fn)(void *part, pid_t tid, void *arg);
-void kmem_thread_for_each(struct kmem_thread_part *part,
-			  kmem_thread_visit_fn fn, void *arg);
-void kmem_thread_lock(void);
-void kmem_thread_unlock(void);
-
-/*
- * kmem_thread_maybe_attach - give the calling thread its per-thread caches
- * on its first call.  Only from entry points that hold no kmem lock.
- */
-static __always_inline void kmem_thread_maybe_attach(void)
-{
-	if (unlikely(kmem_tls_state == KMEM_THREAD_NONE))
-		kmem_thread_attach();
-}
-
-/* ------------------------------------------------------------------ */
-/* The shared region (buddy/region.c)                                   */
-/* ------------------------------------------------------------------ */
-
-extern struct kmem_stats_header *kmem_region;	/* the published half */
-
-int kmem_region_init(bool publish, int announce_to);
-void *kmem_region_alloc(unsigned int kind, size_t size);
-void kmem_region_free(void *p);
-void kmem_region_orphan(void *p);
-uint64_t kmem_region_unit_offset(const void *p);
-void kmem_region_publish(const void *priv, size_t len);
-void *kmem_region_cache_record(unsigned int id);
-void kmem_region_cache_slot_used(unsigned int id);
-void kmem_region_layout_begin(void);
-void kmem_region_layout_end(void);
-void kmem_region_republish_begin(bool fresh);
-void kmem_region_republish_end(void);
-void kmem_region_fork_prepare(void);
-void kmem_region_fork_parent(void);
-void kmem_region_fork_child(void);
-bool kmem_region_published(void);
-bool kmem_region_write_sealed(void);
-bool kmem_region_lost(void);
-int kmem_region_fd(void);
-
 #pragma GCC visibility pop
 
 #endif /* KMEM_BUDDY_BUDDY_H */

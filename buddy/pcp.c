@@ -5,7 +5,7 @@
  * The kernel keeps a few free pages of low orders per CPU in front of the
  * zone lock (struct per_cpu_pages).  kmem does the same per thread: each
  * thread has one list per order in its part of the thread block
- * (buddy/thread.c).  Allocation pops the hottest block; an empty list is
+ * (core/thread.c).  Allocation pops the hottest block; an empty list is
  * refilled with pcp_batch blocks under one zone lock.  Free pushes; a list
  * past pcp_high returns pcp_batch of its coldest blocks to the zone.
  *

@@ -22,6 +22,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <kmem/page.h>
+#include <kmem/slab.h>
+
 #include "core/core.h"
 
 extern char **environ;
@@ -34,6 +37,9 @@ struct kmem_config kmem_config = {
 	.debug = NULL,
 	.urcu_fork_hooks = true,
 	.large_tail_pages = (256 << 10) / PAGE_SIZE,
+	.decay_ms = 1000,
+	.retain_sections = 2,
+	.background = true,
 };
 
 static char proc_environ[32768];	/* fallback copy, NUL-separated */
@@ -214,13 +220,10 @@ void kmem_config_parse(void)
 	kmem_config.debug = kmem_getenv("KMEM_DEBUG");
 	get_bool("KMEM_URCU_FORK_HOOKS", &kmem_config.urcu_fork_hooks);
 
-	n = buddy_config.decay_ms;
-	get_ulong("KMEM_DECAY_MS", &n, 0, 3600 * 1000UL);
-	buddy_config.decay_ms = n;
-	n = buddy_config.retain_sections;
-	get_ulong("KMEM_RETAIN_SECTIONS", &n, 0, 1UL << 20);
-	buddy_config.retain_sections = n;
-	get_bool("KMEM_BACKGROUND", &buddy_config.background);
+	get_ulong("KMEM_DECAY_MS", &kmem_config.decay_ms, 0, 3600 * 1000UL);
+	get_ulong("KMEM_RETAIN_SECTIONS", &kmem_config.retain_sections, 0,
+		  1UL << 20);
+	get_bool("KMEM_BACKGROUND", &kmem_config.background);
 	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
 	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, KMALLOC_MAX_SIZE / 1024);
 	kmem_config.large_tail_pages = DIV_ROUND_UP(n, PAGE_SIZE / 1024);

@@ -1,14 +1,60 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/core.h - private header of core/: start-up, configuration,
- * kmalloc, the malloc front-end and statistics.
+ * core/core.h - private header of core/, the layer every other stands on.
+ *
+ * core/ holds what every layer needs and nothing above it: compiler and
+ * list helpers (compiler.h, list.h), the lock type (lock.h), reports that
+ * never allocate (printk.h), the OS contract (os.h), the thread registry
+ * (thread.h), the statistics region (region.h), configuration and
+ * start-up (below).  Nothing in core/ includes a header of buddy/, slab/
+ * or kmalloc/, nor names a symbol defined there.
  */
 #ifndef KMEM_CORE_CORE_H
 #define KMEM_CORE_CORE_H
 
-#include "slab/slab.h"
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <kmem/bug.h>
+#include <kmem/stats.h>
+
+#include "core/compiler.h"
+#include "core/list.h"
+#include "core/lock.h"
+#include "core/printk.h"
+#include "core/os.h"
+#include "core/thread.h"
+#include "core/region.h"
 
 #pragma GCC visibility push(hidden)
+
+/* ------------------------------------------------------------------ */
+/* Start-up (core/init.c orchestrates; every entry point checks)       */
+/* ------------------------------------------------------------------ */
+
+extern int kmem_init_state;	/* 0 none, 1 running, 2 done */
+void kmem_init_slow(void);
+
+/*
+ * kmem_init - make sure kmem is initialised; cheap once it is.  Called by
+ * every public entry point of every layer (initialisation is the one
+ * thing that reaches up: core/init.c sets up all layers in order).
+ */
+static __always_inline void kmem_init(void)
+{
+	if (unlikely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) != 2))
+		kmem_init_slow();
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration (core/config.c)                                       */
+/* ------------------------------------------------------------------ */
 
 /*
  * struct kmem_config - every KMEM_* setting (core/config.c, documented in
@@ -22,6 +68,12 @@ struct kmem_config {
 	const char *debug;	/* KMEM_DEBUG: slab_debug= syntax */
 	bool urcu_fork_hooks;	/* KMEM_URCU_FORK_HOOKS */
 	unsigned long large_tail_pages;	/* KMEM_LARGE_TAIL_KB, in pages; 0 off */
+	unsigned long decay_ms;		/* KMEM_DECAY_MS: a free max-order block
+					 * (and an idle magazine) stays resident */
+	unsigned long retain_sections;	/* KMEM_RETAIN_SECTIONS: wholly free
+					 * sections kept mapped */
+	bool background;		/* KMEM_BACKGROUND: a reaper thread may
+					 * be started */
 	const char *stats_print;	/* KMEM_STATS_PRINT: NULL off, "" stderr,
 					 * else an absolute path (%p: PID) */
 };
@@ -29,181 +81,7 @@ struct kmem_config {
 extern struct kmem_config kmem_config;
 
 void kmem_config_parse(void);
-void kmem_malloc_stats_fd(int fd);
-void kmem_stats_print_at_exit(void);
 bool kmem_in_init(void);
-
-/* kmalloc.c */
-#define KMALLOC_NR_CACHES 13
-
-/*
- * The kmalloc caches sit 512 bytes apart so that a class index becomes a
- * cache with one shift; the index tables are constant (valid before
- * start-up, when the caches are still zero and every fast path falls
- * through to the slow path).
- */
-union kmalloc_slot {
-	struct kmem_cache c;
-	char pad[512];
-};
-BUILD_BUG_ON(sizeof(struct kmem_cache) > 512);
-
-extern union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES];
-extern const unsigned char kmalloc_index[KMALLOC_MAX_CACHE_SIZE / 8 + 1];
-extern const unsigned char malloc_index[KMALLOC_MAX_CACHE_SIZE / 16 + 1];
-
-/* The kmalloc cache for @size (1..8192): kmalloc-8 and up. */
-static __always_inline struct kmem_cache *kmalloc_cache(size_t size)
-{
-	return &kmalloc_slots[kmalloc_index[(size + 7) >> 3]].c;
-}
-
-/* The malloc class for @size (0..8192): 16-byte aligned, kmalloc-16 up. */
-static __always_inline struct kmem_cache *malloc_cache(size_t size)
-{
-	return &kmalloc_slots[malloc_index[(size + 15) >> 4]].c;
-}
-void kmalloc_init(void);
-void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
-void kmalloc_set_mmap_threshold(size_t threshold);
-/*
- * Largest size kmalloc_large_fast() serves: the per-thread lists' largest
- * block, or less when mallopt(M_MMAP_THRESHOLD) sends smaller sizes to
- * mappings of their own.
- */
-extern size_t kmalloc_pcp_max;
-void kmalloc_large_resize(struct page *page, size_t size);
-void kmalloc_large_release_tail(struct page *page, unsigned long from,
-				unsigned long to);
-
-/*
- * large_setup - make a block of @order taken for @size bytes a large
- * block; @flags are its flags when it was taken (PGF_zeroed, PGF_resident
- * with the count in its stamp).
- */
-static __always_inline void large_setup(struct page *page, unsigned int order,
-					size_t size, unsigned char flags)
-{
-	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
-	unsigned long tail = kmem_config.large_tail_pages;
-	unsigned long resident;
-
-	if (flags & PGF_resident)
-		resident = page->stamp;
-	else if (flags & PGF_zeroed)
-		resident = 0;
-	else
-		resident = 1UL << order;
-	if (unlikely(tail && resident >= nr + tail)) {
-		kmalloc_large_release_tail(page, nr, resident);
-		resident = nr;
-	}
-	page->flags = 0;
-	page->large_size = size;
-	page->large_resident = max(resident, nr);
-	set_page_type(page, PG_large);
-}
-
-
-/**
- * kmalloc_large_fast - a large block from the calling thread's page list
- * @size: bytes, above KMALLOC_MAX_CACHE_SIZE
- *
- * The common case of large allocations: a block of this order was freed
- * by this thread and waits on its list.  No lock, no call: inlined into
- * malloc() and kmalloc().
- *
- * Return: the block, or NULL when the slow path must run.
- */
-static __always_inline void *kmalloc_large_fast(size_t size)
-{
-	struct pcp_set *pcp = kmem_tls_pcp;
-	unsigned int order;
-	struct page *page;
-
-	if (unlikely(!pcp || size > READ_ONCE(kmalloc_pcp_max)))
-		return NULL;
-	order = (unsigned int)get_order(size);
-	if (!pcp->lists[order].count)
-		return NULL;
-	page = pcp_pop(pcp, order);
-	large_setup(page, order, size, page->flags);
-	return (void *)page_to_addr(page);
-}
-
-/**
- * kmalloc_large_free_fast - free a large block onto the thread's list
- * @page: its head's descriptor
- * @p:    the pointer freed
- *
- * @page may come from section_entry_wrap(), so the top bits of @p are
- * checked here: an alias of a block's address is not the block.
- *
- * Return: true if @p was a large block head and its list had room.
- */
-static __always_inline bool kmalloc_large_free_fast(struct page *page,
-						    const void *p)
-{
-	struct pcp_set *pcp = kmem_tls_pcp;
-	unsigned int order = page->order;
-
-	if (page_type(page) != PG_large ||
-	    ((unsigned long)p & (~PAGE_MASK | ~((1UL << KMEM_ADDR_BITS) - 1))) ||
-	    !pcp || order >= PCP_ORDERS)
-		return false;
-	page->stamp = page->large_resident;	/* lru overwrites it */
-	page->flags = PGF_freed_head | PGF_resident;
-	page->large_size = 0;
-	return pcp_push(pcp, page, order);
-}
-
-void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
-			    unsigned long caller);
-
-/*
- * What a pointer handed to free()/kfree() is.  kmem_classify() looks it
- * up in the page table and checks it is the start of something we handed
- * out; anything else is KMEM_PTR_INVALID with a reason.
- */
-enum kmem_ptr_kind {
-	KMEM_PTR_INVALID,
-	KMEM_PTR_SLAB,		/* an object of a cache */
-	KMEM_PTR_LARGE,		/* a kmalloc buddy block */
-	KMEM_PTR_HUGE,		/* a mapping of its own */
-	KMEM_PTR_BOOT,		/* start-up arena: never freed */
-};
-
-struct kmem_ptr {
-	enum kmem_ptr_kind kind;
-	struct page *page;		/* SLAB, LARGE */
-	struct kmem_section *sec;	/* HUGE */
-	const char *why;		/* INVALID: what is wrong */
-	bool double_free;		/* INVALID: looks freed already */
-};
-
-void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp);
-void kmem_usable_claimed(const struct kmem_ptr *kp);
-size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p);
-size_t kmem_written_size(const struct kmem_ptr *kp, const void *p);
-void kmem_free_classified(const struct kmem_ptr *kp, void *p,
-			  const char *func, unsigned long caller);
-void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
-		      const char *func) __attribute__((noreturn, cold));
-void *kmem_boot_alloc(size_t size, size_t align);
-bool kmem_boot_owns(const void *p);
-size_t kmem_boot_usable(const void *p);
-
-/*
- * kmem_ready - start kmem if needed; false when called from inside its
- * own start-up (the caller then serves from kmem_boot_alloc()).
- */
-static __always_inline bool kmem_ready(void)
-{
-	if (likely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2))
-		return true;
-	kmem_init_slow();
-	return !kmem_in_init();
-}
 
 #pragma GCC visibility pop
 

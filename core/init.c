@@ -12,7 +12,7 @@
  * States (kmem_init_state): 0 none -> 1 running -> 2 done, and 3 while a
  * fork() happens before start-up.  The thread that runs start-up is
  * marked, so that a call back into kmem from inside start-up is
- * recognised (and served from a small static arena, see core/malloc.c)
+ * recognised (and served from a small static arena, see kmalloc/malloc.c)
  * instead of deadlocking; other threads wait for state 2 (or for 3 to
  * end, and then start it themselves).
  *
@@ -47,7 +47,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 int kmem_init_state;
 static __thread bool tls_initialising __tls_ie;
@@ -85,7 +85,7 @@ static void kmem_unlock_all(void)
  * kmem_republish_locked - write the whole published region anew
  * @fresh: on a new memfd (the program closed or reused our descriptor)
  *
- * Everything published is a copy of private state (buddy/region.c), so
+ * Everything published is a copy of private state (core/region.c), so
  * each layer writes its part again: the header, the page allocator's
  * figures, the cache records, every thread's block.
  *

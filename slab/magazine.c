@@ -153,7 +153,7 @@ static unsigned long depot_push_full(struct kmem_cache *r,
 	m->stamp = kmem_now_ms();
 	list_add(&m->list, &r->depot_full);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full + 1);	/* read by reclaim */
-	return was_empty ? m->stamp + buddy_config.decay_ms : 0;
+	return was_empty ? m->stamp + kmem_config.decay_ms : 0;
 }
 
 static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
@@ -531,7 +531,7 @@ void magazine_depot_drain(struct kmem_cache *s)
  * @next:   lowered to when the oldest full magazine left will expire
  *
  * Bonwick's working-set trim, by age: a full magazine that nobody took
- * from the depot for buddy_config.decay_ms (KMEM_DECAY_MS, the page
+ * from the depot for kmem_config.decay_ms (KMEM_DECAY_MS, the page
  * allocator's delay too) goes back to the slabs, as do spare empty
  * magazines and empty slabs.  So an idle process gives its cached
  * objects back about one decay time after it freed them; the pages come
@@ -539,7 +539,7 @@ void magazine_depot_drain(struct kmem_cache *s)
  */
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 {
-	unsigned long decay = buddy_config.decay_ms;
+	unsigned long decay = kmem_config.decay_ms;
 	struct kmem_cache *r;
 
 	kmem_lock(&slab_mutex);

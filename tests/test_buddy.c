@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 #define MAX_LIVE 512
 
@@ -427,7 +427,7 @@ START_TEST(test_rss_drops_after_shrink)
 {
 	long before, peak, after;
 
-	buddy_config.decay_ms = 60000;	/* only the shrink may release */
+	kmem_config.decay_ms = 60000;	/* only the shrink may release */
 	for (int i = 0; i < 16; i++)
 		take_block(MAX_PAGE_ORDER, GFP_KERNEL);	/* 64 MiB, touched */
 	peak = rss_bytes();
@@ -457,7 +457,7 @@ START_TEST(test_idle_release)
 	long peak, now;
 	int waited;
 
-	buddy_config.decay_ms = 100;
+	kmem_config.decay_ms = 100;
 	for (int i = 0; i < 24; i++)	/* 96 MiB: three sections */
 		take_block(MAX_PAGE_ORDER, GFP_KERNEL);
 	peak = rss_bytes();
@@ -494,7 +494,7 @@ START_TEST(test_sections_unmapped_beyond_retain)
 {
 	struct kmem_buddyinfo bi;
 
-	buddy_config.retain_sections = 1;
+	kmem_config.retain_sections = 1;
 	for (int i = 0; i < 32; i++)	/* 128 MiB: four sections */
 		take_block(MAX_PAGE_ORDER, GFP_KERNEL);
 	kmem_buddyinfo_get(&bi);

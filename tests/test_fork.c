@@ -19,7 +19,7 @@
 #include <time.h>
 #include <urcu.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 #include "slab/slab.h"
 
 #define DEADLOCK_SECONDS 60	/* far beyond a working fork, even loaded */

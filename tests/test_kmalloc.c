@@ -4,7 +4,7 @@
  */
 #include "kmem_test.h"
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 #include <kmem/malloc.h>
 
 static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,

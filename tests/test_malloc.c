@@ -12,7 +12,7 @@
 #include <malloc.h>
 
 #include <kmem/malloc.h>
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 static const size_t boundaries[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
 				     1024, 2048, 4096, 8192, 16384, 65536,
@@ -430,7 +430,7 @@ START_TEST(test_mallopt_trim_threshold)
 {
 	void *p[16];
 
-	buddy_config.decay_ms = 50;
+	kmem_config.decay_ms = 50;
 	ck_assert_int_eq(kmem_mallopt(M_TRIM_THRESHOLD, 32 << 20), 1);
 	for (int i = 0; i < 16; i++) {
 		p[i] = kmem_malloc(4 << 20);

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 /* The formats come from tables: that is the point of this file. */
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"

@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 #include "slab/slab.h"
 
 #define UNPRIVILEGED 65534	/* nobody */

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <urcu.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 struct conn {
 	int fd;
@@ -446,9 +446,9 @@ START_TEST(test_depot_reclaimed_before_growing)
 	 * depot: on a slow run (level 2, a loaded machine) the frees below
 	 * outlast 1 s.  Keep the reaper's hands off meanwhile.
 	 */
-	unsigned long decay = buddy_config.decay_ms;
+	unsigned long decay = kmem_config.decay_ms;
 
-	buddy_config.decay_ms = 3600 * 1000;
+	kmem_config.decay_ms = 3600 * 1000;
 	for (size_t i = 0; i < na; i++)
 		p[i] = kmem_cache_alloc(a, GFP_KERNEL);
 	for (size_t i = 0; i < na; i++)
@@ -471,7 +471,7 @@ START_TEST(test_depot_reclaimed_before_growing)
 	kmem_cache_destroy(a);
 	kmem_cache_destroy(b);
 	free(p);
-	buddy_config.decay_ms = decay;
+	kmem_config.decay_ms = decay;
 }
 END_TEST
 

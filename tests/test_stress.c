@@ -28,7 +28,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 #define NTHREADS 6
 #define SLOTS 512

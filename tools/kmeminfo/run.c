@@ -3,7 +3,7 @@
  * tools/kmeminfo/run.c - "kmeminfo run [--] CMD ARGS...": run a program under
  * libkmem-malloc.so and show its caches when it exits.
  *
- * The announcement protocol (include/kmem/stats.h, buddy/region.c):
+ * The announcement protocol (include/kmem/stats.h, core/region.c):
  * kmeminfo makes a datagram socket pair, moves the command's end to a high
  * descriptor (not close-on-exec, so that the program still finds its low
  * numbers free and every process of its tree inherits it) and passes the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * buddy/printk.c - messages, failure handlers and clocks.
+ * core/printk.c - messages, failure handlers and clocks.
  *
  * Everything here is safe inside the allocator: no malloc, no stdio, no
  * locks.  kmem_vsnprintf() is a small printf that formats into a caller's
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buddy/buddy.h"
+#include "core/core.h"
 
 struct fmt_out {
 	char *buf;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * buddy/region.c - the statistics region and its private twin.
+ * core/region.c - the statistics region and its private twin.
  *
  * One reservation per process, two halves of KMEM_REGION_SIZE each:
  *
@@ -74,7 +74,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buddy/buddy.h"
+#include "core/core.h"
 
 #define REGION_SIZE	KMEM_REGION_SIZE
 #define CACHE_OFF	4096UL

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * buddy/os.c - the OS contract.
+ * core/os.c - the OS contract.
  *
  * The only file in kmem that calls mmap, munmap, madvise or mremap.  Every
  * byte kmem manages enters and leaves the process through the five
@@ -18,7 +18,7 @@
  *    back to the OS (MADV_DONTNEED): RSS drops at once and the next touch
  *    sees zeros.
  *  - kmem_os_map_region(fd, size) / kmem_os_remap_region_fixed(): the
- *    statistics region (buddy/region.c): a MAP_SHARED view of a memfd, or
+ *    statistics region (core/region.c): a MAP_SHARED view of a memfd, or
  *    private anonymous memory when fd is -1.  Not subject to the fault
  *    injection below.
  *  - kmem_os_grow_in_place(addr, old, new): mremap without moving; false
@@ -35,7 +35,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "buddy/buddy.h"
+#include "core/core.h"
 
 static long os_fail_after = -1;		/* atomic; -1: off */
 static unsigned long os_map_calls;	/* atomic; successful maps */

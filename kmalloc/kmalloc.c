@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/kmalloc.c - kmalloc: general allocation in size classes.
+ * kmalloc/kmalloc.c - kmalloc: general allocation in size classes.
  *
  * Three tiers, chosen by size:
  *
@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 #define RET_IP ((unsigned long)__builtin_return_address(0))
 

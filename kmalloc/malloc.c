@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/malloc.c - the C, POSIX and glibc allocation API on kmalloc.
+ * kmalloc/malloc.c - the C, POSIX and glibc allocation API on kmalloc.
  *
  * Compiled twice from this one file: into libkmem with kmem_ names only,
  * and with KMEM_MALLOC_NAMES into libkmem-malloc.so/.a, which also exports
@@ -34,7 +34,7 @@
 #include <string.h>
 
 #include <kmem/malloc.h>
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 #define MALLOC_ALIGNMENT 16
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * buddy/thread.c - the per-thread registry.
+ * core/thread.c - the per-thread registry.
  *
  * Each thread that allocates gets one block, a unit of the region's
- * private twin (buddy/region.c): a header (struct kmem_stats_thread)
+ * private twin (core/region.c): a header (struct kmem_stats_thread)
  * followed by the layers' parts, registered at start-up in layer order
  * (buddy's page lists, then slab's magazines).  Each layer keeps an
  * initial-exec TLS pointer to its own part, so its fast path costs one
@@ -35,7 +35,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "buddy/buddy.h"
+#include "core/core.h"
 
 /*
  * struct kmem_thread - one thread's block

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/stats.c - the in-process statistics API and whole-allocator
+ * kmalloc/stats.c - the in-process statistics API and whole-allocator
  * operations.
  *
  * The figures themselves live where they are maintained (the zone, each
@@ -20,7 +20,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "kmalloc/kmalloc.h"
 
 /**
  * kmem_buddyinfo_print - write this process's /proc/buddyinfo line

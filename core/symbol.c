@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * buddy/symbol.c - names for code addresses in reports, without malloc.
+ * core/symbol.c - names for code addresses in reports, without malloc.
  *
  * Reports (KMEM_DEBUG's "Allocated in", "Freed in", TRACE lines, the
  * objects left at kmem_cache_destroy) name the call site.  dladdr() only
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buddy/buddy.h"
+#include "core/core.h"
 
 struct sym_object {
 	unsigned long addr;	/* in: the code address */

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmalloc/kmalloc.h - private header of kmalloc/, the top layer of the
+ * library: the kmalloc size classes, large blocks, pointer
+ * classification, the malloc front-end and the whole-library operations.
+ */
+#ifndef KMEM_KMALLOC_KMALLOC_H
+#define KMEM_KMALLOC_KMALLOC_H
+
+#include "slab/slab.h"
+
+#pragma GCC visibility push(hidden)
+
+/* stats.c, malloc.c */
+void kmem_malloc_stats_fd(int fd);
+void kmem_stats_print_at_exit(void);
+
+/* kmalloc.c */
+#define KMALLOC_NR_CACHES 13
+
+/*
+ * The kmalloc caches sit 512 bytes apart so that a class index becomes a
+ * cache with one shift; the index tables are constant (valid before
+ * start-up, when the caches are still zero and every fast path falls
+ * through to the slow path).
+ */
+union kmalloc_slot {
+	struct kmem_cache c;
+	char pad[512];
+};
+BUILD_BUG_ON(sizeof(struct kmem_cache) > 512);
+
+extern union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES];
+extern const unsigned char kmalloc_index[KMALLOC_MAX_CACHE_SIZE / 8 + 1];
+extern const unsigned char malloc_index[KMALLOC_MAX_CACHE_SIZE / 16 + 1];
+
+/* The kmalloc cache for @size (1..8192): kmalloc-8 and up. */
+static __always_inline struct kmem_cache *kmalloc_cache(size_t size)
+{
+	return &kmalloc_slots[kmalloc_index[(size + 7) >> 3]].c;
+}
+
+/* The malloc class for @size (0..8192): 16-byte aligned, kmalloc-16 up. */
+static __always_inline struct kmem_cache *malloc_cache(size_t size)
+{
+	return &kmalloc_slots[malloc_index[(size + 15) >> 4]].c;
+}
+void kmalloc_init(void);
+void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
+void kmalloc_set_mmap_threshold(size_t threshold);
+/*
+ * Largest size kmalloc_large_fast() serves: the per-thread lists' largest
+ * block, or less when mallopt(M_MMAP_THRESHOLD) sends smaller sizes to
+ * mappings of their own.
+ */
+extern size_t kmalloc_pcp_max;
+void kmalloc_large_resize(struct page *page, size_t size);
+void kmalloc_large_release_tail(struct page *page, unsigned long from,
+				unsigned long to);
+
+/*
+ * large_setup - make a block of @order taken for @size bytes a large
+ * block; @flags are its flags when it was taken (PGF_zeroed, PGF_resident
+ * with the count in its stamp).
+ */
+static __always_inline void large_setup(struct page *page, unsigned int order,
+					size_t size, unsigned char flags)
+{
+	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	unsigned long tail = kmem_config.large_tail_pages;
+	unsigned long resident;
+
+	if (flags & PGF_resident)
+		resident = page->stamp;
+	else if (flags & PGF_zeroed)
+		resident = 0;
+	else
+		resident = 1UL << order;
+	if (unlikely(tail && resident >= nr + tail)) {
+		kmalloc_large_release_tail(page, nr, resident);
+		resident = nr;
+	}
+	page->flags = 0;
+	page->large_size = size;
+	page->large_resident = max(resident, nr);
+	set_page_type(page, PG_large);
+}
+
+
+/**
+ * kmalloc_large_fast - a large block from the calling thread's page list
+ * @size: bytes, above KMALLOC_MAX_CACHE_SIZE
+ *
+ * The common case of large allocations: a block of this order was freed
+ * by this thread and waits on its list.  No lock, no call: inlined into
+ * malloc() and kmalloc().
+ *
+ * Return: the block, or NULL when the slow path must run.
+ */
+static __always_inline void *kmalloc_large_fast(size_t size)
+{
+	struct pcp_set *pcp = kmem_tls_pcp;
+	unsigned int order;
+	struct page *page;
+
+	if (unlikely(!pcp || size > READ_ONCE(kmalloc_pcp_max)))
+		return NULL;
+	order = (unsigned int)get_order(size);
+	if (!pcp->lists[order].count)
+		return NULL;
+	page = pcp_pop(pcp, order);
+	large_setup(page, order, size, page->flags);
+	return (void *)page_to_addr(page);
+}
+
+/**
+ * kmalloc_large_free_fast - free a large block onto the thread's list
+ * @page: its head's descriptor
+ * @p:    the pointer freed
+ *
+ * @page may come from section_entry_wrap(), so the top bits of @p are
+ * checked here: an alias of a block's address is not the block.
+ *
+ * Return: true if @p was a large block head and its list had room.
+ */
+static __always_inline bool kmalloc_large_free_fast(struct page *page,
+						    const void *p)
+{
+	struct pcp_set *pcp = kmem_tls_pcp;
+	unsigned int order = page->order;
+
+	if (page_type(page) != PG_large ||
+	    ((unsigned long)p & (~PAGE_MASK | ~((1UL << KMEM_ADDR_BITS) - 1))) ||
+	    !pcp || order >= PCP_ORDERS)
+		return false;
+	page->stamp = page->large_resident;	/* lru overwrites it */
+	page->flags = PGF_freed_head | PGF_resident;
+	page->large_size = 0;
+	return pcp_push(pcp, page, order);
+}
+
+void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
+			    unsigned long caller);
+
+/*
+ * What a pointer handed to free()/kfree() is.  kmem_classify() looks it
+ * up in the page table and checks it is the start of something we handed
+ * out; anything else is KMEM_PTR_INVALID with a reason.
+ */
+enum kmem_ptr_kind {
+	KMEM_PTR_INVALID,
+	KMEM_PTR_SLAB,		/* an object of a cache */
+	KMEM_PTR_LARGE,		/* a kmalloc buddy block */
+	KMEM_PTR_HUGE,		/* a mapping of its own */
+	KMEM_PTR_BOOT,		/* start-up arena: never freed */
+};
+
+struct kmem_ptr {
+	enum kmem_ptr_kind kind;
+	struct page *page;		/* SLAB, LARGE */
+	struct kmem_section *sec;	/* HUGE */
+	const char *why;		/* INVALID: what is wrong */
+	bool double_free;		/* INVALID: looks freed already */
+};
+
+void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp);
+void kmem_usable_claimed(const struct kmem_ptr *kp);
+size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p);
+size_t kmem_written_size(const struct kmem_ptr *kp, const void *p);
+void kmem_free_classified(const struct kmem_ptr *kp, void *p,
+			  const char *func, unsigned long caller);
+void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
+		      const char *func) __attribute__((noreturn, cold));
+void *kmem_boot_alloc(size_t size, size_t align);
+bool kmem_boot_owns(const void *p);
+size_t kmem_boot_usable(const void *p);
+
+/*
+ * kmem_ready - start kmem if needed; false when called from inside its
+ * own start-up (the caller then serves from kmem_boot_alloc()).
+ */
+static __always_inline bool kmem_ready(void)
+{
+	if (likely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2))
+		return true;
+	kmem_init_slow();
+	return !kmem_in_init();
+}
+
+#pragma GCC visibility pop
+
+#endif /* KMEM_KMALLOC_KMALLOC_H */
