@@ -28,7 +28,7 @@
  *
  * Lock order: none held on the fast path; the slow paths take zone->lock.
  */
-#include "buddy/buddy.h"
+#include "buddy/zone.h"
 
 __thread struct pcp_set *kmem_tls_pcp __tls_ie;
 
@@ -166,4 +166,47 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 		zone_free_bulk(&cold, order, n);
 	}
 	return true;
+}
+
+/*
+ * Counting every thread's lists (kmem_thread_for_each()): count_pcp checks
+ * each list as it counts (buddy_validate), count_pcp_quiet reads only the
+ * total (buddyinfo).
+ */
+void count_pcp(void *part, pid_t tid, void *arg)
+{
+	struct pcp_set *pcp = part;
+	struct pcp_count *c = arg;
+
+	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
+		struct page *page;
+		unsigned int n = 0;
+
+		list_for_each_entry(page, &pcp->lists[o].list, lru) {
+			if (page->type != PG_pcp || page->order != o) {
+				kmem_printk("buddy_validate: thread %d list %u: page 0x%lx type %u order %u\n",
+					    tid, o, page_to_addr(page),
+					    page->type, page->order);
+				c->bad++;
+			}
+			n++;
+		}
+		if (n != pcp->lists[o].count) {
+			kmem_printk("buddy_validate: thread %d list %u holds %u blocks, count says %u\n",
+				    tid, o, n, pcp->lists[o].count);
+			c->bad++;
+		}
+		c->pages += (unsigned long)n << o;
+	}
+}
+
+void count_pcp_quiet(void *part, pid_t tid, void *arg)
+{
+	struct pcp_set *pcp = part;
+	struct pcp_count *c = arg;
+
+	(void)tid;
+	/* The owner changes it without a lock on every page it takes or
+	 * gives back: a snapshot may be a few pages out of date. */
+	c->pages += data_race(pcp->nr_pages);
 }

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+/*
+ * buddy/release.c - the release policy: free max-order blocks back to the OS
+ * after KMEM_DECAY_MS (MADV_DONTNEED), wholly free sections unmapped, and
+ * the reaper thread that does it for an idle process.
+ *
+ * Lock order: the table in core/lock.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buddy/buddy.h"
+#include "buddy/zone.h"
+
+
+/* ------------------------------------------------------------------ */
+/* Release to the OS                                                   */
+/* ------------------------------------------------------------------ */
+
+static struct kmem_section *pick_section_to_unmap(void)
+{
+	struct zone *z = &kmem_zone;
+	struct kmem_section *sec;
+
+	lock_assert_held(&z->lock);
+	if (z->nr_free_sections <= kmem_config.retain_sections)
+		return NULL;
+	list_for_each_entry(sec, &z->sections, node) {
+		bool all_released = true;
+
+		if (sec->nr_free_max != MAX_BLOCKS_PER_SECTION)
+			continue;
+		for (unsigned long i = 0; i < PAGES_PER_SECTION;
+		     i += MAX_ORDER_NR_PAGES) {
+			struct page *head = &sec->pages[i];
+
+			if (head->type != PG_buddy ||
+			    !(head->flags & PGF_released)) {
+				all_released = false;
+				break;
+			}
+		}
+		if (all_released)
+			return sec;
+	}
+	return NULL;
+}
+
+/* Take a wholly free, released section out of the zone. */
+static void zone_remove_section(struct kmem_section *sec)
+{
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	for (unsigned long i = 0; i < PAGES_PER_SECTION;
+	     i += MAX_ORDER_NR_PAGES)
+		del_from_free_list(&sec->pages[i], MAX_PAGE_ORDER);
+	list_del(&sec->node);
+	WRITE_ONCE(z->nr_sections, z->nr_sections - 1);
+	z->nr_free_sections--;
+	z->managed_pages -= PAGES_PER_SECTION;
+	publish_buddy_locked();
+}
+
+/*
+ * release_blocks - give back resident max-order blocks to the OS
+ * @now:  current time (ms); blocks freed before now - decay_ms go
+ * @all:  ignore the delay and buddy_config.keep_resident (shrink)
+ * @wait: wait for a release in progress in another thread (else return)
+ * @next: set to when the oldest remaining resident block expires, or 0
+ *
+ * The blocks are taken off the lists (still counted free) while madvise
+ * runs without the zone lock, then put on the released list.  Afterwards
+ * wholly released sections beyond the retained amount are unmapped.
+ *
+ * Context: zone lock not held; may sleep on zone_os_lock if @wait.
+ * Return: the number of blocks released.
+ */
+unsigned long release_blocks(unsigned long now, bool all, bool wait,
+			     unsigned long *next)
+{
+	struct zone *z = &kmem_zone;
+	struct list_head *top = &z->free_area[MAX_PAGE_ORDER].free_list;
+	unsigned long n = 0;
+	LIST_HEAD(batch);
+	struct page *page, *tmp;
+	unsigned long keep = READ_ONCE(buddy_config.keep_resident) >>
+			     (PAGE_SHIFT + MAX_PAGE_ORDER);
+	bool kept = false;
+
+	if (!wait) {
+		if (!kmem_trylock(&zone_os_lock))
+			return 0;	/* another thread is releasing */
+	} else {
+		kmem_lock(&zone_os_lock);
+	}
+	zone_lock();
+	while (!list_empty(top)) {
+		page = list_last_entry(top, struct page, lru);
+		if (!all && page->stamp + kmem_config.decay_ms > now)
+			break;
+		/* mallopt(M_TRIM_THRESHOLD): the newest blocks may stay. */
+		if (!all && nr_decay_pending <= keep) {
+			kept = true;
+			break;
+		}
+		list_move(&page->lru, &batch);
+		nr_decay_pending--;
+		nr_releasing++;
+		n++;
+	}
+	zone_unlock();
+
+	list_for_each_entry(page, &batch, lru)
+		kmem_os_release((void *)page_to_addr(page),
+				MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+
+	zone_lock();
+	list_for_each_entry_safe(page, tmp, &batch, lru) {
+		list_del(&page->lru);
+		nr_releasing--;
+		page->flags |= PGF_released | PGF_zeroed;
+		list_add_tail(&page->lru, &z->released);
+		z->nr_released++;
+	}
+	for (;;) {
+		struct kmem_section *sec = pick_section_to_unmap();
+
+		if (!sec)
+			break;
+		zone_remove_section(sec);
+		zone_unlock();
+		section_destroy_buddy(sec);
+		zone_lock();
+	}
+	/*
+	 * Blocks kept for M_TRIM_THRESHOLD have no deadline: the next block
+	 * freed sets one, and the oldest go then.
+	 */
+	if (next) {
+		*next = 0;
+		if (!kept && !list_empty(top)) {
+			page = list_last_entry(top, struct page, lru);
+			*next = page->stamp + kmem_config.decay_ms;
+		}
+	}
+	WRITE_ONCE(z->next_decay_ms, 0);
+	if (!kept && !list_empty(top))
+		WRITE_ONCE(z->next_decay_ms,
+			   list_last_entry(top, struct page, lru)->stamp +
+				   kmem_config.decay_ms);
+	publish_buddy_locked();
+	zone_unlock();
+	kmem_unlock(&zone_os_lock);
+	return n;
+}
+
+/**
+ * buddy_release_expired - release max-order blocks whose delay is over
+ * @now_ms: current kmem_now_ms()
+ *
+ * Return: when the next resident block expires (ms), or 0 if none waits.
+ */
+unsigned long buddy_release_expired(unsigned long now_ms)
+{
+	unsigned long next;
+
+	release_blocks(now_ms, false, true, &next);
+	return next;
+}
+
+/**
+ * buddy_release_all - release every free max-order block now
+ *
+ * Also unmaps wholly free sections beyond the retained amount.
+ */
+void buddy_release_all(void)
+{
+	release_blocks(0, true, true, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The reaper: releases memory of idle processes                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The reaper sleeps on reaper_cond (CLOCK_MONOTONIC, so that setting the
+ * wall clock neither delays nor hastens a release) until the earliest
+ * deadline any pass reported, or without one when nothing waits.
+ *
+ * A kick says "a block or magazine that will expire at @due appeared".
+ * No kick may be lost, whatever the reaper is doing:
+ *  - asleep with a deadline at or before @due: nothing to do, it will
+ *    see the new work when it wakes;
+ *  - asleep without a deadline, or a later one: signal it;
+ *  - awake (running a pass that may have looked at the zone before the
+ *    new work appeared): set reaper_kicked, which it tests, after
+ *    publishing that it is about to sleep, before it sleeps.
+ * The kicker writes reaper_kicked then reads reaper_wait; the reaper
+ * writes reaper_wait then reads reaper_kicked (both sequentially
+ * consistent): at least one of them sees the other's write.  A kicker
+ * that sees the reaper asleep signals under reaper_mutex, which the
+ * reaper holds from its test until pthread_cond_timedwait() releases it.
+ */
+#define REAPER_AWAKE	0UL		/* reaper_wait: running a pass */
+#define REAPER_NO_DEADLINE ULONG_MAX	/* reaper_wait: asleep, no deadline */
+
+static pthread_mutex_t reaper_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reaper_cond;	/* CLOCK_MONOTONIC, reaper_maybe_start() */
+static bool reaper_started;	/* reaper_mutex */
+static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
+static bool reaper_kicked;		/* atomic */
+static void (*reaper_hooks[4])(unsigned long now_ms, unsigned long *next);
+static unsigned int nr_reaper_hooks;
+
+/**
+ * buddy_reaper_add_hook - run @fn on every reaper pass
+ * @fn: gets the time and lowers *next to when it wants to run again (ms,
+ *      0: no wish).  Pages it frees are cold: they stayed unused for the
+ *      decay time in the caller's layer, so the zone releases the
+ *      max-order blocks they complete in the same pass (see
+ *      buddy_free_is_cold()).  When it later has new work that expires at
+ *      some time it calls buddy_reaper_kick().
+ *
+ * Context: start-up only (before any thread could run the reaper).
+ */
+void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
+				      unsigned long *next))
+{
+	BUG_ON(nr_reaper_hooks >= ARRAY_SIZE(reaper_hooks));
+	reaper_hooks[nr_reaper_hooks++] = fn;
+}
+
+static void reaper_pass(unsigned long *next)
+{
+	unsigned long now = kmem_now_ms(), due;
+
+	WRITE_ONCE(zone_clock_ms, now);
+	*next = 0;
+	/*
+	 * Hooks first: the slabs they give back complete max-order blocks,
+	 * which the release below then sees (computing the deadline before
+	 * the hooks left such blocks waiting with no deadline at all).
+	 */
+	for (unsigned int i = 0; i < nr_reaper_hooks; i++)
+		reaper_hooks[i](now, next);
+	due = buddy_release_expired(now);
+	if (due && (!*next || due < *next))
+		*next = due;
+}
+
+/* Sleep until @next (kmem_now_ms() time, 0: none) or a kick. */
+static void reaper_sleep(unsigned long next)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&reaper_mutex);
+	__atomic_store_n(&reaper_wait, next ? next : REAPER_NO_DEADLINE,
+			 __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&reaper_kicked, __ATOMIC_SEQ_CST)) {
+		if (!next) {
+			pthread_cond_wait(&reaper_cond, &reaper_mutex);
+		} else {
+			unsigned long now = kmem_now_ms();
+			unsigned long wait = next > now ? next - now : 0;
+
+			/*
+			 * kmem_now_ms() is CLOCK_MONOTONIC_COARSE, at most a
+			 * tick behind CLOCK_MONOTONIC: wake one ms late
+			 * rather than early.
+			 */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			wait++;
+			ts.tv_sec += (time_t)(wait / 1000);
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&reaper_cond, &reaper_mutex,
+					       &ts);
+		}
+	}
+	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&reaper_mutex);
+}
+
+static void *reaper_main(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_NAME, "kmem-reaper", 0, 0, 0);
+	tls_reaper = true;
+	for (;;) {
+		unsigned long next;
+
+		/* Kicks from now on may concern what this pass misses. */
+		__atomic_store_n(&reaper_kicked, false, __ATOMIC_SEQ_CST);
+		reaper_pass(&next);
+		reaper_sleep(next);
+	}
+	return NULL;
+}
+
+/*
+ * The reaper starts once the process has mapped a second section (its
+ * pages passed 32 MiB): small processes never pay for a thread.  It is
+ * started from an allocation slow path, never from free(), with no kmem
+ * lock held and every signal blocked so that it never runs a handler.
+ */
+void reaper_maybe_start(void)
+{
+	pthread_condattr_t cattr;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+
+	if (!kmem_config.background || READ_ONCE(reaper_started) ||
+	    READ_ONCE(kmem_zone.nr_sections) < 2)
+		return;
+	pthread_mutex_lock(&reaper_mutex);
+	if (reaper_started) {
+		pthread_mutex_unlock(&reaper_mutex);
+		return;
+	}
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&reaper_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	/* Kickers read it without the mutex. */
+	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_RELAXED);
+	WRITE_ONCE(reaper_started, true);
+	pthread_mutex_unlock(&reaper_mutex);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 128 * 1024);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, &attr, reaper_main, NULL)) {
+		pthread_mutex_lock(&reaper_mutex);
+		WRITE_ONCE(reaper_started, false);
+		pthread_mutex_unlock(&reaper_mutex);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+/**
+ * buddy_reaper_kick - there is new work for the reaper
+ * @due: when it expires (kmem_now_ms() time)
+ *
+ * Wakes the reaper if it sleeps without a deadline or with a later one;
+ * if it is awake, makes it look again before it sleeps.  Cheap when the
+ * reaper already sleeps with an earlier deadline (the common case of a
+ * busy process): two loads.  Kicks from the reaper's own pass are not
+ * needed (it releases after its hooks run) and are ignored.
+ *
+ * Context: no lock after the reaper mutex in the lock order (zone
+ * locks) held; kmem_thread_lock, slab_mutex and cache locks may be.
+ */
+void buddy_reaper_kick(unsigned long due)
+{
+	unsigned long w;
+
+	if (!READ_ONCE(reaper_started) || tls_reaper)
+		return;
+	w = __atomic_load_n(&reaper_wait, __ATOMIC_RELAXED);
+	if (w != REAPER_AWAKE && w <= due)
+		return;
+	/* An exchange, even if already set: it orders the load below. */
+	(void)__atomic_exchange_n(&reaper_kicked, true, __ATOMIC_SEQ_CST);
+	w = __atomic_load_n(&reaper_wait, __ATOMIC_SEQ_CST);
+	if (w == REAPER_AWAKE || w <= due)
+		return;
+	pthread_mutex_lock(&reaper_mutex);
+	pthread_cond_signal(&reaper_cond);
+	pthread_mutex_unlock(&reaper_mutex);
+}
+
+/* fork(): the reaper's mutex is taken before the zone's locks. */
+void reaper_fork_prepare(void)
+{
+	pthread_mutex_lock(&reaper_mutex);
+}
+
+void reaper_fork_parent(void)
+{
+	pthread_mutex_unlock(&reaper_mutex);
+}
+
+/* The child has no reaper thread. */
+void reaper_fork_child(void)
+{
+	pthread_mutex_init(&reaper_mutex, NULL);
+	reaper_started = false;	/* reaper_maybe_start() inits the cond */
+	reaper_wait = REAPER_AWAKE;
+	reaper_kicked = false;
+}

@@ -1,0 +1,744 @@
+// SPDX-License-Identifier: MIT
+/*
+ * buddy/zone.c - the zone: free lists, split and merge, growth from the
+ * OS and the reclaim hook, the zone's allocation and free, start-up and
+ * fork.  The release policy and the reaper are in release.c, the kernel's
+ * page API in page_alloc.c, the per-thread lists in pcp.c.
+ *
+ * One zone ("Node 0, zone Normal") holds every free block, on one free list
+ * per order 0..MAX_PAGE_ORDER.  A block of order n is 2^n pages aligned to
+ * 2^n pages.  Allocation takes the smallest free block that fits and splits
+ * it, putting the unused halves back one order down each time (expand()).
+ * Freeing merges the block with its buddy while the buddy is free and of
+ * the same order (__free_one_page()).
+ *
+ * States of a block (see struct page in buddy.h for the descriptor side):
+ *
+ *   free in zone (PG_buddy) --alloc--> allocated (PG_alloc/PG_large/PG_slab)
+ *        ^  \                               |
+ *        |   `--pcp refill--> per-thread list (PG_pcp) --pcp alloc--'
+ *        `---------------------------- free ----------------------------'
+ *
+ * Max-order free blocks have two more states: resident (on
+ * free_area[MAX_PAGE_ORDER], newest first, stamped with the time they were
+ * freed) and released (on zone->released: their pages were given back with
+ * MADV_DONTNEED; the range stays mapped and reads as zeros).  A resident
+ * block older than kmem_config.decay_ms is released by whichever comes
+ * first: the reaper thread (so an idle process gives memory back too), the
+ * next zone-locked operation that notices it, or kmem_shrink_all().  The
+ * reaper's hooks (the slab depot trim) run before it releases and before
+ * it computes its next deadline; pages they free are cold (stamped
+ * expired).
+ * Allocation prefers resident blocks (hot, no page faults) to released ones.
+ * A section whose blocks are all released is unmapped once more than
+ * kmem_config.retain_sections such sections exist.
+ *
+ * Fast path: orders 0..3 are served from the calling thread's lists
+ * (buddy/pcp.c) without a lock.  Slow path: the zone lock; then a new
+ * section from the OS if the flags allow it (__GFP_DIRECT_RECLAIM).
+ *
+ * Lock order: kmem_thread_lock -> (slab locks) -> reaper_mutex ->
+ * zone_os_lock -> zone->lock -> section_lock -> region.  The zone lock is
+ * never held across mmap or madvise; zone memory that is off the books
+ * meanwhile (blocks being released, taken off the lists; a section
+ * between its removal and its unmapping; a new section between mmap and
+ * its blocks joining the lists) is so only under zone_os_lock, which
+ * fork() holds too: a child never inherits memory that is on no list.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buddy/zone.h"
+#include "buddy/buddy.h"
+
+struct zone kmem_zone = { .lock = KMEM_LOCK_INIT };
+
+struct buddy_config buddy_config = {
+	.pcp_high = { 32, 8, 4, 2, 1, 1, 1, 1, 1 },
+	.pcp_batch = { 8, 2, 1, 1, 1, 1, 1, 1, 1 },
+	.pcp_large_cap = 1UL << 20,
+};
+
+/*
+ * Held across every step where zone memory is in no list (see the lock
+ * order above): release_blocks() and zone_grow().  fork() takes it, so it
+ * never copies a half-done release or growth into a child, whose copy of
+ * that memory would be stranded (resident, counted, reachable by no one).
+ */
+struct kmem_lock zone_os_lock = KMEM_LOCK_INIT;
+unsigned long nr_releasing;	/* zone lock: blocks off-list */
+
+/*
+ * The zone's clock, for stamping freed max-order blocks: read from the OS
+ * every 64 zone operations and on every reaper pass, not on every free.
+ * A stamp is at most that stale, which only releases a block a little
+ * sooner than KMEM_DECAY_MS.
+ */
+unsigned long zone_clock_ms;	/* READ_ONCE outside the zone lock */
+static unsigned int zone_clock_uses;	/* zone lock */
+
+static unsigned long zone_clock(void)
+{
+	lock_assert_held(&kmem_zone.lock);
+	if (++zone_clock_uses >= 64 || !READ_ONCE(zone_clock_ms)) {
+		zone_clock_uses = 0;
+		WRITE_ONCE(zone_clock_ms, kmem_now_ms());
+	}
+	return READ_ONCE(zone_clock_ms);
+}
+unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
+__thread bool tls_reaper __tls_ie;	/* this thread is the reaper */
+
+/*
+ * Is the calling thread freeing cold pages?  Only the reaper does, from
+ * its hooks: a max-order block it completes is stamped as already
+ * expired.
+ */
+static inline bool buddy_free_is_cold(void)
+{
+	return tls_reaper;
+}
+
+static unsigned long max_resident;	/* zone lock: peak of the resident bytes */
+
+/**
+ * buddy_max_resident - the most bytes of sections ever resident at once
+ *
+ * Resident: mapped and not released (kmem_buddyinfo.resident), which only
+ * grows when a released max-order block is taken (new sections arrive
+ * released).  For malloc_info()'s <system type="max">.
+ *
+ * Context: any (a racy read of a figure that only grows).
+ */
+unsigned long buddy_max_resident(void)
+{
+	return READ_ONCE(max_resident);
+}
+
+/*
+ * The published figures (include/kmem/stats.h) are kept in the region
+ * header as they change: the free-list counts by add_to_free_list() and
+ * del_from_free_list(), the rest by publish_buddy_locked() when sections
+ * come and go or blocks are released.  buddy_seq is odd while the zone
+ * lock is held, so a reader can tell a consistent set from a torn one.
+ */
+static uint64_t buddy_seq;	/* zone lock; the header has a copy */
+
+void zone_lock(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	kmem_lock(&kmem_zone.lock);
+	buddy_seq++;
+	if (likely(h))
+		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
+}
+
+/* Unlock after only reading the zone (statistics, validation). */
+void zone_unlock_read(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	buddy_seq++;
+	if (likely(h))
+		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELEASE);
+	kmem_unlock(&kmem_zone.lock);
+}
+
+
+/*
+ * Dropping the zone lock ends a zone operation (or a step of one: the
+ * lock is dropped around mmap and madvise with every block accounted for),
+ * so the expensive debug tier checks the whole zone here.
+ */
+void zone_unlock(void)
+{
+	KMEM_EXPENSIVE(zone_expensive_check());
+	zone_unlock_read();
+}
+
+void publish_buddy_locked(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	if (unlikely(!h))
+		return;
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		h->nr_free[o] = z->free_area[o].nr_free;
+	h->nr_free[MAX_PAGE_ORDER] += nr_releasing;
+	h->managed_pages = z->managed_pages;
+	h->free_pages = z->free_pages;
+	h->mapped = z->nr_sections * SECTION_SIZE;
+	h->retained = (z->nr_released + nr_releasing) *
+		      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+	h->nr_sections = z->nr_sections;
+}
+
+/* One free list's count changed: publish it and the free total. */
+static __always_inline void publish_free_area(unsigned int order)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	if (likely(h)) {
+		h->free_pages = kmem_zone.free_pages;
+		h->nr_free[order] = kmem_zone.free_area[order].nr_free;
+		if (order == MAX_PAGE_ORDER) {
+			h->nr_free[order] += nr_releasing;
+			h->retained = (kmem_zone.nr_released + nr_releasing) *
+				      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Free lists                                                          */
+/* ------------------------------------------------------------------ */
+
+static void add_to_free_list(struct page *page, unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+
+	page->type = PG_buddy;
+	page->order = order;
+	if (order == MAX_PAGE_ORDER && (page->flags & PGF_released)) {
+		list_add_tail(&page->lru, &z->released);
+		z->nr_released++;
+	} else if (order == MAX_PAGE_ORDER) {
+		struct list_head *top = &z->free_area[order].free_list;
+
+		/*
+		 * Newest first, so that expired blocks are a tail: a block
+		 * stamped before the oldest (a cold one from the reaper's
+		 * hooks) goes last.
+		 */
+		if (!list_empty(top) &&
+		    page->stamp < list_last_entry(top, struct page, lru)->stamp)
+			list_add_tail(&page->lru, top);
+		else
+			list_add(&page->lru, top);
+		nr_decay_pending++;
+	} else {
+		list_add(&page->lru, &z->free_area[order].free_list);
+	}
+	z->free_area[order].nr_free++;
+	z->free_pages += 1UL << order;
+	publish_free_area(order);
+}
+
+void del_from_free_list(struct page *page, unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+
+	list_del(&page->lru);
+	if (order == MAX_PAGE_ORDER) {
+		if (page->flags & PGF_released) {
+			unsigned long resident;
+
+			z->nr_released--;
+			resident = z->nr_sections * SECTION_SIZE -
+				   (z->nr_released + nr_releasing) *
+					   (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+			if (resident > max_resident)
+				WRITE_ONCE(max_resident, resident);
+		} else
+			nr_decay_pending--;
+	}
+	z->free_area[order].nr_free--;
+	z->free_pages -= 1UL << order;
+	publish_free_area(order);
+}
+
+/*
+ * expand - split a free block down to the order asked for
+ * @page: head of the block taken off its list, of order @high
+ * @low:  order wanted
+ *
+ * The upper half of each split goes back on the free list one order down;
+ * it inherits PGF_zeroed (its pages were never handed out since they were
+ * last known zero), not PGF_released (a released block is a max-order one).
+ */
+static void expand(struct page *page, unsigned int low, unsigned int high)
+{
+	unsigned char zeroed = page->flags & PGF_zeroed;
+
+	while (high > low) {
+		struct page *half;
+
+		high--;
+		half = page + (1UL << high);
+		half->flags = zeroed;
+		add_to_free_list(half, high);
+	}
+}
+
+static void section_account_alloc_max(struct page *page)
+{
+	struct kmem_section *sec = page_sec(page);
+
+	if (sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
+		kmem_zone.nr_free_sections--;
+	sec->nr_free_max--;
+}
+
+/*
+ * __rmqueue - take a block of @order from the zone
+ *
+ * Return: its head (type still PG_buddy, flags say whether it is zeroed),
+ * or NULL when no free block is large enough.
+ */
+static struct page *__rmqueue(unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++) {
+		struct list_head *l = &z->free_area[o].free_list;
+		struct page *page;
+
+		if (list_empty(l)) {
+			if (o < MAX_PAGE_ORDER || list_empty(&z->released))
+				continue;
+			l = &z->released;
+		}
+		page = list_first_entry(l, struct page, lru);
+		del_from_free_list(page, o);
+		if (o == MAX_PAGE_ORDER)
+			section_account_alloc_max(page);
+		page->flags &= (unsigned char)~(PGF_released | PGF_freed_head);
+		expand(page, order, o);
+		page->order = order;
+		/*
+		 * No longer free: once the lock is dropped a thread freeing
+		 * the buddy must not see a PG_buddy head of this order.
+		 */
+		page->type = PG_alloc;
+		return page;
+	}
+	return NULL;
+}
+
+/*
+ * The buddy system, as in the kernel's __free_one_page():
+ *
+ * A block of order n at page index i (aligned to 2^n) has exactly one
+ * buddy, the block at i ^ 2^n: together they form the order n+1 block at
+ * i & ~2^n.  When a block is freed and its buddy is a free block of the
+ * same order, the two are taken off their lists and merged, and the merged
+ * block tries the same with its own buddy, up to MAX_PAGE_ORDER.  A free
+ * block's head is PG_buddy with its order, so "is my buddy free and whole"
+ * is one look at one descriptor; the page that stops being a head becomes
+ * PG_tail.  Sections are aligned to more than the largest block, so a
+ * buddy is always in the same section.
+ */
+static void __free_one_page(struct page *page, unsigned int order)
+{
+	struct page *base = desc_base(page);
+	unsigned long idx = page_index(page);
+	unsigned char zeroed = page->flags & PGF_zeroed;
+
+	lock_assert_held(&kmem_zone.lock);
+	VM_BUG_ON(idx & ((1UL << order) - 1));
+	while (order < MAX_PAGE_ORDER) {
+		unsigned long buddy_idx = idx ^ (1UL << order);
+		struct page *buddy = base + buddy_idx;
+
+		if (page_type(buddy) != PG_buddy || buddy->order != order)
+			break;
+		del_from_free_list(buddy, order);
+		zeroed &= buddy->flags;
+		if (buddy_idx < idx) {
+			page->type = PG_tail;
+			page = buddy;
+			idx = buddy_idx;
+		} else {
+			buddy->type = PG_tail;
+		}
+		order++;
+	}
+	page->flags = (page->flags & PGF_freed_head) | zeroed;
+	if (order == MAX_PAGE_ORDER) {
+		struct kmem_section *sec = page_sec(page);
+
+		page->stamp = zone_clock();
+		if (buddy_free_is_cold())
+			page->stamp = 0;	/* expired: see the reaper */
+		if (++sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
+			kmem_zone.nr_free_sections++;
+	}
+	add_to_free_list(page, order);
+}
+
+/* Put a new section's blocks on the lists. */
+static void zone_add_section(struct kmem_section *sec)
+{
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	list_add_tail(&sec->node, &z->sections);
+	WRITE_ONCE(z->nr_sections, z->nr_sections + 1);
+	z->nr_free_sections++;
+	z->managed_pages += PAGES_PER_SECTION;
+	for (unsigned long i = 0; i < PAGES_PER_SECTION;
+	     i += MAX_ORDER_NR_PAGES) {
+		sec->pages[i].stamp = zone_clock();
+		add_to_free_list(&sec->pages[i], MAX_PAGE_ORDER);
+	}
+	publish_buddy_locked();
+}
+
+/* ------------------------------------------------------------------ */
+/* ------------------------------------------------------------------ */
+/* Zone allocation and free                                            */
+/* ------------------------------------------------------------------ */
+
+/* Map a section and add it; zone lock dropped around the mmap. */
+static bool (*reclaim_hook)(void);
+
+/**
+ * buddy_reclaim_set_hook - what to ask before mapping more memory
+ * @fn: gives cached memory back to the zone; true if it freed any pages.
+ *      Called with no zone lock held, from any allocation, possibly
+ *      under the caller's own locks: it may only trylock.
+ *
+ * The kernel's shrinkers, for the one cache userspace kmem has: the
+ * slab depots, which are otherwise trimmed only by the reaper.
+ *
+ * Context: start-up only.
+ */
+void buddy_reclaim_set_hook(bool (*fn)(void))
+{
+	reclaim_hook = fn;
+}
+
+/* Is a block of @order or larger free?  Zone lock held. */
+static bool zone_can_serve(unsigned int order)
+{
+	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++)
+		if (kmem_zone.free_area[o].nr_free)
+			return true;
+	return false;
+}
+
+enum { ZONE_GROW_FAILED, ZONE_GROW_RECLAIMED, ZONE_GROW_MAPPED };
+
+/*
+ * zone_grow - make a block of @order available: first (unless @reclaimed,
+ * already done) ask the reclaim hook for cached memory, then map a new
+ * section.  Zone lock held (dropped meanwhile).
+ *
+ * Return: ZONE_GROW_RECLAIMED or ZONE_GROW_MAPPED: look again;
+ * ZONE_GROW_FAILED: out of memory (or not allowed to map).
+ */
+static int zone_grow(gfp_t gfp, unsigned int order, bool reclaimed)
+{
+	struct kmem_section *sec;
+
+	lock_assert_held(&kmem_zone.lock);
+	zone_unlock();
+	if (!reclaimed && reclaim_hook && reclaim_hook()) {
+		zone_lock();
+		if (zone_can_serve(order))
+			return ZONE_GROW_RECLAIMED;
+		zone_unlock();
+	}
+	if (!gfpflags_allow_blocking(gfp)) {
+		zone_lock();
+		return ZONE_GROW_FAILED;
+	}
+	/* From mmap until its blocks are on the lists: see zone_os_lock. */
+	kmem_lock(&zone_os_lock);
+	zone_lock();
+	if (zone_can_serve(order)) {
+		/* Another thread grew the zone while we waited. */
+		kmem_unlock(&zone_os_lock);
+		return ZONE_GROW_RECLAIMED;
+	}
+	zone_unlock();
+	sec = section_create_buddy(true);
+	zone_lock();
+	if (sec)
+		zone_add_section(sec);
+	kmem_unlock(&zone_os_lock);
+	return sec ? ZONE_GROW_MAPPED : ZONE_GROW_FAILED;
+}
+
+/*
+ * rmqueue_or_grow - one block of @order from the zone, growing it if
+ * @may_grow and it is empty: reclaim first, then at most one new section
+ * per caller (*@grew, *@reclaimed carry that across calls).
+ * Context: zone lock held (zone_grow() may drop and retake it).
+ */
+static struct page *rmqueue_or_grow(gfp_t gfp, unsigned int order,
+				    bool may_grow, bool *grew, bool *reclaimed)
+{
+	for (;;) {
+		struct page *page = __rmqueue(order);
+		int r;
+
+		if (page || !may_grow || *grew)
+			return page;
+		r = zone_grow(gfp, order, *reclaimed);
+		if (r == ZONE_GROW_FAILED)
+			return NULL;
+		*reclaimed = true;
+		*grew = r == ZONE_GROW_MAPPED;
+	}
+}
+
+/**
+ * zone_rmqueue_bulk - take up to @count blocks of @order from the zone
+ * @order: order of each block
+ * @count: how many are wanted
+ * @list:  they are added to its tail, heads marked PG_pcp
+ * @gfp:   whether a new section may be mapped
+ *
+ * Return: how many were taken (0 when the zone is empty and may not grow).
+ */
+unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
+			       struct list_head *list, gfp_t gfp)
+{
+	bool grew = false, reclaimed = false;
+	unsigned int n = 0;
+
+	zone_lock();
+	while (n < count) {
+		/* Grow only for the first block: a partial batch will do. */
+		struct page *page = rmqueue_or_grow(gfp, order, n == 0, &grew,
+						    &reclaimed);
+
+		if (!page)
+			break;
+		page->type = PG_pcp;
+		list_add_tail(&page->lru, list);
+		n++;
+	}
+	zone_unlock();
+	if (grew)
+		reaper_maybe_start();
+	return n;
+}
+
+/* Allocate one block straight from the zone. */
+static struct page *zone_alloc(gfp_t gfp, unsigned int order)
+{
+	bool grew = false, reclaimed = false;
+	struct page *page;
+
+	zone_lock();
+	page = rmqueue_or_grow(gfp, order, true, &grew, &reclaimed);
+	zone_unlock();
+	if (grew)
+		reaper_maybe_start();
+	return page;
+}
+
+/*
+ * A busy process without a reaper still releases: zone-locked paths check
+ * whether the oldest resident max-order block has expired.
+ */
+static void maybe_release_expired(void)
+{
+	unsigned long due = READ_ONCE(kmem_zone.next_decay_ms);
+
+	if (due && READ_ONCE(zone_clock_ms) >= due)
+		release_blocks(kmem_now_ms(), false, false, NULL);
+}
+
+/*
+ * zone_note_decay - a free made new resident max-order blocks (more than
+ * @pending_before wait): give the zone a release deadline if it has none.
+ * Zone lock held.
+ *
+ * Return: when the new blocks expire, for buddy_reaper_kick() once the
+ * lock is dropped; 0 if there are none.
+ */
+static unsigned long zone_note_decay(unsigned long pending_before)
+{
+	struct zone *z = &kmem_zone;
+	unsigned long due;
+
+	lock_assert_held(&z->lock);
+	if (nr_decay_pending <= pending_before)
+		return 0;
+	due = zone_clock() + kmem_config.decay_ms;
+	if (!z->next_decay_ms)
+		WRITE_ONCE(z->next_decay_ms, due);
+	return due;
+}
+
+/* After a free, with no lock held: tell the reaper, release if due. */
+static void zone_after_free(unsigned long due, bool top)
+{
+	if (due)
+		buddy_reaper_kick(due);
+	if (top)
+		maybe_release_expired();
+}
+
+/**
+ * zone_free_bulk - return blocks of @order from a per-thread list
+ * @list:  PG_pcp heads, all of @order; the list is left empty
+ * @order: their order
+ * @n:     how many
+ */
+void zone_free_bulk(struct list_head *list, unsigned int order,
+		    unsigned int n)
+{
+	unsigned long pending_before, due;
+	struct page *page, *tmp;
+
+	zone_lock();
+	pending_before = nr_decay_pending;
+	list_for_each_entry_safe(page, tmp, list, lru) {
+		list_del(&page->lru);
+		__free_one_page(page, order);
+	}
+	(void)n;
+	due = zone_note_decay(pending_before);
+	zone_unlock();
+	zone_after_free(due, due);
+}
+
+static void zone_free(struct page *page, unsigned int order)
+{
+	struct zone *z = &kmem_zone;
+	unsigned long pending_before, due;
+	bool top;
+
+	zone_lock();
+	pending_before = nr_decay_pending;
+	__free_one_page(page, order);
+	due = zone_note_decay(pending_before);
+	top = !list_empty(&z->free_area[MAX_PAGE_ORDER].free_list);
+	zone_unlock();
+	zone_after_free(due, top);
+}
+
+/**
+ * __alloc_pages - allocate a block (the engine under alloc_pages)
+ * @gfp:    flags; without __GFP_DIRECT_RECLAIM no memory is mapped
+ * @order:  0..MAX_PAGE_ORDER
+ * @zeroed: set to whether the block's contents are known to be zero
+ *
+ * Orders up to 3 come from the calling thread's lists when it has them.
+ * The head's type is left for the caller to set (PG_alloc, PG_slab, ...).
+ * This never attaches the thread (it may run under slab locks, and
+ * attaching takes kmem_thread_lock, the outermost lock): the entry points
+ * do, through kmem_thread_maybe_attach().
+ *
+ * Return: the head descriptor or NULL.
+ */
+struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed)
+{
+	struct page *page = NULL;
+
+	if (order < PCP_ORDERS && kmem_tls_pcp)
+		page = pcp_alloc(kmem_tls_pcp, order, gfp);
+	if (!page) {
+		page = zone_alloc(gfp, order);
+		if (!page)
+			return NULL;
+	}
+	*zeroed = page->flags & PGF_zeroed;
+	page->flags &= (unsigned char)~(PGF_zeroed | PGF_freed_head);
+	return page;
+}
+
+/**
+ * __free_pages_ok - free a checked block (the engine under __free_pages)
+ * @page:  head of an allocated block (buddy_check_free passed)
+ * @order: its order
+ */
+void __free_pages_ok(struct page *page, unsigned int order)
+{
+	page->flags = PGF_freed_head;
+	if (order < PCP_ORDERS && kmem_tls_pcp &&
+	    pcp_free(kmem_tls_pcp, page, order))
+		return;
+	zone_free(page, order);
+}
+
+/* ------------------------------------------------------------------ */
+/* Start-up and fork                                                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * buddy_init - set up the zone (once, from kmem_init)
+ */
+void buddy_init(void)
+{
+	struct zone *z = &kmem_zone;
+
+	for (int o = 0; o < NR_PAGE_ORDERS; o++)
+		INIT_LIST_HEAD(&z->free_area[o].free_list);
+	INIT_LIST_HEAD(&z->released);
+	INIT_LIST_HEAD(&z->sections);
+	kmem_thread_register_part(&pcp_part);
+}
+
+/**
+ * buddy_fork_prepare - take the page allocator's locks before fork()
+ */
+void buddy_fork_prepare(void)
+{
+	reaper_fork_prepare();
+	kmem_lock(&zone_os_lock);	/* no release or growth half done */
+	zone_lock();
+	section_lock_all();
+}
+
+/**
+ * buddy_republish_locked - the page allocator's figures, published anew
+ *
+ * Context: the zone lock and the section lock held
+ * (kmem_republish_locked()).
+ */
+void buddy_republish_locked(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	/* Odd (the zone lock is held) until zone_unlock(). */
+	__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	publish_buddy_locked();
+	section_republish_locked();
+	kmem_os_republish();
+}
+
+/**
+ * buddy_fork_parent - release them in the parent
+ */
+void buddy_fork_parent(void)
+{
+	section_unlock_all();
+	zone_unlock();
+	kmem_unlock(&zone_os_lock);
+	reaper_fork_parent();
+}
+
+/**
+ * buddy_fork_child - reset them in the child, which has no reaper thread
+ */
+void buddy_fork_child(void)
+{
+	section_table_fork_child();
+	/*
+	 * The zone lock was held across fork(), so the child's buddy_seq is
+	 * odd; the unlock that makes it even is the parent's.  Do it here,
+	 * or every reader would see the child's page figures as torn (and a
+	 * later lock would make them look whole while they change).  The
+	 * header gets it when the region is republished.
+	 */
+	buddy_seq++;
+	kmem_lock_reinit(&kmem_zone.lock);
+	kmem_lock_reinit(&zone_os_lock);
+	reaper_fork_child();
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kmalloc/classify.c - what a pointer handed back is: an object start of some
+ * cache, the head of a large block, the base of a huge mapping, a block of
+ * the start-up arena; or invalid, with the reason (foreign, inside an
+ * object, already free), reported in the kernel's words.  Every free,
+ * ksize() and realloc() classifies first (kmem_classify()).
+ *
+ * Lock order: the table in core/lock.h.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kmalloc/kmalloc.h"
+
+/**
+ * kmem_classify - what is @p?
+ * @p:    a pointer handed back to kmem
+ * @page: its descriptor if the caller has it, else NULL
+ * @kp:   the answer
+ */
+void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp)
+{
+	unsigned long a = (unsigned long)p, e;
+	struct kmem_section *sec;
+
+	memset(kp, 0, sizeof(*kp));
+	kp->kind = KMEM_PTR_INVALID;
+	if (unlikely(kmem_boot_owns(p))) {
+		kp->kind = KMEM_PTR_BOOT;
+		return;
+	}
+	e = section_entry(a);
+	if (likely(e & SECTION_ENTRY_PAGES)) {
+		page = page ? page : entry_page(e, p);
+		goto buddy;
+	}
+	sec = (struct kmem_section *)e;
+	if (!sec || sec->kind == SECTION_DESC || a - sec->base >= sec->size) {
+		kp->why = "not allocated by kmem";
+		return;
+	}
+	if (sec->kind == SECTION_HUGE) {
+		if (a != sec->base) {
+			kp->why = "not the start of an allocation";
+			return;
+		}
+		kp->kind = KMEM_PTR_HUGE;
+		kp->sec = sec;
+		return;
+	}
+buddy:
+	kp->page = page;
+	switch (page->type) {
+	case PG_slab:
+		if (slab_obj_check(page->slab_cache, page, p))
+			kp->kind = KMEM_PTR_SLAB;
+		else
+			kp->why = "not the start of an object";
+		return;
+	case PG_large:
+		if (a & ~PAGE_MASK)
+			kp->why = "not the start of an allocation";
+		else
+			kp->kind = KMEM_PTR_LARGE;
+		return;
+	case PG_alloc:
+		kp->why = "a page block from alloc_pages(), not from kmalloc";
+		return;
+	case PG_buddy:
+	case PG_pcp:
+		kp->double_free = !(a & ~PAGE_MASK);
+		kp->why = kp->double_free ? "the block is already free" :
+					    "not the start of an allocation";
+		return;
+	default:
+		kp->double_free = !(a & ~PAGE_MASK) &&
+				  (page->flags & PGF_freed_head);
+		kp->why = kp->double_free ? "the block was already freed" :
+					    "not the start of an allocation";
+		return;
+	}
+}
+
+/**
+ * kmem_bad_pointer - report a pointer that cannot be freed, and abort
+ * @kp:   its classification
+ * @p:    the pointer
+ * @func: the API function ("free", "kfree", "realloc", ...)
+ */
+void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
+		      const char *func)
+{
+	kmem_panic("kmem: %s(): %s 0x%lx: %s\n", func,
+		   kp->double_free ? "double free" : "invalid pointer",
+		   (unsigned long)p, kp->why ? kp->why : "unknown");
+}
+
+/**
+ * kmem_usable_size - bytes usable at a classified pointer
+ * @kp: a valid classification
+ * @p:  the pointer
+ */
+size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
+{
+	(void)p;
+	switch (kp->kind) {
+	case KMEM_PTR_SLAB:
+		return kp->page->slab_cache->object_size;
+	case KMEM_PTR_LARGE:
+		return PAGE_SIZE << kp->page->order;
+	case KMEM_PTR_HUGE:
+		return kp->sec->size;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * kmem_usable_claimed - the program was told it may use all of a block
+ * @kp: a valid classification
+ *
+ * After ksize() or malloc_usable_size() a large block's whole tail may be
+ * written: it counts as resident from then on, and as written (its size
+ * becomes the block's, see kmem_written_size()).
+ */
+void kmem_usable_claimed(const struct kmem_ptr *kp)
+{
+	if (kp->kind == KMEM_PTR_LARGE) {
+		kp->page->large_resident = 1UL << kp->page->order;
+		kp->page->large_size = PAGE_SIZE << kp->page->order;
+	}
+}
+
+/**
+ * kmem_written_size - bytes at a classified pointer the program may have
+ * written: what a move (realloc, krealloc) must copy
+ * @kp: a valid classification
+ * @p:  the pointer
+ *
+ * A large block's pages past its size were never the program's to write
+ * (unless ksize() or malloc_usable_size() said so, which makes the whole
+ * block its size) and may have been given back to the OS: copying them
+ * would fault them in again for nothing.  Slab objects and huge mappings
+ * copy their usable size (within the same page as the request).
+ */
+size_t kmem_written_size(const struct kmem_ptr *kp, const void *p)
+{
+	if (kp->kind == KMEM_PTR_LARGE)
+		return kp->page->large_size;
+	return kmem_usable_size(kp, p);
+}
+
+/**
+ * kmem_free_classified - free a pointer kmem_classify() accepted
+ * @kp:     its classification (not INVALID)
+ * @p:      the pointer
+ * @func:   the API function, for reports
+ * @caller: the API caller
+ */
+void kmem_free_classified(const struct kmem_ptr *kp, void *p,
+			  const char *func, unsigned long caller)
+{
+	struct kmem_cache *s;
+	struct page *page;
+
+	switch (kp->kind) {
+	case KMEM_PTR_SLAB:
+		s = kp->page->slab_cache;
+		if (slab_free_fast(s, p, func))
+			return;
+		slab_free_slow(s, p, caller);
+		return;
+	case KMEM_PTR_LARGE:
+		page = kp->page;
+		page->large_size = 0;
+		__free_pages_ok(page, page->order);
+		return;
+	case KMEM_PTR_HUGE:
+		section_huge_unmap(kp->sec);
+		return;
+	case KMEM_PTR_BOOT:
+		return;
+	default:
+		kmem_bad_pointer(kp, p, func);
+	}
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kmalloc/large.c - large blocks: sizes above 8 KiB as whole buddy blocks
+ * (PG_large, of get_order(size) pages) and sizes above the largest order,
+ * or above mallopt(M_MMAP_THRESHOLD), as mappings of their own (HUGE
+ * sections); the tail policy (KMEM_LARGE_TAIL_KB) and resizing in place.
+ *
+ * Lock order: the table in core/lock.h.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kmalloc/kmalloc.h"
+
+/*
+ * Sizes from kmalloc_mmap_threshold up get a mapping of their own
+ * (mallopt(M_MMAP_THRESHOLD)); by default those above the largest block.
+ */
+static size_t kmalloc_mmap_threshold = KMALLOC_MAX_SIZE + 1;
+size_t kmalloc_pcp_max = PAGE_SIZE << (PCP_ORDERS - 1);
+
+/**
+ * kmalloc_set_mmap_threshold - send sizes from @threshold up to mappings
+ * @threshold: KMALLOC_MAX_CACHE_SIZE < @threshold <= KMALLOC_MAX_SIZE + 1
+ *
+ * Context: any; takes effect for allocations that start afterwards.
+ */
+void kmalloc_set_mmap_threshold(size_t threshold)
+{
+	WRITE_ONCE(kmalloc_mmap_threshold, threshold);
+	WRITE_ONCE(kmalloc_pcp_max,
+		   min(threshold - 1, PAGE_SIZE << (PCP_ORDERS - 1)));
+}
+
+/*
+ * Large blocks are whole buddy blocks, a power of two of pages: a block
+ * for 160 KiB has 256 KiB.  The pages past the request are not used, but
+ * stay resident if an earlier user of the block touched them.  So kmem
+ * remembers how many pages of a large block may be resident (its
+ * large_resident while allocated, the stamp while it waits on a
+ * per-thread list; a block fresh from the OS, PGF_zeroed, has none; one
+ * whose history is unknown counts as all) and gives an unused tail of at
+ * least KMEM_LARGE_TAIL_KB back to the OS (MADV_DONTNEED) when it hands
+ * the block out.  A block reused for the same size pays nothing more; one
+ * reused for alternately small and large sizes pays a system call and
+ * the page faults of touching its tail again, which is why the default
+ * threshold is high (Documentation/kmalloc.md has the measurements).
+ * Cutting the tail off as free pages instead fragments the buddy
+ * allocator badly.
+ */
+void kmalloc_large_release_tail(struct page *page, unsigned long from,
+				 unsigned long to)
+{
+	char *base = (char *)page_to_addr(page);
+
+	kmem_os_release(base + (from << PAGE_SHIFT), (to - from) << PAGE_SHIFT);
+}
+
+/**
+ * kmalloc_large_resize - resize a large block in place
+ * @page: its head
+ * @size: the new size, above KMALLOC_MAX_CACHE_SIZE, within the block
+ *
+ * The block stays where it is.  When it shrinks, its pages past @size go
+ * back to the OS if they are at least 16 KiB (the program asked for less:
+ * the cost is paid once).
+ */
+void kmalloc_large_resize(struct page *page, size_t size)
+{
+	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
+
+	if (page->large_resident >= nr + 4) {
+		kmalloc_large_release_tail(page, nr, page->large_resident);
+		page->large_resident = nr;
+	}
+	page->large_resident = max(page->large_resident, nr);
+	page->large_size = size;
+}
+
+/**
+ * kmalloc_large - allocate above the largest size class
+ * @size:   bytes
+ * @align:  alignment (power of two)
+ * @gfp:    flags (__GFP_ZERO: zeroed, without a memset when the memory is
+ *          fresh from the OS; without __GFP_DIRECT_RECLAIM, GFP_NOWAIT,
+ *          nothing is mapped: above KMALLOC_MAX_SIZE that means NULL)
+ * @caller: the API caller
+ *
+ * Return: a page-aligned block, or NULL (errno ENOMEM).
+ */
+void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
+{
+	size_t need = max(size, align);
+	struct kmem_section *sec;
+
+	(void)caller;
+	if (!kmem_ready())
+		return kmem_boot_alloc(size, align);
+	if (size > PTRDIFF_MAX || align > (1UL << (KMEM_ADDR_BITS - 2))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/*
+	 * mallopt(M_MMAP_THRESHOLD) sends sizes from the threshold up to a
+	 * mapping, except for callers that may not map (a block will do).
+	 */
+	if (need <= KMALLOC_MAX_SIZE &&
+	    (size < READ_ONCE(kmalloc_mmap_threshold) ||
+	     !gfpflags_allow_blocking(gfp))) {
+		unsigned int order = (unsigned int)get_order(need);
+		struct page *page;
+		bool zeroed;
+		void *p;
+
+		kmem_thread_maybe_attach();
+		page = __alloc_pages(gfp, order, &zeroed);
+		if (!page && (gfp & __GFP_NOFAIL))
+			page = __alloc_pages_nofail(gfp, order, &zeroed);
+		if (!page) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		large_setup(page, order, size,
+			    page->flags | (zeroed ? PGF_zeroed : 0));
+		p = (void *)page_to_addr(page);
+		if ((gfp & __GFP_ZERO) && !zeroed)
+			memset(p, 0, ALIGN(size, PAGE_SIZE));
+		return p;
+	}
+	/*
+	 * A mapping of its own is always new memory from the OS: like the
+	 * page allocator, GFP_NOWAIT/GFP_ATOMIC never map (only
+	 * __GFP_NOFAIL, which may not fail, overrides that, as it does for
+	 * buddy blocks).
+	 */
+	if (!gfpflags_allow_blocking(gfp) && !(gfp & __GFP_NOFAIL)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	sec = section_huge_map(size, align);
+	if (!sec) {
+		if (gfp & __GFP_NOFAIL)
+			kmem_panic("kmem: kmalloc(%zu): __GFP_NOFAIL allocation failed: out of memory\n",
+				   size);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)sec->base;	/* fresh from the OS: already zero */
+}
