@@ -267,7 +267,12 @@ static struct kmem_cache *find_mergeable(unsigned int size, unsigned int align,
 			continue;
 		if ((flags & SLAB_MERGE_SAME) != (s->flags & SLAB_MERGE_SAME))
 			continue;
-		if ((s->size & ~(align - 1)) != s->size)
+		/*
+		 * Objects sit a multiple of the size past the first one,
+		 * which is aligned to the cache's alignment (after the slab
+		 * header), not to the size: both must suit @align.
+		 */
+		if ((s->size & ~(align - 1)) != s->size || s->align < align)
 			continue;
 		if (s->size - size >= sizeof(void *))
 			continue;

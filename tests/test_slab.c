@@ -355,6 +355,33 @@ START_TEST(test_merging_rules)
 }
 END_TEST
 
+/*
+ * A cache is merged only into one whose objects have the alignment asked
+ * for.  Objects start after the slab header, at the cache's alignment, so
+ * a size that is a multiple of the new alignment is not enough (the
+ * kernel's rule, where objects start at the slab's first byte): "ua"
+ * (1152 bytes, 8-aligned) must not take "ub" (1100 bytes, 128-aligned,
+ * 1152 once aligned), whose objects would then sit off 128.
+ */
+START_TEST(test_merge_keeps_alignment)
+{
+	struct kmem_cache *a = kmem_cache_create("ua", 1152, 8, 0, NULL);
+	struct kmem_cache *b = kmem_cache_create("ub", 1100, 128, 0, NULL);
+	void *o[64];
+
+	for (int i = 0; i < 64; i++) {
+		o[i] = kmem_cache_alloc(b, GFP_KERNEL);
+		ck_assert_msg((unsigned long)o[i] % 128 == 0,
+			      "ub (merged into %s): object %p not 128-aligned",
+			      b->root->name, o[i]);
+	}
+	for (int i = 0; i < 64; i++)
+		kmem_cache_free(b, o[i]);
+	kmem_cache_destroy(b);
+	kmem_cache_destroy(a);
+}
+END_TEST
+
 START_TEST(test_nomerge_switch)
 {
 	struct kmem_cache *a, *b;
@@ -1508,6 +1535,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_zalloc);
 	tcase_add_test(tc, test_merging_rules);
 	tcase_add_test(tc, test_nomerge_switch);
+	tcase_add_test(tc, test_merge_keeps_alignment);
 	tcase_add_test(tc, test_slabinfo_format);
 	suite_add_tcase(s, tc);
 
