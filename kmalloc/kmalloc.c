@@ -44,7 +44,7 @@
 #define __no_icf
 #endif
 
-union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES] __attribute__((aligned(64)));
+union kmalloc_slot kmalloc_slots[KMALLOC_NR_SLOTS] __attribute__((aligned(64)));
 
 /* Class of sizes 0..8192 by (size + 7) / 8: kmalloc-8 ... kmalloc-8k. */
 const unsigned char kmalloc_index[KMALLOC_MAX_CACHE_SIZE / 8 + 1] = {
@@ -52,13 +52,6 @@ const unsigned char kmalloc_index[KMALLOC_MAX_CACHE_SIZE / 8 + 1] = {
 	[9 ... 12] = 4, [13 ... 16] = 5, [17 ... 24] = 6, [25 ... 32] = 7,
 	[33 ... 64] = 8, [65 ... 128] = 9, [129 ... 256] = 10,
 	[257 ... 512] = 11, [513 ... 1024] = 12,
-};
-
-/* Class of sizes 0..8192 by (size + 15) / 16, for malloc (16-aligned). */
-const unsigned char malloc_index[KMALLOC_MAX_CACHE_SIZE / 16 + 1] = {
-	[0 ... 1] = 1, [2] = 2, [3 ... 4] = 3, [5 ... 6] = 4, [7 ... 8] = 5,
-	[9 ... 12] = 6, [13 ... 16] = 7, [17 ... 32] = 8, [33 ... 64] = 9,
-	[65 ... 128] = 10, [129 ... 256] = 11, [257 ... 512] = 12,
 };
 
 static const unsigned int kmalloc_sizes[KMALLOC_NR_CACHES] = {
@@ -87,15 +80,27 @@ void kmalloc_init(void)
 		slab_create_boot(&kmalloc_slots[i].c, kmalloc_names[i], size,
 				 align, SLAB_KMALLOC);
 	}
-	/* The tables must agree with the sizes: checked once, here. */
-	for (unsigned int i = 1; i <= KMALLOC_MAX_CACHE_SIZE; i++) {
-		unsigned int k = kmalloc_index[(i + 7) >> 3];
+	malloc_classes_init();
+	/*
+	 * The tables must agree with the sizes: each gives the smallest
+	 * class that holds the size.  Checked once, here.
+	 */
+	for (unsigned int i = 1, prev = 0; i <= MALLOC_MAX_CACHE_SIZE; i++) {
 		unsigned int m = malloc_index[(i + 15) >> 4];
+		unsigned int size = kmalloc_slots[m].c.object_size;
 
-		BUG_ON(kmalloc_sizes[k] < i || (k && kmalloc_sizes[k - 1] >= i));
-		BUG_ON(kmalloc_sizes[m] < i || (m > 1 && kmalloc_sizes[m - 1] >= i));
+		if (i <= KMALLOC_MAX_CACHE_SIZE) {
+			unsigned int k = kmalloc_index[(i + 7) >> 3];
+
+			BUG_ON(kmalloc_sizes[k] < i ||
+			       (k && kmalloc_sizes[k - 1] >= i));
+		}
+		/* Holds @i, and no smaller class does (monotone, minimal). */
+		BUG_ON(m < 1 || size < i || size < prev ||
+		       (size != prev && prev >= i));
 		/* malloc_alloc_fast() clears the second word, unlooked. */
 		BUG_ON(!(kmalloc_slots[m].c.cflags & (CF_DEBUG | CF_MARK_FREE)));
+		prev = size;
 	}
 	slab_rcu_set_kfree(kfree);
 }

@@ -15,8 +15,12 @@
 void kmem_malloc_stats_fd(int fd);
 void kmem_stats_print_at_exit(void);
 
-/* kmalloc.c */
-#define KMALLOC_NR_CACHES 13
+/* kmalloc.c, malloc_classes.c */
+#define KMALLOC_NR_CACHES 13	/* kmalloc-8 ... kmalloc-8k */
+#define MALLOC_NR_CLASSES 18	/* malloc-320 ... malloc-14k, after them */
+#define KMALLOC_NR_SLOTS (KMALLOC_NR_CACHES + MALLOC_NR_CLASSES)
+/* Largest malloc() size served by a cache; above, whole pages. */
+#define MALLOC_MAX_CACHE_SIZE 14336UL
 
 /*
  * The kmalloc caches sit 512 bytes apart so that a class index becomes a
@@ -30,9 +34,9 @@ union kmalloc_slot {
 };
 BUILD_BUG_ON(sizeof(struct kmem_cache) > 512);
 
-extern union kmalloc_slot kmalloc_slots[KMALLOC_NR_CACHES];
+extern union kmalloc_slot kmalloc_slots[KMALLOC_NR_SLOTS];
 extern const unsigned char kmalloc_index[KMALLOC_MAX_CACHE_SIZE / 8 + 1];
-extern const unsigned char malloc_index[KMALLOC_MAX_CACHE_SIZE / 16 + 1];
+extern const unsigned char malloc_index[MALLOC_MAX_CACHE_SIZE / 16 + 1];
 
 /* The kmalloc cache for @size (1..8192): kmalloc-8 and up. */
 static __always_inline struct kmem_cache *kmalloc_cache(size_t size)
@@ -40,12 +44,16 @@ static __always_inline struct kmem_cache *kmalloc_cache(size_t size)
 	return &kmalloc_slots[kmalloc_index[(size + 7) >> 3]].c;
 }
 
-/* The malloc class for @size (0..8192): 16-byte aligned, kmalloc-16 up. */
+/*
+ * The malloc class for @size (0..MALLOC_MAX_CACHE_SIZE): 16-byte aligned,
+ * kmalloc-16 up, malloc's own classes between the powers of two above 256.
+ */
 static __always_inline struct kmem_cache *malloc_cache(size_t size)
 {
 	return &kmalloc_slots[malloc_index[(size + 15) >> 4]].c;
 }
 void kmalloc_init(void);
+void malloc_classes_init(void);
 void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
 void kmalloc_set_mmap_threshold(size_t threshold);
 /*

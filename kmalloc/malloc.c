@@ -69,7 +69,7 @@ static noinline void *malloc_refill(size_t size, gfp_t gfp,
 	if (!kmem_ready())
 		return size <= PTRDIFF_MAX ? kmem_boot_alloc(size ? size : 1, 16) :
 					     NULL;
-	if (size <= KMALLOC_MAX_CACHE_SIZE)
+	if (size <= MALLOC_MAX_CACHE_SIZE)
 		return kmem_alloc_class_slow(malloc_cache(size), size, gfp,
 					     caller);
 	if (size > PTRDIFF_MAX) {
@@ -96,7 +96,7 @@ static noinline void *malloc_large(size_t size, gfp_t gfp,
 /* Everything but a small block from the magazine. */
 static void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
-	if (size > KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))
+	if (size > MALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))
 		return malloc_large(size, gfp, caller);
 	return malloc_refill(size, gfp, caller);
 }
@@ -109,7 +109,7 @@ static void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
  */
 void *kmem_malloc(size_t size)
 {
-	if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
+	if (likely(size <= MALLOC_MAX_CACHE_SIZE)) {
 		void *obj = malloc_alloc_fast(malloc_cache(size));
 
 		if (likely(obj))
@@ -179,7 +179,7 @@ void *kmem_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (likely(bytes <= KMALLOC_MAX_CACHE_SIZE)) {
+	if (likely(bytes <= MALLOC_MAX_CACHE_SIZE)) {
 		p = slab_alloc_fast(malloc_cache(bytes));
 		if (likely(p)) {
 			memset(p, 0, bytes);

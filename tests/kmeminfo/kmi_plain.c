@@ -6,7 +6,7 @@
  *
  *   kmi_plain N [STATUS | kill]
  *
- * Keeps N blocks of 3000 bytes (kmalloc-4k under kmem; 4k blocks are
+ * Keeps N blocks of 3000 bytes (malloc-3k under kmem; 3k blocks are
  * otherwise unused by the C library's start-up, and no stdio is used),
  * writes "fd=K" where K is what open("/dev/null") returned (3 if kmem
  * left the low numbers free), then exits with STATUS, or kills itself

@@ -1529,16 +1529,16 @@ START_TEST(run_figures)
 	ck_assert_str_eq(r.err, "");
 	run_title(after_fd_line(r.out), "kmi_plain", "the command\n", &si);
 	ck_assert(!strncmp(si, KMEM_SLABINFO_HEADER, HEADER_LEN));
-	line = strstr(si, "\nkmalloc-4k ");
+	line = strstr(si, "\nmalloc-3k ");
 	ck_assert_ptr_nonnull(line);
-	ck_assert_int_eq(sscanf(line, " kmalloc-4k %lu", &active), 1);
+	ck_assert_int_eq(sscanf(line, " malloc-3k %lu", &active), 1);
 	ck_assert_uint_ge(active, 1000);
 	result_free(&r);
 
 	r = tool("run", "--json", KMI_PLAIN_BIN, "1000");
 	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
 	doc = parse_json(after_fd_line(r.out));
-	c = jcache(doc, "kmalloc-4k");
+	c = jcache(doc, "malloc-3k");
 	ck_assert_uint_eq(ju(c, "inuse_objs"), 1000);
 	ck_assert_uint_ge(ju(c, "allocs"), 1000);
 	ck_assert_str_eq(jget_str(jget(doc, "process"), "command"), "kmi_plain");
@@ -1562,7 +1562,7 @@ START_TEST(run_signal_and_output)
 	ck_assert_ptr_nonnull(si);
 	run_title(si, "kmi_plain", "the command\n", &l);
 	ck_assert(!strncmp(l, KMEM_SLABINFO_HEADER, strlen(KMEM_SLABINFO_HEADER)));
-	ck_assert_ptr_nonnull(strstr(si, "\nkmalloc-4k "));
+	ck_assert_ptr_nonnull(strstr(si, "\nmalloc-3k "));
 	free(si);
 	result_free(&r);
 	unlink(out);
@@ -1597,11 +1597,11 @@ END_TEST
 /* The objects kmi_plain held in the slabinfo text at @si (its 4k cache). */
 static unsigned long plain_objs(const char *si)
 {
-	const char *line = strstr(si, "\nkmalloc-4k ");
+	const char *line = strstr(si, "\nmalloc-3k ");
 	unsigned long active = 0;
 
 	ck_assert_ptr_nonnull(line);
-	ck_assert_int_eq(sscanf(line, " kmalloc-4k %lu", &active), 1);
+	ck_assert_int_eq(sscanf(line, " malloc-3k %lu", &active), 1);
 	return active;
 }
 
@@ -1672,7 +1672,7 @@ START_TEST(run_several_processes)
 		ck_assert_str_eq(jget_str(run, "role"), "descendant");
 		ck_assert_str_eq(jget_str(run, "command"), "kmi_plain");
 		ck_assert_int_eq(ju(run, "ppid"), ju(jget(doc, "run"), "pid"));
-		ck_assert_uint_ge(ju(jcache(o, "kmalloc-4k"), "inuse_objs"),
+		ck_assert_uint_ge(ju(jcache(o, "malloc-3k"), "inuse_objs"),
 				  i ? 700 : 500);
 	}
 	json_free(doc);
