@@ -109,7 +109,7 @@ size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
 	case KMEM_PTR_SLAB:
 		return kp->page->slab_cache->object_size;
 	case KMEM_PTR_LARGE:
-		return PAGE_SIZE << kp->page->order;
+		return ALIGN(kp->page->large_size, PAGE_SIZE);
 	case KMEM_PTR_HUGE:
 		return kp->sec->size;
 	default:
@@ -121,15 +121,18 @@ size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
  * kmem_usable_claimed - the program was told it may use all of a block
  * @kp: a valid classification
  *
- * After ksize() or malloc_usable_size() a large block's whole tail may be
- * written: it counts as resident from then on, and as written (its size
- * becomes the block's, see kmem_written_size()).
+ * After ksize() or malloc_usable_size() a large block's last page may be
+ * written to its end: its pages count as resident from then on, and as
+ * written (its size becomes its usable size, see kmem_written_size()).
  */
 void kmem_usable_claimed(const struct kmem_ptr *kp)
 {
 	if (kp->kind == KMEM_PTR_LARGE) {
-		kp->page->large_resident = 1UL << kp->page->order;
-		kp->page->large_size = PAGE_SIZE << kp->page->order;
+		struct page *page = kp->page;
+
+		page->large_size = ALIGN(page->large_size, PAGE_SIZE);
+		page->large_resident = max(page->large_resident,
+					   page->large_size >> PAGE_SHIFT);
 	}
 }
 
@@ -140,10 +143,9 @@ void kmem_usable_claimed(const struct kmem_ptr *kp)
  * @p:  the pointer
  *
  * A large block's pages past its size were never the program's to write
- * (unless ksize() or malloc_usable_size() said so, which makes the whole
- * block its size) and may have been given back to the OS: copying them
- * would fault them in again for nothing.  Slab objects and huge mappings
- * copy their usable size (within the same page as the request).
+ * and may have been given back to the OS: copying them would fault them
+ * in again for nothing.  Slab objects and huge mappings copy their usable
+ * size (within the same page as the request).
  */
 size_t kmem_written_size(const struct kmem_ptr *kp, const void *p)
 {

@@ -288,6 +288,10 @@ size_t ksize(const void *objp)
 /**
  * kmalloc_size_roundup - the size kmalloc(@size) really gives
  * @size: bytes
+ *
+ * Return: the class size up to 8 KiB; above, whole pages (what ksize()
+ * says of a large block or a mapping of its own); @size itself when no
+ * allocation of that size can succeed.
  */
 size_t kmalloc_size_roundup(size_t size)
 {
@@ -296,8 +300,6 @@ size_t kmalloc_size_roundup(size_t size)
 		return 0;
 	if (size <= KMALLOC_MAX_CACHE_SIZE)
 		return kmalloc_cache(size)->object_size;
-	if (size <= KMALLOC_MAX_SIZE)
-		return PAGE_SIZE << get_order(size);
 	if (size > PTRDIFF_MAX)
 		return size;
 	return ALIGN(size, PAGE_SIZE);
@@ -321,12 +323,14 @@ static void *__krealloc_caller(const void *objp, size_t new_size, gfp_t gfp,
 	if (kp.kind == KMEM_PTR_INVALID)
 		kmem_bad_pointer(&kp, objp, "krealloc");
 	ks = kp.kind == KMEM_PTR_BOOT ? 0 : kmem_usable_size(&kp, objp);
-	if (ks >= new_size) {
-		if (kp.kind == KMEM_PTR_LARGE &&
-		    new_size > KMALLOC_MAX_CACHE_SIZE)
-			kmalloc_large_resize(kp.page, new_size);
+	/* A large block grows in place up to its whole buddy block. */
+	if (kp.kind == KMEM_PTR_LARGE && new_size > KMALLOC_MAX_CACHE_SIZE &&
+	    new_size <= large_capacity(kp.page)) {
+		kmalloc_large_resize(kp.page, new_size);
 		return (void *)objp;
 	}
+	if (ks >= new_size)
+		return (void *)objp;
 	ret = __kmalloc_caller(new_size, gfp, caller);
 	if (!ret)
 		return NULL;
@@ -345,8 +349,9 @@ static void *__krealloc_caller(const void *objp, size_t new_size, gfp_t gfp,
  * @new_size: bytes wanted (0: frees @objp and returns ZERO_SIZE_PTR)
  * @gfp:      flags
  *
- * Stays in place when the allocation is already large enough (a large
- * block gives its pages past @new_size back to the OS); otherwise
+ * Stays in place when the allocation is already large enough, or is a
+ * large block whose buddy block is (a large block gives its pages past
+ * @new_size back to the OS when it shrinks); otherwise
  * allocates, copies what the caller may have written (a large block: the
  * size it was asked for, see kmem_written_size()) and frees the old one.
  * The new allocation's owner (KMEM_DEBUG's U) is krealloc()'s caller.

@@ -63,6 +63,15 @@ void kmalloc_set_mmap_threshold(size_t threshold);
  */
 extern size_t kmalloc_pcp_max;
 void kmalloc_large_resize(struct page *page, size_t size);
+
+/*
+ * The bytes a large block can grow to in place: its whole buddy block
+ * (its usable size is only the pages its size needs).
+ */
+static __always_inline size_t large_capacity(const struct page *page)
+{
+	return PAGE_SIZE << page->order;
+}
 void kmalloc_large_release_tail(struct page *page, unsigned long from,
 				unsigned long to);
 

@@ -34,20 +34,26 @@ void kmalloc_set_mmap_threshold(size_t threshold)
 }
 
 /*
- * Large blocks are whole buddy blocks, a power of two of pages: a block
- * for 160 KiB has 256 KiB.  The pages past the request are not used, but
- * stay resident if an earlier user of the block touched them.  So kmem
- * remembers how many pages of a large block may be resident (its
- * large_resident while allocated, the stamp while it waits on a
- * per-thread list; a block fresh from the OS, PGF_zeroed, has none; one
- * whose history is unknown counts as all) and gives an unused tail of at
- * least KMEM_LARGE_TAIL_KB back to the OS (MADV_DONTNEED) when it hands
- * the block out.  A block reused for the same size pays nothing more; one
- * reused for alternately small and large sizes pays a system call and
- * the page faults of touching its tail again, which is why the default
- * threshold is high (Documentation/kmalloc.md has the measurements).
- * Cutting the tail off as free pages instead fragments the buddy
- * allocator badly.
+ * Large blocks are whole buddy blocks, a power of two of pages, but the
+ * program may use only the pages its size needs: ksize() and
+ * malloc_usable_size() say 18 pages for 70,000 bytes, not the 32 of the
+ * block, so the pages past them are never touched by their user (a
+ * usable size is the bound a program writes to).  Those pages stay
+ * unused until a later user of the block asks for more.  A block is
+ * reused, though (the thread's page list keeps one per order): one a
+ * program phase filled and a later one asks less of keeps its touched
+ * tail resident.  So kmem remembers how many pages of a large block may
+ * be resident (its large_resident while allocated, the stamp while it
+ * waits on a per-thread list; a block fresh from the OS, PGF_zeroed, has
+ * none; one whose history is unknown counts as all) and gives an unused
+ * tail of at least KMEM_LARGE_TAIL_KB back to the OS (MADV_DONTNEED) when
+ * it hands the block out.  A block reused for the same size pays nothing
+ * more; one reused for alternately small and large sizes pays a system
+ * call and the page faults of touching its tail again, which is why the
+ * default threshold is high (Documentation/kmalloc.md has the
+ * measurements).  Cutting the tail off as free pages instead (the
+ * kernel's alloc_pages_exact()) fragments the buddy allocator badly:
+ * measured again for issue 14, kmalloc.md.
  */
 void kmalloc_large_release_tail(struct page *page, unsigned long from,
 				 unsigned long to)

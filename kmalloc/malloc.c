@@ -333,7 +333,7 @@ void *kmem_realloc(void *ptr, size_t size)
 	usable = kp.kind == KMEM_PTR_BOOT ? kmem_boot_usable(ptr) :
 					    kmem_usable_size(&kp, ptr);
 	if (kp.kind == KMEM_PTR_LARGE && size > KMALLOC_MAX_CACHE_SIZE &&
-	    size <= usable) {
+	    size <= large_capacity(kp.page)) {
 		kmalloc_large_resize(kp.page, size);
 		return ptr;
 	}

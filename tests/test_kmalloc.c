@@ -89,7 +89,9 @@ START_TEST(test_large_and_huge)
 	char *d = kvmalloc(64 << 20, GFP_KERNEL | __GFP_ZERO);
 
 	ck_assert_uint_eq((unsigned long)a % PAGE_SIZE, 0);
-	ck_assert_uint_eq(ksize(a), 16384);
+	ck_assert_uint_eq(ksize(a), 3 * PAGE_SIZE);	/* its pages, not 16 KiB */
+	ck_assert_uint_eq(kmalloc_size_roundup(8193), 3 * PAGE_SIZE);
+	ck_assert_uint_eq(kmalloc_size_roundup(KMALLOC_MAX_SIZE), KMALLOC_MAX_SIZE);
 	ck_assert_uint_eq((unsigned long)b % KMALLOC_MAX_SIZE, 0);
 	ck_assert_uint_eq(ksize(b), KMALLOC_MAX_SIZE);
 	ck_assert_uint_eq(ksize(c), KMALLOC_MAX_SIZE + PAGE_SIZE);
@@ -122,9 +124,10 @@ static unsigned long resident_pages(const void *p, size_t len)
 }
 
 /*
- * A large block is a 2^n-page buddy block: reused for a smaller size, the
- * tail its earlier user touched goes back to the OS when it is at least
- * KMEM_LARGE_TAIL_KB; the pages kept keep their contents.
+ * A large block is a 2^n-page buddy block of which its user may use the
+ * pages its size needs: reused for a smaller size, the tail its earlier
+ * user touched goes back to the OS when it is at least KMEM_LARGE_TAIL_KB;
+ * the pages kept keep their contents.
  */
 START_TEST(test_large_tail_released)
 {
@@ -141,9 +144,11 @@ START_TEST(test_large_tail_released)
 	ck_assert_uint_eq(resident_pages(q + small, block - small), 0);
 	ck_assert_uint_eq(resident_pages(q, small), small / PAGE_SIZE);
 	ck_assert(all_bytes(q, small, 1));
-	ck_assert_uint_eq(ksize(q), block);	/* still all usable */
-	p = q;
-	__asm__("" : "+r"(p));	/* the compiler knows only of @small */
+	ck_assert_uint_eq(ksize(q), small);	/* the pages it needs */
+	/* It grows in place within its block. */
+	p = krealloc(q, block, GFP_KERNEL);
+	ck_assert_ptr_eq(p, q);
+	ck_assert_uint_eq(ksize(p), block);
 	memset(p, 2, block);
 	kfree(q);
 
@@ -188,6 +193,7 @@ END_TEST
 START_TEST(test_realloc_copies_written)
 {
 	const size_t small = 600 << 10, block = 1 << 20, big = 3 << 20;
+	const size_t odd = small - 1000;	/* ksize(): 150 pages */
 	char *p, *q;
 
 	for (int api = 0; api < 2; api++) {
@@ -207,16 +213,16 @@ START_TEST(test_realloc_copies_written)
 		kfree(q);
 	}
 	for (int api = 0; api < 2; api++) {
-		p = kmalloc(small, GFP_KERNEL);
+		p = kmalloc(odd, GFP_KERNEL);
 		if (api)
-			ck_assert_uint_eq(kmem_malloc_usable_size(p), block);
+			ck_assert_uint_eq(kmem_malloc_usable_size(p), small);
 		else
-			ck_assert_uint_eq(ksize(p), block);
-		__asm__("" : "+r"(p));	/* the compiler knows only of @small */
-		memset(p, 6, block);
+			ck_assert_uint_eq(ksize(p), small);
+		__asm__("" : "+r"(p));	/* the compiler knows only of @odd */
+		memset(p, 6, small);
 		q = api ? kmem_realloc(p, big) : krealloc(p, big, GFP_KERNEL);
 		ck_assert_ptr_ne(q, p);
-		ck_assert(all_bytes(q, block, 6));
+		ck_assert(all_bytes(q, small, 6));
 		/* Shrunk in place, then grown: only the new size moves. */
 		p = krealloc(q, small, GFP_KERNEL);
 		ck_assert_ptr_eq(p, q);

@@ -10,6 +10,7 @@
  */
 #include "kmem_test.h"
 #include <malloc.h>
+#include <sys/mman.h>
 
 #include <kmem/malloc.h>
 #include "kmalloc/kmalloc.h"
@@ -296,6 +297,72 @@ START_TEST(test_malloc_classes)
 }
 END_TEST
 
+/*
+ * Issue 14: no request from 256 B to 4 MiB gets more than 1.25 times what
+ * it asked for, and 1.07 times on average over the benchmark's sweep
+ * (each request 3% above the last), where the kernel's classes and whole
+ * buddy blocks gave up to 2x (16,443 B got 32 KiB) and 1.44x on average.
+ * Above the caches a block's usable size is the pages its size needs:
+ * 70,000 bytes hold 18 pages, and writing all of them makes 18 pages
+ * resident, not the 32 of its buddy block.
+ */
+START_TEST(test_usable_size_bounded_waste)
+{
+	double worst = 0, sum = 0;
+	size_t worst_at = 0, n, next, u;
+	unsigned int steps = 0;
+	unsigned char vec[32];
+	unsigned long resident = 0;
+	char *p;
+
+	for (n = 256; n <= (4UL << 20); n = next) {
+		double r;
+
+		p = kmem_malloc(n);
+		u = kmem_malloc_usable_size(p);
+		r = (double)u / (double)n;
+		ck_assert_uint_ge(u, n);
+		p[0] = 1;
+		p[u - 1] = 1;
+		kmem_free(p);
+		sum += r;
+		steps++;
+		if (r > worst) {
+			worst = r;
+			worst_at = n;
+		}
+		next = (size_t)((double)n * 1.03);
+		if (next > (4UL << 20) && n < (4UL << 20))
+			next = 4UL << 20;
+	}
+	ck_assert_msg(worst <= 1.25, "malloc(%zu) gets %.3fx", worst_at, worst);
+	ck_assert_msg(sum / steps <= 1.07, "mean usable/request %.4f over %u requests",
+		      sum / steps, steps);
+	/* Every size just past a page boundary, not only the sweep's. */
+	for (n = MALLOC_MAX_CACHE_SIZE + 1; n <= (4UL << 20); n = n * 2 - 1) {
+		for (size_t k = n; k < n + 3 * PAGE_SIZE && k <= (4UL << 20);
+		     k += 997) {
+			p = kmem_malloc(k);
+			u = kmem_malloc_usable_size(p);
+			ck_assert_msg(u >= k && u * 4 <= k * 5,
+				      "malloc(%zu): %zu usable", k, u);
+			kmem_free(p);
+		}
+	}
+	kmem_malloc_trim(0);	/* the next block comes fresh from the OS */
+	p = kmem_malloc(70000);
+	u = kmem_malloc_usable_size(p);
+	ck_assert_uint_eq(u, 18 * PAGE_SIZE);
+	__asm__("" : "+r"(p));	/* the compiler knows only of 70,000 */
+	memset(p, 1, u);
+	ck_assert_int_eq(mincore(p, 32 * PAGE_SIZE, vec), 0);
+	for (int i = 0; i < 32; i++)
+		resident += vec[i] & 1;
+	ck_assert_uint_eq(resident, 18);
+	kmem_free(p);
+}
+END_TEST
+
 START_TEST(test_trim_and_info)
 {
 	struct mallinfo2 a, b;
@@ -574,6 +641,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_aligned_family);
 	tcase_add_test(tc, test_usable_size);
 	tcase_add_test(tc, test_malloc_classes);
+	tcase_add_test(tc, test_usable_size_bounded_waste);
 	tcase_add_test(tc, test_trim_and_info);
 	tcase_add_test(tc, test_mallinfo_arithmetic);
 	tcase_add_test(tc, test_mallopt_trim_threshold);
