@@ -149,6 +149,7 @@ struct kmem_section {
 	struct list_head node;		/* zone->sections / huge list */
 	size_t huge_size;		/* HUGE: bytes asked for */
 	unsigned long huge_align;	/* HUGE: alignment asked for */
+	unsigned long cached_at;	/* HUGE, retained: freed at (ms) */
 	struct kmem_section *desc;	/* BUDDY: DESC section holding @pages */
 	struct kmem_section **owners;	/* DESC: owner of each slot */
 };
@@ -289,8 +290,27 @@ void section_table_fork_child(void);
 struct huge_stats {
 	unsigned long bytes;
 	unsigned long nr;
+	unsigned long cached_bytes;	/* retained for reuse */
+	unsigned long nr_cached;
 };
 void section_huge_stats(struct huge_stats *hs);
+void section_huge_retire(struct kmem_section *sec);
+void section_huge_revive(struct kmem_section *sec, size_t size, size_t align);
+void section_huge_destroy(struct kmem_section *sec);
+bool section_huge_refit(struct kmem_section *sec, size_t bytes);
+struct kmem_section *section_huge_split(struct kmem_section *sec,
+					size_t bytes);
+bool section_huge_move(struct kmem_section *sec, size_t new_size);
+
+/* buddy/huge_cache.c */
+struct kmem_section *huge_cache_get(size_t size, size_t align,
+				    size_t *dirty);
+void huge_cache_put(struct kmem_section *sec);
+void huge_cache_drain(void);
+void huge_cache_init(void);
+void huge_cache_fork_prepare(void);
+void huge_cache_fork_parent(void);
+void huge_cache_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* The zone                                                             */
@@ -352,6 +372,7 @@ void buddy_fork_child(void);
 void buddy_republish_locked(void);
 void section_republish_locked(void);
 void buddy_reaper_kick(unsigned long due);
+void buddy_reaper_start(void);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));
 void buddy_reclaim_set_hook(bool (*fn)(void));

@@ -48,6 +48,8 @@ void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
 	section_huge_stats(&hs);
 	info->huge_mapped = hs.bytes;
 	info->nr_huge = hs.nr;
+	info->huge_cached = hs.cached_bytes;
+	info->nr_huge_cached = hs.nr_cached;
 }
 
 /**

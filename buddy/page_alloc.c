@@ -301,7 +301,8 @@ bool virt_addr_valid(const void *addr)
  * buddy_shrink - give every free page back to the OS now
  *
  * Drains the calling thread's page lists, releases every free max-order
- * block and unmaps wholly free sections beyond the retained amount.
+ * block, unmaps wholly free sections beyond the retained amount and every
+ * freed mapping of its own kept for reuse (buddy/huge_cache.c).
  * kmem_shrink_all() (core) empties the caches above first.
  */
 void buddy_shrink(void)
@@ -309,6 +310,7 @@ void buddy_shrink(void)
 	if (kmem_tls_pcp)
 		pcp_drain(kmem_tls_pcp);
 	buddy_release_all();
+	huge_cache_drain();
 }
 
 /* ------------------------------------------------------------------ */

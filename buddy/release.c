@@ -313,15 +313,14 @@ static void *reaper_main(void *arg)
  * started from an allocation slow path, never from free(), with no kmem
  * lock held and every signal blocked so that it never runs a handler.
  */
-void reaper_maybe_start(void)
+static void reaper_start(void)
 {
 	pthread_condattr_t cattr;
 	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t t;
 
-	if (!kmem_config.background || READ_ONCE(reaper_started) ||
-	    READ_ONCE(kmem_zone.nr_sections) < 2)
+	if (!kmem_config.background || READ_ONCE(reaper_started))
 		return;
 	pthread_mutex_lock(&reaper_mutex);
 	if (reaper_started) {
@@ -349,6 +348,25 @@ void reaper_maybe_start(void)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+}
+
+void reaper_maybe_start(void)
+{
+	if (READ_ONCE(kmem_zone.nr_sections) >= 2)
+		reaper_start();
+}
+
+/**
+ * buddy_reaper_start - start the reaper whatever the zone's size
+ *
+ * For memory the zone does not see (retained mappings of their own,
+ * buddy/huge_cache.c), which must go back in an idle process too.
+ *
+ * Context: an allocation slow path (never free()), no kmem lock held.
+ */
+void buddy_reaper_start(void)
+{
+	reaper_start();
 }
 
 /**

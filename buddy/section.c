@@ -64,6 +64,8 @@ static LIST_HEAD(desc_arenas);		/* DESC sections */
 static LIST_HEAD(huge_list);		/* HUGE sections */
 static unsigned long huge_bytes;	/* section_lock */
 static unsigned long nr_huge;		/* section_lock */
+static unsigned long huge_cached_bytes;	/* section_lock: kept, freed */
+static unsigned long nr_huge_cached;	/* section_lock */
 static unsigned long nr_buddy;		/* section_lock: BUDDY sections mapped */
 static struct kmem_section *sec_pool;	/* free descriptors, linked by desc */
 
@@ -98,6 +100,8 @@ static void publish_huge_locked(void)
 	if (kmem_region) {
 		WRITE_ONCE(kmem_region->huge_mapped, huge_bytes);
 		WRITE_ONCE(kmem_region->nr_huge, nr_huge);
+		WRITE_ONCE(kmem_region->huge_cached, huge_cached_bytes);
+		WRITE_ONCE(kmem_region->nr_huge_cached, nr_huge_cached);
 	}
 }
 
@@ -473,6 +477,221 @@ out_unlock:
 	return ok;
 }
 
+/*
+ * Retained mappings (buddy/huge_cache.c).  A freed mapping the cache keeps
+ * leaves the table (a pointer into it is foreign again, as after munmap)
+ * and the live count, and is counted as cached until it is revived for a
+ * new allocation or destroyed.
+ */
+
+/**
+ * section_huge_retire - a freed mapping of its own, kept mapped
+ * @sec: its section (live)
+ */
+void section_huge_retire(struct kmem_section *sec)
+{
+	kmem_lock(&section_lock);
+	table_set(sec->base, sec->size, NULL);
+	list_del(&sec->node);
+	huge_bytes -= sec->size;
+	nr_huge--;
+	huge_cached_bytes += sec->size;
+	nr_huge_cached++;
+	publish_huge_locked();
+	kmem_unlock(&section_lock);
+}
+
+/**
+ * section_huge_revive - a retained mapping becomes an allocation again
+ * @sec:   its section (retired)
+ * @size:  bytes asked for (at most @sec->size)
+ * @align: alignment asked for
+ */
+void section_huge_revive(struct kmem_section *sec, size_t size, size_t align)
+{
+	kmem_lock(&section_lock);
+	huge_cached_bytes -= sec->size;
+	nr_huge_cached--;
+	sec->huge_size = size;
+	sec->huge_align = align;
+	list_add(&sec->node, &huge_list);
+	huge_bytes += sec->size;
+	nr_huge++;
+	publish_huge_locked();
+	table_set(sec->base, sec->size, sec);
+	kmem_unlock(&section_lock);
+}
+
+/**
+ * section_huge_destroy - unmap a retained mapping
+ * @sec: its section (retired)
+ */
+void section_huge_destroy(struct kmem_section *sec)
+{
+	void *base = (void *)sec->base;
+	size_t bytes = sec->size;
+
+	kmem_lock(&section_lock);
+	huge_cached_bytes -= bytes;
+	nr_huge_cached--;
+	publish_huge_locked();
+	sec_desc_free(sec);
+	kmem_unlock(&section_lock);
+	kmem_os_unmap(base, bytes);
+}
+
+/**
+ * section_huge_refit - make a retained mapping @bytes long
+ * @sec:   its section (retired)
+ * @bytes: page-aligned length wanted
+ *
+ * Shrinks by unmapping the tail; grows with mremap, in place when the
+ * address space after it is free, else moved (its pages with it, no copy)
+ * to a new range aligned to SECTION_SIZE.  The pages added are new from
+ * the OS (zero).
+ *
+ * Return: true if @sec now has @bytes; false if it could not grow, and
+ * then it is unmapped (@sec is gone).
+ */
+bool section_huge_refit(struct kmem_section *sec, size_t bytes)
+{
+	size_t old = sec->size;
+	void *to = NULL;
+	bool ok = true;
+
+	if (bytes < old) {
+		kmem_os_unmap((void *)(sec->base + bytes), old - bytes);
+	} else if (bytes > old) {
+		kmem_lock(&section_lock);
+		ok = !table_prepare(sec->base, bytes) &&
+		     kmem_os_grow_in_place((void *)sec->base, old, bytes);
+		kmem_unlock(&section_lock);
+		if (!ok) {
+			to = kmem_os_move((void *)sec->base, old, bytes,
+					  SECTION_SIZE);
+			if (!to) {
+				section_huge_destroy(sec);
+				return false;
+			}
+		}
+	}
+	kmem_lock(&section_lock);
+	if (to) {
+		ok = !table_prepare((unsigned long)to, bytes);
+		sec->base = (unsigned long)to;
+	}
+	huge_cached_bytes += bytes - old;
+	sec->size = bytes;
+	publish_huge_locked();
+	kmem_unlock(&section_lock);
+	if (!ok) {
+		/* No table leaf for its new place: it cannot be handed out. */
+		section_huge_destroy(sec);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * section_huge_split - cut a retained mapping after @bytes, keeping both
+ * @sec:   its section (retired), longer than @bytes
+ * @bytes: page-aligned length it keeps
+ *
+ * The tail's pages move (mremap: no copy, no fault) to a new range
+ * aligned to SECTION_SIZE, where they are a retained mapping of their
+ * own, so that a large kept mapping serving a smaller request loses no
+ * resident page.
+ *
+ * Return: the tail's section (retired, counted as kept), or NULL when it
+ * could not be moved (it is unmapped then).  @sec has @bytes either way.
+ */
+struct kmem_section *section_huge_split(struct kmem_section *sec,
+					size_t bytes)
+{
+	size_t tail = sec->size - bytes;
+	struct kmem_section *t = NULL;
+	void *to = kmem_os_map(tail, SECTION_SIZE);
+
+	if (to && !kmem_os_move_fixed((void *)(sec->base + bytes), tail, tail,
+				      to)) {
+		kmem_os_unmap(to, tail);
+		to = NULL;
+	}
+	kmem_lock(&section_lock);
+	if (to) {
+		t = sec_desc_alloc();
+		if (t && table_prepare((unsigned long)to, tail)) {
+			sec_desc_free(t);
+			t = NULL;
+		}
+	}
+	if (t) {
+		t->base = (unsigned long)to;
+		t->size = tail;
+		t->kind = SECTION_HUGE;
+		nr_huge_cached++;
+	} else {
+		huge_cached_bytes -= tail;
+	}
+	sec->size = bytes;
+	publish_huge_locked();
+	kmem_unlock(&section_lock);
+	if (!t)
+		kmem_os_unmap(to ? to : (void *)(sec->base + bytes), tail);
+	return t;
+}
+
+/**
+ * section_huge_move - grow a live mapping of its own by moving it
+ * @sec:      its section (live: in the table)
+ * @new_size: bytes wanted, more than it has
+ *
+ * realloc() of a mapping that cannot grow where it is: mremap moves its
+ * pages to a new range aligned to SECTION_SIZE and adds the rest there,
+ * instead of a new mapping, a copy and an unmap (no page is touched).
+ *
+ * Return: true if @sec now holds @new_size bytes (at its new base).
+ */
+bool section_huge_move(struct kmem_section *sec, size_t new_size)
+{
+	size_t old = sec->size, bytes = ALIGN(new_size, PAGE_SIZE);
+	void *to;
+
+	if (bytes < new_size || bytes <= old ||
+	    bytes > (1UL << (KMEM_ADDR_BITS - 1)) ||
+	    sec->huge_align > SECTION_SIZE)
+		return false;
+	/*
+	 * Reserve the new place and its table leaves first: once the pages
+	 * have moved there is no going back.  The caller owns the mapping,
+	 * so nobody looks it up while the table still names the old place.
+	 */
+	to = kmem_os_map(bytes, SECTION_SIZE);
+	if (!to)
+		return false;
+	kmem_lock(&section_lock);
+	if (table_prepare((unsigned long)to, bytes)) {
+		kmem_unlock(&section_lock);
+		kmem_os_unmap(to, bytes);
+		return false;
+	}
+	kmem_unlock(&section_lock);
+	if (!kmem_os_move_fixed((void *)sec->base, old, bytes, to)) {
+		kmem_os_unmap(to, bytes);
+		return false;
+	}
+	kmem_lock(&section_lock);
+	table_set(sec->base, old, NULL);
+	sec->base = (unsigned long)to;
+	sec->size = bytes;
+	sec->huge_size = new_size;
+	huge_bytes += bytes - old;
+	publish_huge_locked();
+	table_set(sec->base, bytes, sec);
+	kmem_unlock(&section_lock);
+	return true;
+}
+
 /**
  * section_nr_buddy - how many BUDDY sections are mapped (created and not
  * yet destroyed), for buddy_validate(): each must be in the zone
@@ -496,6 +715,8 @@ void section_huge_stats(struct huge_stats *hs)
 	kmem_lock(&section_lock);
 	hs->bytes = huge_bytes;
 	hs->nr = nr_huge;
+	hs->cached_bytes = huge_cached_bytes;
+	hs->nr_cached = nr_huge_cached;
 	kmem_unlock(&section_lock);
 }
 

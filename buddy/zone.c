@@ -682,6 +682,7 @@ void buddy_init(void)
 	INIT_LIST_HEAD(&z->released);
 	INIT_LIST_HEAD(&z->sections);
 	kmem_thread_register_part(&pcp_part);
+	huge_cache_init();
 }
 
 /**
@@ -693,6 +694,7 @@ void buddy_fork_prepare(void)
 	kmem_lock(&zone_os_lock);	/* no release or growth half done */
 	zone_lock();
 	section_lock_all();
+	huge_cache_fork_prepare();
 }
 
 /**
@@ -718,6 +720,7 @@ void buddy_republish_locked(void)
  */
 void buddy_fork_parent(void)
 {
+	huge_cache_fork_parent();
 	section_unlock_all();
 	zone_unlock();
 	kmem_unlock(&zone_os_lock);
@@ -730,6 +733,7 @@ void buddy_fork_parent(void)
 void buddy_fork_child(void)
 {
 	section_table_fork_child();
+	huge_cache_fork_child();
 	/*
 	 * The zone lock was held across fork(), so the child's buddy_seq is
 	 * odd; the unlock that makes it even is the parent's.  Do it here,

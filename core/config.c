@@ -40,6 +40,7 @@ struct kmem_config kmem_config = {
 	.decay_ms = 1000,
 	.retain_sections = 2,
 	.background = true,
+	.huge_retain = 64UL << 20,
 };
 
 static char proc_environ[32768];	/* fallback copy, NUL-separated */
@@ -224,6 +225,9 @@ void kmem_config_parse(void)
 	get_ulong("KMEM_RETAIN_SECTIONS", &kmem_config.retain_sections, 0,
 		  1UL << 20);
 	get_bool("KMEM_BACKGROUND", &kmem_config.background);
+	n = kmem_config.huge_retain >> 20;
+	get_ulong("KMEM_HUGE_RETAIN_MB", &n, 0, 1UL << 20);
+	kmem_config.huge_retain = n << 20;
 	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
 	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, KMALLOC_MAX_SIZE / 1024);
 	kmem_config.large_tail_pages = DIV_ROUND_UP(n, PAGE_SIZE / 1024);

@@ -74,6 +74,8 @@ struct kmem_config {
 					 * sections kept mapped */
 	bool background;		/* KMEM_BACKGROUND: a reaper thread may
 					 * be started */
+	unsigned long huge_retain;	/* KMEM_HUGE_RETAIN_MB, in bytes: freed
+					 * own mappings kept for reuse */
 	const char *stats_print;	/* KMEM_STATS_PRINT: NULL off, "" stderr,
 					 * else an absolute path (%p: PID) */
 };

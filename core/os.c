@@ -23,6 +23,9 @@
  *    injection below.
  *  - kmem_os_grow_in_place(addr, old, new): mremap without moving; false
  *    if the address space after the mapping is taken.
+ *  - kmem_os_move(addr, old, new, align), kmem_os_move_fixed(addr, old,
+ *    new, to): mremap that moves the pages (no copy, no fault) to a new
+ *    aligned range, or onto one reserved with kmem_os_map().
  *
  * Fault injection: kmem_os_fail_after(n) lets n more kmem_os_map() calls
  * succeed, then fails them all with ENOMEM until kmem_os_fail_after(-1).
@@ -39,7 +42,7 @@
 
 static long os_fail_after = -1;		/* atomic; -1: off */
 static unsigned long os_map_calls;	/* atomic; successful maps */
-static uint64_t os_maps, os_unmaps, os_releases;	/* atomic */
+static uint64_t os_maps, os_unmaps, os_releases, os_moves;	/* atomic */
 
 /*
  * The OS calls are counted here, and again in the published header for
@@ -79,6 +82,17 @@ void kmem_os_republish(void)
 	__atomic_store_n(&kmem_region->os_releases,
 			 __atomic_load_n(&os_releases, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&kmem_region->os_moves,
+			 __atomic_load_n(&os_moves, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+}
+
+/**
+ * kmem_os_move_calls - mremap calls that moved a mapping so far
+ */
+unsigned long kmem_os_move_calls(void)
+{
+	return __atomic_load_n(&os_moves, __ATOMIC_RELAXED);
 }
 
 /**
@@ -231,6 +245,52 @@ void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size)
 		       region_flags(fd) | MAP_FIXED, fd, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/**
+ * kmem_os_move_fixed - move a mapping's pages onto a reserved range
+ * @addr:     the mapping
+ * @old_size: its length
+ * @new_size: the length wanted there (at least @old_size: the rest is
+ *            new, zero, memory)
+ * @to:       a range of @new_size bytes from kmem_os_map(), replaced
+ *
+ * mremap(MREMAP_MAYMOVE | MREMAP_FIXED): the pages change address without
+ * a copy or a fault; @addr is unmapped.
+ *
+ * Return: true on success; false leaves both ranges as they were.
+ */
+bool kmem_os_move_fixed(void *addr, size_t old_size, size_t new_size, void *to)
+{
+	if (os_should_fail())
+		return false;
+	if (mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   to) == MAP_FAILED)
+		return false;
+	os_count(&os_moves, &kmem_region->os_moves);
+	return true;
+}
+
+/**
+ * kmem_os_move - move a mapping's pages to a new aligned range
+ * @addr:     the mapping
+ * @old_size: its length
+ * @new_size: the length wanted (at least @old_size)
+ * @align:    alignment of the new range
+ *
+ * Return: the new address (@addr is gone), or NULL (@addr unchanged).
+ */
+void *kmem_os_move(void *addr, size_t old_size, size_t new_size, size_t align)
+{
+	void *to = kmem_os_map(new_size, align);
+
+	if (!to)
+		return NULL;
+	if (!kmem_os_move_fixed(addr, old_size, new_size, to)) {
+		kmem_os_unmap(to, new_size);
+		return NULL;
+	}
+	return to;
 }
 
 /**

@@ -17,6 +17,8 @@ void kmem_os_release(void *addr, size_t size);
 void *kmem_os_map_region(int fd, size_t size);
 void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size);
 bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size);
+bool kmem_os_move_fixed(void *addr, size_t old_size, size_t new_size, void *to);
+void *kmem_os_move(void *addr, size_t old_size, size_t new_size, size_t align);
 
 /*
  * Fault injection for tests: kmem_os_fail_after(n) lets n more mappings
@@ -25,6 +27,7 @@ bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size);
  */
 void kmem_os_fail_after(long n);
 unsigned long kmem_os_map_calls(void);
+unsigned long kmem_os_move_calls(void);
 
 /* The OS call counts (buddyinfo, malloc_trim()), published anew. */
 void kmem_os_republish(void);

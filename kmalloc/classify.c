@@ -180,7 +180,7 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 		__free_pages_ok(page, page->order);
 		return;
 	case KMEM_PTR_HUGE:
-		section_huge_unmap(kp->sec);
+		huge_cache_put(kp->sec);
 		return;
 	case KMEM_PTR_BOOT:
 		return;

@@ -97,7 +97,7 @@ void kmalloc_large_resize(struct page *page, size_t size)
  */
 void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 {
-	size_t need = max(size, align);
+	size_t need = max(size, align), dirty;
 	struct kmem_section *sec;
 
 	(void)caller;
@@ -143,6 +143,13 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 	if (!gfpflags_allow_blocking(gfp) && !(gfp & __GFP_NOFAIL)) {
 		errno = ENOMEM;
 		return NULL;
+	}
+	sec = huge_cache_get(size, align, &dirty);
+	if (sec) {
+		/* Only the bytes used before need zeroing: the rest is new. */
+		if (gfp & __GFP_ZERO)
+			memset((void *)sec->base, 0, min(dirty, size));
+		return (void *)sec->base;
 	}
 	sec = section_huge_map(size, align);
 	if (!sec) {

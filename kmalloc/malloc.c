@@ -16,7 +16,8 @@
  *    is not a power of two multiple of sizeof(void *); memalign and
  *    aligned_alloc round other alignments up to a power of two and fail
  *    with EINVAL above SIZE_MAX / 2 + 1;
- *  - calloc skips its memset when the memory is fresh from the OS.
+ *  - calloc skips its memset when the memory is fresh from the OS (a
+ *    reused mapping of its own: only the bytes used before are zeroed).
  *
  * Fast paths: malloc pops from the calling thread's magazine of the size
  * class (one table load, one TLS load); free finds the page descriptor
@@ -307,7 +308,8 @@ static bool too_roomy(size_t usable, size_t size)
  * Stays in place when the size class or block already holds @size (and
  * would not waste more than half of it); a large block shrinks in place,
  * its pages past @size going back to the OS; a mapping of its own grows or
- * shrinks in place when the address space allows; otherwise moves.
+ * shrinks in place when the address space allows, else grows by moving
+ * its pages with mremap (no copy); otherwise moves.
  *
  * Return: the allocation, or NULL with errno ENOMEM (@ptr still valid).
  */
@@ -341,8 +343,9 @@ void *kmem_realloc(void *ptr, size_t size)
 	    !too_roomy(usable, size))
 		return ptr;
 	if (kp.kind == KMEM_PTR_HUGE && size > KMALLOC_MAX_SIZE &&
-	    section_huge_resize(kp.sec, size))
-		return ptr;
+	    (section_huge_resize(kp.sec, size) ||
+	     section_huge_move(kp.sec, size)))
+		return (void *)kp.sec->base;
 	p = malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 	if (!p)
 		return NULL;

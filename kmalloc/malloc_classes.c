@@ -74,7 +74,7 @@ void malloc_classes_init(void)
 		 * alignment its size is a multiple of.
 		 */
 		slab_create_boot(&kmalloc_slots[KMALLOC_NR_CACHES + i].c,
-				 malloc_names[i], size, 1U << __builtin_ctz(size),
-				 SLAB_KMALLOC);
+				 malloc_names[i], size,
+				 1U << __builtin_ctz(size), SLAB_KMALLOC);
 	}
 }

@@ -11,6 +11,7 @@
 #include "kmem_test.h"
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <kmem/malloc.h>
 #include "kmalloc/kmalloc.h"
@@ -177,6 +178,191 @@ START_TEST(test_huge_realloc_in_place)
 	q = kmem_realloc(q, 9 << 20);	/* grows in place or moves */
 	ck_assert(all_bytes(q, 6 << 20, 9));
 	kmem_free(q);
+}
+END_TEST
+
+/* Minor page faults of the process so far. */
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_minflt;
+}
+
+static struct kmem_buddyinfo buddyinfo(void)
+{
+	struct kmem_buddyinfo bi;
+
+	kmem_buddyinfo_get(&bi);
+	return bi;
+}
+
+/*
+ * Issue 14: a freed mapping of its own (above 4 MiB) is kept, resident,
+ * and the next such allocation that it fits takes it: no mmap, no page
+ * fault.  The malloc-large shape (one of a few live 5-25 MiB buffers
+ * replaced at a time, each written whole) and the mstress shape (a rare
+ * 5 MB block among small ones) each mapped and faulted every block in
+ * again when freed mappings were unmapped.
+ */
+START_TEST(test_huge_mappings_reused)
+{
+	static const unsigned int mib[] = { 5, 9, 13, 17, 21, 25, 7, 11, 15,
+					    19, 23, 6, 12, 18, 24 };
+	const int rounds = 45;
+	unsigned long maps, pages = 0;
+	void *live[4];
+	long faults;
+
+	for (int i = 0; i < 4; i++) {
+		live[i] = kmem_malloc((size_t)mib[i] << 20);
+		memset(live[i], i, (size_t)mib[i] << 20);
+	}
+	maps = kmem_os_map_calls();
+	faults = minor_faults();
+	for (int r = 0; r < rounds; r++) {
+		size_t n = ((size_t)mib[(r * 7) % ARRAY_SIZE(mib)] << 20) - 1000;
+		int i = r % 4;
+
+		kmem_free(live[i]);
+		live[i] = kmem_malloc(n);
+		ck_assert_ptr_nonnull(live[i]);
+		memset(live[i], r, n);
+		pages += n / PAGE_SIZE;
+	}
+	faults = minor_faults() - faults;
+	maps = kmem_os_map_calls() - maps;
+	ck_assert_msg(maps * 4 <= (unsigned long)rounds,
+		      "%lu mappings for %d replacements", maps, rounds);
+	ck_assert_msg((unsigned long)faults * 4 <= pages,
+		      "%ld page faults for %lu pages written", faults, pages);
+	for (int i = 0; i < 4; i++)
+		kmem_free(live[i]);
+
+	/* mstress: small blocks, and now and then one of 5 MB. */
+	kmem_malloc_trim(0);		/* nothing kept */
+	for (int r = -1; r < 50; r++) {
+		void *small[64];
+		char *b;
+
+		for (int k = 0; k < 64; k++)
+			small[k] = kmem_malloc(8 + (size_t)(k * 37 + r) % 500);
+		if (!r) {	/* the first of them maps */
+			maps = kmem_os_map_calls();
+			faults = minor_faults();
+		}
+		b = kmem_malloc(5000000);
+		memset(b, r, 5000000);
+		kmem_free(b);
+		for (int k = 0; k < 64; k++)
+			kmem_free(small[k]);
+	}
+	faults = minor_faults() - faults;
+	maps = kmem_os_map_calls() - maps;
+	ck_assert_msg(maps <= 1, "%lu mappings for 50 blocks of 5 MB", maps);
+	ck_assert_msg(faults < (long)(5000000 / PAGE_SIZE),
+		      "%ld page faults for 50 blocks of 5 MB", faults);
+}
+END_TEST
+
+/*
+ * Issue 14: what is kept is counted (buddyinfo's huge_cached), bounded
+ * (KMEM_HUGE_RETAIN_MB: the oldest go beyond it; a mapping larger than
+ * the bound is not kept; 0 keeps none), given back at once by
+ * malloc_trim(), and after the decay time by the reaper while the
+ * process does nothing (a bounded wait for the figure to drop, polled).
+ */
+START_TEST(test_huge_mappings_given_back)
+{
+	unsigned long gives, limit = kmem_config.huge_retain;
+	struct timespec ms = { 0, 1000000 };
+	void *p, *q;
+	int waited;
+
+	ck_assert_uint_eq(limit, 64UL << 20);	/* the documented default */
+	p = kmem_malloc(8 << 20);
+	kmem_free(p);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 8 << 20);
+	ck_assert_uint_eq(buddyinfo().nr_huge_cached, 1);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	gives = kmem_os_gives_back();
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	ck_assert_uint_gt(kmem_os_gives_back(), gives);
+
+	/* The bound. */
+	kmem_config.huge_retain = 16 << 20;
+	p = kmem_malloc(20 << 20);
+	kmem_free(p);				/* above the bound */
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	p = kmem_malloc(10 << 20);
+	q = kmem_malloc(9 << 20);
+	kmem_free(p);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 10 << 20);
+	kmem_free(q);				/* p's goes */
+	ck_assert_uint_eq(buddyinfo().huge_cached, 9 << 20);
+	kmem_config.huge_retain = 0;		/* keep none */
+	p = kmem_malloc(12 << 20);		/* the kept 9 MiB, grown */
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	kmem_free(p);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	kmem_config.huge_retain = limit;
+
+	/* Idle: the reaper gives it back after the decay time. */
+	kmem_config.decay_ms = 20;
+	p = kmem_malloc(6 << 20);
+	kmem_free(p);
+	for (waited = 0; buddyinfo().huge_cached && waited < 60000; waited++)
+		nanosleep(&ms, NULL);
+	ck_assert_msg(buddyinfo().huge_cached == 0,
+		      "%lu bytes still kept after %d ms", buddyinfo().huge_cached,
+		      waited);
+}
+END_TEST
+
+/*
+ * Issue 14: calloc() zeroes a reused mapping (only memory fresh from the
+ * OS skips the memset); realloc() of a mapping that cannot grow where it
+ * is moves its pages with mremap instead of copying them (no fault).
+ */
+START_TEST(test_huge_calloc_and_realloc)
+{
+	const size_t n = 12 << 20;
+	unsigned long maps, moves;
+	char *p, *q, *stop;
+	long faults;
+
+	p = kmem_malloc(n);
+	memset(p, 0xff, n);
+	kmem_free(p);
+	maps = kmem_os_map_calls();
+	q = kmem_calloc(1, n - 5000);
+	ck_assert_ptr_eq(q, p);			/* the kept one */
+	ck_assert_uint_eq(kmem_os_map_calls(), maps);
+	ck_assert(all_bytes(q, n - 5000, 0));
+	p = q;
+	__asm__("" : "+r"(p));	/* all of it is usable */
+	memset(p, 0x5a, n);
+
+	/* Something right after it: it cannot grow in place. */
+	stop = mmap(q + ALIGN(n, PAGE_SIZE), PAGE_SIZE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ck_assert_ptr_eq(stop, q + ALIGN(n, PAGE_SIZE));
+	moves = kmem_os_move_calls();
+	faults = minor_faults();
+	p = kmem_realloc(q, 3 * n);
+	faults = minor_faults() - faults;
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_ne(p, q);
+	ck_assert_uint_eq(kmem_os_move_calls(), moves + 1);
+	ck_assert_msg(faults < 64, "%ld page faults moving %zu bytes", faults, n);
+	ck_assert(all_bytes(p, n, 0x5a));
+	ck_assert(all_bytes(p + n, 2 * n, 0));
+	ck_assert_uint_ge(kmem_malloc_usable_size(p), 3 * n);
+	kmem_free(p);
+	munmap(stop, PAGE_SIZE);
 }
 END_TEST
 
@@ -637,6 +823,9 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_calloc_zeroes_dirty_memory);
 	tcase_add_test(tc, test_realloc);
 	tcase_add_test(tc, test_huge_realloc_in_place);
+	tcase_add_test(tc, test_huge_mappings_reused);
+	tcase_add_test(tc, test_huge_mappings_given_back);
+	tcase_add_test(tc, test_huge_calloc_and_realloc);
 	tcase_add_test(tc, test_posix_memalign);
 	tcase_add_test(tc, test_aligned_family);
 	tcase_add_test(tc, test_usable_size);

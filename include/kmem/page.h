@@ -75,6 +75,9 @@ KMEM_EXPORT bool virt_addr_valid(const void *addr);
  * @huge_mapped:  bytes in mappings of their own (allocations above 4 MiB)
  * @nr_sections:  sections mapped
  * @nr_huge:      own mappings live
+ * @huge_cached:  bytes of freed own mappings kept, resident, for reuse
+ *                (KMEM_HUGE_RETAIN_MB; given back after KMEM_DECAY_MS)
+ * @nr_huge_cached: own mappings kept
  */
 struct kmem_buddyinfo {
 	unsigned long nr_free[NR_PAGE_ORDERS];
@@ -85,6 +88,8 @@ struct kmem_buddyinfo {
 	unsigned long huge_mapped;
 	unsigned long nr_sections;
 	unsigned long nr_huge;
+	unsigned long huge_cached;
+	unsigned long nr_huge_cached;
 };
 
 KMEM_EXPORT void kmem_buddyinfo_get(struct kmem_buddyinfo *info);

@@ -127,7 +127,11 @@ struct kmem_stats_header {
 	uint64_t os_maps;		/* mmap calls that succeeded */
 	uint64_t os_unmaps;		/* munmap calls */
 	uint64_t os_releases;		/* madvise(MADV_DONTNEED) calls */
-	uint64_t reserved[18];
+	uint64_t huge_cached;		/* bytes of freed own mappings kept
+					 * (resident) for reuse */
+	uint64_t nr_huge_cached;
+	uint64_t os_moves;		/* mremap calls that moved a mapping */
+	uint64_t reserved[15];
 };
 
 /* struct kmem_stats_cache.state */
