@@ -164,6 +164,8 @@ static void build_golden(unsigned char *img, int pid)
 	h->retained = 16 << 20;
 	h->huge_mapped = 8 << 20;
 	h->nr_huge = 1;
+	h->huge_cached = 12 << 20;
+	h->nr_huge_cached = 2;
 	h->nr_sections = 1;
 	h->os_maps = 5;
 	h->os_unmaps = 1;

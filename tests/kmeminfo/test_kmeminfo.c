@@ -617,6 +617,8 @@ START_TEST(golden_slabinfo_json)
 	ck_assert_uint_eq(ju(proc, "retained"), 16 << 20);
 	ck_assert_uint_eq(ju(proc, "resident"), 16 << 20);
 	ck_assert_uint_eq(ju(proc, "huge_mapped"), 8 << 20);
+	ck_assert_uint_eq(ju(proc, "huge_cached"), 12 << 20);
+	ck_assert_uint_eq(ju(proc, "nr_huge_cached"), 2);
 	ck_assert_uint_eq(ju(proc, "threads"), 1);
 	ck_assert_uint_eq(ju(proc, "thread_objs"), 82);	/* 15 + 64 + 3 */
 	ck_assert_uint_eq(ju(proc, "thread_bytes"), 15 * 64 + 64 * 192 + 3 * 8192);

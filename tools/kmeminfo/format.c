@@ -270,6 +270,8 @@ void kmi_json_process(struct kmi_json *j, const struct kmi_source *src,
 	json_u64(j, "retained", h->retained);
 	json_u64(j, "huge_mapped", h->huge_mapped);
 	json_u64(j, "nr_huge", h->nr_huge);
+	json_u64(j, "huge_cached", h->huge_cached);
+	json_u64(j, "nr_huge_cached", h->nr_huge_cached);
 	json_u64(j, "slab_bytes", slab_bytes);
 	json_u64(j, "threads", live_threads);
 	json_u64(j, "thread_objs", snap->thread_objs);
@@ -442,6 +444,7 @@ void kmi_buddyinfo_json(FILE *f, const struct kmi_source *src,
 	json_u64(&j, "os_maps", h->os_maps);
 	json_u64(&j, "os_unmaps", h->os_unmaps);
 	json_u64(&j, "os_releases", h->os_releases);
+	json_u64(&j, "os_moves", h->os_moves);
 	json_end(&j, '}');
 	json_close(&j);
 }
