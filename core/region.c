@@ -8,7 +8,7 @@
  *                    state (thread blocks: magazines, page lists) lives
  *                    here, in units at the offsets the published half
  *                    describes;
- *   twin + SIZE      the published region (kmem_region), laid out as
+ *   twin + SIZE + 4 KiB  the published region (kmem_region), laid out as
  *                    include/kmem/stats.h describes: a header, the cache
  *                    records (by cache id), then the units.
  *
@@ -87,7 +87,7 @@ BUILD_BUG_ON(sizeof(struct kmem_stats_header) > CACHE_OFF);
 BUILD_BUG_ON(sizeof(struct kmem_stats_cache) != 256);
 BUILD_BUG_ON(sizeof(struct kmem_stats_pcc) != 48);
 BUILD_BUG_ON(UNITS_OFF % KMEM_STATS_UNIT_SIZE);
-BUILD_BUG_ON(REGION_SIZE > INT32_MAX);	/* kmem_pub(): a displacement */
+BUILD_BUG_ON(KMEM_PUB_DISPLACEMENT > INT32_MAX);	/* kmem_pub(): a displacement */
 
 struct kmem_stats_header *kmem_region;	/* the published half */
 static char *twin;			/* its private twin */
@@ -511,10 +511,10 @@ static void header_init(struct kmem_stats_header *h)
  */
 int kmem_region_init(bool publish, int announce_to)
 {
-	twin = kmem_os_map_region(-1, 2 * REGION_SIZE);
+	twin = kmem_os_map_region(-1, KMEM_PUB_DISPLACEMENT + REGION_SIZE);
 	if (!twin)
 		return -ENOMEM;
-	kmem_region = (struct kmem_stats_header *)(twin + REGION_SIZE);
+	kmem_region = (struct kmem_stats_header *)(twin + KMEM_PUB_DISPLACEMENT);
 	announce_init(announce_to);
 	if (publish && region_publish_new(false))
 		region_announce(KMEM_STATS_ANNOUNCE_START);

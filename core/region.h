@@ -20,7 +20,15 @@
  * constant displacement).  Only for fields the published layout describes.
  */
 #define KMEM_REGION_SIZE (256UL << 20)
-#define kmem_pub(p) ((__typeof__(p))((char *)(p) + KMEM_REGION_SIZE))
+/*
+ * The published half starts one page above the twin's end, not right at
+ * it: with the two exactly KMEM_REGION_SIZE apart, a fast path's load of a
+ * private count after its store to the published copy (equal in the low
+ * 28 bits) was mispredicted as depending on that store, on every call:
+ * malloc/free pairs took 45 ns instead of 11 with one more instruction.
+ */
+#define KMEM_PUB_DISPLACEMENT (KMEM_REGION_SIZE + 4096UL)
+#define kmem_pub(p) ((__typeof__(p))((char *)(p) + KMEM_PUB_DISPLACEMENT))
 
 extern struct kmem_stats_header *kmem_region;	/* the published half */
 

@@ -395,7 +395,7 @@ START_TEST(test_region_publishes_no_address)
 	for (int i = 0; i < SCAN_CACHES; i++)
 		live[nr_live++] = (uintptr_t)scan_caches[i];
 	qsort(live, nr_live, sizeof(*live), cmp_ptr);
-	twin_lo = (uintptr_t)kmem_region - KMEM_REGION_SIZE;
+	twin_lo = (uintptr_t)kmem_region - KMEM_PUB_DISPLACEMENT;
 	twin_hi = (uintptr_t)kmem_region + KMEM_REGION_SIZE;
 
 	/* As a reader sees it: the memfd, mapped read-only. */
