@@ -330,7 +330,7 @@ struct free_area {
  * order, since both are free blocks of that order.
  */
 struct zone {
-	struct kmem_lock lock;
+	struct kmem_mutex lock;
 	struct free_area free_area[NR_PAGE_ORDERS];
 	struct list_head released;	/* PGF_released max-order blocks */
 	unsigned long nr_released;	/* blocks on @released */

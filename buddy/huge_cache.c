@@ -25,13 +25,14 @@
  * that only the pages added are new.  The caller learns how many bytes
  * were used before (@dirty): calloc zeroes those and only those.
  *
- * Lock order: huge_cache_lock is a leaf: nothing else is taken under it,
- * and no OS call is made with it held (entries are taken off the list
- * first).  fork() holds it last, after the section lock.
+ * Lock order: the table in core/lock.h.  huge_cache_lock is a leaf of
+ * buddy: nothing else is taken under it, and no OS call is made with it
+ * held (entries are taken off the list first).  fork() holds it after the
+ * section lock.
  */
 #include "buddy/buddy.h"
 
-static struct kmem_lock huge_cache_lock = KMEM_LOCK_INIT;
+static struct kmem_mutex huge_cache_lock = KMEM_MUTEX_INIT(LOCK_RANK_HUGE_CACHE);
 static LIST_HEAD(huge_cache);		/* retired, newest first */
 static unsigned long huge_cache_bytes;	/* huge_cache_lock; read racily */
 static bool huge_cache_started;		/* a huge allocation was made */
@@ -74,9 +75,9 @@ static void huge_cache_reap(unsigned long now, unsigned long *next)
 	unsigned long due;
 	LIST_HEAD(old);
 
-	kmem_lock(&huge_cache_lock);
+	kmem_mutex_lock(&huge_cache_lock);
 	due = huge_cache_take_expired(now, false, &old);
-	kmem_unlock(&huge_cache_lock);
+	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&old);
 	if (due && (!*next || due < *next))
 		*next = due;
@@ -89,9 +90,9 @@ static void huge_cache_expire(void)
 
 	if (!READ_ONCE(huge_cache_bytes))	/* racy: a hint */
 		return;
-	kmem_lock(&huge_cache_lock);
+	kmem_mutex_lock(&huge_cache_lock);
 	huge_cache_take_expired(kmem_now_ms(), false, &old);
-	kmem_unlock(&huge_cache_lock);
+	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&old);
 }
 
@@ -113,7 +114,7 @@ void huge_cache_put(struct kmem_section *sec)
 	section_huge_retire(sec);
 	sec->cached_at = kmem_now_ms();
 	due = sec->cached_at + kmem_config.decay_ms;
-	kmem_lock(&huge_cache_lock);
+	kmem_mutex_lock(&huge_cache_lock);
 	list_add(&sec->node, &huge_cache);
 	WRITE_ONCE(huge_cache_bytes, huge_cache_bytes + sec->size);
 	/* Over the bound: the oldest go. */
@@ -125,7 +126,7 @@ void huge_cache_put(struct kmem_section *sec)
 		list_move(&old->node, &evict);
 		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - old->size);
 	}
-	kmem_unlock(&huge_cache_lock);
+	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&evict);
 	buddy_reaper_kick(due);
 }
@@ -157,7 +158,7 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 	if (bytes < size || align > SECTION_SIZE ||
 	    !READ_ONCE(huge_cache_bytes))
 		return NULL;
-	kmem_lock(&huge_cache_lock);
+	kmem_mutex_lock(&huge_cache_lock);
 	list_for_each_entry(sec, &huge_cache, node) {
 		if (sec->size >= bytes) {
 			if (!fit || sec->size < fit->size)
@@ -171,7 +172,7 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 		list_del(&sec->node);
 		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - sec->size);
 	}
-	kmem_unlock(&huge_cache_lock);
+	kmem_mutex_unlock(&huge_cache_lock);
 	if (!sec)
 		return NULL;
 	*dirty = min(sec->size, bytes);
@@ -188,11 +189,11 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 			section_huge_refit(sec, bytes);
 		if (tail) {
 			tail->cached_at = kmem_now_ms();
-			kmem_lock(&huge_cache_lock);
+			kmem_mutex_lock(&huge_cache_lock);
 			list_add(&tail->node, &huge_cache);
 			WRITE_ONCE(huge_cache_bytes,
 				   huge_cache_bytes + tail->size);
-			kmem_unlock(&huge_cache_lock);
+			kmem_mutex_unlock(&huge_cache_lock);
 			/* A pass between the take and now saw no deadline. */
 			buddy_reaper_kick(tail->cached_at +
 					  kmem_config.decay_ms);
@@ -213,9 +214,9 @@ void huge_cache_drain(void)
 {
 	LIST_HEAD(all);
 
-	kmem_lock(&huge_cache_lock);
+	kmem_mutex_lock(&huge_cache_lock);
 	huge_cache_take_expired(0, true, &all);
-	kmem_unlock(&huge_cache_lock);
+	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&all);
 }
 
@@ -231,12 +232,12 @@ void huge_cache_init(void)
 
 void huge_cache_fork_prepare(void)
 {
-	kmem_lock(&huge_cache_lock);
+	kmem_mutex_lock(&huge_cache_lock);
 }
 
 void huge_cache_fork_parent(void)
 {
-	kmem_unlock(&huge_cache_lock);
+	kmem_mutex_unlock(&huge_cache_lock);
 }
 
 /*
@@ -246,6 +247,6 @@ void huge_cache_fork_parent(void)
  */
 void huge_cache_fork_child(void)
 {
-	kmem_lock_reinit(&huge_cache_lock);
+	kmem_mutex_reinit(&huge_cache_lock);
 	huge_cache_started = false;
 }

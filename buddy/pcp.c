@@ -26,7 +26,8 @@
  * published region gets the page count only (nr_pages, stored again at
  * each change: pcp_publish()).
  *
- * Lock order: none held on the fast path; the slow paths take zone->lock.
+ * Lock order: none held on the fast path; the slow paths take zone->lock
+ * (the table in core/lock.h).
  */
 #include "buddy/zone.h"
 

@@ -95,10 +95,10 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 	bool kept = false;
 
 	if (!wait) {
-		if (!kmem_trylock(&zone_os_lock))
+		if (!kmem_mutex_trylock(&zone_os_lock))
 			return 0;	/* another thread is releasing */
 	} else {
-		kmem_lock(&zone_os_lock);
+		kmem_mutex_lock(&zone_os_lock);
 	}
 	zone_lock();
 	while (!list_empty(top)) {
@@ -157,7 +157,7 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 				   kmem_config.decay_ms);
 	publish_buddy_locked();
 	zone_unlock();
-	kmem_unlock(&zone_os_lock);
+	kmem_mutex_unlock(&zone_os_lock);
 	return n;
 }
 
@@ -211,7 +211,7 @@ void buddy_release_all(void)
 #define REAPER_AWAKE	0UL		/* reaper_wait: running a pass */
 #define REAPER_NO_DEADLINE ULONG_MAX	/* reaper_wait: asleep, no deadline */
 
-static pthread_mutex_t reaper_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct kmem_mutex reaper_mutex = KMEM_MUTEX_INIT(LOCK_RANK_REAPER);
 static pthread_cond_t reaper_cond;	/* CLOCK_MONOTONIC, reaper_maybe_start() */
 static bool reaper_started;	/* reaper_mutex */
 static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
@@ -260,12 +260,12 @@ static void reaper_sleep(unsigned long next)
 {
 	struct timespec ts;
 
-	pthread_mutex_lock(&reaper_mutex);
+	kmem_mutex_lock(&reaper_mutex);
 	__atomic_store_n(&reaper_wait, next ? next : REAPER_NO_DEADLINE,
 			 __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&reaper_kicked, __ATOMIC_SEQ_CST)) {
 		if (!next) {
-			pthread_cond_wait(&reaper_cond, &reaper_mutex);
+			kmem_cond_wait(&reaper_cond, &reaper_mutex);
 		} else {
 			unsigned long now = kmem_now_ms();
 			unsigned long wait = next > now ? next - now : 0;
@@ -283,12 +283,12 @@ static void reaper_sleep(unsigned long next)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
-			pthread_cond_timedwait(&reaper_cond, &reaper_mutex,
+			kmem_cond_timedwait(&reaper_cond, &reaper_mutex,
 					       &ts);
 		}
 	}
 	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_SEQ_CST);
-	pthread_mutex_unlock(&reaper_mutex);
+	kmem_mutex_unlock(&reaper_mutex);
 }
 
 static void *reaper_main(void *arg)
@@ -322,9 +322,9 @@ static void reaper_start(void)
 
 	if (!kmem_config.background || READ_ONCE(reaper_started))
 		return;
-	pthread_mutex_lock(&reaper_mutex);
+	kmem_mutex_lock(&reaper_mutex);
 	if (reaper_started) {
-		pthread_mutex_unlock(&reaper_mutex);
+		kmem_mutex_unlock(&reaper_mutex);
 		return;
 	}
 	pthread_condattr_init(&cattr);
@@ -334,7 +334,7 @@ static void reaper_start(void)
 	/* Kickers read it without the mutex. */
 	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_RELAXED);
 	WRITE_ONCE(reaper_started, true);
-	pthread_mutex_unlock(&reaper_mutex);
+	kmem_mutex_unlock(&reaper_mutex);
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -342,9 +342,9 @@ static void reaper_start(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&t, &attr, reaper_main, NULL)) {
-		pthread_mutex_lock(&reaper_mutex);
+		kmem_mutex_lock(&reaper_mutex);
 		WRITE_ONCE(reaper_started, false);
-		pthread_mutex_unlock(&reaper_mutex);
+		kmem_mutex_unlock(&reaper_mutex);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
@@ -396,26 +396,26 @@ void buddy_reaper_kick(unsigned long due)
 	w = __atomic_load_n(&reaper_wait, __ATOMIC_SEQ_CST);
 	if (w == REAPER_AWAKE || w <= due)
 		return;
-	pthread_mutex_lock(&reaper_mutex);
+	kmem_mutex_lock(&reaper_mutex);
 	pthread_cond_signal(&reaper_cond);
-	pthread_mutex_unlock(&reaper_mutex);
+	kmem_mutex_unlock(&reaper_mutex);
 }
 
 /* fork(): the reaper's mutex is taken before the zone's locks. */
 void reaper_fork_prepare(void)
 {
-	pthread_mutex_lock(&reaper_mutex);
+	kmem_mutex_lock(&reaper_mutex);
 }
 
 void reaper_fork_parent(void)
 {
-	pthread_mutex_unlock(&reaper_mutex);
+	kmem_mutex_unlock(&reaper_mutex);
 }
 
 /* The child has no reaper thread. */
 void reaper_fork_child(void)
 {
-	pthread_mutex_init(&reaper_mutex, NULL);
+	kmem_mutex_reinit(&reaper_mutex);
 	reaper_started = false;	/* reaper_maybe_start() inits the cond */
 	reaper_wait = REAPER_AWAKE;
 	reaper_kicked = false;

@@ -33,7 +33,8 @@
  *  - HUGE: one allocation above the largest buddy order, mapped alone and
  *    aligned to SECTION_SIZE; every window it covers points to it.
  *
- * Lock order: zone->lock -> section_lock.  The OS is called with
+ * Lock order: the table in core/lock.h (section_lock under zone->lock).
+ * The OS is called with
  * section_lock held only for bookkeeping-sized mappings (leaves, descriptor
  * pool); sections and huge mappings are mapped outside it.
  */
@@ -59,7 +60,7 @@ unsigned long *kmem_section_root[SECTION_ROOT_SIZE] = {
 	[0 ... SECTION_ROOT_SIZE - 1] = leaf_none,
 };
 
-static struct kmem_lock section_lock = KMEM_LOCK_INIT;
+static struct kmem_mutex section_lock = KMEM_MUTEX_INIT(LOCK_RANK_SECTION);
 static LIST_HEAD(desc_arenas);		/* DESC sections */
 static LIST_HEAD(huge_list);		/* HUGE sections */
 static unsigned long huge_bytes;	/* section_lock */
@@ -293,7 +294,7 @@ struct kmem_section *section_create_buddy(bool may_map)
 	base = kmem_os_map(SECTION_SIZE, SECTION_SIZE);
 	if (!base)
 		return NULL;
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	sec = sec_desc_alloc();
 	if (!sec)
 		goto out_unlock;
@@ -318,7 +319,7 @@ struct kmem_section *section_create_buddy(bool may_map)
 	}
 	table_set(sec->base, SECTION_SIZE, sec);
 	nr_buddy++;
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	return sec;
 
 out_put_slot:
@@ -327,7 +328,7 @@ out_put_slot:
 out_free_desc:
 	sec_desc_free(sec);
 out_unlock:
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	kmem_os_unmap(base, SECTION_SIZE);
 	errno = ENOMEM;
 	return NULL;
@@ -349,13 +350,13 @@ void section_destroy_buddy(struct kmem_section *sec)
 	unsigned long slot = ((unsigned long)ds - arena->base) / DESC_SLOT_SIZE;
 	void *base = (void *)sec->base;
 
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	table_set(sec->base, SECTION_SIZE, NULL);
 	nr_buddy--;
 	kmem_os_release(ds, DESC_SLOT_SIZE);
 	arena->owners[slot] = NULL;
 	sec_desc_free(sec);
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	kmem_os_unmap(base, SECTION_SIZE);
 }
 
@@ -380,7 +381,7 @@ struct kmem_section *section_huge_map(size_t size, size_t align)
 	base = kmem_os_map(bytes, max(align, SECTION_SIZE));
 	if (!base)
 		return NULL;
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	sec = sec_desc_alloc();
 	if (!sec)
 		goto out_unmap;
@@ -396,13 +397,13 @@ struct kmem_section *section_huge_map(size_t size, size_t align)
 	nr_huge++;
 	publish_huge_locked();
 	table_set(sec->base, bytes, sec);
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	return sec;
 
 out_free_desc:
 	sec_desc_free(sec);
 out_unmap:
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	kmem_os_unmap(base, bytes);
 	errno = ENOMEM;
 	return NULL;
@@ -417,14 +418,14 @@ void section_huge_unmap(struct kmem_section *sec)
 	void *base = (void *)sec->base;
 	size_t bytes = sec->size;
 
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	table_set(sec->base, bytes, NULL);
 	list_del(&sec->node);
 	huge_bytes -= bytes;
 	nr_huge--;
 	publish_huge_locked();
 	sec_desc_free(sec);
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	kmem_os_unmap(base, bytes);
 }
 
@@ -449,7 +450,7 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 		sec->huge_size = new_size;
 		return true;
 	}
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	if (new_bytes > old_bytes) {
 		if (table_prepare(sec->base, new_bytes) ||
 		    !kmem_os_grow_in_place((void *)sec->base, old_bytes,
@@ -473,7 +474,7 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 	sec->size = new_bytes;
 	sec->huge_size = new_size;
 out_unlock:
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	return ok;
 }
 
@@ -490,7 +491,7 @@ out_unlock:
  */
 void section_huge_retire(struct kmem_section *sec)
 {
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	table_set(sec->base, sec->size, NULL);
 	list_del(&sec->node);
 	huge_bytes -= sec->size;
@@ -498,7 +499,7 @@ void section_huge_retire(struct kmem_section *sec)
 	huge_cached_bytes += sec->size;
 	nr_huge_cached++;
 	publish_huge_locked();
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 }
 
 /**
@@ -509,7 +510,7 @@ void section_huge_retire(struct kmem_section *sec)
  */
 void section_huge_revive(struct kmem_section *sec, size_t size, size_t align)
 {
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	huge_cached_bytes -= sec->size;
 	nr_huge_cached--;
 	sec->huge_size = size;
@@ -519,7 +520,7 @@ void section_huge_revive(struct kmem_section *sec, size_t size, size_t align)
 	nr_huge++;
 	publish_huge_locked();
 	table_set(sec->base, sec->size, sec);
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 }
 
 /**
@@ -531,12 +532,12 @@ void section_huge_destroy(struct kmem_section *sec)
 	void *base = (void *)sec->base;
 	size_t bytes = sec->size;
 
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	huge_cached_bytes -= bytes;
 	nr_huge_cached--;
 	publish_huge_locked();
 	sec_desc_free(sec);
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	kmem_os_unmap(base, bytes);
 }
 
@@ -562,10 +563,10 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 	if (bytes < old) {
 		kmem_os_unmap((void *)(sec->base + bytes), old - bytes);
 	} else if (bytes > old) {
-		kmem_lock(&section_lock);
+		kmem_mutex_lock(&section_lock);
 		ok = !table_prepare(sec->base, bytes) &&
 		     kmem_os_grow_in_place((void *)sec->base, old, bytes);
-		kmem_unlock(&section_lock);
+		kmem_mutex_unlock(&section_lock);
 		if (!ok) {
 			to = kmem_os_move((void *)sec->base, old, bytes,
 					  SECTION_SIZE);
@@ -575,7 +576,7 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 			}
 		}
 	}
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	if (to) {
 		ok = !table_prepare((unsigned long)to, bytes);
 		sec->base = (unsigned long)to;
@@ -583,7 +584,7 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 	huge_cached_bytes += bytes - old;
 	sec->size = bytes;
 	publish_huge_locked();
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	if (!ok) {
 		/* No table leaf for its new place: it cannot be handed out. */
 		section_huge_destroy(sec);
@@ -617,7 +618,7 @@ struct kmem_section *section_huge_split(struct kmem_section *sec,
 		kmem_os_unmap(to, tail);
 		to = NULL;
 	}
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	if (to) {
 		t = sec_desc_alloc();
 		if (t && table_prepare((unsigned long)to, tail)) {
@@ -635,7 +636,7 @@ struct kmem_section *section_huge_split(struct kmem_section *sec,
 	}
 	sec->size = bytes;
 	publish_huge_locked();
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	if (!t)
 		kmem_os_unmap(to ? to : (void *)(sec->base + bytes), tail);
 	return t;
@@ -669,18 +670,18 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	to = kmem_os_map(bytes, SECTION_SIZE);
 	if (!to)
 		return false;
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	if (table_prepare((unsigned long)to, bytes)) {
-		kmem_unlock(&section_lock);
+		kmem_mutex_unlock(&section_lock);
 		kmem_os_unmap(to, bytes);
 		return false;
 	}
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	if (!kmem_os_move_fixed((void *)sec->base, old, bytes, to)) {
 		kmem_os_unmap(to, bytes);
 		return false;
 	}
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	table_set(sec->base, old, NULL);
 	sec->base = (unsigned long)to;
 	sec->size = bytes;
@@ -688,7 +689,7 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	huge_bytes += bytes - old;
 	publish_huge_locked();
 	table_set(sec->base, bytes, sec);
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	return true;
 }
 
@@ -700,9 +701,9 @@ unsigned long section_nr_buddy(void)
 {
 	unsigned long n;
 
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	n = nr_buddy;
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 	return n;
 }
 
@@ -712,26 +713,23 @@ unsigned long section_nr_buddy(void)
  */
 void section_huge_stats(struct huge_stats *hs)
 {
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 	hs->bytes = huge_bytes;
 	hs->nr = nr_huge;
 	hs->cached_bytes = huge_cached_bytes;
 	hs->nr_cached = nr_huge_cached;
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 }
-
-void section_lock_all(void);
-void section_unlock_all(void);
 
 /* Fork: the section lock is held across fork() (after the zone lock). */
 void section_lock_all(void)
 {
-	kmem_lock(&section_lock);
+	kmem_mutex_lock(&section_lock);
 }
 
 void section_unlock_all(void)
 {
-	kmem_unlock(&section_lock);
+	kmem_mutex_unlock(&section_lock);
 }
 
 /**
@@ -739,5 +737,5 @@ void section_unlock_all(void)
  */
 void section_table_fork_child(void)
 {
-	kmem_lock_reinit(&section_lock);
+	kmem_mutex_reinit(&section_lock);
 }

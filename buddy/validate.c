@@ -186,11 +186,11 @@ int buddy_validate(void)
 	kmem_init();
 	kmem_thread_lock();
 	kmem_thread_for_each(&pcp_part, count_pcp, &pc);
-	kmem_lock(&zone_os_lock);	/* no release or growth under way */
+	kmem_mutex_lock(&zone_os_lock);	/* no release or growth under way */
 	zone_lock();
 	bad = pc.bad + __buddy_validate(&pc);
 	zone_unlock_read();
-	kmem_unlock(&zone_os_lock);
+	kmem_mutex_unlock(&zone_os_lock);
 	kmem_thread_unlock();
 	return bad;
 }

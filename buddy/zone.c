@@ -37,8 +37,8 @@
  * (buddy/pcp.c) without a lock.  Slow path: the zone lock; then a new
  * section from the OS if the flags allow it (__GFP_DIRECT_RECLAIM).
  *
- * Lock order: kmem_thread_lock -> (slab locks) -> reaper_mutex ->
- * zone_os_lock -> zone->lock -> section_lock -> region.  The zone lock is
+ * Lock order: the table in core/lock.h (reaper_mutex, zone_os_lock,
+ * zone->lock, then section_lock and the region's).  The zone lock is
  * never held across mmap or madvise; zone memory that is off the books
  * meanwhile (blocks being released, taken off the lists; a section
  * between its removal and its unmapping; a new section between mmap and
@@ -57,7 +57,7 @@
 #include "buddy/zone.h"
 #include "buddy/buddy.h"
 
-struct zone kmem_zone = { .lock = KMEM_LOCK_INIT };
+struct zone kmem_zone = { .lock = KMEM_MUTEX_INIT(LOCK_RANK_ZONE) };
 
 struct buddy_config buddy_config = {
 	.pcp_high = { 32, 8, 4, 2, 1, 1, 1, 1, 1 },
@@ -71,7 +71,7 @@ struct buddy_config buddy_config = {
  * never copies a half-done release or growth into a child, whose copy of
  * that memory would be stranded (resident, counted, reachable by no one).
  */
-struct kmem_lock zone_os_lock = KMEM_LOCK_INIT;
+struct kmem_mutex zone_os_lock = KMEM_MUTEX_INIT(LOCK_RANK_ZONE_OS);
 unsigned long nr_releasing;	/* zone lock: blocks off-list */
 
 /*
@@ -134,7 +134,7 @@ void zone_lock(void)
 {
 	struct kmem_stats_header *h = kmem_region;
 
-	kmem_lock(&kmem_zone.lock);
+	kmem_mutex_lock(&kmem_zone.lock);
 	buddy_seq++;
 	if (likely(h))
 		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
@@ -148,7 +148,7 @@ void zone_unlock_read(void)
 	buddy_seq++;
 	if (likely(h))
 		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELEASE);
-	kmem_unlock(&kmem_zone.lock);
+	kmem_mutex_unlock(&kmem_zone.lock);
 }
 
 
@@ -454,11 +454,11 @@ static int zone_grow(gfp_t gfp, unsigned int order, bool reclaimed)
 		return ZONE_GROW_FAILED;
 	}
 	/* From mmap until its blocks are on the lists: see zone_os_lock. */
-	kmem_lock(&zone_os_lock);
+	kmem_mutex_lock(&zone_os_lock);
 	zone_lock();
 	if (zone_can_serve(order)) {
 		/* Another thread grew the zone while we waited. */
-		kmem_unlock(&zone_os_lock);
+		kmem_mutex_unlock(&zone_os_lock);
 		return ZONE_GROW_RECLAIMED;
 	}
 	zone_unlock();
@@ -466,7 +466,7 @@ static int zone_grow(gfp_t gfp, unsigned int order, bool reclaimed)
 	zone_lock();
 	if (sec)
 		zone_add_section(sec);
-	kmem_unlock(&zone_os_lock);
+	kmem_mutex_unlock(&zone_os_lock);
 	return sec ? ZONE_GROW_MAPPED : ZONE_GROW_FAILED;
 }
 
@@ -691,7 +691,7 @@ void buddy_init(void)
 void buddy_fork_prepare(void)
 {
 	reaper_fork_prepare();
-	kmem_lock(&zone_os_lock);	/* no release or growth half done */
+	kmem_mutex_lock(&zone_os_lock);	/* no release or growth half done */
 	zone_lock();
 	section_lock_all();
 	huge_cache_fork_prepare();
@@ -723,7 +723,7 @@ void buddy_fork_parent(void)
 	huge_cache_fork_parent();
 	section_unlock_all();
 	zone_unlock();
-	kmem_unlock(&zone_os_lock);
+	kmem_mutex_unlock(&zone_os_lock);
 	reaper_fork_parent();
 }
 
@@ -742,7 +742,17 @@ void buddy_fork_child(void)
 	 * header gets it when the region is republished.
 	 */
 	buddy_seq++;
-	kmem_lock_reinit(&kmem_zone.lock);
-	kmem_lock_reinit(&zone_os_lock);
+	kmem_mutex_reinit(&kmem_zone.lock);
+	kmem_mutex_reinit(&zone_os_lock);
 	reaper_fork_child();
 }
+
+KMEM_LAYER(buddy_layer,
+	.name = "buddy",
+	.level = LAYER_BUDDY,
+	.rank = LOCK_RANK_REAPER,
+	.init = buddy_init,
+	.lock = buddy_fork_prepare,
+	.republish = buddy_republish_locked,
+	.unlock = buddy_fork_parent,
+	.fork_child = buddy_fork_child);

@@ -26,7 +26,7 @@ extern struct kmem_thread_part pcp_part;
  * The zone (zone.c).  zone_os_lock is held across every step where zone
  * memory is on no list (release.c's release_blocks(), zone.c's growth).
  */
-extern struct kmem_lock zone_os_lock;
+extern struct kmem_mutex zone_os_lock;
 extern unsigned long nr_releasing;	/* zone lock: blocks off-list */
 extern unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
 extern unsigned long zone_clock_ms;	/* READ_ONCE outside the zone lock */

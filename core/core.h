@@ -52,6 +52,73 @@ static __always_inline void kmem_init(void)
 		kmem_init_slow();
 }
 
+bool kmem_in_init(void);
+
+/*
+ * kmem_ready - start kmem if needed; false when called from inside its
+ * own start-up (the caller then serves from kmem_boot_alloc()).
+ */
+static __always_inline bool kmem_ready(void)
+{
+	if (likely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2))
+		return true;
+	kmem_init_slow();
+	return !kmem_in_init();
+}
+
+/*
+ * struct kmem_layer - what core/ may call in a layer: its start-up, fork
+ * and republishing steps.  Each layer (and core's thread registry and
+ * region) defines one with KMEM_LAYER(); the linker gathers them into the
+ * section kmem_layers, so core/init.c runs them without naming a symbol
+ * of any layer above it.  Every hook may be NULL.
+ *
+ *  @level:        start-up order (a layer starts after those below it)
+ *  @rank:         the rank of the outermost lock its @lock hook takes
+ *                 (core/lock.h): @lock, @fork_prepare run in increasing
+ *                 rank; @unlock, @republish, @fork_parent, @fork_child
+ *                 in decreasing rank
+ *  @init:         start-up (kmem_init_slow(), once)
+ *  @fork_prepare: fork(), before any lock is taken (quiesce helpers)
+ *  @lock:         take every lock of the layer (fork, republishing)
+ *  @republish:    write its published figures anew, its locks held
+ *  @unlock:       release them
+ *  @fork_parent:  fork(), in the parent, after every lock is released
+ *  @fork_child:   fork(), in the child: re-initialise locks, forget the
+ *                 helper threads and the other threads' state
+ *  @exit:         the library is finalised (process exit, dlclose)
+ */
+enum kmem_layer_level {
+	LAYER_CORE,
+	LAYER_BUDDY,
+	LAYER_SLAB,
+	LAYER_KMALLOC,
+};
+
+struct kmem_layer {
+	const char *name;
+	enum kmem_layer_level level;
+	enum kmem_lock_rank rank;
+	void (*init)(void);
+	void (*fork_prepare)(void);
+	void (*lock)(void);
+	void (*republish)(void);
+	void (*unlock)(void);
+	void (*fork_parent)(void);
+	void (*fork_child)(void);
+	void (*exit)(void);
+};
+
+/*
+ * KMEM_LAYER(var, .name = ..., ...) - register a layer's hooks: a pointer
+ * in the section kmem_layers (a C identifier, so the linker defines
+ * __start_kmem_layers and __stop_kmem_layers; "used" keeps it).
+ */
+#define KMEM_LAYER(var, ...)                                                 \
+	static const struct kmem_layer var = { __VA_ARGS__ };                \
+	static const struct kmem_layer *const __kmem_layer_##var             \
+		__attribute__((used, section("kmem_layers"))) = &var
+
 /* ------------------------------------------------------------------ */
 /* Configuration (core/config.c)                                       */
 /* ------------------------------------------------------------------ */
@@ -83,7 +150,6 @@ struct kmem_config {
 extern struct kmem_config kmem_config;
 
 void kmem_config_parse(void);
-bool kmem_in_init(void);
 
 #pragma GCC visibility pop
 

@@ -16,8 +16,21 @@
  * instead of deadlocking; other threads wait for state 2 (or for 3 to
  * end, and then start it themselves).
  *
- * Order: configuration -> shared region -> thread registry -> buddy ->
- * slab (boot caches, magazine caches) -> kmalloc caches.
+ * core/ names nothing of the layers above it: each layer (and core's own
+ * thread registry and region) describes its start-up, fork and
+ * republishing steps in a struct kmem_layer (KMEM_LAYER(), core/core.h),
+ * which the linker gathers into the section kmem_layers, as the kernel's
+ * initcalls.  This file runs them in an order that is data, not code:
+ *
+ *   start-up   configuration, the region, then the layers by level
+ *              (core: thread registry; buddy; slab: caches, RCU; kmalloc)
+ *   locking    by each layer's lock rank (core/lock.h), so that fork()
+ *              takes every lock in the one order the rank check enforces
+ *   release,   the reverse
+ *   child
+ *
+ * With the static library a layer whose code the program never calls is
+ * not linked, and so not started: nothing of it exists to start.
  *
  * The fork handlers are registered by a constructor when the library is
  * loaded (or at the end of start-up, if that came first: then no other
@@ -26,13 +39,10 @@
  * way to finish, or holds start-up off (state 3) until fork() is done;
  * a child never inherits a half-done start-up.
  *
- * Fork: the prepare handler takes every allocator lock in the documented
- * order, so that no lock is held by a thread that will not exist in the
- * child, and does nothing else (no memfd, no mapping, no copy):
- *
- *   RCU worker -> kmem_thread_lock -> slab_mutex -> every cache lock
- *   (list order) -> reaper -> zone OS lock -> zone->lock -> section_lock
- *   -> region_lock
+ * Fork: the prepare handler takes every allocator lock in rank order
+ * (the table in core/lock.h), so that no lock is held by a thread that
+ * will not exist in the child, and does nothing else (no memfd, no
+ * mapping, no copy).
  *
  * The parent releases them in reverse (first publishing its region anew
  * if the program closed or reused its descriptor: kmem_republish_locked).
@@ -47,7 +57,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "kmalloc/kmalloc.h"
+#include "core/core.h"
 
 int kmem_init_state;
 static __thread bool tls_initialising __tls_ie;
@@ -62,23 +72,90 @@ bool kmem_in_init(void)
 	return tls_initialising;
 }
 
+/* ---- the layers' hooks ----------------------------------------------- */
+
+extern const struct kmem_layer *const __start_kmem_layers[]
+	__attribute__((weak, visibility("hidden")));
+extern const struct kmem_layer *const __stop_kmem_layers[]
+	__attribute__((weak, visibility("hidden")));
+
+#define MAX_LAYERS 16
+
+/*
+ * The registered layers that have the hook at @off, sorted: by level then
+ * rank for start-up, by rank for the rest.  Return: how many.
+ */
+static unsigned int layers_sorted(const struct kmem_layer **out, size_t off,
+				  bool by_level)
+{
+	unsigned int n = 0;
+
+	for (const struct kmem_layer *const *p = __start_kmem_layers;
+	     p < __stop_kmem_layers; p++) {
+		const struct kmem_layer *l = *p;
+		unsigned int i;
+
+		if (!*(void (*const *)(void))((const char *)l + off))
+			continue;
+		BUG_ON(n >= MAX_LAYERS);
+		for (i = n; i > 0; i--) {
+			const struct kmem_layer *o = out[i - 1];
+
+			if (by_level ? (o->level < l->level ||
+					(o->level == l->level && o->rank < l->rank))
+				     : o->rank < l->rank)
+				break;
+			out[i] = o;
+		}
+		out[i] = l;
+		n++;
+	}
+	return n;
+}
+
+/* Run every layer's hook at @off: ascending, or in reverse. */
+static void layers_run(size_t off, bool by_level, bool reverse)
+{
+	const struct kmem_layer *l[MAX_LAYERS];
+	unsigned int n = layers_sorted(l, off, by_level);
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct kmem_layer *x = l[reverse ? n - 1 - i : i];
+
+		(*(void (*const *)(void))((const char *)x + off))();
+	}
+}
+
+#define LAYERS_RUN(hook, by_level, reverse) \
+	layers_run(offsetof(struct kmem_layer, hook), by_level, reverse)
+
+/*
+ * Two layers that take locks at fork must not share a rank, or their
+ * order would be the linker's: checked once, at start-up.
+ */
+static void layers_check(void)
+{
+	const struct kmem_layer *l[MAX_LAYERS];
+	unsigned int n = layers_sorted(l, offsetof(struct kmem_layer, lock),
+				       false);
+
+	for (unsigned int i = 1; i < n; i++)
+		if (l[i]->rank == l[i - 1]->rank)
+			kmem_panic("kmem: BUG: layers %s and %s lock at the same rank %u\n",
+				   l[i - 1]->name, l[i]->name, l[i]->rank);
+}
+
 static void kmem_fork_register(void);
 
-/* Every allocator lock, in the documented order (fork, republishing). */
+/* Every allocator lock, in rank order (fork, republishing). */
 static void kmem_lock_all(void)
 {
-	kmem_thread_fork_prepare();
-	slab_fork_prepare();
-	buddy_fork_prepare();
-	kmem_region_fork_prepare();
+	LAYERS_RUN(lock, false, false);
 }
 
 static void kmem_unlock_all(void)
 {
-	kmem_region_fork_parent();
-	buddy_fork_parent();
-	slab_fork_parent();
-	kmem_thread_fork_parent();
+	LAYERS_RUN(unlock, false, true);
 }
 
 /*
@@ -95,9 +172,7 @@ static void kmem_unlock_all(void)
 static void kmem_republish_locked(bool fresh)
 {
 	kmem_region_republish_begin(fresh);
-	buddy_republish_locked();
-	slab_republish_locked();
-	kmem_thread_republish_locked();
+	LAYERS_RUN(republish, false, true);
 	kmem_region_republish_end();
 }
 
@@ -120,7 +195,7 @@ static void kmem_fork_prepare(void)
 		tls_initialising = true;
 		return;
 	}
-	slab_rcu_fork_prepare();
+	LAYERS_RUN(fork_prepare, false, false);
 	kmem_lock_all();
 }
 
@@ -134,7 +209,7 @@ static void kmem_fork_parent(void)
 	if (kmem_region_lost())
 		kmem_republish_locked(true);
 	kmem_unlock_all();
-	slab_rcu_fork_parent();
+	LAYERS_RUN(fork_parent, false, true);
 }
 
 static void kmem_fork_child(void)
@@ -145,16 +220,12 @@ static void kmem_fork_child(void)
 		return;
 	}
 	kmem_gettid_reset();
-	kmem_region_fork_child();
-	buddy_fork_child();
-	slab_fork_child();
-	kmem_thread_fork_child();
-	slab_rcu_fork_child();
+	lock_rank_fork_child();
+	LAYERS_RUN(fork_child, false, true);
 	kmem_lock_all();
 	kmem_republish_locked(false);
 	kmem_unlock_all();
 }
-
 /**
  * kmem_stats_fd - the file descriptor of the published region
  *
@@ -198,13 +269,10 @@ void kmem_init_slow(void)
 	}
 	tls_initialising = true;
 	kmem_config_parse();
-	kmem_urcu_fork_hooks = kmem_config.urcu_fork_hooks;
 	if (kmem_region_init(kmem_config.stats, kmem_config.stats_sock))
 		kmem_panic("kmem: cannot map the statistics region: out of memory\n");
-	kmem_thread_init();
-	buddy_init();
-	slab_init(kmem_config.debug, kmem_config.merge, kmem_config.magazines);
-	kmalloc_init();
+	layers_check();
+	LAYERS_RUN(init, true, false);
 	__atomic_store_n(&kmem_init_state, 2, __ATOMIC_RELEASE);
 	tls_initialising = false;
 	kmem_fork_register();
@@ -231,5 +299,5 @@ static void __attribute__((constructor)) kmem_fork_register(void)
 static void __attribute__((destructor)) kmem_exit(void)
 {
 	if (__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2)
-		kmem_stats_print_at_exit();
+		LAYERS_RUN(exit, true, true);
 }

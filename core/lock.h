@@ -1,11 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * core/lock.h - the lock type.
+ * core/lock.h - the lock type and the one lock order of kmem.
+ *
+ * Every lock kmem takes is a struct kmem_mutex with a rank from the table
+ * below (mirrored in Documentation/locking.md).  A thread may take a lock
+ * only if its rank is higher than that of every lock it holds: locks are
+ * taken in increasing rank and a thread never waits for a lock of a rank
+ * at or below one it holds, so no two threads can wait for each other.
+ * At debug level 1 and above every acquisition checks this (the kernel's
+ * lockdep, in miniature: core/lock.c) and an inversion is reported with
+ * both locks' names before the process aborts.  Each file's design comment
+ * points here rather than restating the order.
+ *
+ * The ranks follow the layers downwards: a layer calls into the layers
+ * below with its own locks held, never up, so the locks of a higher layer
+ * rank lower.  Two exceptions, both in core/: the thread registry's lock is
+ * outermost (a thread's exit hands its caches back to every layer under
+ * it) and the statistics region's is innermost (every layer publishes).
  */
 #ifndef KMEM_CORE_LOCK_H
 #define KMEM_CORE_LOCK_H
 
 #include <pthread.h>
+#include <time.h>
 #include <sys/types.h>
 
 #include <kmem/bug.h>
@@ -15,15 +32,40 @@
 #pragma GCC visibility push(hidden)
 
 /*
- * struct kmem_lock - a sleeping mutex with an owner for assertions.
- * @mutex: the lock (PTHREAD_MUTEX_INITIALIZER-compatible, needs no malloc)
- * @owner: thread id of the holder, kept in debug builds for
- *         lock_assert_held()
+ * enum kmem_lock_rank - every lock of kmem, outermost first.
+ *
+ * rank                    lock                       protects
  */
-struct kmem_lock {
+enum kmem_lock_rank {
+	LOCK_RANK_NONE,		/* (no lock held) */
+	LOCK_RANK_RCU_WORKER,	/* slab/rcu.c worker_mutex: the batch being freed */
+	LOCK_RANK_RCU_QUEUE,	/* slab/rcu.c rcu_mutex: the deferred-free queue */
+	LOCK_RANK_THREAD,	/* core/thread.c thread_lock: the thread registry */
+	LOCK_RANK_SLAB_MUTEX,	/* slab/slab_common.c slab_mutex: the cache list */
+	LOCK_RANK_CACHE,	/* struct kmem_cache.lock: a cache's slabs, depot */
+	LOCK_RANK_REAPER,	/* buddy/release.c reaper_mutex: the reaper's sleep */
+	LOCK_RANK_ZONE_OS,	/* buddy/zone.c zone_os_lock: zone memory off-list */
+	LOCK_RANK_ZONE,		/* struct zone.lock: free lists, zone counts */
+	LOCK_RANK_SECTION,	/* buddy/section.c section_lock: the page table */
+	LOCK_RANK_HUGE_CACHE,	/* buddy/huge_cache.c huge_cache_lock: kept mappings */
+	LOCK_RANK_REGION,	/* core/region.c region_lock: the region's units */
+	NR_LOCK_RANKS
+};
+
+/* The names the inversion report prints, in rank order (core/lock.c). */
+extern const char *const kmem_lock_rank_names[NR_LOCK_RANKS];
+
+/*
+ * struct kmem_mutex - a sleeping lock with a rank.
+ * @mutex: the lock (PTHREAD_MUTEX_INITIALIZER-compatible, needs no malloc)
+ * @owner: thread id of the holder, for lock_assert_held() (debug >= 1)
+ * @rank:  its place in the lock order (debug >= 1)
+ */
+struct kmem_mutex {
 	pthread_mutex_t mutex;
 #if KMEM_DEBUG_LEVEL >= 1
 	pid_t owner;
+	unsigned char rank;
 #endif
 };
 
@@ -33,51 +75,145 @@ struct kmem_lock {
  * it sleeps; a plain mutex put the waiter to sleep at once, costing two
  * context switches per contended exchange.
  */
-#define KMEM_LOCK_INIT { .mutex = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP }
+#if KMEM_DEBUG_LEVEL >= 1
+#define KMEM_MUTEX_INIT(r) \
+	{ .mutex = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .rank = (r) }
+#else
+#define KMEM_MUTEX_INIT(r) { .mutex = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP }
+#endif
 
 pid_t kmem_gettid(void);
 void kmem_gettid_reset(void);
 
-static inline void kmem_lock_init(struct kmem_lock *l)
+/* How a lock is taken, for the check (core/lock.c). */
+enum lock_acquire {
+	LOCK_ACQUIRE,		/* may wait: rank above every lock held */
+	LOCK_ACQUIRE_NESTED,	/* may wait: rank at or above every lock held */
+	LOCK_ACQUIRE_TRY,	/* never waits: not checked, but recorded */
+};
+
+#if KMEM_DEBUG_LEVEL >= 1
+void lock_rank_acquire(const struct kmem_mutex *l, enum lock_acquire how);
+void lock_rank_release(const struct kmem_mutex *l);
+void lock_rank_fork_child(void);
+#else
+static inline void lock_rank_acquire(const struct kmem_mutex *l,
+				     enum lock_acquire how)
+{
+	(void)l;
+	(void)how;
+}
+static inline void lock_rank_release(const struct kmem_mutex *l) { (void)l; }
+static inline void lock_rank_fork_child(void) { }
+#endif
+
+static inline void kmem_mutex_init(struct kmem_mutex *l,
+				   enum kmem_lock_rank rank)
 {
 	pthread_mutex_t m = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 
 	l->mutex = m;
 #if KMEM_DEBUG_LEVEL >= 1
 	l->owner = 0;
+	l->rank = rank;
+#else
+	(void)rank;
 #endif
 }
 
-static inline void kmem_lock(struct kmem_lock *l)
+static inline void __kmem_mutex_acquired(struct kmem_mutex *l)
 {
-	pthread_mutex_lock(&l->mutex);
 #if KMEM_DEBUG_LEVEL >= 1
 	l->owner = kmem_gettid();
+#else
+	(void)l;
 #endif
 }
 
-static inline bool kmem_trylock(struct kmem_lock *l)
+static inline void kmem_mutex_lock(struct kmem_mutex *l)
+{
+	lock_rank_acquire(l, LOCK_ACQUIRE);
+	pthread_mutex_lock(&l->mutex);
+	__kmem_mutex_acquired(l);
+}
+
+/*
+ * kmem_mutex_lock_nested - take one more lock of the rank the caller
+ * already holds.  Only for a pass that takes every lock of one rank in a
+ * fixed order under a lock that serialises such passes (fork() takes
+ * every cache's lock, in the cache list's order, under slab_mutex): the
+ * kernel's mutex_lock_nest_lock().
+ */
+static inline void kmem_mutex_lock_nested(struct kmem_mutex *l)
+{
+	lock_rank_acquire(l, LOCK_ACQUIRE_NESTED);
+	pthread_mutex_lock(&l->mutex);
+	__kmem_mutex_acquired(l);
+}
+
+/*
+ * A trylock never waits, so it cannot deadlock: it is not checked (the
+ * reclaim hook tries slab's locks from under the zone's), but the lock
+ * counts as held afterwards like any other.
+ */
+static inline bool kmem_mutex_trylock(struct kmem_mutex *l)
 {
 	if (pthread_mutex_trylock(&l->mutex))
 		return false;
-#if KMEM_DEBUG_LEVEL >= 1
-	l->owner = kmem_gettid();
-#endif
+	lock_rank_acquire(l, LOCK_ACQUIRE_TRY);
+	__kmem_mutex_acquired(l);
 	return true;
 }
 
-static inline void kmem_unlock(struct kmem_lock *l)
+static inline void kmem_mutex_unlock(struct kmem_mutex *l)
 {
 #if KMEM_DEBUG_LEVEL >= 1
 	l->owner = 0;
 #endif
+	lock_rank_release(l);
 	pthread_mutex_unlock(&l->mutex);
 }
 
-/* Reset in a fork child, where the holder (the forking thread) is gone. */
-static inline void kmem_lock_reinit(struct kmem_lock *l)
+/*
+ * Wait on @cond, which releases @l meanwhile (the holder is cleared for
+ * lock_assert_held(); the thread still counts as holding @l, which it
+ * holds again on return).
+ */
+static inline void kmem_cond_wait(pthread_cond_t *cond, struct kmem_mutex *l)
 {
-	kmem_lock_init(l);
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = 0;
+#endif
+	pthread_cond_wait(cond, &l->mutex);
+	__kmem_mutex_acquired(l);
+}
+
+static inline int kmem_cond_timedwait(pthread_cond_t *cond,
+				      struct kmem_mutex *l,
+				      const struct timespec *abstime)
+{
+	int ret;
+
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = 0;
+#endif
+	ret = pthread_cond_timedwait(cond, &l->mutex, abstime);
+	__kmem_mutex_acquired(l);
+	return ret;
+}
+
+/*
+ * Reset in a fork child, where the holder (the forking thread, or one
+ * that no longer exists) is gone; the child's thread holds nothing
+ * (lock_rank_fork_child()).
+ */
+static inline void kmem_mutex_reinit(struct kmem_mutex *l)
+{
+#if KMEM_DEBUG_LEVEL >= 1
+	kmem_mutex_init(l, (enum kmem_lock_rank)l->rank);
+#else
+	kmem_mutex_init(l, LOCK_RANK_NONE);
+#endif
 }
 
 #if KMEM_DEBUG_LEVEL >= 1

@@ -60,7 +60,7 @@
  * pointer, both private.  Readers tolerate change through
  * header.layout_seq, odd while units or cache records come and go.
  *
- * Lock order: region_lock is the innermost kmem lock.
+ * Lock order: the table in core/lock.h (region_lock is the innermost).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +92,7 @@ BUILD_BUG_ON(KMEM_PUB_DISPLACEMENT > INT32_MAX);	/* kmem_pub(): a displacement *
 struct kmem_stats_header *kmem_region;	/* the published half */
 static char *twin;			/* its private twin */
 
-static struct kmem_lock region_lock = KMEM_LOCK_INIT;
+static struct kmem_mutex region_lock = KMEM_MUTEX_INIT(LOCK_RANK_REGION);
 static int region_fd = -1;
 static dev_t region_dev;		/* the memfd's identity */
 static ino_t region_ino;
@@ -142,7 +142,7 @@ static void publish_layout_locked(void)
  */
 void kmem_region_layout_begin(void)
 {
-	kmem_lock(&region_lock);
+	kmem_mutex_lock(&region_lock);
 	__atomic_store_n(&kmem_region->layout_seq, ++layout_seq,
 			 __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -156,7 +156,7 @@ void kmem_region_layout_end(void)
 	publish_layout_locked();
 	__atomic_store_n(&kmem_region->layout_seq, ++layout_seq,
 			 __ATOMIC_RELEASE);
-	kmem_unlock(&region_lock);
+	kmem_mutex_unlock(&region_lock);
 }
 
 /**
@@ -607,7 +607,7 @@ void kmem_region_republish_end(void)
  */
 void kmem_region_fork_prepare(void)
 {
-	kmem_lock(&region_lock);
+	kmem_mutex_lock(&region_lock);
 }
 
 /**
@@ -615,7 +615,7 @@ void kmem_region_fork_prepare(void)
  */
 void kmem_region_fork_parent(void)
 {
-	kmem_unlock(&region_lock);
+	kmem_mutex_unlock(&region_lock);
 }
 
 /**
@@ -629,7 +629,16 @@ void kmem_region_fork_parent(void)
  */
 void kmem_region_fork_child(void)
 {
-	kmem_lock_reinit(&region_lock);
+	kmem_mutex_reinit(&region_lock);
 	if (region_fd >= 0 && region_publish_new(true))
 		region_announce(KMEM_STATS_ANNOUNCE_FORK);
 }
+
+/* Started by kmem_init_slow() itself, first; republished by it too. */
+KMEM_LAYER(region_layer,
+	.name = "statistics region",
+	.level = LAYER_CORE,
+	.rank = LOCK_RANK_REGION,
+	.lock = kmem_region_fork_prepare,
+	.unlock = kmem_region_fork_parent,
+	.fork_child = kmem_region_fork_child);

@@ -30,7 +30,8 @@
  * by fork() cannot be trusted.  Orphans stay on a list of their own: their
  * figures are republished with the rest (kmem_thread_republish_locked()).
  *
- * Lock order: thread_lock is the outermost kmem lock.
+ * Lock order: the table in core/lock.h (thread_lock above every lock of
+ * the layers: a thread's exit hands its caches back under it).
  */
 #include <pthread.h>
 #include <string.h>
@@ -51,7 +52,7 @@ struct kmem_thread {
 __thread unsigned char kmem_tls_state __tls_ie;
 static __thread struct kmem_thread *tls_thread __tls_ie;
 
-static struct kmem_lock thread_lock = KMEM_LOCK_INIT;
+static struct kmem_mutex thread_lock = KMEM_MUTEX_INIT(LOCK_RANK_THREAD);
 static LIST_HEAD(thread_list);
 static LIST_HEAD(orphan_list);		/* blocks of threads lost to fork */
 static struct kmem_thread_part *parts[4];
@@ -82,9 +83,9 @@ static void thread_exit_parts(struct kmem_thread *t)
 
 static void thread_release(struct kmem_thread *t)
 {
-	kmem_lock(&thread_lock);
+	kmem_mutex_lock(&thread_lock);
 	list_del(&t->node);
-	kmem_unlock(&thread_lock);
+	kmem_mutex_unlock(&thread_lock);
 	kmem_region_free(t);
 }
 
@@ -137,9 +138,9 @@ bool kmem_thread_attach(void)
 	for (unsigned int i = 0; i < nr_parts; i++)
 		parts[i]->attach((char *)t + parts[i]->offset, &t->unit);
 	kmem_region_publish(&t->unit, sizeof(t->unit));
-	kmem_lock(&thread_lock);
+	kmem_mutex_lock(&thread_lock);
 	list_add_tail(&t->node, &thread_list);
-	kmem_unlock(&thread_lock);
+	kmem_mutex_unlock(&thread_lock);
 	tls_thread = t;
 	/* May call malloc (a second-level key array): the parts are ready. */
 	if (pthread_setspecific(thread_key, t)) {
@@ -178,7 +179,7 @@ void kmem_thread_exit_self(void)
  */
 void kmem_thread_lock(void)
 {
-	kmem_lock(&thread_lock);
+	kmem_mutex_lock(&thread_lock);
 }
 
 /**
@@ -186,7 +187,7 @@ void kmem_thread_lock(void)
  */
 void kmem_thread_unlock(void)
 {
-	kmem_unlock(&thread_lock);
+	kmem_mutex_unlock(&thread_lock);
 }
 
 /**
@@ -214,7 +215,7 @@ void kmem_thread_for_each(struct kmem_thread_part *part,
  */
 void kmem_thread_fork_prepare(void)
 {
-	kmem_lock(&thread_lock);
+	kmem_mutex_lock(&thread_lock);
 }
 
 /**
@@ -222,7 +223,7 @@ void kmem_thread_fork_prepare(void)
  */
 void kmem_thread_fork_parent(void)
 {
-	kmem_unlock(&thread_lock);
+	kmem_mutex_unlock(&thread_lock);
 }
 
 bool kmem_thread_orphans;	/* a fork() left other threads' caches */
@@ -236,7 +237,7 @@ void kmem_thread_fork_child(void)
 {
 	struct kmem_thread *t, *tmp;
 
-	kmem_lock_reinit(&thread_lock);
+	kmem_mutex_reinit(&thread_lock);
 	kmem_region_layout_begin();
 	list_for_each_entry_safe(t, tmp, &thread_list, node) {
 		if (t == tls_thread) {
@@ -276,3 +277,13 @@ void kmem_thread_republish_locked(void)
 	list_for_each_entry(t, &orphan_list, node)
 		thread_republish(t);
 }
+
+KMEM_LAYER(thread_layer,
+	.name = "thread registry",
+	.level = LAYER_CORE,
+	.rank = LOCK_RANK_THREAD,
+	.init = kmem_thread_init,
+	.lock = kmem_thread_fork_prepare,
+	.republish = kmem_thread_republish_locked,
+	.unlock = kmem_thread_fork_parent,
+	.fork_child = kmem_thread_fork_child);

@@ -513,3 +513,9 @@ void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
 			__kfree_caller(p[i], RET_IP);
 	}
 }
+
+KMEM_LAYER(kmalloc_layer,
+	.name = "kmalloc",
+	.level = LAYER_KMALLOC,
+	.rank = LOCK_RANK_NONE,
+	.init = kmalloc_init);

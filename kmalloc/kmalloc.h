@@ -192,18 +192,6 @@ void *kmem_boot_alloc(size_t size, size_t align);
 bool kmem_boot_owns(const void *p);
 size_t kmem_boot_usable(const void *p);
 
-/*
- * kmem_ready - start kmem if needed; false when called from inside its
- * own start-up (the caller then serves from kmem_boot_alloc()).
- */
-static __always_inline bool kmem_ready(void)
-{
-	if (likely(__atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2))
-		return true;
-	kmem_init_slow();
-	return !kmem_in_init();
-}
-
 #pragma GCC visibility pop
 
 #endif /* KMEM_KMALLOC_KMALLOC_H */

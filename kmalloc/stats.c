@@ -121,3 +121,10 @@ void kmem_stats_print_at_exit(void)
 	if (fd != 2)
 		close(fd);
 }
+
+/* KMEM_STATS_PRINT's report, when the library is finalised. */
+KMEM_LAYER(stats_layer,
+	.name = "exit report",
+	.level = LAYER_KMALLOC,
+	.rank = LOCK_RANK_NONE,
+	.exit = kmem_stats_print_at_exit);

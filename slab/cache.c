@@ -215,10 +215,10 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t size,
 
 		if (slab_take_objects(r, p + i, (unsigned int)want,
 				      gfp | __GFP_NOFAIL) == want) {
-			kmem_lock(&r->lock);
+			kmem_mutex_lock(&r->lock);
 			r->allocs_base += want;
 			cache_publish_locked(r);
-			kmem_unlock(&r->lock);
+			kmem_mutex_unlock(&r->lock);
 			for (size_t j = i; j < size; j++)
 				slab_clear_marker(r, p[j]);
 			i = size;

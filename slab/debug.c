@@ -54,7 +54,8 @@
  * in dlopen() whose allocation needs the cache, and re-enters the
  * allocator.  So the allocator never calls dladdr() with a lock held.
  *
- * Lock order: called with s->lock held (inside a deferral), except
+ * Lock order: the table in core/lock.h; called with s->lock held
+ * (inside a deferral), except
  * debug_report_leaks() and the reports of unlocked paths.
  */
 #include <dlfcn.h>
@@ -727,7 +728,7 @@ void debug_report_leaks(struct kmem_cache *s, unsigned long caller)
 
 	(void)caller;
 	slab_report_defer_begin(&d);
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	slab_printk("INFO: Objects remaining in %s on kmem_cache_destroy()\n",
 		    s->name);
 	for (int l = 0; l < 2; l++) {
@@ -752,7 +753,7 @@ void debug_report_leaks(struct kmem_cache *s, unsigned long caller)
 	}
 	if (more)
 		slab_printk("INFO: ... and %u more objects\n", more);
-	kmem_unlock(&s->lock);
+	kmem_mutex_unlock(&s->lock);
 	slab_report_defer_end(&d);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * slab/magazine.c - per-thread magazines, the depot, and the cache API's
- * fast paths.
+ * slab/magazine.c - per-thread magazines and the depot.  The fast paths
+ * that pop and push are inline in slab.h; the API's entry points are
+ * slab/cache.c's.
  *
  * Bonwick's magazine layer (and the kernel's sheaves): each thread holds,
  * per cache, a loaded and a previous magazine, stacks of object pointers
@@ -42,8 +43,9 @@
  * have no magazines themselves.  Magazine size scales with object size:
  * 128 rounds for small objects down to 4 for the largest.
  *
- * Lock order: kmem_thread_lock -> slab_mutex -> s->lock -> magazine
- * cache lock -> zone->lock.
+ * Lock order: the table in core/lock.h.  A magazine's own cache is
+ * never locked under another cache's lock: magazines are allocated and
+ * freed with no cache lock held.
  */
 #include <string.h>
 
@@ -202,9 +204,9 @@ static struct slab_pcc *pcc_get(struct slab_thread *st,
 		/* A live slot always has a magazine for frees. */
 		struct kmem_magazine *m;
 
-		kmem_lock(&r->lock);
+		kmem_mutex_lock(&r->lock);
 		m = depot_pop_empty(r);
-		kmem_unlock(&r->lock);
+		kmem_mutex_unlock(&r->lock);
 		if (!m)
 			m = mag_new(r);
 		if (!m)
@@ -265,9 +267,9 @@ static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
 			 * The thread has only freed so far: after the swap
 			 * its frees need a magazine of their own.
 			 */
-			kmem_lock(&r->lock);
+			kmem_mutex_lock(&r->lock);
 			spare = depot_pop_empty(r);
-			kmem_unlock(&r->lock);
+			kmem_mutex_unlock(&r->lock);
 			if (!spare)
 				spare = mag_new(r);
 			if (!spare) {
@@ -284,7 +286,7 @@ static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
 		goto pop;
 	}
 	/* 2. A full magazine from the depot; our empty loaded one goes there. */
-	kmem_lock(&r->lock);
+	kmem_mutex_lock(&r->lock);
 	r->alloc_slow++;
 	full = depot_pop_full(r);
 	if (full) {
@@ -292,12 +294,12 @@ static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
 			depot_push_empty(r, mag_of(c->loaded));
 		pcc_set_loaded(c, full->round, r->magsize);
 		cache_publish_locked(r);
-		kmem_unlock(&r->lock);
+		kmem_mutex_unlock(&r->lock);
 		goto pop;
 	}
 	if (!c->loaded)
 		spare = depot_pop_empty(r);
-	kmem_unlock(&r->lock);
+	kmem_mutex_unlock(&r->lock);
 	/* 3. Fill the empty loaded magazine from the slabs. */
 	if (!c->loaded) {
 		if (!spare)
@@ -359,13 +361,13 @@ static void magazine_free(struct kmem_cache *r, struct slab_pcc *c,
 	 * or, when the depot holds enough, its objects go back to the slabs
 	 * and it is reused.
 	 */
-	kmem_lock(&r->lock);
+	kmem_mutex_lock(&r->lock);
 	r->free_slow++;
 	empty = depot_pop_empty(r);
 	if (!empty) {
-		kmem_unlock(&r->lock);
+		kmem_mutex_unlock(&r->lock);
 		empty = mag_new(r);
-		kmem_lock(&r->lock);
+		kmem_mutex_lock(&r->lock);
 	}
 	if (empty) {
 		due = depot_push_full(r, mag_of(c->previous));
@@ -378,7 +380,7 @@ static void magazine_free(struct kmem_cache *r, struct slab_pcc *c,
 	if (empty)
 		depot_push_empty(r, empty);
 	cache_publish_locked(r);
-	kmem_unlock(&r->lock);
+	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
 	if (due)
 		buddy_reaper_kick(due);
@@ -421,10 +423,10 @@ static void flush_slot(struct kmem_cache *r, struct slab_pcc *c)
 	LIST_HEAD(to_free);
 	void **mags[2];
 
-	kmem_lock(&r->lock);
+	kmem_mutex_lock(&r->lock);
 	/* Read under the lock: a slot is emptied once, by one flusher. */
 	if (!c->magsize || c->cache_id != r->id) {
-		kmem_unlock(&r->lock);
+		kmem_mutex_unlock(&r->lock);
 		return;
 	}
 	mags[0] = c->loaded;
@@ -454,7 +456,7 @@ static void flush_slot(struct kmem_cache *r, struct slab_pcc *c)
 	memset(c, 0, sizeof(*c));
 	pcc_publish(c);
 	cache_publish_locked(r);
-	kmem_unlock(&r->lock);
+	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
 	for (int i = 0; i < 2; i++)
 		if (spare[i])
@@ -510,7 +512,7 @@ void magazine_depot_drain(struct kmem_cache *s)
 	LIST_HEAD(to_free);
 	LIST_HEAD(mags);
 
-	kmem_lock(&r->lock);
+	kmem_mutex_lock(&r->lock);
 	while ((m = depot_pop_full(r))) {
 		slab_put_objects(r, m->round, r->magsize, &to_free);
 		list_add(&m->list, &mags);
@@ -518,7 +520,7 @@ void magazine_depot_drain(struct kmem_cache *s)
 	while ((m = depot_pop_empty(r)))
 		list_add(&m->list, &mags);
 	cache_publish_locked(r);
-	kmem_unlock(&r->lock);
+	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
 	list_for_each_entry_safe(m, tmp, &mags, list)
 		mag_delete(r, m);
@@ -542,7 +544,7 @@ void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 	unsigned long decay = kmem_config.decay_ms;
 	struct kmem_cache *r;
 
-	kmem_lock(&slab_mutex);
+	kmem_mutex_lock(&slab_mutex);
 	list_for_each_entry(r, &slab_caches, list) {
 		struct kmem_magazine *m, *tmp;
 		LIST_HEAD(to_free);
@@ -550,7 +552,7 @@ void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 
 		if (r->cflags & CF_ALIAS || !r->magsize)
 			continue;
-		kmem_lock(&r->lock);
+		kmem_mutex_lock(&r->lock);
 		/* Newest first: the expired ones are a tail. */
 		while (!list_empty(&r->depot_full)) {
 			m = list_last_entry(&r->depot_full,
@@ -570,12 +572,12 @@ void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 			list_add(&m->list, &mags);
 		slab_trim_free(r, 0, &to_free);
 		cache_publish_locked(r);
-		kmem_unlock(&r->lock);
+		kmem_mutex_unlock(&r->lock);
 		slab_release_list(r, &to_free);
 		list_for_each_entry_safe(m, tmp, &mags, list)
 			mag_delete(r, m);
 	}
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 }
 
 /**
@@ -595,7 +597,7 @@ bool magazine_depot_reclaim(void)
 	struct kmem_cache *r;
 	bool freed = false;
 
-	if (busy || !kmem_trylock(&slab_mutex))
+	if (busy || !kmem_mutex_trylock(&slab_mutex))
 		return false;
 	busy = true;
 	list_for_each_entry(r, &slab_caches, list) {
@@ -604,7 +606,7 @@ bool magazine_depot_reclaim(void)
 		LIST_HEAD(mags);
 
 		if (r->cflags & CF_ALIAS || !r->magsize ||
-		    !READ_ONCE(r->depot_nr_full) || !kmem_trylock(&r->lock))
+		    !READ_ONCE(r->depot_nr_full) || !kmem_mutex_trylock(&r->lock))
 			continue;
 		while ((m = depot_pop_full(r))) {
 			slab_put_objects(r, m->round, r->magsize, &to_free);
@@ -612,14 +614,14 @@ bool magazine_depot_reclaim(void)
 		}
 		slab_trim_free(r, 0, &to_free);
 		cache_publish_locked(r);
-		kmem_unlock(&r->lock);
+		kmem_mutex_unlock(&r->lock);
 		freed |= !list_empty(&to_free);
 		slab_release_list(r, &to_free);
 		list_for_each_entry_safe(m, tmp, &mags, list)
 			mag_delete(r, m);
 	}
 	busy = false;
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 	return freed;
 }
 

@@ -63,9 +63,10 @@
  * program that never uses kmem's RCU (malloc replacement alone) is never
  * affected.
  *
- * Lock order: (liburcu's call_rcu lock, fork only) -> worker_mutex ->
- * rcu_mutex; worker_mutex -> s->lock.  Items are queued with no other kmem
- * lock held; synchronize_rcu() is called with no kmem lock held.
+ * Lock order: the table in core/lock.h (worker_mutex, rcu_mutex: the
+ * outermost two; liburcu's call_rcu lock before them, at fork only).
+ * Items are queued with no other kmem lock held; synchronize_rcu() is
+ * called with no kmem lock held.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -86,11 +87,11 @@ BUILD_BUG_ON(sizeof(struct rcu_item) > sizeof(struct list_head));
 
 bool kmem_urcu_fork_hooks = true;
 
-static pthread_mutex_t rcu_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct kmem_mutex rcu_mutex = KMEM_MUTEX_INIT(LOCK_RANK_RCU_QUEUE);
 static pthread_cond_t rcu_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t rcu_done = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t gp_done = PTHREAD_COND_INITIALIZER;
-static pthread_mutex_t worker_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct kmem_mutex worker_mutex = KMEM_MUTEX_INIT(LOCK_RANK_RCU_WORKER);
 static struct rcu_item *queue_head, **queue_tail = &queue_head;
 static struct rcu_item *inflight;		/* rcu_mutex: the worker's batch */
 static unsigned long seq_queued, seq_done;	/* rcu_mutex */
@@ -120,12 +121,12 @@ static void free_item(struct rcu_item *it)
 						 struct slab, list);
 		struct kmem_cache *s = slab->cache;
 
-		kmem_lock(&s->lock);
+		kmem_mutex_lock(&s->lock);
 		s->nr_slabs--;
 		s->nr_rcu_slabs--;
 		s->slabs_freed++;
 		cache_publish_locked(s);
-		kmem_unlock(&s->lock);
+		kmem_mutex_unlock(&s->lock);
 		__slab_free_pages(s, slab);
 	} else {
 		kfree_handler((char *)it - it->tag);
@@ -140,29 +141,29 @@ static void *rcu_worker(void *arg)
 		struct rcu_item *batch;
 		unsigned long seq;
 
-		pthread_mutex_lock(&rcu_mutex);
+		kmem_mutex_lock(&rcu_mutex);
 		while (!queue_head)
-			pthread_cond_wait(&rcu_work, &rcu_mutex);
+			kmem_cond_wait(&rcu_work, &rcu_mutex);
 		inflight = queue_head;
 		queue_head = NULL;
 		queue_tail = &queue_head;
 		seq = seq_queued;
 		in_gp = true;
-		pthread_mutex_unlock(&rcu_mutex);
+		kmem_mutex_unlock(&rcu_mutex);
 
 		/* No kmem lock held: fork() may happen meanwhile (file comment). */
 		synchronize_rcu();
 
-		pthread_mutex_lock(&rcu_mutex);
+		kmem_mutex_lock(&rcu_mutex);
 		in_gp = false;
 		pthread_cond_broadcast(&gp_done);
-		pthread_mutex_unlock(&rcu_mutex);
+		kmem_mutex_unlock(&rcu_mutex);
 
-		pthread_mutex_lock(&worker_mutex);
-		pthread_mutex_lock(&rcu_mutex);
+		kmem_mutex_lock(&worker_mutex);
+		kmem_mutex_lock(&rcu_mutex);
 		batch = inflight;
 		inflight = NULL;
-		pthread_mutex_unlock(&rcu_mutex);
+		kmem_mutex_unlock(&rcu_mutex);
 		while (batch) {
 			struct rcu_item *it = batch;
 
@@ -172,12 +173,12 @@ static void *rcu_worker(void *arg)
 		/* The worker's page lists must not hold freed memory back. */
 		if (kmem_tls_pcp)
 			pcp_drain(kmem_tls_pcp);
-		pthread_mutex_unlock(&worker_mutex);
+		kmem_mutex_unlock(&worker_mutex);
 
-		pthread_mutex_lock(&rcu_mutex);
+		kmem_mutex_lock(&rcu_mutex);
 		seq_done = seq;
 		pthread_cond_broadcast(&rcu_done);
-		pthread_mutex_unlock(&rcu_mutex);
+		kmem_mutex_unlock(&rcu_mutex);
 	}
 	return NULL;
 }
@@ -220,14 +221,14 @@ static void gp_lost_warn_locked(void)
 static void enqueue(struct rcu_item *it)
 {
 	it->next = NULL;
-	pthread_mutex_lock(&rcu_mutex);
+	kmem_mutex_lock(&rcu_mutex);
 	gp_lost_warn_locked();
 	*queue_tail = it;
 	queue_tail = &it->next;
 	seq_queued++;
 	worker_start_locked();
 	pthread_cond_signal(&rcu_work);
-	pthread_mutex_unlock(&rcu_mutex);
+	kmem_mutex_unlock(&rcu_mutex);
 }
 
 /**
@@ -277,15 +278,15 @@ void slab_rcu_barrier(void)
 {
 	unsigned long target;
 
-	pthread_mutex_lock(&rcu_mutex);
+	kmem_mutex_lock(&rcu_mutex);
 	target = seq_queued;
 	if (seq_done < target) {
 		gp_lost_warn_locked();
 		worker_start_locked();
 	}
 	while (seq_done < target && !gp_lost)
-		pthread_cond_wait(&rcu_done, &rcu_mutex);
-	pthread_mutex_unlock(&rcu_mutex);
+		kmem_cond_wait(&rcu_done, &rcu_mutex);
+	kmem_mutex_unlock(&rcu_mutex);
 }
 
 /**
@@ -311,11 +312,11 @@ void slab_rcu_fork_prepare(void)
 			   READ_ONCE(worker_ever);
 	if (urcu_hooks_taken)
 		call_rcu_before_fork();
-	pthread_mutex_lock(&worker_mutex);
-	pthread_mutex_lock(&rcu_mutex);
+	kmem_mutex_lock(&worker_mutex);
+	kmem_mutex_lock(&rcu_mutex);
 	/* The grace period may wait for us if we are a reader: then not. */
 	while (in_gp && !reader)
-		pthread_cond_wait(&gp_done, &rcu_mutex);
+		kmem_cond_wait(&gp_done, &rcu_mutex);
 	fork_in_gp = in_gp;
 }
 
@@ -324,8 +325,8 @@ void slab_rcu_fork_prepare(void)
  */
 void slab_rcu_fork_parent(void)
 {
-	pthread_mutex_unlock(&rcu_mutex);
-	pthread_mutex_unlock(&worker_mutex);
+	kmem_mutex_unlock(&rcu_mutex);
+	kmem_mutex_unlock(&worker_mutex);
 	if (urcu_hooks_taken)
 		call_rcu_after_fork_parent();
 }
@@ -339,8 +340,8 @@ void slab_rcu_fork_parent(void)
  */
 void slab_rcu_fork_child(void)
 {
-	pthread_mutex_init(&rcu_mutex, NULL);
-	pthread_mutex_init(&worker_mutex, NULL);
+	kmem_mutex_reinit(&rcu_mutex);
+	kmem_mutex_reinit(&worker_mutex);
 	pthread_cond_init(&rcu_work, NULL);
 	pthread_cond_init(&rcu_done, NULL);
 	pthread_cond_init(&gp_done, NULL);
@@ -385,8 +386,27 @@ bool slab_rcu_in_grace_period(void)
 {
 	bool ret;
 
-	pthread_mutex_lock(&rcu_mutex);
+	kmem_mutex_lock(&rcu_mutex);
 	ret = in_gp;
-	pthread_mutex_unlock(&rcu_mutex);
+	kmem_mutex_unlock(&rcu_mutex);
 	return ret;
 }
+
+static void slab_rcu_init(void)
+{
+	kmem_urcu_fork_hooks = kmem_config.urcu_fork_hooks;
+}
+
+/*
+ * Its prepare hook waits for a grace period in progress, so it runs
+ * before any other layer takes a lock (the lowest rank), and its child
+ * hook last.
+ */
+KMEM_LAYER(slab_rcu_layer,
+	.name = "slab RCU",
+	.level = LAYER_SLAB,
+	.rank = LOCK_RANK_RCU_WORKER,
+	.init = slab_rcu_init,
+	.fork_prepare = slab_rcu_fork_prepare,
+	.fork_parent = slab_rcu_fork_parent,
+	.fork_child = slab_rcu_fork_child);

@@ -28,8 +28,8 @@
  * Constructors run once per object, when its slab is created, outside the
  * cache lock; objects keep their constructed state across free and reuse.
  *
- * Lock order: s->lock -> zone->lock.  The cache lock is dropped while a
- * new slab is allocated and constructed.
+ * Lock order: the table in core/lock.h (s->lock above the zone's).  The
+ * cache lock is dropped while a new slab is allocated and constructed.
  */
 #include <string.h>
 
@@ -360,14 +360,14 @@ unsigned int slab_take_objects(struct kmem_cache *s, void **out,
 	LIST_HEAD(to_free);
 	unsigned int n;
 
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	n = take_listed(s, out, want);
 	while (n < want && (need_all || n == 0)) {
 		struct slab *slab;
 
-		kmem_unlock(&s->lock);
+		kmem_mutex_unlock(&s->lock);
 		slab = new_slab(s, gfp & ~__GFP_NOFAIL);
-		kmem_lock(&s->lock);
+		kmem_mutex_lock(&s->lock);
 		if (!slab)
 			break;
 		add_new_slab(s, slab);
@@ -378,7 +378,7 @@ unsigned int slab_take_objects(struct kmem_cache *s, void **out,
 		n = 0;
 	}
 	cache_publish_locked(s);
-	kmem_unlock(&s->lock);
+	kmem_mutex_unlock(&s->lock);
 	slab_release_list(s, &to_free);
 	return n;
 }
@@ -428,7 +428,7 @@ void slab_put_objects(struct kmem_cache *s, void **objs, unsigned int n,
 		unsigned long bit = 1UL << (idx % BITS_PER_LONG);
 
 		if (unlikely(!(slab->bitmap[w] & bit))) {
-			kmem_unlock(&s->lock);
+			kmem_mutex_unlock(&s->lock);
 			slab_double_free(s, obj, "kmem_cache_free");
 		}
 		slab->bitmap[w] &= ~bit;
@@ -508,18 +508,18 @@ void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		return NULL;
 	if (unlikely(s->cflags & CF_DEBUG)) {
 		slab_report_defer_begin(&d);
-		kmem_lock(&s->lock);
+		kmem_mutex_lock(&s->lock);
 		s->allocs_base++;
 		debug_alloc_checks(s, obj_to_slab(s, obj), obj, caller);
 		cache_publish_locked(s);
-		kmem_unlock(&s->lock);
+		kmem_mutex_unlock(&s->lock);
 		slab_report_defer_end(&d);
 		return obj;
 	}
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	s->allocs_base++;
 	cache_publish_locked(s);
-	kmem_unlock(&s->lock);
+	kmem_mutex_unlock(&s->lock);
 	return obj;
 }
 
@@ -540,7 +540,7 @@ void slab_free_locked(struct kmem_cache *s, void *obj, unsigned long caller)
 
 	if (unlikely(debug))
 		slab_report_defer_begin(&d);
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	if (debug)
 		ok = debug_free_checks(s, obj_to_slab(s, obj), obj, caller);
 	if (ok) {
@@ -548,7 +548,7 @@ void slab_free_locked(struct kmem_cache *s, void *obj, unsigned long caller)
 		slab_put_objects(s, &obj, 1, &to_free);
 		cache_publish_locked(s);
 	}
-	kmem_unlock(&s->lock);
+	kmem_mutex_unlock(&s->lock);
 	if (unlikely(debug))
 		slab_report_defer_end(&d);
 	slab_release_list(s, &to_free);
@@ -633,9 +633,9 @@ int slab_validate(struct kmem_cache *s)
 
 	s = s->root;
 	slab_report_defer_begin(&d);	/* debug_check_slab() reports */
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	bad = __slab_validate(s, true);
-	kmem_unlock(&s->lock);
+	kmem_mutex_unlock(&s->lock);
 	slab_report_defer_end(&d);
 	return bad;
 }

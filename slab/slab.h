@@ -139,7 +139,7 @@ struct kmem_cache {
 	char name[KMEM_STATS_NAME_LEN];
 
 	/* Slabs and depot. */
-	struct kmem_lock lock;
+	struct kmem_mutex lock;
 	uint64_t stat_seq;		/* the record's seq (published copy) */
 	struct list_head slabs_full;
 	struct list_head slabs_partial;
@@ -228,7 +228,7 @@ struct slab_thread {
 extern __thread struct slab_thread *kmem_tls_slab __tls_ie;
 extern struct slab_thread slab_thread_none;
 extern unsigned long kmem_free_secret;
-extern struct kmem_lock slab_mutex;
+extern struct kmem_mutex slab_mutex;
 extern struct list_head slab_caches;
 extern struct kmem_thread_part slab_thread_part;
 

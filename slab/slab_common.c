@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * slab/slab_common.c - cache lifetime: create, merge, destroy, shrink;
- * cache ids; statistics snapshots and /proc/slabinfo.
+ * cache ids and their records in the region; start-up and fork of the
+ * slab layer.  The slabinfo snapshot is slabinfo.c's.
  *
  * Every cache, including the static ones made at start-up (kmem_cache,
  * the magazine caches, kmalloc-N), is on slab_caches, newest first as in
@@ -22,7 +23,8 @@
  * or, if objects are still allocated when it is destroyed, reported and
  * kept (the caller's objects stay valid, as in the kernel).
  *
- * Lock order: kmem_thread_lock -> slab_mutex -> s->lock -> region.
+ * Lock order: the table in core/lock.h (slab_mutex, then a cache's
+ * lock; fork takes every cache's lock with kmem_mutex_lock_nested()).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,7 +34,7 @@
 
 #include "slab/slab.h"
 
-struct kmem_lock slab_mutex = KMEM_LOCK_INIT;
+struct kmem_mutex slab_mutex = KMEM_MUTEX_INIT(LOCK_RANK_SLAB_MUTEX);
 LIST_HEAD(slab_caches);
 struct kmem_cache *kmem_cache_by_id[KMEM_STATS_MAX_CACHES];
 
@@ -195,16 +197,16 @@ static int cache_setup(struct kmem_cache *s, const char *name,
 			     offsetof(struct slab_thread, none);
 	s->root = s;
 	s->refcount = 1;
-	kmem_lock_init(&s->lock);
+	kmem_mutex_init(&s->lock, LOCK_RANK_CACHE);
 	INIT_LIST_HEAD(&s->slabs_full);
 	INIT_LIST_HEAD(&s->slabs_partial);
 	INIT_LIST_HEAD(&s->slabs_free);
 	INIT_LIST_HEAD(&s->depot_full);
 	INIT_LIST_HEAD(&s->depot_empty);
 	record_init(s);
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	cache_publish_locked(s);
-	kmem_unlock(&s->lock);
+	kmem_mutex_unlock(&s->lock);
 	list_add(&s->list, &slab_caches);
 	__atomic_store_n(&kmem_cache_by_id[id], s, __ATOMIC_RELEASE);
 	return 0;
@@ -237,12 +239,12 @@ struct kmem_cache *slab_create_boot(struct kmem_cache *s, const char *name,
 				    unsigned int size, unsigned int align,
 				    slab_flags_t flags)
 {
-	kmem_lock(&slab_mutex);
+	kmem_mutex_lock(&slab_mutex);
 	flags = slab_debug_flags_for(name, flags);
 	if (cache_setup(s, name, size, align, flags, NULL))
 		kmem_panic("kmem: cannot create boot cache %s\n", name);
 	s->cflags |= CF_BOOT;
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 	return s;
 }
 
@@ -371,7 +373,7 @@ static struct kmem_cache *create_cache(const char *name, unsigned int size,
 	why = check_args(name, size, align, &err);
 	if (why)
 		goto out_fail;
-	kmem_lock(&slab_mutex);
+	kmem_mutex_lock(&slab_mutex);
 	if (find_by_name(name)) {
 		err = -EEXIST;
 		why = "a cache with this name exists";
@@ -417,7 +419,7 @@ static struct kmem_cache *create_cache(const char *name, unsigned int size,
 			goto out_free;
 		}
 	}
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 	if (no_poison)
 		kmem_printk("kmem: KMEM_DEBUG: cache %s is not poisoned (P): it has %s, whose contents must survive a free (as in the kernel); writes after free go unseen there\n",
 			    name, ctor ? "a constructor" : "SLAB_TYPESAFE_BY_RCU");
@@ -427,7 +429,7 @@ out_free:
 	slab_free_locked(&kmem_cache_boot, s, caller);
 	s = NULL;
 out_unlock:
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 out_fail:
 	if (flags & SLAB_PANIC)
 		kmem_panic("kmem: kmem_cache_create: failed to create slab '%s': %s (error %d)\n",
@@ -526,10 +528,10 @@ static void trim_all_free(struct kmem_cache *r)
 {
 	LIST_HEAD(to_free);
 
-	kmem_lock(&r->lock);
+	kmem_mutex_lock(&r->lock);
 	slab_trim_free(r, 0, &to_free);
 	cache_publish_locked(r);
-	kmem_unlock(&r->lock);
+	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
 }
 
@@ -553,15 +555,15 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	if (!s)
 		return;
 	kmem_init();
-	kmem_lock(&slab_mutex);
+	kmem_mutex_lock(&slab_mutex);
 	if (!is_cache(s) || (s->cflags & CF_DYING)) {
-		kmem_unlock(&slab_mutex);
+		kmem_mutex_unlock(&slab_mutex);
 		kmem_printk("kmem: kmem_cache_destroy: %p is not a live cache\n",
 			    (void *)s);
 		return;
 	}
 	if (s->cflags & CF_BOOT) {
-		kmem_unlock(&slab_mutex);
+		kmem_mutex_unlock(&slab_mutex);
 		kmem_printk("kmem: kmem_cache_destroy: %s is kmem's own cache\n",
 			    s->name);
 		return;
@@ -572,21 +574,21 @@ void kmem_cache_destroy(struct kmem_cache *s)
 		list_del(&s->list);
 		id_free(s->rec_id);
 		record_free(s);
-		kmem_unlock(&slab_mutex);
+		kmem_mutex_unlock(&slab_mutex);
 		slab_free_locked(&kmem_cache_boot, s, caller);
 		s = root;
-		kmem_lock(&slab_mutex);
+		kmem_mutex_lock(&slab_mutex);
 	}
 	if (--s->refcount > 0) {
 		s->stat->refcount = (uint32_t)s->refcount;
-		kmem_unlock(&slab_mutex);
+		kmem_mutex_unlock(&slab_mutex);
 		return;
 	}
 	/* Under the cache lock too: flush_slot() reads it under that one. */
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	s->cflags |= CF_DYING;
-	kmem_unlock(&s->lock);
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&s->lock);
+	kmem_mutex_unlock(&slab_mutex);
 
 	if (s->flags & SLAB_TYPESAFE_BY_RCU)
 		rcu_barrier();
@@ -597,18 +599,18 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	if (s->flags & SLAB_TYPESAFE_BY_RCU)
 		slab_rcu_barrier();
 
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	left = s->active_objs;
-	kmem_unlock(&s->lock);
-	kmem_lock(&slab_mutex);
+	kmem_mutex_unlock(&s->lock);
+	kmem_mutex_lock(&slab_mutex);
 	if (left) {
 		char sym[128];
 
-		kmem_lock(&s->lock);
+		kmem_mutex_lock(&s->lock);
 		s->cflags &= ~CF_DYING;
-		kmem_unlock(&s->lock);
+		kmem_mutex_unlock(&s->lock);
 		s->refcount = 0;
-		kmem_unlock(&slab_mutex);
+		kmem_mutex_unlock(&slab_mutex);
 		kmem_print_symbol(sym, sizeof(sym), caller);
 		kmem_printk("kmem: kmem_cache_destroy %s: Slab cache still has objects when called from %s\n",
 			    s->name, sym);
@@ -622,7 +624,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	__atomic_store_n(&kmem_cache_by_id[s->id], NULL, __ATOMIC_RELEASE);
 	id_free(s->id);
 	record_free(s);
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 	slab_free_locked(&kmem_cache_boot, s, caller);
 }
 
@@ -654,7 +656,7 @@ void slab_shrink_all(void)
 {
 	struct kmem_cache *s;
 
-	kmem_lock(&slab_mutex);
+	kmem_mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
 		if (s->cflags & (CF_ALIAS | CF_DYING))
 			continue;
@@ -662,7 +664,7 @@ void slab_shrink_all(void)
 		magazine_depot_drain(s);
 		trim_all_free(s);
 	}
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 }
 
 /**
@@ -751,10 +753,11 @@ void slab_fork_prepare(void)
 {
 	struct kmem_cache *s;
 
-	kmem_lock(&slab_mutex);
+	kmem_mutex_lock(&slab_mutex);
+	/* Every cache's lock at once, in the list's order, under slab_mutex. */
 	list_for_each_entry(s, &slab_caches, list)
 		if (!(s->cflags & CF_ALIAS))
-			kmem_lock(&s->lock);
+			kmem_mutex_lock_nested(&s->lock);
 }
 
 /**
@@ -766,8 +769,8 @@ void slab_fork_parent(void)
 
 	list_for_each_entry(s, &slab_caches, list)
 		if (!(s->cflags & CF_ALIAS))
-			kmem_unlock(&s->lock);
-	kmem_unlock(&slab_mutex);
+			kmem_mutex_unlock(&s->lock);
+	kmem_mutex_unlock(&slab_mutex);
 }
 
 /**
@@ -779,6 +782,21 @@ void slab_fork_child(void)
 
 	list_for_each_entry(s, &slab_caches, list)
 		if (!(s->cflags & CF_ALIAS))
-			kmem_lock_reinit(&s->lock);
-	kmem_lock_reinit(&slab_mutex);
+			kmem_mutex_reinit(&s->lock);
+	kmem_mutex_reinit(&slab_mutex);
 }
+
+static void slab_layer_init(void)
+{
+	slab_init(kmem_config.debug, kmem_config.merge, kmem_config.magazines);
+}
+
+KMEM_LAYER(slab_layer,
+	.name = "slab",
+	.level = LAYER_SLAB,
+	.rank = LOCK_RANK_SLAB_MUTEX,
+	.init = slab_layer_init,
+	.lock = slab_fork_prepare,
+	.republish = slab_republish_locked,
+	.unlock = slab_fork_parent,
+	.fork_child = slab_fork_child);

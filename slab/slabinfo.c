@@ -38,7 +38,7 @@ static void fill_slabinfo(struct kmem_cache *s, struct kmem_slabinfo *si)
 
 	memset(si, 0, sizeof(*si));
 	kmem_thread_for_each(&slab_thread_part, sum_thread_counts, &tc);
-	kmem_lock(&s->lock);
+	kmem_mutex_lock(&s->lock);
 	memcpy(si->name, s->name, sizeof(si->name));
 	si->active_objs = s->active_objs;
 	si->num_objs = s->nr_slabs * s->objects;
@@ -59,7 +59,7 @@ static void fill_slabinfo(struct kmem_cache *s, struct kmem_slabinfo *si)
 	si->slabs_created = s->slabs_created;
 	si->slabs_freed = s->slabs_freed;
 	si->flags = s->flags;
-	kmem_unlock(&s->lock);
+	kmem_mutex_unlock(&s->lock);
 	si->inuse_objs = si->active_objs > si->depot_objs + si->thread_objs ?
 				 si->active_objs - si->depot_objs -
 					 si->thread_objs :
@@ -80,7 +80,7 @@ int kmem_slabinfo_snapshot(struct kmem_slabinfo *out, int max)
 
 	kmem_init();
 	kmem_thread_lock();
-	kmem_lock(&slab_mutex);
+	kmem_mutex_lock(&slab_mutex);
 	list_for_each_entry(s, &slab_caches, list) {
 		if (s->cflags & CF_ALIAS)
 			continue;
@@ -88,7 +88,7 @@ int kmem_slabinfo_snapshot(struct kmem_slabinfo *out, int max)
 			fill_slabinfo(s, &out[n]);
 		n++;
 	}
-	kmem_unlock(&slab_mutex);
+	kmem_mutex_unlock(&slab_mutex);
 	kmem_thread_unlock();
 	return n;
 }

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_lock.c - the one lock order, checked at run time.
+ *
+ * core/lock.h ranks every lock of kmem; at debug level 1 and above each
+ * acquisition is checked against the locks the thread holds, and an
+ * inversion is reported with both locks' names before the process aborts
+ * (core/lock.c).  These tests take locks in the wrong order, on purpose,
+ * and expect the report: with bare locks of the table's ranks, and with
+ * the allocator's own locks (the zone's, a cache's) through the real
+ * code paths.  At level 0 the check is not compiled and the lock is a
+ * bare mutex: one test says so.
+ */
+#include "kmem_test.h"
+
+#include "kmalloc/kmalloc.h"
+
+#if KMEM_DEBUG_LEVEL >= 1
+
+static struct kmem_mutex zone_rank = KMEM_MUTEX_INIT(LOCK_RANK_ZONE);
+static struct kmem_mutex cache_rank = KMEM_MUTEX_INIT(LOCK_RANK_CACHE);
+static struct kmem_mutex cache_rank2 = KMEM_MUTEX_INIT(LOCK_RANK_CACHE);
+
+/* zone.lock, then a cache lock: a cache lock ranks above the zone's. */
+static void zone_then_cache(void *arg)
+{
+	(void)arg;
+	kmem_mutex_lock(&zone_rank);
+	kmem_mutex_lock(&cache_rank);
+}
+
+START_TEST(test_inversion_reported)
+{
+	expect_abort(zone_then_cache, NULL,
+		     "lock order inversion in thread");
+	expect_abort(zone_then_cache, NULL,
+		     "taking kmem_cache.lock (slab/) (rank 5) while holding zone.lock (buddy/zone.c) (rank 8)");
+}
+END_TEST
+
+/* Two locks of one rank, the second without _nested: also an inversion. */
+static void cache_then_cache(void *arg)
+{
+	(void)arg;
+	kmem_mutex_lock(&cache_rank);
+	kmem_mutex_lock(&cache_rank2);
+}
+
+START_TEST(test_same_rank_reported)
+{
+	expect_abort(cache_then_cache, NULL,
+		     "taking kmem_cache.lock (slab/) (rank 5) while holding kmem_cache.lock (slab/) (rank 5)");
+}
+END_TEST
+
+/* The right order, _nested, a trylock from under a higher rank, and the
+ * same locks again once released: no report. */
+START_TEST(test_order_kept)
+{
+	kmem_mutex_lock(&cache_rank);
+	kmem_mutex_lock_nested(&cache_rank2);
+	kmem_mutex_lock(&zone_rank);
+	kmem_mutex_unlock(&zone_rank);
+	kmem_mutex_unlock(&cache_rank2);
+	kmem_mutex_unlock(&cache_rank);
+
+	kmem_mutex_lock(&zone_rank);
+	ck_assert(kmem_mutex_trylock(&cache_rank));	/* never waits */
+	kmem_mutex_unlock(&cache_rank);
+	kmem_mutex_unlock(&zone_rank);
+
+	kmem_mutex_lock(&zone_rank);	/* released: nothing held */
+	kmem_mutex_unlock(&zone_rank);
+	kmem_mutex_lock(&cache_rank);
+	kmem_mutex_unlock(&cache_rank);
+}
+END_TEST
+
+static void unlock_unheld(void *arg)
+{
+	(void)arg;
+	kmem_mutex_unlock(&cache_rank);
+}
+
+START_TEST(test_unlock_unheld_reported)
+{
+	expect_abort(unlock_unheld, NULL,
+		     "releases kmem_cache.lock (slab/), which it does not hold");
+}
+END_TEST
+
+static void unranked(void *arg)
+{
+	struct kmem_mutex l = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+
+	(void)arg;
+	kmem_mutex_lock(&l);
+}
+
+START_TEST(test_unranked_reported)
+{
+	expect_abort(unranked, NULL, "has no rank (0)");
+}
+END_TEST
+
+/*
+ * The allocator's own locks: a thread that holds the zone's lock and
+ * allocates from a cache (whose slow path takes the cache's lock) is
+ * reported, by the real lock of each.
+ */
+static void alloc_under_zone_lock(void *arg)
+{
+	struct kmem_cache *s = arg;
+
+	kmem_mutex_lock(&kmem_zone.lock);
+	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
+}
+
+START_TEST(test_allocator_inversion_reported)
+{
+	struct kmem_cache *s;
+
+	setenv("KMEM_MAGAZINES", "0", 1);	/* every alloc takes s->lock */
+	s = kmem_cache_create("lock-test", 64, 0, SLAB_NO_MERGE, NULL);
+	ck_assert_ptr_nonnull(s);
+	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));	/* fine */
+	expect_abort(alloc_under_zone_lock, s,
+		     "taking kmem_cache.lock (slab/) (rank 5) while holding zone.lock (buddy/zone.c) (rank 8)");
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/* fork() takes every lock through the layers' hooks, in rank order, and
+ * the child starts holding none: both sides allocate afterwards. */
+START_TEST(test_fork_takes_every_lock_in_order)
+{
+	struct kmem_cache *s = kmem_cache_create("lock-fork", 32, 0,
+						 SLAB_NO_MERGE, NULL);
+	int status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(s);
+	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		void *p = kmem_cache_alloc(s, GFP_KERNEL);
+
+		kmem_cache_free(s, p);
+		kmem_mutex_lock(&kmem_zone.lock);	/* held nothing */
+		kmem_mutex_unlock(&kmem_zone.lock);
+		_exit(p ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %#x", status);
+	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+#else /* KMEM_DEBUG_LEVEL == 0 */
+
+/* The shipped build pays nothing: the lock is the mutex alone. */
+START_TEST(test_level0_bare_mutex)
+{
+	static struct kmem_mutex a = KMEM_MUTEX_INIT(LOCK_RANK_ZONE);
+	static struct kmem_mutex b = KMEM_MUTEX_INIT(LOCK_RANK_CACHE);
+
+	ck_assert_uint_eq(sizeof(struct kmem_mutex), sizeof(pthread_mutex_t));
+	kmem_mutex_lock(&a);	/* not checked at this level */
+	kmem_mutex_lock(&b);
+	kmem_mutex_unlock(&b);
+	kmem_mutex_unlock(&a);
+}
+END_TEST
+
+#endif
+
+/* Every rank has a name for the report, in the table's order. */
+START_TEST(test_every_rank_named)
+{
+	for (unsigned int r = 0; r < NR_LOCK_RANKS; r++)
+		ck_assert_ptr_nonnull(kmem_lock_rank_names[r]);
+	ck_assert_str_eq(kmem_lock_rank_names[LOCK_RANK_THREAD],
+			 "thread_lock (core/thread.c)");
+	ck_assert_str_eq(kmem_lock_rank_names[LOCK_RANK_REGION],
+			 "region_lock (core/region.c)");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("lock");
+	TCase *tc = tcase_create("rank");
+
+	tcase_add_test(tc, test_every_rank_named);
+#if KMEM_DEBUG_LEVEL >= 1
+	tcase_add_test(tc, test_inversion_reported);
+	tcase_add_test(tc, test_same_rank_reported);
+	tcase_add_test(tc, test_order_kept);
+	tcase_add_test(tc, test_unlock_unheld_reported);
+	tcase_add_test(tc, test_unranked_reported);
+	tcase_add_test(tc, test_allocator_inversion_reported);
+	tcase_add_test(tc, test_fork_takes_every_lock_in_order);
+#else
+	tcase_add_test(tc, test_level0_bare_mutex);
+#endif
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
