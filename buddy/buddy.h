@@ -65,8 +65,8 @@ enum page_type {
 #define PGF_zeroed	0x01	/* contents known to be zero */
 #define PGF_released	0x02	/* max-order free block given back to the OS */
 #define PGF_freed_head	0x04	/* was a block head when last freed */
-#define PGF_resident	0x08	/* PG_pcp from kmalloc: stamp = pages that
-				 * may be resident (the rest are not) */
+#define PGF_resident	0x08	/* PG_pcp from kmalloc: pcp_resident holds
+				 * the pages that may be resident */
 #define PGF_slab_marks0	0x40	/* PG_slab: free objects: marker in word 0 */
 #define PGF_slab_marks	0x80	/* PG_slab: free objects: marker in word 1 */
 
@@ -100,8 +100,10 @@ struct page {
 		};
 	};
 	union {
-		unsigned long stamp;	/* PG_buddy max-order head: freed at (ms);
-					 * PG_pcp with PGF_resident: pages */
+		unsigned long freed_at;	/* PG_buddy max-order head: when it
+					 * was freed (ms, the zone's clock) */
+		unsigned long pcp_resident; /* PG_pcp with PGF_resident: pages
+					 * of the block that may be resident */
 		uint64_t obj_divisor;	/* PG_slab: ceil(2^64 / slot size) */
 	};
 	unsigned char type;	/* enum page_type */
@@ -378,8 +380,7 @@ void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 void buddy_reclaim_set_hook(bool (*fn)(void));
 unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 			       struct list_head *list, gfp_t gfp);
-void zone_free_bulk(struct list_head *list, unsigned int order,
-		    unsigned int n);
+void zone_free_bulk(struct list_head *list, unsigned int order);
 void section_lock_all(void);
 unsigned long section_nr_buddy(void);
 void section_unlock_all(void);
@@ -428,13 +429,16 @@ static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
  * Push a freed block if its list has room below the high mark (and, for
  * large orders, the cap); false otherwise (the caller takes the slow way).
  */
-static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
-				     unsigned int order)
+/*
+ * __pcp_add - put @page (a block of @order) at the head of its list,
+ * within the cap on large orders; the caller checked the high mark
+ * (pcp_push) or drains above it (pcp_free).  Return: false if over the cap.
+ */
+static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
+				      unsigned int order)
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
-	if (pl->count >= buddy_config.pcp_high[order])
-		return false;
 	if (order >= PCP_LARGE_ORDER) {
 		if (pcp->large_bytes + (PAGE_SIZE << order) >
 		    buddy_config.pcp_large_cap)
@@ -448,6 +452,14 @@ static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
 	pcp->nr_pages += 1UL << order;
 	pcp_publish(pcp);
 	return true;
+}
+
+static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
+				     unsigned int order)
+{
+	if (pcp->lists[order].count >= buddy_config.pcp_high[order])
+		return false;
+	return __pcp_add(pcp, page, order);
 }
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
 void pcp_drain(struct pcp_set *pcp);

@@ -65,7 +65,7 @@ void pcp_drain(struct pcp_set *pcp)
 		pcp_publish(pcp);
 		if (o >= PCP_LARGE_ORDER)
 			pcp->large_bytes -= (PAGE_SIZE << o) * n;
-		zone_free_bulk(&pl->list, o, n);
+		zone_free_bulk(&pl->list, o);
 	}
 }
 
@@ -137,18 +137,8 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
-	if (order >= PCP_LARGE_ORDER) {
-		if (pcp->large_bytes + (PAGE_SIZE << order) >
-		    buddy_config.pcp_large_cap)
-			return false;
-		pcp->large_bytes += PAGE_SIZE << order;
-	}
-	set_page_type(page, PG_pcp);
-	page->order = order;
-	list_add(&page->lru, &pl->list);
-	pl->count++;
-	pcp->nr_pages += 1UL << order;
-	pcp_publish(pcp);
+	if (!__pcp_add(pcp, page, order))
+		return false;
 	if (unlikely(pl->count > buddy_config.pcp_high[order])) {
 		unsigned int n = buddy_config.pcp_batch[order];
 		LIST_HEAD(cold);
@@ -164,7 +154,7 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 		pcp_publish(pcp);
 		if (order >= PCP_LARGE_ORDER)
 			pcp->large_bytes -= (PAGE_SIZE << order) * n;
-		zone_free_bulk(&cold, order, n);
+		zone_free_bulk(&cold, order);
 	}
 	return true;
 }

@@ -103,7 +103,7 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 	zone_lock();
 	while (!list_empty(top)) {
 		page = list_last_entry(top, struct page, lru);
-		if (!all && page->stamp + kmem_config.decay_ms > now)
+		if (!all && page->freed_at + kmem_config.decay_ms > now)
 			break;
 		/* mallopt(M_TRIM_THRESHOLD): the newest blocks may stay. */
 		if (!all && nr_decay_pending <= keep) {
@@ -147,13 +147,13 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		*next = 0;
 		if (!kept && !list_empty(top)) {
 			page = list_last_entry(top, struct page, lru);
-			*next = page->stamp + kmem_config.decay_ms;
+			*next = page->freed_at + kmem_config.decay_ms;
 		}
 	}
 	WRITE_ONCE(z->next_decay_ms, 0);
 	if (!kept && !list_empty(top))
 		WRITE_ONCE(z->next_decay_ms,
-			   list_last_entry(top, struct page, lru)->stamp +
+			   list_last_entry(top, struct page, lru)->freed_at +
 				   kmem_config.decay_ms);
 	publish_buddy_locked();
 	zone_unlock();

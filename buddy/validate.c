@@ -23,6 +23,21 @@
 		bad++;                                                       \
 	} while (0)
 
+/* The zone's section counts against @nr_free_sections counted. */
+static int check_section_counts(unsigned long nr_free_sections)
+{
+	struct zone *z = &kmem_zone;
+	int bad = 0;
+
+	if (nr_free_sections != z->nr_free_sections)
+		VFAIL("%lu wholly free sections, zone says %lu\n",
+		      nr_free_sections, z->nr_free_sections);
+	if (z->managed_pages != z->nr_sections * PAGES_PER_SECTION)
+		VFAIL("managed pages %lu for %lu sections\n", z->managed_pages,
+		      z->nr_sections);
+	return bad;
+}
+
 /*
  * __buddy_validate - every page's invariants, zone and zone_os_lock held,
  * other threads not allocating (buddy_validate)
@@ -32,7 +47,7 @@ static int __buddy_validate(const struct pcp_count *pc)
 {
 	struct zone *z = &kmem_zone;
 	unsigned long free_blocks[NR_PAGE_ORDERS] = { 0 }, free_pages = 0;
-	unsigned long pcp_pages = 0, released = 0, nr_free_sections = 0;
+	unsigned long pcp_pages = 0, nr_free_sections = 0;
 	unsigned long used_pages = 0, nr_mapped;
 	struct kmem_section *sec;
 	int bad = 0;
@@ -70,8 +85,6 @@ static int __buddy_validate(const struct pcp_count *pc)
 			if (p->type == PG_buddy) {
 				free_blocks[o]++;
 				free_pages += n;
-				if (p->flags & PGF_released)
-					released++;
 				if (o == MAX_PAGE_ORDER)
 					free_max++;
 				if (o < MAX_PAGE_ORDER) {
@@ -138,12 +151,7 @@ static int __buddy_validate(const struct pcp_count *pc)
 					 pcp_pages != pc->pages))
 		VFAIL("%lu pages marked per-thread in sections, %lu on thread lists\n",
 		      pcp_pages, pc->pages);
-	if (nr_free_sections != z->nr_free_sections)
-		VFAIL("%lu wholly free sections, zone says %lu\n",
-		      nr_free_sections, z->nr_free_sections);
-	if (z->managed_pages != z->nr_sections * PAGES_PER_SECTION)
-		VFAIL("managed pages %lu for %lu sections\n", z->managed_pages,
-		      z->nr_sections);
+	bad += check_section_counts(nr_free_sections);
 	/*
 	 * With zone_os_lock held no release or growth is under way, so every
 	 * free block is on a list and every mapped section is in the zone.
@@ -162,7 +170,6 @@ static int __buddy_validate(const struct pcp_count *pc)
 	    z->nr_sections * PAGES_PER_SECTION)
 		VFAIL("%lu free + %lu per-thread + %lu allocated pages in %lu sections\n",
 		      free_pages, pcp_pages, used_pages, z->nr_sections);
-	(void)released;
 	return bad;
 }
 
@@ -298,12 +305,7 @@ static int __buddy_validate_free(void)
 		if (free_max == MAX_BLOCKS_PER_SECTION)
 			nr_free_sections++;
 	}
-	if (nr_free_sections != z->nr_free_sections)
-		VFAIL("%lu wholly free sections, zone says %lu\n",
-		      nr_free_sections, z->nr_free_sections);
-	if (z->managed_pages != z->nr_sections * PAGES_PER_SECTION)
-		VFAIL("managed pages %lu for %lu sections\n", z->managed_pages,
-		      z->nr_sections);
+	bad += check_section_counts(nr_free_sections);
 	return bad;
 }
 

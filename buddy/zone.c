@@ -77,7 +77,7 @@ unsigned long nr_releasing;	/* zone lock: blocks off-list */
 /*
  * The zone's clock, for stamping freed max-order blocks: read from the OS
  * every 64 zone operations and on every reaper pass, not on every free.
- * A stamp is at most that stale, which only releases a block a little
+ * A freed_at time is at most that stale, which only releases a block a little
  * sooner than KMEM_DECAY_MS.
  */
 unsigned long zone_clock_ms;	/* READ_ONCE outside the zone lock */
@@ -220,7 +220,7 @@ static void add_to_free_list(struct page *page, unsigned int order)
 		 * hooks) goes last.
 		 */
 		if (!list_empty(top) &&
-		    page->stamp < list_last_entry(top, struct page, lru)->stamp)
+		    page->freed_at < list_last_entry(top, struct page, lru)->freed_at)
 			list_add_tail(&page->lru, top);
 		else
 			list_add(&page->lru, top);
@@ -367,9 +367,9 @@ static void __free_one_page(struct page *page, unsigned int order)
 	if (order == MAX_PAGE_ORDER) {
 		struct kmem_section *sec = page_sec(page);
 
-		page->stamp = zone_clock();
+		page->freed_at = zone_clock();
 		if (buddy_free_is_cold())
-			page->stamp = 0;	/* expired: see the reaper */
+			page->freed_at = 0;	/* expired: see the reaper */
 		if (++sec->nr_free_max == MAX_BLOCKS_PER_SECTION)
 			kmem_zone.nr_free_sections++;
 	}
@@ -388,7 +388,7 @@ static void zone_add_section(struct kmem_section *sec)
 	z->managed_pages += PAGES_PER_SECTION;
 	for (unsigned long i = 0; i < PAGES_PER_SECTION;
 	     i += MAX_ORDER_NR_PAGES) {
-		sec->pages[i].stamp = zone_clock();
+		sec->pages[i].freed_at = zone_clock();
 		add_to_free_list(&sec->pages[i], MAX_PAGE_ORDER);
 	}
 	publish_buddy_locked();
@@ -587,10 +587,8 @@ static void zone_after_free(unsigned long due, bool top)
  * zone_free_bulk - return blocks of @order from a per-thread list
  * @list:  PG_pcp heads, all of @order; the list is left empty
  * @order: their order
- * @n:     how many
  */
-void zone_free_bulk(struct list_head *list, unsigned int order,
-		    unsigned int n)
+void zone_free_bulk(struct list_head *list, unsigned int order)
 {
 	unsigned long pending_before, due;
 	struct page *page, *tmp;
@@ -601,7 +599,6 @@ void zone_free_bulk(struct list_head *list, unsigned int order,
 		list_del(&page->lru);
 		__free_one_page(page, order);
 	}
-	(void)n;
 	due = zone_note_decay(pending_before);
 	zone_unlock();
 	zone_after_free(due, due);
@@ -747,12 +744,7 @@ void buddy_fork_child(void)
 	reaper_fork_child();
 }
 
-KMEM_LAYER(buddy_layer,
-	.name = "buddy",
-	.level = LAYER_BUDDY,
-	.rank = LOCK_RANK_REAPER,
-	.init = buddy_init,
-	.lock = buddy_fork_prepare,
-	.republish = buddy_republish_locked,
-	.unlock = buddy_fork_parent,
+KMEM_LAYER(buddy_layer, "buddy", LAYER_BUDDY, LOCK_RANK_REAPER,
+	.init = buddy_init, .lock = buddy_fork_prepare,
+	.republish = buddy_republish_locked, .unlock = buddy_fork_parent,
 	.fork_child = buddy_fork_child);

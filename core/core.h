@@ -110,12 +110,14 @@ struct kmem_layer {
 };
 
 /*
- * KMEM_LAYER(var, .name = ..., ...) - register a layer's hooks: a pointer
- * in the section kmem_layers (a C identifier, so the linker defines
- * __start_kmem_layers and __stop_kmem_layers; "used" keeps it).
+ * KMEM_LAYER(var, name, level, rank, .hook = fn, ...) - register a layer's
+ * hooks: a pointer in the section kmem_layers (a C identifier, so the
+ * linker defines __start_kmem_layers and __stop_kmem_layers; "used"
+ * keeps it).
  */
-#define KMEM_LAYER(var, ...)                                                 \
-	static const struct kmem_layer var = { __VA_ARGS__ };                \
+#define KMEM_LAYER(var, nm, lvl, rk, ...)                                    \
+	static const struct kmem_layer var = {                               \
+		.name = (nm), .level = (lvl), .rank = (rk), __VA_ARGS__ };   \
 	static const struct kmem_layer *const __kmem_layer_##var             \
 		__attribute__((used, section("kmem_layers"))) = &var
 

@@ -344,6 +344,18 @@ void kmem_panic(const char *fmt, ...)
 	abort();
 }
 
+/* BUG and WARNING reports: "kmem: <kind> at FILE:LINE: <what>". */
+static void report_at(bool bug, const char *file, int line, const char *fmt,
+		      va_list ap)
+{
+	char what[256];
+
+	kmem_vsnprintf(what, sizeof(what), fmt, ap);
+	if (bug)
+		kmem_panic("kmem: kernel BUG at %s:%d: %s\n", file, line, what);
+	kmem_printk("kmem: WARNING at %s:%d: %s\n", file, line, what);
+}
+
 /**
  * kmem_bug - the BUG_ON() failure handler
  * @file: source file
@@ -352,13 +364,12 @@ void kmem_panic(const char *fmt, ...)
  */
 void kmem_bug(const char *file, int line, const char *fmt, ...)
 {
-	char what[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	kmem_vsnprintf(what, sizeof(what), fmt, ap);
+	report_at(true, file, line, fmt, ap);
 	va_end(ap);
-	kmem_panic("kmem: kernel BUG at %s:%d: %s\n", file, line, what);
+	abort();	/* report_at() does not return */
 }
 
 /**
@@ -369,13 +380,11 @@ void kmem_bug(const char *file, int line, const char *fmt, ...)
  */
 void kmem_warn(const char *file, int line, const char *fmt, ...)
 {
-	char what[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	kmem_vsnprintf(what, sizeof(what), fmt, ap);
+	report_at(false, file, line, fmt, ap);
 	va_end(ap);
-	kmem_printk("kmem: WARNING at %s:%d: %s\n", file, line, what);
 }
 
 static __thread pid_t tls_tid __tls_ie;

@@ -85,7 +85,7 @@
 
 BUILD_BUG_ON(sizeof(struct kmem_stats_header) > CACHE_OFF);
 BUILD_BUG_ON(sizeof(struct kmem_stats_cache) != 256);
-BUILD_BUG_ON(sizeof(struct kmem_stats_pcc) != 48);
+BUILD_BUG_ON(sizeof(struct kmem_stats_slot) != 48);
 BUILD_BUG_ON(UNITS_OFF % KMEM_STATS_UNIT_SIZE);
 BUILD_BUG_ON(KMEM_PUB_DISPLACEMENT > INT32_MAX);	/* kmem_pub(): a displacement */
 
@@ -496,7 +496,7 @@ static void header_init(struct kmem_stats_header *h)
 	h->max_caches = KMEM_STATS_MAX_CACHES;
 	h->units_off = UNITS_OFF;
 	h->unit_size = KMEM_STATS_UNIT_SIZE;
-	h->pcc_size = sizeof(struct kmem_stats_pcc);
+	h->slot_size = sizeof(struct kmem_stats_slot);
 	publish_layout_locked();
 	/* The magic last: a reader never sees a half-made header as ours. */
 	__atomic_store_n(&h->magic, KMEM_STATS_MAGIC, __ATOMIC_RELEASE);
@@ -635,10 +635,6 @@ void kmem_region_fork_child(void)
 }
 
 /* Started by kmem_init_slow() itself, first; republished by it too. */
-KMEM_LAYER(region_layer,
-	.name = "statistics region",
-	.level = LAYER_CORE,
-	.rank = LOCK_RANK_REGION,
-	.lock = kmem_region_fork_prepare,
-	.unlock = kmem_region_fork_parent,
+KMEM_LAYER(region_layer, "statistics region", LAYER_CORE, LOCK_RANK_REGION,
+	.lock = kmem_region_fork_prepare, .unlock = kmem_region_fork_parent,
 	.fork_child = kmem_region_fork_child);

@@ -278,12 +278,8 @@ void kmem_thread_republish_locked(void)
 		thread_republish(t);
 }
 
-KMEM_LAYER(thread_layer,
-	.name = "thread registry",
-	.level = LAYER_CORE,
-	.rank = LOCK_RANK_THREAD,
-	.init = kmem_thread_init,
-	.lock = kmem_thread_fork_prepare,
+KMEM_LAYER(thread_layer, "thread registry", LAYER_CORE, LOCK_RANK_THREAD,
+	.init = kmem_thread_init, .lock = kmem_thread_fork_prepare,
 	.republish = kmem_thread_republish_locked,
 	.unlock = kmem_thread_fork_parent,
 	.fork_child = kmem_thread_fork_child);

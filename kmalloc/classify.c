@@ -188,3 +188,43 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 		kmem_bad_pointer(kp, p, func);
 	}
 }
+
+/**
+ * kmem_free_slow - free @p the slow way: classify it, report it if it is
+ * invalid, else free what it is (kfree's and free's slow paths; the
+ * callers dealt with NULL as their API says)
+ * @p:      the pointer
+ * @func:   the API function, for a report
+ * @caller: the API caller's return address (owner tracking)
+ */
+void kmem_free_slow(const void *p, const char *func, unsigned long caller)
+{
+	struct kmem_ptr kp;
+
+	kmem_classify(p, NULL, &kp);
+	if (kp.kind == KMEM_PTR_INVALID)
+		kmem_bad_pointer(&kp, p, func);
+	if (kp.kind == KMEM_PTR_LARGE && kmalloc_large_free_fast(kp.page, p))
+		return;
+	kmem_free_classified(&kp, (void *)p, func, caller);
+}
+
+/**
+ * kmem_usable - the usable size of @p (ksize, malloc_usable_size)
+ * @p:    the pointer (not NULL)
+ * @func: the API function, for a report
+ *
+ * Return: the bytes that may be used; 0 for the start-up arena's.
+ */
+size_t kmem_usable(const void *p, const char *func)
+{
+	struct kmem_ptr kp;
+
+	kmem_classify(p, NULL, &kp);
+	if (kp.kind == KMEM_PTR_INVALID)
+		kmem_bad_pointer(&kp, p, func);
+	if (kp.kind == KMEM_PTR_BOOT)
+		return 0;
+	kmem_usable_claimed(&kp);
+	return kmem_usable_size(&kp, p);
+}

@@ -214,37 +214,17 @@ __no_icf void *kmalloc_node(size_t size, gfp_t gfp, int node)
 static noinline void kfree_slow(const void *p, const char *func,
 				unsigned long caller)
 {
-	struct kmem_ptr kp;
-
-
 	if (ZERO_OR_NULL_PTR(p))
 		return;
-	kmem_classify(p, NULL, &kp);
-	if (kp.kind == KMEM_PTR_LARGE && kmalloc_large_free_fast(kp.page, p))
-		return;
-	kmem_free_classified(&kp, (void *)p, func, caller);
+	kmem_free_slow(p, func, caller);
 }
 
-/* kfree()'s fast path: true if @objp went into a magazine or page list. */
-static __always_inline bool kfree_fast(const void *objp)
-{
-	unsigned long e = section_entry_wrap((unsigned long)objp);
-
-	if (likely(e & SECTION_ENTRY_PAGES)) {
-		struct page *page = entry_page(e, objp);
-
-		if (likely(page->type == PG_slab))
-			return slab_free_page_fast(page, (void *)objp, NULL);
-		return kmalloc_large_free_fast(page, objp);
-	}
-	return false;
-}
 
 /* kfree() for a caller given explicitly (kvfree, kfree_const, ...). */
 static __always_inline void __kfree_caller(const void *objp,
 					   unsigned long caller)
 {
-	if (likely(kfree_fast(objp)))
+	if (likely(kmem_free_fast(objp)))
 		return;
 	kfree_slow(objp, "kfree", caller);
 }
@@ -258,7 +238,7 @@ static __always_inline void __kfree_caller(const void *objp,
  */
 void kfree(const void *objp)
 {
-	if (likely(kfree_fast(objp)))
+	if (likely(kmem_free_fast(objp)))
 		return;
 	/* The return address is read on this path only. */
 	kfree_slow(objp, "kfree", RET_IP);
@@ -272,17 +252,9 @@ void kfree(const void *objp)
  */
 size_t ksize(const void *objp)
 {
-	struct kmem_ptr kp;
-
 	if (ZERO_OR_NULL_PTR(objp))
 		return 0;
-	kmem_classify(objp, NULL, &kp);
-	if (kp.kind == KMEM_PTR_INVALID)
-		kmem_bad_pointer(&kp, objp, "ksize");
-	if (kp.kind == KMEM_PTR_BOOT)
-		return 0;
-	kmem_usable_claimed(&kp);
-	return kmem_usable_size(&kp, objp);
+	return kmem_usable(objp, "ksize");
 }
 
 /**
@@ -514,8 +486,5 @@ void kmem_cache_free_bulk(struct kmem_cache *s, size_t size, void **p)
 	}
 }
 
-KMEM_LAYER(kmalloc_layer,
-	.name = "kmalloc",
-	.level = LAYER_KMALLOC,
-	.rank = LOCK_RANK_NONE,
+KMEM_LAYER(kmalloc_layer, "kmalloc", LAYER_KMALLOC, LOCK_RANK_NONE,
 	.init = kmalloc_init);

@@ -78,7 +78,7 @@ void kmalloc_large_release_tail(struct page *page, unsigned long from,
 /*
  * large_setup - make a block of @order taken for @size bytes a large
  * block; @flags are its flags when it was taken (PGF_zeroed, PGF_resident
- * with the count in its stamp).
+ * with the count in its pcp_resident).
  */
 static __always_inline void large_setup(struct page *page, unsigned int order,
 					size_t size, unsigned char flags)
@@ -88,7 +88,7 @@ static __always_inline void large_setup(struct page *page, unsigned int order,
 	unsigned long resident;
 
 	if (flags & PGF_resident)
-		resident = page->stamp;
+		resident = page->pcp_resident;
 	else if (flags & PGF_zeroed)
 		resident = 0;
 	else
@@ -150,7 +150,7 @@ static __always_inline bool kmalloc_large_free_fast(struct page *page,
 	    ((unsigned long)p & (~PAGE_MASK | ~((1UL << KMEM_ADDR_BITS) - 1))) ||
 	    !pcp || order >= PCP_ORDERS)
 		return false;
-	page->stamp = page->large_resident;	/* lru overwrites it */
+	page->pcp_resident = page->large_resident;	/* lru overwrites it */
 	page->flags = PGF_freed_head | PGF_resident;
 	page->large_size = 0;
 	return pcp_push(pcp, page, order);
@@ -184,6 +184,8 @@ void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp);
 void kmem_usable_claimed(const struct kmem_ptr *kp);
 size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p);
 size_t kmem_written_size(const struct kmem_ptr *kp, const void *p);
+void kmem_free_slow(const void *p, const char *func, unsigned long caller);
+size_t kmem_usable(const void *p, const char *func);
 void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 			  const char *func, unsigned long caller);
 void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
@@ -191,6 +193,28 @@ void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
 void *kmem_boot_alloc(size_t size, size_t align);
 bool kmem_boot_owns(const void *p);
 size_t kmem_boot_usable(const void *p);
+
+/*
+ * kmem_free_fast - kfree()'s and free()'s fast path: a slab object into
+ * the calling thread's magazine, a large block onto its page list.
+ *
+ * Return: true if @p was taken; false for everything else (NULL, the
+ * start-up arena, a full magazine, a marked object, an invalid pointer),
+ * which the caller's slow path classifies.
+ */
+static __always_inline bool kmem_free_fast(const void *p)
+{
+	unsigned long e = section_entry_wrap((unsigned long)p);
+
+	if (likely(e & SECTION_ENTRY_PAGES)) {
+		struct page *page = entry_page(e, p);
+
+		if (likely(page->type == PG_slab))
+			return slab_free_page_fast(page, (void *)p, NULL);
+		return kmalloc_large_free_fast(page, p);
+	}
+	return false;
+}
 
 #pragma GCC visibility pop
 

@@ -43,7 +43,7 @@ void kmalloc_set_mmap_threshold(size_t threshold)
  * reused, though (the thread's page list keeps one per order): one a
  * program phase filled and a later one asks less of keeps its touched
  * tail resident.  So kmem remembers how many pages of a large block may
- * be resident (its large_resident while allocated, the stamp while it
+ * be resident (its large_resident while allocated, pcp_resident while it
  * waits on a per-thread list; a block fresh from the OS, PGF_zeroed, has
  * none; one whose history is unknown counts as all) and gives an unused
  * tail of at least KMEM_LARGE_TAIL_KB back to the OS (MADV_DONTNEED) when

@@ -49,16 +49,10 @@
  */
 static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
 {
-	struct slab_pcc *c = pcc_fast(s);
-	unsigned int n;
-	void *obj;
+	void *obj = magazine_pop(s);
 
-	if (unlikely(!c->rounds))
+	if (unlikely(!obj))
 		return NULL;
-	n = c->rounds - 1;
-	c->rounds = n;
-	pcc_pub(c)->rounds = n;
-	obj = c->loaded[n];
 	*(unsigned long *)((char *)obj + FREE_MARKER_OFFSET) = 0;
 	return obj;
 }
@@ -128,17 +122,9 @@ void *kmem_malloc(size_t size)
  */
 static noinline void free_slow(void *p, const char *func)
 {
-	unsigned long caller = RET_IP;
-	struct kmem_ptr kp;
-
 	if (!p)
 		return;
-	kmem_classify(p, NULL, &kp);
-	if (kp.kind == KMEM_PTR_INVALID)
-		kmem_bad_pointer(&kp, p, func);
-	if (kp.kind == KMEM_PTR_LARGE && kmalloc_large_free_fast(kp.page, p))
-		return;
-	kmem_free_classified(&kp, p, func, caller);
+	kmem_free_slow(p, func, RET_IP);
 }
 
 /**
@@ -149,18 +135,8 @@ static noinline void free_slow(void *p, const char *func)
  */
 void kmem_free(void *ptr)
 {
-	unsigned long e = section_entry_wrap((unsigned long)ptr);
-
-	if (likely(e & SECTION_ENTRY_PAGES)) {
-		struct page *page = entry_page(e, ptr);
-
-		if (likely(page->type == PG_slab)) {
-			if (likely(slab_free_page_fast(page, ptr, NULL)))
-				return;
-		} else if (kmalloc_large_free_fast(page, ptr)) {
-			return;
-		}
-	}
+	if (likely(kmem_free_fast(ptr)))
+		return;
 	free_slow(ptr, "free");
 }
 
@@ -384,17 +360,9 @@ void *kmem_reallocarray(void *ptr, size_t nmemb, size_t size)
  */
 size_t kmem_malloc_usable_size(void *ptr)
 {
-	struct kmem_ptr kp;
-
 	if (!ptr)
 		return 0;
-	kmem_classify(ptr, NULL, &kp);
-	if (kp.kind == KMEM_PTR_INVALID)
-		kmem_bad_pointer(&kp, ptr, "malloc_usable_size");
-	if (kp.kind == KMEM_PTR_BOOT)
-		return 0;
-	kmem_usable_claimed(&kp);
-	return kmem_usable_size(&kp, ptr);
+	return kmem_usable(ptr, "malloc_usable_size");
 }
 
 /**

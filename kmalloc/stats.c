@@ -123,8 +123,5 @@ void kmem_stats_print_at_exit(void)
 }
 
 /* KMEM_STATS_PRINT's report, when the library is finalised. */
-KMEM_LAYER(stats_layer,
-	.name = "exit report",
-	.level = LAYER_KMALLOC,
-	.rank = LOCK_RANK_NONE,
+KMEM_LAYER(stats_layer, "exit report", LAYER_KMALLOC, LOCK_RANK_NONE,
 	.exit = kmem_stats_print_at_exit);

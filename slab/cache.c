@@ -225,7 +225,7 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t size,
 		}
 	}
 	while (i < size) {
-		void *obj = slab_alloc_locked(r, gfp,
+		void *obj = slab_alloc_single(r, gfp,
 				(unsigned long)__builtin_return_address(0));
 
 		if (!obj)

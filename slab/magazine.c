@@ -6,8 +6,8 @@
  *
  * Bonwick's magazine layer (and the kernel's sheaves): each thread holds,
  * per cache, a loaded and a previous magazine, stacks of object pointers
- * (struct slab_pcc, in the thread's block in the region's private twin).
- * The published region gets each slot's counts (struct kmem_stats_pcc at
+ * (struct magazine_slot, in the thread's block in the region's private twin).
+ * The published region gets each slot's counts (struct kmem_stats_slot at
  * the same offset, kmem_pub()): the fast paths store the new round count
  * there, one plain store; the slow paths publish the slot whole.
  *
@@ -47,6 +47,7 @@
  * never locked under another cache's lock: magazines are allocated and
  * freed with no cache lock held.
  */
+#include <limits.h>
 #include <string.h>
 
 #include "slab/slab.h"
@@ -58,7 +59,7 @@ unsigned long kmem_free_secret;
 #define NR_MAG_CACHES 6		/* 4, 8, 16, 32, 64, 128 rounds */
 
 /* struct page.slot holds a slot's offset / 16 in one byte. */
-BUILD_BUG_ON(sizeof(struct slab_pcc) % 16);
+BUILD_BUG_ON(sizeof(struct magazine_slot) % 16);
 BUILD_BUG_ON(offsetof(struct slab_thread, none) / 16 > 255);
 static struct kmem_cache magazine_caches[NR_MAG_CACHES];
 
@@ -113,13 +114,13 @@ void magazine_init(void)
 
 static struct kmem_magazine *mag_new(struct kmem_cache *r)
 {
-	return slab_alloc_locked(magazine_cache_for(r->magsize),
+	return slab_alloc_single(magazine_cache_for(r->magsize),
 				 GFP_KERNEL | __GFP_NOWARN, 0);
 }
 
 static void mag_delete(struct kmem_cache *r, struct kmem_magazine *m)
 {
-	slab_free_locked(magazine_cache_for(r->magsize), m, 0);
+	slab_free_single(magazine_cache_for(r->magsize), m, 0);
 }
 
 static void depot_push_empty(struct kmem_cache *r, struct kmem_magazine *m)
@@ -177,28 +178,28 @@ static void ext_publish(struct slab_thread *st, unsigned int e,
 	*(uint64_t *)kmem_pub(&st->ext[e]) =
 		ext ? kmem_region_unit_offset(ext) : 0;
 	if (ext)
-		kmem_region_publish(ext, offsetof(struct slab_ext, pcc));
+		kmem_region_publish(ext, offsetof(struct slab_ext, slots));
 }
 
 /* The calling thread's slot for @s, set up on first use; NULL if none. */
-static struct slab_pcc *pcc_get(struct slab_thread *st,
+static struct magazine_slot *slot_get(struct slab_thread *st,
 				struct kmem_cache *r)
 {
-	struct slab_pcc *c = pcc_lookup(st, r->id);
+	struct magazine_slot *c = slot_lookup(st, r->id);
 
 	if (unlikely(!c)) {
-		unsigned int e = r->id / KMEM_PCC_INLINE;
+		unsigned int e = r->id / KMEM_SLOTS_INLINE;
 		struct slab_ext *ext;
 
 		ext = kmem_region_alloc(KMEM_UNIT_EXT, sizeof(*ext));
 		if (!ext)
 			return NULL;
 		ext->tid = kmem_gettid();
-		ext->first_id = e * KMEM_PCC_INLINE;
+		ext->first_id = e * KMEM_SLOTS_INLINE;
 		/* Read by statistics readers and exits, under kmem_thread_lock. */
 		__atomic_store_n(&st->ext[e], ext, __ATOMIC_RELEASE);
 		ext_publish(st, e, ext);
-		c = &ext->pcc[r->id % KMEM_PCC_INLINE];
+		c = &ext->slots[r->id % KMEM_SLOTS_INLINE];
 	}
 	if (!c->magsize) {
 		/* A live slot always has a magazine for frees. */
@@ -215,13 +216,13 @@ static struct slab_pcc *pcc_get(struct slab_thread *st,
 		c->previous = m->round;
 		c->cache_id = (uint16_t)r->id;
 		c->magsize = (uint16_t)r->magsize;
-		pcc_publish(c);
+		slot_publish(c);
 	}
 	return c;
 }
 
 /* The thread's slot when it may use magazines for @r; NULL otherwise. */
-static struct slab_pcc *slow_slot(struct kmem_cache *r)
+static struct magazine_slot *slow_slot(struct kmem_cache *r)
 {
 	struct slab_thread *st = kmem_tls_slab;
 
@@ -230,21 +231,21 @@ static struct slab_pcc *slow_slot(struct kmem_cache *r)
 	if (st == &slab_thread_none && kmem_tls_state == KMEM_THREAD_NONE &&
 	    kmem_thread_attach())
 		st = kmem_tls_slab;
-	return st != &slab_thread_none ? pcc_get(st, r) : NULL;
+	return st != &slab_thread_none ? slot_get(st, r) : NULL;
 }
 
 /* Exchange the roles of a slot's two magazines. */
-static void swap_mags(struct slab_pcc *c)
+static void swap_mags(struct magazine_slot *c)
 {
 	void **m = c->loaded;
 	unsigned int n = c->rounds;
 
-	pcc_set_loaded(c, c->previous, c->prev_rounds);
-	pcc_set_previous(c, m, n);
+	slot_set_loaded(c, c->previous, c->prev_rounds);
+	slot_set_previous(c, m, n);
 }
 
 /* slab_alloc_slow() with a slot: refill it, then allocate. */
-static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
+static void *magazine_alloc(struct kmem_cache *r, struct magazine_slot *c,
 			    gfp_t gfp, unsigned long caller)
 {
 	struct kmem_magazine *full, *spare = NULL;
@@ -274,12 +275,12 @@ static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
 				spare = mag_new(r);
 			if (!spare) {
 				/* No memory: serve from the free side. */
-				pcc_set_previous(c, c->previous, c->prev_rounds);
+				slot_set_previous(c, c->previous, c->prev_rounds);
 				c->prev_start--;
 				c->allocs++;
 				return c->previous[--c->prev_rounds];
 			}
-			pcc_set_loaded(c, spare->round, 0);
+			slot_set_loaded(c, spare->round, 0);
 			spare = NULL;
 		}
 		swap_mags(c);
@@ -292,7 +293,7 @@ static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
 	if (full) {
 		if (c->loaded)
 			depot_push_empty(r, mag_of(c->loaded));
-		pcc_set_loaded(c, full->round, r->magsize);
+		slot_set_loaded(c, full->round, r->magsize);
 		cache_publish_locked(r);
 		kmem_mutex_unlock(&r->lock);
 		goto pop;
@@ -305,8 +306,8 @@ static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
 		if (!spare)
 			spare = mag_new(r);
 		if (!spare)
-			return slab_alloc_locked(r, gfp, caller);
-		pcc_set_loaded(c, spare->round, 0);
+			return slab_alloc_single(r, gfp, caller);
+		slot_set_loaded(c, spare->round, 0);
 	}
 	n = slab_take_objects(r, c->loaded, r->magsize, gfp);
 	if (!n) {
@@ -315,7 +316,7 @@ static void *magazine_alloc(struct kmem_cache *r, struct slab_pcc *c,
 		swap_mags(c);	/* out of memory: what this thread freed */
 		goto pop;
 	}
-	pcc_set_loaded(c, c->loaded, n);
+	slot_set_loaded(c, c->loaded, n);
 pop:
 	return c->loaded[--c->rounds];
 }
@@ -331,18 +332,18 @@ pop:
 void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	struct kmem_cache *r = s->root;
-	struct slab_pcc *c = slow_slot(r);
+	struct magazine_slot *c = slow_slot(r);
 	void *obj;
 
 	if (!c)
-		return slab_alloc_locked(r, gfp, caller);
+		return slab_alloc_single(r, gfp, caller);
 	obj = magazine_alloc(r, c, gfp, caller);
-	pcc_publish(c);
+	slot_publish(c);
 	return obj;
 }
 
 /* slab_free_slow() with a slot: make room in it, then free. */
-static void magazine_free(struct kmem_cache *r, struct slab_pcc *c,
+static void magazine_free(struct kmem_cache *r, struct magazine_slot *c,
 			  void *obj)
 {
 	struct kmem_magazine *empty = NULL;
@@ -371,11 +372,11 @@ static void magazine_free(struct kmem_cache *r, struct slab_pcc *c,
 	}
 	if (empty) {
 		due = depot_push_full(r, mag_of(c->previous));
-		pcc_set_previous(c, empty->round, 0);
+		slot_set_previous(c, empty->round, 0);
 		empty = NULL;
 	} else {
 		slab_put_objects(r, c->previous, c->prev_rounds, &to_free);
-		pcc_set_previous(c, c->previous, 0);
+		slot_set_previous(c, c->previous, 0);
 	}
 	if (empty)
 		depot_push_empty(r, empty);
@@ -398,14 +399,14 @@ push:
 void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 {
 	struct kmem_cache *r = s->root;
-	struct slab_pcc *c = slow_slot(r);
+	struct magazine_slot *c = slow_slot(r);
 
 	if (!c) {
-		slab_free_locked(r, obj, caller);
+		slab_free_single(r, obj, caller);
 		return;
 	}
 	magazine_free(r, c, obj);
-	pcc_publish(c);
+	slot_publish(c);
 }
 
 /*
@@ -415,7 +416,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
  * (kmem_cache_shrink(), exit) or, for kmem_cache_destroy(), by another
  * thread under kmem_thread_lock; exits hold that lock too.
  */
-static void flush_slot(struct kmem_cache *r, struct slab_pcc *c)
+static void flush_slot(struct kmem_cache *r, struct magazine_slot *c)
 {
 	struct kmem_magazine *spare[2] = { NULL, NULL };
 	unsigned long due = 0, d;
@@ -433,8 +434,8 @@ static void flush_slot(struct kmem_cache *r, struct slab_pcc *c)
 	mags[1] = c->previous;
 	rounds[0] = c->rounds;
 	rounds[1] = c->prev_rounds;
-	r->allocs_base += pcc_allocs(c);
-	r->frees_base += pcc_frees(c);
+	r->allocs_base += slot_allocs(c);
+	r->frees_base += slot_frees(c);
 	for (int i = 0; i < 2; i++) {
 		struct kmem_magazine *m;
 
@@ -454,7 +455,7 @@ static void flush_slot(struct kmem_cache *r, struct slab_pcc *c)
 			spare[i] = m;
 	}
 	memset(c, 0, sizeof(*c));
-	pcc_publish(c);
+	slot_publish(c);
 	cache_publish_locked(r);
 	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
@@ -469,7 +470,7 @@ static void flush_thread_slot(void *part, pid_t tid, void *arg)
 {
 	struct slab_thread *st = part;
 	struct kmem_cache *r = arg;
-	struct slab_pcc *c = pcc_lookup(st, r->id);
+	struct magazine_slot *c = slot_lookup(st, r->id);
 
 	(void)tid;
 	if (c && c->magsize && c->cache_id == r->id)
@@ -498,6 +499,62 @@ void magazine_flush_cache(struct kmem_cache *s, bool all_threads)
 	}
 }
 
+/*
+ * depot_give_back - the one drain loop: return a depot's contents to the
+ * slabs (kmem_cache_shrink and destroy, the reaper's trim, the reclaim
+ * hook), with @r's lock held on entry; released on return.
+ * @r:          the cache (root)
+ * @next:       NULL: every full magazine; else only those that nobody
+ *              took for the decay time (before @now_ms), and *@next is
+ *              lowered to when the oldest one kept expires
+ * @now_ms:     the time, with @next
+ * @keep_empty: empty magazines the depot keeps (ULONG_MAX: all)
+ * @trim:       give the cache's empty slabs back too
+ *
+ * Full magazines are taken oldest first (the depot stacks them newest
+ * first, so the expired ones are a tail); their objects go back to their
+ * slabs and the magazines are freed once the lock is dropped, as are the
+ * slabs that became empty.
+ *
+ * Return: true if pages went back to the page allocator.
+ */
+static bool depot_give_back(struct kmem_cache *r, unsigned long *next,
+			    unsigned long now_ms, unsigned long keep_empty,
+			    bool trim)
+{
+	unsigned long decay = kmem_config.decay_ms;
+	struct kmem_magazine *m, *tmp;
+	LIST_HEAD(to_free);
+	LIST_HEAD(mags);
+	bool freed;
+
+	lock_assert_held(&r->lock);
+	while (!list_empty(&r->depot_full)) {
+		m = list_last_entry(&r->depot_full, struct kmem_magazine, list);
+		if (next && m->stamp + decay > now_ms) {
+			unsigned long due = m->stamp + decay;
+
+			if (!*next || due < *next)
+				*next = due;
+			break;
+		}
+		list_move(&m->list, &mags);
+		WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
+		slab_put_objects(r, m->round, r->magsize, &to_free);
+	}
+	while (r->depot_nr_empty > keep_empty && (m = depot_pop_empty(r)))
+		list_add(&m->list, &mags);
+	if (trim)
+		slab_trim_free(r, 0, &to_free);
+	cache_publish_locked(r);
+	kmem_mutex_unlock(&r->lock);
+	freed = !list_empty(&to_free);
+	slab_release_list(r, &to_free);
+	list_for_each_entry_safe(m, tmp, &mags, list)
+		mag_delete(r, m);
+	return freed;
+}
+
 /**
  * magazine_depot_drain - empty a cache's depot into its slabs
  * @s: the cache
@@ -508,22 +565,9 @@ void magazine_flush_cache(struct kmem_cache *s, bool all_threads)
 void magazine_depot_drain(struct kmem_cache *s)
 {
 	struct kmem_cache *r = s->root;
-	struct kmem_magazine *m, *tmp;
-	LIST_HEAD(to_free);
-	LIST_HEAD(mags);
 
 	kmem_mutex_lock(&r->lock);
-	while ((m = depot_pop_full(r))) {
-		slab_put_objects(r, m->round, r->magsize, &to_free);
-		list_add(&m->list, &mags);
-	}
-	while ((m = depot_pop_empty(r)))
-		list_add(&m->list, &mags);
-	cache_publish_locked(r);
-	kmem_mutex_unlock(&r->lock);
-	slab_release_list(r, &to_free);
-	list_for_each_entry_safe(m, tmp, &mags, list)
-		mag_delete(r, m);
+	depot_give_back(r, NULL, 0, 0, false);
 }
 
 /**
@@ -535,47 +579,20 @@ void magazine_depot_drain(struct kmem_cache *s)
  * Bonwick's working-set trim, by age: a full magazine that nobody took
  * from the depot for kmem_config.decay_ms (KMEM_DECAY_MS, the page
  * allocator's delay too) goes back to the slabs, as do spare empty
- * magazines and empty slabs.  So an idle process gives its cached
- * objects back about one decay time after it freed them; the pages come
- * back cold and the page allocator releases them in the same pass.
+ * magazines (one is kept) and empty slabs.  So an idle process gives its
+ * cached objects back about one decay time after it freed them; the pages
+ * come back cold and the page allocator releases them in the same pass.
  */
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 {
-	unsigned long decay = kmem_config.decay_ms;
 	struct kmem_cache *r;
 
 	kmem_mutex_lock(&slab_mutex);
 	list_for_each_entry(r, &slab_caches, list) {
-		struct kmem_magazine *m, *tmp;
-		LIST_HEAD(to_free);
-		LIST_HEAD(mags);
-
 		if (r->cflags & CF_ALIAS || !r->magsize)
 			continue;
 		kmem_mutex_lock(&r->lock);
-		/* Newest first: the expired ones are a tail. */
-		while (!list_empty(&r->depot_full)) {
-			m = list_last_entry(&r->depot_full,
-					    struct kmem_magazine, list);
-			if (m->stamp + decay > now_ms) {
-				unsigned long due = m->stamp + decay;
-
-				if (!*next || due < *next)
-					*next = due;
-				break;
-			}
-			list_move(&m->list, &mags);
-			WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
-			slab_put_objects(r, m->round, r->magsize, &to_free);
-		}
-		while (r->depot_nr_empty > 1 && (m = depot_pop_empty(r)))
-			list_add(&m->list, &mags);
-		slab_trim_free(r, 0, &to_free);
-		cache_publish_locked(r);
-		kmem_mutex_unlock(&r->lock);
-		slab_release_list(r, &to_free);
-		list_for_each_entry_safe(m, tmp, &mags, list)
-			mag_delete(r, m);
+		depot_give_back(r, next, now_ms, 1, true);
 	}
 	kmem_mutex_unlock(&slab_mutex);
 }
@@ -588,6 +605,7 @@ void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
  * page allocator, so that memory freed in one cache serves another before
  * the process grows.  Runs in whatever allocation needs memory, perhaps
  * under that caller's locks: it only trylocks, skipping what is busy.
+ * Empty magazines stay in the depots.
  *
  * Return: true if pages went back to the page allocator.
  */
@@ -601,24 +619,10 @@ bool magazine_depot_reclaim(void)
 		return false;
 	busy = true;
 	list_for_each_entry(r, &slab_caches, list) {
-		struct kmem_magazine *m, *tmp;
-		LIST_HEAD(to_free);
-		LIST_HEAD(mags);
-
 		if (r->cflags & CF_ALIAS || !r->magsize ||
 		    !READ_ONCE(r->depot_nr_full) || !kmem_mutex_trylock(&r->lock))
 			continue;
-		while ((m = depot_pop_full(r))) {
-			slab_put_objects(r, m->round, r->magsize, &to_free);
-			list_add(&m->list, &mags);
-		}
-		slab_trim_free(r, 0, &to_free);
-		cache_publish_locked(r);
-		kmem_mutex_unlock(&r->lock);
-		freed |= !list_empty(&to_free);
-		slab_release_list(r, &to_free);
-		list_for_each_entry_safe(m, tmp, &mags, list)
-			mag_delete(r, m);
+		freed |= depot_give_back(r, NULL, 0, ULONG_MAX, true);
 	}
 	busy = false;
 	kmem_mutex_unlock(&slab_mutex);
@@ -633,7 +637,7 @@ struct holdings {
 static void count_holdings(void *part, pid_t tid, void *arg)
 {
 	struct holdings *h = arg;
-	struct slab_pcc *c = pcc_lookup(part, h->id);
+	struct magazine_slot *c = slot_lookup(part, h->id);
 
 	(void)tid;
 	/*
@@ -666,8 +670,8 @@ static void slab_thread_attach(void *part, struct kmem_stats_thread *unit)
 {
 	struct slab_thread *st = part;
 
-	unit->pcc_off = (uint32_t)((char *)st->pcc - (char *)unit);
-	unit->nr_pcc_inline = KMEM_PCC_INLINE;
+	unit->slot_off = (uint32_t)((char *)st->slots - (char *)unit);
+	unit->nr_slots_inline = KMEM_SLOTS_INLINE;
 	unit->ext_off = (uint32_t)((char *)st->ext - (char *)unit);
 	unit->nr_ext = ARRAY_SIZE(st->ext);
 	kmem_tls_slab = st;
@@ -690,15 +694,15 @@ static void slab_thread_exit(void *part)
 	kmem_tls_slab = &slab_thread_none;
 	kmem_thread_lock();
 	for (unsigned int id = 0; id < KMEM_STATS_MAX_CACHES; id++) {
-		struct slab_pcc *c;
+		struct magazine_slot *c;
 		struct kmem_cache *r;
 
-		if (id % KMEM_PCC_INLINE == 0 && id >= KMEM_PCC_INLINE &&
-		    !st->ext[id / KMEM_PCC_INLINE]) {
-			id += KMEM_PCC_INLINE - 1;
+		if (id % KMEM_SLOTS_INLINE == 0 && id >= KMEM_SLOTS_INLINE &&
+		    !st->ext[id / KMEM_SLOTS_INLINE]) {
+			id += KMEM_SLOTS_INLINE - 1;
 			continue;
 		}
-		c = pcc_lookup(st, id);
+		c = slot_lookup(st, id);
 		if (!c || !c->magsize)
 			continue;
 		/* Alive: a destroy would have flushed this slot first. */
@@ -724,9 +728,9 @@ static void slab_thread_exit(void *part)
  * parent).  Each word is read as it is; what the owner changes after,
  * it publishes itself.
  */
-static void pcc_republish(struct slab_pcc *c)
+static void slot_republish(struct magazine_slot *c)
 {
-	struct kmem_stats_pcc *p = pcc_pub(c);
+	struct kmem_stats_slot *p = slot_pub(c);
 
 	p->rounds = data_race(c->rounds);
 	p->prev_rounds = data_race(c->prev_rounds);
@@ -743,16 +747,16 @@ static void slab_thread_publish(void *part)
 {
 	struct slab_thread *st = part;
 
-	for (unsigned int i = 0; i < KMEM_PCC_INLINE; i++)
-		pcc_republish(&st->pcc[i]);
+	for (unsigned int i = 0; i < KMEM_SLOTS_INLINE; i++)
+		slot_republish(&st->slots[i]);
 	for (unsigned int e = 0; e < ARRAY_SIZE(st->ext); e++) {
 		/* Exits clear it under kmem_thread_lock, which we hold. */
 		struct slab_ext *ext = __atomic_load_n(&st->ext[e],
 						       __ATOMIC_ACQUIRE);
 
 		ext_publish(st, e, ext);
-		for (unsigned int i = 0; ext && i < KMEM_PCC_INLINE; i++)
-			pcc_republish(&ext->pcc[i]);
+		for (unsigned int i = 0; ext && i < KMEM_SLOTS_INLINE; i++)
+			slot_republish(&ext->slots[i]);
 	}
 }
 

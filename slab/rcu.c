@@ -402,11 +402,6 @@ static void slab_rcu_init(void)
  * before any other layer takes a lock (the lowest rank), and its child
  * hook last.
  */
-KMEM_LAYER(slab_rcu_layer,
-	.name = "slab RCU",
-	.level = LAYER_SLAB,
-	.rank = LOCK_RANK_RCU_WORKER,
-	.init = slab_rcu_init,
-	.fork_prepare = slab_rcu_fork_prepare,
-	.fork_parent = slab_rcu_fork_parent,
-	.fork_child = slab_rcu_fork_child);
+KMEM_LAYER(slab_rcu_layer, "slab RCU", LAYER_SLAB, LOCK_RANK_RCU_WORKER,
+	.init = slab_rcu_init, .fork_prepare = slab_rcu_fork_prepare,
+	.fork_parent = slab_rcu_fork_parent, .fork_child = slab_rcu_fork_child);

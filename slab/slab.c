@@ -186,7 +186,7 @@ void cache_publish_locked(struct kmem_cache *s)
 static struct slab *new_slab(struct kmem_cache *s, gfp_t gfp)
 {
 	unsigned int words = BITS_TO_LONGS(s->objects), colour, pages;
-	unsigned char slot = (unsigned char)(s->pcc_off / 16), flags = 0;
+	unsigned char slot = (unsigned char)(s->slot_off / 16), flags = 0;
 	struct slab *slab;
 	struct page *page;
 	bool zeroed;
@@ -488,7 +488,8 @@ void slab_release_list(struct kmem_cache *s, struct list_head *slabs)
 }
 
 /**
- * slab_alloc_locked - allocate one object straight from the slabs
+ * slab_alloc_single - allocate one object straight from the slabs, taking
+ * the cache lock (no magazine)
  * @s:      the cache (root)
  * @gfp:    allocation flags
  * @caller: return address of the API call (owner tracking)
@@ -499,7 +500,7 @@ void slab_release_list(struct kmem_cache *s, struct list_head *slabs)
  *
  * Return: the object (free marker not yet cleared), or NULL.
  */
-void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
+void *slab_alloc_single(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	struct slab_report_defer d;
 	void *obj = NULL;
@@ -524,7 +525,8 @@ void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 }
 
 /**
- * slab_free_locked - free one object straight to its slab
+ * slab_free_single - free one object straight to its slab, taking the
+ * cache lock (no magazine)
  * @s:      the cache (root)
  * @obj:    an object of @s (slot checked)
  * @caller: return address of the API call
@@ -532,7 +534,7 @@ void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
  * With debugging, a failed check (double free, corrupted red zone, ...) is
  * reported in the kernel's form and the object is not freed.
  */
-void slab_free_locked(struct kmem_cache *s, void *obj, unsigned long caller)
+void slab_free_single(struct kmem_cache *s, void *obj, unsigned long caller)
 {
 	bool debug = s->cflags & CF_DEBUG, ok = true;
 	struct slab_report_defer d;

@@ -4,7 +4,7 @@
  *
  * Three levels, after Bonwick's slab allocator with magazines:
  *
- *   per-thread magazines (struct slab_pcc, in the thread's block in the
+ *   per-thread magazines (struct magazine_slot, in the thread's block in the
  *   region's private twin; no lock)  ->  the cache's depot of full and empty magazines
  *   (cache lock)  ->  slabs: buddy blocks carved into objects, with a
  *   bitmap header (cache lock)  ->  the buddy allocator.
@@ -116,7 +116,7 @@ struct kmem_cache {
 	unsigned int red_left;		/* object offset within its slot */
 	unsigned int object_size;	/* bytes asked for */
 	unsigned int span;		/* objects * size */
-	unsigned int pcc_off;		/* this cache's slot in struct slab_thread */
+	unsigned int slot_off;		/* this cache's slot in struct slab_thread */
 	unsigned int marker_off;	/* CF_MARKS: free marker's offset */
 	uint64_t divisor_m;		/* ceil(2^64 / size): exact-multiple test */
 	struct kmem_cache *root;	/* self, or the cache an alias names */
@@ -162,15 +162,15 @@ struct kmem_cache {
 };
 
 /*
- * struct slab_pcc - one thread's magazines for one cache (private)
+ * struct magazine_slot - one thread's magazines for one cache (private)
  *
- * The private original of struct kmem_stats_pcc: the same layout, with
+ * The private original of struct kmem_stats_slot: the same layout, with
  * the magazines where the published copy has reserved words.  The
  * published copy is at kmem_pub(c); rounds and prev_rounds are stored
- * there by the fast paths, the rest by pcc_publish() when a magazine
+ * there by the fast paths, the rest by slot_publish() when a magazine
  * changes.
  */
-struct slab_pcc {
+struct magazine_slot {
 	void **loaded;			/* rounds of the loaded magazine */
 	void **previous;		/* rounds of the previous magazine */
 	uint32_t rounds;		/* objects in loaded */
@@ -188,29 +188,29 @@ struct slab_ext {
 	struct kmem_stats_unit unit;
 	int32_t tid;
 	uint32_t first_id;
-	struct slab_pcc pcc[KMEM_PCC_INLINE];
+	struct magazine_slot slots[KMEM_SLOTS_INLINE];
 };
 
 #define SLAB_SAME_FIELD(a, b, f) \
 	(offsetof(struct a, f) == offsetof(struct b, f) && \
 	 sizeof(((struct a *)0)->f) == sizeof(((struct b *)0)->f))
-BUILD_BUG_ON(sizeof(struct slab_pcc) != sizeof(struct kmem_stats_pcc));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, rounds));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, prev_rounds));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, magsize));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, cache_id));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, loaded_start));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, prev_start));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, allocs));
-BUILD_BUG_ON(!SLAB_SAME_FIELD(slab_pcc, kmem_stats_pcc, frees));
+BUILD_BUG_ON(sizeof(struct magazine_slot) != sizeof(struct kmem_stats_slot));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, rounds));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, prev_rounds));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, magsize));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, cache_id));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, loaded_start));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, prev_start));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, allocs));
+BUILD_BUG_ON(!SLAB_SAME_FIELD(magazine_slot, kmem_stats_slot, frees));
 BUILD_BUG_ON(sizeof(struct slab_ext) != sizeof(struct kmem_stats_ext));
-BUILD_BUG_ON(offsetof(struct slab_ext, pcc) !=
-	     offsetof(struct kmem_stats_ext, pcc));
+BUILD_BUG_ON(offsetof(struct slab_ext, slots) !=
+	     offsetof(struct kmem_stats_ext, slots));
 
 /*
  * Per-thread part of the slab layer (in the thread's block, private twin).
- * Caches with ids below KMEM_PCC_INLINE have their slot inline; the others
- * point their pcc_off at @none, a slot that is always empty and has no
+ * Caches with ids below KMEM_SLOTS_INLINE have their slot inline; the others
+ * point their slot_off at @none, a slot that is always empty and has no
  * room, so that their fast paths fall through to the slow path, which
  * finds the real slot in an extension unit.  A thread without per-thread
  * state points at slab_thread_none, whose every slot is like @none: the
@@ -220,9 +220,9 @@ BUILD_BUG_ON(offsetof(struct slab_ext, pcc) !=
  * units' offsets in the region.
  */
 struct slab_thread {
-	struct slab_pcc pcc[KMEM_PCC_INLINE];
-	struct slab_pcc none;
-	struct slab_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_PCC_INLINE];
+	struct magazine_slot slots[KMEM_SLOTS_INLINE];
+	struct magazine_slot none;
+	struct slab_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_SLOTS_INLINE];
 };
 
 extern __thread struct slab_thread *kmem_tls_slab __tls_ie;
@@ -242,8 +242,8 @@ void slab_put_objects(struct kmem_cache *s, void **objs, unsigned int n,
 void slab_release_list(struct kmem_cache *s, struct list_head *slabs);
 void slab_trim_free(struct kmem_cache *s, unsigned long keep,
 		    struct list_head *to_free);
-void *slab_alloc_locked(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
-void slab_free_locked(struct kmem_cache *s, void *obj, unsigned long caller);
+void *slab_alloc_single(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
+void slab_free_single(struct kmem_cache *s, void *obj, unsigned long caller);
 void cache_publish_locked(struct kmem_cache *s);
 int slab_validate(struct kmem_cache *s);
 void __slab_free_pages(struct kmem_cache *s, struct slab *slab);
@@ -425,26 +425,26 @@ static __always_inline bool slab_obj_check(const struct kmem_cache *s,
 }
 
 /* The caller's slot for cache @s (NULL if it has none yet). */
-static __always_inline struct slab_pcc *
-pcc_lookup(struct slab_thread *st, unsigned int id)
+static __always_inline struct magazine_slot *
+slot_lookup(struct slab_thread *st, unsigned int id)
 {
 	struct slab_ext *ext;
 
-	if (likely(id < KMEM_PCC_INLINE))
-		return &st->pcc[id];
-	/* Other threads read it too: see pcc_get(), slab_thread_exit(). */
-	ext = __atomic_load_n(&st->ext[id / KMEM_PCC_INLINE], __ATOMIC_ACQUIRE);
-	return ext ? &ext->pcc[id % KMEM_PCC_INLINE] : NULL;
+	if (likely(id < KMEM_SLOTS_INLINE))
+		return &st->slots[id];
+	/* Other threads read it too: see slot_get(), slab_thread_exit(). */
+	ext = __atomic_load_n(&st->ext[id / KMEM_SLOTS_INLINE], __ATOMIC_ACQUIRE);
+	return ext ? &ext->slots[id % KMEM_SLOTS_INLINE] : NULL;
 }
 
 /*
  * Counting without counters: allocations only pop the loaded magazine
  * and frees only push the previous one, so a slot's counts are its
  * retired totals plus how far the current magazines have moved since they
- * were put in (see struct kmem_stats_pcc).  Every change of magazine goes
+ * were put in (see struct kmem_stats_slot).  Every change of magazine goes
  * through these helpers; the slow paths then publish the slot whole.
  */
-static inline void pcc_set_loaded(struct slab_pcc *c, void **m,
+static inline void slot_set_loaded(struct magazine_slot *c, void **m,
 				  unsigned int n)
 {
 	c->allocs += (uint64_t)(c->loaded_start - c->rounds);
@@ -453,7 +453,7 @@ static inline void pcc_set_loaded(struct slab_pcc *c, void **m,
 	c->loaded_start = (uint16_t)n;
 }
 
-static inline void pcc_set_previous(struct slab_pcc *c, void **m,
+static inline void slot_set_previous(struct magazine_slot *c, void **m,
 				    unsigned int n)
 {
 	c->frees += (uint64_t)(c->prev_rounds - c->prev_start);
@@ -462,16 +462,16 @@ static inline void pcc_set_previous(struct slab_pcc *c, void **m,
 	c->prev_start = (uint16_t)n;
 }
 
-/* The slot's published copy (struct kmem_stats_pcc). */
-static __always_inline struct kmem_stats_pcc *pcc_pub(struct slab_pcc *c)
+/* The slot's published copy (struct kmem_stats_slot). */
+static __always_inline struct kmem_stats_slot *slot_pub(struct magazine_slot *c)
 {
-	return (struct kmem_stats_pcc *)kmem_pub((char *)c);
+	return (struct kmem_stats_slot *)kmem_pub((char *)c);
 }
 
 /* Publish a slot whole: every figure but the magazines. */
-static inline void pcc_publish(struct slab_pcc *c)
+static inline void slot_publish(struct magazine_slot *c)
 {
-	struct kmem_stats_pcc *p = pcc_pub(c);
+	struct kmem_stats_slot *p = slot_pub(c);
 
 	p->rounds = c->rounds;
 	p->prev_rounds = c->prev_rounds;
@@ -488,22 +488,55 @@ static inline void pcc_publish(struct slab_pcc *c)
  * owners move them on the fast paths without a lock: each field may be
  * slightly stale, and the sum off by the objects moved meanwhile.
  */
-static inline uint64_t pcc_allocs(const struct slab_pcc *c)
+static inline uint64_t slot_allocs(const struct magazine_slot *c)
 {
 	return data_race(c->allocs) +
 	       (uint16_t)(data_race(c->loaded_start) - data_race(c->rounds));
 }
 
-static inline uint64_t pcc_frees(const struct slab_pcc *c)
+static inline uint64_t slot_frees(const struct magazine_slot *c)
 {
 	return data_race(c->frees) +
 	       (uint16_t)(data_race(c->prev_rounds) - data_race(c->prev_start));
 }
 
 /* The calling thread's slot for @s, or an empty one (see slab_thread). */
-static __always_inline struct slab_pcc *pcc_fast(const struct kmem_cache *s)
+static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *s)
 {
-	return (struct slab_pcc *)((char *)kmem_tls_slab + s->pcc_off);
+	return (struct magazine_slot *)((char *)kmem_tls_slab + s->slot_off);
+}
+
+/*
+ * magazine_pop - take the last object of the calling thread's loaded
+ * magazine for @s, free marker untouched (the callers clear it where
+ * their cache keeps it: slab_alloc_fast(), malloc_alloc_fast())
+ *
+ * Return: the object, or NULL when the magazine is empty.
+ */
+static __always_inline void *magazine_pop(struct kmem_cache *s)
+{
+	struct magazine_slot *c = slot_fast(s);
+	unsigned int n;
+	void *obj;
+
+	if (unlikely(!c->rounds))
+		return NULL;
+	n = c->rounds - 1;
+	c->rounds = n;
+	slot_pub(c)->rounds = n;
+	obj = c->loaded[n];
+	if (!obj)
+		__builtin_unreachable();	/* magazines hold objects */
+	return obj;
+}
+
+/* magazine_push - put @obj in slot @n of @c's previous magazine (not full) */
+static __always_inline void magazine_push(struct magazine_slot *c,
+					  unsigned long n, void *obj)
+{
+	c->previous[n] = obj;
+	c->prev_rounds = (unsigned int)n + 1;
+	slot_pub(c)->prev_rounds = (unsigned int)n + 1;
 }
 
 /*
@@ -522,18 +555,10 @@ static __always_inline struct slab_pcc *pcc_fast(const struct kmem_cache *s)
  */
 static __always_inline void *slab_alloc_fast(struct kmem_cache *s)
 {
-	struct slab_pcc *c = pcc_fast(s);
-	unsigned int n;
-	void *obj;
+	void *obj = magazine_pop(s);
 
-	if (unlikely(!c->rounds))
+	if (unlikely(!obj))
 		return NULL;
-	n = c->rounds - 1;
-	c->rounds = n;
-	pcc_pub(c)->rounds = n;
-	obj = c->loaded[n];
-	if (!obj)
-		__builtin_unreachable();	/* magazines hold objects */
 	slab_clear_marker(s, obj);
 	return obj;
 }
@@ -575,10 +600,13 @@ static __always_inline bool slab_mark_free(struct kmem_cache *s,
  * returned: the caller's slow path looks at it again, with its name for
  * the report.  The fast path then calls nothing and needs no stack frame.
  *
+ * (slab_free_page_fast() is the same push for free(), which knows the
+ * page but not the cache.)
+ *
  * Return: true if the object was taken.
  */
 static __always_inline bool __slab_free_fast(struct kmem_cache *s,
-					     struct slab_pcc *c,
+					     struct magazine_slot *c,
 					     void *obj, const char *func)
 {
 	unsigned long n = c->prev_rounds;
@@ -594,16 +622,14 @@ static __always_inline bool __slab_free_fast(struct kmem_cache *s,
 	}
 	if (unlikely(full))
 		return false;
-	c->previous[n] = obj;
-	c->prev_rounds = (unsigned int)n + 1;
-	pcc_pub(c)->prev_rounds = (unsigned int)n + 1;
+	magazine_push(c, n, obj);
 	return true;
 }
 
 static __always_inline bool slab_free_fast(struct kmem_cache *s, void *obj,
 					   const char *func)
 {
-	return __slab_free_fast(s, pcc_fast(s), obj, func);
+	return __slab_free_fast(s, slot_fast(s), obj, func);
 }
 
 /*
@@ -615,11 +641,13 @@ static __always_inline bool slab_free_fast(struct kmem_cache *s, void *obj,
  * always full (struct slab_thread.none): their objects take the slow
  * path, which reads the marker's offset from the cache.  The cache itself is
  * not loaded, so the magazine push waits for one dependent load fewer.
+ * (It is __slab_free_fast() with the page's flags where that reads the
+ * cache's: two functions so that neither fast path loads the other's.)
  */
 static __always_inline bool slab_free_page_fast(const struct page *page,
 						void *obj, const char *func)
 {
-	struct slab_pcc *c = (struct slab_pcc *)
+	struct magazine_slot *c = (struct magazine_slot *)
 		((char *)kmem_tls_slab + page->slot * 16U);
 
 	unsigned long n;
@@ -639,9 +667,7 @@ static __always_inline bool slab_free_page_fast(const struct page *page,
 	}
 	if (unlikely(full))
 		return false;
-	c->previous[n] = obj;
-	c->prev_rounds = (unsigned int)n + 1;
-	pcc_pub(c)->prev_rounds = (unsigned int)n + 1;
+	magazine_push(c, n, obj);
 	return true;
 }
 

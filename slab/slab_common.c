@@ -192,8 +192,8 @@ static int cache_setup(struct kmem_cache *s, const char *name,
 	if (id < 0)
 		return id;
 	s->id = s->rec_id = (unsigned int)id;
-	s->pcc_off = id < KMEM_PCC_INLINE ?
-			     offsetof(struct slab_thread, pcc[id]) :
+	s->slot_off = id < KMEM_SLOTS_INLINE ?
+			     offsetof(struct slab_thread, slots[id]) :
 			     offsetof(struct slab_thread, none);
 	s->root = s;
 	s->refcount = 1;
@@ -383,7 +383,7 @@ static struct kmem_cache *create_cache(const char *name, unsigned int size,
 	flags = slab_debug_flags_for(name, flags);
 	no_poison = poison_skipped(name, asked, flags, ctor);
 	root = find_mergeable(size, align, flags, ctor);
-	s = slab_alloc_locked(&kmem_cache_boot, GFP_KERNEL | __GFP_NOWARN,
+	s = slab_alloc_single(&kmem_cache_boot, GFP_KERNEL | __GFP_NOWARN,
 			      caller);
 	if (!s) {
 		err = -ENOMEM;
@@ -426,7 +426,7 @@ static struct kmem_cache *create_cache(const char *name, unsigned int size,
 	return s;
 
 out_free:
-	slab_free_locked(&kmem_cache_boot, s, caller);
+	slab_free_single(&kmem_cache_boot, s, caller);
 	s = NULL;
 out_unlock:
 	kmem_mutex_unlock(&slab_mutex);
@@ -575,7 +575,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 		id_free(s->rec_id);
 		record_free(s);
 		kmem_mutex_unlock(&slab_mutex);
-		slab_free_locked(&kmem_cache_boot, s, caller);
+		slab_free_single(&kmem_cache_boot, s, caller);
 		s = root;
 		kmem_mutex_lock(&slab_mutex);
 	}
@@ -625,7 +625,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	id_free(s->id);
 	record_free(s);
 	kmem_mutex_unlock(&slab_mutex);
-	slab_free_locked(&kmem_cache_boot, s, caller);
+	slab_free_single(&kmem_cache_boot, s, caller);
 }
 
 /**
@@ -791,12 +791,7 @@ static void slab_layer_init(void)
 	slab_init(kmem_config.debug, kmem_config.merge, kmem_config.magazines);
 }
 
-KMEM_LAYER(slab_layer,
-	.name = "slab",
-	.level = LAYER_SLAB,
-	.rank = LOCK_RANK_SLAB_MUTEX,
-	.init = slab_layer_init,
-	.lock = slab_fork_prepare,
-	.republish = slab_republish_locked,
-	.unlock = slab_fork_parent,
+KMEM_LAYER(slab_layer, "slab", LAYER_SLAB, LOCK_RANK_SLAB_MUTEX,
+	.init = slab_layer_init, .lock = slab_fork_prepare,
+	.republish = slab_republish_locked, .unlock = slab_fork_parent,
 	.fork_child = slab_fork_child);

@@ -19,15 +19,15 @@ struct thread_counts {
 static void sum_thread_counts(void *part, pid_t tid, void *arg)
 {
 	struct thread_counts *tc = arg;
-	struct slab_pcc *c = pcc_lookup(part, tc->id);
+	struct magazine_slot *c = slot_lookup(part, tc->id);
 
 	(void)tid;
-	/* The owner sets its slot up without a lock (pcc_get): one seen
+	/* The owner sets its slot up without a lock (slot_get): one seen
 	 * half set up counts as empty or from zero, in this snapshot only. */
 	if (!c || !data_race(c->magsize) || data_race(c->cache_id) != tc->id)
 		return;
-	tc->allocs += pcc_allocs(c);
-	tc->frees += pcc_frees(c);
+	tc->allocs += slot_allocs(c);
+	tc->frees += slot_frees(c);
 	/* Moved by the owner without a lock: may be slightly stale. */
 	tc->held += data_race(c->rounds) + data_race(c->prev_rounds);
 }

@@ -244,7 +244,7 @@ END_TEST
  * same slot and return one magazine twice (a double free found in the
  * slab bitmap, a depot corrupted), or the destroy read an extension unit
  * the exiting thread had just freed.  Round caches take ids above
- * KMEM_PCC_INLINE half of the time, so that their slots live in
+ * KMEM_SLOTS_INLINE half of the time, so that their slots live in
  * extension units.  Every destroy must succeed (no cache left behind
  * "still has objects") and the validators must pass.  Runs in the
  * optimised, ASan and TSan builds.
@@ -296,21 +296,21 @@ START_TEST(test_destroy_vs_exit)
 
 	if ((v = getenv("KMEM_STRESS_ROUNDS")))
 		rounds = strtol(v, NULL, 0);
-	/* Fill the ids below KMEM_PCC_INLINE, and one above, freed again. */
+	/* Fill the ids below KMEM_SLOTS_INLINE, and one above, freed again. */
 	while (npad < (int)ARRAY_SIZE(pad)) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "dx-pad-%d", npad);
 		pad[npad] = kmem_cache_create(name, 32, 0, SLAB_NO_MERGE, NULL);
 		ck_assert_ptr_nonnull(pad[npad]);
-		if (pad[npad++]->id > KMEM_PCC_INLINE)
+		if (pad[npad++]->id > KMEM_SLOTS_INLINE)
 			break;
 	}
-	ck_assert_uint_gt(pad[npad - 1]->id, KMEM_PCC_INLINE);
+	ck_assert_uint_gt(pad[npad - 1]->id, KMEM_SLOTS_INLINE);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (long i = 0; i < rounds; i++) {
-		/* Odd rounds: an id above KMEM_PCC_INLINE (extension units). */
+		/* Odd rounds: an id above KMEM_SLOTS_INLINE (extension units). */
 		if (i % 2 == 1) {
 			kmem_cache_destroy(pad[--npad]);
 			high_ids++;

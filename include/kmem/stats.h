@@ -58,7 +58,7 @@ extern "C" {
 #define KMEM_STATS_MAX_CACHES	4096
 #define KMEM_STATS_UNIT_SIZE	4096
 #define KMEM_STATS_NR_ORDERS	11
-#define KMEM_PCC_INLINE		64	/* cache ids with inline per-thread slots */
+#define KMEM_SLOTS_INLINE		64	/* cache ids with inline per-thread slots */
 
 /*
  * "kmeminfo run" protocol.  The tool passes a datagram socket (AF_UNIX,
@@ -109,7 +109,7 @@ struct kmem_stats_header {
 	uint32_t units_off;		/* offset of the first unit */
 	uint32_t unit_size;		/* KMEM_STATS_UNIT_SIZE */
 	uint64_t units_end;		/* offset just past the last unit */
-	uint32_t pcc_size;		/* sizeof(struct kmem_stats_pcc) */
+	uint32_t slot_size;		/* sizeof(struct kmem_stats_slot) */
 	uint32_t nr_threads;		/* live thread units */
 
 	/* Page allocator, updated under the zone lock. */
@@ -199,7 +199,7 @@ struct kmem_stats_unit {
 };
 
 /**
- * struct kmem_stats_pcc - one thread's magazines for one cache
+ * struct kmem_stats_slot - one thread's magazines for one cache
  *
  * Allocations pop from the loaded magazine, frees push into the previous
  * one; the counts are kept without a per-operation increment:
@@ -211,7 +211,7 @@ struct kmem_stats_unit {
  * stores rounds and prev_rounds on every allocation and free, the rest
  * when a magazine changes.
  */
-struct kmem_stats_pcc {
+struct kmem_stats_slot {
 	uint64_t reserved[2];		/* 0 */
 	uint32_t rounds;		/* objects in the loaded magazine */
 	uint32_t prev_rounds;		/* objects in the previous one */
@@ -231,8 +231,8 @@ struct kmem_stats_thread {
 	int32_t tid;			/* kernel thread id */
 	uint32_t state;			/* 2: live */
 	uint32_t pcp_off;		/* offset in unit of uint64 pcp pages */
-	uint32_t pcc_off;		/* offset in unit of pcc[0] */
-	uint32_t nr_pcc_inline;		/* KMEM_PCC_INLINE */
+	uint32_t slot_off;		/* offset in unit of slots[0] */
+	uint32_t nr_slots_inline;		/* KMEM_SLOTS_INLINE */
 	uint32_t ext_off;		/* offset in unit of the ext table */
 	uint32_t nr_ext;		/* entries in the ext table */
 	uint32_t pad;
@@ -244,13 +244,13 @@ struct kmem_stats_thread {
  *
  * A thread's ext table (nr_ext uint64_t at ext_off in its unit) holds the
  * offsets in the region of these units (0 if absent); entry k covers ids
- * k * KMEM_PCC_INLINE and up.
+ * k * KMEM_SLOTS_INLINE and up.
  */
 struct kmem_stats_ext {
 	struct kmem_stats_unit unit;
 	int32_t tid;
 	uint32_t first_id;
-	struct kmem_stats_pcc pcc[KMEM_PCC_INLINE];
+	struct kmem_stats_slot slots[KMEM_SLOTS_INLINE];
 };
 
 /* ---- In-process API (libkmem) -------------------------------------- */

@@ -52,9 +52,9 @@
 
 /* Offsets inside a thread unit (one unit page). */
 #define T_PCP_OFF	64
-#define T_PCC_OFF	128
-#define T_EXT_OFF	(T_PCC_OFF + \
-			 KMEM_PCC_INLINE * sizeof(struct kmem_stats_pcc))
+#define T_SLOT_OFF	128
+#define T_EXT_OFF	(T_SLOT_OFF + \
+			 KMEM_SLOTS_INLINE * sizeof(struct kmem_stats_slot))
 
 static struct kmem_stats_cache *rec(unsigned char *img, unsigned int id)
 {
@@ -95,7 +95,7 @@ static void set_rec(unsigned char *img, unsigned int id, const char *name,
 	r->slabs_freed = 1;
 }
 
-static void set_slot(struct kmem_stats_pcc *c, unsigned int id,
+static void set_slot(struct kmem_stats_slot *c, unsigned int id,
 		     unsigned int mag, unsigned int rounds, unsigned int prev,
 		     unsigned int loaded_start, unsigned int prev_start,
 		     uint64_t allocs, uint64_t frees)
@@ -119,10 +119,10 @@ static void thread_unit(unsigned char *u, unsigned int kind, int tid)
 	t->tid = tid;
 	t->state = 2;
 	t->pcp_off = T_PCP_OFF;
-	t->pcc_off = T_PCC_OFF;
-	t->nr_pcc_inline = KMEM_PCC_INLINE;
+	t->slot_off = T_SLOT_OFF;
+	t->nr_slots_inline = KMEM_SLOTS_INLINE;
 	t->ext_off = T_EXT_OFF;
-	t->nr_ext = KMEM_STATS_MAX_CACHES / KMEM_PCC_INLINE;
+	t->nr_ext = KMEM_STATS_MAX_CACHES / KMEM_SLOTS_INLINE;
 }
 
 static void build_golden(unsigned char *img, int pid)
@@ -134,7 +134,7 @@ static void build_golden(unsigned char *img, int pid)
 	unsigned char *t0 = img + UNITS_OFF;
 	unsigned char *ext = t0 + KMEM_STATS_UNIT_SIZE;
 	unsigned char *orphan = ext + KMEM_STATS_UNIT_SIZE;
-	struct kmem_stats_pcc *pcc;
+	struct kmem_stats_slot *slots;
 	struct kmem_stats_ext *e;
 	uint64_t *table;
 
@@ -154,7 +154,7 @@ static void build_golden(unsigned char *img, int pid)
 	h->units_off = UNITS_OFF;
 	h->unit_size = KMEM_STATS_UNIT_SIZE;
 	h->units_end = UNITS_OFF + NR_UNITS * KMEM_STATS_UNIT_SIZE;
-	h->pcc_size = sizeof(struct kmem_stats_pcc);
+	h->slot_size = sizeof(struct kmem_stats_slot);
 	h->nr_threads = 1;
 	h->buddy_seq = 10;
 	memcpy(h->nr_free, nr_free, sizeof(nr_free));
@@ -192,11 +192,11 @@ static void build_golden(unsigned char *img, int pid)
 	/* The live thread. */
 	thread_unit(t0, KMEM_UNIT_THREAD, 4243);
 	*(uint64_t *)(t0 + T_PCP_OFF) = 6;
-	pcc = (void *)(t0 + T_PCC_OFF);
-	set_slot(&pcc[1], 1, 128, 10, 5, 30, 2, 1000, 900);
-	set_slot(&pcc[4], 4, 64, 64, 0, 64, 0, 5, 7);
-	set_slot(&pcc[3], 3, 16, 3, 0, 3, 0, 1, 1);	/* FREE record */
-	set_slot(&pcc[2], 9, 8, 4, 0, 4, 0, 1, 1);	/* other cache id */
+	slots = (void *)(t0 + T_SLOT_OFF);
+	set_slot(&slots[1], 1, 128, 10, 5, 30, 2, 1000, 900);
+	set_slot(&slots[4], 4, 64, 64, 0, 64, 0, 5, 7);
+	set_slot(&slots[3], 3, 16, 3, 0, 3, 0, 1, 1);	/* FREE record */
+	set_slot(&slots[2], 9, 8, 4, 0, 4, 0, 1, 1);	/* other cache id */
 	table = (void *)(t0 + T_EXT_OFF);
 	table[1] = UNITS_OFF + KMEM_STATS_UNIT_SIZE;	/* its offset */
 	/* Its extension unit: ids 64..127. */
@@ -205,11 +205,11 @@ static void build_golden(unsigned char *img, int pid)
 	e->unit.npages = 1;
 	e->tid = 4243;
 	e->first_id = 64;
-	set_slot(&e->pcc[2], 66, 4, 2, 1, 4, 0, 0, 0);
+	set_slot(&e->slots[2], 66, 4, 2, 1, 4, 0, 0, 0);
 	/* A thread that did not survive fork. */
 	thread_unit(orphan, KMEM_UNIT_ORPHAN, 0);
-	pcc = (void *)(orphan + T_PCC_OFF);
-	set_slot(&pcc[1], 1, 128, 7, 0, 7, 0, 50, 50);
+	slots = (void *)(orphan + T_SLOT_OFF);
+	set_slot(&slots[1], 1, 128, 7, 0, 7, 0, 50, 50);
 }
 
 static int publish(const unsigned char *img, size_t len)

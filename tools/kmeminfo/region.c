@@ -256,14 +256,14 @@ static int header_check_identity(const struct kmem_stats_header *h,
 	}
 	if (h->header_size != sizeof(struct kmem_stats_header) ||
 	    h->cache_rec_size != sizeof(struct kmem_stats_cache) ||
-	    h->pcc_size != sizeof(struct kmem_stats_pcc) ||
+	    h->slot_size != sizeof(struct kmem_stats_slot) ||
 	    h->unit_size != KMEM_STATS_UNIT_SIZE ||
 	    h->nr_orders != KMEM_STATS_NR_ORDERS ||
 	    h->page_size != KMI_PAGE_SIZE) {
 		snprintf(why, whylen,
 			 "layout version %u with a different geometry (header %u, record %u, slot %u, unit %u bytes, %u orders, page %u)",
 			 h->version, h->header_size, h->cache_rec_size,
-			 h->pcc_size, h->unit_size, h->nr_orders, h->page_size);
+			 h->slot_size, h->unit_size, h->nr_orders, h->page_size);
 		return KMI_VERSION;
 	}
 	return KMI_OK;
@@ -860,9 +860,9 @@ static int cmp_created(const void *a, const void *b, void *arg)
 	return x->rec.id > y->rec.id ? -1 : x->rec.id < y->rec.id;
 }
 
-/* Account one per-thread slot (struct kmem_stats_pcc) for cache @id. */
+/* Account one per-thread slot (struct kmem_stats_slot) for cache @id. */
 static void count_slot(struct kmi_snapshot *snap, const int *by_id,
-		       struct kmi_thread *t, const struct kmem_stats_pcc *c,
+		       struct kmi_thread *t, const struct kmem_stats_slot *c,
 		       uint32_t id)
 {
 	struct kmi_cache *k;
@@ -919,17 +919,17 @@ static int walk_units(struct kmi_snapshot *snap, const unsigned char *units,
 		    (size_t)th->pcp_off + 8 <= size)
 			memcpy(&t->pcp_pages, (const char *)u + th->pcp_off, 8);
 		/* The slab part: inline slots, then the extension table. */
-		if (th->pcc_off && th->nr_pcc_inline <= KMEM_PCC_INLINE &&
-		    (size_t)th->pcc_off + (size_t)th->nr_pcc_inline *
-				     sizeof(struct kmem_stats_pcc) <= size) {
-			const struct kmem_stats_pcc *pcc = (const void *)
-				((const char *)u + th->pcc_off);
+		if (th->slot_off && th->nr_slots_inline <= KMEM_SLOTS_INLINE &&
+		    (size_t)th->slot_off + (size_t)th->nr_slots_inline *
+				     sizeof(struct kmem_stats_slot) <= size) {
+			const struct kmem_stats_slot *slots = (const void *)
+				((const char *)u + th->slot_off);
 
-			for (uint32_t i = 0; i < th->nr_pcc_inline; i++)
-				count_slot(snap, by_id, t, &pcc[i], i);
+			for (uint32_t i = 0; i < th->nr_slots_inline; i++)
+				count_slot(snap, by_id, t, &slots[i], i);
 		}
-		if (th->pcc_off && th->ext_off &&
-		    th->nr_ext <= KMEM_STATS_MAX_CACHES / KMEM_PCC_INLINE &&
+		if (th->slot_off && th->ext_off &&
+		    th->nr_ext <= KMEM_STATS_MAX_CACHES / KMEM_SLOTS_INLINE &&
 		    (size_t)th->ext_off + (size_t)th->nr_ext * 8 <= size) {
 			const uint64_t *ext = (const void *)((const char *)u +
 							     th->ext_off);
@@ -946,10 +946,10 @@ static int walk_units(struct kmi_snapshot *snap, const unsigned char *units,
 					continue;
 				e = (const void *)(units + eoff - h->units_off);
 				if (e->unit.kind != KMEM_UNIT_EXT ||
-				    e->first_id != k * KMEM_PCC_INLINE)
+				    e->first_id != k * KMEM_SLOTS_INLINE)
 					continue;
-				for (uint32_t i = 0; i < KMEM_PCC_INLINE; i++)
-					count_slot(snap, by_id, t, &e->pcc[i],
+				for (uint32_t i = 0; i < KMEM_SLOTS_INLINE; i++)
+					count_slot(snap, by_id, t, &e->slots[i],
 						   e->first_id + i);
 			}
 		}
