@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <kmem/page.h>
-#include <kmem/slab.h>
 
 #include "core/core.h"
 
@@ -229,6 +228,6 @@ void kmem_config_parse(void)
 	get_ulong("KMEM_HUGE_RETAIN_MB", &n, 0, 1UL << 20);
 	kmem_config.huge_retain = n << 20;
 	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
-	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, KMALLOC_MAX_SIZE / 1024);
+	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, (PAGE_SIZE << MAX_PAGE_ORDER) / 1024);
 	kmem_config.large_tail_pages = DIV_ROUND_UP(n, PAGE_SIZE / 1024);
 }

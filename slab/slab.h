@@ -173,14 +173,7 @@ struct kmem_cache {
 struct magazine_slot {
 	void **loaded;			/* rounds of the loaded magazine */
 	void **previous;		/* rounds of the previous magazine */
-	uint32_t rounds;		/* objects in loaded */
-	uint32_t prev_rounds;		/* objects in previous */
-	uint16_t magsize;		/* capacity (0: slot unused) */
-	uint16_t cache_id;		/* the cache this slot serves */
-	uint16_t loaded_start;		/* rounds when loaded was put in */
-	uint16_t prev_start;		/* prev_rounds when previous was */
-	uint64_t allocs;		/* allocations from earlier magazines */
-	uint64_t frees;			/* frees into earlier magazines */
+	KMEM_STATS_SLOT_COUNTS;		/* as published, word for word */
 };
 
 /* An extension unit's private original (struct kmem_stats_ext). */

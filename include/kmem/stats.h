@@ -211,16 +211,24 @@ struct kmem_stats_unit {
  * stores rounds and prev_rounds on every allocation and free, the rest
  * when a magazine changes.
  */
+#define KMEM_STATS_SLOT_COUNTS						\
+	uint32_t rounds;	/* objects in the loaded magazine */	\
+	uint32_t prev_rounds;	/* objects in the previous one */	\
+	uint16_t magsize;	/* capacity (0: slot unused) */		\
+	uint16_t cache_id;	/* the cache this slot serves */	\
+	uint16_t loaded_start;	/* rounds when loaded was put in */	\
+	uint16_t prev_start;	/* prev_rounds when previous was */	\
+	uint64_t allocs;	/* allocations from earlier magazines */ \
+	uint64_t frees		/* frees into earlier magazines */
+
+/*
+ * The counts are written once, in KMEM_STATS_SLOT_COUNTS, because the
+ * allocator's private original of this struct must have them at the same
+ * offsets (slab/slab.h checks it at compile time).
+ */
 struct kmem_stats_slot {
 	uint64_t reserved[2];		/* 0 */
-	uint32_t rounds;		/* objects in the loaded magazine */
-	uint32_t prev_rounds;		/* objects in the previous one */
-	uint16_t magsize;		/* capacity (0: slot unused) */
-	uint16_t cache_id;		/* the cache this slot serves */
-	uint16_t loaded_start;		/* rounds when loaded was put in */
-	uint16_t prev_start;		/* prev_rounds when previous was */
-	uint64_t allocs;		/* allocations from earlier magazines */
-	uint64_t frees;			/* frees into earlier magazines */
+	KMEM_STATS_SLOT_COUNTS;
 };
 
 /**
