@@ -236,7 +236,7 @@ END_TEST
 
 /*
  * Issue 11 item 5: kmem_cache_destroy() against threads that are exiting.
- * Each round creates a cache; detached threads allocate from it and
+ * Each round creates a cache; threads allocate from it and
  * free into their own magazines, say they are done with it and exit, so
  * that their exit (returning their magazines, freeing their extension
  * units) runs while the main thread destroys the cache, which flushes
@@ -308,8 +308,9 @@ START_TEST(test_destroy_vs_exit)
 	}
 	ck_assert_uint_gt(pad[npad - 1]->id, KMEM_SLOTS_INLINE);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (long i = 0; i < rounds; i++) {
+		pthread_t th[DX_THREADS];
+
 		/* Odd rounds: an id above KMEM_SLOTS_INLINE (extension units). */
 		if (i % 2 == 1) {
 			kmem_cache_destroy(pad[--npad]);
@@ -320,16 +321,21 @@ START_TEST(test_destroy_vs_exit)
 					i % 4 == 3 ? dx_ctor : NULL);
 		ck_assert_ptr_nonnull(r.s);
 		atomic_store(&r.done, 0);
-		for (int t = 0; t < DX_THREADS; t++) {
-			pthread_t th;
-
-			ck_assert_int_eq(pthread_create(&th, &attr, dx_thread, &r),
-					 0);
-		}
+		for (int t = 0; t < DX_THREADS; t++)
+			ck_assert_int_eq(pthread_create(&th[t], &attr,
+							dx_thread, &r), 0);
 		while (atomic_load_explicit(&r.done, memory_order_acquire) <
 		       DX_THREADS)
 			sched_yield();
 		kmem_cache_destroy(r.s);
+		/*
+		 * Joined only now, so that their exits (magazines and page
+		 * lists drained by the thread destructors) race the destroy
+		 * above, and have all ended before the next round and before
+		 * buddy_validate(), which wants no thread freeing.
+		 */
+		for (int t = 0; t < DX_THREADS; t++)
+			ck_assert_int_eq(pthread_join(th[t], NULL), 0);
 		if (i % 2 == 1) {
 			char name[32];
 
