@@ -147,6 +147,8 @@ struct kmem_section {
 	unsigned long size;		/* bytes covered */
 	unsigned int kind;		/* enum section_kind */
 	unsigned int nr_free_max;	/* BUDDY: free max-order blocks (zone lock) */
+	unsigned int nr_uncarved;	/* BUDDY: of them, the last ones, never
+					 * handed out and on no list (zone lock) */
 	struct page *pages;		/* BUDDY: descriptors */
 	struct list_head node;		/* zone->sections / huge list */
 	size_t huge_size;		/* HUGE: bytes asked for */
@@ -335,7 +337,9 @@ struct zone {
 	struct kmem_mutex lock;
 	struct free_area free_area[NR_PAGE_ORDERS];
 	struct list_head released;	/* PGF_released max-order blocks */
-	unsigned long nr_released;	/* blocks on @released */
+	unsigned long nr_released;	/* blocks on @released, and uncarved */
+	unsigned long nr_uncarved;	/* blocks of new sections not yet on
+					 * any list (zone_carve()) */
 	struct list_head sections;	/* BUDDY sections */
 	unsigned long nr_sections;
 	unsigned long nr_free_sections;	/* sections with every block free */

@@ -36,7 +36,10 @@ static struct kmem_section *pick_section_to_unmap(void)
 
 		if (sec->nr_free_max != MAX_BLOCKS_PER_SECTION)
 			continue;
-		for (unsigned long i = 0; i < PAGES_PER_SECTION;
+		/* Uncarved blocks were never touched: released already. */
+		for (unsigned long i = 0;
+		     i < (MAX_BLOCKS_PER_SECTION - sec->nr_uncarved) *
+				 MAX_ORDER_NR_PAGES;
 		     i += MAX_ORDER_NR_PAGES) {
 			struct page *head = &sec->pages[i];
 
@@ -58,9 +61,11 @@ static void zone_remove_section(struct kmem_section *sec)
 	struct zone *z = &kmem_zone;
 
 	lock_assert_held(&z->lock);
-	for (unsigned long i = 0; i < PAGES_PER_SECTION;
+	for (unsigned long i = 0;
+	     i < (MAX_BLOCKS_PER_SECTION - sec->nr_uncarved) * MAX_ORDER_NR_PAGES;
 	     i += MAX_ORDER_NR_PAGES)
 		del_from_free_list(&sec->pages[i], MAX_PAGE_ORDER);
+	zone_account_uncarved(sec, -1);
 	list_del(&sec->node);
 	WRITE_ONCE(z->nr_sections, z->nr_sections - 1);
 	z->nr_free_sections--;

@@ -307,16 +307,17 @@ struct kmem_section *section_create_buddy(bool may_map)
 	sec->size = SECTION_SIZE;
 	sec->kind = SECTION_BUDDY;
 	sec->nr_free_max = MAX_BLOCKS_PER_SECTION;
+	/*
+	 * Only the first block's head is written: the others' descriptors
+	 * lie on seven other pages of the descriptor array, which the zone
+	 * touches when it carves those blocks (zone_carve()), if ever.
+	 */
+	sec->nr_uncarved = MAX_BLOCKS_PER_SECTION - 1;
 	page_slot(sec->pages)->sec = sec;
 	page_slot(sec->pages)->base = sec->base;
-	for (unsigned long i = 0; i < PAGES_PER_SECTION;
-	     i += MAX_ORDER_NR_PAGES) {
-		struct page *head = &sec->pages[i];
-
-		head->type = PG_buddy;
-		head->order = MAX_PAGE_ORDER;
-		head->flags = PGF_zeroed | PGF_released;
-	}
+	sec->pages[0].type = PG_buddy;
+	sec->pages[0].order = MAX_PAGE_ORDER;
+	sec->pages[0].flags = PGF_zeroed | PGF_released;
 	table_set(sec->base, SECTION_SIZE, sec);
 	nr_buddy++;
 	kmem_mutex_unlock(&section_lock);

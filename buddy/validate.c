@@ -47,7 +47,7 @@ static int __buddy_validate(const struct pcp_count *pc)
 {
 	struct zone *z = &kmem_zone;
 	unsigned long free_blocks[NR_PAGE_ORDERS] = { 0 }, free_pages = 0;
-	unsigned long pcp_pages = 0, nr_free_sections = 0;
+	unsigned long pcp_pages = 0, nr_free_sections = 0, nr_uncarved = 0;
 	unsigned long used_pages = 0, nr_mapped;
 	struct kmem_section *sec;
 	int bad = 0;
@@ -55,9 +55,15 @@ static int __buddy_validate(const struct pcp_count *pc)
 	lock_assert_held(&z->lock);
 	list_for_each_entry(sec, &z->sections, node) {
 		struct page *pages = sec->pages;
-		unsigned int free_max = 0;
+		unsigned int free_max = sec->nr_uncarved;
+		unsigned long end = (MAX_BLOCKS_PER_SECTION - sec->nr_uncarved) *
+				    MAX_ORDER_NR_PAGES;
 
-		for (unsigned long i = 0; i < PAGES_PER_SECTION;) {
+		/* Uncarved blocks: free, on no list, descriptors unwritten. */
+		nr_uncarved += sec->nr_uncarved;
+		free_blocks[MAX_PAGE_ORDER] += sec->nr_uncarved;
+		free_pages += PAGES_PER_SECTION - end;
+		for (unsigned long i = 0; i < end;) {
 			struct page *p = &pages[i];
 			unsigned int o = p->order;
 			unsigned long n = 1UL << o;
@@ -128,10 +134,13 @@ static int __buddy_validate(const struct pcp_count *pc)
 					      p->type, p->order, p->flags);
 				r++;
 			}
-			if (r != z->nr_released)
-				VFAIL("released list holds %lu blocks, count says %lu\n",
-				      r, z->nr_released);
-			n += r + nr_releasing;
+			if (nr_uncarved != z->nr_uncarved)
+				VFAIL("%lu uncarved blocks in sections, zone says %lu\n",
+				      nr_uncarved, z->nr_uncarved);
+			if (r + z->nr_uncarved != z->nr_released)
+				VFAIL("released list holds %lu blocks and %lu are uncarved, count says %lu\n",
+				      r, z->nr_uncarved, z->nr_released);
+			n += r + nr_releasing + z->nr_uncarved;
 		}
 		if (n != z->free_area[o].nr_free)
 			VFAIL("order %d: %lu blocks on the lists, nr_free says %lu\n",
@@ -222,7 +231,7 @@ int buddy_validate(void)
 static int __buddy_validate_free(void)
 {
 	struct zone *z = &kmem_zone;
-	unsigned long free_pages = 0, nr_free_sections = 0;
+	unsigned long free_pages = 0, nr_free_sections = 0, nr_uncarved = 0;
 	struct kmem_section *sec;
 	int bad = 0;
 
@@ -278,11 +287,12 @@ static int __buddy_validate_free(void)
 			}
 		}
 		if (o == MAX_PAGE_ORDER) {
-			if (r != z->nr_released)
-				VFAIL("released list holds %lu blocks, count says %lu\n",
-				      r, z->nr_released);
-			n += r + nr_releasing;
-			free_pages += nr_releasing << MAX_PAGE_ORDER;
+			if (r + z->nr_uncarved != z->nr_released)
+				VFAIL("released list holds %lu blocks and %lu are uncarved, count says %lu\n",
+				      r, z->nr_uncarved, z->nr_released);
+			n += r + nr_releasing + z->nr_uncarved;
+			free_pages += (nr_releasing + z->nr_uncarved)
+				      << MAX_PAGE_ORDER;
 		}
 		if (n != z->free_area[o].nr_free)
 			VFAIL("order %d: %lu blocks on the lists, nr_free says %lu\n",
@@ -292,9 +302,12 @@ static int __buddy_validate_free(void)
 		VFAIL("%lu pages in free blocks, zone says %lu\n", free_pages,
 		      z->free_pages);
 	list_for_each_entry(sec, &z->sections, node) {
-		unsigned int free_max = 0;
+		unsigned int free_max = sec->nr_uncarved;
 
-		for (unsigned long i = 0; i < PAGES_PER_SECTION;
+		nr_uncarved += sec->nr_uncarved;
+		for (unsigned long i = 0;
+		     i < (MAX_BLOCKS_PER_SECTION - sec->nr_uncarved) *
+				 MAX_ORDER_NR_PAGES;
 		     i += 1UL << MAX_PAGE_ORDER)
 			if (page_type(&sec->pages[i]) == PG_buddy &&
 			    sec->pages[i].order == MAX_PAGE_ORDER)
@@ -305,6 +318,9 @@ static int __buddy_validate_free(void)
 		if (free_max == MAX_BLOCKS_PER_SECTION)
 			nr_free_sections++;
 	}
+	if (nr_uncarved != z->nr_uncarved)
+		VFAIL("%lu uncarved blocks in sections, zone says %lu\n",
+		      nr_uncarved, z->nr_uncarved);
 	bad += check_section_counts(nr_free_sections);
 	return bad;
 }

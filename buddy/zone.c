@@ -289,6 +289,65 @@ static void section_account_alloc_max(struct page *page)
 }
 
 /*
+ * A new section's blocks after the first are carved lazily: they count as
+ * free, released max-order blocks (free_area, free_pages, nr_released, the
+ * section's nr_free_max) from the start, but their heads are written and
+ * put on the released list only when the zone has no other max-order
+ * block to give (released blocks already carved go first: either costs
+ * page faults, a carve also a descriptor page).  Every block head sits on
+ * its own page of the descriptor array, so a small program that never
+ * needs a second block never touches the other seven pages, as the
+ * kernel defers initialising struct pages it does not need yet.  The
+ * uncarved blocks are the last ones of their section.
+ */
+static bool zone_carve(void)
+{
+	struct zone *z = &kmem_zone;
+	struct kmem_section *sec;
+
+	lock_assert_held(&z->lock);
+	if (!z->nr_uncarved)
+		return false;
+	list_for_each_entry(sec, &z->sections, node) {
+		struct page *head;
+
+		if (!sec->nr_uncarved)
+			continue;
+		head = &sec->pages[(MAX_BLOCKS_PER_SECTION - sec->nr_uncarved) *
+				   MAX_ORDER_NR_PAGES];
+		sec->nr_uncarved--;
+		z->nr_uncarved--;
+		head->type = PG_buddy;
+		head->order = MAX_PAGE_ORDER;
+		head->flags = PGF_zeroed | PGF_released;
+		/* Already counted: on the list, and nothing else. */
+		list_add_tail(&head->lru, &z->released);
+		return true;
+	}
+	BUG_ON(1);	/* z->nr_uncarved says some section has one */
+	return false;
+}
+
+/**
+ * zone_account_uncarved - count a section's uncarved blocks in or out
+ * @sec: a BUDDY section joining (@sign 1) or leaving (-1) the zone
+ *
+ * Context: zone lock held.
+ */
+void zone_account_uncarved(struct kmem_section *sec, int sign)
+{
+	struct zone *z = &kmem_zone;
+	long n = (long)sec->nr_uncarved * sign;
+
+	lock_assert_held(&z->lock);
+	z->nr_uncarved += n;
+	z->nr_released += n;
+	z->free_area[MAX_PAGE_ORDER].nr_free += n;
+	z->free_pages += n * (long)MAX_ORDER_NR_PAGES;
+	publish_free_area(MAX_PAGE_ORDER);
+}
+
+/*
  * __rmqueue - take a block of @order from the zone
  *
  * Return: its head (type still PG_buddy, flags say whether it is zeroed),
@@ -304,7 +363,9 @@ static struct page *__rmqueue(unsigned int order)
 		struct page *page;
 
 		if (list_empty(l)) {
-			if (o < MAX_PAGE_ORDER || list_empty(&z->released))
+			if (o < MAX_PAGE_ORDER)
+				continue;
+			if (list_empty(&z->released) && !zone_carve())
 				continue;
 			l = &z->released;
 		}
@@ -376,7 +437,7 @@ static void __free_one_page(struct page *page, unsigned int order)
 	add_to_free_list(page, order);
 }
 
-/* Put a new section's blocks on the lists. */
+/* Put a new section's first block on the lists; count the others. */
 static void zone_add_section(struct kmem_section *sec)
 {
 	struct zone *z = &kmem_zone;
@@ -386,11 +447,9 @@ static void zone_add_section(struct kmem_section *sec)
 	WRITE_ONCE(z->nr_sections, z->nr_sections + 1);
 	z->nr_free_sections++;
 	z->managed_pages += PAGES_PER_SECTION;
-	for (unsigned long i = 0; i < PAGES_PER_SECTION;
-	     i += MAX_ORDER_NR_PAGES) {
-		sec->pages[i].freed_at = zone_clock();
-		add_to_free_list(&sec->pages[i], MAX_PAGE_ORDER);
-	}
+	sec->pages[0].freed_at = zone_clock();
+	add_to_free_list(&sec->pages[0], MAX_PAGE_ORDER);
+	zone_account_uncarved(sec, 1);	/* the rest: zone_carve() */
 	publish_buddy_locked();
 }
 

@@ -37,6 +37,7 @@ void zone_unlock(void);
 void zone_unlock_read(void);
 void publish_buddy_locked(void);
 void del_from_free_list(struct page *page, unsigned int order);
+void zone_account_uncarved(struct kmem_section *sec, int sign);
 
 /* The release policy and the reaper (release.c). */
 unsigned long release_blocks(unsigned long now, bool all, bool wait,

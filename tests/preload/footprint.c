@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/preload/footprint.c - kmem's fixed footprint, in pages, against
+ * glibc's (issue 14, item 5).
+ *
+ * A small program's start: a few allocations of the sizes a command-line
+ * tool makes first (a path, a line, a buffer), then nothing.  The child
+ * counts the resident pages of the memory an allocator can own: private
+ * anonymous mappings (kmem's sections, descriptor arrays, statistics twin
+ * and .bss; glibc's heap and arenas) and the published statistics memfd,
+ * from /proc/self/smaps, read with system calls into a static buffer so
+ * that the count does not move what it counts.  File-backed pages (code,
+ * the libraries' own .data) and the stack are left out: they depend on
+ * the page cache and on the kernel's fault-around, not on the allocator's
+ * choices.
+ *
+ * The driver runs the child twice, plainly (glibc's malloc) and with
+ * LD_PRELOAD=LIB, and fails if kmem's count exceeds glibc's by more than
+ * BOUND pages, printing both breakdowns.  Page counts of one program are
+ * deterministic (no time, no threads), so the bound can be tight: it is
+ * what kmem needs today plus two pages (Documentation/performance.md,
+ * "Fixed footprint", has the breakdown).
+ *
+ * Usage: footprint LIB BOUND      (driver)
+ *        footprint --child        (one count; prints "pages N" and the
+ *                                  mappings it counted)
+ */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char smaps[1 << 20];
+
+/* The child: allocate like a small program, count, report on stdout. */
+static int child(void)
+{
+	static const size_t sizes[] = { 24, 100, 32, 1000, 64, 4000 };
+	char *keep[sizeof(sizes) / sizeof(sizes[0])];
+	char out[8192];
+	size_t len = 0, olen = 0;
+	unsigned long total_kb = 0, map_kb = 0;
+	char name[160] = "";
+	bool counted = false;
+	ssize_t n;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		keep[i] = malloc(sizes[i]);
+		if (!keep[i])
+			return 2;
+		memset(keep[i], 1, sizes[i]);
+	}
+	free(keep[3]);
+	fd = open("/proc/self/smaps", O_RDONLY);
+	if (fd < 0)
+		return 2;
+	while ((n = read(fd, smaps + len, sizeof(smaps) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	smaps[len] = '\0';
+
+	for (char *line = smaps, *next; *line; line = next) {
+		unsigned long kb;
+
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		if (sscanf(line, "Rss: %lu kB", &kb) == 1) {
+			if (counted)
+				map_kb = kb;
+			continue;
+		}
+		if (!strncmp(line, "VmFlags:", 8)) {
+			if (counted && map_kb) {
+				total_kb += map_kb;
+				olen += (size_t)snprintf(out + olen,
+							 sizeof(out) - olen,
+							 "  %5lu kB %s\n", map_kb,
+							 name);
+				if (olen >= sizeof(out))
+					olen = sizeof(out) - 1;
+			}
+			map_kb = 0;
+			continue;
+		}
+		/* A mapping's header: "start-end perms offset dev inode [path]" */
+		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' ')) {
+			char hdr[256], perms[8] = "", path[128] = "";
+			size_t hlen = (size_t)(next - line);
+			unsigned long start;
+
+			/* One line: sscanf would read on past its end. */
+			if (hlen >= sizeof(hdr))
+				hlen = sizeof(hdr) - 1;
+			memcpy(hdr, line, hlen);
+			hdr[hlen] = '\0';
+			if (sscanf(hdr, "%lx-%*x %7s %*s %*s %*s %127[^\n]", &start,
+				   perms, path) < 2)
+				continue;
+			counted = (path[0] == '\0' && perms[0] == 'r') ||
+				  !strcmp(path, "[heap]") ||
+				  strstr(path, "memfd:kmem-stats");
+			snprintf(name, sizeof(name), "%lx %s %s", start, perms,
+				 path[0] ? path : "[anon]");
+		}
+	}
+	printf("pages %lu\n%s", total_kb / 4, out);
+	return 0;
+}
+
+/* Run this program as the child, with @preload or none; its page count. */
+static long run_child(const char *self, const char *preload, char *report,
+		      size_t size)
+{
+	int pipefd[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+	long pages = -1;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		if (preload)
+			setenv("LD_PRELOAD", preload, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		execl(self, self, "--child", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (len < size - 1 &&
+	       (n = read(pipefd[0], report + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	report[len] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return -1;
+	if (sscanf(report, "pages %ld", &pages) != 1)
+		return -1;
+	return pages;
+}
+
+int main(int argc, char **argv)
+{
+	static char glibc_report[8192], kmem_report[8192];
+	long glibc_pages, kmem_pages, bound;
+
+	if (argc == 2 && !strcmp(argv[1], "--child"))
+		return child();
+	if (argc != 3) {
+		fprintf(stderr, "usage: footprint LIB BOUND\n");
+		return 2;
+	}
+	bound = strtol(argv[2], NULL, 10);
+	glibc_pages = run_child("/proc/self/exe", NULL, glibc_report,
+				sizeof(glibc_report));
+	kmem_pages = run_child("/proc/self/exe", argv[1], kmem_report,
+			       sizeof(kmem_report));
+	printf("glibc:\n%skmem:\n%s", glibc_report, kmem_report);
+	if (glibc_pages < 0 || kmem_pages < 0) {
+		printf("FAIL: a child failed\n");
+		return 1;
+	}
+	printf("kmem adds %ld pages to glibc's %ld (bound %ld)\n",
+	       kmem_pages - glibc_pages, glibc_pages, bound);
+	if (kmem_pages - glibc_pages > bound) {
+		printf("FAIL: kmem's fixed footprint is %ld pages over glibc's, more than %ld\n",
+		       kmem_pages - glibc_pages, bound);
+		return 1;
+	}
+	return 0;
+}
