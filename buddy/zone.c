@@ -30,6 +30,9 @@
  * it computes its next deadline; pages they free are cold (stamped
  * expired).
  * Allocation prefers resident blocks (hot, no page faults) to released ones.
+ * A new section's blocks after the first are uncarved: counted free and
+ * released, on no list, their descriptors unwritten until zone_carve()
+ * needs one (so that a small process touches one descriptor page, not 8).
  * A section whose blocks are all released is unmapped once more than
  * kmem_config.retain_sections such sections exist.
  *

@@ -8,8 +8,9 @@
  * counts the resident pages of the memory an allocator can own: private
  * anonymous mappings (kmem's sections, descriptor arrays, statistics twin
  * and .bss; glibc's heap and arenas) and the published statistics memfd,
- * from /proc/self/smaps, read with system calls into a static buffer so
- * that the count does not move what it counts.  File-backed pages (code,
+ * from /proc/self/smaps, read with system calls into a static buffer
+ * whose mapping is not counted (the longer the text, the more of it is
+ * touched).  File-backed pages (code,
  * the libraries' own .data) and the stack are left out: they depend on
  * the page cache and on the kernel's fault-around, not on the allocator's
  * choices.
@@ -90,19 +91,26 @@ static int child(void)
 		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' ')) {
 			char hdr[256], perms[8] = "", path[128] = "";
 			size_t hlen = (size_t)(next - line);
-			unsigned long start;
+			unsigned long start, end;
 
 			/* One line: sscanf would read on past its end. */
 			if (hlen >= sizeof(hdr))
 				hlen = sizeof(hdr) - 1;
 			memcpy(hdr, line, hlen);
 			hdr[hlen] = '\0';
-			if (sscanf(hdr, "%lx-%*x %7s %*s %*s %*s %127[^\n]", &start,
-				   perms, path) < 2)
+			if (sscanf(hdr, "%lx-%lx %7s %*s %*s %*s %127[^\n]", &start,
+				   &end, perms, path) < 3)
 				continue;
 			counted = (path[0] == '\0' && perms[0] == 'r') ||
 				  !strcmp(path, "[heap]") ||
 				  strstr(path, "memfd:kmem-stats");
+			/*
+			 * Not this program's .bss, where the text is read:
+			 * the longer kmem's smaps, the more pages it touches.
+			 */
+			if (start <= (unsigned long)smaps &&
+			    (unsigned long)smaps < end)
+				counted = false;
 			snprintf(name, sizeof(name), "%lx %s %s", start, perms,
 				 path[0] ? path : "[anon]");
 		}
