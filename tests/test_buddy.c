@@ -516,6 +516,87 @@ END_TEST
 
 /* ---- /proc/buddyinfo format ----------------------------------------- */
 
+/* Is the page holding @p resident?  (mincore: no read, so no fault.) */
+static bool page_resident(const void *p)
+{
+	unsigned char vec = 0;
+
+	ck_assert_int_eq(mincore((void *)((unsigned long)p & ~(PAGE_SIZE - 1)),
+				 PAGE_SIZE, &vec), 0);
+	return vec & 1;
+}
+
+/* The head descriptor of max-order block @b of @sec (one page each). */
+static const struct page *block_head(const struct kmem_section *sec, int b)
+{
+	return &sec->pages[(unsigned long)b * MAX_ORDER_NR_PAGES];
+}
+
+/*
+ * A new section's blocks after the first are carved only when the zone
+ * needs them (issue 14, item 5): each block's head descriptor is on a page
+ * of its own, which stays untouched until then, while every figure counts
+ * the block free and released.  Carving them all maps no new section;
+ * a section unmapped with blocks still uncarved leaves the zone valid.
+ */
+START_TEST(test_sections_carved_lazily)
+{
+	struct kmem_buddyinfo bi;
+	struct kmem_section *sec;
+	unsigned int uncarved;
+	int first;
+
+	take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	sec = addr_to_section(live[0].addr);
+	ck_assert_ptr_nonnull(sec);
+	/* Start-up may have split block 0 for its slabs, no more. */
+	first = (int)((live[0].addr - sec->base) >>
+		      (MAX_PAGE_ORDER + PAGE_SHIFT));
+	ck_assert_int_le(first, 1);
+	for (int b = first + 1; b < (int)MAX_BLOCKS_PER_SECTION; b++)
+		ck_assert_msg(!page_resident(block_head(sec, b)),
+			      "descriptor page of block %d resident, but no block after %d was needed",
+			      b, first);
+	uncarved = sec->nr_uncarved;
+	ck_assert_uint_eq(uncarved, MAX_BLOCKS_PER_SECTION - 1 - (unsigned)first);
+	kmem_buddyinfo_get(&bi);
+	ck_assert_uint_eq(bi.nr_sections, 1);
+	ck_assert_uint_ge(bi.nr_free[MAX_PAGE_ORDER], uncarved);
+	ck_assert_uint_eq(bi.retained, (unsigned long)uncarved * SECTION_SIZE /
+					       MAX_BLOCKS_PER_SECTION);
+	ck_assert_int_eq(buddy_validate(), 0);
+
+	/* The rest of the section, carved one by one: no new section. */
+	for (unsigned int i = 0; i < uncarved; i++)
+		take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	kmem_buddyinfo_get(&bi);
+	ck_assert_uint_eq(bi.nr_sections, 1);
+	ck_assert_uint_eq(sec->nr_uncarved, 0);
+	for (int b = 0; b < (int)MAX_BLOCKS_PER_SECTION; b++)
+		ck_assert(page_resident(block_head(sec, b)));
+	ck_assert_int_eq(buddy_validate(), 0);
+
+	/* A second section; everything freed and unmapped, uncarved or not. */
+	take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	kmem_buddyinfo_get(&bi);
+	ck_assert_uint_eq(bi.nr_sections, 2);
+	ck_assert_uint_eq(addr_to_section(live[nr_live - 1].addr)->nr_uncarved,
+			  MAX_BLOCKS_PER_SECTION - 1);
+	ck_assert_int_eq(buddy_validate(), 0);
+	while (nr_live)
+		drop_block(nr_live - 1);
+	kmem_config.retain_sections = 0;
+	kmem_shrink_all();
+	kmem_buddyinfo_get(&bi);
+	ck_assert_int_eq(buddy_validate(), 0);
+	ck_assert_uint_le(bi.nr_sections, 1);	/* start-up's slabs */
+	ck_assert_uint_eq(bi.retained, 0);
+	take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+	ck_assert_int_eq(buddy_validate(), 0);
+	drop_block(0);
+}
+END_TEST
+
 START_TEST(test_buddyinfo_format)
 {
 	struct kmem_buddyinfo bi = { .nr_free = { 1, 22, 333, 4444, 55555, 0,
@@ -895,6 +976,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_rss_drops_after_shrink);
 	tcase_add_test(tc, test_idle_release);
 	tcase_add_test(tc, test_sections_unmapped_beyond_retain);
+	tcase_add_test(tc, test_sections_carved_lazily);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validate");
