@@ -79,8 +79,8 @@ static int child(void)
 				total_kb += map_kb;
 				olen += (size_t)snprintf(out + olen,
 							 sizeof(out) - olen,
-							 "  %5lu kB %s\n", map_kb,
-							 name);
+							 "  %5lu kB %s\n",
+							 map_kb, name);
 				if (olen >= sizeof(out))
 					olen = sizeof(out) - 1;
 			}
@@ -88,7 +88,8 @@ static int child(void)
 			continue;
 		}
 		/* A mapping's header: "start-end perms offset dev inode [path]" */
-		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' ')) {
+		if (strchr(line, '-') &&
+		    strchr(line, '-') < strchr(line, ' ')) {
 			char hdr[256], perms[8] = "", path[128] = "";
 			size_t hlen = (size_t)(next - line);
 			unsigned long start, end;
@@ -98,8 +99,8 @@ static int child(void)
 				hlen = sizeof(hdr) - 1;
 			memcpy(hdr, line, hlen);
 			hdr[hlen] = '\0';
-			if (sscanf(hdr, "%lx-%lx %7s %*s %*s %*s %127[^\n]", &start,
-				   &end, perms, path) < 3)
+			if (sscanf(hdr, "%lx-%lx %7s %*s %*s %*s %127[^\n]",
+				   &start, &end, perms, path) < 3)
 				continue;
 			counted = (path[0] == '\0' && perms[0] == 'r') ||
 				  !strcmp(path, "[heap]") ||
