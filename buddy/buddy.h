@@ -325,6 +325,27 @@ struct free_area {
 	unsigned long nr_free;		/* blocks on free_list */
 };
 
+/**
+ * struct reaper_report - what the reaper's latest pass did, in its clock
+ * @passes:   passes completed since the reaper started
+ * @start_ms: kmem_now_ms() when the latest pass began
+ * @due_ms:   the deadline the reaper slept until before that pass (0: it
+ *            slept without one until a kick, or it is the first pass)
+ * @next_ms:  the deadline it sleeps until after that pass (0: none, it
+ *            waits for a kick: nothing it knows of expires)
+ *
+ * Published in the statistics region (reaper_* in include/kmem/stats.h)
+ * and read by buddy_reaper_report(): the condition tests wait for instead
+ * of a time ("the reaper has run a pass past the deadline and has nothing
+ * left to do").
+ */
+struct reaper_report {
+	unsigned long passes;
+	unsigned long start_ms;
+	unsigned long due_ms;
+	unsigned long next_ms;
+};
+
 /*
  * struct zone - the page allocator's books ("Node 0, zone Normal").
  *
@@ -346,6 +367,7 @@ struct zone {
 	unsigned long managed_pages;	/* pages in all sections */
 	unsigned long free_pages;	/* pages in free blocks (both lists) */
 	unsigned long next_decay_ms;	/* earliest pending release, or 0 */
+	struct reaper_report reaper;	/* the latest reaper pass (published) */
 };
 
 extern struct zone kmem_zone;
@@ -378,6 +400,7 @@ void buddy_fork_child(void);
 void buddy_republish_locked(void);
 void section_republish_locked(void);
 void buddy_reaper_kick(unsigned long due);
+void buddy_reaper_report(struct reaper_report *r);
 void buddy_reaper_start(void);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));

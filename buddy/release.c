@@ -217,6 +217,12 @@ void buddy_release_all(void)
 #define REAPER_NO_DEADLINE ULONG_MAX	/* reaper_wait: asleep, no deadline */
 
 static struct kmem_mutex reaper_mutex = KMEM_MUTEX_INIT(LOCK_RANK_REAPER);
+/*
+ * Held across each pass.  Guards no data: buddy_validate() takes it so
+ * that its walk of every page never meets a slab that the pass's depot
+ * trim is giving back (its pages are retyped without the zone lock).
+ */
+struct kmem_mutex reaper_pass_lock = KMEM_MUTEX_INIT(LOCK_RANK_REAPER_PASS);
 static pthread_cond_t reaper_cond;	/* CLOCK_MONOTONIC, reaper_maybe_start() */
 static bool reaper_started;	/* reaper_mutex */
 static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
@@ -242,9 +248,15 @@ void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 	reaper_hooks[nr_reaper_hooks++] = fn;
 }
 
-static void reaper_pass(unsigned long *next)
+/*
+ * One pass: the hooks, then the zone's expired blocks.  @due is the
+ * deadline the reaper slept until (0: none); the pass is published with
+ * it (struct reaper_report) once it is complete.
+ */
+static void reaper_pass(unsigned long due_slept, unsigned long *next)
 {
 	unsigned long now = kmem_now_ms(), due;
+	struct zone *z = &kmem_zone;
 
 	WRITE_ONCE(zone_clock_ms, now);
 	*next = 0;
@@ -258,6 +270,29 @@ static void reaper_pass(unsigned long *next)
 	due = buddy_release_expired(now);
 	if (due && (!*next || due < *next))
 		*next = due;
+	zone_lock();
+	z->reaper.passes++;
+	z->reaper.start_ms = now;
+	z->reaper.due_ms = due_slept;
+	z->reaper.next_ms = *next;
+	publish_buddy_locked();
+	zone_unlock();
+}
+
+/**
+ * buddy_reaper_report - what the reaper's latest pass did
+ * @r: filled in (all 0 before the first pass, or without a reaper)
+ *
+ * The same figures as the statistics region's reaper_* (stats.h).  A
+ * test that waits for the reaper polls this, with a bound, for a pass
+ * that began after the deadline it cares about.
+ */
+void buddy_reaper_report(struct reaper_report *r)
+{
+	kmem_init();
+	zone_lock();
+	*r = kmem_zone.reaper;
+	zone_unlock_read();
 }
 
 /* Sleep until @next (kmem_now_ms() time, 0: none) or a kick. */
@@ -301,13 +336,16 @@ static void *reaper_main(void *arg)
 	(void)arg;
 	prctl(PR_SET_NAME, "kmem-reaper", 0, 0, 0);
 	tls_reaper = true;
-	for (;;) {
+	for (unsigned long due = 0;;) {
 		unsigned long next;
 
 		/* Kicks from now on may concern what this pass misses. */
 		__atomic_store_n(&reaper_kicked, false, __ATOMIC_SEQ_CST);
-		reaper_pass(&next);
+		kmem_mutex_lock(&reaper_pass_lock);
+		reaper_pass(due, &next);
+		kmem_mutex_unlock(&reaper_pass_lock);
 		reaper_sleep(next);
+		due = next;
 	}
 	return NULL;
 }
@@ -420,6 +458,8 @@ void reaper_fork_parent(void)
 /* The child has no reaper thread. */
 void reaper_fork_child(void)
 {
+	/* Not taken by the prepare handler: it guards no data. */
+	kmem_mutex_reinit(&reaper_pass_lock);
 	kmem_mutex_reinit(&reaper_mutex);
 	reaper_started = false;	/* reaper_maybe_start() inits the cond */
 	reaper_wait = REAPER_AWAKE;

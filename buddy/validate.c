@@ -190,8 +190,10 @@ static int __buddy_validate(const struct pcp_count *pc)
  * of the same order are left unmerged, every free block is on the list of
  * its order and every list entry is a free block of that order, the counts
  * match, and the per-thread lists hold exactly the pages lent to them.
- * Meaningful while other threads are not allocating.
+ * Meaningful while other threads are not allocating; the reaper's passes
+ * are held off meanwhile (reaper_pass_lock), so a test need not stop it.
  *
+ * Context: no kmem lock held.
  * Return: 0, or the number of problems found (each one printed).
  */
 int buddy_validate(void)
@@ -200,6 +202,12 @@ int buddy_validate(void)
 	int bad;
 
 	kmem_init();
+	/*
+	 * No reaper pass under way: its depot trim gives slabs back, and
+	 * retypes their pages without the zone lock, which the walk of
+	 * every page below would report as a broken block.
+	 */
+	kmem_mutex_lock(&reaper_pass_lock);
 	kmem_thread_lock();
 	kmem_thread_for_each(&pcp_part, count_pcp, &pc);
 	kmem_mutex_lock(&zone_os_lock);	/* no release or growth under way */
@@ -208,6 +216,7 @@ int buddy_validate(void)
 	zone_unlock_read();
 	kmem_mutex_unlock(&zone_os_lock);
 	kmem_thread_unlock();
+	kmem_mutex_unlock(&reaper_pass_lock);
 	return bad;
 }
 

@@ -183,6 +183,10 @@ void publish_buddy_locked(void)
 	h->retained = (z->nr_released + nr_releasing) *
 		      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
 	h->nr_sections = z->nr_sections;
+	h->reaper_passes = z->reaper.passes;
+	h->reaper_start_ms = z->reaper.start_ms;
+	h->reaper_due_ms = z->reaper.due_ms;
+	h->reaper_next_ms = z->reaper.next_ms;
 }
 
 /* One free list's count changed: publish it and the free total. */

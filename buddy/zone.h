@@ -43,6 +43,7 @@ void zone_account_uncarved(struct kmem_section *sec, int sign);
 unsigned long release_blocks(unsigned long now, bool all, bool wait,
 			     unsigned long *next);
 void reaper_maybe_start(void);
+extern struct kmem_mutex reaper_pass_lock;	/* buddy_validate() */
 void reaper_fork_prepare(void);
 void reaper_fork_parent(void);
 void reaper_fork_child(void);

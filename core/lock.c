@@ -24,6 +24,7 @@
 
 const char *const kmem_lock_rank_names[NR_LOCK_RANKS] = {
 	[LOCK_RANK_NONE] = "(no rank)",
+	[LOCK_RANK_REAPER_PASS] = "reaper_pass_lock (buddy/release.c)",
 	[LOCK_RANK_RCU_WORKER] = "worker_mutex (slab/rcu.c)",
 	[LOCK_RANK_RCU_QUEUE] = "rcu_mutex (slab/rcu.c)",
 	[LOCK_RANK_THREAD] = "thread_lock (core/thread.c)",

@@ -38,6 +38,7 @@
  */
 enum kmem_lock_rank {
 	LOCK_RANK_NONE,		/* (no lock held) */
+	LOCK_RANK_REAPER_PASS,	/* buddy/release.c reaper_pass_lock: a reaper pass */
 	LOCK_RANK_RCU_WORKER,	/* slab/rcu.c worker_mutex: the batch being freed */
 	LOCK_RANK_RCU_QUEUE,	/* slab/rcu.c rcu_mutex: the deferred-free queue */
 	LOCK_RANK_THREAD,	/* core/thread.c thread_lock: the thread registry */

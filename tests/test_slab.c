@@ -11,6 +11,7 @@
 #include <urcu.h>
 
 #include "kmalloc/kmalloc.h"
+#include "reaper_wait.h"
 
 struct conn {
 	int fd;
@@ -1389,6 +1390,51 @@ static struct slab *busy_slab(struct kmem_cache *s)
 	return list_first_entry(&s->slabs_full, struct slab, list);
 }
 
+/*
+ * buddy_validate() walks every page; a reaper pass gives slabs back from
+ * the depots and retypes their pages without the zone lock.  The
+ * validator holds the passes off (reaper_pass_lock), so it may run while
+ * the reaper works and must find nothing, pass after pass, until the
+ * reaper has given back what the depot held and settled.
+ */
+START_TEST(test_validate_during_reaper_passes)
+{
+	/* Slabs of several pages: giving one back retypes its tail pages. */
+	struct kmem_cache *s = kmem_cache_create("reap_validate", 1000, 0,
+						 SLAB_NO_MERGE, NULL);
+	const size_t n = 50000;		/* ~49 MiB: the reaper starts */
+	void **p = malloc(n * sizeof(void *));
+	struct reaper_report r;
+	unsigned long slabs, deadline;
+	int rounds = 0;
+
+	kmem_config.decay_ms = 20;
+	for (size_t i = 0; i < n; i++)
+		p[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	for (size_t i = 0; i < n; i++)
+		kmem_cache_free(s, p[i]);
+	deadline = reaper_clock_ms() + kmem_config.decay_ms;
+	slabs = info_of("reap_validate").num_slabs;
+	ck_assert_uint_gt(info_of("reap_validate").pages_per_slab, 1);
+	do {
+		ck_assert_int_eq(buddy_validate(), 0);
+		rounds++;
+		buddy_reaper_report(&r);
+	} while (!(r.passes && r.start_ms >= deadline && !r.next_ms) &&
+		 rounds < 100000);
+	ck_assert_msg(reaper_settled(deadline, &r),
+		      "the reaper never settled: %lu passes, last at %lu, next %lu",
+		      r.passes, r.start_ms, r.next_ms);
+	/* It did give slabs back while the validator ran. */
+	ck_assert_msg(info_of("reap_validate").num_slabs < slabs / 2,
+		      "slabs %lu -> %lu", slabs, info_of("reap_validate").num_slabs);
+	ck_assert_int_eq(buddy_validate(), 0);
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_validate_bitmap_popcount)
 {
 	struct kmem_cache *s = kmem_cache_create("val-bits", 64, 0,
@@ -1593,6 +1639,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_validate_free_slab_object_out);
 	tcase_add_test(tc, test_validate_slab_counts);
 	tcase_add_test(tc, test_validate_poison_overwritten);
+	tcase_add_test(tc, test_validate_during_reaper_passes);
 #if KMEM_DEBUG_LEVEL >= 2
 	tcase_add_test(tc, test_expensive_tier_checks_slabs);
 #endif

@@ -131,7 +131,19 @@ struct kmem_stats_header {
 					 * (resident) for reuse */
 	uint64_t nr_huge_cached;
 	uint64_t os_moves;		/* mremap calls that moved a mapping */
-	uint64_t reserved[15];
+	/*
+	 * The reaper thread's latest pass, in its own clock (CLOCK_MONOTONIC_
+	 * COARSE, ms): what a test or a monitor waits for instead of a time.
+	 * All 0 until the reaper's first pass (and in a process without one).
+	 */
+	uint64_t reaper_passes;		/* passes completed */
+	uint64_t reaper_start_ms;	/* when the latest pass began */
+	uint64_t reaper_due_ms;		/* the deadline it slept toward before
+					 * it (0: none; a pass that began
+					 * earlier was woken by a kick) */
+	uint64_t reaper_next_ms;	/* the deadline it sleeps until now
+					 * (0: none, nothing expires) */
+	uint64_t reserved[11];
 };
 
 /* struct kmem_stats_cache.state */
