@@ -332,13 +332,16 @@ struct free_area {
  * @due_ms:   the deadline the reaper slept until before that pass (0: it
  *            slept without one until a kick, or it is the first pass)
  * @next_ms:  the deadline it sleeps until after that pass (0: none, it
- *            waits for a kick: nothing it knows of expires)
+ *            waits for a kick: nothing it knows of expires);
+ *            REAPER_IN_PASS while the pass runs
  *
  * Published in the statistics region (reaper_* in include/kmem/stats.h)
  * and read by buddy_reaper_report(): the condition tests wait for instead
  * of a time ("the reaper has run a pass past the deadline and has nothing
  * left to do").
  */
+#define REAPER_IN_PASS	ULONG_MAX	/* reaper_report.next_ms */
+
 struct reaper_report {
 	unsigned long passes;
 	unsigned long start_ms;
@@ -401,6 +404,7 @@ void buddy_republish_locked(void);
 void section_republish_locked(void);
 void buddy_reaper_kick(unsigned long due);
 void buddy_reaper_report(struct reaper_report *r);
+bool buddy_reaper_idle(void);
 void buddy_reaper_start(void);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));

@@ -249,15 +249,23 @@ void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 }
 
 /*
- * One pass: the hooks, then the zone's expired blocks.  @due is the
- * deadline the reaper slept until (0: none); the pass is published with
- * it (struct reaper_report) once it is complete.
+ * One pass: the hooks, then the zone's expired blocks.  @due_slept is the
+ * deadline the reaper slept toward (0: none).  The pass is published as
+ * it begins (struct reaper_report, next_ms REAPER_IN_PASS) and again with
+ * its next deadline once it is complete.
  */
 static void reaper_pass(unsigned long due_slept, unsigned long *next)
 {
 	unsigned long now = kmem_now_ms(), due;
 	struct zone *z = &kmem_zone;
 
+	zone_lock();
+	z->reaper.passes++;
+	z->reaper.start_ms = now;
+	z->reaper.due_ms = due_slept;
+	z->reaper.next_ms = REAPER_IN_PASS;
+	publish_buddy_locked();
+	zone_unlock();
 	WRITE_ONCE(zone_clock_ms, now);
 	*next = 0;
 	/*
@@ -271,9 +279,6 @@ static void reaper_pass(unsigned long due_slept, unsigned long *next)
 	if (due && (!*next || due < *next))
 		*next = due;
 	zone_lock();
-	z->reaper.passes++;
-	z->reaper.start_ms = now;
-	z->reaper.due_ms = due_slept;
 	z->reaper.next_ms = *next;
 	publish_buddy_locked();
 	zone_unlock();
@@ -293,6 +298,33 @@ void buddy_reaper_report(struct reaper_report *r)
 	zone_lock();
 	*r = kmem_zone.reaper;
 	zone_unlock_read();
+}
+
+/**
+ * buddy_reaper_idle - has the reaper done everything it knows of?
+ *
+ * True when the reaper runs, sleeps without a deadline (nothing it knows
+ * of expires) and no kick came since its last pass began: every block and
+ * magazine freed before the call has been dealt with (released, or kept
+ * for M_TRIM_THRESHOLD).  What a test waits for, polled with a bound,
+ * before it asserts the figures the reaper leaves.  Every free that gives
+ * the reaper work kicks it or finds it asleep with an earlier deadline,
+ * so it cannot look idle with work pending.
+ *
+ * Context: no kmem lock held.
+ */
+bool buddy_reaper_idle(void)
+{
+	bool idle;
+
+	if (!READ_ONCE(reaper_started))
+		return false;
+	kmem_mutex_lock(&reaper_mutex);
+	idle = __atomic_load_n(&reaper_wait, __ATOMIC_SEQ_CST) ==
+		       REAPER_NO_DEADLINE &&
+	       !__atomic_load_n(&reaper_kicked, __ATOMIC_SEQ_CST);
+	kmem_mutex_unlock(&reaper_mutex);
+	return idle;
 }
 
 /* Sleep until @next (kmem_now_ms() time, 0: none) or a kick. */

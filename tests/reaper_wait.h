@@ -3,11 +3,11 @@
  * tests/reaper_wait.h - wait for the reaper by a condition, not a time.
  *
  * A test that depends on the reaper (releases after KMEM_DECAY_MS, depot
- * trims) waits for what the reaper reports of its own passes
- * (buddy_reaper_report(), the statistics region's reaper_* figures): a
- * pass that began at or after the deadline the test cares about, after
- * which the reaper has nothing planned.  Then the end state is final and
- * may be asserted exactly.  The wait is bounded (REAPER_WAIT_MS of the
+ * trims) waits until the reaper says it has nothing left to do
+ * (buddy_reaper_idle()); then the end state is final and may be asserted
+ * exactly.  Not "a pass began after my deadline": the reaper may finish
+ * before it (a block's clock, the zone's, can be a little behind) and
+ * then never run again.  The wait is bounded (REAPER_WAIT_MS of the
  * machine's clock) so that a reaper that never gets there fails the test
  * instead of hanging it; on a loaded machine it simply takes longer.
  */
@@ -31,22 +31,23 @@ static inline unsigned long reaper_clock_ms(void)
 }
 
 /*
- * reaper_settled - wait until the reaper has completed a pass that began
- * at or after @after_ms (reaper_clock_ms() time) and plans no other
- * (next_ms 0: nothing it knows of expires; it sleeps until a kick).
- * @r: the report seen last
+ * reaper_settled - wait until the reaper has dealt with everything freed
+ * before the call (buddy_reaper_idle(): asleep without a deadline, no
+ * kick pending), polled every millisecond for at most REAPER_WAIT_MS
+ * @r: its report then (or the last seen)
  *
- * Return: true if it did within REAPER_WAIT_MS.
+ * Return: true if it did.
  */
-static inline bool reaper_settled(unsigned long after_ms,
-				  struct reaper_report *r)
+static inline bool reaper_settled(struct reaper_report *r)
 {
 	struct timespec ms = { 0, 1000 * 1000 };
 	unsigned long end = reaper_clock_ms() + REAPER_WAIT_MS;
 
 	for (;;) {
+		bool idle = buddy_reaper_idle();
+
 		buddy_reaper_report(r);
-		if (r->passes && r->start_ms >= after_ms && !r->next_ms)
+		if (idle)
 			return true;
 		if (reaper_clock_ms() > end)
 			return false;

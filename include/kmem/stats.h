@@ -136,13 +136,14 @@ struct kmem_stats_header {
 	 * COARSE, ms): what a test or a monitor waits for instead of a time.
 	 * All 0 until the reaper's first pass (and in a process without one).
 	 */
-	uint64_t reaper_passes;		/* passes completed */
+	uint64_t reaper_passes;		/* passes begun */
 	uint64_t reaper_start_ms;	/* when the latest pass began */
 	uint64_t reaper_due_ms;		/* the deadline it slept toward before
 					 * it (0: none; a pass that began
 					 * earlier was woken by a kick) */
-	uint64_t reaper_next_ms;	/* the deadline it sleeps until now
-					 * (0: none, nothing expires) */
+	uint64_t reaper_next_ms;	/* after the pass, the deadline it
+					 * sleeps toward (0: none, nothing
+					 * expires); ~0 while the pass runs */
 	uint64_t reserved[11];
 };
 
