@@ -1715,6 +1715,95 @@ static bool line_flagged(const char *line)
 	return g && (!eol || g < eol);
 }
 
+/*
+ * "kmeminfo watch" on the child, driven sample by sample, so that what it
+ * sees does not depend on how the machine schedules the child.  kmeminfo
+ * stops after each reading (KMEMINFO_TEST_STOP) and its interval is 1 ms,
+ * so each reading comes as soon as the test lets it go on.  Before each,
+ * the test sets kt_leak to WATCH_LEAK_RATE objects per second of its
+ * clock since the first reading, read just before it lets kmeminfo go: a
+ * leak that grows with time, whatever the load (the fit is against the
+ * readings' times).  The readings are WATCH_PACE_MS apart when the
+ * machine allows, later when it does not (late ones only move the points
+ * along the same line).  The leak used to be a thread of the child that
+ * allocated one object per 2 ms tick: starved under load (the TSan stage
+ * at a load average of 60) it grew in fits, r2 came out 0.645 and the
+ * leak was not flagged.  kt_steady is churned by a thread of the child
+ * meanwhile (kmeminfo reads a process whose threads run).
+ */
+#define WATCH_LEAK_RATE	1000	/* objects per second */
+#define WATCH_PACE_MS	100
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_until_s(double when)
+{
+	struct timespec ts = { (time_t)when,
+			       (long)((when - (double)(time_t)when) * 1e9) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static struct result watch_driven(struct kid *k, int samples, const char *plot,
+				  bool json)
+{
+	const char *const unset[] = { "KMEMINFO_LIB", NULL };
+	const char *const stop[] = { "KMEMINFO_TEST_STOP=1", NULL };
+	struct spawn_opts o = { .env = unset, .env2 = stop, .uid = (uid_t)-1 };
+	char nstr[16], *argv[12];
+	int a = 0, st;
+	double t0 = 0;
+	struct proc p;
+
+	snprintf(nstr, sizeof(nstr), "%d", samples);
+	argv[a++] = (char *)KMEMINFO_BIN;
+	argv[a++] = (char *)"watch";
+	argv[a++] = (char *)"-p";
+	argv[a++] = pidstr(k->p.pid);
+	argv[a++] = (char *)"-i";
+	argv[a++] = (char *)"0.001";
+	argv[a++] = (char *)"-n";
+	argv[a++] = nstr;
+	if (plot) {
+		argv[a++] = (char *)"--plot";
+		argv[a++] = (char *)plot;
+	}
+	if (json)
+		argv[a++] = (char *)"--json";
+	argv[a] = NULL;
+
+	kid_cmd(k, "create kt_leak 1000 nomerge");
+	kid_cmd(k, "churn");
+	p = spawn(&o, argv);
+	for (int i = 0; i < samples; i++) {
+		ck_assert_int_eq(waitpid(p.pid, &st, WUNTRACED), p.pid);
+		ck_assert_msg(WIFSTOPPED(st), "kmeminfo ended at reading %d", i);
+		if (!i)
+			t0 = mono_s();
+		if (i + 1 < samples) {
+			sleep_until_s(t0 + (i + 1) * WATCH_PACE_MS / 1000.0);
+			/* The count as of now; again if the child was slow. */
+			for (int tries = 0; tries < 5; tries++) {
+				double t = mono_s();
+
+				kid_cmd(k, "set kt_leak %ld",
+					(long)((t - t0) * WATCH_LEAK_RATE + 0.5));
+				if (mono_s() - t < 0.002)
+					break;
+			}
+		}
+		kill(p.pid, SIGCONT);
+	}
+	return finish(&p);
+}
+
 START_TEST(watch_flags_the_leak)
 {
 	struct kid k = kid_start(NULL);
@@ -1724,9 +1813,7 @@ START_TEST(watch_flags_the_leak)
 	const char *l;
 	int flagged = 0;
 
-	kid_cmd(&k, "leak");
-	r = tool("watch", "-p", pidstr(k.p.pid), "-i", "0.1", "-n", "12",
-		 "--plot", svg_path);
+	r = watch_driven(&k, 12, svg_path, false);
 	check_ok(&r);
 	l = watch_line(r.out, "kt_leak");
 	ck_assert_msg(l && line_flagged(l), "kt_leak not flagged:\n%s", r.out);
@@ -1815,9 +1902,7 @@ START_TEST(watch_json)
 	struct jnode *doc;
 	int growing = 0;
 
-	kid_cmd(&k, "leak");
-	r = tool("watch", "-p", pidstr(k.p.pid), "-i", "0.1", "-n", "10",
-		 "--json");
+	r = watch_driven(&k, 10, NULL, true);
 	check_ok(&r);
 	doc = parse_json(r.out);
 	ck_assert_uint_eq(ju(doc, "samples"), 10);
@@ -1870,8 +1955,9 @@ START_TEST(watch_rule)
 	struct spawn_opts o = { .env = unset, .env2 = stop, .uid = (uid_t)-1 };
 	struct kid k = kid_start(NULL);
 	char *argv[] = { (char *)KMEMINFO_BIN, (char *)"watch", (char *)"-p",
-			 pidstr(k.p.pid), (char *)"-i", (char *)"0.05",
+			 pidstr(k.p.pid), (char *)"-i", (char *)"0.001",
 			 (char *)"-n", (char *)"12", NULL };
+	double resumed = 0;
 	struct proc p;
 	struct result r;
 	int st;
@@ -1880,12 +1966,23 @@ START_TEST(watch_rule)
 		kid_cmd(&k, "create %s 200 nomerge", s[c].name);
 		kid_cmd(&k, "set %s %d", s[c].name, s[c].v[0]);
 	}
+	/*
+	 * The readings come when the test lets kmeminfo go on (1 ms
+	 * interval), WATCH_PACE_MS after the previous one at the earliest:
+	 * evenly spaced unless the machine delays the test's five "set"s,
+	 * and a late one only widens one gap (kmeminfo's own schedule would
+	 * then take the next readings at once, bunched).
+	 */
 	p = spawn(&o, argv);
 	for (int i = 0; i < N; i++) {
 		ck_assert_int_eq(waitpid(p.pid, &st, WUNTRACED), p.pid);
 		ck_assert(WIFSTOPPED(st));
+		if (!i)
+			resumed = mono_s();	/* about when reading 0 was */
 		for (size_t c = 0; i + 1 < N && c < ns; c++)
 			kid_cmd(&k, "set %s %d", s[c].name, s[c].v[i + 1]);
+		sleep_until_s(resumed + WATCH_PACE_MS / 1000.0);
+		resumed = mono_s();
 		kill(p.pid, SIGCONT);
 	}
 	r = finish(&p);
