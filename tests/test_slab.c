@@ -1099,7 +1099,18 @@ START_TEST(test_kfree_rcu)
 	for (int i = 0; i < 100; i++)
 		kfree_rcu(o[i], rcu);
 	kfree_rcu((struct robj *)NULL, rcu);
-	usleep(50 * 1000);	/* time for a wrong early free to show */
+	/*
+	 * Not a sleep "for a wrong early free to show": on a loaded machine
+	 * the worker may not have run at all by then.  Wait (bounded) until
+	 * it has taken a batch and waits for the grace period this reader
+	 * holds off: a worker that frees without waiting has freed by then.
+	 */
+	for (int ms = 0; !slab_rcu_in_grace_period(); ms++) {
+		struct timespec ts = { 0, 1000 * 1000 };
+
+		ck_assert_msg(ms < 60000, "the RCU worker never began a grace period");
+		nanosleep(&ts, NULL);
+	}
 	ck_assert_uint_eq(info_of("kmalloc-32").inuse_objs, before + 100);
 	rcu_read_unlock();
 	rcu_unregister_thread();
