@@ -67,6 +67,9 @@ enum page_type {
 #define PGF_freed_head	0x04	/* was a block head when last freed */
 #define PGF_resident	0x08	/* PG_pcp from kmalloc: pcp_resident holds
 				 * the pages that may be resident */
+#define PGF_sampled	0x10	/* PG_slab, PG_large, PG_alloc: holds an
+				 * allocation the profiler sampled; its
+				 * frees go through kmem_prof_free() */
 #define PGF_slab_marks0	0x40	/* PG_slab: free objects: marker in word 0 */
 #define PGF_slab_marks	0x80	/* PG_slab: free objects: marker in word 1 */
 

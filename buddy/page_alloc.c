@@ -17,6 +17,7 @@
 
 #include "buddy/buddy.h"
 #include "buddy/zone.h"
+#include "buddy/profile.h"
 
 /**
  * buddy_check_free - report a bad free of a block, or return
@@ -128,6 +129,8 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	set_page_type(page, PG_alloc);
 	if ((gfp & __GFP_ZERO) && !zeroed)
 		memset((void *)page_to_addr(page), 0, PAGE_SIZE << order);
+	kmem_prof_alloc((void *)page_to_addr(page), PAGE_SIZE << order,
+			KMEM_RET_IP);
 	return page;
 }
 
@@ -152,6 +155,8 @@ void __free_pages(struct page *page, unsigned int order)
 	if (page->type != PG_alloc)
 		kmem_panic("kmem: __free_pages: block 0x%lx belongs to kmalloc, free it with kfree\n",
 			   page_to_addr(page));
+	if (kmem_prof_page(page))
+		kmem_prof_free((void *)page_to_addr(page), page);
 	__free_pages_ok(page, order);
 }
 

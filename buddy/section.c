@@ -97,8 +97,13 @@ static struct kmem_section *sec_desc_alloc(void)
 /* Huge mappings are counted here; the header copy is for kmeminfo. */
 static void publish_huge_locked(void)
 {
+	static uint64_t peak_huge;	/* section_lock */
+
 	lock_assert_held(&section_lock);
+	if (huge_bytes > peak_huge)
+		peak_huge = huge_bytes;
 	if (kmem_region) {
+		WRITE_ONCE(kmem_region->peak_huge_mapped, peak_huge);
 		WRITE_ONCE(kmem_region->huge_mapped, huge_bytes);
 		WRITE_ONCE(kmem_region->nr_huge, nr_huge);
 		WRITE_ONCE(kmem_region->huge_cached, huge_cached_bytes);

@@ -166,6 +166,19 @@ void zone_unlock(void)
 	zone_unlock_read();
 }
 
+/* High-water mark of pages out of the zone (zone lock), for kmeminfo. */
+static unsigned long peak_used_pages;
+
+static __always_inline void publish_peak_locked(struct kmem_stats_header *h)
+{
+	unsigned long used = kmem_zone.managed_pages - kmem_zone.free_pages;
+
+	if (used > peak_used_pages) {
+		peak_used_pages = used;
+		h->peak_used = (uint64_t)used << PAGE_SHIFT;
+	}
+}
+
 void publish_buddy_locked(void)
 {
 	struct kmem_stats_header *h = kmem_region;
@@ -187,6 +200,8 @@ void publish_buddy_locked(void)
 	h->reaper_start_ms = z->reaper.start_ms;
 	h->reaper_due_ms = z->reaper.due_ms;
 	h->reaper_next_ms = z->reaper.next_ms;
+	h->peak_used = (uint64_t)peak_used_pages << PAGE_SHIFT;
+	publish_peak_locked(h);
 }
 
 /* One free list's count changed: publish it and the free total. */
@@ -197,6 +212,7 @@ static __always_inline void publish_free_area(unsigned int order)
 	if (likely(h)) {
 		h->free_pages = kmem_zone.free_pages;
 		h->nr_free[order] = kmem_zone.free_area[order].nr_free;
+		publish_peak_locked(h);
 		if (order == MAX_PAGE_ORDER) {
 			h->nr_free[order] += nr_releasing;
 			h->retained = (kmem_zone.nr_released + nr_releasing) *

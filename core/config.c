@@ -28,6 +28,10 @@
 
 extern char **environ;
 
+#ifndef KMEM_PROFILE_DEFAULT_RATE
+#define KMEM_PROFILE_DEFAULT_RATE (2UL << 20)	/* CMake's default */
+#endif
+
 struct kmem_config kmem_config = {
 	.stats = true,
 	.stats_sock = -1,
@@ -40,6 +44,8 @@ struct kmem_config kmem_config = {
 	.retain_sections = 2,
 	.background = true,
 	.huge_retain = 64UL << 20,
+	.profile_rate = KMEM_PROFILE_DEFAULT_RATE,
+	.profile_max_stacks = 4096,
 };
 
 static char proc_environ[32768];	/* fallback copy, NUL-separated */
@@ -137,10 +143,11 @@ static void get_bool(const char *name, bool *out)
  * writes where it was asked to.
  */
 static char stats_print_path[PATH_MAX];
+static char profile_at_exit_path[PATH_MAX];
 
-static void get_stats_print(void)
+static void get_output(const char *name, char *path, const char **out)
 {
-	const char *v = kmem_getenv("KMEM_STATS_PRINT");
+	const char *v = kmem_getenv(name);
 	size_t len, dir = 0;
 	int b;
 
@@ -148,26 +155,26 @@ static void get_stats_print(void)
 		return;
 	b = parse_bool(v);
 	if (b >= 0) {
-		kmem_config.stats_print = b ? "" : NULL;
+		*out = b ? "" : NULL;
 		return;
 	}
 	len = strlen(v);
 	if (v[0] != '/') {
-		if (!getcwd(stats_print_path, sizeof(stats_print_path) - 1))
+		if (!getcwd(path, PATH_MAX - 1))
 			goto bad;
-		dir = strlen(stats_print_path);
+		dir = strlen(path);
 		if (dir > 1)
-			stats_print_path[dir++] = '/';
+			path[dir++] = '/';
 		else
 			dir = 1;	/* "/" */
 	}
-	if (dir + len >= sizeof(stats_print_path))
+	if (dir + len >= PATH_MAX)
 		goto bad;
-	memcpy(stats_print_path + dir, v, len + 1);
-	kmem_config.stats_print = stats_print_path;
+	memcpy(path + dir, v, len + 1);
+	*out = path;
 	return;
 bad:
-	bad_value("KMEM_STATS_PRINT", v,
+	bad_value(name, v,
 		  "expected " BOOL_SPELLINGS " or a path (too long here)");
 }
 
@@ -207,7 +214,14 @@ void kmem_config_parse(void)
 	const char *v;
 
 	get_bool("KMEM_STATS", &kmem_config.stats);
-	get_stats_print();
+	get_output("KMEM_STATS_PRINT", stats_print_path,
+		   &kmem_config.stats_print);
+	get_output("KMEM_PROFILE_AT_EXIT", profile_at_exit_path,
+		   &kmem_config.profile_at_exit);
+	get_ulong("KMEM_PROFILE_RATE", &kmem_config.profile_rate, 0, 1UL << 40);
+	get_ulong("KMEM_PROFILE_MAX_STACKS", &kmem_config.profile_max_stacks,
+		  16, 1UL << 20);
+	get_ulong("KMEM_PROFILE_SEED", &kmem_config.profile_seed, 0, ULONG_MAX);
 	v = kmem_getenv("KMEM_STATS_SOCK");
 	if (v) {
 		n = (unsigned long)-1;
@@ -230,4 +244,39 @@ void kmem_config_parse(void)
 	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
 	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, (PAGE_SIZE << MAX_PAGE_ORDER) / 1024);
 	kmem_config.large_tail_pages = DIV_ROUND_UP(n, PAGE_SIZE / 1024);
+}
+
+/**
+ * kmem_output_open - the file a KMEM_* output setting names
+ * @pattern: the path, "%p" replaced by the PID ("%%": a '%')
+ * @setting: its name, for the message
+ *
+ * For the reports written at exit (KMEM_STATS_PRINT,
+ * KMEM_PROFILE_AT_EXIT): no stdio, no malloc.
+ * Return: the descriptor, or -1 (reported).
+ */
+int kmem_output_open(const char *pattern, const char *setting)
+{
+	char path[PATH_MAX];
+	size_t n = 0;
+	int fd;
+
+	for (const char *p = pattern; *p && n < sizeof(path) - 1; p++) {
+		if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
+			if (*++p == 'p') {
+				n += (size_t)kmem_snprintf(path + n, sizeof(path) - n,
+							   "%d", (int)getpid());
+				n = min(n, sizeof(path) - 1);
+				continue;
+			}
+		}
+		path[n++] = *p;
+	}
+	path[n] = '\0';
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
+		  0644);
+	if (fd < 0)
+		kmem_printk("kmem: %s: cannot write %s: %s\n", setting, path,
+			    strerror(errno));
+	return fd;
 }

@@ -147,11 +147,18 @@ struct kmem_config {
 					 * own mappings kept for reuse */
 	const char *stats_print;	/* KMEM_STATS_PRINT: NULL off, "" stderr,
 					 * else an absolute path (%p: PID) */
+	unsigned long profile_rate;	/* KMEM_PROFILE_RATE: mean bytes
+					 * between samples; 0 off */
+	unsigned long profile_max_stacks; /* KMEM_PROFILE_MAX_STACKS */
+	unsigned long profile_seed;	/* KMEM_PROFILE_SEED: 0 random */
+	const char *profile_at_exit;	/* KMEM_PROFILE_AT_EXIT: NULL off, ""
+					 * stderr, else an absolute path */
 };
 
 extern struct kmem_config kmem_config;
 
 void kmem_config_parse(void);
+int kmem_output_open(const char *pattern, const char *setting);
 
 #pragma GCC visibility pop
 

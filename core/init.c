@@ -292,7 +292,7 @@ static void __attribute__((constructor)) kmem_fork_register(void)
 
 /*
  * At exit: the layers' exit hooks (KMEM_STATS_PRINT's report,
- * kmalloc/stats.c).  A destructor, not atexit(), so
+ * kmalloc/stats.c; KMEM_PROFILE_AT_EXIT's, buddy/profile.c).  A destructor, not atexit(), so
  * that start-up registers nothing with the C library (atexit may
  * allocate); the library is finalised after the program and the
  * libraries loaded after it, so the figures are the last ones.

@@ -172,10 +172,12 @@ void *kmem_region_alloc(unsigned int kind, size_t size)
 	uint32_t npages = (uint32_t)DIV_ROUND_UP(size, KMEM_STATS_UNIT_SIZE);
 	size_t len = (size_t)npages * KMEM_STATS_UNIT_SIZE;
 	struct kmem_stats_unit *u = NULL;
+	bool reused = false;
 	uint64_t off = 0;
 
 	kmem_region_layout_begin();
 	if (npages <= NR_FREE_LISTS && free_units[npages]) {
+		reused = true;
 		off = free_units[npages];
 		free_units[npages] = ((struct free_unit *)(twin + off))->next;
 	} else if (units_end + len <= REGION_SIZE) {
@@ -184,8 +186,10 @@ void *kmem_region_alloc(unsigned int kind, size_t size)
 	}
 	if (off) {
 		u = (struct kmem_stats_unit *)(twin + off);
-		memset(u, 0, len);
-		memset(kmem_pub(u), 0, len);
+		if (reused) {	/* fresh units are untouched zero pages */
+			memset(u, 0, len);
+			memset(kmem_pub(u), 0, len);
+		}
 		u->npages = npages;
 		u->kind = kind;
 		kmem_region_publish(u, sizeof(*u));

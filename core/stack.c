@@ -52,15 +52,6 @@
 static __thread bool tls_capturing __attribute__((tls_model("initial-exec")));
 
 /**
- * kmem_stack_init - nothing to set up (kept for the callers' start-up)
- *
- * Context: start-up, once; no malloc.
- */
-void kmem_stack_init(void)
-{
-}
-
-/**
  * kmem_stack_capturing - is this thread inside kmem_stack_capture()?
  *
  * Return: true in a signal handler that interrupted a capture.

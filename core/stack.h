@@ -13,7 +13,6 @@
 
 #define KMEM_STACK_MAX	32	/* frames kept by the profiler and KFENCE */
 
-void kmem_stack_init(void);
 unsigned int kmem_stack_capture(unsigned long *pcs, unsigned int max,
 				unsigned long from);
 unsigned int kmem_stack_capture_slots(unsigned long *pcs,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kmalloc/kmalloc.h"
+#include "buddy/profile.h"
 
 /**
  * kmem_classify - what is @p?
@@ -167,6 +168,8 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 	struct kmem_cache *s;
 	struct page *page;
 
+	if (kp->page && kmem_prof_page(kp->page))
+		kmem_prof_free(p, kp->page);
 	switch (kp->kind) {
 	case KMEM_PTR_SLAB:
 		s = kp->page->slab_cache;
@@ -176,10 +179,15 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 		return;
 	case KMEM_PTR_LARGE:
 		page = kp->page;
+		/* A sampled block, now unflagged, may still go on the list. */
+		if (kmalloc_large_free_fast(page, p))
+			return;
 		page->large_size = 0;
 		__free_pages_ok(page, page->order);
 		return;
 	case KMEM_PTR_HUGE:
+		if (unlikely(READ_ONCE(kmem_prof_huge)))
+			kmem_prof_free_huge(p);
 		huge_cache_put(kp->sec);
 		return;
 	case KMEM_PTR_BOOT:

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "kmalloc/kmalloc.h"
+#include "buddy/profile.h"
 
 #define RET_IP ((unsigned long)__builtin_return_address(0))
 
@@ -135,7 +136,7 @@ void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
 
 /* ---- the kmalloc API ------------------------------------------------ */
 
-static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
+static void *__kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
 	void *p;
 
@@ -151,6 +152,12 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 					     kmalloc_cache(size)->object_size,
 					     gfp, caller);
 	return kmalloc_large(size, PAGE_SIZE, gfp, caller);
+}
+
+/* The slow path, counted towards the next sample (reached by tail call). */
+static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
+{
+	return kmem_prof_alloc(__kmalloc_slow(size, gfp, caller), size, caller);
 }
 
 /*
@@ -172,7 +179,7 @@ static __always_inline void *__kmalloc_caller(size_t size, gfp_t gfp,
 	void *obj = kmalloc_fast(size, gfp);
 
 	if (likely(obj))
-		return obj;
+		return kmem_prof_alloc(obj, size, caller);
 	return kmalloc_slow(size, gfp, caller);
 }
 
@@ -189,8 +196,8 @@ void *kmalloc(size_t size, gfp_t gfp)
 	void *obj = kmalloc_fast(size, gfp);
 
 	if (likely(obj))
-		return obj;
-	/* The return address is read on this path only. */
+		return kmem_prof_alloc(obj, size, RET_IP);
+	/* The return address is read on the slow paths only. */
 	return kmalloc_slow(size, gfp, RET_IP);
 }
 

@@ -146,7 +146,7 @@ static __always_inline bool kmalloc_large_free_fast(struct page *page,
 	struct pcp_set *pcp = kmem_tls_pcp;
 	unsigned int order = page->order;
 
-	if (page_type(page) != PG_large ||
+	if (page_type(page) != PG_large || (page->flags & PGF_sampled) ||
 	    ((unsigned long)p & (~PAGE_MASK | ~((1UL << KMEM_ADDR_BITS) - 1))) ||
 	    !pcp || order >= PCP_ORDERS)
 		return false;

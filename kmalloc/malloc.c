@@ -36,6 +36,7 @@
 
 #include <kmem/malloc.h>
 #include "kmalloc/kmalloc.h"
+#include "buddy/profile.h"
 
 #define MALLOC_ALIGNMENT 16
 
@@ -96,6 +97,16 @@ static void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 	return malloc_refill(size, gfp, caller);
 }
 
+/*
+ * malloc_slow() counted towards the next sample: the fast paths reach it
+ * by a tail call, so that they need no stack frame.
+ */
+static noinline void *malloc_slow_prof(size_t size, gfp_t gfp,
+				       unsigned long caller)
+{
+	return kmem_prof_alloc(malloc_slow(size, gfp, caller), size, caller);
+}
+
 /**
  * kmem_malloc - malloc()
  * @size: bytes (0: a unique minimal allocation)
@@ -108,10 +119,9 @@ void *kmem_malloc(size_t size)
 		void *obj = malloc_alloc_fast(malloc_cache(size));
 
 		if (likely(obj))
-			return obj;
-		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+			return kmem_prof_alloc(obj, size, RET_IP);
 	}
-	return malloc_large(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+	return malloc_slow_prof(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 }
 
 /*
@@ -160,11 +170,11 @@ void *kmem_calloc(size_t nmemb, size_t size)
 		p = slab_alloc_fast(malloc_cache(bytes));
 		if (likely(p)) {
 			memset(p, 0, bytes);
-			return p;
+			return kmem_prof_alloc(p, bytes, RET_IP);
 		}
 	}
-	return malloc_slow(bytes, GFP_KERNEL | __GFP_NOWARN | __GFP_ZERO,
-			   RET_IP);
+	return malloc_slow_prof(bytes, GFP_KERNEL | __GFP_NOWARN | __GFP_ZERO,
+				RET_IP);
 }
 
 /* Allocation for the aligned family: align is a power of two. */
@@ -194,14 +204,16 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 static void *mid_memalign(size_t align, size_t size, unsigned long caller)
 {
 	if (align <= MALLOC_ALIGNMENT)
-		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
+		return kmem_prof_alloc(malloc_slow(size, GFP_KERNEL | __GFP_NOWARN,
+						   caller), size, caller);
 	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;
 	}
 	if (!is_power_of_2(align))
 		align = roundup_pow_of_two(align);
-	return aligned_malloc(align, size, caller);
+	return kmem_prof_alloc(aligned_malloc(align, size, caller), size,
+			       caller);
 }
 
 /**
@@ -219,7 +231,8 @@ int kmem_posix_memalign(void **memptr, size_t alignment, size_t size)
 
 	if (alignment % sizeof(void *) || !is_power_of_2(alignment / sizeof(void *)))
 		return EINVAL;
-	p = aligned_malloc(alignment, size, RET_IP);
+	p = kmem_prof_alloc(aligned_malloc(alignment, size, RET_IP), size,
+			    RET_IP);
 	if (!p)
 		return ENOMEM;
 	*memptr = p;
@@ -296,7 +309,8 @@ void *kmem_realloc(void *ptr, size_t size)
 	void *p;
 
 	if (!ptr)
-		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+		return kmem_prof_alloc(malloc_slow(size, GFP_KERNEL | __GFP_NOWARN,
+						   RET_IP), size, RET_IP);
 	kmem_classify(ptr, NULL, &kp);
 	if (kp.kind == KMEM_PTR_INVALID)
 		kmem_bad_pointer(&kp, ptr, "realloc");
@@ -318,11 +332,18 @@ void *kmem_realloc(void *ptr, size_t size)
 	if (kp.kind != KMEM_PTR_BOOT && size <= usable &&
 	    !too_roomy(usable, size))
 		return ptr;
+	/*
+	 * A sampled mapping resized or moved in place would keep a sample
+	 * under its old address and size: the profile forgets it first.
+	 */
+	if (kp.kind == KMEM_PTR_HUGE && unlikely(READ_ONCE(kmem_prof_huge)))
+		kmem_prof_free_huge(ptr);
 	if (kp.kind == KMEM_PTR_HUGE && size > KMALLOC_MAX_SIZE &&
 	    (section_huge_resize(kp.sec, size) ||
 	     section_huge_move(kp.sec, size)))
 		return (void *)kp.sec->base;
-	p = malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+	p = kmem_prof_alloc(malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP),
+			    size, RET_IP);
 	if (!p)
 		return NULL;
 	/* What the program may have written, not a large block's tail. */

@@ -56,36 +56,6 @@ void kmem_shrink_all(void)
 	buddy_shrink();
 }
 
-/*
- * The file KMEM_STATS_PRINT names, "%p" replaced by the PID ("%%": a
- * '%').  Return: the descriptor, or -1 (reported).
- */
-static int stats_print_open(const char *pattern)
-{
-	char path[PATH_MAX];
-	size_t n = 0;
-	int fd;
-
-	for (const char *p = pattern; *p && n < sizeof(path) - 1; p++) {
-		if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
-			if (*++p == 'p') {
-				n += (size_t)kmem_snprintf(path + n, sizeof(path) - n,
-							   "%d", (int)getpid());
-				n = min(n, sizeof(path) - 1);
-				continue;
-			}
-		}
-		path[n++] = *p;
-	}
-	path[n] = '\0';
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
-		  0644);
-	if (fd < 0)
-		kmem_printk("kmem: KMEM_STATS_PRINT: cannot write %s: %s\n", path,
-			    strerror(errno));
-	return fd;
-}
-
 /**
  * kmem_stats_print_at_exit - KMEM_STATS_PRINT: the figures, at exit
  *
@@ -106,7 +76,8 @@ void kmem_stats_print_at_exit(void)
 	if (!kmem_config.stats_print)
 		return;
 	if (*kmem_config.stats_print) {
-		fd = stats_print_open(kmem_config.stats_print);
+		fd = kmem_output_open(kmem_config.stats_print,
+				      "KMEM_STATS_PRINT");
 		if (fd < 0)
 			return;
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "slab/slab.h"
+#include "buddy/profile.h"
 
 static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
 					   unsigned long caller)
@@ -42,7 +43,7 @@ static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
 out:
 	if (gfp & __GFP_ZERO)
 		memset(obj, 0, s->object_size);
-	return obj;
+	return kmem_prof_alloc(obj, s->object_size, caller);
 }
 
 /**
@@ -60,10 +61,10 @@ void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 		void *obj = slab_alloc_fast(s);
 
 		if (likely(obj))
-			return obj;
+			return kmem_prof_alloc(obj, s->object_size,
+					       KMEM_RET_IP);
 	}
-	return cache_alloc_slowpath(s, gfp,
-				    (unsigned long)__builtin_return_address(0));
+	return cache_alloc_slowpath(s, gfp, KMEM_RET_IP);
 }
 
 /**
@@ -146,6 +147,8 @@ static noinline void cache_free_slowpath(struct kmem_cache *s, void *obj,
 		cache_free_bad(s, obj, page);
 		return;
 	}
+	if (kmem_prof_page(page))
+		kmem_prof_free(obj, page);
 	if (slab_free_fast(s, obj, "kmem_cache_free"))
 		return;
 	slab_free_slow(s, obj, caller);
@@ -174,7 +177,7 @@ void kmem_cache_free(struct kmem_cache *s, void *obj)
 	if (likely(e & SECTION_ENTRY_PAGES)) {
 		const struct page *page = entry_page(e, obj);
 
-		if (likely(page->type == PG_slab &&
+		if (likely(page->type == PG_slab && !kmem_prof_page(page) &&
 			   (page->slab_cache == s ||
 			    (s && page->slab_cache == s->root)) &&
 			   slab_obj_check(s, page, obj) &&
@@ -241,5 +244,7 @@ int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t size,
 	if (gfp & __GFP_ZERO)
 		for (i = 0; i < size; i++)
 			memset(p[i], 0, s->object_size);
+	for (i = 0; i < size; i++)
+		kmem_prof_alloc(p[i], s->object_size, KMEM_RET_IP);
 	return (int)size;
 }

@@ -166,6 +166,9 @@ void cache_publish_locked(struct kmem_cache *s)
 	__atomic_store_n(&r->seq, ++s->stat_seq, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	r->active_objs = s->active_objs;
+	if (s->active_objs > s->peak_active_objs)
+		s->peak_active_objs = s->active_objs;
+	r->peak_active_objs = s->peak_active_objs;
 	r->total_objs = (uint64_t)s->nr_slabs * s->objects;
 	r->active_slabs = s->nr_slabs - s->nr_free_slabs;
 	r->total_slabs = s->nr_slabs;

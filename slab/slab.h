@@ -148,6 +148,7 @@ struct kmem_cache {
 	unsigned long nr_free_slabs;	/* on slabs_free */
 	unsigned long nr_rcu_slabs;	/* waiting for a grace period */
 	unsigned long active_objs;	/* bits set in all slabs */
+	unsigned long peak_active_objs;	/* its high-water mark */
 	unsigned int colour_next;	/* colour of the next slab */
 	struct list_head depot_full;	/* full magazines, newest first */
 	struct list_head depot_empty;	/* empty magazines */
@@ -646,8 +647,9 @@ static __always_inline bool slab_free_page_fast(const struct page *page,
 	unsigned long n;
 	bool full;
 
-	if (unlikely(!slab_obj_check(NULL, page, obj)))
-		return false;
+	if (unlikely(!slab_obj_check(NULL, page, obj) ||
+		     (page->flags & PGF_sampled)))
+		return false;	/* the profiler's too: kmem_prof_free() */
 	n = c->prev_rounds;
 	full = n >= c->magsize;
 	if (likely(page->flags & PGF_slab_marks)) {

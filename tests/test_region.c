@@ -332,6 +332,7 @@ static int cmp_ptr(const void *a, const void *b)
 
 struct range {
 	uint64_t lo, hi;
+	bool exec;
 };
 
 /* The process's mappings, from /proc/self/maps. */
@@ -344,12 +345,53 @@ static int read_maps(struct range *m, int max)
 	ck_assert_ptr_nonnull(f);
 	while (n < max && fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
+		char perms[8];
 
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
-			m[n++] = (struct range){ lo, hi };
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3)
+			m[n++] = (struct range){ lo, hi, perms[2] == 'x' };
 	}
 	fclose(f);
 	return n;
+}
+
+/*
+ * The profile's frames (KMEM_UNIT_PROFILE): the one place code addresses
+ * are published.  [*lo, *hi) brackets the records; a word there is a
+ * frame when its offset within its record falls in frames[].
+ */
+static void profile_frames(const struct kmem_stats_header *h, size_t *lo,
+			   size_t *hi)
+{
+	*lo = *hi = 0;
+	for (uint64_t off = h->units_off; off < h->units_end;) {
+		const struct kmem_stats_profile *p =
+			(const void *)((const char *)h + off);
+
+		if (!p->unit.npages)
+			break;
+		if (p->unit.kind == KMEM_UNIT_PROFILE) {
+			*lo = off + p->stack_off;
+			*hi = *lo + (size_t)p->max_stacks * p->stack_size;
+			return;
+		}
+		off += (uint64_t)p->unit.npages * h->unit_size;
+	}
+}
+
+static bool is_frame_word(size_t lo, size_t hi, size_t off)
+{
+	size_t in = (off - lo) % sizeof(struct kmem_stats_prof_stack);
+
+	return off >= lo && off < hi &&
+	       in >= offsetof(struct kmem_stats_prof_stack, frames);
+}
+
+static bool in_code(const struct range *m, int nr, uint64_t v)
+{
+	for (int i = 0; i < nr; i++)
+		if (m[i].exec && v >= m[i].lo && v < m[i].hi)
+			return true;
+	return false;
 }
 
 /* Where an offending word came from, for the failure message. */
@@ -373,6 +415,8 @@ START_TEST(test_region_publishes_no_address)
 	int fd;
 
 	ck_assert_ptr_nonnull(live);
+	/* Samples often enough that the profile has stacks to scan. */
+	setenv("KMEM_PROFILE_RATE", "4096", 1);
 	for (int i = 0; i < SCAN_CACHES; i++) {
 		char name[32];
 
@@ -403,9 +447,9 @@ START_TEST(test_region_publishes_no_address)
 	ck_assert_int_ge(fd, 3);
 	for (int pass = 0; pass < 5; pass++) {
 		const struct kmem_stats_header *h;
+		size_t n, frames_lo, frames_hi, nr_frames = 0;
 		const uint64_t *w;
 		int nr_maps;
-		size_t n;
 
 		h = mmap(NULL, KMEM_REGION_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 		ck_assert(h != MAP_FAILED);
@@ -413,11 +457,21 @@ START_TEST(test_region_publishes_no_address)
 		n = h->units_end / 8;
 		w = (const uint64_t *)h;
 		ck_assert_uint_ge(h->nr_threads, SCAN_THREADS);
+		profile_frames(h, &frames_lo, &frames_hi);
+		ck_assert_msg(frames_hi, "no profile published");
 		for (size_t i = 0; i < n; i++) {
 			uint64_t v = w[i];
 
 			if (v < 4096)
 				continue;
+			if (is_frame_word(frames_lo, frames_hi, i * 8)) {
+				/* Code, and nothing else. */
+				ck_assert_msg(in_code(maps, nr_maps, v),
+					      "profile frame at offset %zu is not code, %#lx",
+					      i * 8, (unsigned long)v);
+				nr_frames++;
+				continue;
+			}
 			ck_assert_msg(!bsearch(&v, live, nr_live, sizeof(*live),
 					       cmp_ptr),
 				      "%s word at offset %zu is a live allocation, %#lx",
@@ -441,6 +495,7 @@ START_TEST(test_region_publishes_no_address)
 					      (unsigned long)maps[m].hi,
 					      (unsigned long)v);
 		}
+		ck_assert_msg(nr_frames, "no sampled stack to check");
 		munmap((void *)h, KMEM_REGION_SIZE);
 	}
 	__atomic_store_n(&scan_stop, 1, __ATOMIC_RELAXED);

@@ -130,9 +130,6 @@ static __attribute__((constructor(101))) void make_keys_early(void)
 	for (int i = 0; i < 40; i++)
 		if (pthread_key_create(&k, NULL))
 			abort();
-	in_capture = true;	/* no malloc in start-up either */
-	kmem_stack_init();
-	in_capture = false;
 }
 
 static void make_keys(void)

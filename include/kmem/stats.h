@@ -9,7 +9,8 @@
  * /proc/PID/fd, opens it (which the kernel allows to the same user or root
  * only, the /proc/PID/fd rule) and maps it read-only.
  *
- * What is in it: counters, sizes and names - never an address, and
+ * What is in it: counters, sizes and names, and the code addresses of
+ * the sampled profile's call stacks - never a heap or data address, and
  * nothing the allocator reads back.  Its magazines, page lists and every
  * figure it decides by are in its private memory; the region carries
  * copies, written as they change (plain stores; the fast paths add one
@@ -144,7 +145,11 @@ struct kmem_stats_header {
 	uint64_t reaper_next_ms;	/* after the pass, the deadline it
 					 * sleeps toward (0: none, nothing
 					 * expires); ~0 while the pass runs */
-	uint64_t reserved[11];
+	uint64_t peak_used;		/* high-water mark of managed_pages -
+					 * free_pages, in bytes (0: a region
+					 * written before peaks existed) */
+	uint64_t peak_huge_mapped;	/* high-water mark of huge_mapped */
+	uint64_t reserved[9];
 };
 
 /* struct kmem_stats_cache.state */
@@ -190,7 +195,8 @@ struct kmem_stats_cache {
 	uint64_t slabs_freed;
 	uint64_t rcu_pending;		/* slabs or objects waiting for RCU */
 	uint64_t created;		/* creation number: larger is newer */
-	uint64_t reserved[4];
+	uint64_t peak_active_objs;	/* high-water mark of active_objs */
+	uint64_t reserved[3];
 };
 
 /*
@@ -205,6 +211,7 @@ struct kmem_stats_cache {
 #define KMEM_UNIT_THREAD	1	/* struct kmem_stats_thread */
 #define KMEM_UNIT_EXT		2	/* more per-cache slots of a thread */
 #define KMEM_UNIT_ORPHAN	3	/* a thread that did not survive fork */
+#define KMEM_UNIT_PROFILE	4	/* struct kmem_stats_profile (one) */
 
 struct kmem_stats_unit {
 	uint32_t kind;			/* KMEM_UNIT_* */
@@ -272,6 +279,71 @@ struct kmem_stats_ext {
 	int32_t tid;
 	uint32_t first_id;
 	struct kmem_stats_slot slots[KMEM_SLOTS_INLINE];
+};
+
+/*
+ * Sampled allocation profile (Documentation/profiling.md).  One unit of
+ * kind KMEM_UNIT_PROFILE, present when profiling is on (KMEM_PROFILE_RATE
+ * not 0): a header, then max_stacks stack records at stack_off in the
+ * unit, nr_stacks of them in use.  Record 0 collects the samples whose
+ * stack found no room (KMEM_PROFILE_MAX_STACKS): it has no frames and
+ * KMEM_PROF_STACK_OVERFLOW set.  Records are never removed.
+ *
+ * A sample is one allocation, chosen by counting bytes: each thread draws
+ * the distance to its next sample from an exponential distribution of
+ * mean @rate bytes.  An allocation of size s is sampled with probability
+ * p = 1 - exp(-s / rate) and then stands for 1/p allocations of s bytes:
+ * the est_ figures add those weights up (est_objs in units of
+ * 1/KMEM_PROF_OBJS_SCALE object), so they estimate, without bias, what
+ * the program allocated and still holds at that stack.
+ *
+ * The frames are code addresses (return addresses, innermost first,
+ * starting at the caller of the allocation function), never heap
+ * addresses.  Each record has its own seq, odd while it is written.
+ */
+#define KMEM_PROFILE_MAGIC	0x464f5250504d454bULL	/* "KEMPPROF" */
+#define KMEM_PROF_FRAMES	32
+#define KMEM_PROF_OBJS_SCALE	1024
+#define KMEM_PROF_STACK_OVERFLOW 1	/* record 0: stacks that found no room */
+
+struct kmem_stats_profile {
+	struct kmem_stats_unit unit;
+	uint64_t magic;			/* KMEM_PROFILE_MAGIC */
+	uint64_t rate;			/* mean bytes between samples */
+	uint32_t max_stacks;		/* records reserved */
+	uint32_t nr_stacks;		/* records in use */
+	uint32_t stack_off;		/* offset in the unit of record 0 */
+	uint32_t stack_size;		/* sizeof(struct kmem_stats_prof_stack) */
+	uint32_t max_frames;		/* KMEM_PROF_FRAMES */
+	uint32_t pad;
+	uint64_t seq;			/* odd while the totals are written */
+	uint64_t samples;		/* samples taken since start */
+	uint64_t live_samples;		/* of which not freed yet */
+	uint64_t skipped;		/* allocations that were due a sample
+					 * but arrived while the thread was
+					 * inside the profiler (a signal
+					 * handler) or forking: not recorded */
+	uint64_t no_room;		/* samples not recorded: the table of
+					 * live samples was full */
+	uint64_t lost_frees;		/* sampled objects freed by a signal
+					 * handler that interrupted the
+					 * profiler: still counted live */
+	uint64_t reserved[8];
+};
+
+struct kmem_stats_prof_stack {
+	uint64_t seq;			/* odd while written */
+	uint32_t nr_frames;		/* frames[] used */
+	uint32_t flags;			/* KMEM_PROF_STACK_* */
+	uint64_t live_samples;		/* sampled allocations not freed */
+	uint64_t live_bytes;		/* their bytes */
+	uint64_t live_est_bytes;	/* bytes they stand for */
+	uint64_t live_est_objs;		/* objects they stand for, scaled */
+	uint64_t total_samples;		/* since start */
+	uint64_t total_bytes;
+	uint64_t total_est_bytes;
+	uint64_t total_est_objs;	/* scaled */
+	uint64_t frames[KMEM_PROF_FRAMES];	/* code addresses */
 };
 
 /* ---- In-process API (libkmem) -------------------------------------- */

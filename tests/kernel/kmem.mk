@@ -49,9 +49,11 @@ KMEM_WRAP := $(shell awk '$$1 == "wrap" { print $$2 }' $(KMEM_TESTS)/kmem-wrap.l
 KMEM_OFILES := kmem_linux.o kmem-sealed.o
 
 # --wrap is a link option: LDLIBS reaches every link rule (the vma
-# Makefile's own rule does not use LDFLAGS).
+# Makefile's own rule does not use LDFLAGS).  libkmem.a's own needs are
+# those of kmem.pc's Libs.private: liburcu, pthread, libm (the profiler's
+# sampling distances) and libgcc_s (its unwinder, which cc links anyway).
 LDLIBS += $(foreach s,$(KMEM_WRAP),-Wl,--wrap=$(s)) \
-	  -lurcu -lurcu-common -lpthread
+	  -lurcu -lurcu-common -lpthread -lm -lgcc_s
 
 vpath kmem_linux.c $(KMEM_TESTS)
 vpath kmem_linux_test.c $(KMEM_TESTS)

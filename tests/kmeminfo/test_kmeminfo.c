@@ -1463,8 +1463,8 @@ START_TEST(help_manual)
 	static const char *const statuses[] = {
 		"\n       0 ", "\n       1 ", "\n       2 ", "\n       3 ",
 		"\n       4 ", "\n       5 ", "\n       6 ", "\n       7 ",
-		"\n       8 ", "\n       9 ", "\n       10 ", "\n       126 ",
-		"\n       127 ",
+		"\n       8 ", "\n       9 ", "\n       10 ", "\n       11 ",
+		"\n       12 ", "\n       126 ", "\n       127 ",
 	};
 	struct result r = tool("--help");
 
@@ -1473,7 +1473,7 @@ START_TEST(help_manual)
 	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
 		ck_assert_msg(strstr(r.out, statuses[i]), "status%s undocumented",
 			      statuses[i]);
-	for (const char *c = "slabinfo\0buddyinfo\0top\0watch\0run\0list\0"; *c;
+	for (const char *c = "slabinfo\0buddyinfo\0top\0watch\0profile\0run\0list\0"; *c;
 	     c += strlen(c) + 1) {
 		char syn[64];
 

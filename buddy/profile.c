@@ -1,0 +1,1007 @@
+// SPDX-License-Identifier: MIT
+/*
+ * buddy/profile.c - sampled allocation profiling, always on.
+ *
+ * Owns: which allocations are sampled, their call stacks, and the
+ * published profile (struct kmem_stats_profile, include/kmem/stats.h) that
+ * kmeminfo reads by PID and symbolizes.  The allocator never symbolizes.
+ *
+ * Sampling by bytes (as tcmalloc and jemalloc do): every thread counts
+ * down kmem_prof_left by the bytes each allocation asks for; when it goes
+ * below zero, the allocation that crossed zero is sampled and a new
+ * distance is drawn from an exponential distribution of mean
+ * kmem_prof_rate (KMEM_PROFILE_RATE, 2 MiB by default).  The exponential
+ * is memoryless, so an allocation of s bytes is sampled with probability
+ * p = 1 - exp(-s / rate) whatever came before, and a sample stands for
+ * 1/p allocations of s bytes: an unbiased estimate of each call site's
+ * bytes and objects, exact in the limit for s >> rate (big allocations
+ * are always seen).  Weights are computed once, at sampling.
+ *
+ * Fast path (buddy/profile.h): one subtraction and one branch per
+ * allocation; frees test PGF_sampled in the page descriptor they already
+ * hold.  A new thread's countdown is 0: its first allocation seeds its
+ * generator (KMEM_PROFILE_SEED for repeatable runs) and draws a distance.
+ * With profiling off, the slow path puts the countdown out of reach
+ * (LONG_MAX: 8 EiB of allocations before it runs again).
+ *
+ * Slow path, kmem_prof_sample(): capture the stack (core/stack.c, no
+ * malloc, no lock), then under prof_lock: find or add the stack's record
+ * (identical stacks share one; a hash of the frames indexes them), take a
+ * sample record, hash it by address, count it in its page (page_refs) and
+ * set PGF_sampled on the page of the object's first byte, and publish
+ * the stack record.  A free that finds PGF_sampled calls kmem_prof_free()
+ * before the memory is released (so a new sample at the same address
+ * cannot be confused with the old one): it removes the sample if there is
+ * one and clears PGF_sampled when the page holds no more samples.  HUGE
+ * mappings have no page descriptor; their frees look the address up
+ * whenever one has ever been sampled.
+ *
+ * Memory is bounded: KMEM_PROFILE_MAX_STACKS stack records (the published
+ * unit, mirrored in the twin); samples whose stack finds no room go to
+ * record 0, flagged OVERFLOW and shown by kmeminfo; at most
+ * PROF_MAX_SAMPLES live samples (counted in no_room beyond that).  All of
+ * it is mapped at start-up through the OS layer, MAP_NORESERVE: pages
+ * cost memory when first used.  Nothing here calls malloc.
+ *
+ * Reentry: a thread inside the profiler (unwinding or holding prof_lock)
+ * may be interrupted by a signal handler that allocates or frees.  A
+ * per-thread busy flag makes such nested calls skip the profiler: the
+ * allocation is not sampled (counted in skipped), the free is not removed
+ * (counted in lost_frees; the sample stays live).  Without it the
+ * handler would deadlock on prof_lock, or change the tables it was in
+ * the middle of changing.
+ *
+ * Fork (the layer's hooks, core/init.c): before any lock is taken, new
+ * captures are stopped (skipped until the fork is done) and the ones
+ * under way are waited for; then prof_lock is taken at its rank with the
+ * others.  So the child never inherits a half-walked unwinder or a held
+ * lock.  The child republishes the profile with the rest of the region.
+ *
+ * Lock order: prof_lock is LOCK_RANK_PROFILE (core/lock.h), inside every
+ * lock of slab and buddy, outside region_lock.  The hooks run with no
+ * kmem lock held (after the allocation, before the free proper), so no
+ * path nests it; it takes no other lock (the unit is allocated at
+ * start-up).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buddy/profile.h"
+#include "core/stack.h"
+#include <kmem/slab.h>
+
+#define PROF_MAX_SAMPLES	(1UL << 20)	/* live samples */
+#define PROF_SAMPLE_BUCKETS	(1UL << 16)
+#define PROF_PAGE_BUCKETS	(1UL << 14)
+
+__thread long kmem_prof_left __tls_ie;
+static __thread uint64_t tls_rng __tls_ie;	/* 0: thread not seeded */
+static __thread bool tls_busy __tls_ie;	/* inside the profiler */
+
+bool kmem_prof_huge;
+
+static unsigned long prof_rate;		/* 0: off */
+static unsigned long prof_seed;
+static bool prof_ready;			/* atomic: tables are set up */
+static int prof_capturing;		/* atomic: captures under way */
+static bool prof_forking;		/* atomic */
+static uint64_t thread_seq;		/* atomic: seeds threads apart */
+
+static struct kmem_mutex prof_lock = KMEM_MUTEX_INIT(LOCK_RANK_PROFILE);
+
+/* One live sampled allocation (private). */
+struct prof_sample {
+	struct prof_sample *next;	/* hash chain, or free list */
+	unsigned long addr;
+	struct page *page;		/* descriptor flagged, or NULL (HUGE) */
+	uint64_t size;
+	uint64_t est_bytes;
+	uint64_t est_objs;		/* scaled */
+	uint32_t stack;			/* record index */
+};
+
+/* Samples per flagged page (private). */
+struct prof_page {
+	struct prof_page *next;
+	struct page *page;
+	unsigned long refs;
+};
+
+union prof_node {
+	struct prof_sample s;
+	struct prof_page p;
+};
+
+/* Everything below is protected by prof_lock. */
+static struct kmem_stats_profile *prof;		/* the unit, in the twin */
+static struct kmem_stats_prof_stack *stacks;	/* its records, in the twin */
+static uint32_t *stack_index;			/* hash -> record + 1 */
+static unsigned long stack_index_mask;
+static struct prof_sample **sample_hash;
+static struct prof_page **page_hash;
+static union prof_node *nodes, *nodes_free;
+static unsigned long nodes_used, nodes_max;
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* xorshift64*: uniform in (0, 1]. */
+static double prof_uniform(void)
+{
+	uint64_t x = tls_rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	tls_rng = x;
+	return ((double)((x * 0x2545f4914f6cdd1dULL) >> 11) + 1.0) * 0x1p-53;
+}
+
+/* The bytes to the next sample: exponential, mean prof_rate. */
+static long prof_draw(void)
+{
+	double d = -log(prof_uniform()) * (double)prof_rate;
+
+	if (d > (double)(LONG_MAX / 2))
+		return LONG_MAX / 2;
+	return (long)d + 1;
+}
+
+static void prof_seed_thread(void)
+{
+	uint64_t n = __atomic_add_fetch(&thread_seq, 1, __ATOMIC_RELAXED);
+	uint64_t seed = prof_seed;
+
+	if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+		       ((uint64_t)getpid() << 16);
+	}
+	tls_rng = mix64(seed + n * 0x9e3779b97f4a7c15ULL) | 1;
+}
+
+/* ---- private tables ------------------------------------------------- */
+
+static union prof_node *node_get(void)
+{
+	union prof_node *n = nodes_free;
+
+	if (n) {
+		nodes_free = (union prof_node *)n->s.next;
+		return n;
+	}
+	if (nodes_used == nodes_max)
+		return NULL;
+	return &nodes[nodes_used++];
+}
+
+static void node_put(union prof_node *n)
+{
+	n->s.next = (struct prof_sample *)nodes_free;
+	nodes_free = n;
+}
+
+static unsigned long addr_bucket(unsigned long a, unsigned long nr)
+{
+	return (unsigned long)(mix64(a) & (nr - 1));
+}
+
+static struct prof_page **prof_page_slot(struct page *page)
+{
+	struct prof_page **pp = &page_hash[addr_bucket((unsigned long)page,
+							 PROF_PAGE_BUCKETS)];
+
+	while (*pp && (*pp)->page != page)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static struct prof_sample **sample_slot(unsigned long addr)
+{
+	struct prof_sample **sp = &sample_hash[addr_bucket(addr,
+							   PROF_SAMPLE_BUCKETS)];
+
+	while (*sp && (*sp)->addr != addr)
+		sp = &(*sp)->next;
+	return sp;
+}
+
+/* Count a sample in @page and flag it; false if out of nodes. */
+static bool page_ref(struct page *page)
+{
+	struct prof_page **pp = prof_page_slot(page), *p = *pp;
+
+	if (!p) {
+		p = &node_get()->p;
+		if (p == (struct prof_page *)NULL)
+			return false;
+		p->page = page;
+		p->refs = 0;
+		p->next = NULL;
+		*pp = p;
+	}
+	p->refs++;
+	__atomic_fetch_or(&page->flags, PGF_sampled, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* Uncount a sample in @page; unflag it when none is left. */
+static void page_unref(struct page *page)
+{
+	struct prof_page **pp = prof_page_slot(page), *p = *pp;
+
+	if (p && --p->refs)
+		return;
+	if (p) {
+		*pp = p->next;
+		node_put((union prof_node *)p);
+	}
+	__atomic_fetch_and(&page->flags, (unsigned char)~PGF_sampled,
+			   __ATOMIC_RELAXED);
+}
+
+/* ---- the published records ------------------------------------------ */
+
+/* The counts of @st (its frames are published once, by stack_get()). */
+static void stack_publish(struct kmem_stats_prof_stack *st)
+{
+	struct kmem_stats_prof_stack *pub = kmem_pub(st);
+
+	__atomic_store_n(&pub->seq, st->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy((char *)pub + sizeof(pub->seq), (char *)st + sizeof(st->seq),
+	       offsetof(struct kmem_stats_prof_stack, frames) -
+		       sizeof(st->seq));
+	st->seq += 2;
+	__atomic_store_n(&pub->seq, st->seq, __ATOMIC_RELEASE);
+}
+
+static void totals_publish(void)
+{
+	struct kmem_stats_profile *pub = kmem_pub(prof);
+
+	__atomic_store_n(&pub->seq, prof->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	pub->nr_stacks = prof->nr_stacks;
+	pub->samples = prof->samples;
+	pub->live_samples = prof->live_samples;
+	pub->skipped = __atomic_load_n(&prof->skipped, __ATOMIC_RELAXED);
+	pub->no_room = prof->no_room;
+	pub->lost_frees = __atomic_load_n(&prof->lost_frees, __ATOMIC_RELAXED);
+	prof->seq += 2;
+	__atomic_store_n(&pub->seq, prof->seq, __ATOMIC_RELEASE);
+}
+
+/* The record for this stack: found, added, or the overflow record 0. */
+static struct kmem_stats_prof_stack *stack_get(const unsigned long *pcs,
+					       unsigned int n)
+{
+	uint64_t h = 0x12345678;
+	unsigned long i;
+
+	for (unsigned int k = 0; k < n; k++)
+		h = mix64(h ^ pcs[k]) + k;
+	for (i = h & stack_index_mask;; i = (i + 1) & stack_index_mask) {
+		uint32_t idx = stack_index[i];
+		struct kmem_stats_prof_stack *st;
+
+		if (!idx)
+			break;
+		st = &stacks[idx - 1];
+		if (st->nr_frames == n &&
+		    !memcmp(st->frames, pcs, n * sizeof(*pcs)))
+			return st;
+	}
+	if (prof->nr_stacks >= prof->max_stacks)
+		return &stacks[0];
+	stack_index[i] = prof->nr_stacks + 1;
+	{
+		struct kmem_stats_prof_stack *st = &stacks[prof->nr_stacks++];
+
+		st->nr_frames = n;
+		memcpy(st->frames, pcs, n * sizeof(*pcs));
+		/* Before the record's counts say it is in use. */
+		memcpy(kmem_pub(st)->frames, pcs, n * sizeof(*pcs));
+		return st;
+	}
+}
+
+/* ---- the hooks ------------------------------------------------------ */
+
+/*
+ * The stack cache.  Unwinding is most of a sample's cost (about 15,000
+ * instructions), and a program that allocates big blocks in a loop is
+ * sampled often from the same place.  A capture that passed no signal
+ * frame records, per frame, the stack address that holds the frame's pc
+ * as a return address (kmem_stack_capture_slots()).  It is cached under
+ * the call's key: the API caller's return address and the address it was
+ * found at (the top of the API function's frame, seen by the sampler,
+ * which the API functions reach by a tail call).  A later sample with the
+ * same key reads those stack words: if each still holds its frame's pc,
+ * the chain is the same one (frame k's position is fixed by the frame
+ * below it and their pcs, so the first frame that differs has its return
+ * address at a checked, live, slot), and the unwinder is not run.
+ * Entries are replaced on collision; prof_lock protects them.
+ */
+#define PROF_CACHE	1024
+
+struct prof_cached {
+	unsigned long caller;		/* the API caller's return address */
+	unsigned long ra;		/* where it was found */
+	uint32_t stack;			/* its record (never 0: overflow) */
+	uint32_t nr;			/* frames */
+	unsigned long slots[KMEM_PROF_FRAMES];
+};
+
+static struct prof_cached *stack_cache;
+
+static struct prof_cached *cache_slot(unsigned long caller, unsigned long ra)
+{
+	return &stack_cache[mix64(caller ^ (ra * 0x9e3779b97f4a7c15ULL)) &
+			    (PROF_CACHE - 1)];
+}
+
+/*
+ * The cached record for this call, if its chain is still on the stack.
+ * Reads this thread's live return-address slots only (see above); not
+ * instrumented, since ASan may keep redzones between frames.
+ */
+static __attribute__((no_sanitize("address")))
+struct kmem_stats_prof_stack *cache_find(unsigned long caller,
+						unsigned long ra)
+{
+	struct prof_cached *e = cache_slot(caller, ra);
+	struct kmem_stats_prof_stack *st;
+
+	if (e->caller != caller || e->ra != ra || !e->nr)
+		return NULL;
+	st = &stacks[e->stack];
+	for (uint32_t k = 1; k < e->nr; k++)
+		if (*(const unsigned long *)e->slots[k] != st->frames[k])
+			return NULL;
+	return st;
+}
+
+static void cache_store(unsigned long caller, unsigned long ra,
+			struct kmem_stats_prof_stack *st, const unsigned long *slots)
+{
+	struct prof_cached *e = cache_slot(caller, ra);
+
+	/* Frame 0 is the API caller, whose pc lies at @ra. */
+	if (st == &stacks[0] || slots[0] != ra || st->frames[0] != caller)
+		return;
+	for (uint32_t k = 1; k < st->nr_frames; k++)
+		if (!slots[k])
+			return;
+	e->caller = caller;
+	e->ra = ra;
+	e->stack = (uint32_t)(st - stacks);
+	e->nr = st->nr_frames;
+	memcpy(e->slots, slots, st->nr_frames * sizeof(*slots));
+}
+
+/*
+ * Record @p under @st (prof_lock held).  Weights: the sample stands for
+ * 1/p allocations of @size bytes, p = 1 - exp(-size / rate).
+ */
+static void prof_insert_locked(void *p, size_t size, struct page *page,
+			       struct kmem_stats_prof_stack *st)
+{
+	struct prof_sample *s, **sp;
+	double prob, w;
+
+	prob = -expm1(-(double)size / (double)prof_rate);
+	w = prob > 0 ? 1.0 / prob : (double)prof_rate;
+	sp = sample_slot((unsigned long)p);
+	if (*sp) {
+		/* A sample we never saw freed (a leak at cache destroy). */
+		struct kmem_stats_prof_stack *old;
+
+		s = *sp;
+		*sp = s->next;
+		old = &stacks[s->stack];
+		old->live_samples--;
+		old->live_bytes -= s->size;
+		old->live_est_bytes -= s->est_bytes;
+		old->live_est_objs -= s->est_objs;
+		stack_publish(old);
+		prof->live_samples--;
+		if (s->page)
+			page_unref(s->page);
+		node_put((union prof_node *)s);
+	}
+	s = &node_get()->s;
+	if (s == (struct prof_sample *)NULL || (page && !page_ref(page))) {
+		if (s != (struct prof_sample *)NULL)
+			node_put((union prof_node *)s);
+		prof->no_room++;
+		return;
+	}
+	s->addr = (unsigned long)p;
+	s->page = page;
+	s->size = size;
+	s->est_bytes = (uint64_t)llround((double)size * w);
+	s->est_objs = (uint64_t)llround(w * KMEM_PROF_OBJS_SCALE);
+	s->stack = (uint32_t)(st - stacks);
+	s->next = NULL;
+	*sp = s;
+	if (!page)
+		WRITE_ONCE(kmem_prof_huge, true);
+	st->live_samples++;
+	st->live_bytes += size;
+	st->live_est_bytes += s->est_bytes;
+	st->live_est_objs += s->est_objs;
+	st->total_samples++;
+	st->total_bytes += size;
+	st->total_est_bytes += s->est_bytes;
+	st->total_est_objs += s->est_objs;
+	stack_publish(st);
+	prof->samples++;
+	prof->live_samples++;
+}
+
+/*
+ * Record @p: its stack from the cache, or captured.  @ra: where the API
+ * caller's return address @caller lies on the stack, or 0 if unknown.
+ */
+static void prof_record(void *p, size_t size, unsigned long caller,
+			unsigned long ra)
+{
+	unsigned long pcs[KMEM_PROF_FRAMES], slots[KMEM_PROF_FRAMES];
+	struct kmem_stats_prof_stack *st;
+	struct page *page;
+	unsigned int n = 0;
+
+	page = kmem_addr_to_page(p);
+	if (!page && !kmem_addr_is_ours(p))
+		return;		/* the start-up arena: never freed */
+	if (ra) {
+		kmem_mutex_lock(&prof_lock);
+		st = cache_find(caller, ra);
+		if (st)
+			goto insert;
+		kmem_mutex_unlock(&prof_lock);
+	}
+	/*
+	 * Announce the capture, then look for a fork in progress (seq_cst
+	 * both: the fork handler sets the flag, then reads the count).  A
+	 * thread that sees the flag first does not touch the count, so the
+	 * fork waits only for captures already under way.
+	 */
+	slots[0] = 0;
+	if (!__atomic_load_n(&prof_forking, __ATOMIC_RELAXED)) {
+		__atomic_add_fetch(&prof_capturing, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&prof_forking, __ATOMIC_SEQ_CST))
+			n = ra ? kmem_stack_capture_slots(pcs, slots,
+							  KMEM_PROF_FRAMES,
+							  caller) :
+				 kmem_stack_capture(pcs, KMEM_PROF_FRAMES,
+						    caller);
+		__atomic_sub_fetch(&prof_capturing, 1, __ATOMIC_RELEASE);
+	}
+	if (!n) {
+		__atomic_add_fetch(&prof->skipped, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	kmem_mutex_lock(&prof_lock);
+	st = stack_get(pcs, n);
+	if (ra)
+		cache_store(caller, ra, st, slots);
+insert:
+	prof_insert_locked(p, size, page, st);
+	totals_publish();
+	kmem_mutex_unlock(&prof_lock);
+}
+
+/**
+ * kmem_prof_sample - the countdown went below zero: sample, or set it up
+ * @p:      the allocation (NULL: failed, nothing to record)
+ * @size:   bytes asked for
+ * @caller: the API caller's return address
+ *
+ * A thread's first call seeds it and draws its first distance: the
+ * allocation is sampled only if it crosses that distance too.
+ *
+ * Context: no kmem lock held; any thread, signal handlers included.
+ * Return: @p.
+ */
+noinline void *kmem_prof_sample(void *p, size_t size, unsigned long caller)
+{
+	long left = kmem_prof_left;
+	unsigned long ra;
+
+	if (!__atomic_load_n(&prof_ready, __ATOMIC_ACQUIRE)) {
+		/* Start-up: look again at the next allocation; off: never. */
+		kmem_prof_left = __atomic_load_n(&kmem_init_state,
+						 __ATOMIC_ACQUIRE) == 2 &&
+					 !prof_rate ? LONG_MAX : 0;
+		return p;
+	}
+	if (unlikely(!tls_rng)) {
+		prof_seed_thread();
+		left += prof_draw();
+		if (left >= 0) {
+			kmem_prof_left = left;
+			return p;
+		}
+	}
+	kmem_prof_left = prof_draw();
+	if (!p || p == ZERO_SIZE_PTR)
+		return p;
+	if (tls_busy || kmem_stack_capturing()) {
+		__atomic_add_fetch(&prof->skipped, 1, __ATOMIC_RELAXED);
+		return p;
+	}
+	/*
+	 * Reached by a tail call from the API function, this function's
+	 * return address is the API caller's, just above its frame: the
+	 * stack cache's key.  Otherwise (called from inside kmem) no key.
+	 */
+	ra = (unsigned long)((unsigned long *)__builtin_frame_address(0) + 1);
+	if (*(unsigned long *)ra != caller)
+		ra = 0;
+	tls_busy = true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	prof_record(p, size, caller, ra);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	tls_busy = false;
+	return p;
+}
+
+/* Remove the sample at @addr, if any (prof_lock held). */
+static void prof_remove_locked(unsigned long addr, struct page *page)
+{
+	struct prof_sample **sp = sample_slot(addr), *s = *sp;
+	struct kmem_stats_prof_stack *st;
+
+	(void)page;
+	if (!s)
+		return;
+	*sp = s->next;
+	st = &stacks[s->stack];
+	st->live_samples--;
+	st->live_bytes -= s->size;
+	st->live_est_bytes -= s->est_bytes;
+	st->live_est_objs -= s->est_objs;
+	stack_publish(st);
+	prof->live_samples--;
+	if (s->page)
+		page_unref(s->page);
+	node_put((union prof_node *)s);
+	totals_publish();
+}
+
+static void prof_free_common(const void *p, struct page *page)
+{
+	if (!__atomic_load_n(&prof_ready, __ATOMIC_ACQUIRE))
+		return;
+	if (tls_busy) {
+		__atomic_add_fetch(&prof->lost_frees, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	tls_busy = true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	kmem_mutex_lock(&prof_lock);
+	if (page) {
+		struct prof_sample **sp = sample_slot((unsigned long)p);
+
+		if (!*sp) {
+			/* Another object of a flagged page: keep the flag
+			 * while the page has samples. */
+			struct prof_page **pp = prof_page_slot(page);
+
+			if (!*pp)
+				__atomic_fetch_and(&page->flags,
+						   (unsigned char)~PGF_sampled,
+						   __ATOMIC_RELAXED);
+			goto out;
+		}
+	}
+	prof_remove_locked((unsigned long)p, page);
+out:
+	kmem_mutex_unlock(&prof_lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	tls_busy = false;
+}
+
+/**
+ * kmem_prof_free - an object of a PGF_sampled page is being freed
+ * @p:    the object, still allocated
+ * @page: the descriptor of the page holding its first byte
+ *
+ * Context: before the free proper, no kmem lock held.
+ */
+noinline void kmem_prof_free(const void *p, struct page *page)
+{
+	prof_free_common(p, page);
+}
+
+/**
+ * kmem_prof_free_huge - a HUGE mapping is being freed (kmem_prof_huge)
+ * @p: its address
+ */
+noinline void kmem_prof_free_huge(const void *p)
+{
+	prof_free_common(p, NULL);
+}
+
+/* ---- start-up, fork, exit ------------------------------------------- */
+
+/**
+ * profile_init - set up the tables and the published unit
+ *
+ * KMEM_PROFILE_RATE=0, or no memory for the tables: profiling stays off
+ * (every thread's countdown is put out of reach at its first call).
+ *
+ * Context: start-up (kmem_init), after the region and the page
+ * allocator; no malloc.
+ */
+static void profile_init(void)
+{
+	unsigned long max = kmem_config.profile_max_stacks, idx = 1;
+	size_t unit_len, nodes_len;
+
+	prof_rate = kmem_config.profile_rate;
+	prof_seed = kmem_config.profile_seed;
+	if (!prof_rate)
+		return;
+	while (idx < 2 * max)
+		idx <<= 1;
+	nodes_max = PROF_MAX_SAMPLES;
+	nodes_len = ALIGN(nodes_max * sizeof(union prof_node), PAGE_SIZE);
+	stack_index = kmem_os_map(ALIGN(idx * sizeof(*stack_index), PAGE_SIZE),
+				  PAGE_SIZE);
+	sample_hash = kmem_os_map(PROF_SAMPLE_BUCKETS * sizeof(*sample_hash),
+				  PAGE_SIZE);
+	page_hash = kmem_os_map(PROF_PAGE_BUCKETS * sizeof(*page_hash),
+				PAGE_SIZE);
+	nodes = kmem_os_map(nodes_len, PAGE_SIZE);
+	stack_cache = kmem_os_map(ALIGN(PROF_CACHE * sizeof(*stack_cache),
+					PAGE_SIZE), PAGE_SIZE);
+	unit_len = sizeof(*prof) + max * sizeof(*stacks);
+	prof = stack_index && sample_hash && page_hash && nodes && stack_cache ?
+		       kmem_region_alloc(KMEM_UNIT_PROFILE, unit_len) : NULL;
+	if (!prof) {
+		kmem_printk("kmem: profiling off: no memory for its tables\n");
+		prof_rate = 0;
+		return;
+	}
+	stack_index_mask = idx - 1;
+	stacks = (struct kmem_stats_prof_stack *)(prof + 1);
+	prof->magic = KMEM_PROFILE_MAGIC;
+	prof->rate = prof_rate;
+	prof->max_stacks = (uint32_t)max;
+	prof->nr_stacks = 1;			/* record 0: overflow */
+	prof->stack_off = sizeof(*prof);
+	prof->stack_size = sizeof(*stacks);
+	prof->max_frames = KMEM_PROF_FRAMES;
+	stacks[0].flags = KMEM_PROF_STACK_OVERFLOW;
+	kmem_region_publish(prof, sizeof(*prof));
+	stack_publish(&stacks[0]);
+	__atomic_store_n(&prof_ready, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * Write the profile anew (fork child, a descriptor the program took).
+ * Context: every kmem lock held, or a fork child.
+ */
+static void profile_republish_locked(void)
+{
+	if (!prof)
+		return;
+	kmem_region_publish(prof, sizeof(*prof));
+	for (uint32_t i = 0; i < prof->nr_stacks; i++) {
+		stacks[i].seq &= ~1ULL;
+		kmem_region_publish(&stacks[i], sizeof(stacks[i]));
+	}
+	totals_publish();
+}
+
+/*
+ * Fork, before any lock is taken: no capture in flight.  Captures that
+ * start from now until the fork is done are skipped.  This cannot wait
+ * with a kmem lock held: a capture may need the loader's lock, which a
+ * thread inside dlopen() holds while it allocates.
+ */
+static void profile_fork_prepare(void)
+{
+	if (!prof)
+		return;
+	__atomic_store_n(&prof_forking, true, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&prof_capturing, __ATOMIC_SEQ_CST))
+		sched_yield();
+}
+
+/* Fork and republishing: prof_lock, at its rank (core/lock.h). */
+static void profile_lock(void)
+{
+	if (prof)
+		kmem_mutex_lock(&prof_lock);
+}
+
+static void profile_unlock(void)
+{
+	if (prof)
+		kmem_mutex_unlock(&prof_lock);
+}
+
+static void profile_fork_parent(void)
+{
+	__atomic_store_n(&prof_forking, false, __ATOMIC_RELEASE);
+}
+
+static void profile_fork_child(void)
+{
+	if (!prof)
+		return;
+	kmem_mutex_reinit(&prof_lock);
+	prof_capturing = 0;
+	__atomic_store_n(&prof_forking, false, __ATOMIC_RELEASE);
+}
+
+/**
+ * kmem_profile_validate - the private tables agree with the records
+ *
+ * Every live sample is in the hash chain of its address, in a page whose
+ * count includes it, and the stacks' live counts add up to the total.
+ *
+ * Return: true if consistent.
+ */
+bool kmem_profile_validate(void)
+{
+	uint64_t live = 0, chained = 0;
+	bool ok = true;
+
+	if (!prof)
+		return true;
+	kmem_mutex_lock(&prof_lock);
+	for (uint32_t i = 0; i < prof->nr_stacks; i++)
+		live += stacks[i].live_samples;
+	for (unsigned long b = 0; b < PROF_SAMPLE_BUCKETS; b++) {
+		for (struct prof_sample *s = sample_hash[b]; s; s = s->next) {
+			chained++;
+			if (addr_bucket(s->addr, PROF_SAMPLE_BUCKETS) != b ||
+			    s->stack >= prof->nr_stacks)
+				ok = false;
+			if (s->page && (!*prof_page_slot(s->page) ||
+					!(s->page->flags & PGF_sampled)))
+				ok = false;
+		}
+	}
+	if (live != prof->live_samples || chained != live)
+		ok = false;
+	kmem_mutex_unlock(&prof_lock);
+	return ok;
+}
+
+/* ---- KMEM_PROFILE_AT_EXIT ------------------------------------------- */
+
+#define EXIT_MAPS	512
+
+/* The executable mappings, for "module+0xoffset" (file offsets). */
+static struct exit_map {
+	unsigned long start, end, offset;
+	char name[96];
+} exit_maps[EXIT_MAPS];
+static unsigned int nr_exit_maps;
+
+static unsigned long parse_hex(const char **p)
+{
+	unsigned long v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (unsigned long)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (unsigned long)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+/* One line of /proc/self/maps: keep it if it maps a file executable. */
+static void exit_map_line(const char *l)
+{
+	struct exit_map *m = &exit_maps[nr_exit_maps];
+	const char *name, *slash;
+	char perms[5];
+
+	if (nr_exit_maps == EXIT_MAPS)
+		return;
+	m->start = parse_hex(&l);
+	if (*l++ != '-')
+		return;
+	m->end = parse_hex(&l);
+	if (*l++ != ' ')
+		return;
+	memcpy(perms, l, 4);
+	perms[4] = '\0';
+	l += 5;
+	m->offset = parse_hex(&l);
+	name = strchr(l, '/');
+	if (perms[2] != 'x' || !name)
+		return;
+	slash = strrchr(name, '/');
+	kmem_snprintf(m->name, sizeof(m->name), "%s", slash + 1);
+	nr_exit_maps++;
+}
+
+static void exit_maps_read(void)
+{
+	char buf[4096], line[512];
+	size_t used = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	nr_exit_maps = 0;
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (used < sizeof(line) - 1)
+					line[used++] = buf[i];
+				continue;
+			}
+			line[used] = '\0';
+			exit_map_line(line);
+			used = 0;
+		}
+	}
+	close(fd);
+}
+
+static int exit_frame(char *buf, size_t len, uint64_t pc)
+{
+	for (unsigned int i = 0; i < nr_exit_maps; i++) {
+		const struct exit_map *m = &exit_maps[i];
+
+		if (pc - 1 >= m->start && pc - 1 < m->end)
+			return kmem_snprintf(buf, len, "    %s+0x%lx\n", m->name,
+					     (unsigned long)pc - m->start +
+						     m->offset);
+	}
+	return kmem_snprintf(buf, len, "    0x%llx\n", (unsigned long long)pc);
+}
+
+static void exit_write(int fd, const char *line, int n, size_t len)
+{
+	if (n > 0)
+		kmem_write_all(fd, line, min((size_t)n, len - 1));
+}
+
+/**
+ * profile_at_exit - KMEM_PROFILE_AT_EXIT: the sites still live
+ *
+ * The call sites whose sampled allocations were never freed, largest
+ * estimate first, in the text format of "kmeminfo profile" with each
+ * frame as module+0xoffset (the offset in the file: addr2line -e module
+ * names it): the library never reads symbols.  No stdio, no malloc: the
+ * C library may be half torn down.
+ *
+ * Context: exit(), from the library's destructor.
+ */
+static void profile_at_exit(void)
+{
+	uint64_t live = 0, live_objs = 0, total = 0, done = 0, last_max = ~0ULL;
+	uint32_t last_idx = 0;
+	char comm[17] = "", line[256];
+	unsigned int rank = 0;
+	int fd = 2, n;
+
+	if (!kmem_config.profile_at_exit || !prof)
+		return;
+	if (*kmem_config.profile_at_exit) {
+		fd = kmem_output_open(kmem_config.profile_at_exit,
+				      "KMEM_PROFILE_AT_EXIT");
+		if (fd < 0)
+			return;
+	}
+	exit_maps_read();
+	kmem_mutex_lock(&prof_lock);
+	for (uint32_t i = 0; i < prof->nr_stacks; i++) {
+		live += stacks[i].live_est_bytes;
+		live_objs += stacks[i].live_est_objs;
+		total += stacks[i].total_est_bytes;
+	}
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	n = kmem_snprintf(line, sizeof(line),
+			  "kmem profile of PID %d (%s) at exit: one sample per %llu bytes on average\n",
+			  (int)getpid(), comm, (unsigned long long)prof->rate);
+	exit_write(fd, line, n, sizeof(line));
+	n = kmem_snprintf(line, sizeof(line),
+			  "live: %llu bytes in %llu objects (estimated from %llu samples); allocated since start: %llu bytes\n",
+			  (unsigned long long)live,
+			  (unsigned long long)(live_objs / KMEM_PROF_OBJS_SCALE),
+			  (unsigned long long)prof->live_samples,
+			  (unsigned long long)total);
+	exit_write(fd, line, n, sizeof(line));
+	n = kmem_snprintf(line, sizeof(line),
+			  "stacks: %u of %u recorded; overflow: %llu samples (%llu live bytes) without room; skipped: %llu; lost frees: %llu; no room: %llu\nsorted by live\n",
+			  prof->nr_stacks - 1, prof->max_stacks - 1,
+			  (unsigned long long)stacks[0].total_samples,
+			  (unsigned long long)stacks[0].live_est_bytes,
+			  (unsigned long long)prof->skipped,
+			  (unsigned long long)prof->lost_frees,
+			  (unsigned long long)prof->no_room);
+	exit_write(fd, line, n, sizeof(line));
+	/* Largest first, without a sort buffer: one pass per site printed. */
+	while (done < prof->live_samples) {
+		const struct kmem_stats_prof_stack *st = NULL;
+		uint32_t idx = 0;
+		uint64_t share;
+
+		for (uint32_t i = 0; i < prof->nr_stacks; i++) {
+			const struct kmem_stats_prof_stack *c = &stacks[i];
+
+			if (!c->live_samples || c->live_est_bytes > last_max ||
+			    (c->live_est_bytes == last_max && i <= last_idx &&
+			     rank))
+				continue;
+			if (!st || c->live_est_bytes > st->live_est_bytes) {
+				st = c;
+				idx = i;
+			}
+		}
+		if (!st)
+			break;
+		last_max = st->live_est_bytes;
+		last_idx = idx;
+		done += st->live_samples;
+		share = live ? st->live_est_bytes * 1000 / live : 0;
+		n = kmem_snprintf(line, sizeof(line),
+				  "\n#%u live %llu bytes, %llu objects, %llu.%llu%% of live; total %llu bytes, %llu objects; samples %llu live, %llu total\n",
+				  ++rank, (unsigned long long)st->live_est_bytes,
+				  (unsigned long long)((st->live_est_objs +
+							KMEM_PROF_OBJS_SCALE / 2) /
+						       KMEM_PROF_OBJS_SCALE),
+				  (unsigned long long)(share / 10),
+				  (unsigned long long)(share % 10),
+				  (unsigned long long)st->total_est_bytes,
+				  (unsigned long long)((st->total_est_objs +
+							KMEM_PROF_OBJS_SCALE / 2) /
+						       KMEM_PROF_OBJS_SCALE),
+				  (unsigned long long)st->live_samples,
+				  (unsigned long long)st->total_samples);
+		exit_write(fd, line, n, sizeof(line));
+		if (st->flags & KMEM_PROF_STACK_OVERFLOW)
+			exit_write(fd, "    [stacks beyond KMEM_PROFILE_MAX_STACKS]\n",
+				   44, 64);
+		for (uint32_t k = 0; k < st->nr_frames; k++) {
+			n = exit_frame(line, sizeof(line), st->frames[k]);
+			exit_write(fd, line, n, sizeof(line));
+		}
+	}
+	kmem_mutex_unlock(&prof_lock);
+	if (fd != 2)
+		close(fd);
+}
+
+/*
+ * The profiler's steps, run by core/init.c: started with the page
+ * allocator's layer (after the region and the zone), locked at
+ * LOCK_RANK_PROFILE, after every lock of slab and buddy.
+ */
+KMEM_LAYER(profile_layer, "profile", LAYER_BUDDY, LOCK_RANK_PROFILE,
+	.init = profile_init, .fork_prepare = profile_fork_prepare,
+	.lock = profile_lock, .republish = profile_republish_locked,
+	.unlock = profile_unlock, .fork_parent = profile_fork_parent,
+	.fork_child = profile_fork_child, .exit = profile_at_exit);

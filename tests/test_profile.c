@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_profile.c - the sampled allocation profiler (buddy/profile.c)
+ * from inside a process: sampling rates, the published records, frees
+ * that remove samples and unflag pages, every allocation path, overflow,
+ * profiling off.  The programs of tests/profile check it from outside,
+ * through kmeminfo.
+ *
+ * Each test runs in a fresh process (Check forks), so KMEM_PROFILE_* set
+ * at its start take effect at kmem's start-up.  Statistical checks use a
+ * fixed KMEM_PROFILE_SEED and bounds of at least 6 standard deviations:
+ * they hold for any seed, the seed only makes a run repeatable.
+ */
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+
+#include "kmem_test.h"
+#include "kmalloc/kmalloc.h"
+#include "buddy/profile.h"
+#include <kmem/malloc.h>
+
+static void profile_env(const char *rate, const char *max_stacks)
+{
+	setenv("KMEM_PROFILE_RATE", rate, 1);
+	setenv("KMEM_PROFILE_SEED", "12345", 1);
+	if (max_stacks)
+		setenv("KMEM_PROFILE_MAX_STACKS", max_stacks, 1);
+}
+
+/* The published profile unit, or NULL. */
+static const struct kmem_stats_profile *published(void)
+{
+	const struct kmem_stats_header *h = kmem_region;
+
+	for (uint64_t off = h->units_off; off < h->units_end;) {
+		const struct kmem_stats_unit *u =
+			(const void *)((const char *)h + off);
+
+		if (!u->npages)
+			break;
+		if (u->kind == KMEM_UNIT_PROFILE)
+			return (const void *)u;
+		off += (uint64_t)u->npages * h->unit_size;
+	}
+	return NULL;
+}
+
+static const struct kmem_stats_prof_stack *record(
+	const struct kmem_stats_profile *p, uint32_t i)
+{
+	return (const void *)((const char *)p + p->stack_off +
+			      (size_t)i * p->stack_size);
+}
+
+static uint64_t live_samples(void)
+{
+	const struct kmem_stats_profile *p = published();
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < p->nr_stacks; i++)
+		n += record(p, i)->live_samples;
+	ck_assert_uint_eq(n, p->live_samples);
+	return n;
+}
+
+/*
+ * The number of samples among N allocations of s bytes is binomial with
+ * p = 1 - exp(-s / rate): within 6 standard deviations of N p.
+ */
+static void check_rate(uint64_t samples, double n, double s, double rate)
+{
+	double p = -expm1(-s / rate), mean = n * p,
+	       sd = sqrt(n * p * (1 - p));
+
+	ck_assert_msg(fabs((double)samples - mean) <= 6 * sd + 1,
+		      "%llu samples of %.0f allocations of %.0f bytes at rate %.0f: expected %.1f +- %.1f",
+		      (unsigned long long)samples, n, s, rate, mean, 6 * sd);
+}
+
+static __attribute__((noipa)) void *site_kmalloc(size_t n)
+{
+	void *p = kmalloc(n, GFP_KERNEL);
+
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+START_TEST(test_profile_rate_and_weights)
+{
+	enum { N = 200000, SIZE = 256 };
+	static void *objs[N];
+	const struct kmem_stats_profile *p;
+	uint64_t samples, est_bytes = 0, est_objs = 0;
+
+	profile_env("65536", NULL);
+	for (int i = 0; i < N; i++)
+		objs[i] = site_kmalloc(SIZE);
+	p = published();
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->rate, 65536);
+	samples = p->samples;
+	check_rate(samples, N, SIZE, 65536);
+	for (uint32_t i = 0; i < p->nr_stacks; i++) {
+		est_bytes += record(p, i)->live_est_bytes;
+		est_objs += record(p, i)->live_est_objs;
+	}
+	/* Each sample stands for 1/p objects: exactly samples / p. */
+	ck_assert_uint_eq(live_samples(), samples);
+	ck_assert(fabs((double)est_objs / KMEM_PROF_OBJS_SCALE -
+		       (double)samples / -expm1(-(double)SIZE / 65536)) <
+		  samples);
+	ck_assert(fabs((double)est_bytes - (double)est_objs /
+					       KMEM_PROF_OBJS_SCALE * SIZE) <
+		  (double)SIZE * samples);
+	ck_assert(kmem_profile_validate());
+	for (int i = 0; i < N; i++)
+		kfree(objs[i]);
+	ck_assert_uint_eq(live_samples(), 0);
+	ck_assert_uint_eq(p->samples, samples);
+	ck_assert(kmem_profile_validate());
+}
+END_TEST
+
+/* Identical stacks share one record; the caller's frame comes first. */
+START_TEST(test_profile_one_record_per_stack)
+{
+	const struct kmem_stats_profile *p;
+	void *objs[64];
+	uint32_t found = 0;
+
+	profile_env("1", NULL);	/* every allocation */
+	for (int i = 0; i < 64; i++)
+		objs[i] = site_kmalloc(100);
+	p = published();
+	for (uint32_t i = 1; i < p->nr_stacks; i++) {
+		const struct kmem_stats_prof_stack *st = record(p, i);
+
+		if (st->live_samples == 64) {
+			found++;
+			ck_assert_uint_eq(st->live_bytes, 64 * 100);
+			/* Frame 0 is in site_kmalloc, after its call. */
+			ck_assert_uint_gt(st->frames[0],
+					  (uint64_t)(uintptr_t)site_kmalloc);
+			ck_assert_uint_lt(st->frames[0],
+					  (uint64_t)(uintptr_t)site_kmalloc + 64);
+		}
+	}
+	ck_assert_uint_eq(found, 1);
+	for (int i = 0; i < 64; i++)
+		kfree(objs[i]);
+	ck_assert_uint_eq(live_samples(), 0);
+}
+END_TEST
+
+/* Every allocation path samples; every free path removes and unflags. */
+START_TEST(test_profile_every_path)
+{
+	struct kmem_cache *c;
+	void *o[8];
+	struct page *pg;
+	unsigned long gp;
+	int r;
+
+	profile_env("1", NULL);
+	c = kmem_cache_create("kt_prof", 72, 0, 0, NULL);
+	ck_assert_ptr_nonnull(c);
+	o[0] = kmem_cache_alloc(c, GFP_KERNEL);
+	o[1] = kmalloc(40, GFP_KERNEL);
+	o[2] = kmalloc(100000, GFP_KERNEL);		/* buddy block */
+	o[3] = kmalloc(6 << 20, GFP_KERNEL);		/* own mapping */
+	o[4] = kmem_malloc(24);
+	o[5] = kmem_calloc(3, 300);
+	ck_assert_int_eq(kmem_posix_memalign(&o[6], 256, 1000), 0);
+	pg = alloc_pages(GFP_KERNEL, 2);
+	gp = __get_free_pages(GFP_KERNEL, 0);
+	r = kmem_cache_alloc_bulk(c, GFP_KERNEL, 1, &o[7]);
+	ck_assert_int_eq(r, 1);
+	ck_assert_uint_eq(live_samples(), 10);
+	for (int i = 0; i < 8; i++) {
+		struct page *page = kmem_addr_to_page(o[i]);
+
+		if (page)
+			ck_assert_msg(page->flags & PGF_sampled,
+				      "object %d's page not flagged", i);
+	}
+	kmem_cache_free(c, o[0]);
+	kfree(o[1]);
+	kfree(o[2]);
+	kfree(o[3]);
+	kmem_free(o[4]);
+	o[5] = kmem_realloc(o[5], 5000);		/* moves: one more */
+	kmem_free(o[5]);
+	kmem_free(o[6]);
+	__free_pages(pg, 2);
+	free_pages(gp, 0);
+	kmem_cache_free_bulk(c, 1, &o[7]);
+	ck_assert_uint_eq(live_samples(), 0);
+	ck_assert(kmem_profile_validate());
+	kmem_cache_destroy(c);
+}
+END_TEST
+
+/*
+ * An unsampled object in a flagged page frees through the profiler and
+ * leaves the flag while a sample remains; the last sample unflags it.
+ */
+START_TEST(test_profile_page_flag_lifetime)
+{
+	struct kmem_cache *c;
+	void *a, *b, *x;
+	struct page *page;
+
+	profile_env("1", NULL);
+	c = kmem_cache_create("kt_prof_page", 64, 0, 0, NULL);
+	a = kmem_cache_alloc(c, GFP_KERNEL);
+	b = kmem_cache_alloc(c, GFP_KERNEL);
+	page = kmem_addr_to_page(a);
+	ck_assert_ptr_eq(page, kmem_addr_to_page(b));
+	ck_assert(page->flags & PGF_sampled);
+	kmem_cache_free(c, a);
+	ck_assert(page->flags & PGF_sampled);	/* b is still sampled */
+	kmem_cache_free(c, b);
+	ck_assert(!(page->flags & PGF_sampled));
+	x = kmem_cache_alloc(c, GFP_KERNEL);	/* flagged again */
+	ck_assert(kmem_addr_to_page(x)->flags & PGF_sampled);
+	kmem_cache_free(c, x);
+	ck_assert_uint_eq(live_samples(), 0);
+	kmem_cache_destroy(c);
+}
+END_TEST
+
+static __attribute__((noipa)) void *distinct_site(int depth)
+{
+	void *p;
+
+	if (depth)
+		p = distinct_site(depth - 1);
+	else
+		p = kmalloc(32, GFP_KERNEL);
+	__asm__ volatile("" ::: "memory");
+	return p;
+}
+
+/* More stacks than KMEM_PROFILE_MAX_STACKS: the rest go to record 0. */
+START_TEST(test_profile_overflow_counted)
+{
+	const struct kmem_stats_profile *p;
+	void *objs[40];
+
+	profile_env("1", "16");
+	for (int i = 0; i < 40; i++)
+		objs[i] = distinct_site(i % 30);	/* 30 stacks */
+	p = published();
+	ck_assert_uint_eq(p->max_stacks, 16);
+	ck_assert_uint_eq(p->nr_stacks, 16);
+	ck_assert(record(p, 0)->flags & KMEM_PROF_STACK_OVERFLOW);
+	ck_assert_uint_gt(record(p, 0)->total_samples, 0);
+	ck_assert_uint_eq(live_samples(), 40);	/* none lost */
+	for (int i = 0; i < 40; i++)
+		kfree(objs[i]);
+	ck_assert_uint_eq(live_samples(), 0);
+}
+END_TEST
+
+/* KMEM_PROFILE_RATE=0: nothing published, the countdown out of reach. */
+START_TEST(test_profile_off)
+{
+	void *p;
+
+	setenv("KMEM_PROFILE_RATE", "0", 1);
+	p = kmalloc(64, GFP_KERNEL);
+	kfree(p);
+	p = kmalloc(64, GFP_KERNEL);
+	ck_assert_ptr_null(published());
+	ck_assert_int_gt(kmem_prof_left, LONG_MAX / 2);
+	kfree(p);
+}
+END_TEST
+
+/* Threads that only free: samples taken in one thread, removed in others. */
+static void *free_all(void *arg)
+{
+	void **v = arg;
+
+	for (int i = 0; i < 1000; i++)
+		kfree(v[i]);
+	return NULL;
+}
+
+START_TEST(test_profile_cross_thread_frees)
+{
+	static void *v[4][1000];
+	pthread_t t[4];
+
+	profile_env("4096", NULL);
+	for (int k = 0; k < 4; k++)
+		for (int i = 0; i < 1000; i++)
+			v[k][i] = kmalloc(64 + 8 * (i % 50), GFP_KERNEL);
+	ck_assert_uint_gt(live_samples(), 0);
+	for (int k = 0; k < 4; k++)
+		pthread_create(&t[k], NULL, free_all, v[k]);
+	for (int k = 0; k < 4; k++)
+		pthread_join(t[k], NULL);
+	ck_assert_uint_eq(live_samples(), 0);
+	ck_assert(kmem_profile_validate());
+}
+END_TEST
+
+static Suite *profile_suite(void)
+{
+	Suite *s = suite_create("profile");
+	TCase *tc = tcase_create("profile");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_profile_rate_and_weights);
+	tcase_add_test(tc, test_profile_one_record_per_stack);
+	tcase_add_test(tc, test_profile_every_path);
+	tcase_add_test(tc, test_profile_page_flag_lifetime);
+	tcase_add_test(tc, test_profile_overflow_counted);
+	tcase_add_test(tc, test_profile_off);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("threads");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_profile_cross_thread_frees);
+	tcase_set_tags(tc, "threads");
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(profile_suite());
+}
