@@ -9,7 +9,9 @@
 #      prints the program's caches when it exits), then GNU sort;
 #   3. kmeminfo on a live process: the demo serves in the background and
 #      slowly leaks one cache; kmeminfo lists it, prints its slabinfo,
-#      buddyinfo and a slabtop-style snapshot, and watch flags the leak.
+#      buddyinfo and a slabtop-style snapshot, and watch flags the leak;
+#      then the sampled profile names the code that holds the memory and
+#      watch --sites flags the call site that leaks.
 #
 # Installs its build dependencies first (tools/deps.sh).  Build tree:
 # build-demo/ (override with KMEM_BUILD_DIR); build/ is the user's own.
@@ -56,7 +58,9 @@ sort -n "$build/demo-sort.txt" | md5sum
 LD_PRELOAD=$lib sort -n "$build/demo-sort.txt" | md5sum
 
 banner "3. kmeminfo on a live process"
-"$demo" --serve 8 > "$build/demo-serve.log" &
+# Profiled every 4 KiB on average (the default is 2 MiB) so that a demo of
+# seconds has samples enough to rank its call sites.
+KMEM_PROFILE_RATE=4096 "$demo" --serve 16 > "$build/demo-serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q ready "$build/demo-serve.log" 2>/dev/null && break; sleep 0.1; done
@@ -71,6 +75,10 @@ echo; echo "\$ kmeminfo top -o -p $pid -s c"
 echo; echo "\$ kmeminfo watch -p $pid -i 0.5 -n 8 --plot $build/demo-watch.svg"
 "$kmeminfo" watch -p "$pid" -i 0.5 -n 8 --plot "$build/demo-watch.svg"
 echo "(the chart of the growing caches: $build/demo-watch.svg)"
+echo; echo "\$ kmeminfo profile -p $pid --top 3   # which code holds the memory"
+"$kmeminfo" profile -p "$pid" --top 3
+echo; echo "\$ kmeminfo watch --sites -p $pid -i 0.5 -n 8   # which call site leaks"
+"$kmeminfo" watch --sites -p "$pid" -i 0.5 -n 8 --plot "$build/demo-sites.svg"
 wait $pid || true
 trap - EXIT
 banner "done"

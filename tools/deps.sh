@@ -30,7 +30,7 @@
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config check liburcu-dev libncurses-dev python3
-      libjansson-dev
+      libjansson-dev libdw-dev nodejs
       procps util-linux time
       linux-source-6.1 linux-source-6.12 xz-utils binutils
       scdoc groff-base gzip dpkg-dev file lintian man-db "$@")
@@ -45,11 +45,26 @@ installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
 
+# speedscope (npm, the version pinned in tests/profile/speedscope's
+# package-lock.json) reads "kmeminfo profile --folded" in tests/profile.
+# Installed beside the test, in the source tree (ignored by git).
+node_tools() {
+	local dir
+	dir="$(cd "$(dirname "$0")/.." && pwd)/tests/profile/speedscope"
+	[ -f "$dir/node_modules/speedscope/package.json" ] && return 0
+	# Debian's nodejs leaves npm to its own package; NodeSource's has it.
+	command -v npm > /dev/null ||
+		apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends npm > /dev/null
+	echo "deps.sh: installing speedscope (npm) in $dir"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+	node_tools
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -121,3 +136,4 @@ echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get "${APT_OPTS[@]}" update -qq
 apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+node_tools

@@ -269,6 +269,9 @@ void kmi_json_process(struct kmi_json *j, const struct kmi_source *src,
 					h->mapped - h->retained : 0);
 	json_u64(j, "retained", h->retained);
 	json_u64(j, "huge_mapped", h->huge_mapped);
+	/* High-water marks since start (0 from a kmem without them). */
+	json_u64(j, "peak_used_bytes", h->peak_used);
+	json_u64(j, "peak_huge_mapped", h->peak_huge_mapped);
 	json_u64(j, "nr_huge", h->nr_huge);
 	json_u64(j, "huge_cached", h->huge_cached);
 	json_u64(j, "nr_huge_cached", h->nr_huge_cached);
@@ -324,6 +327,8 @@ static void json_cache(struct kmi_json *j, const struct kmi_snapshot *snap,
 	json_u64(j, "cache_bytes",
 		 r->total_slabs * ((uint64_t)KMI_PAGE_SIZE << (r->order & 31)));
 	json_u64(j, "inuse_objs", c->inuse_objs);
+	json_u64(j, "peak_active_objs", r->peak_active_objs);
+	json_u64(j, "peak_bytes", r->peak_active_objs * r->size);
 	json_u64(j, "thread_objs", c->thread_objs);
 	json_u64(j, "depot_objs", r->depot_objs);
 	json_u64(j, "depot_full", r->depot_full);

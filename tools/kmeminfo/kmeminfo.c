@@ -40,8 +40,10 @@ static const char manual[] =
 "       kmeminfo slabinfo  [-p PID | -f FILE] [--json]\n"
 "       kmeminfo buddyinfo [-p PID | -f FILE] [--json]\n"
 "       kmeminfo top       [-p PID] [-d SECONDS] [-o] [-s KEY]\n"
-"       kmeminfo watch     -p PID [-i INTERVAL] [-n SAMPLES] [--plot FILE.svg]\n"
-"                          [--json]\n"
+"       kmeminfo watch     -p PID [-i INTERVAL] [-n SAMPLES] [--sites]\n"
+"                          [--plot FILE.svg] [--json]\n"
+"       kmeminfo profile   [-p PID] [--sort live|total|objects] [--top N]\n"
+"                          [--json | --folded]\n"
 "       kmeminfo run       [--json] [-O FILE] [--] CMD [ARGS...]\n"
 "       kmeminfo list      [--json]\n"
 "       kmeminfo --help | --version\n"
@@ -83,6 +85,21 @@ static const char manual[] =
 "              both halves of the window (first < middle < last sample): the\n"
 "              signature of a slow leak.  kmem's own magazine caches are\n"
 "              never flagged (their objects are the allocator's caching).\n"
+"\n"
+"              --sites: the same per call site of the sampled profile\n"
+"              (see profile), in estimated live bytes per minute.\n"
+"\n"
+"       profile\n"
+"              Where the memory goes: the call sites of the process's\n"
+"              sampled allocation profile (KMEM_PROFILE_RATE, on by default),\n"
+"              by estimated live bytes: per site the live bytes and objects\n"
+"              its samples stand for, its share, the bytes allocated there\n"
+"              since start, and its stack named function+offset (file:line)\n"
+"              from the target's binaries (elfutils libdwfl).  --sort live\n"
+"              (default), total or objects; --top N sites (default 20);\n"
+"              --json; --folded: one line per stack, outermost frame first,\n"
+"              frames separated by ';', then the value (flamegraph.pl,\n"
+"              speedscope).\n"
 "\n"
 "       run    Runs CMD with libkmem-malloc.so.0 preloaded and, when it\n"
 "              exits, prints the slabinfo of every kmem process it ran: CMD\n"
@@ -153,6 +170,10 @@ static const char manual[] =
 "       9      No consistent copy could be had: the region kept changing, a\n"
 "              writer died mid-update, or the region is corrupt or truncated.\n"
 "       10     run: libkmem-malloc.so was not found.\n"
+"       11     profile, watch --sites: the process does not profile its\n"
+"              allocations (KMEM_PROFILE_RATE=0).\n"
+"       12     profile: a binary the process runs code from changed on disk\n"
+"              since it was mapped; its symbols would be wrong.\n"
 "       126    run: CMD could not be executed.\n"
 "       127    run: CMD was not found.\n"
 "       Otherwise, for run, CMD's own status.\n"
@@ -463,6 +484,8 @@ int main(int argc, char **argv)
 		return kmi_cmd_top(argc, argv);
 	if (!strcmp(cmd, "watch"))
 		return kmi_cmd_watch(argc, argv);
+	if (!strcmp(cmd, "profile"))
+		return kmi_cmd_profile(argc, argv);
 	if (!strcmp(cmd, "run"))
 		return kmi_cmd_run(argc, argv);
 	if (!strcmp(cmd, "list"))

@@ -12,6 +12,7 @@
  *   top.c     the slabtop-like view
  *   watch.c   growth slopes over time, and the SVG chart
  *   run.c     run a command under libkmem-malloc.so
+ *   profile.c the sampled allocation profile, symbolized with libdwfl
  *   kmeminfo.c  command line, manual, exit statuses
  */
 #ifndef KMEM_TOOLS_KMEMINFO_KMEMINFO_H
@@ -40,6 +41,8 @@ enum kmi_status {
 	KMI_VERSION	= 8,	/* a layout version or geometry not ours */
 	KMI_TORN	= 9,	/* no consistent copy could be had */
 	KMI_NOLIB	= 10,	/* run: libkmem-malloc.so not found */
+	KMI_NOPROFILE	= 11,	/* profile: profiling off in that process */
+	KMI_CHANGED	= 12,	/* profile: a mapped binary changed on disk */
 	KMI_CANTEXEC	= 126,	/* run: the command cannot be executed */
 	KMI_NOTFOUND	= 127,	/* run: the command was not found */
 };
@@ -172,7 +175,38 @@ void kmi_buddyinfo_json(FILE *f, const struct kmi_source *src,
 void kmi_json_process(struct kmi_json *j, const struct kmi_source *src,
 		      const struct kmi_snapshot *snap);
 
+/* ---- profile.c ----------------------------------------------------------- */
+
+/* A copy of a process's profile: header and records 0..nr-1. */
+struct kmi_profile {
+	struct kmem_stats_profile hdr;
+	struct kmem_stats_prof_stack *stacks;
+	uint32_t nr;
+};
+
+/* One frame, named as far as the symbols allow. */
+struct kmi_frame {
+	uint64_t pc;			/* the return address */
+	char module[256];		/* file name of the mapping, or "" */
+	uint64_t module_off;		/* pc - the module's load address */
+	char function[512];		/* symbol, or "" */
+	uint64_t offset;		/* pc - the symbol's address */
+	char file[512];			/* source file, or "" */
+	int line;
+};
+
+struct kmi_symbolizer;
+
+int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof);
+void kmi_profile_free(struct kmi_profile *prof);
+int kmi_symbolizer_open(pid_t pid, struct kmi_symbolizer **sym);
+void kmi_symbolizer_close(struct kmi_symbolizer *s);
+void kmi_symbolize(struct kmi_symbolizer *s, uint64_t pc, struct kmi_frame *f);
+void kmi_frame_text(const struct kmi_frame *f, char *buf, size_t len);
+
 /* ---- subcommands --------------------------------------------------------- */
+
+int kmi_cmd_profile(int argc, char **argv);
 
 int kmi_cmd_top(int argc, char **argv);
 int kmi_cmd_watch(int argc, char **argv);

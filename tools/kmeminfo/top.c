@@ -297,7 +297,7 @@ static void draw(const struct top_view *v, const struct kmi_source *src,
 		 const struct kmi_snapshot *snap, int key)
 {
 	const struct kmem_stats_header *h = &snap->hdr;
-	char lines[5][160], buf[256], m[16], r[16], t[16];
+	char lines[5][160], buf[256], m[16], r[16], t[16], pk[16];
 	unsigned int threads = 0;
 	int rows = LINES, y;
 
@@ -311,10 +311,11 @@ static void draw(const struct top_view *v, const struct kmi_source *src,
 	human(r, sizeof(r),
 	      h->mapped > h->retained ? h->mapped - h->retained : 0);
 	human(t, sizeof(t), h->retained);
+	human(pk, sizeof(pk), h->peak_used + h->peak_huge_mapped);
 	snprintf(buf, sizeof(buf),
-		 " PID %d (%s), %u thread%s: mapped %s, resident %s, retained %s; sort %c",
+		 " PID %d (%s), %u thread%s: mapped %s, resident %s, retained %s, peak used %s; sort %c",
 		 (int)src->pid, src->comm, threads, threads == 1 ? "" : "s",
-		 m, r, t, key);
+		 m, r, t, pk, key);
 	attron(A_DIM);
 	mvaddnstr(5, 0, buf, COLS);
 	attroff(A_DIM);

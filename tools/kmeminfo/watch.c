@@ -25,6 +25,13 @@
  * that exits ends it too: the report is printed for the samples taken,
  * then the error, with its exit status.
  *
+ * --sites: the same for the call sites of the sampled profile
+ * (kmeminfo profile): per site, its estimated live bytes, fitted and
+ * flagged by the same rule; the report names each site by its innermost
+ * frames.  Sites that appear during the window count from their first
+ * sample.  This is the per-site form of the leak test: live bytes
+ * regressed against time.
+ *
  * --plot draws the growing caches' series as an SVG line chart (one
  * colour per cache, its fitted line dashed, a legend); the file is opened
  * before the first sample, so that a path that cannot be written is
@@ -52,6 +59,9 @@
 /* One cache's samples; NAN where it did not exist. */
 struct series {
 	char name[KMEM_STATS_NAME_LEN];
+	int site;		/* --sites: the stack record, else -1 */
+	uint64_t frames[KMEM_PROF_FRAMES];
+	uint32_t nr_frames;
 	double *y;
 	/* The fit, over the samples present. */
 	unsigned int present;
@@ -70,6 +80,7 @@ struct watch {
 	double *t;		/* seconds since the first sample */
 	struct series *s;
 	unsigned int nr_series, cap_series;
+	bool sites;		/* --sites */
 };
 
 static volatile sig_atomic_t watch_stop;
@@ -98,6 +109,7 @@ static struct series *series_get(struct watch *w, const char *name)
 	}
 	s = &w->s[w->nr_series];
 	memset(s, 0, sizeof(*s));
+	s->site = -1;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->y = malloc(w->max_samples * sizeof(*s->y));
 	if (!s->y)
@@ -108,12 +120,45 @@ static struct series *series_get(struct watch *w, const char *name)
 	return s;
 }
 
+/* --sites: each call site's estimated live bytes. */
+static int record_sites(struct watch *w, unsigned int k)
+{
+	struct kmi_profile prof;
+	int ret = kmi_profile_read(&w->src, &prof);
+
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; i < prof.nr; i++) {
+		const struct kmem_stats_prof_stack *st = &prof.stacks[i];
+		char name[KMEM_STATS_NAME_LEN];
+		struct series *s;
+
+		if (!st->total_samples)
+			continue;
+		snprintf(name, sizeof(name), "site %u", i);
+		s = series_get(w, name);
+		if (!s) {
+			kmi_profile_free(&prof);
+			return kmi_error(KMI_ERR, "out of memory");
+		}
+		s->site = (int)i;
+		s->nr_frames = st->nr_frames;
+		memcpy(s->frames, st->frames, sizeof(s->frames));
+		s->y[k] = (double)st->live_est_bytes;
+	}
+	kmi_profile_free(&prof);
+	w->nr_samples++;
+	return KMI_OK;
+}
+
 static int record_sample(struct watch *w, const struct kmi_snapshot *snap,
 			 double t0)
 {
 	unsigned int k = w->nr_samples;
 
 	w->t[k] = snap->when - t0;
+	if (w->sites)
+		return record_sites(w, k);
 	for (unsigned int i = 0; i < snap->nr_live; i++) {
 		const struct kmi_cache *c = &snap->caches[snap->order[i]];
 		struct series *s = series_get(w, c->rec.name);
@@ -201,13 +246,18 @@ static void report_text(const struct watch *w)
 
 	printf("kmeminfo watch: PID %d (%s), %u samples over %.2f s (every %.2f s)\n",
 	       (int)w->src.pid, w->src.comm, w->nr_samples, span, w->interval);
-	printf("%-24s %10s %10s %10s %10s %12s %6s  %s\n", "cache", "first",
-	       "last", "min", "max", "objs/min", "r2", "trend");
+	printf("%-24s %10s %10s %10s %10s %12s %6s  %s\n",
+	       w->sites ? "site (live bytes)" : "cache", "first", "last",
+	       "min", "max", w->sites ? "bytes/min" : "objs/min", "r2",
+	       "trend");
 	for (unsigned int i = 0; i < w->nr_series; i++) {
 		const struct series *s = &w->s[i];
 		char r2[16], name[KMEM_STATS_NAME_LEN];
 
-		kmi_safe_name(name, s->name);
+		if (s->site >= 0)	/* symbols: print them as they are */
+			snprintf(name, sizeof(name), "%s", s->name);
+		else
+			kmi_safe_name(name, s->name);
 		if (isnan(s->r2))
 			snprintf(r2, sizeof(r2), "-");
 		else
@@ -232,17 +282,29 @@ static void report_json(const struct watch *w)
 	json_end(&j, '}');
 	json_dbl(&j, "interval", w->interval);
 	json_u64(&j, "samples", w->nr_samples);
-	json_str(&j, "measure", "inuse_objs");
+	json_str(&j, "measure", w->sites ? "live_bytes" : "inuse_objs");
 	json_begin(&j, "times", '[');
 	for (unsigned int i = 0; i < w->nr_samples; i++)
 		json_dbl(&j, NULL, w->t[i]);
 	json_end(&j, ']');
-	json_begin(&j, "caches", '[');
+	json_begin(&j, w->sites ? "sites" : "caches", '[');
 	for (unsigned int i = 0; i < w->nr_series; i++) {
 		const struct series *s = &w->s[i];
 
 		json_begin(&j, NULL, '{');
 		json_str(&j, "name", s->name);
+		if (s->site >= 0) {
+			json_u64(&j, "site", (uint64_t)s->site);
+			json_begin(&j, "frames", '[');
+			for (uint32_t f = 0; f < s->nr_frames; f++) {
+				char addr[24];
+
+				snprintf(addr, sizeof(addr), "0x%llx",
+					 (unsigned long long)s->frames[f]);
+				json_str(&j, NULL, addr);
+			}
+			json_end(&j, ']');
+		}
 		json_dbl(&j, "first", s->first);
 		json_dbl(&j, "last", s->last);
 		json_dbl(&j, "min", s->min);
@@ -499,8 +561,51 @@ static int sample(struct watch *w)
 	return ret;
 }
 
+/*
+ * --sites: "#N function (file.c:LINE)" from the innermost frame, or
+ * "#N function+0xOFF" without line information (the process may have
+ * gone: then its address).
+ */
+static void name_sites(struct watch *w)
+{
+	struct kmi_symbolizer *sym = NULL;
+
+	if (kmi_process_alive(&w->src) || kmi_symbolizer_open(w->src.pid, &sym))
+		sym = NULL;	/* addresses (a message said why) */
+	for (unsigned int i = 0; i < w->nr_series; i++) {
+		struct series *s = &w->s[i];
+		char name[sizeof(struct kmi_frame)];
+		struct kmi_frame fr;
+		const char *file;
+
+		if (s->site < 0)
+			continue;
+		if (!s->nr_frames) {
+			snprintf(s->name, sizeof(s->name), "#%d [overflow]",
+				 s->site);
+			continue;
+		}
+		kmi_symbolize(sym, s->frames[0], &fr);
+		file = strrchr(fr.file, '/');
+		file = file ? file + 1 : fr.file;
+		if (fr.function[0] && fr.file[0])
+			snprintf(name, sizeof(name), "#%d %s (%s:%d)", s->site,
+				 fr.function, file, fr.line);
+		else if (fr.function[0])
+			snprintf(name, sizeof(name), "#%d %s+0x%llx", s->site,
+				 fr.function, (unsigned long long)fr.offset);
+		else
+			snprintf(name, sizeof(name), "#%d 0x%llx", s->site,
+				 (unsigned long long)fr.pc);
+		snprintf(s->name, sizeof(s->name), "%.*s",
+			 (int)sizeof(s->name) - 1, name);
+	}
+	kmi_symbolizer_close(sym);
+}
+
 /**
- * kmi_cmd_watch - "kmeminfo watch -p PID [-i S] [-n N] [--plot F] [--json]"
+ * kmi_cmd_watch - "kmeminfo watch -p PID [-i S] [-n N] [--sites]
+ * [--plot F] [--json]"
  * @argc: from the subcommand name on
  * @argv: likewise
  *
@@ -514,6 +619,7 @@ int kmi_cmd_watch(int argc, char **argv)
 		{ "samples", required_argument, NULL, 'n' },
 		{ "plot", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "sites", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -557,6 +663,9 @@ int kmi_cmd_watch(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'S':
+			w.sites = true;
+			break;
 		case 'h':
 			return kmi_print_manual();
 		default:
@@ -571,6 +680,16 @@ int kmi_cmd_watch(int argc, char **argv)
 	ret = kmi_source_open_pid(&w.src, pid);
 	if (ret)
 		return ret;
+	if (w.sites) {
+		struct kmi_profile prof;
+
+		ret = kmi_profile_read(&w.src, &prof);	/* profiling on? */
+		kmi_profile_free(&prof);
+		if (ret) {
+			kmi_source_close(&w.src);
+			return ret;
+		}
+	}
 	if (plot) {
 		ret = plot_open(&pf, plot);
 		if (ret) {
@@ -590,6 +709,8 @@ int kmi_cmd_watch(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sret = sample(&w);
 	ret = sret;
+	if (w.sites)
+		name_sites(&w);
 	if (w.nr_samples >= WATCH_MIN_SAMPLES) {
 		for (unsigned int i = 0; i < w.nr_series; i++)
 			fit(&w.s[i], w.t, w.nr_samples);
