@@ -12,6 +12,7 @@
 #ifndef KMEM_BUDDY_PROFILE_H
 #define KMEM_BUDDY_PROFILE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include "buddy/buddy.h"
 
@@ -48,7 +49,11 @@ extern bool kmem_prof_huge;	/* a HUGE mapping was sampled (racy read) */
 static __always_inline void *kmem_prof_alloc(void *p, size_t size,
 					     unsigned long caller)
 {
-	long left = kmem_prof_left - (long)size;
+	/*
+	 * The countdown is never negative here and a size above LONG_MAX
+	 * is a failing request: masked, the subtraction cannot overflow.
+	 */
+	long left = kmem_prof_left - (long)(size & LONG_MAX);
 
 	kmem_prof_left = left;
 	if (unlikely(left < 0))
