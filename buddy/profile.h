@@ -61,10 +61,15 @@ static __always_inline void *kmem_prof_alloc(void *p, size_t size,
 	return p;
 }
 
-/* Is the object at @page (its page descriptor) possibly sampled? */
+/*
+ * Is the object at @page (its page descriptor) possibly sampled?  A racy
+ * read: the bit changes as other objects of the page are sampled and
+ * freed; an object's own sample flagged the page before it was handed out.
+ */
 static __always_inline bool kmem_prof_page(const struct page *page)
 {
-	return unlikely(page->flags & PGF_sampled);
+	return unlikely(__atomic_load_n(&page->flags, __ATOMIC_RELAXED) &
+			PGF_sampled);
 }
 
 #pragma GCC visibility pop

@@ -645,18 +645,26 @@ static __always_inline bool slab_free_page_fast(const struct page *page,
 		((char *)kmem_tls_slab + page->slot * 16U);
 
 	unsigned long n;
+	unsigned char flags;
 	bool full;
 
+	/*
+	 * One read of the flags, racy by design: the profiler sets and
+	 * clears PGF_sampled (atomically) while other objects of the page
+	 * are freed; an object that is itself sampled was flagged before it
+	 * was handed out.  Either value read is handled.
+	 */
+	flags = __atomic_load_n(&page->flags, __ATOMIC_RELAXED);
 	if (unlikely(!slab_obj_check(NULL, page, obj) ||
-		     (page->flags & PGF_sampled)))
+		     (flags & PGF_sampled)))
 		return false;	/* the profiler's too: kmem_prof_free() */
 	n = c->prev_rounds;
 	full = n >= c->magsize;
-	if (likely(page->flags & PGF_slab_marks)) {
+	if (likely(flags & PGF_slab_marks)) {
 		if (!slab_mark_free(page->slab_cache, (unsigned long *)obj + 1,
 				    obj, full, func))
 			return false;
-	} else if (READ_ONCE(page->flags) & PGF_slab_marks0) {
+	} else if (flags & PGF_slab_marks0) {
 		if (!slab_mark_free(page->slab_cache, obj, obj, full, func))
 			return false;
 	}
