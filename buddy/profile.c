@@ -397,6 +397,28 @@ static void cache_store(unsigned long caller, unsigned long ra,
 }
 
 /*
+ * Forget the live sample *@sp (prof_lock held): out of its hash chain, its
+ * record's live counts and its page's count, its node back.  The caller
+ * publishes the totals.
+ */
+static void sample_drop_locked(struct prof_sample **sp)
+{
+	struct prof_sample *s = *sp;
+	struct kmem_stats_prof_stack *st = &stacks[s->stack];
+
+	*sp = s->next;
+	st->live_samples--;
+	st->live_bytes -= s->size;
+	st->live_est_bytes -= s->est_bytes;
+	st->live_est_objs -= s->est_objs;
+	stack_publish(st);
+	prof->live_samples--;
+	if (s->page)
+		page_unref(s->page);
+	node_put((union prof_node *)s);
+}
+
+/*
  * Record @p under @st (prof_lock held).  Weights: the sample stands for
  * 1/p allocations of @size bytes, p = 1 - exp(-size / rate).
  */
@@ -409,23 +431,8 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 	prob = -expm1(-(double)size / (double)prof_rate);
 	w = prob > 0 ? 1.0 / prob : (double)prof_rate;
 	sp = sample_slot((unsigned long)p);
-	if (*sp) {
-		/* A sample we never saw freed (a leak at cache destroy). */
-		struct kmem_stats_prof_stack *old;
-
-		s = *sp;
-		*sp = s->next;
-		old = &stacks[s->stack];
-		old->live_samples--;
-		old->live_bytes -= s->size;
-		old->live_est_bytes -= s->est_bytes;
-		old->live_est_objs -= s->est_objs;
-		stack_publish(old);
-		prof->live_samples--;
-		if (s->page)
-			page_unref(s->page);
-		node_put((union prof_node *)s);
-	}
+	if (*sp)	/* a sample we never saw freed (a leak at cache destroy) */
+		sample_drop_locked(sp);
 	s = &node_get()->s;
 	if (s == (struct prof_sample *)NULL || (page && !page_ref(page))) {
 		if (s != (struct prof_sample *)NULL)
@@ -565,25 +572,13 @@ noinline void *kmem_prof_sample(void *p, size_t size, unsigned long caller)
 }
 
 /* Remove the sample at @addr, if any (prof_lock held). */
-static void prof_remove_locked(unsigned long addr, struct page *page)
+static void prof_remove_locked(unsigned long addr)
 {
-	struct prof_sample **sp = sample_slot(addr), *s = *sp;
-	struct kmem_stats_prof_stack *st;
+	struct prof_sample **sp = sample_slot(addr);
 
-	(void)page;
-	if (!s)
+	if (!*sp)
 		return;
-	*sp = s->next;
-	st = &stacks[s->stack];
-	st->live_samples--;
-	st->live_bytes -= s->size;
-	st->live_est_bytes -= s->est_bytes;
-	st->live_est_objs -= s->est_objs;
-	stack_publish(st);
-	prof->live_samples--;
-	if (s->page)
-		page_unref(s->page);
-	node_put((union prof_node *)s);
+	sample_drop_locked(sp);
 	totals_publish();
 }
 
@@ -613,7 +608,7 @@ static void prof_free_common(const void *p, struct page *page)
 			goto out;
 		}
 	}
-	prof_remove_locked((unsigned long)p, page);
+	prof_remove_locked((unsigned long)p);
 out:
 	kmem_mutex_unlock(&prof_lock);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
