@@ -8,6 +8,7 @@
 #define KMEM_KMALLOC_KMALLOC_H
 
 #include "slab/slab.h"
+#include "buddy/profile.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -130,30 +131,46 @@ static __always_inline void *kmalloc_large_fast(size_t size)
 	return (void *)page_to_addr(page);
 }
 
-/**
- * kmalloc_large_free_fast - free a large block onto the thread's list
+/*
+ * __kmalloc_large_free - free a large block onto the thread's list
  * @page: its head's descriptor
  * @p:    the pointer freed
+ * @prof: a block the profiler sampled leaves the profile first; false
+ *        (free()'s fast path): such a block is not taken
  *
  * @page may come from section_entry_wrap(), so the top bits of @p are
  * checked here: an alias of a block's address is not the block.
  *
  * Return: true if @p was a large block head and its list had room.
  */
-static __always_inline bool kmalloc_large_free_fast(struct page *page,
-						    const void *p)
+static __always_inline bool __kmalloc_large_free(struct page *page,
+						 const void *p, bool prof)
 {
 	struct pcp_set *pcp = kmem_tls_pcp;
 	unsigned int order = page->order;
 
-	if (page_type(page) != PG_large || (page->flags & PGF_sampled) ||
+	if (page_type(page) != PG_large ||
+	    (!prof && (page->flags & PGF_sampled)) ||
 	    ((unsigned long)p & (~PAGE_MASK | ~((1UL << KMEM_ADDR_BITS) - 1))) ||
 	    !pcp || order >= PCP_ORDERS)
 		return false;
+	if (prof && kmem_prof_page(page))
+		kmem_prof_free(p, page);
 	page->pcp_resident = page->large_resident;	/* lru overwrites it */
 	page->flags = PGF_freed_head | PGF_resident;
 	page->large_size = 0;
 	return pcp_push(pcp, page, order);
+}
+
+/*
+ * kmalloc_large_free_fast - __kmalloc_large_free() for free()'s and
+ * kfree()'s fast paths: a sampled block goes the slow way, so that the
+ * fast path makes no call (and needs no stack frame).
+ */
+static __always_inline bool kmalloc_large_free_fast(struct page *page,
+						    const void *p)
+{
+	return __kmalloc_large_free(page, p, false);
 }
 
 void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
