@@ -85,6 +85,18 @@ __thread long kmem_prof_left __tls_ie;
 static __thread uint64_t tls_rng __tls_ie;	/* 0: thread not seeded */
 static __thread bool tls_busy __tls_ie;	/* inside the profiler */
 
+/*
+ * The weights of the thread's last sampled size: a loop samples one size
+ * again and again (a third of the 1 MiB blocks of a loop at the default
+ * rate), and expm1() and two llround() were a fifth of a sample's cost.
+ * The rate never changes once set.
+ */
+static __thread struct {
+	bool valid;
+	size_t size;
+	uint64_t est_bytes, est_objs;
+} tls_weight __tls_ie;
+
 bool kmem_prof_huge;
 
 static unsigned long prof_rate;		/* 0: off */
@@ -426,10 +438,16 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 			       struct kmem_stats_prof_stack *st)
 {
 	struct prof_sample *s, **sp;
-	double prob, w;
 
-	prob = -expm1(-(double)size / (double)prof_rate);
-	w = prob > 0 ? 1.0 / prob : (double)prof_rate;
+	if (unlikely(!tls_weight.valid || tls_weight.size != size)) {
+		double prob = -expm1(-(double)size / (double)prof_rate);
+		double w = prob > 0 ? 1.0 / prob : (double)prof_rate;
+
+		tls_weight.size = size;
+		tls_weight.est_bytes = (uint64_t)llround((double)size * w);
+		tls_weight.est_objs = (uint64_t)llround(w * KMEM_PROF_OBJS_SCALE);
+		tls_weight.valid = true;
+	}
 	sp = sample_slot((unsigned long)p);
 	if (*sp)	/* a sample we never saw freed (a leak at cache destroy) */
 		sample_drop_locked(sp);
@@ -443,8 +461,8 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 	s->addr = (unsigned long)p;
 	s->page = page;
 	s->size = size;
-	s->est_bytes = (uint64_t)llround((double)size * w);
-	s->est_objs = (uint64_t)llround(w * KMEM_PROF_OBJS_SCALE);
+	s->est_bytes = tls_weight.est_bytes;
+	s->est_objs = tls_weight.est_objs;
 	s->stack = (uint32_t)(st - stacks);
 	s->next = NULL;
 	*sp = s;
