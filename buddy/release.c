@@ -384,7 +384,8 @@ static void *reaper_main(void *arg)
 
 /*
  * The reaper starts once the process has mapped a second section (its
- * pages passed 32 MiB): small processes never pay for a thread.  It is
+ * pages passed 32 MiB): small processes never pay for a thread, unless a
+ * layer needs its timer (buddy_reaper_start(): KFENCE).  It is
  * started from an allocation slow path, never from free(), with no kmem
  * lock held and every signal blocked so that it never runs a handler.
  */
@@ -435,7 +436,9 @@ void reaper_maybe_start(void)
  * buddy_reaper_start - start the reaper whatever the zone's size
  *
  * For memory the zone does not see (retained mappings of their own,
- * buddy/huge_cache.c), which must go back in an idle process too.
+ * buddy/huge_cache.c), which must go back in an idle process too, and
+ * for KFENCE's sampling timer (kfence/kfence.c), which must run in small
+ * processes too.
  *
  * Context: an allocation slow path (never free()), no kmem lock held.
  */

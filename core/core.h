@@ -5,9 +5,9 @@
  * core/ holds what every layer needs and nothing above it: compiler and
  * list helpers (compiler.h, list.h), the lock type (lock.h), reports that
  * never allocate (printk.h), the OS contract (os.h), the thread registry
- * (thread.h), the statistics region (region.h), configuration and
- * start-up (below).  Nothing in core/ includes a header of buddy/, slab/
- * or kmalloc/, nor names a symbol defined there.
+ * (thread.h), the statistics region (region.h), call stacks (stack.h),
+ * configuration and start-up (below).  Nothing in core/ includes a header
+ * of buddy/, kfence/, slab/ or kmalloc/, nor names a symbol defined there.
  */
 #ifndef KMEM_CORE_CORE_H
 #define KMEM_CORE_CORE_H
@@ -31,6 +31,7 @@
 #include "core/os.h"
 #include "core/thread.h"
 #include "core/region.h"
+#include "core/stack.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -153,6 +154,10 @@ struct kmem_config {
 	unsigned long profile_seed;	/* KMEM_PROFILE_SEED: 0 random */
 	const char *profile_at_exit;	/* KMEM_PROFILE_AT_EXIT: NULL off, ""
 					 * stderr, else an absolute path */
+	long kfence_sample_interval;	/* KMEM_KFENCE_SAMPLE_INTERVAL: ms;
+					 * 0 off, -1 every allocation */
+	unsigned long kfence_num_objects; /* KMEM_KFENCE_NUM_OBJECTS: slots */
+	bool kfence_continue;		/* KMEM_KFENCE_CONTINUE: report, go on */
 };
 
 extern struct kmem_config kmem_config;

@@ -2,7 +2,8 @@
 /*
  * core/os.c - the OS contract.
  *
- * The only file in kmem that calls mmap, munmap, madvise or mremap.  Every
+ * The only file in kmem that calls mmap, munmap, madvise, mremap or
+ * mprotect.  Every
  * byte kmem manages enters and leaves the process through the five
  * functions below, which keeps the policy (when to map, when to give back)
  * in the layers above and the mechanism here.
@@ -26,6 +27,12 @@
  *  - kmem_os_move(addr, old, new, align), kmem_os_move_fixed(addr, old,
  *    new, to): mremap that moves the pages (no copy, no fault) to a new
  *    aligned range, or onto one reserved with kmem_os_map().
+ *  - kmem_os_map_guard(size) / kmem_os_protect(addr, size, access): the
+ *    KFENCE pool (kfence/kfence.c): a private anonymous mapping that starts
+ *    inaccessible (PROT_NONE), whose pages are then opened read-write and
+ *    closed again one at a time.  Not subject to the fault injection: the
+ *    pool is mapped once, at start-up, and without it KFENCE is simply
+ *    off.
  *
  * Fault injection: kmem_os_fail_after(n) lets n more kmem_os_map() calls
  * succeed, then fails them all with ENOMEM until kmem_os_fail_after(-1).
@@ -306,4 +313,48 @@ bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size)
 	if (os_should_fail())
 		return false;
 	return mremap(addr, old_size, new_size, 0) != MAP_FAILED;
+}
+
+/**
+ * kmem_os_map_guard - map address space that faults on every access
+ * @size: bytes, a multiple of PAGE_SIZE
+ *
+ * Private, anonymous, PROT_NONE, not charged (MAP_NORESERVE): pages cost
+ * memory only once kmem_os_protect() opened them and they were touched.
+ *
+ * Return: the address, or NULL with errno set.
+ */
+void *kmem_os_map_guard(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	os_count(&os_maps, &kmem_region->os_maps);
+	return p;
+}
+
+/**
+ * kmem_os_protect - open or close pages of a kmem_os_map_guard() range
+ * @addr:   page-aligned start
+ * @size:   bytes, a multiple of PAGE_SIZE
+ * @access: true: read-write; false: every access faults
+ *
+ * mprotect() on a range kmem mapped fails only when the kernel cannot
+ * split the mapping (ENOMEM: vm.max_map_count reached).  Closing must not
+ * fail silently (a freed object would stay writable unnoticed), so that
+ * aborts with a message; opening returns false and the caller does
+ * without the page.
+ *
+ * Return: true if the protection is now as asked.
+ */
+bool kmem_os_protect(void *addr, size_t size, bool access)
+{
+	if (!mprotect(addr, size, access ? PROT_READ | PROT_WRITE : PROT_NONE))
+		return true;
+	if (access)
+		return false;
+	kmem_panic("kmem: mprotect(%p, %zu, PROT_NONE) failed: errno %d\n",
+		   addr, size, errno);
 }
