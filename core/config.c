@@ -46,6 +46,8 @@ struct kmem_config kmem_config = {
 	.huge_retain = 64UL << 20,
 	.profile_rate = KMEM_PROFILE_DEFAULT_RATE,
 	.profile_max_stacks = 4096,
+	.kfence_sample_interval = 100,	/* the kernel's defaults */
+	.kfence_num_objects = 255,
 };
 
 static char proc_environ[32768];	/* fallback copy, NUL-separated */
@@ -202,6 +204,28 @@ bad:
 	bad_value(name, v, "not a number in range");
 }
 
+/*
+ * KMEM_KFENCE_SAMPLE_INTERVAL: milliseconds between guarded allocations,
+ * 0 (off) or -1 (every allocation while a slot is free), at most an hour.
+ * KMEM_KFENCE_NUM_OBJECTS: slots in the pool, 1..65535.
+ */
+static void get_kfence(void)
+{
+	const char *v = kmem_getenv("KMEM_KFENCE_SAMPLE_INTERVAL");
+	unsigned long n;
+
+	if (v && !strcmp(v, "-1")) {
+		kmem_config.kfence_sample_interval = -1;
+	} else if (v) {
+		n = (unsigned long)kmem_config.kfence_sample_interval;
+		get_ulong("KMEM_KFENCE_SAMPLE_INTERVAL", &n, 0, 3600 * 1000UL);
+		kmem_config.kfence_sample_interval = (long)n;
+	}
+	get_ulong("KMEM_KFENCE_NUM_OBJECTS", &kmem_config.kfence_num_objects,
+		  1, 65535);
+	get_bool("KMEM_KFENCE_CONTINUE", &kmem_config.kfence_continue);
+}
+
 /**
  * kmem_config_parse - read every KMEM_* setting
  *
@@ -241,6 +265,7 @@ void kmem_config_parse(void)
 	n = kmem_config.huge_retain >> 20;
 	get_ulong("KMEM_HUGE_RETAIN_MB", &n, 0, 1UL << 20);
 	kmem_config.huge_retain = n << 20;
+	get_kfence();
 	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
 	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, (PAGE_SIZE << MAX_PAGE_ORDER) / 1024);
 	kmem_config.large_tail_pages = DIV_ROUND_UP(n, PAGE_SIZE / 1024);

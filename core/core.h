@@ -92,6 +92,7 @@ static __always_inline bool kmem_ready(void)
 enum kmem_layer_level {
 	LAYER_CORE,
 	LAYER_BUDDY,
+	LAYER_KFENCE,
 	LAYER_SLAB,
 	LAYER_KMALLOC,
 };

@@ -23,7 +23,8 @@
  * initcalls.  This file runs them in an order that is data, not code:
  *
  *   start-up   configuration, the region, then the layers by level
- *              (core: thread registry; buddy; slab: caches, RCU; kmalloc)
+ *              (core: thread registry; buddy, profiler; KFENCE's pool;
+ *              slab: caches, RCU; kmalloc)
  *   locking    by each layer's lock rank (core/lock.h), so that fork()
  *              takes every lock in the one order the rank check enforces
  *   release,   the reverse

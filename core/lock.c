@@ -30,6 +30,7 @@ const char *const kmem_lock_rank_names[NR_LOCK_RANKS] = {
 	[LOCK_RANK_THREAD] = "thread_lock (core/thread.c)",
 	[LOCK_RANK_SLAB_MUTEX] = "slab_mutex (slab/slab_common.c)",
 	[LOCK_RANK_CACHE] = "kmem_cache.lock (slab/)",
+	[LOCK_RANK_KFENCE] = "kfence_lock (kfence/kfence.c)",
 	[LOCK_RANK_REAPER] = "reaper_mutex (buddy/release.c)",
 	[LOCK_RANK_ZONE_OS] = "zone_os_lock (buddy/zone.c)",
 	[LOCK_RANK_ZONE] = "zone.lock (buddy/zone.c)",

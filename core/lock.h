@@ -44,6 +44,7 @@ enum kmem_lock_rank {
 	LOCK_RANK_THREAD,	/* core/thread.c thread_lock: the thread registry */
 	LOCK_RANK_SLAB_MUTEX,	/* slab/slab_common.c slab_mutex: the cache list */
 	LOCK_RANK_CACHE,	/* struct kmem_cache.lock: a cache's slabs, depot */
+	LOCK_RANK_KFENCE,	/* kfence/kfence.c kfence_lock: the guarded pool */
 	LOCK_RANK_REAPER,	/* buddy/release.c reaper_mutex: the reaper's sleep */
 	LOCK_RANK_ZONE_OS,	/* buddy/zone.c zone_os_lock: zone memory off-list */
 	LOCK_RANK_ZONE,		/* struct zone.lock: free lists, zone counts */

@@ -18,6 +18,7 @@ int kmem_snprintf(char *buf, size_t len, const char *fmt, ...);
 __attribute__((format(printf, 1, 2)))
 void kmem_printk(const char *fmt, ...);
 bool kmem_elf_symbol(char *buf, size_t len, unsigned long addr);
+void kmem_print_symbol(char *buf, size_t len, unsigned long addr);
 void kmem_write_all(int fd, const char *buf, size_t len);
 __attribute__((noreturn, cold, format(printf, 1, 2)))
 void kmem_panic(const char *fmt, ...);

@@ -3,7 +3,8 @@
  * core/symbol.c - names for code addresses in reports, without malloc.
  *
  * Reports (KMEM_DEBUG's "Allocated in", "Freed in", TRACE lines, the
- * objects left at kmem_cache_destroy) name the call site.  dladdr() only
+ * objects left at kmem_cache_destroy, KFENCE's stacks) name the call site
+ * with kmem_print_symbol().  dladdr() only
  * knows the dynamic symbol table, which of a program linked without
  * -rdynamic holds no function of the program itself.  So when dladdr()
  * finds no name, the object's ELF file is read: its full symbol table
@@ -19,6 +20,7 @@
  * Lock order: none of kmem's; dl_iterate_phdr takes the dynamic
  * loader's lock, as dladdr() does.
  */
+#include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -171,4 +173,41 @@ bool kmem_elf_symbol(char *buf, size_t len, unsigned long addr)
 out_close:
 	close(fd);
 	return ok;
+}
+
+/**
+ * kmem_print_symbol - "function+0xoff [module]" for a code address
+ * @buf:  destination
+ * @len:  its size
+ * @addr: the address (0: "(unknown)")
+ *
+ * The dynamic symbol table first (dladdr), then the object's full ELF
+ * symbol table (kmem_elf_symbol()), so that a program linked without
+ * -rdynamic still shows its own functions; "0x... [module+0xoff]" when
+ * the object is stripped of both.
+ */
+void kmem_print_symbol(char *buf, size_t len, unsigned long addr)
+{
+	char name[128];
+	Dl_info info;
+
+	if (!addr) {
+		kmem_snprintf(buf, len, "(unknown)");
+		return;
+	}
+	if (dladdr((void *)addr, &info) && info.dli_fname) {
+		const char *mod = strrchr(info.dli_fname, '/');
+
+		mod = mod ? mod + 1 : info.dli_fname;
+		if (info.dli_sname)
+			kmem_snprintf(buf, len, "%s+0x%lx [%s]", info.dli_sname,
+				      addr - (unsigned long)info.dli_saddr, mod);
+		else if (kmem_elf_symbol(name, sizeof(name), addr))
+			kmem_snprintf(buf, len, "%s [%s]", name, mod);
+		else
+			kmem_snprintf(buf, len, "0x%lx [%s+0x%lx]", addr, mod,
+				      addr - (unsigned long)info.dli_fbase);
+		return;
+	}
+	kmem_snprintf(buf, len, "0x%lx", addr);
 }

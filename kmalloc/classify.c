@@ -39,6 +39,10 @@ void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp)
 	}
 	sec = (struct kmem_section *)e;
 	if (!sec || sec->kind == SECTION_DESC || a - sec->base >= sec->size) {
+		if (is_kfence_address(p)) {
+			kp->kind = KMEM_PTR_KFENCE;	/* kfence_free checks */
+			return;
+		}
 		kp->why = "not allocated by kmem";
 		return;
 	}
@@ -105,7 +109,6 @@ void kmem_bad_pointer(const struct kmem_ptr *kp, const void *p,
  */
 size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
 {
-	(void)p;
 	switch (kp->kind) {
 	case KMEM_PTR_SLAB:
 		return kp->page->slab_cache->object_size;
@@ -113,6 +116,8 @@ size_t kmem_usable_size(const struct kmem_ptr *kp, const void *p)
 		return ALIGN(kp->page->large_size, PAGE_SIZE);
 	case KMEM_PTR_HUGE:
 		return kp->sec->size;
+	case KMEM_PTR_KFENCE:
+		return kfence_ksize(p);
 	default:
 		return 0;
 	}
@@ -191,6 +196,9 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 		huge_cache_put(kp->sec);
 		return;
 	case KMEM_PTR_BOOT:
+		return;
+	case KMEM_PTR_KFENCE:
+		kfence_free(p, NULL, caller);
 		return;
 	default:
 		kmem_bad_pointer(kp, p, func);

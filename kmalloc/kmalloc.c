@@ -144,6 +144,11 @@ static void *__kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 		return ZERO_SIZE_PTR;
 	if (!kmem_ready())
 		return kmem_boot_alloc(size, 16);
+	if (kfence_armed() && size <= PAGE_SIZE &&
+	    (p = slab_kfence_alloc(kmalloc_cache(size), size,
+				   is_power_of_2(size) ? size : 8, gfp,
+				   caller)))
+		return p;
 	if (size > KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO) &&
 	    (p = kmalloc_large_fast(size)))
 		return p;
@@ -168,7 +173,9 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
  */
 static __always_inline void *kmalloc_fast(size_t size, gfp_t gfp)
 {
-	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO)))
+	/* KFENCE's sample goes the slow way (kmalloc_slow()). */
+	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO) &&
+		   !kfence_armed()))
 		return slab_alloc_fast(kmalloc_cache(size));
 	return NULL;
 }

@@ -187,6 +187,7 @@ enum kmem_ptr_kind {
 	KMEM_PTR_LARGE,		/* a kmalloc buddy block */
 	KMEM_PTR_HUGE,		/* a mapping of its own */
 	KMEM_PTR_BOOT,		/* start-up arena: never freed */
+	KMEM_PTR_KFENCE,	/* in the KFENCE pool (kfence/kfence.c) */
 };
 
 struct kmem_ptr {

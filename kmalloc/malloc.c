@@ -89,9 +89,15 @@ static noinline void *malloc_large(size_t size, gfp_t gfp,
 	return malloc_refill(size, gfp, caller);
 }
 
-/* Everything but a small block from the magazine. */
+/* Everything but a small block from the magazine; KFENCE's samples. */
 static void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
+	void *p;
+
+	if (kfence_armed() && size <= PAGE_SIZE && kmem_ready() &&
+	    (p = slab_kfence_alloc(malloc_cache(size), size, MALLOC_ALIGNMENT,
+				   gfp, caller)))
+		return p;
 	if (size > MALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO))
 		return malloc_large(size, gfp, caller);
 	return malloc_refill(size, gfp, caller);
@@ -115,6 +121,9 @@ static noinline void *malloc_slow_prof(size_t size, gfp_t gfp,
  */
 void *kmem_malloc(size_t size)
 {
+	/* KFENCE's sample goes the slow way (malloc_slow()). */
+	if (kfence_armed())
+		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 	if (likely(size <= MALLOC_MAX_CACHE_SIZE)) {
 		void *obj = malloc_alloc_fast(malloc_cache(size));
 
@@ -166,7 +175,7 @@ void *kmem_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (likely(bytes <= MALLOC_MAX_CACHE_SIZE)) {
+	if (likely(bytes <= MALLOC_MAX_CACHE_SIZE && !kfence_armed())) {
 		p = slab_alloc_fast(malloc_cache(bytes));
 		if (likely(p)) {
 			memset(p, 0, bytes);
@@ -181,6 +190,7 @@ void *kmem_calloc(size_t nmemb, size_t size)
 static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 {
 	size_t need;
+	void *p;
 
 	if (align <= MALLOC_ALIGNMENT)
 		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
@@ -190,6 +200,12 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 	}
 	if (!kmem_ready())
 		return kmem_boot_alloc(size, align);
+	if (kfence_armed() && size <= PAGE_SIZE &&
+	    (p = slab_kfence_alloc(
+		     malloc_cache(min(roundup_pow_of_two(max(size, align)),
+				      (size_t)PAGE_SIZE)),
+		     size, align, GFP_KERNEL | __GFP_NOWARN, caller)))
+		return p;
 	need = max(size, align);
 	if (need <= KMALLOC_MAX_CACHE_SIZE) {
 		/* Power-of-two classes are naturally aligned. */

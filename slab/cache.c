@@ -16,6 +16,7 @@
 
 #include "slab/slab.h"
 #include "buddy/profile.h"
+#include "kfence/kfence.h"
 
 static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
 					   unsigned long caller)
@@ -27,6 +28,9 @@ static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
 		kmem_printk("kmem: kmem_cache_alloc: NULL cache\n");
 		return NULL;
 	}
+	if (kfence_armed() && s->object_size <= PAGE_SIZE &&
+	    (obj = slab_kfence_alloc(s, s->object_size, s->align, gfp, caller)))
+		return obj;
 	obj = slab_alloc_fast(s);
 	if (obj)
 		goto out;
@@ -57,7 +61,8 @@ out:
  */
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 {
-	if (likely(s && !(gfp & __GFP_ZERO))) {
+	/* KFENCE's sample goes the slow way (cache_alloc_slowpath()). */
+	if (likely(s && !(gfp & __GFP_ZERO) && !kfence_armed())) {
 		void *obj = slab_alloc_fast(s);
 
 		if (likely(obj))
@@ -135,6 +140,10 @@ static noinline void cache_free_slowpath(struct kmem_cache *s, void *obj,
 
 	if (unlikely(!obj))
 		return;
+	if (is_kfence_address(obj)) {
+		kfence_free(obj, s ? s->root : NULL, caller);
+		return;
+	}
 	page = kmem_addr_to_page(obj);
 	if (!s && page && page->type == PG_slab)
 		s = page->slab_cache;

@@ -350,43 +350,6 @@ static void report_symbol(char *buf, size_t len, unsigned long addr)
 
 /* ---- symbols and dumps ---------------------------------------------- */
 
-/**
- * kmem_print_symbol - "function+0xoff [module]" for a code address
- * @buf:  destination
- * @len:  its size
- * @addr: the address (0: "(unknown)")
- *
- * The dynamic symbol table first (dladdr), then the object's full ELF
- * symbol table (kmem_elf_symbol()), so that a program linked without
- * -rdynamic still shows its own functions; "0x... [module+0xoff]" when
- * the object is stripped of both.
- */
-void kmem_print_symbol(char *buf, size_t len, unsigned long addr)
-{
-	char name[128];
-	Dl_info info;
-
-	if (!addr) {
-		kmem_snprintf(buf, len, "(unknown)");
-		return;
-	}
-	if (dladdr((void *)addr, &info) && info.dli_fname) {
-		const char *mod = strrchr(info.dli_fname, '/');
-
-		mod = mod ? mod + 1 : info.dli_fname;
-		if (info.dli_sname)
-			kmem_snprintf(buf, len, "%s+0x%lx [%s]", info.dli_sname,
-				      addr - (unsigned long)info.dli_saddr, mod);
-		else if (kmem_elf_symbol(name, sizeof(name), addr))
-			kmem_snprintf(buf, len, "%s [%s]", name, mod);
-		else
-			kmem_snprintf(buf, len, "0x%lx [%s+0x%lx]", addr, mod,
-				      addr - (unsigned long)info.dli_fbase);
-		return;
-	}
-	kmem_snprintf(buf, len, "0x%lx", addr);
-}
-
 /*
  * print_section - the kernel's print_hex_dump() of a report, 16 bytes a
  * line, with one difference: a run of lines identical to the one before

@@ -26,6 +26,7 @@
 
 #include <kmem/slab.h>
 #include "buddy/buddy.h"
+#include "kfence/kfence.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -290,7 +291,6 @@ struct slab_report_defer {
 void slab_report_defer_begin(struct slab_report_defer *d);
 void slab_report_defer_end(struct slab_report_defer *d);
 void slab_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void kmem_print_symbol(char *buf, size_t len, unsigned long addr);
 
 /* ---- rcu.c: RCU-deferred frees --------------------------------------- */
 
@@ -531,6 +531,27 @@ static __always_inline void magazine_push(struct magazine_slot *c,
 	c->previous[n] = obj;
 	c->prev_rounds = (unsigned int)n + 1;
 	slot_pub(c)->prev_rounds = (unsigned int)n + 1;
+}
+
+/*
+ * slab_kfence_alloc - kfence_alloc() for an object of @s (NULL: none)
+ *
+ * KFENCE sits below slab/ and knows no struct kmem_cache: the root cache
+ * (compared at free), its name and its constructor are passed.  A cache
+ * whose freed objects are read under RCU, or that KMEM_DEBUG debugs, is
+ * not guarded (counted as incompatible).
+ */
+static inline void *slab_kfence_alloc(struct kmem_cache *s, size_t size,
+				      size_t align, gfp_t gfp,
+				      unsigned long caller)
+{
+	if (!s)
+		return kfence_alloc(NULL, NULL, NULL, size, align, gfp, caller);
+	if ((s->root->flags & SLAB_TYPESAFE_BY_RCU) ||
+	    (s->root->cflags & CF_DEBUG))
+		return kfence_unfit();
+	return kfence_alloc(s->root, s->name, s->ctor, size, align, gfp,
+			    caller);
 }
 
 /*

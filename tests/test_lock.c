@@ -34,7 +34,7 @@ START_TEST(test_inversion_reported)
 	expect_abort(zone_then_cache, NULL,
 		     "lock order inversion in thread");
 	expect_abort(zone_then_cache, NULL,
-		     "taking kmem_cache.lock (slab/) (rank 6) while holding zone.lock (buddy/zone.c) (rank 9)");
+		     "taking kmem_cache.lock (slab/) (rank 6) while holding zone.lock (buddy/zone.c) (rank 10)");
 }
 END_TEST
 
@@ -125,7 +125,7 @@ START_TEST(test_allocator_inversion_reported)
 	ck_assert_ptr_nonnull(s);
 	kmem_cache_free(s, kmem_cache_alloc(s, GFP_KERNEL));	/* fine */
 	expect_abort(alloc_under_zone_lock, s,
-		     "taking kmem_cache.lock (slab/) (rank 6) while holding zone.lock (buddy/zone.c) (rank 9)");
+		     "taking kmem_cache.lock (slab/) (rank 6) while holding zone.lock (buddy/zone.c) (rank 10)");
 	kmem_cache_destroy(s);
 }
 END_TEST

@@ -149,7 +149,21 @@ struct kmem_stats_header {
 					 * free_pages, in bytes (0: a region
 					 * written before peaks existed) */
 	uint64_t peak_huge_mapped;	/* high-water mark of huge_mapped */
-	uint64_t reserved[9];
+	uint64_t reserved[4];
+
+	/*
+	 * KFENCE (Documentation/kfence.md), the figures of the kernel's
+	 * /sys/kernel/debug/kfence/stats; each a relaxed atomic store.
+	 */
+	int64_t kfence_interval;	/* KMEM_KFENCE_SAMPLE_INTERVAL (0: off) */
+	uint64_t kfence_objects;	/* slots in the pool */
+	uint64_t kfence_allocated;	/* guarded objects held now */
+	uint64_t kfence_allocs;		/* guarded allocations in total */
+	uint64_t kfence_frees;		/* guarded objects freed */
+	uint64_t kfence_bugs;		/* reports */
+	uint64_t kfence_skip_incompat;	/* sampled but unfit (size, align, cache) */
+	uint64_t kfence_skip_capacity;	/* sampled while every slot was in use */
+	uint64_t kfence_slots_used;	/* slots holding an object, live or freed */
 };
 
 /* struct kmem_stats_cache.state */
@@ -381,6 +395,24 @@ KMEM_EXPORT int kmem_slabinfo_format_line(const struct kmem_slabinfo *si,
 KMEM_EXPORT int kmem_slabinfo_print(int fd);
 KMEM_EXPORT int kmem_buddyinfo_print(int fd);
 KMEM_EXPORT int kmem_stats_fd(void);
+
+/**
+ * struct kmem_kfence_stats - the process's KFENCE figures
+ * (the published header's kfence_* fields, read in-process)
+ */
+struct kmem_kfence_stats {
+	long sample_interval;		/* ms; 0: off; -1: every allocation */
+	unsigned long objects;		/* slots in the pool */
+	unsigned long allocated;	/* guarded objects held now */
+	unsigned long allocs;		/* guarded allocations in total */
+	unsigned long frees;
+	unsigned long bugs;		/* reports */
+	unsigned long skip_incompat;
+	unsigned long skip_capacity;
+	unsigned long slots_used;	/* live or freed-and-protected */
+};
+
+KMEM_EXPORT void kmem_kfence_stats(struct kmem_kfence_stats *st);
 
 #define KMEM_SLABINFO_HEADER                                                 \
 	"slabinfo - version: 2.1\n"                                          \
