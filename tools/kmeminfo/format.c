@@ -409,6 +409,60 @@ void kmi_slabinfo_json_members(struct kmi_json *j, const struct kmi_source *src,
 		json_end(j, '}');
 	}
 	json_end(j, ']');
+	kmi_kfence_json_member(j, snap);
+}
+
+/**
+ * kmi_kfence_json_member - the "kfence" object of a JSON document
+ * @j:    a writer inside an open object
+ * @snap: a snapshot
+ *
+ * The figures of kmeminfo kfence, under the names of the header's
+ * kfence_* fields.
+ */
+void kmi_kfence_json_member(struct kmi_json *j, const struct kmi_snapshot *snap)
+{
+	const struct kmem_stats_header *h = &snap->hdr;
+
+	json_begin(j, "kfence", '{');
+	json_u64(j, "enabled", h->kfence_objects != 0);
+	json_i64(j, "sample_interval", h->kfence_interval);
+	json_u64(j, "objects", h->kfence_objects);
+	json_u64(j, "allocated", h->kfence_allocated);
+	json_u64(j, "allocs", h->kfence_allocs);
+	json_u64(j, "frees", h->kfence_frees);
+	json_u64(j, "bugs", h->kfence_bugs);
+	json_u64(j, "skipped_incompatible", h->kfence_skip_incompat);
+	json_u64(j, "skipped_capacity", h->kfence_skip_capacity);
+	json_u64(j, "slots_used", h->kfence_slots_used);
+	json_end(j, '}');
+}
+
+/**
+ * kmi_kfence_text - the kernel's /sys/kernel/debug/kfence/stats lines
+ * @f:    the stream
+ * @snap: the snapshot
+ *
+ * The kernel's lines first, in its words; then the pool's use and the
+ * sample interval, which the kernel shows elsewhere (its module
+ * parameters).
+ */
+void kmi_kfence_text(FILE *f, const struct kmi_snapshot *snap)
+{
+	const struct kmem_stats_header *h = &snap->hdr;
+
+	fprintf(f, "enabled: %d\n", h->kfence_objects != 0);
+	fprintf(f, "currently allocated: %" PRIu64 "\n", h->kfence_allocated);
+	fprintf(f, "total allocations: %" PRIu64 "\n", h->kfence_allocs);
+	fprintf(f, "total frees: %" PRIu64 "\n", h->kfence_frees);
+	fprintf(f, "total bugs: %" PRIu64 "\n", h->kfence_bugs);
+	fprintf(f, "skipped allocations (incompatible): %" PRIu64 "\n",
+		h->kfence_skip_incompat);
+	fprintf(f, "skipped allocations (capacity): %" PRIu64 "\n",
+		h->kfence_skip_capacity);
+	fprintf(f, "pool slots in use: %" PRIu64 "/%" PRIu64 "\n",
+		h->kfence_slots_used, h->kfence_objects);
+	fprintf(f, "sample interval: %" PRId64 "\n", h->kfence_interval);
 }
 
 /**

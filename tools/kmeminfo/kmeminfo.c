@@ -4,7 +4,7 @@
  * command line.
  *
  * One command, subcommands in the manner of ip(8) or git: slabinfo,
- * buddyinfo, top, watch, run, list.  Each parses its own options with
+ * buddyinfo, kfence, top, watch, run, list.  Each parses its own options with
  * getopt_long (getopt's own messages off: every problem is reported by
  * kmi_error() as one line "kmeminfo: ..." on stderr with the exit status
  * of its class, enum kmi_status).  The manual below is what --help
@@ -39,6 +39,7 @@ static const char manual[] =
 "SYNOPSIS\n"
 "       kmeminfo slabinfo  [-p PID | -f FILE] [--json]\n"
 "       kmeminfo buddyinfo [-p PID | -f FILE] [--json]\n"
+"       kmeminfo kfence    [-p PID | -f FILE] [--json]\n"
 "       kmeminfo top       [-p PID] [-d SECONDS] [-o] [-s KEY]\n"
 "       kmeminfo watch     -p PID [-i INTERVAL] [-n SAMPLES] [--sites]\n"
 "                          [--plot FILE.svg] [--json]\n"
@@ -71,6 +72,12 @@ static const char manual[] =
 "       buddyinfo\n"
 "              The /proc/buddyinfo line (\"Node 0, zone   Normal\" and the free\n"
 "              blocks of orders 0 to 10).\n"
+"\n"
+"       kfence KFENCE's figures in the words of the kernel's\n"
+"              /sys/kernel/debug/kfence/stats (enabled, currently allocated,\n"
+"              total allocations, total frees, total bugs, skipped\n"
+"              allocations), then the pool slots in use and the sample\n"
+"              interval.\n"
 "\n"
 "       top    A slabtop-like view, redrawn in place: slabtop's five summary\n"
 "              lines, its columns and sort keys.  Keys: q quits, a sort key\n"
@@ -331,8 +338,10 @@ int kmi_print_manual(void)
 	return fflush(stdout) ? KMI_ERR : KMI_OK;
 }
 
-/* slabinfo and buddyinfo: one reading, text or JSON. */
-static int cmd_info(int argc, char **argv, bool slab)
+enum info_view { VIEW_SLAB, VIEW_BUDDY, VIEW_KFENCE };
+
+/* slabinfo, buddyinfo and kfence: one reading, text or JSON. */
+static int cmd_info(int argc, char **argv, enum info_view view)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -341,7 +350,10 @@ static int cmd_info(int argc, char **argv, bool slab)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cmd = slab ? "slabinfo" : "buddyinfo";
+	static const char *const names[] = { "slabinfo", "buddyinfo",
+					     "kfence" };
+	const char *cmd = names[view];
+	bool slab = view == VIEW_SLAB;
 	const char *file = NULL;
 	struct kmi_snapshot snap;
 	struct kmi_source src;
@@ -380,7 +392,18 @@ static int cmd_info(int argc, char **argv, bool slab)
 		return ret;
 	ret = kmi_snapshot_take(&src, &snap);
 	if (!ret) {
-		if (slab && json)
+		if (view == VIEW_KFENCE && json) {
+			struct kmi_json j;
+
+			json_open(&j, stdout);
+			json_begin(&j, NULL, '{');
+			kmi_json_process(&j, &src, &snap);
+			kmi_kfence_json_member(&j, &snap);
+			json_end(&j, '}');
+			json_close(&j);
+		} else if (view == VIEW_KFENCE)
+			kmi_kfence_text(stdout, &snap);
+		else if (slab && json)
 			kmi_slabinfo_json(stdout, &src, &snap);
 		else if (slab)
 			kmi_slabinfo_text(stdout, &snap);
@@ -463,7 +486,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return kmi_error(KMI_USAGE,
-				 "no command given (slabinfo, buddyinfo, top, watch, run, list; see kmeminfo --help)");
+				 "no command given (slabinfo, buddyinfo, kfence, top, watch, run, list; see kmeminfo --help)");
 	cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help"))
 		return kmi_print_manual();
@@ -477,9 +500,11 @@ int main(int argc, char **argv)
 	argc--;
 	argv++;
 	if (!strcmp(cmd, "slabinfo"))
-		return cmd_info(argc, argv, true);
+		return cmd_info(argc, argv, VIEW_SLAB);
 	if (!strcmp(cmd, "buddyinfo"))
-		return cmd_info(argc, argv, false);
+		return cmd_info(argc, argv, VIEW_BUDDY);
+	if (!strcmp(cmd, "kfence"))
+		return cmd_info(argc, argv, VIEW_KFENCE);
 	if (!strcmp(cmd, "top"))
 		return kmi_cmd_top(argc, argv);
 	if (!strcmp(cmd, "watch"))
@@ -491,6 +516,6 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc, argv);
 	return kmi_error(KMI_USAGE,
-			 "unknown command '%s' (slabinfo, buddyinfo, top, watch, run, list; see kmeminfo --help)",
+			 "unknown command '%s' (slabinfo, buddyinfo, kfence, top, watch, run, list; see kmeminfo --help)",
 			 cmd);
 }

@@ -170,6 +170,8 @@ void kmi_slabinfo_json(FILE *f, const struct kmi_source *src,
 void kmi_slabinfo_json_members(struct kmi_json *j, const struct kmi_source *src,
 			       const struct kmi_snapshot *snap);
 void kmi_buddyinfo_text(FILE *f, const struct kmi_snapshot *snap);
+void kmi_kfence_text(FILE *f, const struct kmi_snapshot *snap);
+void kmi_kfence_json_member(struct kmi_json *j, const struct kmi_snapshot *snap);
 void kmi_buddyinfo_json(FILE *f, const struct kmi_source *src,
 			const struct kmi_snapshot *snap);
 void kmi_json_process(struct kmi_json *j, const struct kmi_source *src,
