@@ -14,14 +14,15 @@
 #            6.1 and 6.12, tests/kernel), on the release build's libkmem.a
 #            (once: they take minutes).
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer, debug level 1
-#            (VM_BUG_ON, lock assertions): Check suites and kmeminfo.
+#            (VM_BUG_ON, lock assertions): Check suites, kmeminfo, KFENCE.
 #   debug2   debug level 2: the validators run inside the allocator after
 #            every zone operation and slab state change.  Check suites,
-#            kmeminfo, the real programs under LD_PRELOAD (not Python, not
-#            preload_idle_release: this level is slow on purpose).
+#            kmeminfo, KFENCE, the real programs under LD_PRELOAD (not
+#            Python, not preload_idle_release: this level is slow on
+#            purpose).
 #   tsan     ThreadSanitizer, debug level 1: the threaded tests (stress,
 #            magazines, cross-thread frees, thread exit, kmeminfo's live
-#            reads).
+#            reads, KFENCE's racing guarded objects).
 #
 # Every stage runs even when an earlier one failed; the end prints one
 # line per stage (built or not, tests run, passed, failed, skipped and
@@ -146,7 +147,7 @@ stage_debug2() {
 	# programs already run the validators under LD_PRELOAD.  (Nor is
 	# preload_idle_release registered here: its 20 runs take 1.3-2 s
 	# more each at this level, slow on purpose.)
-	ctest_stage debug2 "$base-debug2" "" -L "check|preload|kmeminfo" \
+	ctest_stage debug2 "$base-debug2" "" -L "check|preload|kmeminfo|kfence" \
 		-E preload_python
 }
 
