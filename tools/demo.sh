@@ -9,9 +9,11 @@
 #      prints the program's caches when it exits), then GNU sort;
 #   3. kmeminfo on a live process: the demo serves in the background and
 #      slowly leaks one cache; kmeminfo lists it, prints its slabinfo,
-#      buddyinfo and a slabtop-style snapshot, and watch flags the leak;
-#      then the sampled profile names the code that holds the memory and
-#      watch --sites flags the call site that leaks.
+#      buddyinfo, KFENCE's figures and a slabtop-style snapshot, and watch
+#      flags the leak; then the sampled profile names the code that holds
+#      the memory and watch --sites flags the call site that leaks;
+#   4. KFENCE: a planted out-of-bounds write, caught and reported in the
+#      kernel's form (the demo guards every allocation to make it certain).
 #
 # Installs its build dependencies first (tools/deps.sh).  Build tree:
 # build-demo/ (override with KMEM_BUILD_DIR); build/ is the user's own.
@@ -70,6 +72,8 @@ echo; echo "\$ kmeminfo slabinfo -p $pid"
 "$kmeminfo" slabinfo -p "$pid"
 echo; echo "\$ kmeminfo buddyinfo -p $pid"
 "$kmeminfo" buddyinfo -p "$pid"
+echo; echo "\$ kmeminfo kfence -p $pid"
+"$kmeminfo" kfence -p "$pid"
 echo; echo "\$ kmeminfo top -o -p $pid -s c"
 "$kmeminfo" top -o -p "$pid" -s c | head -20
 echo; echo "\$ kmeminfo watch -p $pid -i 0.5 -n 8 --plot $build/demo-watch.svg"
@@ -81,4 +85,8 @@ echo; echo "\$ kmeminfo watch --sites -p $pid -i 0.5 -n 8   # which call site le
 "$kmeminfo" watch --sites -p "$pid" -i 0.5 -n 8 --plot "$build/demo-sites.svg"
 wait $pid || true
 trap - EXIT
+
+banner "4. KFENCE: a planted out-of-bounds write"
+echo "\$ KMEM_KFENCE_SAMPLE_INTERVAL=-1 kmem_demo --kfence"
+KMEM_KFENCE_SAMPLE_INTERVAL=-1 "$demo" --kfence 2>&1 || echo "(kmem_demo aborted, exit status $?: KFENCE stops a program at memory corruption)"
 banner "done"

@@ -13,7 +13,11 @@
  *   kmem_demo --serve SECONDS keep serving (and slowly leak sessions) so
  *                             that kmeminfo can watch it from outside; it
  *                             prints its pid and "ready" first
+ *   kmem_demo --kfence        overrun a kmalloc buffer by one byte (run
+ *                             with KMEM_KFENCE_SAMPLE_INTERVAL=-1: KFENCE
+ *                             reports it and the program aborts)
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,9 +164,33 @@ static void report(void)
 	       bi.pcp_pages);
 }
 
+/*
+ * --kfence: a planted bug.  Run with KMEM_KFENCE_SAMPLE_INTERVAL=-1 (every
+ * allocation guarded); a 32-byte buffer at the right end of its page is
+ * written one byte too far, and KFENCE reports it.
+ */
+static int kfence_demo(void)
+{
+	volatile char *buf;
+	int tries = 0;
+
+	do {
+		buf = kmalloc(32, GFP_KERNEL);
+	} while (((uintptr_t)buf & 4095) != 4096 - 32 && ++tries < 64);
+	printf("kmem_demo: writing 33 bytes into a 32-byte kmalloc buffer\n");
+	fflush(stdout);
+	for (int i = 0; i <= 32; i++)
+		buf[i] = 'x';
+	printf("kmem_demo: the overrun went unnoticed (KFENCE off?)\n");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	int serve = argc > 2 && !strcmp(argv[1], "--serve") ? atoi(argv[2]) : 0;
+
+	if (argc > 1 && !strcmp(argv[1], "--kfence"))
+		return kfence_demo();
 	static struct conn *live[2000];
 	unsigned long ring;
 	time_t end;
