@@ -346,6 +346,29 @@ def t_continue(mode):
           "continue: the program goes on, 2 bugs counted")
 
 
+def t_fds(mode):
+    # Stacks are captured at the guarded allocation, its free and the
+    # fault; none of it, nor kmem's start-up, may open a descriptor of
+    # the program's but the statistics region's (the unwinder KFENCE first
+    # used, libunwind's, took the two lowest free ones for a pipe).
+    rc, out, err = run(PROG, mode,
+                       env=dict(GUARD_ALL, KMEM_KFENCE_CONTINUE="1"))
+    show(rc, out, err)
+    rs = reports(err)
+    check(len(rs) == 1 and
+          rs[0][0].startswith("BUG: KFENCE: out-of-bounds write"),
+          "fds: the overrun reported")
+    m = re.search(r"fds before (\d+) after (\d+) lowest free before (\d+) "
+                  r"after (\d+) bugs (\d+)", out)
+    if check(rc == 0 and m, "fds: ran to the end"):
+        n0, n1, l0, l1, bugs = (int(m.group(i)) for i in range(1, 6))
+        check(bugs == 1, "fds: one bug counted")
+        check(n1 == n0 and l1 == l0,
+              "fds: %d open descriptors before kmem started, %d after a "
+              "KFENCE report, kmem's statistics descriptor aside (lowest "
+              "free %d, then %d)" % (n0, n1, l0, l1))
+
+
 def t_kmeminfo(mode):
     e = {k: v for k, v in os.environ.items() if not k.startswith("KMEM_")}
     e.update(GUARD_ALL)
@@ -400,7 +423,7 @@ TESTS = {
     "off": t_off, "settings": t_settings,
     "own_handler_before": t_own_handler, "own_handler_after": t_own_handler,
     "sampling": t_sampling, "threads": t_threads, "fork": t_fork,
-    "continue": t_continue, "stress": t_stress, "kmeminfo": t_kmeminfo, "preload": t_preload,
+    "continue": t_continue, "fds": t_fds, "stress": t_stress, "kmeminfo": t_kmeminfo, "preload": t_preload,
 }
 
 TESTS[TEST](TEST)

@@ -16,6 +16,7 @@
  * coin: 64 tries all failing has probability 2^-64), freeing the others.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -36,6 +37,27 @@
 static volatile char sink;
 /* Indexes the compiler cannot see through: the bugs are planted on purpose. */
 static volatile long zero;
+
+/*
+ * The program's open descriptors, and its lowest free one, without
+ * allocating (a stack capture must not take a descriptor: libunwind's
+ * first use opened a pipe on the two lowest free ones).
+ */
+static int open_fds(int *lowest_free)
+{
+	int n = 0;
+
+	*lowest_free = -1;
+	for (int fd = 0; fd < 1024; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+		else if (*lowest_free < 0)
+			*lowest_free = fd;
+	}
+	return n;
+}
+
+static int fds_start, low_start;
 
 static struct kmem_kfence_stats stats(void)
 {
@@ -257,6 +279,7 @@ int main(int argc, char **argv)
 	char *p, *q;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
+	fds_start = open_fds(&low_start);	/* before kmem starts */
 	kmem_free(kmem_malloc(1));	/* start kmem */
 
 	if (!strcmp(mode, "oob_right_write")) {
@@ -449,6 +472,19 @@ int main(int argc, char **argv)
 		kmem_free(q);
 		printf("parent: frees %lu allocated %lu\n", stats().frees,
 		       stats().allocated);
+	} else if (!strcmp(mode, "fds")) {
+		/*
+		 * Counted before kmem started (main's first line) and after
+		 * a report, less kmem's own statistics descriptor.
+		 */
+		int low1, n1;
+
+		p = placed(64, true);
+		p[64 + zero] = 1;	/* reported; KMEM_KFENCE_CONTINUE */
+		kmem_free(p);
+		n1 = open_fds(&low1) - (kmem_stats_fd() >= 0);
+		printf("fds before %d after %d lowest free before %d after %d bugs %lu\n",
+		       fds_start, n1, low_start, low1, stats().bugs);
 	} else if (!strcmp(mode, "continue")) {
 		p = placed(64, true);
 		p[64 + zero] = 1;
