@@ -123,7 +123,7 @@ void *kmem_malloc(size_t size)
 {
 	/* KFENCE's sample goes the slow way (malloc_slow()). */
 	if (kfence_armed())
-		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
+		return malloc_slow_prof(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 	if (likely(size <= MALLOC_MAX_CACHE_SIZE)) {
 		void *obj = malloc_alloc_fast(malloc_cache(size));
 

@@ -30,7 +30,7 @@ static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
 	}
 	if (kfence_armed() && s->object_size <= PAGE_SIZE &&
 	    (obj = slab_kfence_alloc(s, s->object_size, s->align, gfp, caller)))
-		return obj;
+		return kmem_prof_alloc(obj, s->object_size, caller);
 	obj = slab_alloc_fast(s);
 	if (obj)
 		goto out;
