@@ -225,6 +225,8 @@ static struct kmem_mutex reaper_mutex = KMEM_MUTEX_INIT(LOCK_RANK_REAPER);
 struct kmem_mutex reaper_pass_lock = KMEM_MUTEX_INIT(LOCK_RANK_REAPER_PASS);
 static pthread_cond_t reaper_cond;	/* CLOCK_MONOTONIC, reaper_maybe_start() */
 static bool reaper_started;	/* reaper_mutex */
+static bool reaper_up;		/* reaper_mutex: past its start-up */
+static pthread_cond_t reaper_up_cond;	/* reaper_start() waits on it */
 static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
 static bool reaper_kicked;		/* atomic */
 static void (*reaper_hooks[4])(unsigned long now_ms, unsigned long *next);
@@ -368,6 +370,11 @@ static void *reaper_main(void *arg)
 	(void)arg;
 	prctl(PR_SET_NAME, "kmem-reaper", 0, 0, 0);
 	tls_reaper = true;
+	/* Started: the thread that created us may return (reaper_start()). */
+	kmem_mutex_lock(&reaper_mutex);
+	reaper_up = true;
+	pthread_cond_broadcast(&reaper_up_cond);
+	kmem_mutex_unlock(&reaper_mutex);
 	for (unsigned long due = 0;;) {
 		unsigned long next;
 
@@ -383,6 +390,21 @@ static void *reaper_main(void *arg)
 }
 
 /*
+ * Waiting for the new thread to be up (reaper_main() past its name):
+ * creating a thread is not over when pthread_create() returns.  The new
+ * thread still runs its start-up in the C library and in whatever
+ * interposes pthread_create() (AddressSanitizer registers the thread
+ * under its thread-registry lock; prctl(PR_SET_NAME) takes it again),
+ * and a fork() meanwhile copies that half-started state into the child,
+ * which no fork handler of kmem's can repair: ASan's lock stayed held in
+ * the child and its leak check at exit waited for it forever.  The
+ * program never asked for this thread, so kmem must not let it be
+ * half-started at any moment the program may fork: the allocation that
+ * starts it returns only once it is up.  (A wait in kmem's fork handler
+ * instead would deadlock under ThreadSanitizer, whose fork() holds its
+ * thread registry, which the new thread needs, before any handler runs.)
+ * It is waited for once per process, a thread start-up (~50 us).
+ *
  * The reaper starts once the process has mapped a second section (its
  * pages passed 32 MiB): small processes never pay for a thread, unless a
  * layer needs its timer (buddy_reaper_start(): KFENCE).  It is
@@ -394,6 +416,7 @@ static void reaper_start(void)
 	pthread_condattr_t cattr;
 	pthread_attr_t attr;
 	sigset_t all, old;
+	bool created = true;
 	pthread_t t;
 
 	if (!kmem_config.background || READ_ONCE(reaper_started))
@@ -407,6 +430,8 @@ static void reaper_start(void)
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
 	pthread_cond_init(&reaper_cond, &cattr);
 	pthread_condattr_destroy(&cattr);
+	pthread_cond_init(&reaper_up_cond, NULL);
+	reaper_up = false;
 	/* Kickers read it without the mutex. */
 	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_RELAXED);
 	WRITE_ONCE(reaper_started, true);
@@ -421,9 +446,16 @@ static void reaper_start(void)
 		kmem_mutex_lock(&reaper_mutex);
 		WRITE_ONCE(reaper_started, false);
 		kmem_mutex_unlock(&reaper_mutex);
+		created = false;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	if (!created)
+		return;
+	kmem_mutex_lock(&reaper_mutex);
+	while (!reaper_up)
+		kmem_cond_wait(&reaper_up_cond, &reaper_mutex);
+	kmem_mutex_unlock(&reaper_mutex);
 }
 
 void reaper_maybe_start(void)
@@ -496,7 +528,8 @@ void reaper_fork_child(void)
 	/* Not taken by the prepare handler: it guards no data. */
 	kmem_mutex_reinit(&reaper_pass_lock);
 	kmem_mutex_reinit(&reaper_mutex);
-	reaper_started = false;	/* reaper_maybe_start() inits the cond */
+	reaper_started = false;	/* reaper_start() inits the conds */
+	reaper_up = false;
 	reaper_wait = REAPER_AWAKE;
 	reaper_kicked = false;
 }
