@@ -29,19 +29,9 @@ def check(cond, what):
     return cond
 
 
-# Under AddressSanitizer KFENCE is off: its timer thread starts at a
-# process's first allocations, and a fork() while a thread starts can
-# leave ASan's own allocator locked in the child (LeakSanitizer's check
-# at exit then waits forever: user_stats_print's child did).  The
-# release build runs these with KFENCE on.
-NO_KFENCE = os.environ.get("USER_CHECK_NO_KFENCE") == "1"
-
-
 def run(prog, *args, env=None, cwd=None):
     e = {k: v for k, v in os.environ.items() if not k.startswith("KMEM_")}
     e.pop("LD_PRELOAD", None)
-    if NO_KFENCE:
-        e["KMEM_KFENCE_SAMPLE_INTERVAL"] = "0"
     e.update(env or {})
     p = subprocess.run([prog, *args], env=e, cwd=cwd, capture_output=True,
                        text=True, timeout=120)
