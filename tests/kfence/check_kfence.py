@@ -334,11 +334,17 @@ def t_stress(mode):
           "stress: nothing on stderr")
 
 
-def t_continue(mode):
+def run_continue(mode):
+    """Run @mode guarding everything, going on after reports; return
+    its exit status, stdout and reports."""
     rc, out, err = run(PROG, mode,
                        env=dict(GUARD_ALL, KMEM_KFENCE_CONTINUE="1"))
     show(rc, out, err)
-    rs = reports(err)
+    return rc, out, reports(err)
+
+
+def t_continue(mode):
+    rc, out, rs = run_continue(mode)
     check([r[0].split(" in ")[0] for r in rs] ==
           ["BUG: KFENCE: out-of-bounds write", "BUG: KFENCE: invalid free"],
           "continue: one report per bug, once per object")
@@ -351,10 +357,7 @@ def t_fds(mode):
     # fault; none of it, nor kmem's start-up, may open a descriptor of
     # the program's but the statistics region's (the unwinder KFENCE first
     # used, libunwind's, took the two lowest free ones for a pipe).
-    rc, out, err = run(PROG, mode,
-                       env=dict(GUARD_ALL, KMEM_KFENCE_CONTINUE="1"))
-    show(rc, out, err)
-    rs = reports(err)
+    rc, out, rs = run_continue(mode)
     check(len(rs) == 1 and
           rs[0][0].startswith("BUG: KFENCE: out-of-bounds write"),
           "fds: the overrun reported")
