@@ -36,6 +36,10 @@ def check(cond, what):
 def env_with(**extra):
     e = {k: v for k, v in os.environ.items() if not k.startswith("KMEM_")}
     e["LD_PRELOAD"] = MALLOC_LIB
+    # KFENCE off: an allocation it guards is not recorded as a sample
+    # (profiling.md), and these tests count samples exactly.  KFENCE's
+    # own suite (tests/kfence) runs the two together.
+    e["KMEM_KFENCE_SAMPLE_INTERVAL"] = "0"
     e.update(extra)
     return e
 
