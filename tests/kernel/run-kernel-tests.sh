@@ -240,6 +240,73 @@ edit_vma_internal() {
 	fi
 }
 
+# The maple suite's RCU reader tests (run_check_rcu_slowread() and, in
+# 6.1, run_check_rcu()) start 20 reader threads, sleep 5 us "to ensure all
+# threads are at least started" and then store; the rcu_val() readers
+# must load the old value before the first store (seen_entry2), but each
+# sleeps 400 us before its first load.  They pass only while creating the
+# threads takes longer than that: on a loaded machine the check fails
+# ("maple.c: run_check_rcu_slowread: Assertion `0' failed") on the
+# kernel's own stand-in as on kmem.  The edit makes the writer wait for
+# the condition the test needs (every rcu_val() reader has loaded once)
+# instead of the 5 us.  maple.c.orig is the shipped file; each edit must
+# match exactly the number of times given, or the run stops.
+edit_maple() {
+	local dir=$1 orig=$1/maple.c.orig new=$1/maple.c.kmem
+
+	[ -f "$orig" ] || cp "$dir/maple.c" "$orig" || return 1
+	perl -e '
+		my ($in, $out) = @ARGV;
+		my $helpers = <<"EOT";
+/* kmem harness (run-kernel-tests.sh): writers wait for the readers. */
+static unsigned long kmem_rcu_val_loaded;
+static __thread bool kmem_rcu_val_once;
+
+static void kmem_rcu_val_mark(void)
+{
+	if (!kmem_rcu_val_once) {
+		kmem_rcu_val_once = true;
+		uatomic_inc(&kmem_rcu_val_loaded);
+	}
+}
+
+static void kmem_rcu_val_wait(unsigned long n)
+{
+	while (uatomic_read(&kmem_rcu_val_loaded) < n)
+		usleep(5);
+	uatomic_set(&kmem_rcu_val_loaded, 0);
+}
+
+EOT
+		my @edits = (
+			["static void *rcu_val(void *ptr)\n",
+			 $helpers . "static void *rcu_val(void *ptr)\n", 1],
+			["entry = mtree_load(test->mt, test->index);\n",
+			 "entry = mtree_load(test->mt, test->index);\n" .
+			 "\t\tkmem_rcu_val_mark();\n", 1],
+			# 20 readers, every other one rcu_val()
+			["usleep(5); /* small yield to ensure all threads are at least started. */",
+			 "kmem_rcu_val_wait(ARRAY_SIZE(readers) / 2); /* kmem: each rcu_val() has loaded */", 2],
+		);
+		open(my $f, "<", $in) or die "$in: $!\n";
+		local $/; my $s = <$f>; close $f;
+		for my $e (@edits) {
+			my ($from, $to, $want) = @$e;
+			my $n = () = $s =~ /\Q$from\E/g;
+			die "maple.c: \"$from\" found $n times, not $want\n"
+				if $n != $want;
+			$s =~ s/\Q$from\E/$to/g;
+		}
+		open($f, ">", $out) or die "$out: $!\n";
+		print $f $s; close $f;
+	' "$orig" "$new" || return 1
+	if cmp -s "$new" "$dir/maple.c"; then
+		rm -f "$new"
+	else
+		mv -f "$new" "$dir/maple.c"
+	fi
+}
+
 want() { case " $suites " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # fresh DIR FLAGS - the kernel's Makefiles know neither the CFLAGS nor
@@ -263,6 +330,9 @@ done
 note "building the $kernel suites on kmem ($kmem_lib)"
 : >"$work/build-kmem.log"
 if [ -n "$rt_suites" ]; then
+	if want maple; then
+		edit_maple "$rt" || die "cannot edit $rt/maple.c"
+	fi
 	fresh "$rt" "$kmem_cflags"
 	CFLAGS="$kmem_cflags" make -C "$rt" -j"$jobs" -f Makefile \
 		-f "$HERE/kmem.mk" "$(swap "$rt")" KMEM_LIB="$kmem_lib" \
@@ -306,6 +376,10 @@ if [ $stand_in = 1 ]; then
 	note "building the $kernel suites on the kernel's stand-in"
 	: >"$work/build-standin.log"
 	if [ -n "$rt_suites" ]; then
+		if want maple; then
+			edit_maple "$rt-standin" ||
+				die "cannot edit $rt-standin/maple.c"
+		fi
 		fresh "$rt-standin" "$harness_cflags"
 		CFLAGS="$harness_cflags" make -C "$rt-standin" -j"$jobs" \
 			$rt_suites >>"$work/build-standin.log" 2>&1 ||
