@@ -195,6 +195,16 @@ swap() {
 	echo "$var=$(echo $list) kmem_linux.o kmem-sealed.o $*"
 }
 
+# replace_if_changed NEW FILE - FILE becomes NEW only when they differ, so
+# that make rebuilds only then.
+replace_if_changed() {
+	if cmp -s "$1" "$2"; then
+		rm -f "$1"
+	else
+		mv -f "$1" "$2"
+	fi
+}
+
 # The vma suite's VMA allocations through the kernel's caches (kmem only):
 # vma_internal.h.orig is the shipped file; each edit must match exactly
 # the number of times given, or the run stops (a different 6.12.y).
@@ -232,12 +242,7 @@ edit_vma_internal() {
 		open($f, ">", $out) or die "$out: $!\n";
 		print $f $s; close $f;
 	' "$orig" "$new" || return 1
-	# Rewritten only when it changes, so that make rebuilds only then.
-	if cmp -s "$new" "$vt/vma_internal.h"; then
-		rm -f "$new"
-	else
-		mv -f "$new" "$vt/vma_internal.h"
-	fi
+	replace_if_changed "$new" "$vt/vma_internal.h"
 }
 
 # The maple suite's RCU reader tests (run_check_rcu_slowread() and, in
@@ -300,11 +305,7 @@ EOT
 		open($f, ">", $out) or die "$out: $!\n";
 		print $f $s; close $f;
 	' "$orig" "$new" || return 1
-	if cmp -s "$new" "$dir/maple.c"; then
-		rm -f "$new"
-	else
-		mv -f "$new" "$dir/maple.c"
-	fi
+	replace_if_changed "$new" "$dir/maple.c"
 }
 
 want() { case " $suites " in *" $1 "*) return 0 ;; esac; return 1; }
