@@ -75,7 +75,6 @@
 
 #include "buddy/profile.h"
 #include "core/stack.h"
-#include <kmem/slab.h>
 
 #define PROF_MAX_SAMPLES	(1UL << 20)	/* live samples */
 #define PROF_SAMPLE_BUCKETS	(1UL << 16)
@@ -567,7 +566,8 @@ noinline void *kmem_prof_sample(void *p, size_t size, unsigned long caller)
 		}
 	}
 	kmem_prof_left = prof_draw();
-	if (!p || p == ZERO_SIZE_PTR)
+	/* NULL, or kmalloc(0)'s token: nothing lives in the first page. */
+	if ((unsigned long)p < PAGE_SIZE)
 		return p;
 	if (tls_busy || kmem_stack_capturing()) {
 		__atomic_add_fetch(&prof->skipped, 1, __ATOMIC_RELAXED);
