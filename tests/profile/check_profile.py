@@ -389,13 +389,17 @@ def test_at_exit():
           "at exit: live sites only")
     name, _, _ = sites[0]["frames"][0] if sites else ("", "", 0)
     check(name == "prof_leak", "first frame's module: %r" % name)
-    off = re.search(r"^    prof_leak\+0x([0-9a-f]+)$", text, re.M)
+    # The sites' order at exit is whatever the live bytes were at that
+    # moment (a churning site can lead it under load): look for the leak
+    # among every prof_leak frame, each of which addr2line must name.
+    offs = re.findall(r"^    prof_leak\+0x([0-9a-f]+)$", text, re.M)
     r = subprocess.run(["addr2line", "-f", "-e",
-                        os.path.join(PROG_DIR, "prof_leak"),
-                        "%x" % (int(off.group(1), 16) - 1)],
+                        os.path.join(PROG_DIR, "prof_leak")] +
+                       ["%x" % (int(o, 16) - 1) for o in offs],
                        capture_output=True, text=True)
-    check(r.stdout.split("\n")[0] == "leak_record",
-          "addr2line names the first frame %r" % r.stdout)
+    names = r.stdout.split("\n")[0::2]
+    check(offs and "leak_record" in names and "??" not in names,
+          "addr2line names the frames %r" % r.stdout)
     shutil.rmtree(d)
 
 
