@@ -494,10 +494,19 @@ static inline uint64_t slot_frees(const struct magazine_slot *c)
 	       (uint16_t)(data_race(c->prev_rounds) - data_race(c->prev_start));
 }
 
-/* The calling thread's slot for @s, or an empty one (see slab_thread). */
+/*
+ * The calling thread's slot for @s, or an empty one (see slab_thread).
+ * The fast paths of kmalloc() and malloc() run before kmem_init(), so a
+ * thread's first call may read a built-in cache's slot_off while the
+ * thread that won the start-up writes it (slab_common.c): on purpose.  A
+ * thread not yet set up points at slab_thread_none, empty at every
+ * offset, so whichever value it reads it misses and starts kmem the slow
+ * way (test_stress's test_first_use_from_threads).
+ */
 static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *s)
 {
-	return (struct magazine_slot *)((char *)kmem_tls_slab + s->slot_off);
+	return (struct magazine_slot *)((char *)kmem_tls_slab +
+					data_race(s->slot_off));
 }
 
 /*
