@@ -32,6 +32,9 @@ extern char **environ;
 #define KMEM_PROFILE_DEFAULT_RATE (2UL << 20)	/* CMake's default */
 #endif
 
+/* KMEM_DEPOT_KB's default: Documentation/slab.md, "The depot's budget". */
+#define KMEM_DEPOT_KB_DEFAULT 1024UL
+
 struct kmem_config kmem_config = {
 	.stats = true,
 	.stats_sock = -1,
@@ -44,6 +47,7 @@ struct kmem_config kmem_config = {
 	.retain_sections = 2,
 	.background = true,
 	.huge_retain = 64UL << 20,
+	.depot_bytes = KMEM_DEPOT_KB_DEFAULT << 10,
 	.profile_rate = KMEM_PROFILE_DEFAULT_RATE,
 	.profile_max_stacks = 4096,
 	.kfence_sample_interval = 100,	/* the kernel's defaults */
@@ -265,6 +269,9 @@ void kmem_config_parse(void)
 	n = kmem_config.huge_retain >> 20;
 	get_ulong("KMEM_HUGE_RETAIN_MB", &n, 0, 1UL << 20);
 	kmem_config.huge_retain = n << 20;
+	n = kmem_config.depot_bytes >> 10;
+	get_ulong("KMEM_DEPOT_KB", &n, 0, 1UL << 30);
+	kmem_config.depot_bytes = n << 10;
 	get_kfence();
 	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
 	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, (PAGE_SIZE << MAX_PAGE_ORDER) / 1024);

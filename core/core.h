@@ -147,6 +147,8 @@ struct kmem_config {
 					 * be started */
 	unsigned long huge_retain;	/* KMEM_HUGE_RETAIN_MB, in bytes: freed
 					 * own mappings kept for reuse */
+	unsigned long depot_bytes;	/* KMEM_DEPOT_KB, in bytes: objects all
+					 * depots' full magazines may hold */
 	const char *stats_print;	/* KMEM_STATS_PRINT: NULL off, "" stderr,
 					 * else an absolute path (%p: PID) */
 	unsigned long profile_rate;	/* KMEM_PROFILE_RATE: mean bytes

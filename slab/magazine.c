@@ -26,9 +26,12 @@
  *      the slabs;
  *   4. no magazine memory: fall back to the locked single-object path.
  *
- * The depot has no fixed size (Bonwick's): it holds what the process
- * freed and may allocate again.  Two things bound it: the reaper's pass
- * returns what was not used since the previous pass, and before the page
+ * The depot holds what the process freed and may allocate again.  Three
+ * things bound it: a process-wide budget in bytes (KMEM_DEPOT_KB, all
+ * depots' full magazines together; over it, a cache that pushes a full
+ * magazine gives its oldest one's objects back to the slabs and reuses
+ * that magazine, keeping at least DEPOT_MIN_FULL), the reaper's pass
+ * returns what nobody took for the decay time, and before the page
  * allocator maps more memory it asks for the depots' contents back
  * (magazine_depot_reclaim(), the kernel's shrinkers).
  *
@@ -112,6 +115,46 @@ void magazine_init(void)
 	}
 }
 
+/*
+ * Bytes of objects in every depot's full magazines, the figure
+ * KMEM_DEPOT_KB bounds.  Each cache changes it under its own lock, so it
+ * is atomic; it is read without a lock (a budget, not an invariant).
+ */
+static unsigned long depot_bytes;
+
+static inline unsigned long mag_bytes(const struct kmem_cache *r)
+{
+	return (unsigned long)r->magsize * r->size;
+}
+
+static void depot_bytes_add(struct kmem_cache *r, long sign)
+{
+	__atomic_fetch_add(&depot_bytes, sign * (long)mag_bytes(r),
+			   __ATOMIC_RELAXED);
+}
+
+/**
+ * magazine_depot_bytes - bytes of objects held in all depots' full magazines
+ *
+ * Return: the sum (the figure KMEM_DEPOT_KB bounds).
+ */
+unsigned long magazine_depot_bytes(void)
+{
+	return __atomic_load_n(&depot_bytes, __ATOMIC_RELAXED);
+}
+
+/*
+ * Would one more full magazine in @r's depot put the depots over their
+ * budget?  A cache keeps DEPOT_MIN_FULL full magazines whatever the others
+ * hold, so that objects still flow from a freeing thread to an allocating
+ * one through the depot.  Called with @r's lock held.
+ */
+static bool depot_over_budget(struct kmem_cache *r)
+{
+	return r->depot_nr_full >= DEPOT_MIN_FULL &&
+	       magazine_depot_bytes() + mag_bytes(r) > kmem_config.depot_bytes;
+}
+
 static struct kmem_magazine *mag_new(struct kmem_cache *r)
 {
 	return slab_alloc_single(magazine_cache_for(r->magsize),
@@ -156,6 +199,7 @@ static unsigned long depot_push_full(struct kmem_cache *r,
 	m->stamp = kmem_now_ms();
 	list_add(&m->list, &r->depot_full);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full + 1);	/* read by reclaim */
+	depot_bytes_add(r, 1);
 	return was_empty ? m->stamp + kmem_config.decay_ms : 0;
 }
 
@@ -168,6 +212,26 @@ static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 	m = list_first_entry(&r->depot_full, struct kmem_magazine, list);
 	list_del(&m->list);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
+	depot_bytes_add(r, -1);
+	return m;
+}
+
+/*
+ * The depot is over its budget: its oldest full magazine (the coldest
+ * objects, the tail) gives its objects back to their slabs, slabs that
+ * become empty onto @to_free, and comes back empty for the caller to use.
+ * Called with @r's lock held and at least one full magazine in the depot.
+ */
+static struct kmem_magazine *depot_evict_oldest(struct kmem_cache *r,
+						struct list_head *to_free)
+{
+	struct kmem_magazine *m;
+
+	m = list_last_entry(&r->depot_full, struct kmem_magazine, list);
+	list_del(&m->list);
+	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
+	depot_bytes_add(r, -1);
+	slab_put_objects(r, m->round, r->magsize, to_free);
 	return m;
 }
 
@@ -358,13 +422,17 @@ static void magazine_free(struct kmem_cache *r, struct magazine_slot *c,
 		goto push;
 	}
 	/*
-	 * 2. The full previous magazine goes to the depot for an empty one,
-	 * or, when the depot holds enough, its objects go back to the slabs
-	 * and it is reused.
+	 * 2. The full previous magazine goes to the depot for an empty one.
+	 * When the depots are over their budget (KMEM_DEPOT_KB), the empty
+	 * one is this depot's oldest full magazine, its objects given back to
+	 * their slabs: the depot does not grow, and what it keeps is warm.
 	 */
 	kmem_mutex_lock(&r->lock);
 	r->free_slow++;
-	empty = depot_pop_empty(r);
+	if (depot_over_budget(r))
+		empty = depot_evict_oldest(r, &to_free);
+	else
+		empty = depot_pop_empty(r);
 	if (!empty) {
 		kmem_mutex_unlock(&r->lock);
 		empty = mag_new(r);
@@ -442,7 +510,8 @@ static void flush_slot(struct kmem_cache *r, struct magazine_slot *c)
 		if (!mags[i])
 			continue;
 		m = mag_of(mags[i]);
-		if (rounds[i] == r->magsize && !(r->cflags & CF_DYING)) {
+		if (rounds[i] == r->magsize && !(r->cflags & CF_DYING) &&
+		    !depot_over_budget(r)) {
 			d = depot_push_full(r, m);
 			due = due ?: d;
 			continue;
@@ -540,6 +609,7 @@ static bool depot_give_back(struct kmem_cache *r, unsigned long *next,
 		}
 		list_move(&m->list, &mags);
 		WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
+		depot_bytes_add(r, -1);
 		slab_put_objects(r, m->round, r->magsize, &to_free);
 	}
 	while (r->depot_nr_empty > keep_empty && (m = depot_pop_empty(r)))

@@ -51,6 +51,7 @@
 #define MAX_SLAB_ORDER	MAX_PAGE_ORDER	/* large objects need large slabs */
 #define SLAB_MIN_PARTIAL 2	/* empty slabs a cache keeps */
 #define DEPOT_MAX_EMPTY	8
+#define DEPOT_MIN_FULL	2	/* full magazines a depot keeps over budget */
 
 /* Poison and red-zone bytes: the kernel's values (include/linux/poison.h). */
 #define POISON_INUSE	0x5a	/* padding: uninitialised */
@@ -253,6 +254,7 @@ void magazine_flush_cache(struct kmem_cache *s, bool all_threads);
 void magazine_depot_drain(struct kmem_cache *s);
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next);
 bool magazine_depot_reclaim(void);
+unsigned long magazine_depot_bytes(void);
 unsigned int magazine_size_for(unsigned int size);
 struct kmem_cache *magazine_cache_for(unsigned int rounds);
 void magazine_thread_holdings(struct kmem_cache *s, unsigned long *objs);

@@ -475,8 +475,11 @@ START_TEST(test_depot_reclaimed_before_growing)
 	 * outlast 1 s.  Keep the reaper's hands off meanwhile.
 	 */
 	unsigned long decay = kmem_config.decay_ms;
+	unsigned long budget = kmem_config.depot_bytes;
 
 	kmem_config.decay_ms = 3600 * 1000;
+	/* Nor the depots' budget (test_depot_bounded_in_bytes). */
+	kmem_config.depot_bytes = 1UL << 40;
 	for (size_t i = 0; i < na; i++)
 		p[i] = kmem_cache_alloc(a, GFP_KERNEL);
 	for (size_t i = 0; i < na; i++)
@@ -500,6 +503,112 @@ START_TEST(test_depot_reclaimed_before_growing)
 	kmem_cache_destroy(b);
 	free(p);
 	kmem_config.decay_ms = decay;
+	kmem_config.depot_bytes = budget;
+}
+END_TEST
+
+struct depot_burst {
+	struct kmem_cache *s;
+	size_t n;
+	pthread_barrier_t freed, done;
+};
+
+/* Allocate and free a burst, then stay alive and idle until told. */
+static void *depot_burst_thread(void *arg)
+{
+	struct depot_burst *b = arg;
+	void **p = malloc(b->n * sizeof(void *));
+
+	ck_assert_ptr_nonnull(p);
+	for (size_t i = 0; i < b->n; i++) {
+		p[i] = kmem_cache_alloc(b->s, GFP_KERNEL);
+		ck_assert_ptr_nonnull(p[i]);
+	}
+	for (size_t i = 0; i < b->n; i++)
+		kmem_cache_free(b->s, p[i]);
+	free(p);
+	pthread_barrier_wait(&b->freed);
+	pthread_barrier_wait(&b->done);	/* idle: its magazines stay */
+	return NULL;
+}
+
+/*
+ * What one cache's depot holds, and what its slabs still hold for it,
+ * are within the depots' budget (KMEM_DEPOT_KB): a cache keeps at most
+ * the larger of the budget and DEPOT_MIN_FULL full magazines.
+ */
+static void check_depot_bound(const char *name, size_t n)
+{
+	struct kmem_slabinfo si = info_of(name);
+	unsigned long mag = (unsigned long)si.magazine_size * si.objsize;
+	unsigned long bound = max(kmem_config.depot_bytes,
+				  DEPOT_MIN_FULL * mag);
+	unsigned long slab_bytes = (unsigned long)si.pages_per_slab *
+				   PAGE_SIZE;
+
+	ck_assert_uint_gt(si.magazine_size, 0);
+	ck_assert_uint_eq(si.inuse_objs, 0);
+	ck_assert_msg(si.depot_objs * si.objsize <= bound,
+		      "%s: the depot holds %lu bytes, over its bound of %lu",
+		      name, si.depot_objs * si.objsize, bound);
+	/*
+	 * The rest went back to their slabs: what is still out of them is
+	 * the depot and at most a thread's two magazines ...
+	 */
+	ck_assert_msg(si.active_objs <= si.depot_objs + 2UL * si.magazine_size,
+		      "%s: %lu of %zu objects still out of their slabs", name,
+		      si.active_objs, n);
+	/*
+	 * ... and the slabs that became empty went back to the page
+	 * allocator (those objects are the last freed, so on few slabs;
+	 * twice that, plus the SLAB_MIN_PARTIAL empty ones a cache keeps).
+	 */
+	ck_assert_msg(si.num_slabs * slab_bytes <=
+			      2 * (bound + 2 * mag) +
+			      (SLAB_MIN_PARTIAL + 2) * slab_bytes,
+		      "%s: %lu slabs of %lu bytes kept for %lu active objects",
+		      name, si.num_slabs, slab_bytes, si.active_objs);
+}
+
+/*
+ * A thread frees a burst far larger than the depots' budget, then goes
+ * idle.  Bonwick's depot had no bound: everything stayed in full
+ * magazines until the reaper's decay or a reclaim before the heap grows,
+ * and the pages stayed with this cache.  With KMEM_DEPOT_KB the depot
+ * stops growing at the budget and the rest of the objects go back to
+ * their slabs, empty slabs to the page allocator, at once.
+ */
+START_TEST(test_depot_bounded_in_bytes)
+{
+	struct depot_burst b = {
+		.s = kmem_cache_create("depot_burst", 256, 0, SLAB_NO_MERGE,
+				       NULL),
+		.n = 40000,	/* ~10 MiB */
+	};
+	unsigned long decay = kmem_config.decay_ms;
+	unsigned long budget = kmem_config.depot_bytes;
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(b.s);
+	/* The reaper's decay must not be what bounds the depot here. */
+	kmem_config.decay_ms = 3600 * 1000;
+	kmem_config.depot_bytes = 512 << 10;
+	pthread_barrier_init(&b.freed, NULL, 2);
+	pthread_barrier_init(&b.done, NULL, 2);
+	ck_assert_int_eq(pthread_create(&t, NULL, depot_burst_thread, &b), 0);
+	pthread_barrier_wait(&b.freed);
+	check_depot_bound("depot_burst", b.n);	/* the thread is idle */
+	pthread_barrier_wait(&b.done);
+	pthread_join(t, NULL);
+	check_depot_bound("depot_burst", b.n);	/* and its exit kept it */
+	ck_assert_uint_eq(info_of("depot_burst").thread_objs, 0);
+	ck_assert_int_eq(slab_validate(b.s), 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+	kmem_config.decay_ms = decay;
+	kmem_config.depot_bytes = budget;
+	kmem_cache_destroy(b.s);
+	pthread_barrier_destroy(&b.freed);
+	pthread_barrier_destroy(&b.done);
 }
 END_TEST
 
@@ -1601,6 +1710,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_bulk_first_use_merged);
 	tcase_add_test(tc, test_depot_reclaimed_before_growing);
+	tcase_add_test(tc, test_depot_bounded_in_bytes);
 	tcase_add_test(tc, test_bulk_all_or_nothing);
 	tcase_add_test(tc, test_destroy_with_objects);
 	suite_add_tcase(s, tc);
