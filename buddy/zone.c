@@ -78,21 +78,22 @@ struct kmem_mutex zone_os_lock = KMEM_MUTEX_INIT(LOCK_RANK_ZONE_OS);
 unsigned long nr_releasing;	/* zone lock: blocks off-list */
 
 /*
- * The zone's clock, for stamping freed max-order blocks: read from the OS
- * every 64 zone operations and on every reaper pass, not on every free.
- * A freed_at time is at most that stale, which only releases a block a little
- * sooner than KMEM_DECAY_MS.
+ * The zone's clock, for stamping freed max-order blocks and their release
+ * deadlines: read from the OS (the coarse clock, through the vDSO) each
+ * time a block is stamped, which happens once per 4 MiB block completed,
+ * not on every free.  Frees that complete no max-order block check the
+ * deadline against the copy left here (maybe_release_expired()), which
+ * stamps and reaper passes keep up to date.  (Reading it only every 64th
+ * stamp left stamps as old as the previous reaper pass: blocks freed
+ * straight to the zone went back to the OS that much before
+ * KMEM_DECAY_MS, to be faulted in again.)
  */
 unsigned long zone_clock_ms;	/* READ_ONCE outside the zone lock */
-static unsigned int zone_clock_uses;	/* zone lock */
 
 static unsigned long zone_clock(void)
 {
 	lock_assert_held(&kmem_zone.lock);
-	if (++zone_clock_uses >= 64 || !READ_ONCE(zone_clock_ms)) {
-		zone_clock_uses = 0;
-		WRITE_ONCE(zone_clock_ms, kmem_now_ms());
-	}
+	WRITE_ONCE(zone_clock_ms, kmem_now_ms());
 	return READ_ONCE(zone_clock_ms);
 }
 unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
