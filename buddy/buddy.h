@@ -70,6 +70,8 @@ enum page_type {
 #define PGF_sampled	0x10	/* PG_slab, PG_large, PG_alloc: holds an
 				 * allocation the profiler sampled; its
 				 * frees go through kmem_prof_free() */
+#define PGF_prof_linked	0x20	/* PG_large head with PGF_sampled: its sample
+				 * is prof_sample (buddy/profile.c) */
 #define PGF_slab_marks0	0x40	/* PG_slab: free objects: marker in word 0 */
 #define PGF_slab_marks	0x80	/* PG_slab: free objects: marker in word 1 */
 
@@ -108,6 +110,8 @@ struct page {
 		unsigned long pcp_resident; /* PG_pcp with PGF_resident: pages
 					 * of the block that may be resident */
 		uint64_t obj_divisor;	/* PG_slab: ceil(2^64 / slot size) */
+		void *prof_sample;	/* PG_large head, PGF_prof_linked: its
+					 * sample (buddy/profile.c) */
 	};
 	unsigned char type;	/* enum page_type */
 	unsigned char order;	/* heads: order of the block */

@@ -24,17 +24,22 @@
  * With profiling off, the slow path puts the countdown out of reach
  * (LONG_MAX: 8 EiB of allocations before it runs again).
  *
- * Slow path, kmem_prof_sample(): capture the stack (core/stack.c, no
- * malloc, no lock), then under prof_lock: find or add the stack's record
- * (identical stacks share one; a hash of the frames indexes them), take a
- * sample record, hash it by address, count it in its page (page_refs) and
- * set PGF_sampled on the page of the object's first byte, and publish
- * the stack record.  A free that finds PGF_sampled calls kmem_prof_free()
+ * Slow path, kmem_prof_sample(): draw the next distance (a ziggurat,
+ * prof_exp1()); find the stack's record through the stack cache, or
+ * capture the stack (core/stack.c, no malloc, no lock) and under
+ * prof_lock find or add its record (identical stacks share one; a hash
+ * of the frames indexes them); then, under prof_lock, take a sample
+ * record, hash it by address, count it in its page (page_refs) and set
+ * PGF_sampled on the page of the object's first byte, and publish the
+ * stack record.  A large block's head holds one object: its sample is
+ * linked from the head's descriptor instead (PGF_prof_linked), in
+ * neither hash.  A free that finds PGF_sampled calls kmem_prof_free()
  * before the memory is released (so a new sample at the same address
  * cannot be confused with the old one): it removes the sample if there is
  * one and clears PGF_sampled when the page holds no more samples.  HUGE
  * mappings have no page descriptor; their frees look the address up
- * whenever one has ever been sampled.
+ * whenever one has ever been sampled.  What a sample and its free cost,
+ * and what was cut: Documentation/profiling.md, "Overhead".
  *
  * Memory is bounded: KMEM_PROFILE_MAX_STACKS stack records (the published
  * unit, mirrored in the twin); samples whose stack finds no room go to
@@ -57,7 +62,8 @@
  * others.  So the child never inherits a half-walked unwinder or a held
  * lock.  The child republishes the profile with the rest of the region.
  *
- * Lock order: prof_lock is LOCK_RANK_PROFILE (core/lock.h), inside every
+ * Lock order: prof_lock (a futex lock of its own, see below) is
+ * LOCK_RANK_PROFILE (core/lock.h), inside every
  * lock of slab and buddy, outside region_lock.  The hooks run with no
  * kmem lock held (after the allocation, before the free proper), so no
  * path nests it; it takes no other lock (the unit is allocated at
@@ -69,7 +75,9 @@
 #include <math.h>
 #include <sched.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,8 +85,10 @@
 #include "core/stack.h"
 
 #define PROF_MAX_SAMPLES	(1UL << 20)	/* live samples */
-#define PROF_SAMPLE_BUCKETS	(1UL << 16)
-#define PROF_PAGE_BUCKETS	(1UL << 14)
+#define PROF_SAMPLE_BITS	16
+#define PROF_SAMPLE_BUCKETS	(1UL << PROF_SAMPLE_BITS)
+#define PROF_PAGE_BITS		14
+#define PROF_PAGE_BUCKETS	(1UL << PROF_PAGE_BITS)
 
 __thread long kmem_prof_left __tls_ie;
 static __thread uint64_t tls_rng __tls_ie;	/* 0: thread not seeded */
@@ -105,7 +115,71 @@ static int prof_capturing;		/* atomic: captures under way */
 static bool prof_forking;		/* atomic */
 static uint64_t thread_seq;		/* atomic: seeds threads apart */
 
-static struct kmem_mutex prof_lock = KMEM_MUTEX_INIT(LOCK_RANK_PROFILE);
+/*
+ * prof_lock: a futex lock (Drepper, "Futexes Are Tricky", mutex 2)
+ * rather than a struct kmem_mutex.  A sampled allocation and its free
+ * take it once each, and glibc's lock and unlock were 64 instructions of
+ * the 400 of a sample and 200 of its free; here the uncontended pair is
+ * two atomic instructions.  Contended, it spins a little, as the adaptive
+ * kmem_mutex does, then sleeps.  Its rank is checked as every lock's is
+ * (core/lock.h), through prof_rank, which is never locked itself.
+ * State: 0 free, 1 held, 2 held with waiters.
+ */
+static struct kmem_mutex prof_rank = KMEM_MUTEX_INIT(LOCK_RANK_PROFILE);
+static int prof_lock_word;
+
+#define PROF_LOCK_SPINS	100
+
+static noinline void prof_lock_slow(void)
+{
+	int c;
+
+	for (int i = 0; i < PROF_LOCK_SPINS; i++) {
+		c = 0;
+		if (__atomic_load_n(&prof_lock_word, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&prof_lock_word, &c, 1, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	/* free() leaves errno alone: the wait fails with EAGAIN, EINTR. */
+	c = errno;
+	while (__atomic_exchange_n(&prof_lock_word, 2, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, &prof_lock_word, FUTEX_WAIT_PRIVATE, 2,
+			NULL, NULL, 0);
+	errno = c;
+}
+
+static noinline void prof_lock_wake(void)
+{
+	int e = errno;
+
+	syscall(SYS_futex, &prof_lock_word, FUTEX_WAKE_PRIVATE, 1, NULL,
+		NULL, 0);
+	errno = e;
+}
+
+static void prof_lock(void)
+{
+	int c = 0;
+
+	lock_rank_acquire(&prof_rank, LOCK_ACQUIRE);
+	if (unlikely(!__atomic_compare_exchange_n(&prof_lock_word, &c, 1,
+						  false, __ATOMIC_ACQUIRE,
+						  __ATOMIC_RELAXED)))
+		prof_lock_slow();
+}
+
+static void prof_unlock(void)
+{
+	lock_rank_release(&prof_rank);
+	if (unlikely(__atomic_exchange_n(&prof_lock_word, 0,
+					 __ATOMIC_RELEASE) == 2))
+		prof_lock_wake();
+}
 
 /* One live sampled allocation (private). */
 struct prof_sample {
@@ -116,6 +190,7 @@ struct prof_sample {
 	uint64_t est_bytes;
 	uint64_t est_objs;		/* scaled */
 	uint32_t stack;			/* record index */
+	bool linked;			/* from its page, in no hash */
 };
 
 /* Samples per flagged page (private). */
@@ -139,6 +214,7 @@ static struct prof_sample **sample_hash;
 static struct prof_page **page_hash;
 static union prof_node *nodes, *nodes_free;
 static unsigned long nodes_used, nodes_max;
+static unsigned long nr_linked;			/* live linked samples */
 
 static uint64_t mix64(uint64_t x)
 {
@@ -150,8 +226,8 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* xorshift64*: uniform in (0, 1]. */
-static double prof_uniform(void)
+/* xorshift64*: 64 random bits. */
+static uint64_t prof_random(void)
 {
 	uint64_t x = tls_rng;
 
@@ -159,13 +235,93 @@ static double prof_uniform(void)
 	x ^= x << 25;
 	x ^= x >> 27;
 	tls_rng = x;
-	return ((double)((x * 0x2545f4914f6cdd1dULL) >> 11) + 1.0) * 0x1p-53;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* Uniform in (0, 1]. */
+static double prof_uniform(void)
+{
+	return ((double)(prof_random() >> 11) + 1.0) * 0x1p-53;
+}
+
+/*
+ * The exponential draw, by Marsaglia and Tsang's ziggurat ("The Ziggurat
+ * Method for Generating Random Variables", J. Stat. Software 5, 2000):
+ * the density e^-x is covered by ZIG_LAYERS strips of equal area, the
+ * base one ending in the tail beyond ZIG_R.  A draw picks a strip and a
+ * point across it with one 64-bit random number (the top 8 bits, and
+ * 53 bits below them, disjoint); 99% of the points fall in the part of
+ * the strip under the curve and are returned as they are.  The others
+ * take a second uniform (the strip's wedge) or sample the tail, which is
+ * exponential again (memoryless).  The distribution is exactly the
+ * exponential's, at a seventh of the instructions of -log(u): a sample's
+ * draw was a tenth of its cost.  Tables set at start-up (profile_init).
+ */
+#define ZIG_LAYERS	256
+#define ZIG_R		7.69711747013104972	/* the base strip's edge */
+#define ZIG_V		3.949659822581572e-3	/* each strip's area */
+#define ZIG_J		0x1p53			/* the point: 53 bits */
+
+static uint64_t zig_k[ZIG_LAYERS];	/* under the curve: j < zig_k[i] */
+static double zig_w[ZIG_LAYERS];	/* x = j * zig_w[i] */
+static double zig_f[ZIG_LAYERS];	/* e^-x at each strip's edge */
+
+static void zig_init(void)
+{
+	double q = ZIG_V / exp(-ZIG_R), x = ZIG_R, prev = ZIG_R;
+
+	zig_k[0] = (uint64_t)(ZIG_R / q * ZIG_J);
+	zig_k[1] = 0;
+	zig_w[0] = q / ZIG_J;
+	zig_w[ZIG_LAYERS - 1] = ZIG_R / ZIG_J;
+	zig_f[0] = 1.0;
+	zig_f[ZIG_LAYERS - 1] = exp(-ZIG_R);
+	for (int i = ZIG_LAYERS - 2; i >= 1; i--) {
+		x = -log(ZIG_V / x + exp(-x));
+		zig_k[i + 1] = (uint64_t)(x / prev * ZIG_J);
+		prev = x;
+		zig_f[i] = exp(-x);
+		zig_w[i] = x / ZIG_J;
+	}
+}
+
+/* prof_exp1()'s 1%: a point of strip @i outside the part under the curve. */
+static noinline double prof_exp1_slow(unsigned int i, double x)
+{
+	for (;;) {
+		uint64_t r, j;
+
+		if (!i)		/* the tail, beyond the base strip */
+			return ZIG_R - log(prof_uniform());
+		if (zig_f[i] + prof_uniform() * (zig_f[i - 1] - zig_f[i]) <
+		    exp(-x))
+			return x;	/* in the wedge, under the curve */
+		r = prof_random();
+		i = (unsigned int)(r >> 56);
+		j = (r >> 3) & ((1ULL << 53) - 1);
+		x = (double)j * zig_w[i];
+		if (j < zig_k[i])
+			return x;
+	}
+}
+
+/* Exponential of mean 1. */
+static __always_inline double prof_exp1(void)
+{
+	uint64_t r = prof_random();
+	unsigned int i = (unsigned int)(r >> 56);
+	uint64_t j = (r >> 3) & ((1ULL << 53) - 1);
+	double x = (double)j * zig_w[i];
+
+	if (likely(j < zig_k[i]))
+		return x;
+	return prof_exp1_slow(i, x);
 }
 
 /* The bytes to the next sample: exponential, mean prof_rate. */
 static long prof_draw(void)
 {
-	double d = -log(prof_uniform()) * (double)prof_rate;
+	double d = prof_exp1() * (double)prof_rate;
 
 	if (d > (double)(LONG_MAX / 2))
 		return LONG_MAX / 2;
@@ -208,15 +364,21 @@ static void node_put(union prof_node *n)
 	nodes_free = n;
 }
 
-static unsigned long addr_bucket(unsigned long a, unsigned long nr)
+/*
+ * Bucket of an address in a table of 2^@bits: Fibonacci hashing (the
+ * kernel's hash_64()), whose top bits mix every bit of the address, the
+ * aligned low ones included; a third of mix64()'s instructions, and two
+ * or three of them per sample and per sampled free.
+ */
+static unsigned long addr_bucket(unsigned long a, unsigned int bits)
 {
-	return (unsigned long)(mix64(a) & (nr - 1));
+	return (unsigned long)((a * 0x61c8864680b583ebULL) >> (64 - bits));
 }
 
 static struct prof_page **prof_page_slot(struct page *page)
 {
 	struct prof_page **pp = &page_hash[addr_bucket((unsigned long)page,
-							 PROF_PAGE_BUCKETS)];
+							 PROF_PAGE_BITS)];
 
 	while (*pp && (*pp)->page != page)
 		pp = &(*pp)->next;
@@ -226,7 +388,7 @@ static struct prof_page **prof_page_slot(struct page *page)
 static struct prof_sample **sample_slot(unsigned long addr)
 {
 	struct prof_sample **sp = &sample_hash[addr_bucket(addr,
-							   PROF_SAMPLE_BUCKETS)];
+							   PROF_SAMPLE_BITS)];
 
 	while (*sp && (*sp)->addr != addr)
 		sp = &(*sp)->next;
@@ -350,7 +512,8 @@ static struct kmem_stats_prof_stack *stack_get(const unsigned long *pcs,
  * address at a checked, live, slot), and the unwinder is not run.
  * Entries are replaced on collision; prof_lock protects them.
  */
-#define PROF_CACHE	1024
+#define PROF_CACHE_BITS	10
+#define PROF_CACHE	(1U << PROF_CACHE_BITS)
 
 struct prof_cached {
 	unsigned long caller;		/* the API caller's return address */
@@ -364,8 +527,8 @@ static struct prof_cached *stack_cache;
 
 static struct prof_cached *cache_slot(unsigned long caller, unsigned long ra)
 {
-	return &stack_cache[mix64(caller ^ (ra * 0x9e3779b97f4a7c15ULL)) &
-			    (PROF_CACHE - 1)];
+	return &stack_cache[addr_bucket(caller ^ (ra * 0x9e3779b97f4a7c15ULL),
+					PROF_CACHE_BITS)];
 }
 
 /*
@@ -408,25 +571,63 @@ static void cache_store(unsigned long caller, unsigned long ra,
 }
 
 /*
- * Forget the live sample *@sp (prof_lock held): out of its hash chain, its
- * record's live counts and its page's count, its node back.  The caller
- * publishes the totals.
+ * Forget the live sample @s, out of its hash chain or page link already
+ * (prof_lock held): out of its record's live counts and its page's
+ * count, its node back.  The caller publishes the totals.
  */
-static void sample_drop_locked(struct prof_sample **sp)
+static void sample_forget_locked(struct prof_sample *s)
 {
-	struct prof_sample *s = *sp;
 	struct kmem_stats_prof_stack *st = &stacks[s->stack];
 
-	*sp = s->next;
 	st->live_samples--;
 	st->live_bytes -= s->size;
 	st->live_est_bytes -= s->est_bytes;
 	st->live_est_objs -= s->est_objs;
 	stack_publish(st);
 	prof->live_samples--;
-	if (s->page)
+	if (s->linked)
+		nr_linked--;
+	else if (s->page)
 		page_unref(s->page);
 	node_put((union prof_node *)s);
+}
+
+/* Forget the live sample *@sp of the sample hash (prof_lock held). */
+static void sample_drop_locked(struct prof_sample **sp)
+{
+	struct prof_sample *s = *sp;
+
+	*sp = s->next;
+	sample_forget_locked(s);
+}
+
+/*
+ * The sample linked from @page, if it is the one at @addr (prof_lock
+ * held): the only object of a large block, sampled at its head, is found
+ * from the descriptor the free path holds, without the hashes.  A block
+ * freed while its thread was inside the profiler (lost_frees) keeps its
+ * sample live, as a hashed one does; its block's next user starts with
+ * flags 0 (large_setup()), so a stale link is never followed.
+ */
+static struct prof_sample *sample_linked(struct page *page, unsigned long addr)
+{
+	struct prof_sample *s;
+
+	if (page_type(page) != PG_large ||
+	    !(page->flags & PGF_prof_linked))
+		return NULL;
+	s = page->prof_sample;
+	return s->addr == addr ? s : NULL;
+}
+
+/* Unlink @page's sample @s and forget it (prof_lock held). */
+static void sample_unlink_locked(struct page *page, struct prof_sample *s)
+{
+	page->prof_sample = NULL;
+	__atomic_fetch_and(&page->flags,
+			   (unsigned char)~(PGF_sampled | PGF_prof_linked),
+			   __ATOMIC_RELAXED);
+	sample_forget_locked(s);
 }
 
 /*
@@ -436,7 +637,8 @@ static void sample_drop_locked(struct prof_sample **sp)
 static void prof_insert_locked(void *p, size_t size, struct page *page,
 			       struct kmem_stats_prof_stack *st)
 {
-	struct prof_sample *s, **sp;
+	struct prof_sample *s, **sp = NULL;
+	bool linked;
 
 	if (unlikely(!tls_weight.valid || tls_weight.size != size)) {
 		double prob = -expm1(-(double)size / (double)prof_rate);
@@ -447,11 +649,22 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 		tls_weight.est_objs = (uint64_t)llround(w * KMEM_PROF_OBJS_SCALE);
 		tls_weight.valid = true;
 	}
-	sp = sample_slot((unsigned long)p);
-	if (*sp)	/* a sample we never saw freed (a leak at cache destroy) */
-		sample_drop_locked(sp);
+	/*
+	 * A large block's head: the only object of its pages, linked from
+	 * its descriptor (sample_linked()), in neither hash.  Otherwise
+	 * hashed by address and counted in its page.
+	 */
+	linked = page && page_type(page) == PG_large &&
+		 page_to_addr(page) == (unsigned long)p;
+	if (!linked) {
+		sp = sample_slot((unsigned long)p);
+		/* a sample we never saw freed (a leak at cache destroy) */
+		if (*sp)
+			sample_drop_locked(sp);
+	}
 	s = &node_get()->s;
-	if (s == (struct prof_sample *)NULL || (page && !page_ref(page))) {
+	if (s == (struct prof_sample *)NULL ||
+	    (page && !linked && !page_ref(page))) {
 		if (s != (struct prof_sample *)NULL)
 			node_put((union prof_node *)s);
 		prof->no_room++;
@@ -463,8 +676,16 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 	s->est_bytes = tls_weight.est_bytes;
 	s->est_objs = tls_weight.est_objs;
 	s->stack = (uint32_t)(st - stacks);
+	s->linked = linked;
 	s->next = NULL;
-	*sp = s;
+	if (linked) {
+		page->prof_sample = s;
+		__atomic_fetch_or(&page->flags, PGF_sampled | PGF_prof_linked,
+				  __ATOMIC_RELAXED);
+		nr_linked++;
+	} else {
+		*sp = s;
+	}
 	if (!page)
 		WRITE_ONCE(kmem_prof_huge, true);
 	st->live_samples++;
@@ -496,11 +717,11 @@ static void prof_record(void *p, size_t size, unsigned long caller,
 	if (!page && !kmem_addr_is_ours(p))
 		return;		/* the start-up arena: never freed */
 	if (ra) {
-		kmem_mutex_lock(&prof_lock);
+		prof_lock();
 		st = cache_find(caller, ra);
 		if (st)
 			goto insert;
-		kmem_mutex_unlock(&prof_lock);
+		prof_unlock();
 	}
 	/*
 	 * Announce the capture, then look for a fork in progress (seq_cst
@@ -523,14 +744,14 @@ static void prof_record(void *p, size_t size, unsigned long caller,
 		__atomic_add_fetch(&prof->skipped, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	kmem_mutex_lock(&prof_lock);
+	prof_lock();
 	st = stack_get(pcs, n);
 	if (ra)
 		cache_store(caller, ra, st, slots);
 insert:
 	prof_insert_locked(p, size, page, st);
 	totals_publish();
-	kmem_mutex_unlock(&prof_lock);
+	prof_unlock();
 }
 
 /**
@@ -610,9 +831,17 @@ static void prof_free_common(const void *p, struct page *page)
 	}
 	tls_busy = true;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	kmem_mutex_lock(&prof_lock);
+	prof_lock();
 	if (page) {
-		struct prof_sample **sp = sample_slot((unsigned long)p);
+		struct prof_sample *s = sample_linked(page, (unsigned long)p);
+		struct prof_sample **sp;
+
+		if (s) {
+			sample_unlink_locked(page, s);
+			totals_publish();
+			goto out;
+		}
+		sp = sample_slot((unsigned long)p);
 
 		if (!*sp) {
 			/* Another object of a flagged page: keep the flag
@@ -628,7 +857,7 @@ static void prof_free_common(const void *p, struct page *page)
 	}
 	prof_remove_locked((unsigned long)p);
 out:
-	kmem_mutex_unlock(&prof_lock);
+	prof_unlock();
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	tls_busy = false;
 }
@@ -674,6 +903,7 @@ static void profile_init(void)
 	prof_seed = kmem_config.profile_seed;
 	if (!prof_rate)
 		return;
+	zig_init();
 	while (idx < 2 * max)
 		idx <<= 1;
 	nodes_max = PROF_MAX_SAMPLES;
@@ -745,13 +975,13 @@ static void profile_fork_prepare(void)
 static void profile_lock(void)
 {
 	if (prof)
-		kmem_mutex_lock(&prof_lock);
+		prof_lock();
 }
 
 static void profile_unlock(void)
 {
 	if (prof)
-		kmem_mutex_unlock(&prof_lock);
+		prof_unlock();
 }
 
 static void profile_fork_parent(void)
@@ -763,7 +993,7 @@ static void profile_fork_child(void)
 {
 	if (!prof)
 		return;
-	kmem_mutex_reinit(&prof_lock);
+	prof_lock_word = 0;
 	prof_capturing = 0;
 	__atomic_store_n(&prof_forking, false, __ATOMIC_RELEASE);
 }
@@ -772,7 +1002,8 @@ static void profile_fork_child(void)
  * kmem_profile_validate - the private tables agree with the records
  *
  * Every live sample is in the hash chain of its address, in a page whose
- * count includes it, and the stacks' live counts add up to the total.
+ * count includes it, or linked from its large block's page, and the
+ * stacks' live counts add up to the total.
  *
  * Return: true if consistent.
  */
@@ -783,13 +1014,13 @@ bool kmem_profile_validate(void)
 
 	if (!prof)
 		return true;
-	kmem_mutex_lock(&prof_lock);
+	prof_lock();
 	for (uint32_t i = 0; i < prof->nr_stacks; i++)
 		live += stacks[i].live_samples;
 	for (unsigned long b = 0; b < PROF_SAMPLE_BUCKETS; b++) {
 		for (struct prof_sample *s = sample_hash[b]; s; s = s->next) {
 			chained++;
-			if (addr_bucket(s->addr, PROF_SAMPLE_BUCKETS) != b ||
+			if (addr_bucket(s->addr, PROF_SAMPLE_BITS) != b ||
 			    s->stack >= prof->nr_stacks)
 				ok = false;
 			if (s->page && (!*prof_page_slot(s->page) ||
@@ -797,9 +1028,9 @@ bool kmem_profile_validate(void)
 				ok = false;
 		}
 	}
-	if (live != prof->live_samples || chained != live)
+	if (live != prof->live_samples || chained + nr_linked != live)
 		ok = false;
-	kmem_mutex_unlock(&prof_lock);
+	prof_unlock();
 	return ok;
 }
 
@@ -929,7 +1160,7 @@ static void profile_at_exit(void)
 			return;
 	}
 	exit_maps_read();
-	kmem_mutex_lock(&prof_lock);
+	prof_lock();
 	for (uint32_t i = 0; i < prof->nr_stacks; i++) {
 		live += stacks[i].live_est_bytes;
 		live_objs += stacks[i].live_est_objs;
@@ -1003,7 +1234,7 @@ static void profile_at_exit(void)
 			exit_write(fd, line, n, sizeof(line));
 		}
 	}
-	kmem_mutex_unlock(&prof_lock);
+	prof_unlock();
 	if (fd != 2)
 		close(fd);
 }

@@ -3,7 +3,9 @@
  * core/lock.h - the lock type and the one lock order of kmem.
  *
  * Every lock kmem takes is a struct kmem_mutex with a rank from the table
- * below (mirrored in Documentation/locking.md).  A thread may take a lock
+ * below (mirrored in Documentation/locking.md), except buddy/profile.c's
+ * prof_lock, a futex lock whose rank is checked through a kmem_mutex that
+ * stands for it.  A thread may take a lock
  * only if its rank is higher than that of every lock it holds: locks are
  * taken in increasing rank and a thread never waits for a lock of a rank
  * at or below one it holds, so no two threads can wait for each other.

@@ -230,6 +230,38 @@ START_TEST(test_profile_page_flag_lifetime)
 }
 END_TEST
 
+/*
+ * A sampled large block is linked from its head's descriptor, in no hash:
+ * its free finds and removes it there, and unflags the page; a block at
+ * the same place taken again is linked anew.
+ */
+START_TEST(test_profile_large_linked)
+{
+	struct page *page;
+	void *a, *b;
+
+	profile_env("1", NULL);
+	a = site_kmalloc(64 << 10);
+	page = kmem_addr_to_page(a);
+	ck_assert_int_eq(page_type(page), PG_large);
+	ck_assert(page->flags & PGF_sampled);
+	ck_assert(page->flags & PGF_prof_linked);
+	ck_assert_ptr_nonnull(page->prof_sample);
+	ck_assert_uint_eq(live_samples(), 1);
+	ck_assert(kmem_profile_validate());
+	kfree(a);
+	ck_assert_uint_eq(live_samples(), 0);
+	ck_assert(!(page->flags & (PGF_sampled | PGF_prof_linked)));
+	ck_assert(kmem_profile_validate());
+	b = site_kmalloc(64 << 10);	/* the same block, as a rule */
+	ck_assert(kmem_addr_to_page(b)->flags & PGF_prof_linked);
+	ck_assert_uint_eq(live_samples(), 1);
+	kfree(b);
+	ck_assert_uint_eq(live_samples(), 0);
+	ck_assert(kmem_profile_validate());
+}
+END_TEST
+
 static __attribute__((noipa)) void *distinct_site(int depth)
 {
 	void *p;
@@ -260,6 +292,79 @@ START_TEST(test_profile_overflow_counted)
 	for (int i = 0; i < 40; i++)
 		kfree(objs[i]);
 	ck_assert_uint_eq(live_samples(), 0);
+}
+END_TEST
+
+/*
+ * The distances between samples are exponential of mean KMEM_PROFILE_RATE:
+ * what every weight assumes.  Each allocation here asks for one byte
+ * more than the countdown has left, so it is sampled and the countdown
+ * then holds the next distance as drawn (floor(rate * E) + 1 bytes).
+ * Their empirical distribution against the exponential's (Kolmogorov-
+ * Smirnov: the bound is exceeded with probability 1e-9 when the draw is
+ * right), their mean (within 6 standard deviations), and the share and
+ * the mean beyond 7.7 means (the ziggurat's tail, within 6 sd).
+ */
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+START_TEST(test_profile_distance_exponential)
+{
+	enum { N = 4000000, RATE = 512 };
+	static int d[N];
+	double sum = 0, ks = 0, tail_p = exp(-7.69711747013104972);
+	double tail_sum = 0;
+	unsigned long tail = 0, bad = 0;
+
+	profile_env("512", NULL);
+	kfree(kmalloc(1, GFP_KERNEL));	/* seeds the thread */
+	/* No ck_assert in the loop: each one writes to Check's pipe. */
+	for (int i = 0; i < N; i++) {
+		long left = kmem_prof_left;
+
+		bad += left < 0;
+		kfree(site_kmalloc((size_t)left + 1));
+		d[i] = (int)min(kmem_prof_left, (long)INT_MAX);
+		bad += d[i] <= 0;
+		sum += (double)d[i] - 0.5;
+		if (d[i] > 7.69711747013104972 * RATE) {
+			tail++;
+			tail_sum += (double)d[i] - 0.5 -
+				    7.69711747013104972 * RATE;
+		}
+	}
+	ck_assert_uint_eq(bad, 0);
+	qsort(d, N, sizeof(d[0]), cmp_int);
+	for (int i = 0; i < N;) {
+		int j = i;
+
+		while (j < N && d[j] == d[i])
+			j++;
+		/* P(floor(rate E) + 1 <= k) = 1 - exp(-k / rate) */
+		ks = fmax(ks, fabs((double)j / N + expm1(-(double)d[i] / RATE)));
+		ks = fmax(ks, fabs((double)i / N +
+				   expm1(-(double)(d[i] - 1) / RATE)));
+		i = j;
+	}
+	ck_assert_msg(ks < sqrt(log(2 / 1e-9) / (2.0 * N)),
+		      "KS distance %.5f over %d draws", ks, N);
+	ck_assert_msg(fabs(sum / N - RATE) < 6.0 * RATE / sqrt(N),
+		      "mean distance %.1f, expected %d", sum / N, RATE);
+	ck_assert_msg(fabs((double)tail - N * tail_p) <
+			      6 * sqrt(N * tail_p * (1 - tail_p)) + 1,
+		      "%lu distances in the tail, expected %.1f", tail,
+		      N * tail_p);
+	/* Exponential again beyond it: mean RATE, sd RATE / sqrt(tail). */
+	ck_assert_msg(tail && fabs(tail_sum / (double)tail - RATE) <
+				      6.0 * RATE / sqrt((double)tail),
+		      "mean distance beyond the tail's start %.1f, expected %d",
+		      tail ? tail_sum / (double)tail : 0, RATE);
+	ck_assert_uint_eq(live_samples(), 0);
+	ck_assert(kmem_profile_validate());
 }
 END_TEST
 
@@ -307,6 +412,39 @@ START_TEST(test_profile_cross_thread_frees)
 }
 END_TEST
 
+/*
+ * Threads that sample and free at once (nearly every allocation sampled):
+ * prof_lock keeps the tables whole, and every sample is removed.
+ */
+static void *sample_churn(void *arg)
+{
+	void *keep[16] = { 0 };
+
+	(void)arg;
+	for (int i = 0; i < 20000; i++) {
+		kfree(keep[i % 16]);
+		keep[i % 16] = site_kmalloc(64 + 16 * (size_t)(i % 7));
+	}
+	for (int i = 0; i < 16; i++)
+		kfree(keep[i]);
+	return NULL;
+}
+
+START_TEST(test_profile_contended)
+{
+	pthread_t t[4];
+
+	profile_env("64", NULL);
+	for (int k = 0; k < 4; k++)
+		pthread_create(&t[k], NULL, sample_churn, NULL);
+	for (int k = 0; k < 4; k++)
+		pthread_join(t[k], NULL);
+	ck_assert_uint_gt(published()->samples, 4 * 20000 / 2);
+	ck_assert_uint_eq(live_samples(), 0);
+	ck_assert(kmem_profile_validate());
+}
+END_TEST
+
 static Suite *profile_suite(void)
 {
 	Suite *s = suite_create("profile");
@@ -317,12 +455,15 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, test_profile_one_record_per_stack);
 	tcase_add_test(tc, test_profile_every_path);
 	tcase_add_test(tc, test_profile_page_flag_lifetime);
+	tcase_add_test(tc, test_profile_large_linked);
 	tcase_add_test(tc, test_profile_overflow_counted);
 	tcase_add_test(tc, test_profile_off);
+	tcase_add_test(tc, test_profile_distance_exponential);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_profile_cross_thread_frees);
+	tcase_add_test(tc, test_profile_contended);
 	tcase_set_tags(tc, "threads");
 	suite_add_tcase(s, tc);
 	return s;
