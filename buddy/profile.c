@@ -318,8 +318,13 @@ static __always_inline double prof_exp1(void)
 	return prof_exp1_slow(i, x);
 }
 
-/* The bytes to the next sample: exponential, mean prof_rate. */
-static long prof_draw(void)
+/**
+ * kmem_prof_draw - the bytes to the next sample: exponential, mean
+ * KMEM_PROFILE_RATE (floor(rate * E) + 1)
+ *
+ * Context: a thread the sampler has seeded (tests draw through it).
+ */
+long kmem_prof_draw(void)
 {
 	double d = prof_exp1() * (double)prof_rate;
 
@@ -780,13 +785,13 @@ noinline void *kmem_prof_sample(void *p, size_t size, unsigned long caller)
 	}
 	if (unlikely(!tls_rng)) {
 		prof_seed_thread();
-		left += prof_draw();
+		left += kmem_prof_draw();
 		if (left >= 0) {
 			kmem_prof_left = left;
 			return p;
 		}
 	}
-	kmem_prof_left = prof_draw();
+	kmem_prof_left = kmem_prof_draw();
 	/* NULL, or kmalloc(0)'s token: nothing lives in the first page. */
 	if ((unsigned long)p < PAGE_SIZE)
 		return p;

@@ -33,6 +33,7 @@ void *kmem_prof_sample(void *p, size_t size, unsigned long caller);
 void kmem_prof_free(const void *p, struct page *page);
 void kmem_prof_free_huge(const void *p);
 bool kmem_profile_validate(void);
+long kmem_prof_draw(void);
 
 extern bool kmem_prof_huge;	/* a HUGE mapping was sampled (racy read) */
 
