@@ -47,6 +47,7 @@ BUILD_BUG_ON(DESC_SLOT_SIZE * DESC_SLOTS != SECTION_SIZE);
 BUILD_BUG_ON(PAGE_SIZE + PAGES_PER_SECTION * sizeof(struct page) >
 	     DESC_SLOT_SIZE);
 BUILD_BUG_ON(MAX_BLOCKS_PER_SECTION != 8);
+BUILD_BUG_ON(SECTION_SIZE % HPAGE_SIZE);	/* sections start on huge pages */
 
 /*
  * The leaf of every root slot that has none yet: all zeros, never
@@ -299,6 +300,9 @@ struct kmem_section *section_create_buddy(bool may_map)
 	base = kmem_os_map(SECTION_SIZE, SECTION_SIZE);
 	if (!base)
 		return NULL;
+	/* KMEM_THP=always: 16 huge pages, filled lowest address first. */
+	if (READ_ONCE(kmem_config.thp) == KMEM_THP_ALWAYS)
+		kmem_os_hugepage(base, SECTION_SIZE);
 	kmem_mutex_lock(&section_lock);
 	sec = sec_desc_alloc();
 	if (!sec)
@@ -387,6 +391,13 @@ struct kmem_section *section_huge_map(size_t size, size_t align)
 	base = kmem_os_map(bytes, max(align, SECTION_SIZE));
 	if (!base)
 		return NULL;
+	/*
+	 * KMEM_THP=large or always: the mapping starts on a huge page, and
+	 * keeps the advice through every mremap of huge_cache.c (growth,
+	 * moves, splits); only its last partial 2 MiB stays in small pages.
+	 */
+	if (READ_ONCE(kmem_config.thp) >= KMEM_THP_LARGE)
+		kmem_os_hugepage(base, bytes);
 	kmem_mutex_lock(&section_lock);
 	sec = sec_desc_alloc();
 	if (!sec)

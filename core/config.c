@@ -34,6 +34,9 @@ extern char **environ;
 
 /* KMEM_DEPOT_KB's default: Documentation/slab.md, "The depot's budget". */
 #define KMEM_DEPOT_KB_DEFAULT 1024UL
+#ifndef KMEM_THP_DEFAULT
+#define KMEM_THP_DEFAULT KMEM_THP_LARGE	/* measured: performance.md */
+#endif
 
 struct kmem_config kmem_config = {
 	.stats = true,
@@ -52,6 +55,7 @@ struct kmem_config kmem_config = {
 	.profile_max_stacks = 4096,
 	.kfence_sample_interval = 100,	/* the kernel's defaults */
 	.kfence_num_objects = 255,
+	.thp = KMEM_THP_DEFAULT,
 };
 
 static char proc_environ[32768];	/* fallback copy, NUL-separated */
@@ -230,6 +234,27 @@ static void get_kfence(void)
 	get_bool("KMEM_KFENCE_CONTINUE", &kmem_config.kfence_continue);
 }
 
+/* KMEM_THP: never, large or always, any case. */
+static void get_thp(void)
+{
+	static const char *const names[] = {
+		[KMEM_THP_NEVER] = "never",
+		[KMEM_THP_LARGE] = "large",
+		[KMEM_THP_ALWAYS] = "always",
+	};
+	const char *v = kmem_getenv("KMEM_THP");
+
+	if (!v)
+		return;
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcasecmp(v, names[i])) {
+			kmem_config.thp = (enum kmem_thp)i;
+			return;
+		}
+	}
+	bad_value("KMEM_THP", v, "expected never, large or always");
+}
+
 /**
  * kmem_config_parse - read every KMEM_* setting
  *
@@ -273,6 +298,7 @@ void kmem_config_parse(void)
 	get_ulong("KMEM_DEPOT_KB", &n, 0, 1UL << 30);
 	kmem_config.depot_bytes = n << 10;
 	get_kfence();
+	get_thp();
 	n = kmem_config.large_tail_pages * (PAGE_SIZE / 1024);
 	get_ulong("KMEM_LARGE_TAIL_KB", &n, 0, (PAGE_SIZE << MAX_PAGE_ORDER) / 1024);
 	kmem_config.large_tail_pages = DIV_ROUND_UP(n, PAGE_SIZE / 1024);

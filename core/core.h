@@ -128,6 +128,19 @@ struct kmem_layer {
 /* ------------------------------------------------------------------ */
 
 /*
+ * KMEM_THP: where kmem asks the kernel for transparent huge pages
+ * (madvise(MADV_HUGEPAGE); buddy.md, "Transparent huge pages").
+ */
+enum kmem_thp {
+	KMEM_THP_NEVER,		/* no advice: the system's THP mode applies */
+	KMEM_THP_LARGE,		/* mappings of their own (above 4 MiB) */
+	KMEM_THP_ALWAYS,	/* those and the 32 MiB buddy sections */
+};
+
+/* A transparent huge page (x86-64 and aarch64 with 4 KiB pages). */
+#define HPAGE_SIZE	(2UL << 20)
+
+/*
  * struct kmem_config - every KMEM_* setting (core/config.c, documented in
  * Documentation/configuration.md)
  */
@@ -161,6 +174,7 @@ struct kmem_config {
 					 * 0 off, -1 every allocation */
 	unsigned long kfence_num_objects; /* KMEM_KFENCE_NUM_OBJECTS: slots */
 	bool kfence_continue;		/* KMEM_KFENCE_CONTINUE: report, go on */
+	enum kmem_thp thp;		/* KMEM_THP */
 };
 
 extern struct kmem_config kmem_config;

@@ -17,7 +17,13 @@
  *  - kmem_os_unmap(addr, size): the range is gone.
  *  - kmem_os_release(addr, size): the range stays mapped but its pages go
  *    back to the OS (MADV_DONTNEED): RSS drops at once and the next touch
- *    sees zeros.
+ *    sees zeros.  Inside a transparent huge page this splits it (the
+ *    kernel frees the split-off pages later, under memory pressure): the
+ *    callers release whole huge pages where they can.
+ *  - kmem_os_hugepage(addr, size): advice, MADV_HUGEPAGE: faults in the
+ *    range may map 2 MiB pages, and khugepaged may collapse it.  The flag
+ *    belongs to the mapping: mremap moves it along.  A kernel without
+ *    THP refuses it (EINVAL), which changes nothing: it is not counted.
  *  - kmem_os_map_region(fd, size) / kmem_os_remap_region_fixed(): the
  *    statistics region (core/region.c): a MAP_SHARED view of a memfd, or
  *    private anonymous memory when fd is -1.  Not subject to the fault
@@ -50,6 +56,7 @@
 static long os_fail_after = -1;		/* atomic; -1: off */
 static unsigned long os_map_calls;	/* atomic; successful maps */
 static uint64_t os_maps, os_unmaps, os_releases, os_moves;	/* atomic */
+static uint64_t os_hugepages;					/* atomic */
 
 /*
  * The OS calls are counted here, and again in the published header for
@@ -92,6 +99,17 @@ void kmem_os_republish(void)
 	__atomic_store_n(&kmem_region->os_moves,
 			 __atomic_load_n(&os_moves, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&kmem_region->os_hugepages,
+			 __atomic_load_n(&os_hugepages, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+}
+
+/**
+ * kmem_os_hugepage_calls - madvise(MADV_HUGEPAGE) calls that succeeded
+ */
+unsigned long kmem_os_hugepage_calls(void)
+{
+	return __atomic_load_n(&os_hugepages, __ATOMIC_RELAXED);
 }
 
 /**
@@ -212,6 +230,18 @@ void kmem_os_release(void *addr, size_t size)
 	if (madvise(addr, size, MADV_DONTNEED))
 		kmem_panic("kmem: madvise(%p, %zu, MADV_DONTNEED) failed: errno %d\n",
 			   addr, size, errno);
+}
+
+/**
+ * kmem_os_hugepage - ask for transparent huge pages on a range
+ * @addr: start, HPAGE_SIZE-aligned (only whole, aligned 2 MiB pieces of a
+ *        mapping can be huge pages)
+ * @size: bytes
+ */
+void kmem_os_hugepage(void *addr, size_t size)
+{
+	if (!madvise(addr, size, MADV_HUGEPAGE))
+		os_count(&os_hugepages, &kmem_region->os_hugepages);
 }
 
 static int region_flags(int fd)

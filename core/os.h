@@ -14,6 +14,7 @@
 void *kmem_os_map(size_t size, size_t align);
 void kmem_os_unmap(void *addr, size_t size);
 void kmem_os_release(void *addr, size_t size);
+void kmem_os_hugepage(void *addr, size_t size);
 void *kmem_os_map_region(int fd, size_t size);
 void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size);
 bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size);
@@ -30,6 +31,7 @@ bool kmem_os_protect(void *addr, size_t size, bool access);
 void kmem_os_fail_after(long n);
 unsigned long kmem_os_map_calls(void);
 unsigned long kmem_os_move_calls(void);
+unsigned long kmem_os_hugepage_calls(void);
 
 /* The OS call counts (buddyinfo, malloc_trim()), published anew. */
 void kmem_os_republish(void);

@@ -495,6 +495,7 @@ static void header_init(struct kmem_stats_header *h)
 	h->start_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	h->page_size = PAGE_SIZE;
 	h->nr_orders = KMEM_STATS_NR_ORDERS;
+	h->thp = kmem_config.thp + 1;
 	h->cache_off = CACHE_OFF;
 	h->cache_rec_size = sizeof(struct kmem_stats_cache);
 	h->max_caches = KMEM_STATS_MAX_CACHES;

@@ -73,8 +73,8 @@ static __always_inline size_t large_capacity(const struct page *page)
 {
 	return PAGE_SIZE << page->order;
 }
-void kmalloc_large_release_tail(struct page *page, unsigned long from,
-				unsigned long to);
+unsigned long kmalloc_large_release_tail(struct page *page, unsigned long from,
+					 unsigned long to);
 
 /*
  * large_setup - make a block of @order taken for @size bytes a large
@@ -94,10 +94,8 @@ static __always_inline void large_setup(struct page *page, unsigned int order,
 		resident = 0;
 	else
 		resident = 1UL << order;
-	if (unlikely(tail && resident >= nr + tail)) {
-		kmalloc_large_release_tail(page, nr, resident);
-		resident = nr;
-	}
+	if (unlikely(tail && resident >= nr + tail))
+		resident = kmalloc_large_release_tail(page, nr, resident);
 	page->flags = 0;
 	page->large_size = size;
 	page->large_resident = max(resident, nr);

@@ -54,13 +54,32 @@ void kmalloc_set_mmap_threshold(size_t threshold)
  * measurements).  Cutting the tail off as free pages instead (the
  * kernel's alloc_pages_exact()) fragments the buddy allocator badly:
  * measured again for issue 14, kmalloc.md.
+ *
+ * With KMEM_THP=always the block may lie in transparent huge pages (its
+ * section is advised): a block of a huge page or more gives back only
+ * whole huge pages of its tail, from the first huge-page boundary at or
+ * after @from.  Releasing part of one would split it: the kernel unmaps
+ * the pages (RSS drops) but frees them only when memory runs short, and
+ * the block would be small pages from then on.  A smaller block (inside
+ * a huge page, or not) releases its tail as in the other modes.
+ *
+ * Return: the pages of the block that may still be resident (@from when
+ * the whole tail went back).
  */
-void kmalloc_large_release_tail(struct page *page, unsigned long from,
-				 unsigned long to)
+unsigned long kmalloc_large_release_tail(struct page *page, unsigned long from,
+					 unsigned long to)
 {
+	const unsigned long hpage = HPAGE_SIZE >> PAGE_SHIFT;
 	char *base = (char *)page_to_addr(page);
 
+	if (READ_ONCE(kmem_config.thp) == KMEM_THP_ALWAYS &&
+	    (1UL << page->order) >= hpage) {
+		from = ALIGN(from, hpage);
+		if (from >= to)
+			return to;
+	}
 	kmem_os_release(base + (from << PAGE_SHIFT), (to - from) << PAGE_SHIFT);
+	return from;
 }
 
 /**
@@ -76,10 +95,9 @@ void kmalloc_large_resize(struct page *page, size_t size)
 {
 	unsigned long nr = DIV_ROUND_UP(size, PAGE_SIZE);
 
-	if (page->large_resident >= nr + 4) {
-		kmalloc_large_release_tail(page, nr, page->large_resident);
-		page->large_resident = nr;
-	}
+	if (page->large_resident >= nr + 4)
+		page->large_resident = kmalloc_large_release_tail(page, nr,
+						page->large_resident);
 	page->large_resident = max(page->large_resident, nr);
 	page->large_size = size;
 }

@@ -650,6 +650,174 @@ static void usable_bad(void *arg)
 	kmem_malloc_usable_size((char *)kmem_malloc(100) + 1);
 }
 
+/*
+ * Issue 14 item 4: KMEM_THP.  madvise(MADV_HUGEPAGE) is a flag of the
+ * mapping, which /proc/self/smaps shows in VmFlags ("hg") whether or not
+ * the kernel had a free huge page to give (AnonHugePages depends on
+ * that), and THPeligible says whether faults there may map 2 MiB pages
+ * (not when the system's mode is "never").
+ */
+struct smaps_vma {
+	bool found;
+	bool hg;		/* VmFlags has "hg": MADV_HUGEPAGE */
+	int eligible;		/* THPeligible, -1: not shown */
+};
+
+static struct smaps_vma smaps_of(const void *addr)
+{
+	struct smaps_vma v = { .eligible = -1 };
+	unsigned long a = (unsigned long)addr, lo, hi;
+	bool in = false;
+	char line[512];
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			if (v.found)
+				break;
+			in = a >= lo && a < hi;
+			v.found = in;
+		} else if (in && !strncmp(line, "THPeligible:", 12)) {
+			v.eligible = atoi(line + 12);
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			v.hg = strstr(line, " hg") != NULL;
+		}
+	}
+	fclose(f);
+	ck_assert_msg(v.found, "%p is in no mapping", addr);
+	return v;
+}
+
+/* The system's THP mode is not "never": advised ranges are eligible. */
+static bool system_thp_on(void)
+{
+	char buf[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return buf[0] && !strstr(buf, "[never]");
+}
+
+static void assert_advised(const void *p, bool advised, const char *what)
+{
+	struct smaps_vma v = smaps_of(p);
+
+	ck_assert_msg(v.hg == advised, "%s: VmFlags hg %d, expected %d", what,
+		      v.hg, advised);
+	if (advised && system_thp_on())
+		ck_assert_msg(v.eligible == 1, "%s: THPeligible %d", what,
+			      v.eligible);
+}
+
+/*
+ * The default (large): an allocation above 4 MiB is advised, and stays so
+ * through realloc (mremap moves the flag along) and reuse of the freed
+ * mapping; the buddy sections (small and large blocks) are not: a small
+ * program must not fault a 2 MiB page (preload_footprint).
+ */
+START_TEST(test_thp_large)
+{
+	void *small, *block, *p;
+	unsigned long calls;
+
+	ck_assert_int_eq(kmem_config.thp, KMEM_THP_LARGE);
+	small = kmem_malloc(64);
+	block = kmem_malloc(3 << 20);
+	assert_advised(small, false, "a small block's section");
+	assert_advised(block, false, "a 3 MiB block's section");
+	calls = kmem_os_hugepage_calls();
+	p = kmem_malloc(8 << 20);
+	assert_advised(p, true, "malloc(8 MiB)");
+	ck_assert_uint_eq(kmem_os_hugepage_calls(), calls + 1);
+	memset(p, 1, 8 << 20);
+	p = kmem_realloc(p, 40 << 20);		/* grown or moved by mremap */
+	assert_advised(p, true, "realloc(40 MiB)");
+	ck_assert_uint_eq(((unsigned char *)p)[(8 << 20) - 1], 1);
+	kmem_free(p);
+	p = kmem_malloc(30 << 20);		/* the kept mapping, cut */
+	assert_advised(p, true, "malloc(30 MiB), reused");
+	kmem_free(p);
+	kmem_free(block);
+	kmem_free(small);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+START_TEST(test_thp_never)
+{
+	void *p;
+
+	setenv("KMEM_THP", "Never", 1);		/* any case */
+	p = kmem_malloc(8 << 20);
+	assert_advised(p, false, "KMEM_THP=never: malloc(8 MiB)");
+	ck_assert_uint_eq(kmem_os_hugepage_calls(), 0);
+	kmem_free(p);
+}
+END_TEST
+
+/*
+ * always: the sections too; a large block gives back only whole huge
+ * pages of its tail (part of one would split it): realloc() of a touched
+ * 4 MiB block to 1.5 MiB keeps its first huge page whole and gives the
+ * second back.  The books stay right (buddy_validate).
+ */
+START_TEST(test_thp_always)
+{
+	const size_t hp = 512;			/* pages in a huge page */
+	unsigned char vec[1024];
+	size_t kept = 0, gone = 0;
+	void *small, *p, *q;
+
+	setenv("KMEM_THP", "always", 1);
+	small = kmem_malloc(64);
+	assert_advised(small, true, "KMEM_THP=always: a small block's section");
+	p = kmem_malloc(4 << 20);		/* the largest buddy block */
+	assert_advised(p, true, "KMEM_THP=always: a 4 MiB block's section");
+	memset(p, 1, 4 << 20);
+	q = kmem_realloc(p, 1536 << 10);	/* 384 pages, in place */
+	ck_assert_ptr_eq(q, p);
+	ck_assert_int_eq(mincore(p, 4 << 20, vec), 0);
+	for (size_t i = 384; i < hp; i++)
+		kept += vec[i] & 1;
+	for (size_t i = hp; i < 2 * hp; i++)
+		gone += !(vec[i] & 1);
+	ck_assert_uint_eq(kept, hp - 384);	/* its huge page left whole */
+	ck_assert_uint_eq(gone, hp);		/* the whole one given back */
+	q = kmem_malloc(8 << 20);
+	assert_advised(q, true, "KMEM_THP=always: malloc(8 MiB)");
+	kmem_free(q);
+	kmem_free(p);
+	kmem_free(small);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/* A bad value: reported once, with the valid ones; the default kept. */
+START_TEST(test_thp_bad_value)
+{
+	const char *err;
+	void *p;
+
+	setenv("KMEM_THP", "sometimes", 1);
+	stderr_capture_begin();
+	p = kmem_malloc(8 << 20);
+	err = stderr_capture_end();
+	ck_assert_ptr_nonnull(strstr(err, "kmem: ignoring KMEM_THP=sometimes: "
+					  "expected never, large or always"));
+	ck_assert_ptr_eq(strstr(err, "KMEM_THP"),
+			 strstr(err, "KMEM_THP=sometimes"));
+	ck_assert_ptr_null(strstr(strstr(err, "KMEM_THP") + 1, "KMEM_THP"));
+	assert_advised(p, true, "KMEM_THP=sometimes: malloc(8 MiB)");
+	kmem_free(p);
+}
+END_TEST
+
 START_TEST(test_bad_pointers)
 {
 	expect_abort(free_stack, NULL, "kmem: free(): invalid pointer 0x");
@@ -830,6 +998,10 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_mallopt_mmap_threshold);
 	tcase_add_test(tc, test_mallopt_unsupported);
 	tcase_add_test(tc, test_bad_pointers);
+	tcase_add_test(tc, test_thp_large);
+	tcase_add_test(tc, test_thp_never);
+	tcase_add_test(tc, test_thp_always);
+	tcase_add_test(tc, test_thp_bad_value);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -149,7 +149,11 @@ struct kmem_stats_header {
 					 * free_pages, in bytes (0: a region
 					 * written before peaks existed) */
 	uint64_t peak_huge_mapped;	/* high-water mark of huge_mapped */
-	uint64_t reserved[4];
+	uint32_t thp;			/* KMEM_THP: 1 never, 2 large, 3 always
+					 * (0: a region written before it) */
+	uint32_t reserved1;
+	uint64_t os_hugepages;		/* madvise(MADV_HUGEPAGE) calls */
+	uint64_t reserved[2];
 
 	/*
 	 * KFENCE (Documentation/kfence.md), the figures of the kernel's

@@ -465,6 +465,9 @@ void kmi_kfence_text(FILE *f, const struct kmi_snapshot *snap)
 	fprintf(f, "sample interval: %" PRId64 "\n", h->kfence_interval);
 }
 
+/* struct kmem_stats_header.thp - 1: KMEM_THP */
+static const char *const thp_names[] = { "never", "large", "always" };
+
 /**
  * kmi_buddyinfo_json - the page allocator as JSON
  * @f:    the stream
@@ -504,6 +507,9 @@ void kmi_buddyinfo_json(FILE *f, const struct kmi_source *src,
 	json_u64(&j, "os_unmaps", h->os_unmaps);
 	json_u64(&j, "os_releases", h->os_releases);
 	json_u64(&j, "os_moves", h->os_moves);
+	json_u64(&j, "os_hugepages", h->os_hugepages);
+	if (h->thp >= 1 && h->thp <= 3)
+		json_str(&j, "thp", thp_names[h->thp - 1]);
 	json_end(&j, '}');
 	json_close(&j);
 }
