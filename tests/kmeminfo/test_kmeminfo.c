@@ -1243,6 +1243,33 @@ START_TEST(publish_announced)
 }
 END_TEST
 
+/*
+ * KMEM_THP is published: buddyinfo --json names the mode and counts the
+ * madvise(MADV_HUGEPAGE) calls (always: at least the first section's).
+ */
+START_TEST(live_thp)
+{
+	const char *const env[] = { "KMEM_THP=always", NULL };
+	struct kid k = kid_start(env), d = kid_start(NULL);
+	struct jnode *doc;
+
+	kid_cmd(&k, "create kt_thp 64");
+	kid_cmd(&k, "alloc kt_thp 10");
+	kid_cmd(&d, "create kt_thp 64");
+	kid_cmd(&d, "alloc kt_thp 10");
+	doc = read_json(k.p.pid, "buddyinfo");
+	ck_assert_str_eq(jget_str(doc, "thp"), "always");
+	ck_assert_uint_ge(ju(doc, "os_hugepages"), 1);
+	json_free(doc);
+	doc = read_json(d.p.pid, "buddyinfo");
+	ck_assert_str_eq(jget_str(doc, "thp"), "large");	/* the default */
+	ck_assert_uint_eq(ju(doc, "os_hugepages"), 0);	/* nothing huge yet */
+	json_free(doc);
+	ck_assert_int_eq(kid_stop(&k), 0);
+	ck_assert_int_eq(kid_stop(&d), 0);
+}
+END_TEST
+
 START_TEST(publish_off)
 {
 	const char *const env[] = { "KMEM_STATS=0", NULL };
@@ -2698,7 +2725,7 @@ int main(int argc, char **argv)
 		fork_prepare_handler_allocates, fork_descriptor_reused, NULL
 	};
 	const TTest *const publish_tests[] = {
-		publish_fd3_cloexec, publish_announced, publish_off,
+		publish_fd3_cloexec, publish_announced, publish_off, live_thp,
 		NULL
 	};
 	const TTest *const error_tests[] = {
