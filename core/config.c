@@ -35,7 +35,7 @@ extern char **environ;
 /* KMEM_DEPOT_KB's default: Documentation/slab.md, "The depot's budget". */
 #define KMEM_DEPOT_KB_DEFAULT 1024UL
 #ifndef KMEM_THP_DEFAULT
-#define KMEM_THP_DEFAULT KMEM_THP_LARGE	/* measured: performance.md */
+#define KMEM_THP_DEFAULT KMEM_THP_NEVER	/* measured: performance.md */
 #endif
 
 struct kmem_config kmem_config = {
