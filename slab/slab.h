@@ -508,7 +508,7 @@ static inline uint64_t slot_frees(const struct magazine_slot *c)
 static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *s)
 {
 	return (struct magazine_slot *)((char *)kmem_tls_slab +
-					data_race(s->slot_off));
+					data_race_fast(s->slot_off));
 }
 
 /*
