@@ -144,14 +144,20 @@ void zone_lock(void)
 		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
 }
 
-/* Unlock after only reading the zone (statistics, validation). */
-void zone_unlock_read(void)
+/* The published figures are final: buddy_seq even again (zone lock). */
+static void zone_publish_end(void)
 {
 	struct kmem_stats_header *h = kmem_region;
 
 	buddy_seq++;
 	if (likely(h))
 		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELEASE);
+}
+
+/* Unlock after only reading the zone (statistics, validation). */
+void zone_unlock_read(void)
+{
+	zone_publish_end();
 	kmem_mutex_unlock(&kmem_zone.lock);
 }
 
@@ -168,17 +174,9 @@ void zone_unlock_read(void)
  */
 void zone_unlock(void)
 {
-#if KMEM_DEBUG_LEVEL >= 2
-	struct kmem_stats_header *h = kmem_region;
-
-	buddy_seq++;
-	if (likely(h))
-		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELEASE);
-	zone_expensive_check();
+	zone_publish_end();
+	KMEM_EXPENSIVE(zone_expensive_check());
 	kmem_mutex_unlock(&kmem_zone.lock);
-#else
-	zone_unlock_read();
-#endif
 }
 
 /* High-water mark of pages out of the zone (zone lock), for kmeminfo. */
