@@ -149,6 +149,14 @@ static __always_inline void set_page_type(struct page *p, unsigned char t)
  * DESC:  SECTION_SIZE of address space holding descriptor arrays; slot k
  *        belongs to @owners[k].  Lets virt_to_page's inverse be checked.
  */
+/*
+ * A HUGE mapping built from several (huge_cache.c's gathering) is several
+ * of the kernel's VMAs, and one mremap moves or grows a range inside one
+ * VMA only; section.c moves such a mapping seam by seam.  At most this
+ * many seams: a mapping with no room left takes no more pages in.
+ */
+#define HUGE_SEAMS	32
+
 struct kmem_section {
 	unsigned long base;		/* first byte */
 	unsigned long size;		/* bytes covered */
@@ -161,6 +169,11 @@ struct kmem_section {
 	size_t huge_size;		/* HUGE: bytes asked for */
 	unsigned long huge_align;	/* HUGE: alignment asked for */
 	unsigned long cached_at;	/* HUGE, retained: freed at (ms) */
+	bool pages_only;		/* HUGE, retained: a cut tail left in
+					 * place, off the section alignment: it
+					 * only gives its pages to another */
+	unsigned int nr_seams;		/* HUGE: VMA boundaries inside, and */
+	unsigned int seam[HUGE_SEAMS];	/* their offsets in pages, ascending */
 	struct kmem_section *desc;	/* BUDDY: DESC section holding @pages */
 	struct kmem_section **owners;	/* DESC: owner of each slot */
 };
@@ -309,8 +322,9 @@ void section_huge_retire(struct kmem_section *sec);
 void section_huge_revive(struct kmem_section *sec, size_t size, size_t align);
 void section_huge_destroy(struct kmem_section *sec);
 bool section_huge_refit(struct kmem_section *sec, size_t bytes);
-struct kmem_section *section_huge_split(struct kmem_section *sec,
-					size_t bytes);
+struct kmem_section *section_huge_cut(struct kmem_section *sec, size_t bytes);
+size_t section_huge_graft(struct kmem_section *dst, size_t off,
+			  struct kmem_section *src, size_t n);
 bool section_huge_move(struct kmem_section *sec, size_t new_size);
 
 /* buddy/huge_cache.c */

@@ -18,12 +18,17 @@
  * allocation), by the allocation and free paths in a busy one, and at
  * once on kmem_shrink_all() and malloc_trim().
  *
- * A request takes the smallest kept mapping that holds it when that
- * wastes at most a quarter of it; one that would waste more is cut to the
- * pages asked for (its tail unmapped); when none holds it, the largest
- * smaller one grows with mremap (in place, or moved with its pages), so
- * that only the pages added are new.  The caller learns how many bytes
- * were used before (@dirty): calloc zeroes those and only those.
+ * A request takes the smallest kept mapping that holds it; one more than
+ * a quarter too big is cut to the pages asked for, and its tail, from
+ * 1 MiB, stays kept where it is (section_huge_cut(): no system call).
+ * When none holds it, the request is gathered: the largest kept mapping
+ * grows with mremap (in place, or moved with its pages), and the pages of
+ * the next largest are moved into what it gained (section_huge_graft(),
+ * one mremap per VMA: no copy, no fault), so that a page is faulted in
+ * only when everything kept is in use.  On bench's `large` (500 of 5-25
+ * MiB, 20 live) that took the faults from 298 k to 136 k (tcmalloc, which
+ * keeps everything: 114 k).  The caller learns how many bytes were used
+ * before (@dirty): calloc zeroes those and only those.
  *
  * Lock order: the table in core/lock.h.  huge_cache_lock is a leaf of
  * buddy: nothing else is taken under it, and no OS call is made with it
@@ -131,6 +136,97 @@ void huge_cache_put(struct kmem_section *sec)
 	buddy_reaper_kick(due);
 }
 
+/* Keep @sec (retired) again, with the time it was first freed. */
+static void huge_cache_keep(struct kmem_section *sec)
+{
+	kmem_mutex_lock(&huge_cache_lock);
+	list_add(&sec->node, &huge_cache);
+	WRITE_ONCE(huge_cache_bytes, huge_cache_bytes + sec->size);
+	kmem_mutex_unlock(&huge_cache_lock);
+	/* A pass between the take and now saw no deadline. */
+	buddy_reaper_kick(sec->cached_at + kmem_config.decay_ms);
+}
+
+/*
+ * Most kept mappings one request is built from: each is one mremap.
+ * With the default bound (64 MiB) and tails kept from 1 MiB, a request
+ * rarely needs more than three.
+ */
+#define HUGE_GATHER_MAX	8
+
+/* A cut tail at least this long is kept (in place); shorter ones go. */
+#define HUGE_TAIL_KEEP	(1UL << 20)
+
+/*
+ * No kept mapping holds @bytes: take the largest, and after it the
+ * largest others until together they hold @bytes (or HUGE_GATHER_MAX of
+ * them), off the list.  Return: how many, in @piece[], largest first.
+ */
+static int huge_cache_take_pieces(size_t bytes,
+				  struct kmem_section *piece[HUGE_GATHER_MAX])
+{
+	size_t sum = 0;
+	int n = 0;
+
+	lock_assert_held(&huge_cache_lock);
+	while (n < HUGE_GATHER_MAX && sum < bytes) {
+		struct kmem_section *sec, *big = NULL;
+
+		/* The first grows, so it must be a mapping of its own. */
+		list_for_each_entry(sec, &huge_cache, node)
+			if ((n || !sec->pages_only) &&
+			    (!big || sec->size > big->size))
+				big = sec;
+		if (!big)
+			break;
+		list_del(&big->node);
+		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - big->size);
+		piece[n++] = big;
+		sum += big->size;
+	}
+	return n;
+}
+
+/*
+ * Grow @piece[0] to @bytes and move the others' pages into what it
+ * gained, in order: the last piece may give only its tail, and keeps its
+ * head.  Return: @piece[0] holding @bytes (*@dirty set to the bytes of it
+ * that held earlier data), or NULL when it could not grow (it is gone;
+ * the others are kept again).
+ */
+static struct kmem_section *huge_cache_gather(struct kmem_section **piece,
+					      int n, size_t bytes,
+					      size_t *dirty)
+{
+	struct kmem_section *sec = piece[0];
+	size_t off = sec->size, used = sec->size;
+	int i;
+
+	if (!section_huge_refit(sec, bytes)) {
+		for (i = 1; i < n; i++)
+			huge_cache_keep(piece[i]);
+		return NULL;
+	}
+	for (i = 1; i < n; i++) {
+		size_t take = min(piece[i]->size, bytes - off);
+		bool whole = take == piece[i]->size;
+		size_t moved = 0;
+
+		if (take)
+			moved = section_huge_graft(sec, off, piece[i], take);
+		if (!moved) {
+			huge_cache_keep(piece[i]);
+			continue;
+		}
+		used = off + moved;	/* what lies before is earlier data */
+		off += take;
+		if (!whole)
+			huge_cache_keep(piece[i]);
+	}
+	*dirty = used;
+	return sec;
+}
+
 /**
  * huge_cache_get - a kept mapping for a new allocation
  * @size:  bytes asked for (above the largest buddy block)
@@ -139,12 +235,14 @@ void huge_cache_put(struct kmem_section *sec)
  *         rest is new from the OS: zero)
  *
  * Return: the section, revived (in the table, counted live), holding
- * @size; or NULL when nothing kept fits (the caller maps a new one).
+ * @size; or NULL when nothing is kept (the caller maps a new one).
  */
 struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 {
 	size_t bytes = ALIGN(max(size, (size_t)1), PAGE_SIZE);
-	struct kmem_section *sec, *fit = NULL, *below = NULL;
+	struct kmem_section *piece[HUGE_GATHER_MAX];
+	struct kmem_section *sec, *fit = NULL;
+	int n = 0;
 
 	if (!READ_ONCE(huge_cache_started)) {
 		/* The first huge allocation: from now on frees are kept. */
@@ -159,47 +257,47 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 	    !READ_ONCE(huge_cache_bytes))
 		return NULL;
 	kmem_mutex_lock(&huge_cache_lock);
-	list_for_each_entry(sec, &huge_cache, node) {
-		if (sec->size >= bytes) {
-			if (!fit || sec->size < fit->size)
-				fit = sec;
-		} else if (!below || sec->size > below->size) {
-			below = sec;
-		}
-	}
-	sec = fit ? fit : below;
-	if (sec) {
-		list_del(&sec->node);
-		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - sec->size);
+	list_for_each_entry(sec, &huge_cache, node)
+		if (sec->size >= bytes && !sec->pages_only &&
+		    (!fit || sec->size < fit->size))
+			fit = sec;
+	if (fit) {
+		list_del(&fit->node);
+		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - fit->size);
+	} else {
+		n = huge_cache_take_pieces(bytes, piece);
 	}
 	kmem_mutex_unlock(&huge_cache_lock);
-	if (!sec)
-		return NULL;
-	*dirty = min(sec->size, bytes);
-	if (sec->size > bytes + bytes / 4) {
+	if (n) {
 		/*
-		 * More than a quarter too big: cut to size.  A tail that can
-		 * serve a huge request itself is kept, its pages moved.
+		 * Nothing kept holds it: the largest grows, and the pages of
+		 * the next largest are moved into its new range, so that a
+		 * page is faulted in only when all that is kept is used.
 		 */
-		struct kmem_section *tail = NULL;
+		sec = huge_cache_gather(piece, n, bytes, dirty);
+		if (!sec)
+			return NULL;
+	} else if (fit) {
+		sec = fit;
+		*dirty = bytes;
+		if (sec->size > bytes + bytes / 4) {
+			/*
+			 * More than a quarter too big: cut to size.  A tail
+			 * worth keeping is kept, its pages moved.
+			 */
+			struct kmem_section *tail = NULL;
 
-		if (sec->size - bytes > (PAGE_SIZE << MAX_PAGE_ORDER))
-			tail = section_huge_split(sec, bytes);
-		else
-			section_huge_refit(sec, bytes);
-		if (tail) {
-			tail->cached_at = kmem_now_ms();
-			kmem_mutex_lock(&huge_cache_lock);
-			list_add(&tail->node, &huge_cache);
-			WRITE_ONCE(huge_cache_bytes,
-				   huge_cache_bytes + tail->size);
-			kmem_mutex_unlock(&huge_cache_lock);
-			/* A pass between the take and now saw no deadline. */
-			buddy_reaper_kick(tail->cached_at +
-					  kmem_config.decay_ms);
+			if (sec->size - bytes >= HUGE_TAIL_KEEP)
+				tail = section_huge_cut(sec, bytes);
+			else
+				section_huge_refit(sec, bytes);
+			if (tail) {
+				tail->cached_at = kmem_now_ms();
+				huge_cache_keep(tail);
+			}
 		}
-	} else if (sec->size < bytes && !section_huge_refit(sec, bytes)) {
-		return NULL;	/* could not grow: gone */
+	} else {
+		return NULL;
 	}
 	section_huge_revive(sec, size, align);
 	return sec;

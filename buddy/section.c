@@ -446,6 +446,102 @@ void section_huge_unmap(struct kmem_section *sec)
 	kmem_os_unmap(base, bytes);
 }
 
+/*
+ * Seams (buddy.h): where one of the kernel's VMAs ends inside a HUGE
+ * mapping and the next begins, in pages from its start.
+ */
+
+/* The offset of the first seam after @off, or the mapping's end. */
+static size_t seam_after(const struct kmem_section *sec, size_t off)
+{
+	for (unsigned int i = 0; i < sec->nr_seams; i++)
+		if (((size_t)sec->seam[i] << PAGE_SHIFT) > off)
+			return (size_t)sec->seam[i] << PAGE_SHIFT;
+	return sec->size;
+}
+
+/* The offset of the last seam (the last VMA's start), 0 if none. */
+static size_t seam_last(const struct kmem_section *sec)
+{
+	return sec->nr_seams ?
+	       (size_t)sec->seam[sec->nr_seams - 1] << PAGE_SHIFT : 0;
+}
+
+/* The mapping ends at @bytes now: the seams at or past it go. */
+static void seams_cut(struct kmem_section *sec, size_t bytes)
+{
+	while (sec->nr_seams &&
+	       ((size_t)sec->seam[sec->nr_seams - 1] << PAGE_SHIFT) >= bytes)
+		sec->nr_seams--;
+}
+
+/* Add a seam at @off (inside the mapping); false when there is no room. */
+static bool seam_add(struct kmem_section *sec, size_t off)
+{
+	unsigned int pg = (unsigned int)(off >> PAGE_SHIFT), i;
+
+	if (!off || off >= sec->size)
+		return true;
+	for (i = 0; i < sec->nr_seams && sec->seam[i] < pg; i++)
+		;
+	if (i < sec->nr_seams && sec->seam[i] == pg)
+		return true;
+	if (sec->nr_seams == HUGE_SEAMS)
+		return false;
+	memmove(&sec->seam[i + 1], &sec->seam[i],
+		(sec->nr_seams - i) * sizeof(sec->seam[0]));
+	sec->seam[i] = pg;
+	sec->nr_seams++;
+	return true;
+}
+
+/* How many seams lie strictly inside (@off, @off + @n). */
+static unsigned int seams_inside(const struct kmem_section *sec, size_t off,
+				 size_t n)
+{
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < sec->nr_seams; i++) {
+		size_t at = (size_t)sec->seam[i] << PAGE_SHIFT;
+
+		k += at > off && at < off + n;
+	}
+	return k;
+}
+
+/*
+ * Move [@off, @off + @n) of @sec onto @to, one VMA at a time; the last
+ * piece is stretched by @extra bytes (new, zero) there.  Return: how many
+ * bytes from @off moved before a piece failed (@n when all did).
+ */
+static size_t seams_move(const struct kmem_section *sec, size_t off,
+			 size_t n, unsigned long to, size_t extra)
+{
+	size_t pos = off;
+
+	while (pos < off + n) {
+		size_t end = min(seam_after(sec, pos), off + n);
+		size_t len = end - pos;
+
+		if (!kmem_os_move_fixed((void *)(sec->base + pos), len,
+					len + (end == off + n ? extra : 0),
+					(void *)(to + pos - off)))
+			break;
+		pos = end;
+	}
+	return pos - off;
+}
+
+/* Grow @sec from @old to @bytes in place: its last VMA is extended. */
+static bool seams_grow_in_place(const struct kmem_section *sec, size_t old,
+				size_t bytes)
+{
+	size_t last = seam_last(sec);
+
+	return kmem_os_grow_in_place((void *)(sec->base + last), old - last,
+				     bytes - last);
+}
+
 /**
  * section_huge_resize - grow or shrink a huge allocation where it is
  * @sec:      its section
@@ -470,8 +566,7 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 	kmem_mutex_lock(&section_lock);
 	if (new_bytes > old_bytes) {
 		if (table_prepare(sec->base, new_bytes) ||
-		    !kmem_os_grow_in_place((void *)sec->base, old_bytes,
-					   new_bytes)) {
+		    !seams_grow_in_place(sec, old_bytes, new_bytes)) {
 			ok = false;
 			goto out_unlock;
 		}
@@ -485,6 +580,7 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 				  NULL);
 		kmem_os_unmap((void *)(sec->base + new_bytes),
 			      old_bytes - new_bytes);
+		seams_cut(sec, new_bytes);
 	}
 	huge_bytes += new_bytes - old_bytes;
 	publish_huge_locked();
@@ -564,9 +660,9 @@ void section_huge_destroy(struct kmem_section *sec)
  * @bytes: page-aligned length wanted
  *
  * Shrinks by unmapping the tail; grows with mremap, in place when the
- * address space after it is free, else moved (its pages with it, no copy)
- * to a new range aligned to SECTION_SIZE.  The pages added are new from
- * the OS (zero).
+ * address space after it is free, else moved (its pages with it, no copy,
+ * VMA by VMA) to a new range aligned to SECTION_SIZE.  The pages added
+ * are new from the OS (zero).
  *
  * Return: true if @sec now has @bytes; false if it could not grow, and
  * then it is unmapped (@sec is gone).
@@ -579,14 +675,20 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 
 	if (bytes < old) {
 		kmem_os_unmap((void *)(sec->base + bytes), old - bytes);
+		seams_cut(sec, bytes);
 	} else if (bytes > old) {
 		kmem_mutex_lock(&section_lock);
 		ok = !table_prepare(sec->base, bytes) &&
-		     kmem_os_grow_in_place((void *)sec->base, old, bytes);
+		     seams_grow_in_place(sec, old, bytes);
 		kmem_mutex_unlock(&section_lock);
 		if (!ok) {
-			to = kmem_os_move((void *)sec->base, old, bytes,
-					  SECTION_SIZE);
+			to = kmem_os_map(bytes, SECTION_SIZE);
+			if (to && seams_move(sec, 0, old, (unsigned long)to,
+					     bytes - old) != old) {
+				/* Part moved, part not: give both up. */
+				kmem_os_unmap(to, bytes);
+				to = NULL;
+			}
 			if (!to) {
 				section_huge_destroy(sec);
 				return false;
@@ -611,52 +713,101 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 }
 
 /**
- * section_huge_split - cut a retained mapping after @bytes, keeping both
+ * section_huge_cut - cut a retained mapping after @bytes, the tail in place
  * @sec:   its section (retired), longer than @bytes
  * @bytes: page-aligned length it keeps
  *
- * The tail's pages move (mremap: no copy, no fault) to a new range
- * aligned to SECTION_SIZE, where they are a retained mapping of their
- * own, so that a large kept mapping serving a smaller request loses no
- * resident page.
+ * A tail too short to serve a huge request itself stays where it is, a
+ * retained mapping whose base is not aligned to SECTION_SIZE: it is never
+ * handed out or grown, only its pages moved into another mapping
+ * (section_huge_graft()), so it needs neither a range of its own nor a
+ * table leaf.  No system call.
  *
- * Return: the tail's section (retired, counted as kept), or NULL when it
- * could not be moved (it is unmapped then).  @sec has @bytes either way.
+ * Return: the tail's section (retired, counted as kept), or NULL without a
+ * descriptor for it (the tail is unmapped then).  @sec has @bytes either
+ * way.
  */
-struct kmem_section *section_huge_split(struct kmem_section *sec,
-					size_t bytes)
+struct kmem_section *section_huge_cut(struct kmem_section *sec, size_t bytes)
 {
 	size_t tail = sec->size - bytes;
-	struct kmem_section *t = NULL;
-	void *to = kmem_os_map(tail, SECTION_SIZE);
+	struct kmem_section *t;
 
-	if (to && !kmem_os_move_fixed((void *)(sec->base + bytes), tail, tail,
-				      to)) {
-		kmem_os_unmap(to, tail);
-		to = NULL;
-	}
 	kmem_mutex_lock(&section_lock);
-	if (to) {
-		t = sec_desc_alloc();
-		if (t && table_prepare((unsigned long)to, tail)) {
-			sec_desc_free(t);
-			t = NULL;
-		}
-	}
+	t = sec_desc_alloc();
 	if (t) {
-		t->base = (unsigned long)to;
+		t->base = sec->base + bytes;
 		t->size = tail;
 		t->kind = SECTION_HUGE;
+		t->pages_only = true;
+		for (unsigned int i = 0; i < sec->nr_seams; i++) {
+			size_t at = (size_t)sec->seam[i] << PAGE_SHIFT;
+
+			if (at > bytes)
+				seam_add(t, at - bytes);
+		}
 		nr_huge_cached++;
 	} else {
 		huge_cached_bytes -= tail;
 	}
 	sec->size = bytes;
+	seams_cut(sec, bytes);
 	publish_huge_locked();
 	kmem_mutex_unlock(&section_lock);
 	if (!t)
-		kmem_os_unmap(to ? to : (void *)(sec->base + bytes), tail);
+		kmem_os_unmap((void *)(sec->base + bytes), tail);
 	return t;
+}
+
+/**
+ * section_huge_graft - move a retained mapping's last pages into another
+ * @dst: a retained mapping, its range [@off, @off + @n) not yet written
+ *       (pages fresh from its growth, untouched)
+ * @off: page-aligned offset in @dst
+ * @src: another retained mapping, at least @n bytes long
+ * @n:   page-aligned bytes to move
+ *
+ * huge_cache.c builds a request no single kept mapping holds out of
+ * several: mremap moves @src's last @n bytes of pages over @dst's range
+ * (no copy, no fault; the fresh pages there go), so that every resident
+ * page kept is used before a new one is faulted in.  @src keeps its
+ * head; emptied, its descriptor is freed.  @dst records the seams.
+ *
+ * Return: how many bytes from @off now hold @src's pages (0: nothing
+ * changed, @dst has no room for more seams or the move failed).  Unless
+ * 0, @src is @n shorter (or gone): what did not move was unmapped, and
+ * @dst's range past the return value is still fresh.
+ */
+size_t section_huge_graft(struct kmem_section *dst, size_t off,
+			  struct kmem_section *src, size_t n)
+{
+	size_t from = src->size - n, moved;
+
+	if (dst->nr_seams + seams_inside(src, from, n) + 2 > HUGE_SEAMS)
+		return 0;
+	moved = seams_move(src, from, n, dst->base + off, 0);
+	if (!moved)
+		return 0;
+	if (moved < n)
+		kmem_os_unmap((void *)(src->base + from + moved), n - moved);
+	kmem_mutex_lock(&section_lock);
+	seam_add(dst, off);
+	for (unsigned int i = 0; i < src->nr_seams; i++) {
+		size_t at = (size_t)src->seam[i] << PAGE_SHIFT;
+
+		if (at > from && at < from + moved)
+			seam_add(dst, off + at - from);
+	}
+	seam_add(dst, off + moved);
+	huge_cached_bytes -= n;		/* @dst's range was counted already */
+	src->size = from;
+	seams_cut(src, from);
+	if (!src->size) {
+		nr_huge_cached--;
+		sec_desc_free(src);
+	}
+	publish_huge_locked();
+	kmem_mutex_unlock(&section_lock);
+	return moved;
 }
 
 /**
@@ -678,6 +829,12 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	if (bytes < new_size || bytes <= old ||
 	    bytes > (1UL << (KMEM_ADDR_BITS - 1)) ||
 	    sec->huge_align > SECTION_SIZE)
+		return false;
+	/*
+	 * Several VMAs would move in several calls, and one failing midway
+	 * would leave the program's data in two places: copied instead.
+	 */
+	if (sec->nr_seams)
 		return false;
 	/*
 	 * Reserve the new place and its table leaves first: once the pages

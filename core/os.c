@@ -56,6 +56,7 @@
 static long os_fail_after = -1;		/* atomic; -1: off */
 static unsigned long os_map_calls;	/* atomic; successful maps */
 static uint64_t os_maps, os_unmaps, os_releases, os_moves;	/* atomic */
+static uint64_t os_move_errors;	/* atomic: mremap moves the kernel refused */
 static uint64_t os_hugepages;					/* atomic */
 
 /*
@@ -118,6 +119,15 @@ unsigned long kmem_os_hugepage_calls(void)
 unsigned long kmem_os_move_calls(void)
 {
 	return __atomic_load_n(&os_moves, __ATOMIC_RELAXED);
+}
+
+/**
+ * kmem_os_move_errors - mremap moves the kernel refused (not the injected
+ * failures of kmem_os_fail_after()): a range across two VMAs, or no memory
+ */
+unsigned long kmem_os_move_errors(void)
+{
+	return __atomic_load_n(&os_move_errors, __ATOMIC_RELAXED);
 }
 
 /**
@@ -302,8 +312,10 @@ bool kmem_os_move_fixed(void *addr, size_t old_size, size_t new_size, void *to)
 	if (os_should_fail())
 		return false;
 	if (mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
-		   to) == MAP_FAILED)
+		   to) == MAP_FAILED) {
+		__atomic_add_fetch(&os_move_errors, 1, __ATOMIC_RELAXED);
 		return false;
+	}
 	os_count(&os_moves, &kmem_region->os_moves);
 	return true;
 }

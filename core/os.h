@@ -31,6 +31,7 @@ bool kmem_os_protect(void *addr, size_t size, bool access);
 void kmem_os_fail_after(long n);
 unsigned long kmem_os_map_calls(void);
 unsigned long kmem_os_move_calls(void);
+unsigned long kmem_os_move_errors(void);
 unsigned long kmem_os_hugepage_calls(void);
 
 /* The OS call counts (buddyinfo, malloc_trim()), published anew. */

@@ -367,6 +367,134 @@ START_TEST(test_huge_calloc_and_realloc)
 }
 END_TEST
 
+/*
+ * Issue 14: a request that no kept mapping holds alone is built from
+ * several: the largest grows and the pages of the next ones move into
+ * what it gained (mremap, one of the kernel's VMAs at a time), so that no
+ * page is faulted in while kept ones wait.  Such a block is several VMAs;
+ * calloc, realloc (growing in place or copied), shrinking and reuse must
+ * see one block, and no move may be refused by the kernel (a seam kmem
+ * did not record would be).  On the whole-mapping policy the 12 MiB
+ * below faulted 5 MiB of new pages while 6 MiB stayed kept.
+ */
+START_TEST(test_huge_kept_gathered)
+{
+	const size_t mib = 1 << 20;
+	unsigned long errors = kmem_os_move_errors();
+	char *a, *b, *p;
+	long faults;
+
+	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
+	a = kmem_malloc(7 * mib);
+	memset(a, 1, 7 * mib);
+	b = kmem_malloc(6 * mib);
+	memset(b, 2, 6 * mib);
+	kmem_free(a);
+	kmem_free(b);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 13 * mib);
+	faults = minor_faults();
+	p = kmem_malloc(12 * mib);
+	memset(p, 3, 12 * mib);
+	faults = minor_faults() - faults;
+	ck_assert_msg(faults < 64,
+		      "%ld page faults writing 12 MiB with 13 MiB kept", faults);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 1 * mib);
+	ck_assert_uint_eq(buddyinfo().nr_huge_cached, 1);
+
+	/* calloc of a block built from several: all zero. */
+	kmem_free(p);
+	p = kmem_calloc(1, 12 * mib + 4096);	/* 12 MiB + a page of 1 MiB */
+	ck_assert_ptr_nonnull(p);
+	ck_assert(all_bytes(p, 12 * mib + 4096, 0));
+	ck_assert_uint_eq(buddyinfo().huge_cached, 1 * mib - 4096);
+	memset(p, 4, 12 * mib + 4096);
+
+	/* It grows (its last VMA in place, or copied), shrinks, is reused. */
+	p = kmem_realloc(p, 30 * mib);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(all_bytes(p, 12 * mib + 4096, 4));
+	memset(p, 5, 30 * mib);
+	p = kmem_realloc(p, 9 * mib);
+	ck_assert(all_bytes(p, 9 * mib, 5));
+	kmem_free(p);
+	p = kmem_malloc(8 * mib);		/* the 9 MiB, whole */
+	memset(p, 6, 8 * mib);
+	kmem_free(p);
+	p = kmem_malloc(5 * mib);	/* the 9 MiB cut: its 4 MiB tail kept */
+	memset(p, 7, 5 * mib);
+	ck_assert_uint_ge(buddyinfo().huge_cached, 4 * mib);
+	kmem_free(p);
+	ck_assert_uint_eq(kmem_os_move_errors(), errors);
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+}
+END_TEST
+
+/*
+ * Issue 14: kept mappings cut, grown, gathered and resized at random,
+ * each block written page by page with its own tag and read back before
+ * it goes: no page lost, moved twice or left unmapped, calloc zero, and
+ * no mremap refused by the kernel.
+ */
+START_TEST(test_huge_kept_churn)
+{
+	enum { SLOTS = 6, OPS = 240 };
+	const size_t mib = 1 << 20;
+	unsigned long errors = kmem_os_move_errors(), rng = 0x9e3779b97f4a7c15UL;
+	unsigned long *slot[SLOTS] = { NULL };
+	size_t len[SLOTS] = { 0 };
+
+	kmem_config.decay_ms = 3600 * 1000;
+	for (int op = 0; op < OPS; op++) {
+		int i, kind;
+		size_t n;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		i = (int)(rng % SLOTS);
+		kind = (int)((rng >> 8) % 3);
+		n = 4 * mib + 1 + (size_t)((rng >> 16) % (12 * mib));
+		if (slot[i]) {
+			for (size_t pg = 0; pg < len[i] / PAGE_SIZE; pg++)
+				ck_assert_msg(slot[i][pg * (PAGE_SIZE / sizeof(long))] ==
+					      ((unsigned long)i << 32 | pg),
+					      "op %d: slot %d page %zu", op, i, pg);
+			if (kind == 2) {	/* realloc, keeping the tags */
+				slot[i] = kmem_realloc(slot[i], n);
+				ck_assert_ptr_nonnull(slot[i]);
+				len[i] = min(len[i], n) & ~(PAGE_SIZE - 1);
+				for (size_t pg = 0; pg < len[i] / PAGE_SIZE; pg++)
+					ck_assert(slot[i][pg * (PAGE_SIZE / sizeof(long))] ==
+						  ((unsigned long)i << 32 | pg));
+			} else {
+				kmem_free(slot[i]);
+				slot[i] = NULL;
+				continue;
+			}
+		} else if (kind == 1) {
+			slot[i] = kmem_calloc(1, n);
+			ck_assert_ptr_nonnull(slot[i]);
+			ck_assert(all_bytes(slot[i], n, 0));
+		} else {
+			slot[i] = kmem_malloc(n);
+			ck_assert_ptr_nonnull(slot[i]);
+		}
+		len[i] = n & ~(PAGE_SIZE - 1);
+		for (size_t pg = 0; pg < len[i] / PAGE_SIZE; pg++)
+			slot[i][pg * (PAGE_SIZE / sizeof(long))] =
+				(unsigned long)i << 32 | pg;
+	}
+	for (int i = 0; i < SLOTS; i++)
+		kmem_free(slot[i]);
+	ck_assert_uint_eq(kmem_os_move_errors(), errors);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	kmem_malloc_trim(0);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	ck_assert_uint_eq(buddyinfo().nr_huge_cached, 0);
+}
+END_TEST
+
 START_TEST(test_posix_memalign)
 {
 	void *p = (void *)1;
@@ -991,6 +1119,8 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_mappings_reused);
 	tcase_add_test(tc, test_huge_mappings_given_back);
 	tcase_add_test(tc, test_huge_calloc_and_realloc);
+	tcase_add_test(tc, test_huge_kept_gathered);
+	tcase_add_test(tc, test_huge_kept_churn);
 	tcase_add_test(tc, test_posix_memalign);
 	tcase_add_test(tc, test_aligned_family);
 	tcase_add_test(tc, test_usable_size);
