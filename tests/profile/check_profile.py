@@ -332,7 +332,7 @@ def test_errors():
 def test_folded():
     """--folded is read by a real flame-graph tool (speedscope's importer
     when available: tools/flamegraph-check.mjs); JSON by Python's json."""
-    p, _ = start("prof_leak")
+    p, _ = start("prof_leak", "32", "twin")
     try:
         poll("a leak sample", lambda: [x for x in profile_json(p.pid)["sites"]
                                        if function(x) == "leak_record"])
@@ -344,9 +344,21 @@ def test_folded():
             stack, _, value = line.rpartition(" ")
             check(stack and value.isdigit() and " " not in stack,
                   "folded line %r" % line)
+        # Sites whose frames have the same names (two calls in a function,
+        # as twin_sites' two mallocs or leak_record's malloc and realloc)
+        # are one stack: one line, their measures summed.
+        stacks = [l.rpartition(" ")[0] for l in lines]
+        check(len(set(stacks)) == len(stacks),
+              "a stack printed twice: %s" %
+              [s for s in set(stacks) if stacks.count(s) > 1])
         leak = [l for l in lines if ";leak_record " in l]
         check(len(leak) == 1 and leak[0].split(";")[-2] == "main",
               "the leak's folded stack ends main;leak_record: %s" % leak)
+        twin = [l for l in lines if l.endswith(";main;twin_sites " +
+                                                l.rpartition(" ")[2])]
+        check(len(twin) == 1 and
+              int(twin[0].rpartition(" ")[2]) >= 2 * (32 << 20) * 0.99,
+              "twin_sites: one line of both 32 MiB blocks: %s" % twin)
         folded = os.path.join(tempfile.mkdtemp(), "prof.folded")
         with open(folded, "w") as f:
             f.write(out)

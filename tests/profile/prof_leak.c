@@ -3,13 +3,15 @@
  * tests/profile/prof_leak.c - a program with one leaking call site and
  * two that churn, for "kmeminfo profile" and "kmeminfo watch --sites".
  *
- *   prof_leak [LEAK_KIB_PER_TICK]
+ *   prof_leak [LEAK_KIB_PER_TICK [twin]]
  *
  * Every tick (2 ms): leak_record() keeps LEAK_KIB_PER_TICK KiB (default
  * 32) in 16 KiB blocks and never frees them; churn_strings() and
  * churn_nodes() replace entries of fixed-size rings (4 MiB of 200-byte
  * strings, 4 MiB of 1 KiB nodes): their live bytes stay level.  Prints
- * "ready" once running; exits when stdin closes.  Built with -g so that
+ * "ready" once running; exits when stdin closes.  With "twin",
+ * twin_sites() first keeps two 32 MiB blocks from two calls in the one
+ * function (both sampled, but for a chance of e^-16): one folded stack.  Built with -g so that
  * kmeminfo names the sites with their lines.
  */
 #include <poll.h>
@@ -64,9 +66,20 @@ __attribute__((noinline)) void churn_nodes(void)
 	ring_b[i] = calloc(1, 1024);
 }
 
+static void *volatile twins[2];
+
+__attribute__((noinline)) void twin_sites(void)
+{
+	twins[0] = malloc(32 << 20);
+	twins[1] = malloc(32 << 20);
+}
+
 int main(int argc, char **argv)
 {
 	long kib = argc > 1 ? atol(argv[1]) : 32;
+
+	if (argc > 2 && !strcmp(argv[2], "twin"))
+		twin_sites();
 	struct pollfd pfd = { .fd = 0, .events = POLLIN };
 	char buf[64];
 

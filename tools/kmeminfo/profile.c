@@ -17,8 +17,9 @@
  *
  * Sites are ordered by estimated live bytes (--sort total: bytes
  * allocated since start; objects: live objects).  --folded prints one
- * line per site, outermost frame first, frames separated by ';', then
- * the measure the sort names: the input of flamegraph.pl and speedscope.
+ * line per stack of function names, outermost frame first, frames
+ * separated by ';', then the measure the sort names, summed over the
+ * sites with those names: the input of flamegraph.pl and speedscope.
  *
  * Errors: a process without kmem (4) or without profiling (11), gone
  * while read (6), or whose mapped binaries changed on disk since they
@@ -512,30 +513,98 @@ static void print_json(const struct kmi_source *src,
 	json_close(&j);
 }
 
-static void print_folded(struct kmem_stats_prof_stack **sites, unsigned int nr,
-			 unsigned int top, struct kmi_symbolizer *sym)
+/* One line of --folded: a stack of names and its measure. */
+struct folded_line {
+	char *stack;
+	uint64_t value;
+	unsigned int rank;	/* the first site's place in the sort */
+};
+
+static int cmp_folded_stack(const void *a, const void *b)
 {
+	const struct folded_line *x = a, *y = b;
+	int c = strcmp(x->stack, y->stack);
+
+	return c ? c : (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+static int cmp_folded_value(const void *a, const void *b)
+{
+	const struct folded_line *x = a, *y = b;
+
+	if (x->value != y->value)
+		return x->value < y->value ? 1 : -1;
+	return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+/*
+ * Sites whose frames have the same names (two calls in one function, or
+ * one function's frames at different offsets) print as one stack, their
+ * measures summed: a flame graph takes a stack once.
+ * Return: 0, or KMI_ERR out of memory.
+ */
+static int print_folded(struct kmem_stats_prof_stack **sites, unsigned int nr,
+			unsigned int top, struct kmi_symbolizer *sym)
+{
+	struct folded_line *line = kmi_xcalloc(nr < top ? nr : top,
+						sizeof(*line));
+	unsigned int n = 0, m = 0;
+	int ret = 0;
+
+	if (!line)
+		return KMI_ERR;
 	for (unsigned int r = 0; r < nr && r < top; r++) {
 		const struct kmem_stats_prof_stack *st = sites[r];
 		uint64_t v = measure(st);
+		size_t len = 0;
+		FILE *f;
 
 		if (!v)
 			continue;
+		f = open_memstream(&line[n].stack, &len);
+		if (!f) {
+			ret = kmi_error(KMI_ERR, "out of memory");
+			goto out;
+		}
 		if (!st->nr_frames)
-			fputs("[overflow]", stdout);
+			fputs("[overflow]", f);
 		for (uint32_t k = st->nr_frames; k-- > 0;) {
-			struct kmi_frame f;
+			struct kmi_frame fr;
 			char name[600];
 
-			kmi_symbolize(sym, st->frames[k], &f);
-			frame_folded(&f, name, sizeof(name));
-			printf("%s%s", name, k ? ";" : "");
+			kmi_symbolize(sym, st->frames[k], &fr);
+			frame_folded(&fr, name, sizeof(name));
+			fprintf(f, "%s%s", name, k ? ";" : "");
 		}
-		printf(" %" PRIu64 "\n", sort_key == SORT_OBJECTS ?
-						 (v + KMEM_PROF_OBJS_SCALE / 2) /
-							 KMEM_PROF_OBJS_SCALE :
-						 v);
+		if (fclose(f)) {
+			ret = kmi_error(KMI_ERR, "out of memory");
+			goto out;
+		}
+		line[n].value = v;
+		line[n++].rank = r;
 	}
+	qsort(line, n, sizeof(*line), cmp_folded_stack);
+	for (unsigned int k = 0; k < n; k++) {
+		if (m && !strcmp(line[m - 1].stack, line[k].stack)) {
+			line[m - 1].value += line[k].value;
+			free(line[k].stack);
+			continue;
+		}
+		line[m++] = line[k];
+	}
+	n = m;
+	qsort(line, n, sizeof(*line), cmp_folded_value);
+	for (unsigned int k = 0; k < n; k++)
+		printf("%s %" PRIu64 "\n", line[k].stack,
+		       sort_key == SORT_OBJECTS ?
+			       (line[k].value + KMEM_PROF_OBJS_SCALE / 2) /
+				       KMEM_PROF_OBJS_SCALE :
+			       line[k].value);
+out:
+	for (unsigned int k = 0; k < n; k++)
+		free(line[k].stack);
+	free(line);
+	return ret;
 }
 
 /**
@@ -644,7 +713,7 @@ int kmi_cmd_profile(int argc, char **argv)
 	if (json)
 		print_json(&src, &prof, sites, nr, top, sym);
 	else if (folded)
-		print_folded(sites, nr, top, sym);
+		ret = print_folded(sites, nr, top, sym);
 	else
 		print_text(&src, &prof, sites, nr, top, sym);
 	if (fflush(stdout))
