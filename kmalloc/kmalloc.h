@@ -18,7 +18,7 @@ void kmem_stats_print_at_exit(void);
 
 /* kmalloc.c, malloc_classes.c */
 #define KMALLOC_NR_CACHES 13	/* kmalloc-8 ... kmalloc-8k */
-#define MALLOC_NR_CLASSES 18	/* malloc-320 ... malloc-14k, after them */
+#define MALLOC_NR_CLASSES 25	/* malloc-48 ... malloc-14k, after them */
 #define KMALLOC_NR_SLOTS (KMALLOC_NR_CACHES + MALLOC_NR_CLASSES)
 /* Largest malloc() size served by a cache; above, whole pages. */
 #define MALLOC_MAX_CACHE_SIZE 14336UL
