@@ -418,6 +418,12 @@ void buddy_shrink(void);
 unsigned long buddy_max_resident(void);
 void buddy_release_all(void);
 unsigned long buddy_release_expired(unsigned long now_ms);
+void buddy_set_clock(unsigned long (*fn)(void));
+unsigned long buddy_now_ms(void);
+unsigned long buddy_decay_released(void);
+void buddy_note_huge(unsigned long demand, bool take);
+unsigned long buddy_huge_keep(unsigned long now, unsigned long live,
+			      unsigned long *next);
 void buddy_fork_prepare(void);
 void buddy_fork_parent(void);
 void buddy_fork_child(void);

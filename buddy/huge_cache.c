@@ -42,8 +42,25 @@ static LIST_HEAD(huge_cache);		/* retired, newest first */
 static unsigned long huge_cache_bytes;	/* huge_cache_lock; read racily */
 static bool huge_cache_started;		/* a huge allocation was made */
 
-/* Take expired entries (all of them if @all) off the list, onto @out. */
+/* Bytes of huge mappings in use. */
+static unsigned long huge_live(void)
+{
+	struct huge_stats hs;
+
+	section_huge_stats(&hs);
+	return hs.bytes;
+}
+
+/*
+ * Take expired entries (all of them if @all) off the list, onto @out,
+ * oldest first, keeping at least @keep bytes (what the recent peak demand
+ * needs: buddy_huge_keep()) until @keep_due.
+ *
+ * Return: when to look again (0: nothing waits).
+ */
 static unsigned long huge_cache_take_expired(unsigned long now, bool all,
+					     unsigned long keep,
+					     unsigned long keep_due,
 					     struct list_head *out)
 {
 	unsigned long next = 0;
@@ -58,10 +75,23 @@ static unsigned long huge_cache_take_expired(unsigned long now, bool all,
 			next = sec->cached_at + kmem_config.decay_ms;
 			break;
 		}
+		if (!all && huge_cache_bytes - sec->size < keep) {
+			next = keep_due;
+			break;
+		}
 		list_move(&sec->node, out);
 		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - sec->size);
 	}
 	return next;
+}
+
+/* What the policy keeps now: @keep bytes until @due (0 and 0 if none). */
+static unsigned long huge_cache_keep(unsigned long now, unsigned long *due)
+{
+	*due = 0;
+	if (!READ_ONCE(kmem_config.decay_peak))
+		return 0;
+	return buddy_huge_keep(now, huge_live(), due);
 }
 
 static void huge_cache_destroy_list(struct list_head *list)
@@ -77,11 +107,12 @@ static void huge_cache_destroy_list(struct list_head *list)
 /* The reaper's pass: unmap what waited past the decay time. */
 static void huge_cache_reap(unsigned long now, unsigned long *next)
 {
-	unsigned long due;
+	unsigned long due, keep, keep_due;
 	LIST_HEAD(old);
 
+	keep = huge_cache_keep(now, &keep_due);
 	kmem_mutex_lock(&huge_cache_lock);
-	due = huge_cache_take_expired(now, false, &old);
+	due = huge_cache_take_expired(now, false, keep, keep_due, &old);
 	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&old);
 	if (due && (!*next || due < *next))
@@ -91,12 +122,15 @@ static void huge_cache_reap(unsigned long now, unsigned long *next)
 /* A busy process without a reaper releases on its huge paths too. */
 static void huge_cache_expire(void)
 {
+	unsigned long now, keep, keep_due;
 	LIST_HEAD(old);
 
 	if (!READ_ONCE(huge_cache_bytes))	/* racy: a hint */
 		return;
+	now = buddy_now_ms();
+	keep = huge_cache_keep(now, &keep_due);
 	kmem_mutex_lock(&huge_cache_lock);
-	huge_cache_take_expired(kmem_now_ms(), false, &old);
+	huge_cache_take_expired(now, false, keep, keep_due, &old);
 	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&old);
 }
@@ -111,13 +145,15 @@ void huge_cache_put(struct kmem_section *sec)
 	unsigned long due;
 	LIST_HEAD(evict);
 
-	huge_cache_expire();
+	if (READ_ONCE(kmem_config.decay_peak))
+		buddy_note_huge(huge_live(), false);
 	if (sec->size > limit || !READ_ONCE(huge_cache_started)) {
 		section_huge_unmap(sec);
+		huge_cache_expire();
 		return;
 	}
 	section_huge_retire(sec);
-	sec->cached_at = kmem_now_ms();
+	sec->cached_at = buddy_now_ms();
 	due = sec->cached_at + kmem_config.decay_ms;
 	kmem_mutex_lock(&huge_cache_lock);
 	list_add(&sec->node, &huge_cache);
@@ -133,11 +169,13 @@ void huge_cache_put(struct kmem_section *sec)
 	}
 	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&evict);
+	/* After: what the peak keeps is measured without this mapping. */
+	huge_cache_expire();
 	buddy_reaper_kick(due);
 }
 
 /* Keep @sec (retired) again, with the time it was first freed. */
-static void huge_cache_keep(struct kmem_section *sec)
+static void huge_cache_add_back(struct kmem_section *sec)
 {
 	kmem_mutex_lock(&huge_cache_lock);
 	list_add(&sec->node, &huge_cache);
@@ -204,7 +242,7 @@ static struct kmem_section *huge_cache_gather(struct kmem_section **piece,
 
 	if (!section_huge_refit(sec, bytes)) {
 		for (i = 1; i < n; i++)
-			huge_cache_keep(piece[i]);
+			huge_cache_add_back(piece[i]);
 		return NULL;
 	}
 	for (i = 1; i < n; i++) {
@@ -215,13 +253,13 @@ static struct kmem_section *huge_cache_gather(struct kmem_section **piece,
 		if (take)
 			moved = section_huge_graft(sec, off, piece[i], take);
 		if (!moved) {
-			huge_cache_keep(piece[i]);
+			huge_cache_add_back(piece[i]);
 			continue;
 		}
 		used = off + moved;	/* what lies before is earlier data */
 		off += take;
 		if (!whole)
-			huge_cache_keep(piece[i]);
+			huge_cache_add_back(piece[i]);
 	}
 	*dirty = used;
 	return sec;
@@ -252,6 +290,9 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 		}
 		return NULL;
 	}
+	/* The demand the policy keeps: what is live, and this one. */
+	if (READ_ONCE(kmem_config.decay_peak) && bytes >= size)
+		buddy_note_huge(huge_live() + bytes, true);
 	huge_cache_expire();
 	if (bytes < size || align > SECTION_SIZE ||
 	    !READ_ONCE(huge_cache_bytes))
@@ -292,8 +333,8 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 			else
 				section_huge_refit(sec, bytes);
 			if (tail) {
-				tail->cached_at = kmem_now_ms();
-				huge_cache_keep(tail);
+				tail->cached_at = buddy_now_ms();
+				huge_cache_add_back(tail);
 			}
 		}
 	} else {
@@ -313,7 +354,7 @@ void huge_cache_drain(void)
 	LIST_HEAD(all);
 
 	kmem_mutex_lock(&huge_cache_lock);
-	huge_cache_take_expired(0, true, &all);
+	huge_cache_take_expired(0, true, 0, 0, &all);
 	kmem_mutex_unlock(&huge_cache_lock);
 	huge_cache_destroy_list(&all);
 }

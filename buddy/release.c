@@ -73,16 +73,253 @@ static void zone_remove_section(struct kmem_section *sec)
 	publish_buddy_locked();
 }
 
+/* ------------------------------------------------------------------ */
+/* What stays unused: the zone's recent peak demand                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Releasing a free max-order block costs a madvise now and, if the block
+ * is needed again, the page faults of its 1024 pages (and their zeroing).
+ * That is worth paying only for memory that stays unused.  Age alone says
+ * little: a program whose demand swings between phases (an interpreter
+ * building and dropping a working set) leaves blocks free for longer than
+ * the decay time between peaks, and on a loaded machine its phases stretch
+ * in wall time while the decay does not (bench's python released and
+ * re-faulted 11-35% of its pages that way).  So the zone remembers its
+ * demand, the max-order blocks in use (handed out whole or split), as the
+ * highest value seen in each of the last KMEM_DECAY_PEAK decay times
+ * (a ring of slots, one per decay time, written when threads take blocks
+ * from the zone), and while the process is busy it keeps resident the free
+ * blocks that the recent peaks needed above today's demand, as tcmalloc's
+ * hugepage-aware allocator keeps what its recent peak demand needed.  A
+ * slot's peak counts whole for the first half of the window and then less
+ * and less along a straight line to nothing at its end (the decay curve,
+ * like jemalloc's smoothstep): a surplus the program stopped needing goes
+ * back a slice per decay time, not at once, and a phase that comes back
+ * within the window finds its blocks resident.
+ *
+ * The rest of the policy is unchanged: no block is released before it
+ * stayed free for the decay time; releases take the oldest first; and
+ * the peak is a busy process's alone: once no thread has taken a block
+ * from the zone for the decay time (an idle process, the one the reaper
+ * exists for) it counts for nothing and every expired block goes, as
+ * the guarantee in Documentation/buddy.md says.  KMEM_DECAY_PEAK=0 turns
+ * the memory off (blocks go when they expire).
+ */
+struct peak_slot {
+	unsigned long epoch;	/* its decay time (now / decay_ms) + 1; 0 unused */
+	unsigned long blocks;	/* max-order blocks in use, the most seen */
+	unsigned long huge;	/* bytes of huge mappings in use, the most seen */
+};
+
+static struct peak_slot peak_slots[KMEM_DECAY_PEAK_MAX];	/* zone lock */
+static unsigned long last_take_ms;	/* zone lock: the latest take by a thread */
+static unsigned long nr_decay_released;	/* zone lock: released by the policy */
+static unsigned long (*release_clock)(void) = kmem_now_ms;
+
+/**
+ * buddy_set_clock - the clock of the release policy, for tests
+ * @fn: returns milliseconds (kmem_now_ms() time); NULL: kmem_now_ms()
+ *
+ * Stamps, takes and release deadlines of the zone and of the huge cache
+ * read it.  Only for tests, which then drive the policy themselves
+ * (buddy_release_expired()) with KMEM_BACKGROUND off: the reaper sleeps
+ * in kmem_now_ms() time.
+ */
+void buddy_set_clock(unsigned long (*fn)(void))
+{
+	WRITE_ONCE(release_clock, fn ? fn : kmem_now_ms);
+}
+
+/**
+ * buddy_now_ms - now, in the release policy's clock (buddy_set_clock())
+ */
+unsigned long buddy_now_ms(void)
+{
+	return READ_ONCE(release_clock)();
+}
+
+/**
+ * buddy_decay_released - max-order blocks released by the decay so far
+ *
+ * Not counting kmem_shrink_all()/malloc_trim().  For tests.
+ */
+unsigned long buddy_decay_released(void)
+{
+	unsigned long n;
+
+	zone_lock();
+	n = nr_decay_released;
+	zone_unlock_read();
+	return n;
+}
+
+/* Max-order blocks in use (whole or split); blocks being released are free. */
+static unsigned long zone_demand(void)
+{
+	struct zone *z = &kmem_zone;
+
+	return z->nr_sections * MAX_BLOCKS_PER_SECTION -
+	       z->free_area[MAX_PAGE_ORDER].nr_free;
+}
+
+/*
+ * The slot of @now, for a thread's (not the reaper's) take, which makes
+ * the process busy (@take), or free: records the zone's demand in it.
+ * NULL when the memory is off.  Zone lock held.
+ */
+static struct peak_slot *peak_note(unsigned long now, bool take)
+{
+	unsigned long n = READ_ONCE(kmem_config.decay_peak);
+	unsigned long decay = READ_ONCE(kmem_config.decay_ms);
+	unsigned long epoch, d = zone_demand();
+	struct peak_slot *s;
+
+	lock_assert_held(&kmem_zone.lock);
+	if (!n || !decay || tls_reaper)
+		return NULL;
+	if (take)
+		last_take_ms = now;
+	epoch = now / decay + 1;
+	s = &peak_slots[epoch % min(n, (unsigned long)KMEM_DECAY_PEAK_MAX)];
+	if (s->epoch != epoch) {
+		s->epoch = epoch;
+		s->blocks = d;
+		s->huge = 0;
+	} else if (d > s->blocks) {
+		s->blocks = d;
+	}
+	return s;
+}
+
+/**
+ * release_note_take - a thread took blocks from the zone
+ *
+ * Records when (the process is busy) and the demand it reached in the
+ * current decay time's slot.  Once per zone allocation or per-thread list
+ * refill, not per block; the reaper's takes do not count.
+ *
+ * Context: zone lock held.
+ */
+void release_note_take(void)
+{
+	unsigned long now;
+
+	if (!READ_ONCE(kmem_config.decay_peak) || tls_reaper)
+		return;
+	now = buddy_now_ms();
+	WRITE_ONCE(zone_clock_ms, now);
+	peak_note(now, true);
+}
+
+/**
+ * buddy_note_huge - a huge allocation is being made, or freed
+ * @demand: bytes of huge mappings in use: once it is made (@take), or
+ *          before it is freed (a mapping may have grown in place, with
+ *          mremap, since it was made)
+ * @take:   an allocation, which like a take from the zone makes the
+ *          process busy
+ *
+ * For the huge cache's keep (buddy_huge_keep()).
+ *
+ * Context: no zone lock held.
+ */
+void buddy_note_huge(unsigned long demand, bool take)
+{
+	struct peak_slot *s;
+
+	zone_lock();
+	s = peak_note(buddy_now_ms(), take);
+	if (s && demand > s->huge)
+		s->huge = demand;
+	zone_unlock_read();
+}
+
+/*
+ * peak_keep - what the recent peak demand needs beyond @blocks and @huge
+ * (today's demand of max-order blocks and of huge bytes) at @now
+ * @keep_blocks, @keep_huge: set to the free max-order blocks and the
+ *	cached huge bytes to keep resident
+ *
+ * The most, over the slots of the last KMEM_DECAY_PEAK decay times, of
+ * (slot's peak - today's demand) x its weight: 1 up to half the window's
+ * age, then falling linearly to 0 at its end.  Nothing when the process is
+ * idle (no take for the decay time).
+ *
+ * Return: when the answer may fall (the next slot, or the moment the
+ * process turns idle), or 0 if nothing is kept.
+ */
+static unsigned long peak_keep(unsigned long now, unsigned long blocks,
+			       unsigned long huge, unsigned long *keep_blocks,
+			       unsigned long *keep_huge)
+{
+	unsigned long n = READ_ONCE(kmem_config.decay_peak);
+	unsigned long decay = READ_ONCE(kmem_config.decay_ms);
+	unsigned long epoch;
+
+	lock_assert_held(&kmem_zone.lock);
+	*keep_blocks = *keep_huge = 0;
+	if (!n || !decay || !last_take_ms || now >= last_take_ms + decay)
+		return 0;
+	n = min(n, (unsigned long)KMEM_DECAY_PEAK_MAX);
+	epoch = now / decay + 1;
+	for (unsigned long i = 0; i < n; i++) {
+		const struct peak_slot *s = &peak_slots[i];
+		unsigned long age, kb, kh;
+
+		if (!s->epoch || s->epoch > epoch || epoch - s->epoch >= n)
+			continue;
+		age = epoch - s->epoch;
+		kb = s->blocks > blocks ? s->blocks - blocks : 0;
+		kh = s->huge > huge ? s->huge - huge : 0;
+		/* Weight min(1, 2 (n - age) / n), rounded up. */
+		if (2 * (n - age) < n) {
+			kb = DIV_ROUND_UP(kb * 2 * (n - age), n);
+			kh = DIV_ROUND_UP(kh / PAGE_SIZE * 2 * (n - age), n) *
+			     PAGE_SIZE;
+		}
+		*keep_blocks = max(*keep_blocks, kb);
+		*keep_huge = max(*keep_huge, kh);
+	}
+	if (!*keep_blocks && !*keep_huge)
+		return 0;
+	return min(epoch * decay, last_take_ms + decay);
+}
+
+/**
+ * buddy_huge_keep - cached huge bytes the recent peak demand needs
+ * @now:  buddy_now_ms() time
+ * @live: bytes of huge mappings in use now
+ * @next: set to when the answer may fall, or 0 when it is 0
+ *
+ * Context: no zone lock held.
+ */
+unsigned long buddy_huge_keep(unsigned long now, unsigned long live,
+			      unsigned long *next)
+{
+	unsigned long kb, kh;
+
+	zone_lock();
+	*next = peak_keep(now, zone_demand(), live, &kb, &kh);
+	zone_unlock_read();
+	if (!kh)
+		*next = 0;
+	return kh;
+}
+
 /*
  * release_blocks - give back resident max-order blocks to the OS
- * @now:  current time (ms); blocks freed before now - decay_ms go
- * @all:  ignore the delay and buddy_config.keep_resident (shrink)
+ * @now:  current time (ms); blocks freed before now - decay_ms may go
+ * @all:  ignore the delay, the peak and buddy_config.keep_resident (shrink)
  * @wait: wait for a release in progress in another thread (else return)
- * @next: set to when the oldest remaining resident block expires, or 0
+ * @next: set to when the policy should look again, or 0
  *
- * The blocks are taken off the lists (still counted free) while madvise
- * runs without the zone lock, then put on the released list.  Afterwards
- * wholly released sections beyond the retained amount are unmapped.
+ * Without @all, the oldest resident blocks whose delay is over go, down
+ * to the larger of what the recent peak demand needs (peak_keep()) and
+ * mallopt(M_TRIM_THRESHOLD)'s amount.  The blocks are taken off the
+ * lists (still counted free) while madvise runs without the zone lock,
+ * then put on the released list.  Afterwards wholly released sections
+ * beyond the retained amount are unmapped.
  *
  * Context: zone lock not held; may sleep on zone_os_lock if @wait.
  * Return: the number of blocks released.
@@ -92,12 +329,12 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 {
 	struct zone *z = &kmem_zone;
 	struct list_head *top = &z->free_area[MAX_PAGE_ORDER].free_list;
-	unsigned long n = 0;
+	unsigned long n = 0, due = 0, peak_due = 0, keep_peak = 0;
+	bool kept_trim = false, kept_peak = false;
 	LIST_HEAD(batch);
 	struct page *page, *tmp;
 	unsigned long keep = READ_ONCE(buddy_config.keep_resident) >>
 			     (PAGE_SHIFT + MAX_PAGE_ORDER);
-	bool kept = false;
 
 	if (!wait) {
 		if (!kmem_mutex_trylock(&zone_os_lock))
@@ -106,13 +343,24 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		kmem_mutex_lock(&zone_os_lock);
 	}
 	zone_lock();
+	if (!all) {
+		unsigned long kh;
+
+		peak_due = peak_keep(now, zone_demand(), ULONG_MAX, &keep_peak,
+				     &kh);
+	}
 	while (!list_empty(top)) {
 		page = list_last_entry(top, struct page, lru);
 		if (!all && page->freed_at + kmem_config.decay_ms > now)
 			break;
-		/* mallopt(M_TRIM_THRESHOLD): the newest blocks may stay. */
-		if (!all && nr_decay_pending <= keep) {
-			kept = true;
+		/*
+		 * What the recent peak needs stays until it falls; what
+		 * mallopt(M_TRIM_THRESHOLD) keeps stays with no deadline (the
+		 * next block freed sets one, and the oldest go then).
+		 */
+		if (!all && nr_decay_pending <= max(keep, keep_peak)) {
+			kept_peak = keep_peak > keep;
+			kept_trim = !kept_peak;
 			break;
 		}
 		list_move(&page->lru, &batch);
@@ -120,6 +368,8 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		nr_releasing++;
 		n++;
 	}
+	if (!all)
+		nr_decay_released += n;
 	zone_unlock();
 
 	list_for_each_entry(page, &batch, lru)
@@ -145,21 +395,19 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		zone_lock();
 	}
 	/*
-	 * Blocks kept for M_TRIM_THRESHOLD have no deadline: the next block
-	 * freed sets one, and the oldest go then.
+	 * The next deadline, from the list as it is now (blocks may have
+	 * been freed while the lock was dropped): when the peak may fall
+	 * (which comes before any resident block expires), or when the
+	 * oldest block expires.
 	 */
-	if (next) {
-		*next = 0;
-		if (!kept && !list_empty(top)) {
-			page = list_last_entry(top, struct page, lru);
-			*next = page->freed_at + kmem_config.decay_ms;
-		}
-	}
-	WRITE_ONCE(z->next_decay_ms, 0);
-	if (!kept && !list_empty(top))
-		WRITE_ONCE(z->next_decay_ms,
-			   list_last_entry(top, struct page, lru)->freed_at +
-				   kmem_config.decay_ms);
+	if (kept_peak)
+		due = peak_due;
+	else if (!kept_trim && !list_empty(top))
+		due = list_last_entry(top, struct page, lru)->freed_at +
+		      kmem_config.decay_ms;
+	if (next)
+		*next = due;
+	WRITE_ONCE(z->next_decay_ms, due);
 	publish_buddy_locked();
 	zone_unlock();
 	kmem_mutex_unlock(&zone_os_lock);
@@ -258,7 +506,7 @@ void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
  */
 static void reaper_pass(unsigned long due_slept, unsigned long *next)
 {
-	unsigned long now = kmem_now_ms(), due;
+	unsigned long now = buddy_now_ms(), due;
 	struct zone *z = &kmem_zone;
 
 	zone_lock();

@@ -93,7 +93,7 @@ unsigned long zone_clock_ms;	/* READ_ONCE outside the zone lock */
 static unsigned long zone_clock(void)
 {
 	lock_assert_held(&kmem_zone.lock);
-	WRITE_ONCE(zone_clock_ms, kmem_now_ms());
+	WRITE_ONCE(zone_clock_ms, buddy_now_ms());
 	return READ_ONCE(zone_clock_ms);
 }
 unsigned long nr_decay_pending;	/* zone lock: resident max blocks */
@@ -615,6 +615,8 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 		list_add_tail(&page->lru, list);
 		n++;
 	}
+	if (n)
+		release_note_take();	/* the demand the policy keeps */
 	zone_unlock();
 	if (grew)
 		reaper_maybe_start();
@@ -629,6 +631,8 @@ static struct page *zone_alloc(gfp_t gfp, unsigned int order)
 
 	zone_lock();
 	page = rmqueue_or_grow(gfp, order, true, &grew, &reclaimed);
+	if (page)
+		release_note_take();	/* the demand the policy keeps */
 	zone_unlock();
 	if (grew)
 		reaper_maybe_start();
@@ -644,7 +648,7 @@ static void maybe_release_expired(void)
 	unsigned long due = READ_ONCE(kmem_zone.next_decay_ms);
 
 	if (due && READ_ONCE(zone_clock_ms) >= due)
-		release_blocks(kmem_now_ms(), false, false, NULL);
+		release_blocks(buddy_now_ms(), false, false, NULL);
 }
 
 /*

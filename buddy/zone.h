@@ -42,6 +42,7 @@ void zone_account_uncarved(struct kmem_section *sec, int sign);
 /* The release policy and the reaper (release.c). */
 unsigned long release_blocks(unsigned long now, bool all, bool wait,
 			     unsigned long *next);
+void release_note_take(void);
 void reaper_maybe_start(void);
 extern struct kmem_mutex reaper_pass_lock;	/* buddy_validate() */
 void reaper_fork_prepare(void);

@@ -34,6 +34,8 @@ extern char **environ;
 
 /* KMEM_DEPOT_KB's default: Documentation/slab.md, "The depot's budget". */
 #define KMEM_DEPOT_KB_DEFAULT 1024UL
+/* KMEM_DECAY_PEAK's default: Documentation/buddy.md, "Returning memory". */
+#define KMEM_DECAY_PEAK_DEFAULT 16UL
 #ifndef KMEM_THP_DEFAULT
 #define KMEM_THP_DEFAULT KMEM_THP_NEVER	/* measured: performance.md */
 #endif
@@ -47,6 +49,7 @@ struct kmem_config kmem_config = {
 	.urcu_fork_hooks = true,
 	.large_tail_pages = (256 << 10) / PAGE_SIZE,
 	.decay_ms = 1000,
+	.decay_peak = KMEM_DECAY_PEAK_DEFAULT,
 	.retain_sections = 2,
 	.background = true,
 	.huge_retain = 64UL << 20,
@@ -288,6 +291,8 @@ void kmem_config_parse(void)
 	get_bool("KMEM_URCU_FORK_HOOKS", &kmem_config.urcu_fork_hooks);
 
 	get_ulong("KMEM_DECAY_MS", &kmem_config.decay_ms, 0, 3600 * 1000UL);
+	get_ulong("KMEM_DECAY_PEAK", &kmem_config.decay_peak, 0,
+		  KMEM_DECAY_PEAK_MAX);
 	get_ulong("KMEM_RETAIN_SECTIONS", &kmem_config.retain_sections, 0,
 		  1UL << 20);
 	get_bool("KMEM_BACKGROUND", &kmem_config.background);

@@ -140,6 +140,9 @@ enum kmem_thp {
 /* A transparent huge page (x86-64 and aarch64 with 4 KiB pages). */
 #define HPAGE_SIZE	(2UL << 20)
 
+/* KMEM_DECAY_PEAK's bound: the zone keeps one peak slot per decay time. */
+#define KMEM_DECAY_PEAK_MAX	32
+
 /*
  * struct kmem_config - every KMEM_* setting (core/config.c, documented in
  * Documentation/configuration.md)
@@ -154,6 +157,8 @@ struct kmem_config {
 	unsigned long large_tail_pages;	/* KMEM_LARGE_TAIL_KB, in pages; 0 off */
 	unsigned long decay_ms;		/* KMEM_DECAY_MS: a free max-order block
 					 * (and an idle magazine) stays resident */
+	unsigned long decay_peak;	/* KMEM_DECAY_PEAK: decay times a busy
+					 * zone remembers its peak demand; 0 off */
 	unsigned long retain_sections;	/* KMEM_RETAIN_SECTIONS: wholly free
 					 * sections kept mapped */
 	bool background;		/* KMEM_BACKGROUND: a reaper thread may
