@@ -514,6 +514,130 @@ START_TEST(test_sections_unmapped_beyond_retain)
 }
 END_TEST
 
+/*
+ * Issue 14, item 3: give back only what stays unused.  A working set of
+ * W max-order blocks is taken, freed and taken again every 3 s, and
+ * waits free for 1.5 s each time (longer than the 1 s decay: a phase of
+ * the program, stretched by a loaded machine); beside it S blocks were
+ * freed once and never used again.  The process stays busy (it takes an
+ * order-9 block from the zone every second).  The policy must release
+ * the surplus, which stays unused, and never the working set, which is
+ * reused each period: exactly S blocks released over twelve periods.
+ * (Releasing whatever stayed free for the decay time released the
+ * working set every period, and the process faulted its pages in again.)
+ * Then the guarantees: once the process is idle (no take for the decay
+ * time) everything goes, and kmem_shrink_all() releases at once what the
+ * peak keeps.
+ *
+ * The policy runs on a clock the test sets (buddy_set_clock()), with the
+ * reaper off: the test calls the pass itself, so the machine's load
+ * cannot change what happens.
+ */
+static unsigned long fake_ms;
+
+static unsigned long fake_clock(void)
+{
+	return fake_ms;
+}
+
+/* An allocation from the zone (activity), from the order-9 half kept free. */
+static void busy_take(void)
+{
+	struct page *p = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER - 1);
+
+	ck_assert_ptr_nonnull(p);
+	__free_pages(p, MAX_PAGE_ORDER - 1);
+}
+
+START_TEST(test_release_keeps_reused_blocks)
+{
+	enum { W = 8, S = 8, PERIODS = 12, PERIOD_MS = 3000 };
+	struct page *ws[W], *surplus[S], *split;
+	unsigned long base, t, released;
+
+	kmem_config.background = false;
+	kmem_config.decay_ms = 1000;
+	kmem_config.decay_peak = 16;
+	fake_ms = 10UL * 1000 * 1000;
+	buddy_set_clock(fake_clock);
+
+	/* Half of one block stays allocated: busy_take() gets the other. */
+	split = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER - 1);
+	ck_assert_ptr_nonnull(split);
+	for (int i = 0; i < W; i++) {
+		ws[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+		ck_assert_ptr_nonnull(ws[i]);
+	}
+	for (int i = 0; i < S; i++) {
+		surplus[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+		ck_assert_ptr_nonnull(surplus[i]);
+	}
+	buddy_release_all();	/* whatever the process freed before */
+	base = buddy_decay_released();
+	for (int i = 0; i < S; i++)
+		__free_pages(surplus[i], MAX_PAGE_ORDER);
+
+	for (int c = 0; c < PERIODS; c++) {
+		t = 10UL * 1000 * 1000 + (unsigned long)c * PERIOD_MS;
+		fake_ms = t;
+		if (c)
+			for (int i = 0; i < W; i++) {
+				ws[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+				ck_assert_ptr_nonnull(ws[i]);
+			}
+		fake_ms = t + 500;
+		for (int i = 0; i < W; i++)
+			__free_pages(ws[i], MAX_PAGE_ORDER);
+		fake_ms = t + 1000;
+		busy_take();
+		buddy_release_expired(fake_ms);
+		fake_ms = t + 2000;
+		busy_take();
+		buddy_release_expired(fake_ms);
+		released = buddy_decay_released() - base;
+		ck_assert_msg(released <= S,
+			      "period %d: %lu blocks released, the surplus is %d: "
+			      "the working set reused every %d ms was released",
+			      c, released, S, PERIOD_MS);
+		ck_assert_int_eq(buddy_validate(), 0);
+	}
+	/* The peak of the start left the window 16 s after: S went. */
+	ck_assert_msg(released == S,
+		      "%lu blocks released after %d s, the surplus is %d",
+		      released, PERIODS * PERIOD_MS / 1000, S);
+
+	/* Idle: no take for the decay time, and everything goes. */
+	__free_pages(split, MAX_PAGE_ORDER - 1);
+	fake_ms += kmem_config.decay_ms;
+	buddy_release_expired(fake_ms);
+	released = buddy_decay_released() - base;
+	ck_assert_msg(released == S + W + 1,
+		      "idle for the decay time: %lu blocks released, want %d",
+		      released, S + W + 1);
+
+	/* Busy again, the peak keeps the set; a shrink releases it at once. */
+	for (int i = 0; i < W; i++) {
+		ws[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+		ck_assert_ptr_nonnull(ws[i]);
+	}
+	for (int i = 0; i < W; i++)
+		__free_pages(ws[i], MAX_PAGE_ORDER);
+	fake_ms += kmem_config.decay_ms / 2;
+	busy_take();
+	fake_ms += kmem_config.decay_ms / 2;
+	buddy_release_expired(fake_ms);
+	ck_assert_uint_eq(buddy_decay_released() - base, S + W + 1);
+	ck_assert_uint_eq(kmem_zone.free_area[MAX_PAGE_ORDER].nr_free -
+				  kmem_zone.nr_released,
+			  W);
+	kmem_shrink_all();
+	ck_assert_uint_eq(kmem_zone.free_area[MAX_PAGE_ORDER].nr_free,
+			  kmem_zone.nr_released);
+	ck_assert_int_eq(buddy_validate(), 0);
+	buddy_set_clock(NULL);
+}
+END_TEST
+
 /* ---- /proc/buddyinfo format ----------------------------------------- */
 
 /* Is the page holding @p resident?  (mincore: no read, so no fault.) */
@@ -975,6 +1099,7 @@ static Suite *buddy_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rss_drops_after_shrink);
 	tcase_add_test(tc, test_idle_release);
+	tcase_add_test(tc, test_release_keeps_reused_blocks);
 	tcase_add_test(tc, test_sections_unmapped_beyond_retain);
 	tcase_add_test(tc, test_sections_carved_lazily);
 	suite_add_tcase(s, tc);
