@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * buddy/release.c - the release policy: free max-order blocks back to the OS
- * after KMEM_DECAY_MS (MADV_DONTNEED), wholly free sections unmapped, and
- * the reaper thread that does it for an idle process.
+ * after KMEM_DECAY_MS (MADV_DONTNEED) beyond what the recent peak demand of
+ * a busy process needs (KMEM_DECAY_PEAK; the huge cache asks it too),
+ * wholly free sections unmapped, and the reaper thread that does it for an
+ * idle process.
  *
  * Lock order: the table in core/lock.h.
  */

@@ -23,7 +23,8 @@
  * free_area[MAX_PAGE_ORDER], newest first, stamped with the time they were
  * freed) and released (on zone->released: their pages were given back with
  * MADV_DONTNEED; the range stays mapped and reads as zeros).  A resident
- * block older than kmem_config.decay_ms is released by whichever comes
+ * block older than kmem_config.decay_ms, beyond what the recent peak demand
+ * of a busy process needs (release.c), is released by whichever comes
  * first: the reaper thread (so an idle process gives memory back too), the
  * next zone-locked operation that notices it, or kmem_shrink_all().  The
  * reaper's hooks (the slab depot trim) run before it releases and before
