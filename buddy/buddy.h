@@ -332,6 +332,7 @@ struct kmem_section *huge_cache_get(size_t size, size_t align,
 				    size_t *dirty);
 void huge_cache_put(struct kmem_section *sec);
 void huge_cache_drain(void);
+void huge_cache_reap(unsigned long now, unsigned long *next);
 void huge_cache_init(void);
 void huge_cache_fork_prepare(void);
 void huge_cache_fork_parent(void);

@@ -104,8 +104,17 @@ static void huge_cache_destroy_list(struct list_head *list)
 	}
 }
 
-/* The reaper's pass: unmap what waited past the decay time. */
-static void huge_cache_reap(unsigned long now, unsigned long *next)
+/**
+ * huge_cache_reap - the reaper's pass: unmap what waited past the decay
+ * time, beyond what the recent peak demand needs
+ * @now:  buddy_now_ms() time
+ * @next: lowered to when the cache wants a pass again (0: no wish)
+ *
+ * A reaper hook; tests that drive the policy's clock call it themselves.
+ *
+ * Context: no kmem lock held.
+ */
+void huge_cache_reap(unsigned long now, unsigned long *next)
 {
 	unsigned long due, keep, keep_due;
 	LIST_HEAD(old);
