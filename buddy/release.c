@@ -91,14 +91,16 @@ static void zone_remove_section(struct kmem_section *sec)
  * demand, the max-order blocks in use (handed out whole or split), as the
  * highest value seen in each of the last KMEM_DECAY_PEAK decay times
  * (a ring of slots, one per decay time, written when threads take blocks
- * from the zone), and while the process is busy it keeps resident the free
- * blocks that the recent peaks needed above today's demand, as tcmalloc's
+ * from the zone, and the same for the bytes of huge mappings in use,
+ * written when they are made and freed), and while the process is busy it
+ * keeps resident the free blocks (and kept mappings, huge_cache.c) that
+ * the recent peaks needed above today's demand, as tcmalloc's
  * hugepage-aware allocator keeps what its recent peak demand needed.  A
  * slot's peak counts whole for the first half of the window and then less
- * and less along a straight line to nothing at its end (the decay curve,
- * like jemalloc's smoothstep): a surplus the program stopped needing goes
- * back a slice per decay time, not at once, and a phase that comes back
- * within the window finds its blocks resident.
+ * and less along a straight line to nothing at its end (a decay curve, as
+ * jemalloc's smoothstep is one): a surplus the program stopped needing
+ * goes back a slice per decay time, not at once, and a phase that comes
+ * back within the window finds its blocks resident.
  *
  * The rest of the policy is unchanged: no block is released before it
  * stayed free for the decay time; releases take the oldest first; and
