@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "kmalloc/kmalloc.h"
+#include "release_clock.h"
 
 #define MAX_LIVE 512
 
@@ -533,22 +534,6 @@ END_TEST
  * reaper off: the test calls the pass itself, so the machine's load
  * cannot change what happens.
  */
-static unsigned long fake_ms;
-
-static unsigned long fake_clock(void)
-{
-	return fake_ms;
-}
-
-/* An allocation from the zone (activity), from the order-9 half kept free. */
-static void busy_take(void)
-{
-	struct page *p = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER - 1);
-
-	ck_assert_ptr_nonnull(p);
-	__free_pages(p, MAX_PAGE_ORDER - 1);
-}
-
 START_TEST(test_release_keeps_reused_blocks)
 {
 	enum { W = 8, S = 8, PERIODS = 12, PERIOD_MS = 3000 };
@@ -558,10 +543,11 @@ START_TEST(test_release_keeps_reused_blocks)
 	kmem_config.background = false;
 	kmem_config.decay_ms = 1000;
 	kmem_config.decay_peak = 16;
-	fake_ms = 10UL * 1000 * 1000;
-	buddy_set_clock(fake_clock);
+	release_clock_ms = 10UL * 1000 * 1000;
+	buddy_set_clock(release_clock);
 
-	/* Half of one block stays allocated: busy_take() gets the other. */
+	/* Half of one block stays allocated: release_busy_take() takes the
+	 * other. */
 	split = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER - 1);
 	ck_assert_ptr_nonnull(split);
 	for (int i = 0; i < W; i++) {
@@ -579,21 +565,21 @@ START_TEST(test_release_keeps_reused_blocks)
 
 	for (int c = 0; c < PERIODS; c++) {
 		t = 10UL * 1000 * 1000 + (unsigned long)c * PERIOD_MS;
-		fake_ms = t;
+		release_clock_ms = t;
 		if (c)
 			for (int i = 0; i < W; i++) {
 				ws[i] = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER);
 				ck_assert_ptr_nonnull(ws[i]);
 			}
-		fake_ms = t + 500;
+		release_clock_ms = t + 500;
 		for (int i = 0; i < W; i++)
 			__free_pages(ws[i], MAX_PAGE_ORDER);
-		fake_ms = t + 1000;
-		busy_take();
-		buddy_release_expired(fake_ms);
-		fake_ms = t + 2000;
-		busy_take();
-		buddy_release_expired(fake_ms);
+		release_clock_ms = t + 1000;
+		release_busy_take();
+		buddy_release_expired(release_clock_ms);
+		release_clock_ms = t + 2000;
+		release_busy_take();
+		buddy_release_expired(release_clock_ms);
 		released = buddy_decay_released() - base;
 		ck_assert_msg(released <= S,
 			      "period %d: %lu blocks released, the surplus is %d: "
@@ -608,8 +594,8 @@ START_TEST(test_release_keeps_reused_blocks)
 
 	/* Idle: no take for the decay time, and everything goes. */
 	__free_pages(split, MAX_PAGE_ORDER - 1);
-	fake_ms += kmem_config.decay_ms;
-	buddy_release_expired(fake_ms);
+	release_clock_ms += kmem_config.decay_ms;
+	buddy_release_expired(release_clock_ms);
 	released = buddy_decay_released() - base;
 	ck_assert_msg(released == S + W + 1,
 		      "idle for the decay time: %lu blocks released, want %d",
@@ -622,10 +608,10 @@ START_TEST(test_release_keeps_reused_blocks)
 	}
 	for (int i = 0; i < W; i++)
 		__free_pages(ws[i], MAX_PAGE_ORDER);
-	fake_ms += kmem_config.decay_ms / 2;
-	busy_take();
-	fake_ms += kmem_config.decay_ms / 2;
-	buddy_release_expired(fake_ms);
+	release_clock_ms += kmem_config.decay_ms / 2;
+	release_busy_take();
+	release_clock_ms += kmem_config.decay_ms / 2;
+	buddy_release_expired(release_clock_ms);
 	ck_assert_uint_eq(buddy_decay_released() - base, S + W + 1);
 	ck_assert_uint_eq(kmem_zone.free_area[MAX_PAGE_ORDER].nr_free -
 				  kmem_zone.nr_released,

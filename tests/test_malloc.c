@@ -16,6 +16,7 @@
 #include <kmem/malloc.h>
 #include "kmalloc/kmalloc.h"
 #include "reaper_wait.h"
+#include "release_clock.h"
 
 static const size_t boundaries[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
 				     1024, 2048, 4096, 8192, 16384, 65536,
@@ -335,22 +336,6 @@ END_TEST
  * policy's clock is the test's, the reaper off: the test runs the cache's
  * pass itself.
  */
-static unsigned long fake_ms;
-
-static unsigned long fake_clock(void)
-{
-	return fake_ms;
-}
-
-/* Activity: a take from the zone (order 9 is never on a thread's list). */
-static void busy_take(void)
-{
-	struct page *p = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER - 1);
-
-	ck_assert_ptr_nonnull(p);
-	__free_pages(p, MAX_PAGE_ORDER - 1);
-}
-
 START_TEST(test_huge_kept_for_recent_peak)
 {
 	const size_t buf = 12 << 20, spare = 8 << 20;
@@ -361,8 +346,8 @@ START_TEST(test_huge_kept_for_recent_peak)
 	kmem_config.background = false;
 	kmem_config.decay_ms = 1000;
 	kmem_config.decay_peak = 16;
-	fake_ms = base;
-	buddy_set_clock(fake_clock);
+	release_clock_ms = base;
+	buddy_set_clock(release_clock);
 
 	a = kmem_malloc(buf);
 	b = kmem_malloc(spare);
@@ -372,7 +357,7 @@ START_TEST(test_huge_kept_for_recent_peak)
 	kmem_free(b);		/* never asked for again */
 	for (int c = 0; c < 12; c++) {
 		t = base + (unsigned long)c * 3000;
-		fake_ms = t;
+		release_clock_ms = t;
 		if (c) {
 			a = kmem_malloc(buf);
 			ck_assert_ptr_nonnull(a);
@@ -380,14 +365,14 @@ START_TEST(test_huge_kept_for_recent_peak)
 		}
 		if (c == 1)
 			maps = kmem_os_map_calls();
-		fake_ms = t + 500;
+		release_clock_ms = t + 500;
 		kmem_free(a);
-		fake_ms = t + 1000;
-		busy_take();
-		huge_cache_reap(fake_ms, &next);
-		fake_ms = t + 2000;
-		busy_take();
-		huge_cache_reap(fake_ms, &next);
+		release_clock_ms = t + 1000;
+		release_busy_take();
+		huge_cache_reap(release_clock_ms, &next);
+		release_clock_ms = t + 2000;
+		release_busy_take();
+		huge_cache_reap(release_clock_ms, &next);
 		ck_assert_msg(buddyinfo().huge_cached >= buf,
 			      "period %d: %lu bytes kept: the buffer made every "
 			      "3 s was unmapped", c, buddyinfo().huge_cached);
@@ -400,8 +385,8 @@ START_TEST(test_huge_kept_for_recent_peak)
 		      buddyinfo().huge_cached);
 
 	/* Idle: no take for the decay time, and the cache empties. */
-	fake_ms += kmem_config.decay_ms;
-	huge_cache_reap(fake_ms, &next);
+	release_clock_ms += kmem_config.decay_ms;
+	huge_cache_reap(release_clock_ms, &next);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
 	buddy_set_clock(NULL);
 }
