@@ -110,15 +110,6 @@ static void zone_remove_section(struct kmem_section *sec)
  * the guarantee in Documentation/buddy.md says.  KMEM_DECAY_PEAK=0 turns
  * the memory off (blocks go when they expire).
  */
-struct peak_slot {
-	unsigned long epoch;	/* its decay time (now / decay_ms) + 1; 0 unused */
-	unsigned long blocks;	/* max-order blocks in use, the most seen */
-	unsigned long huge;	/* bytes of huge mappings in use, the most seen */
-};
-
-static struct peak_slot peak_slots[KMEM_DECAY_PEAK_MAX];	/* zone lock */
-static unsigned long last_take_ms;	/* zone lock: the latest take by a thread */
-static unsigned long nr_decay_released;	/* zone lock: released by the policy */
 static unsigned long (*release_clock)(void) = kmem_now_ms;
 
 /**
@@ -153,7 +144,7 @@ unsigned long buddy_decay_released(void)
 	unsigned long n;
 
 	zone_lock();
-	n = nr_decay_released;
+	n = kmem_zone.nr_decay_released;
 	zone_unlock_read();
 	return n;
 }
@@ -183,9 +174,9 @@ static struct peak_slot *peak_note(unsigned long now, bool take)
 	if (!n || !decay || tls_reaper)
 		return NULL;
 	if (take)
-		last_take_ms = now;
+		kmem_zone.last_take_ms = now;
 	epoch = now / decay + 1;
-	s = &peak_slots[epoch % min(n, (unsigned long)KMEM_DECAY_PEAK_MAX)];
+	s = &kmem_zone.peak[epoch % min(n, (unsigned long)KMEM_DECAY_PEAK_MAX)];
 	if (s->epoch != epoch) {
 		s->epoch = epoch;
 		s->blocks = d;
@@ -259,16 +250,17 @@ static unsigned long peak_keep(unsigned long now, unsigned long blocks,
 {
 	unsigned long n = READ_ONCE(kmem_config.decay_peak);
 	unsigned long decay = READ_ONCE(kmem_config.decay_ms);
+	struct zone *z = &kmem_zone;
 	unsigned long epoch;
 
-	lock_assert_held(&kmem_zone.lock);
+	lock_assert_held(&z->lock);
 	*keep_blocks = *keep_huge = 0;
-	if (!n || !decay || !last_take_ms || now >= last_take_ms + decay)
+	if (!n || !decay || !z->last_take_ms || now >= z->last_take_ms + decay)
 		return 0;
 	n = min(n, (unsigned long)KMEM_DECAY_PEAK_MAX);
 	epoch = now / decay + 1;
 	for (unsigned long i = 0; i < n; i++) {
-		const struct peak_slot *s = &peak_slots[i];
+		const struct peak_slot *s = &z->peak[i];
 		unsigned long age, kb, kh;
 
 		if (!s->epoch || s->epoch > epoch || epoch - s->epoch >= n)
@@ -287,7 +279,7 @@ static unsigned long peak_keep(unsigned long now, unsigned long blocks,
 	}
 	if (!*keep_blocks && !*keep_huge)
 		return 0;
-	return min(epoch * decay, last_take_ms + decay);
+	return min(epoch * decay, z->last_take_ms + decay);
 }
 
 /**
@@ -373,7 +365,7 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		n++;
 	}
 	if (!all)
-		nr_decay_released += n;
+		kmem_zone.nr_decay_released += n;
 	zone_unlock();
 
 	list_for_each_entry(page, &batch, lru)
