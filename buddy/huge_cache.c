@@ -183,11 +183,19 @@ void huge_cache_put(struct kmem_section *sec)
 	buddy_reaper_kick(due);
 }
 
-/* Keep @sec (retired) again, with the time it was first freed. */
+/*
+ * Keep @sec (retired) again, with the time it was first freed: in its
+ * place on the list, newest first, so that it expires in its turn.
+ */
 static void huge_cache_add_back(struct kmem_section *sec)
 {
+	struct kmem_section *pos;
+
 	kmem_mutex_lock(&huge_cache_lock);
-	list_add(&sec->node, &huge_cache);
+	list_for_each_entry(pos, &huge_cache, node)
+		if (pos->cached_at <= sec->cached_at)
+			break;
+	list_add_tail(&sec->node, &pos->node);
 	WRITE_ONCE(huge_cache_bytes, huge_cache_bytes + sec->size);
 	kmem_mutex_unlock(&huge_cache_lock);
 	/* A pass between the take and now saw no deadline. */
