@@ -1047,7 +1047,7 @@ bool kmem_profile_validate(void)
 static struct exit_map {
 	unsigned long start, end, offset;
 	char name[96];
-} exit_maps[EXIT_MAPS];
+} exit_maps[EXIT_MAPS] __bss_cold;
 static unsigned int nr_exit_maps;
 
 static unsigned long parse_hex(const char **p)

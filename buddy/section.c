@@ -51,11 +51,11 @@ BUILD_BUG_ON(SECTION_SIZE % HPAGE_SIZE);	/* sections start on huge pages */
 
 /*
  * The leaf of every root slot that has none yet: all zeros, never
- * written.  It sits in .bss, so reading it maps the zero page and costs
+ * written.  It sits in .bss (page-aligned, apart from the variables that
+ * are written: __bss_cold), so reading it maps the zero page and costs
  * no memory; the root's 1 KiB is filled with its address at load time.
  */
-static unsigned long leaf_none[SECTION_LEAF_SIZE]
-	__attribute__((aligned(PAGE_SIZE)));
+static unsigned long leaf_none[SECTION_LEAF_SIZE] __bss_cold;
 
 unsigned long *kmem_section_root[SECTION_ROOT_SIZE] = {
 	[0 ... SECTION_ROOT_SIZE - 1] = leaf_none,

@@ -22,6 +22,17 @@
 #define __tls_ie	__attribute__((tls_model("initial-exec")))
 #define __packed	__attribute__((packed))
 #define __maybe_unused	__attribute__((unused))
+/*
+ * Zero-initialised data that a small program never writes (buffers for a
+ * rare case, tables filled on demand, the zero leaf that is only read):
+ * the shared library's link script (cmake/kmem-bss.ld) puts it after the
+ * rest of .bss, so the variables a small program does write share as few
+ * pages as possible instead of sitting beside the tails of big arrays
+ * (Documentation/performance.md, "Fixed footprint").  Each such variable
+ * starts on a page of its own.  In a program linked with libkmem.a it is
+ * ordinary .bss.
+ */
+#define __bss_cold	__attribute__((section(".bss.kmem_cold"), aligned(4096)))
 
 #define barrier()	__asm__ __volatile__("" ::: "memory")
 /*

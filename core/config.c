@@ -61,7 +61,7 @@ struct kmem_config kmem_config = {
 	.thp = KMEM_THP_DEFAULT,
 };
 
-static char proc_environ[32768];	/* fallback copy, NUL-separated */
+static char proc_environ[32768] __bss_cold;	/* fallback copy, NUL-separated */
 static size_t proc_environ_len;
 
 static void load_proc_environ(void)
@@ -155,8 +155,8 @@ static void get_bool(const char *name, bool *out)
  * directory at start-up, so that a program that changes directory still
  * writes where it was asked to.
  */
-static char stats_print_path[PATH_MAX];
-static char profile_at_exit_path[PATH_MAX];
+static char stats_print_path[PATH_MAX] __bss_cold;
+static char profile_at_exit_path[PATH_MAX] __bss_cold;
 
 static void get_output(const char *name, char *path, const char **out)
 {

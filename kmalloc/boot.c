@@ -13,7 +13,7 @@
 
 #include "kmalloc/kmalloc.h"
 
-static char boot_arena[64 * 1024] __attribute__((aligned(4096)));
+static char boot_arena[64 * 1024] __bss_cold;
 static size_t boot_used;		/* atomic */
 
 /**
