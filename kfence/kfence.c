@@ -121,8 +121,27 @@ struct kfence_meta {
 
 static struct kmem_mutex kfence_lock = KMEM_MUTEX_INIT(LOCK_RANK_KFENCE);
 static struct kfence_meta *kfence_meta;	/* num_objects slots */
-static unsigned int *free_fifo;		/* slot numbers, oldest first */
+static unsigned int *free_fifo;		/* slot numbers + 1, oldest first */
 static unsigned int fifo_head, fifo_count;	/* kfence_lock */
+
+/*
+ * The free FIFO is a ring of num_objects entries that starts full, entry i
+ * holding slot i.  It is stored as slot + 1, and an entry still zero (the
+ * mapping's fresh page) stands for its own position: so start-up writes
+ * nothing, and a process that never samples an object never touches the
+ * FIFO's page (Documentation/kfence.md, "Memory").
+ */
+static unsigned int fifo_get(unsigned int pos)
+{
+	lock_assert_held(&kfence_lock);
+	return free_fifo[pos] ? free_fifo[pos] - 1 : pos;
+}
+
+static void fifo_set(unsigned int pos, unsigned int slot)
+{
+	lock_assert_held(&kfence_lock);
+	free_fifo[pos] = slot + 1;
+}
 static uint64_t rnd_state;			/* kfence_lock */
 static unsigned long next_arm_ms;		/* atomic: gate opens after */
 static bool timer_started;			/* atomic: the reaper arms */
@@ -546,7 +565,7 @@ void *kfence_alloc(const void *cache, const char *name, void (*ctor)(void *),
 		kst_inc(&kst.skip_capacity);
 		goto out;
 	}
-	slot = free_fifo[fifo_head];
+	slot = fifo_get(fifo_head);
 	fifo_head = (fifo_head + 1) % (unsigned int)kmem_config.kfence_num_objects;
 	WRITE_ONCE(fifo_count, fifo_count - 1);
 	m = &kfence_meta[slot];
@@ -646,7 +665,8 @@ void kfence_free(void *p, const void *cache, unsigned long caller)
 
 	kmem_mutex_lock(&kfence_lock);
 	slot = meta_index(m);
-	free_fifo[(fifo_head + fifo_count) % kmem_config.kfence_num_objects] = slot;
+	fifo_set((fifo_head + fifo_count) % kmem_config.kfence_num_objects,
+		 slot);
 	WRITE_ONCE(fifo_count, fifo_count + 1);
 	kfence_publish();
 	kmem_mutex_unlock(&kfence_lock);
@@ -854,8 +874,6 @@ static void kfence_init(void)
 		goto out;
 	}
 	free_fifo = (unsigned int *)((char *)kfence_meta + meta_size);
-	for (unsigned int i = 0; i < n; i++)
-		free_fifo[i] = i;
 	fifo_count = (unsigned int)n;
 	rnd_state = start_ns ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)pool;
 	if (!rnd_state)
