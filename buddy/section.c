@@ -71,23 +71,46 @@ static unsigned long nr_huge_cached;	/* section_lock */
 static unsigned long nr_buddy;		/* section_lock: BUDDY sections mapped */
 static struct kmem_section *sec_pool;	/* free descriptors, linked by desc */
 
-/* A descriptor for a section, from a pool carved out of whole pages. */
+/*
+ * The first descriptors, and the first DESC arena's owner table, are
+ * static: a small process (one BUDDY section, one arena) then writes no
+ * bookkeeping page of its own for them, only a few hundred bytes of .bss
+ * beside the other variables start-up writes (performance.md, "Fixed
+ * footprint").  Neither is ever freed to the OS, as the mapped ones are
+ * not.
+ */
+#define SEC_BOOT	4
+static struct kmem_section sec_boot[SEC_BOOT];	/* section_lock */
+static bool sec_boot_used;			/* section_lock */
+static struct kmem_section *owners_boot[DESC_SLOTS];
+static bool owners_boot_used;			/* section_lock */
+
+/* Put @n descriptors at @first on the free pool. */
+static void sec_pool_fill(struct kmem_section *first, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		first[i].desc = sec_pool;
+		sec_pool = &first[i];
+	}
+}
+
+/* A descriptor for a section: the static ones, then whole pages. */
 static struct kmem_section *sec_desc_alloc(void)
 {
 	struct kmem_section *sec;
 
 	lock_assert_held(&section_lock);
+	if (!sec_pool && !sec_boot_used) {
+		sec_boot_used = true;
+		sec_pool_fill(sec_boot, SEC_BOOT);
+	}
 	if (!sec_pool) {
 		char *page = kmem_os_map(PAGE_SIZE, PAGE_SIZE);
-		size_t n = PAGE_SIZE / sizeof(*sec);
 
 		if (!page)
 			return NULL;
-		for (size_t i = 0; i < n; i++) {
-			sec = (struct kmem_section *)page + i;
-			sec->desc = sec_pool;
-			sec_pool = sec;
-		}
+		sec_pool_fill((struct kmem_section *)page,
+			      PAGE_SIZE / sizeof(*sec));
 	}
 	sec = sec_pool;
 	sec_pool = sec->desc;
@@ -206,8 +229,13 @@ static struct page *desc_slot_get(struct kmem_section *owner)
 	arena = sec_desc_alloc();
 	if (!arena)
 		return NULL;
-	arena->owners = kmem_os_map(ALIGN(DESC_SLOTS * sizeof(void *),
-					  PAGE_SIZE), PAGE_SIZE);
+	if (!owners_boot_used) {
+		owners_boot_used = true;
+		arena->owners = owners_boot;
+	} else {
+		arena->owners = kmem_os_map(ALIGN(DESC_SLOTS * sizeof(void *),
+						  PAGE_SIZE), PAGE_SIZE);
+	}
 	if (!arena->owners)
 		goto out_free_desc;
 	base = kmem_os_map(SECTION_SIZE, SECTION_SIZE);
@@ -227,8 +255,11 @@ static struct page *desc_slot_get(struct kmem_section *owner)
 out_unmap_base:
 	kmem_os_unmap(base, SECTION_SIZE);
 out_unmap_owners:
-	kmem_os_unmap(arena->owners,
-		      ALIGN(DESC_SLOTS * sizeof(void *), PAGE_SIZE));
+	if (arena->owners == owners_boot)
+		owners_boot_used = false;
+	else
+		kmem_os_unmap(arena->owners,
+			      ALIGN(DESC_SLOTS * sizeof(void *), PAGE_SIZE));
 out_free_desc:
 	sec_desc_free(arena);
 	return NULL;
