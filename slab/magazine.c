@@ -286,7 +286,26 @@ static struct magazine_slot *slot_get(struct slab_thread *st,
 }
 
 /* The thread's slot when it may use magazines for @r; NULL otherwise. */
-static struct magazine_slot *slow_slot(struct kmem_cache *r)
+/*
+ * A thread's first SLOT_WARMUP allocations from a cache with an inline
+ * slot take the locked single-object path; the next one, or the thread's
+ * first free to the cache, gives the slot its magazines.  (Frees do not
+ * wait: a free that went to the slab would be handed straight back by
+ * the next allocation, and the object may be another thread's, whose
+ * cache line that thread may still be writing, the passive false
+ * sharing magazine_alloc() avoids.)  Magazines pay for themselves over
+ * many calls;
+ * for a cache a thread calls a handful of times (most of a small
+ * program's size classes) they are pages of magazine slabs and a batch
+ * of objects taken out of the slab for nothing: a small program's
+ * first allocations touched 5 pages of magazines (performance.md,
+ * "Fixed footprint").  The count never goes back: a slot flushed later
+ * (exit, shrink) loads magazines again at its next slow call.
+ */
+#define SLOT_WARMUP	16
+BUILD_BUG_ON(SLOT_WARMUP > UINT8_MAX);
+
+static struct magazine_slot *slow_slot(struct kmem_cache *r, bool alloc)
 {
 	struct slab_thread *st = kmem_tls_slab;
 
@@ -295,7 +314,14 @@ static struct magazine_slot *slow_slot(struct kmem_cache *r)
 	if (st == &slab_thread_none && kmem_tls_state == KMEM_THREAD_NONE &&
 	    kmem_thread_attach())
 		st = kmem_tls_slab;
-	return st != &slab_thread_none ? slot_get(st, r) : NULL;
+	if (st == &slab_thread_none)
+		return NULL;
+	if (alloc && r->id < KMEM_SLOTS_INLINE && !st->slots[r->id].magsize &&
+	    st->warm[r->id] < SLOT_WARMUP) {
+		st->warm[r->id]++;
+		return NULL;
+	}
+	return slot_get(st, r);
 }
 
 /* Exchange the roles of a slot's two magazines. */
@@ -396,7 +422,7 @@ pop:
 void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	struct kmem_cache *r = s->root;
-	struct magazine_slot *c = slow_slot(r);
+	struct magazine_slot *c = slow_slot(r, true);
 	void *obj;
 
 	if (!c)
@@ -467,7 +493,7 @@ push:
 void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 {
 	struct kmem_cache *r = s->root;
-	struct magazine_slot *c = slow_slot(r);
+	struct magazine_slot *c = slow_slot(r, false);
 
 	if (!c) {
 		slab_free_single(r, obj, caller);

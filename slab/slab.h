@@ -219,6 +219,9 @@ struct slab_thread {
 	struct magazine_slot slots[KMEM_SLOTS_INLINE];
 	struct magazine_slot none;
 	struct slab_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_SLOTS_INLINE];
+	uint8_t warm[KMEM_SLOTS_INLINE];	/* slow calls before the inline
+						 * slot's first magazine
+						 * (slow_slot(); private) */
 };
 
 extern __thread struct slab_thread *kmem_tls_slab __tls_ie;

@@ -1413,6 +1413,58 @@ START_TEST(test_remote_free_not_handed_back)
 }
 END_TEST
 
+/*
+ * Issue 14 item 5: a thread's first 16 allocations from a cache take no
+ * magazine (they would cost a small program a page of magazines per size
+ * class); the 17th loads one, and a free loads one at once.
+ */
+static void *warmup_thread(void *arg)
+{
+	struct kmem_cache *s = arg;
+	unsigned long mags = info_of("kmem_magazine_128").active_objs;
+	void *o[17];
+
+	for (int i = 0; i < 16; i++)
+		o[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_uint_eq(info_of("kmem_magazine_128").active_objs, mags);
+	/* Taken from the slabs one at a time: no batch out of them. */
+	ck_assert_uint_eq(info_of("warmup").active_objs, 16);
+	o[16] = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_uint_gt(info_of("kmem_magazine_128").active_objs, mags);
+	ck_assert_uint_gt(info_of("warmup").active_objs, 17);
+	for (int i = 0; i < 17; i++)
+		kmem_cache_free(s, o[i]);
+	return NULL;
+}
+
+static void *warmup_free_thread(void *arg)
+{
+	struct kmem_cache *s = arg;
+	unsigned long mags = info_of("kmem_magazine_128").active_objs;
+	void *o = kmem_cache_alloc(s, GFP_KERNEL);
+
+	ck_assert_uint_eq(info_of("kmem_magazine_128").active_objs, mags);
+	kmem_cache_free(s, o);
+	ck_assert_uint_gt(info_of("kmem_magazine_128").active_objs, mags);
+	return NULL;
+}
+
+START_TEST(test_magazines_after_warmup)
+{
+	struct kmem_cache *s = kmem_cache_create("warmup", 64, 0,
+						 SLAB_NO_MERGE, NULL);
+	pthread_t t;
+
+	ck_assert_uint_eq(s->magsize, 128);
+	ck_assert_uint_lt(s->id, KMEM_SLOTS_INLINE);
+	pthread_create(&t, NULL, warmup_thread, s);
+	pthread_join(t, NULL);
+	pthread_create(&t, NULL, warmup_free_thread, s);
+	pthread_join(t, NULL);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
 START_TEST(test_thread_exit_returns_magazines)
 {
 	static void *o[500];
@@ -1749,6 +1801,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_thread_exit_returns_magazines);
 	tcase_add_test(tc, test_free_first_then_alloc);
 	tcase_add_test(tc, test_remote_free_not_handed_back);
+	tcase_add_test(tc, test_magazines_after_warmup);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validate");
