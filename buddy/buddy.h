@@ -451,6 +451,7 @@ void buddy_reaper_kick(unsigned long due);
 void buddy_reaper_report(struct reaper_report *r);
 bool buddy_reaper_idle(void);
 void buddy_reaper_start(void);
+bool buddy_reaper_running(void);
 void buddy_reaper_add_hook(void (*fn)(unsigned long now_ms,
 				      unsigned long *next));
 void buddy_reclaim_set_hook(bool (*fn)(void));

@@ -713,14 +713,25 @@ void reaper_maybe_start(void)
  *
  * For memory the zone does not see (retained mappings of their own,
  * buddy/huge_cache.c), which must go back in an idle process too, and
- * for KFENCE's sampling timer (kfence/kfence.c), which must run in small
- * processes too.
+ * for KFENCE's sampling timer once the process has one for other reasons
+ * (kfence/kfence.c; a small process's allocations open the gate).
  *
  * Context: an allocation slow path (never free()), no kmem lock held.
  */
 void buddy_reaper_start(void)
 {
 	reaper_start();
+}
+
+/**
+ * buddy_reaper_running - has the reaper thread been started?
+ *
+ * Context: any.  A racy read: a reaper that is starting may read as not
+ * running yet.
+ */
+bool buddy_reaper_running(void)
+{
+	return READ_ONCE(reaper_started);
 }
 
 /**

@@ -33,14 +33,20 @@
  * use after free still faults.
  *
  * Sampling: kfence_gate is the flag every allocation entry point tests
- * (one load, one branch that is almost never taken).  The reaper thread
- * (buddy/release.c) opens it every KMEM_KFENCE_SAMPLE_INTERVAL ms; the
- * first allocation that sees it open takes it with an exchange and is
- * guarded; the others go on as usual.  The gate starts open: the first
- * allocation to take it is not guarded but starts the reaper (a small
- * process otherwise has none), so the first sample comes one interval
- * after start-up, as in the kernel.  With an interval of -1 the gate
- * stays open: every eligible allocation is guarded while a slot is free.
+ * (one load, one branch that is almost never taken).  It is opened again
+ * KMEM_KFENCE_SAMPLE_INTERVAL ms after it was taken; the first
+ * allocation that sees it open takes it with an exchange and is guarded;
+ * the others go on as usual.  Who opens it: the reaper thread
+ * (buddy/release.c) when the process has one; otherwise the first
+ * allocation slow path after the interval (kfence_tick(), called by every
+ * magazine refill: a cache's allocations reach it at least once per
+ * magazine, 4 to 128 allocations), so that KFENCE never starts a thread
+ * of its own: a small program's footprint (performance.md, "Fixed
+ * footprint").  The gate starts open: the first allocation to take it
+ * is not guarded but starts the interval, so the first sample comes one
+ * interval after start-up, as in the kernel.  With an interval of -1 the
+ * gate stays open: every eligible allocation is guarded while a slot is
+ * free.
  *
  * Faults: a SIGSEGV handler (SA_SIGINFO | SA_ONSTACK) looks only at
  * faults inside the pool; every other one is passed, with its own
@@ -437,10 +443,14 @@ static void report_free(const struct kfence_meta *m, unsigned long p,
 
 /* ---- allocation ---------------------------------------------------------- */
 
+/* When an allocation slow path opens the gate (ms); 0: none pending. */
+unsigned long kfence_tick_due;		/* atomic */
+
 /*
- * The gate was taken: the reaper opens it again one interval from now.
- * Starting the reaper here, from an allocation with no kmem lock held,
- * is what makes sampling go on in a process too small to have one.
+ * The gate was taken: it opens again one interval from now, by the
+ * reaper if the process has one, else by an allocation slow path
+ * (kfence_tick()).  Either way sampling goes on in a process too small
+ * to have started the reaper, without KFENCE starting a thread.
  */
 static void gate_taken(void)
 {
@@ -448,8 +458,31 @@ static void gate_taken(void)
 		kmem_config.kfence_sample_interval;
 
 	WRITE_ONCE(next_arm_ms, due);
-	buddy_reaper_start();
-	buddy_reaper_kick(due);
+	if (buddy_reaper_running())
+		buddy_reaper_kick(due);
+	else
+		__atomic_store_n(&kfence_tick_due, due, __ATOMIC_RELAXED);
+}
+
+/**
+ * kfence_tick_slow - open the gate if its interval has passed
+ *
+ * kfence_tick()'s slow half, while a reopening is pending.  The pending
+ * time is cleared only if it is still the one read, so a gate taken
+ * meanwhile (a new time) is not lost.
+ *
+ * Context: an allocation slow path, any lock.
+ */
+void kfence_tick_slow(void)
+{
+	unsigned long due = __atomic_load_n(&kfence_tick_due,
+					    __ATOMIC_RELAXED);
+
+	if (!due || kmem_now_ms() < due)
+		return;
+	if (__atomic_compare_exchange_n(&kfence_tick_due, &due, 0, false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		WRITE_ONCE(kfence_gate, 1);
 }
 
 /* The reaper's pass: open the gate when the interval has passed. */

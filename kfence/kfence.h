@@ -41,6 +41,23 @@ static __always_inline bool kfence_armed(void)
 	return unlikely(READ_ONCE(kfence_gate) != 0);
 }
 
+extern unsigned long kfence_tick_due;
+void kfence_tick_slow(void);
+
+/*
+ * kfence_tick - an allocation slow path's turn to open the gate
+ *
+ * In a process without the reaper thread, the gate is opened again by
+ * the first allocation slow path (a magazine refill: at least once every
+ * magazine's worth of allocations from a cache) after the interval: one
+ * load here while no reopening is pending (kfence/kfence.c, "Sampling").
+ */
+static __always_inline void kfence_tick(void)
+{
+	if (unlikely(READ_ONCE(kfence_tick_due)))
+		kfence_tick_slow();
+}
+
 /* is_kfence_address - is @p inside the pool (objects and guard pages)? */
 static __always_inline bool is_kfence_address(const void *p)
 {

@@ -877,7 +877,10 @@ struct kmem_thread_part slab_thread_part = {
  */
 void *slab_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
-	void *obj = slab_alloc_slow(s, gfp, caller);
+	void *obj;
+
+	kfence_tick();
+	obj = slab_alloc_slow(s, gfp, caller);
 
 	if (unlikely(!obj) && (gfp & __GFP_NOFAIL)) {
 		for (int tries = 0; !obj && tries < 100; tries++) {

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -166,6 +167,22 @@ static void *thread_free(void *p)
 {
 	kmem_free(p);
 	return NULL;
+}
+
+/* The threads of this process, from /proc/self/task. */
+static int nr_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 static void *thread_uaf(void *p)
@@ -433,8 +450,9 @@ int main(int argc, char **argv)
 			ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 			     (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		}
-		printf("allocs %lu ms %ld interval %ld\n", stats().allocs, ms,
-		       stats().sample_interval);
+		printf("allocs %lu ms %ld interval %ld threads %d\n",
+		       stats().allocs, ms, stats().sample_interval,
+		       nr_threads());
 	} else if (!strcmp(mode, "threads")) {
 		pthread_t t;
 
