@@ -1446,6 +1446,8 @@ static void *warmup_free_thread(void *arg)
 	ck_assert_uint_eq(info_of("kmem_magazine_128").active_objs, mags);
 	kmem_cache_free(s, o);
 	ck_assert_uint_gt(info_of("kmem_magazine_128").active_objs, mags);
+	/* In the thread's magazine, not back in its slab. */
+	ck_assert_uint_eq(info_of("warmup-free").active_objs, 1);
 	return NULL;
 }
 
@@ -1459,6 +1461,9 @@ START_TEST(test_magazines_after_warmup)
 	ck_assert_uint_lt(s->id, KMEM_SLOTS_INLINE);
 	pthread_create(&t, NULL, warmup_thread, s);
 	pthread_join(t, NULL);
+	kmem_cache_destroy(s);
+	/* A cache of its own: its depot has no magazine to hand out. */
+	s = kmem_cache_create("warmup-free", 64, 0, SLAB_NO_MERGE, NULL);
 	pthread_create(&t, NULL, warmup_free_thread, s);
 	pthread_join(t, NULL);
 	kmem_cache_destroy(s);
