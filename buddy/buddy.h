@@ -258,19 +258,25 @@ static __always_inline struct page *section_page(struct kmem_section *sec,
 }
 
 /*
- * Descriptor arrays live in 512 KiB slots of a DESC arena: a header page
- * naming the section, then the section's 8192 descriptors (256 KiB).  So
- * a descriptor we trust (one the allocator itself is handling) reaches
- * its section and address with one load; a descriptor from a caller is
- * checked through the table first (page_section()).
+ * Descriptor arrays live in 512 KiB slots of a DESC arena: a 64-byte
+ * header naming the section, then the section's 8192 descriptors
+ * (256 KiB).  So a descriptor we trust (one the allocator itself is
+ * handling) reaches its section and address with one load; a descriptor
+ * from a caller is checked through the table first (page_section()).
+ * The header shares its page with the first descriptors, which every
+ * section writes (a whole header page was one more page resident in
+ * every process: performance.md, "Fixed footprint").
  */
 #define DESC_SLOT_SIZE	(2 * PAGES_PER_SECTION * sizeof(struct page))
 #define DESC_SLOTS	(SECTION_SIZE / DESC_SLOT_SIZE)
+#define DESC_HEADER	64UL	/* bytes before the first descriptor */
 
 struct desc_slot {
 	struct kmem_section *sec;	/* the BUDDY section described */
 	unsigned long base;		/* its first byte */
 };
+BUILD_BUG_ON(sizeof(struct desc_slot) > DESC_HEADER);
+BUILD_BUG_ON(DESC_HEADER % sizeof(struct page));
 
 static __always_inline struct desc_slot *page_slot(const struct page *page)
 {
@@ -280,7 +286,7 @@ static __always_inline struct desc_slot *page_slot(const struct page *page)
 /* First descriptor of the array @page belongs to. */
 static __always_inline struct page *desc_base(const struct page *page)
 {
-	return (struct page *)((char *)page_slot(page) + PAGE_SIZE);
+	return (struct page *)((char *)page_slot(page) + DESC_HEADER);
 }
 
 static __always_inline unsigned long page_index(const struct page *page)

@@ -26,7 +26,8 @@
  *    in a slot of a DESC section, so a buffer overrun in a page never
  *    reaches the allocator's books.
  *  - DESC: a SECTION_SIZE arena of descriptor arrays, 64 slots of 512 KiB:
- *    a header page naming the section, then its 256 KiB of descriptors.
+ *    a 64-byte header naming the section, then its 256 KiB of descriptors
+ *    (DESC_HEADER, buddy.h).
  *    Being in the table, a struct page pointer can be checked (is it a
  *    descriptor of ours, and of which section?) without dereferencing it;
  *    a trusted one finds its section through the header in one load.
@@ -44,7 +45,7 @@
 #include "buddy/buddy.h"
 
 BUILD_BUG_ON(DESC_SLOT_SIZE * DESC_SLOTS != SECTION_SIZE);
-BUILD_BUG_ON(PAGE_SIZE + PAGES_PER_SECTION * sizeof(struct page) >
+BUILD_BUG_ON(DESC_HEADER + PAGES_PER_SECTION * sizeof(struct page) >
 	     DESC_SLOT_SIZE);
 BUILD_BUG_ON(MAX_BLOCKS_PER_SECTION != 8);
 BUILD_BUG_ON(SECTION_SIZE % HPAGE_SIZE);	/* sections start on huge pages */
@@ -222,7 +223,7 @@ static struct page *desc_slot_get(struct kmem_section *owner)
 				owner->desc = arena;
 				return (struct page *)(arena->base +
 						       i * DESC_SLOT_SIZE +
-						       PAGE_SIZE);
+						       DESC_HEADER);
 			}
 		}
 	}
@@ -250,7 +251,7 @@ static struct page *desc_slot_get(struct kmem_section *owner)
 	table_set(arena->base, SECTION_SIZE, arena);
 	arena->owners[0] = owner;
 	owner->desc = arena;
-	return (struct page *)((char *)base + PAGE_SIZE);
+	return (struct page *)((char *)base + DESC_HEADER);
 
 out_unmap_base:
 	kmem_os_unmap(base, SECTION_SIZE);
@@ -285,9 +286,9 @@ struct kmem_section *page_section(const struct page *page)
 	off = a - arena->base;
 	owner = READ_ONCE(arena->owners[off / DESC_SLOT_SIZE]);
 	off %= DESC_SLOT_SIZE;
-	if (!owner || off < PAGE_SIZE ||
-	    off >= PAGE_SIZE + PAGES_PER_SECTION * sizeof(struct page) ||
-	    (off - PAGE_SIZE) % sizeof(struct page))
+	if (!owner || off < DESC_HEADER ||
+	    off >= DESC_HEADER + PAGES_PER_SECTION * sizeof(struct page) ||
+	    (off - DESC_HEADER) % sizeof(struct page))
 		return NULL;
 	return owner;
 }
