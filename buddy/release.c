@@ -459,6 +459,14 @@ void buddy_release_all(void)
  */
 #define REAPER_AWAKE	0UL		/* reaper_wait: running a pass */
 #define REAPER_NO_DEADLINE ULONG_MAX	/* reaper_wait: asleep, no deadline */
+/*
+ * Pages out of the zone past which the reaper starts: 1 MiB.  A small
+ * program stays under it (ls -l of 300 files: 128 pages).  Not higher:
+ * started once the zone had carved a second max-order block (4 MiB), it
+ * left one free block resident in an idle process that had used 20 MiB
+ * (13.1 MB against 9.0 MB; not understood yet, performance.md).
+ */
+#define REAPER_START_PAGES 256UL
 
 static struct kmem_mutex reaper_mutex = KMEM_MUTEX_INIT(LOCK_RANK_REAPER);
 /*
@@ -649,9 +657,12 @@ static void *reaper_main(void *arg)
  * thread registry, which the new thread needs, before any handler runs.)
  * It is waited for once per process, a thread start-up (~50 us).
  *
- * The reaper starts once the process has mapped a second section (its
- * pages passed 32 MiB): small processes never pay for a thread, unless a
- * layer needs its timer (buddy_reaper_start(): KFENCE).  It is
+ * The reaper starts once the process has taken more than 1 MiB out of
+ * the zone (REAPER_START_PAGES), or mapped a second section: then an
+ * idle process has memory worth giving back.  A small program (most
+ * command-line tools) never pays for a thread and its stack
+ * (performance.md, "Fixed footprint"); KFENCE's timer does not need one
+ * (kfence/kfence.c, "Sampling").  It is
  * started from an allocation slow path, never from free(), with no kmem
  * lock held and every signal blocked so that it never runs a handler.
  */
@@ -702,9 +713,21 @@ static void reaper_start(void)
 	kmem_mutex_unlock(&reaper_mutex);
 }
 
+/*
+ * Called after every allocation that took blocks from the zone (with no
+ * lock held).  Racy reads of the zone's figures: a stale one starts the
+ * reaper one zone allocation later.
+ */
 void reaper_maybe_start(void)
 {
-	if (READ_ONCE(kmem_zone.nr_sections) >= 2)
+	unsigned long used;
+
+	if (READ_ONCE(reaper_started))
+		return;
+	used = READ_ONCE(kmem_zone.managed_pages) -
+	       READ_ONCE(kmem_zone.free_pages);
+	if (READ_ONCE(kmem_zone.nr_sections) >= 2 ||
+	    used > REAPER_START_PAGES)
 		reaper_start();
 }
 

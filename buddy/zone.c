@@ -619,8 +619,7 @@ unsigned int zone_rmqueue_bulk(unsigned int order, unsigned int count,
 	if (n)
 		release_note_take();	/* the demand the policy keeps */
 	zone_unlock();
-	if (grew)
-		reaper_maybe_start();
+	reaper_maybe_start();	/* grew, or past one block: release.c */
 	return n;
 }
 
@@ -635,8 +634,7 @@ static struct page *zone_alloc(gfp_t gfp, unsigned int order)
 	if (page)
 		release_note_take();	/* the demand the policy keeps */
 	zone_unlock();
-	if (grew)
-		reaper_maybe_start();
+	reaper_maybe_start();	/* grew, or past one block: release.c */
 	return page;
 }
 

@@ -3,9 +3,9 @@
  * tests/reaper_fork.c - fork() right after the allocation that started
  * kmem's reaper thread: the child must not inherit the thread half-started.
  *
- * kmem starts its reaper thread from inside an allocation (KFENCE's timer
- * at the first allocations; otherwise the second section or a retained
- * mapping), so a program that never creates a thread gets one at a moment
+ * kmem starts its reaper thread from inside an allocation (the one that
+ * takes the process past 1 MiB out of the page allocator, the second
+ * section or a retained mapping), so a program that never creates a thread gets one at a moment
  * it does not choose, and may fork() right after that allocation
  * returns.  Creating a thread is not over when pthread_create() returns:
  * the new thread runs its start-up in the C library and in whatever
@@ -101,8 +101,8 @@ int main(void)
 	pthread_atfork(NULL, after_fork_parent, NULL);
 	armed = true;
 	/*
-	 * KFENCE starts the reaper at the first small allocations; without
-	 * it the second section does.
+	 * The reaper starts once the process has more than 1 MiB out of
+	 * the page allocator (the second 1 MiB block here).
 	 */
 	for (i = 0; i < 128 && !__atomic_load_n(&creations, __ATOMIC_RELAXED);
 	     i++)
