@@ -715,8 +715,9 @@ static void reaper_start(void)
 
 /*
  * Called after every allocation that took blocks from the zone (with no
- * lock held).  Racy reads of the zone's figures: a stale one starts the
- * reaper one zone allocation later.
+ * lock held).  The zone's page counts are read without its lock
+ * (data_race(): written with plain stores under it): a stale or mixed
+ * pair only starts the reaper one zone allocation earlier or later.
  */
 void reaper_maybe_start(void)
 {
@@ -724,8 +725,8 @@ void reaper_maybe_start(void)
 
 	if (READ_ONCE(reaper_started))
 		return;
-	used = READ_ONCE(kmem_zone.managed_pages) -
-	       READ_ONCE(kmem_zone.free_pages);
+	used = data_race(kmem_zone.managed_pages) -
+	       data_race(kmem_zone.free_pages);
 	if (READ_ONCE(kmem_zone.nr_sections) >= 2 ||
 	    used > REAPER_START_PAGES)
 		reaper_start();
