@@ -37,8 +37,9 @@
  * A section whose blocks are all released is unmapped once more than
  * kmem_config.retain_sections such sections exist.
  *
- * Fast path: orders 0..3 are served from the calling thread's lists
- * (buddy/pcp.c) without a lock.  Slow path: the zone lock; then a new
+ * Fast path: orders 0..8 are served from the calling thread's lists
+ * (buddy/pcp.c: 0..3 as the kernel's, 4..8 one large block each)
+ * without a lock.  Slow path: the zone lock; then a new
  * section from the OS if the flags allow it (__GFP_DIRECT_RECLAIM).
  *
  * Lock order: the table in core/lock.h (reaper_mutex, zone_os_lock,
