@@ -567,6 +567,51 @@ START_TEST(test_huge_kept_churn)
 }
 END_TEST
 
+/*
+ * A kept mapping that a gathered request took only part of goes back to
+ * the list with the time it was freed, in its place among the others:
+ * it is given back when its own decay time is up, not only once every
+ * newer one's is (60131bc; put back at the list's head, the 1 MiB left
+ * of @p below waited behind @r).  The test's own clock, no reaper.
+ */
+START_TEST(test_huge_kept_piece_expires_in_turn)
+{
+	const size_t mib = 1 << 20;
+	const unsigned long base = 10UL * 1000 * 1000;
+	char *p, *q, *r, *x;
+
+	kmem_config.background = false;
+	kmem_config.decay_ms = 1000;
+	kmem_config.decay_peak = 0;	/* age alone decides */
+	release_clock_ms = base;
+	buddy_set_clock(release_clock);
+
+	p = kmem_malloc(8 * mib);
+	q = kmem_malloc(10 * mib);
+	r = kmem_malloc(6 * mib);
+	ck_assert(p && q && r);
+	kmem_free(p);			/* freed at base */
+	release_clock_ms = base + 600;
+	kmem_free(q);
+	kmem_free(r);			/* both at base + 600 */
+	ck_assert_uint_eq(buddyinfo().huge_cached, 24 * mib);
+
+	/* 17 MiB: q grows, 7 MiB of p's pages move in, p keeps 1 MiB. */
+	release_clock_ms = base + 700;
+	x = kmem_malloc(17 * mib);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 7 * mib);
+
+	/* p's 1 MiB is due at base + 1000, r at base + 1600. */
+	release_clock_ms = base + 1100;
+	kmem_free(x);
+	ck_assert_msg(buddyinfo().huge_cached == 23 * mib,
+		      "%lu bytes kept, expected r's 6 MiB and x's 17 MiB",
+		      buddyinfo().huge_cached);
+	buddy_set_clock(NULL);
+}
+END_TEST
+
 START_TEST(test_posix_memalign)
 {
 	void *p = (void *)1;
@@ -1264,6 +1309,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_calloc_and_realloc);
 	tcase_add_test(tc, test_huge_kept_gathered);
 	tcase_add_test(tc, test_huge_kept_churn);
+	tcase_add_test(tc, test_huge_kept_piece_expires_in_turn);
 	tcase_add_test(tc, test_posix_memalign);
 	tcase_add_test(tc, test_aligned_family);
 	tcase_add_test(tc, test_usable_size);
