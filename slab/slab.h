@@ -52,6 +52,7 @@
 #define SLAB_MIN_PARTIAL 2	/* empty slabs a cache keeps */
 #define DEPOT_MAX_EMPTY	8
 #define DEPOT_MIN_FULL	2	/* full magazines a depot keeps over budget */
+#define DEPOT_AFFINITY	8	/* newest full magazines searched for our own */
 
 /* Poison and red-zone bytes: the kernel's values (include/linux/poison.h). */
 #define POISON_INUSE	0x5a	/* padding: uninitialised */
@@ -88,6 +89,7 @@ enum slab_state { SLAB_FREE_LIST, SLAB_PARTIAL_LIST, SLAB_FULL_LIST,
 struct kmem_magazine {
 	struct list_head list;		/* depot_full or depot_empty */
 	unsigned long stamp;		/* depot_full: kmem_now_ms() it went in */
+	int owner;			/* depot_full: the thread that filled it */
 	void *round[];
 };
 

@@ -1414,6 +1414,96 @@ START_TEST(test_remote_free_not_handed_back)
 END_TEST
 
 /*
+ * Depot affinity (issue 15): two threads that never share objects each
+ * get their own objects back.  Both allocate a set, A frees its set, B frees its set on top
+ * of it in the depot, then A allocates as many again: every one must be
+ * one A freed, none B's (whose lines B's core wrote last).
+ */
+#define PAIR_OBJS 512
+struct depot_pair {
+	struct kmem_cache *s;
+	pthread_barrier_t allocated, freed_a, freed_b;
+	void *a[PAIR_OBJS], *b[PAIR_OBJS], *again[PAIR_OBJS];
+};
+
+static void *depot_pair_a(void *arg)
+{
+	struct depot_pair *p = arg;
+
+	for (int i = 0; i < PAIR_OBJS; i++)
+		p->a[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	pthread_barrier_wait(&p->allocated);
+	for (int i = 0; i < PAIR_OBJS; i++)
+		kmem_cache_free(p->s, p->a[i]);
+	pthread_barrier_wait(&p->freed_a);
+	pthread_barrier_wait(&p->freed_b);
+	for (int i = 0; i < PAIR_OBJS; i++)
+		p->again[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	return NULL;
+}
+
+static void *depot_pair_b(void *arg)
+{
+	struct depot_pair *p = arg;
+
+	for (int i = 0; i < PAIR_OBJS; i++)
+		p->b[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	pthread_barrier_wait(&p->allocated);
+	pthread_barrier_wait(&p->freed_a);
+	for (int i = 0; i < PAIR_OBJS; i++)
+		kmem_cache_free(p->s, p->b[i]);
+	pthread_barrier_wait(&p->freed_b);
+	return NULL;
+}
+
+static int ptr_cmp(const void *x, const void *y)
+{
+	uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+static bool ptr_in(void **sorted, size_t n, void *p)
+{
+	return bsearch(&p, sorted, n, sizeof(p), ptr_cmp) != NULL;
+}
+
+START_TEST(test_depot_returns_own_magazines)
+{
+	static struct depot_pair p;
+	unsigned int foreign = 0, own = 0;
+	pthread_t ta, tb;
+
+	p.s = kmem_cache_create("depot-pair", 64, 0, SLAB_NO_MERGE, NULL);
+	pthread_barrier_init(&p.allocated, NULL, 2);
+	pthread_barrier_init(&p.freed_a, NULL, 2);
+	pthread_barrier_init(&p.freed_b, NULL, 2);
+	pthread_create(&ta, NULL, depot_pair_a, &p);
+	pthread_create(&tb, NULL, depot_pair_b, &p);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	qsort(p.a, PAIR_OBJS, sizeof(void *), ptr_cmp);
+	qsort(p.b, PAIR_OBJS, sizeof(void *), ptr_cmp);
+	for (int i = 0; i < PAIR_OBJS; i++) {
+		ck_assert_ptr_nonnull(p.again[i]);
+		foreign += ptr_in(p.b, PAIR_OBJS, p.again[i]);
+		own += ptr_in(p.a, PAIR_OBJS, p.again[i]);
+	}
+	ck_assert_msg(foreign == 0,
+		      "%u of %d objects handed back to A were freed by B",
+		      foreign, PAIR_OBJS);
+	/* Mostly A's own (the rest are ones A's magazines held already). */
+	ck_assert_uint_ge(own, PAIR_OBJS / 2);
+	for (int i = 0; i < PAIR_OBJS; i++)
+		kmem_cache_free(p.s, p.again[i]);
+	pthread_barrier_destroy(&p.allocated);
+	pthread_barrier_destroy(&p.freed_a);
+	pthread_barrier_destroy(&p.freed_b);
+	kmem_cache_destroy(p.s);
+}
+END_TEST
+
+/*
  * Issue 14 item 5: a thread's first 16 allocations from a cache take no
  * magazine (they would cost a small program a page of magazines per size
  * class); the 17th loads one, and a free loads one at once.
@@ -1806,6 +1896,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_thread_exit_returns_magazines);
 	tcase_add_test(tc, test_free_first_then_alloc);
 	tcase_add_test(tc, test_remote_free_not_handed_back);
+	tcase_add_test(tc, test_depot_returns_own_magazines);
 	tcase_add_test(tc, test_magazines_after_warmup);
 	suite_add_tcase(s, tc);
 
