@@ -74,13 +74,16 @@ static inline struct kmem_magazine *mag_of(void **rounds)
 /**
  * magazine_size_for - rounds per magazine for objects of @size bytes
  *
- * About 32 KiB of objects per magazine, between 4 and 128 rounds (16 KiB
- * sent two threads sharing a 1 KiB class to the depot lock every few
- * dozen allocations: larson-2 ran 20% slower).
+ * About 128 KiB of objects per magazine, between 4 and 128 rounds: 128
+ * rounds up to 1 KiB, 16 for 8 KiB, 8 for the largest malloc classes.
+ * Each magazine change of a busy thread is a trip to the depot under the
+ * cache lock; at 32 KiB, 4 KiB-16 KiB objects (4 rounds) went there every
+ * 4 calls, 22% of rptest-1's time (performance.md, "Magazines of 128 KiB").
+ * At 16 KiB, two threads sharing a 1 KiB class ran larson-2 20% slower.
  */
 unsigned int magazine_size_for(unsigned int size)
 {
-	unsigned int r = 32768 / max(size, 1U);
+	unsigned int r = 131072 / max(size, 1U);
 
 	r = r ? 1U << ilog2_ul(r) : 1;
 	return clamp(r, 4U, 128U);
