@@ -49,8 +49,10 @@ static void *worker(void *arg)
 	if (j->id % 3 == 0)
 		return NULL;	/* a thread that only freed */
 	for (int i = 0; i < 200; i++) {
-		tmp[i] = malloc((size_t)((i * 131 + j->id) % 2000) + 1);
-		memset(tmp[i], i, 8);
+		size_t n = (size_t)((i * 131 + j->id) % 2000) + 1;
+
+		tmp[i] = malloc(n);
+		memset(tmp[i], i, n < 8 ? n : 8);	/* within the block */
 	}
 	for (int i = 0; i < 200; i++)
 		free(tmp[i]);
