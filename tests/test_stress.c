@@ -6,7 +6,10 @@
  * caches (with and without constructors) and page blocks, fills what it
  * gets with a tag and checks the tag when it frees, and hands a share of
  * its objects to the next thread to free.  At the end every validator must
- * pass and every cache must be empty.  Meanwhile a reader thread takes
+ * pass and every cache must be empty.  Every 64 operations each thread
+ * moves itself to another allowed CPU (sched_setaffinity, thousands of
+ * hops per run, issue 15), so that the magazines and the depot's affinity
+ * see threads migrate mid-operation.  Meanwhile a reader thread takes
  * the statistics the way kmeminfo and malloc_stats() do (slabinfo and
  * buddyinfo snapshots, their printed forms), so that ThreadSanitizer sees
  * those racy reads against live fast paths.  KMEM_STRESS_SEED and
@@ -55,6 +58,8 @@ static long ops_per_thread = 200000;
 static uint64_t base_seed = 2024;
 static int errors;
 static bool stop_reading;
+static int cpus[CPU_SETSIZE], nr_cpus;	/* the CPUs the test may run on */
+static long hops;			/* successful moves to another CPU */
 
 static void ctor(void *p)
 {
@@ -115,6 +120,17 @@ static void obj_alloc(struct obj *o, uint64_t r)
 	((unsigned char *)o->p)[o->size - 1] = o->tag;
 }
 
+/* Move the calling thread to a CPU picked by @r (any allowed one). */
+static void hop_cpu(uint64_t r)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpus[r % (uint64_t)nr_cpus], &set);
+	if (!pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		__atomic_add_fetch(&hops, 1, __ATOMIC_RELAXED);
+}
+
 static void *stress_thread(void *arg)
 {
 	int id = (int)(long)arg;
@@ -148,6 +164,8 @@ static void *stress_thread(void *arg)
 		} else {
 			obj_alloc(o, seed >> 3);
 		}
+		if (op % 64 == 0)
+			hop_cpu(seed >> 20);
 		if (op % 512 == 0) {
 			h = &hands[id];
 			pthread_mutex_lock(&h->lock);
@@ -205,6 +223,14 @@ START_TEST(test_stress)
 		ops_per_thread = strtol(v, NULL, 0);
 	fprintf(stderr, "stress: seed %llu, %ld operations x %d threads\n",
 		(unsigned long long)base_seed, ops_per_thread, NTHREADS);
+	{
+		cpu_set_t allowed;
+
+		ck_assert_int_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &allowed))
+				cpus[nr_cpus++] = c;
+	}
 	cache_plain = kmem_cache_create("stress-plain", 96, 0, SLAB_NO_MERGE, NULL);
 	cache_ctor = kmem_cache_create("stress-ctor", 200, 0, 0, ctor);
 	for (int i = 0; i < NTHREADS; i++)
@@ -217,6 +243,8 @@ START_TEST(test_stress)
 	__atomic_store_n(&stop_reading, true, __ATOMIC_RELAXED);
 	pthread_join(reader, NULL);
 	ck_assert_int_gt(reads, 0);
+	/* Every hop was allowed: none may have failed. */
+	ck_assert_int_eq(hops, NTHREADS * ((ops_per_thread + 63) / 64));
 	for (int i = 0; i < NTHREADS; i++)
 		while (hands[i].n)
 			obj_free(&hands[i].items[--hands[i].n]);
