@@ -398,6 +398,64 @@ static void *page_worker(void *p)
 	return NULL;
 }
 
+/*
+ * A thread that frees 16 blocks of 16 KiB and 16 of 32 KiB (malloc's
+ * sizes above the slab) keeps them on its own lists and takes them back
+ * from there: no zone lock per block.  With lists of 4 and 2 blocks, two
+ * threads doing this fought over the zone lock on almost every call.
+ */
+static unsigned long pcp_pages_now(void)
+{
+	struct kmem_buddyinfo bi;
+
+	kmem_buddyinfo_get(&bi);
+	return bi.pcp_pages;
+}
+
+static void *pcp_medium_worker(void *arg)
+{
+	unsigned long blk[2][16], base, held, after;
+	long *res = arg;
+
+	for (int o = 2; o <= 3; o++)
+		for (int i = 0; i < 16; i++)
+			blk[o - 2][i] = __get_free_pages(GFP_KERNEL, (unsigned)o);
+	base = pcp_pages_now();
+	for (int o = 2; o <= 3; o++)
+		for (int i = 0; i < 16; i++)
+			free_pages(blk[o - 2][i], (unsigned)o);
+	held = pcp_pages_now() - base;
+	for (int o = 2; o <= 3; o++)
+		for (int i = 0; i < 16; i++)
+			blk[o - 2][i] = __get_free_pages(GFP_KERNEL, (unsigned)o);
+	after = pcp_pages_now();
+	for (int o = 2; o <= 3; o++)
+		for (int i = 0; i < 16; i++)
+			free_pages(blk[o - 2][i], (unsigned)o);
+	res[0] = (long)held;
+	res[1] = (long)after - (long)base;
+	return NULL;
+}
+
+START_TEST(test_pcp_keeps_medium_blocks)
+{
+	long res[2];
+	pthread_t t;
+
+	pthread_create(&t, NULL, pcp_medium_worker, res);
+	pthread_join(t, NULL);
+	/* At least 12 of each order kept (a drain may take a batch). */
+	ck_assert_msg(res[0] >= 12 * 4 + 12 * 8,
+		      "the thread's lists kept %ld of the 192 pages it freed",
+		      res[0]);
+	/* And the allocations took them back from the lists. */
+	ck_assert_msg(res[1] <= 0,
+		      "%ld pages more on the lists after taking them back",
+		      res[1]);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 START_TEST(test_threads)
 {
 	struct thread_arg ta[4];
@@ -1077,6 +1135,7 @@ static Suite *buddy_suite(void)
 	tcase_set_tags(tc, "threads");	/* the TSan build runs these */
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_pcp_keeps_medium_blocks);
 	tcase_add_test(tc, test_fork_while_allocating);
 	tcase_add_test(tc, test_fork_during_release);
 	suite_add_tcase(s, tc);
