@@ -412,26 +412,30 @@ static unsigned long pcp_pages_now(void)
 	return bi.pcp_pages;
 }
 
+/* 16 blocks each of orders 2 and 3: allocate them, or free them. */
+static void medium_blocks(unsigned long blk[2][16], bool alloc)
+{
+	for (unsigned int o = 2; o <= 3; o++)
+		for (int i = 0; i < 16; i++) {
+			if (alloc)
+				blk[o - 2][i] = __get_free_pages(GFP_KERNEL, o);
+			else
+				free_pages(blk[o - 2][i], o);
+		}
+}
+
 static void *pcp_medium_worker(void *arg)
 {
 	unsigned long blk[2][16], base, held, after;
 	long *res = arg;
 
-	for (int o = 2; o <= 3; o++)
-		for (int i = 0; i < 16; i++)
-			blk[o - 2][i] = __get_free_pages(GFP_KERNEL, (unsigned)o);
+	medium_blocks(blk, true);
 	base = pcp_pages_now();
-	for (int o = 2; o <= 3; o++)
-		for (int i = 0; i < 16; i++)
-			free_pages(blk[o - 2][i], (unsigned)o);
+	medium_blocks(blk, false);
 	held = pcp_pages_now() - base;
-	for (int o = 2; o <= 3; o++)
-		for (int i = 0; i < 16; i++)
-			blk[o - 2][i] = __get_free_pages(GFP_KERNEL, (unsigned)o);
+	medium_blocks(blk, true);
 	after = pcp_pages_now();
-	for (int o = 2; o <= 3; o++)
-		for (int i = 0; i < 16; i++)
-			free_pages(blk[o - 2][i], (unsigned)o);
+	medium_blocks(blk, false);
 	res[0] = (long)held;
 	res[1] = (long)after - (long)base;
 	return NULL;
