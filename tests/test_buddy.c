@@ -403,13 +403,12 @@ static void *page_worker(void *p)
  * sizes above the slab) keeps them on its own lists and takes them back
  * from there: no zone lock per block.  With lists of 4 and 2 blocks, two
  * threads doing this fought over the zone lock on almost every call.
+ * The count is the calling thread's own (no other thread touches its
+ * lists), so nothing in the background moves it.
  */
 static unsigned long pcp_pages_now(void)
 {
-	struct kmem_buddyinfo bi;
-
-	kmem_buddyinfo_get(&bi);
-	return bi.pcp_pages;
+	return kmem_tls_pcp->nr_pages;
 }
 
 /* 16 blocks each of orders 2 and 3: allocate them, or free them. */

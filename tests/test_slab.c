@@ -1474,6 +1474,12 @@ START_TEST(test_depot_returns_own_magazines)
 	unsigned int foreign = 0, own = 0;
 	pthread_t ta, tb;
 
+	/*
+	 * The reaper returns full magazines nobody took for the decay time,
+	 * oldest (A's) first: on a busy machine the barriers could take
+	 * that long.  Only what the threads do may move the depot here.
+	 */
+	kmem_config.decay_ms = 600000;
 	p.s = kmem_cache_create("depot-pair", 64, 0, SLAB_NO_MERGE, NULL);
 	pthread_barrier_init(&p.allocated, NULL, 2);
 	pthread_barrier_init(&p.freed_a, NULL, 2);
