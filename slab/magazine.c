@@ -218,9 +218,12 @@ static unsigned long depot_push_full(struct kmem_cache *r,
  */
 static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 {
-	struct kmem_magazine *m, *pick = NULL;
+	struct kmem_magazine *m, *pick;
 	int me = kmem_gettid(), seen = 0;
 
+	if (list_empty(&r->depot_full))
+		return NULL;
+	pick = list_first_entry(&r->depot_full, struct kmem_magazine, list);
 	list_for_each_entry(m, &r->depot_full, list) {
 		if (m->owner == me) {
 			pick = m;
@@ -228,12 +231,6 @@ static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 		}
 		if (++seen == DEPOT_AFFINITY)
 			break;
-	}
-	if (!pick) {
-		if (list_empty(&r->depot_full))
-			return NULL;
-		pick = list_first_entry(&r->depot_full, struct kmem_magazine,
-					list);
 	}
 	list_del(&pick->list);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
