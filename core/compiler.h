@@ -98,6 +98,8 @@ __data_race_load(const volatile void *p, size_t size)
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
 #define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 #define BIT(n)		(1UL << (n))
+#define BITS_PER_LONG	64
+#define BITS_TO_LONGS(n) DIV_ROUND_UP(n, BITS_PER_LONG)
 #define is_power_of_2(n) ((n) != 0 && (((n) & ((n) - 1)) == 0))
 #define min(a, b)	((a) < (b) ? (a) : (b))
 #define max(a, b)	((a) > (b) ? (a) : (b))

@@ -35,9 +35,6 @@
 
 #include "slab/slab.h"
 
-#define BITS_PER_LONG	64
-#define BITS_TO_LONGS(n) DIV_ROUND_UP(n, BITS_PER_LONG)
-
 static unsigned int header_size(unsigned int objects, unsigned int align)
 {
 	return ALIGN((unsigned int)(sizeof(struct slab) +
