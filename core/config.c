@@ -45,6 +45,7 @@ struct kmem_config kmem_config = {
 	.stats_sock = -1,
 	.merge = true,
 	.magazines = true,
+	.percpu = true,
 	.debug = NULL,
 	.urcu_fork_hooks = true,
 	.large_tail_pages = (256 << 10) / PAGE_SIZE,
@@ -287,6 +288,7 @@ void kmem_config_parse(void)
 	get_bool("KMEM_NOMERGE", &nomerge);
 	kmem_config.merge = !nomerge;
 	get_bool("KMEM_MAGAZINES", &kmem_config.magazines);
+	get_bool("KMEM_PERCPU", &kmem_config.percpu);
 	kmem_config.debug = kmem_getenv("KMEM_DEBUG");
 	get_bool("KMEM_URCU_FORK_HOOKS", &kmem_config.urcu_fork_hooks);
 

@@ -152,6 +152,7 @@ struct kmem_config {
 	int stats_sock;		/* KMEM_STATS_SOCK: kmeminfo run's socket, or -1 */
 	bool merge;		/* !KMEM_NOMERGE: merge compatible caches */
 	bool magazines;		/* KMEM_MAGAZINES: per-thread magazines */
+	bool percpu;		/* KMEM_PERCPU: magazines per CPU (rseq) */
 	const char *debug;	/* KMEM_DEBUG: slab_debug= syntax */
 	bool urcu_fork_hooks;	/* KMEM_URCU_FORK_HOOKS */
 	unsigned long large_tail_pages;	/* KMEM_LARGE_TAIL_KB, in pages; 0 off */

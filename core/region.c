@@ -159,9 +159,22 @@ void kmem_region_layout_end(void)
 	kmem_mutex_unlock(&region_lock);
 }
 
+static uint32_t magazine_mode;
+
+/**
+ * kmem_region_set_magazine_mode - publish where the magazines live
+ * @mode: KMEM_STATS_MAGAZINES_*, chosen once at start-up by the slab layer
+ */
+void kmem_region_set_magazine_mode(uint32_t mode)
+{
+	magazine_mode = mode;
+	if (kmem_region)
+		WRITE_ONCE(kmem_region->magazine_mode, mode);
+}
+
 /**
  * kmem_region_alloc - a zeroed unit
- * @kind: KMEM_UNIT_THREAD or KMEM_UNIT_EXT
+ * @kind: KMEM_UNIT_THREAD, KMEM_UNIT_EXT or KMEM_UNIT_CPU
  * @size: bytes needed (rounded up to whole units)
  *
  * Return: the unit in the private twin, its header filled in and
@@ -496,6 +509,7 @@ static void header_init(struct kmem_stats_header *h)
 	h->page_size = PAGE_SIZE;
 	h->nr_orders = KMEM_STATS_NR_ORDERS;
 	h->thp = kmem_config.thp + 1;
+	h->magazine_mode = magazine_mode;
 	h->cache_off = CACHE_OFF;
 	h->cache_rec_size = sizeof(struct kmem_stats_cache);
 	h->max_caches = KMEM_STATS_MAX_CACHES;

@@ -35,6 +35,7 @@ extern struct kmem_stats_header *kmem_region;	/* the published half */
 int kmem_region_init(bool publish, int announce_to);
 void *kmem_region_alloc(unsigned int kind, size_t size);
 void kmem_region_free(void *p);
+void kmem_region_set_magazine_mode(uint32_t mode);
 void kmem_region_orphan(void *p);
 uint64_t kmem_region_unit_offset(const void *p);
 void kmem_region_publish(const void *priv, size_t len);

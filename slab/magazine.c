@@ -59,6 +59,22 @@ struct slab_thread slab_thread_none;
 __thread struct slab_thread *kmem_tls_slab __tls_ie = &slab_thread_none;
 unsigned long kmem_free_secret;
 
+/* Per-CPU mode (slab.h): the CPU blocks, made on a CPU's first slow call. */
+bool slab_percpu;
+struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS] = {
+	[0 ... KMEM_MAX_CPUS - 1] = &slab_thread_none
+};
+__thread unsigned int slab_tls_cpu_bias __tls_ie;
+
+/*
+ * A CPU's block: a unit of the region like a thread's, the slab part
+ * only.  Its header's tid is the CPU's index in slab_cpu_table.
+ */
+struct slab_cpu {
+	struct kmem_stats_thread unit;
+	struct slab_thread st __attribute__((aligned(64)));
+};
+
 #define NR_MAG_CACHES 6		/* 4, 8, 16, 32, 64, 128 rounds */
 
 /* struct page.slot holds a slot's offset / 16 in one byte. */
@@ -99,12 +115,29 @@ struct kmem_cache *magazine_cache_for(unsigned int rounds)
 }
 
 /**
- * magazine_init - create the magazine caches
+ * magazine_init - create the magazine caches, choose the mode
+ * @magazines: KMEM_MAGAZINES
  *
  * Context: start-up, after the boot caches exist.
  */
-void magazine_init(void)
+void magazine_init(bool magazines)
 {
+	uint32_t mode = KMEM_STATS_MAGAZINES_NONE;
+
+	/*
+	 * The mode, once: per-CPU where rseq works (core/cpu.c), else
+	 * per-thread.  x86-64 only: the critical sections are its assembly.
+	 */
+	if (magazines) {
+		mode = KMEM_STATS_MAGAZINES_THREAD;
+#if defined(__x86_64__)
+		if (kmem_config.percpu && kmem_rseq_init()) {
+			slab_percpu = true;
+			mode = KMEM_STATS_MAGAZINES_CPU;
+		}
+#endif
+	}
+	kmem_region_set_magazine_mode(mode);
 	for (unsigned int i = 0; i < NR_MAG_CACHES; i++) {
 		unsigned int rounds = 4U << i;
 		char name[32];
@@ -267,6 +300,28 @@ static void ext_publish(struct slab_thread *st, unsigned int e,
 		kmem_region_publish(ext, offsetof(struct slab_ext, slots));
 }
 
+/*
+ * Give an unused slot its first magazine, an empty one for frees (a live
+ * slot always has one).  Return: false if there is no memory for it.
+ */
+static bool slot_init_mags(struct kmem_cache *r, struct magazine_slot *c)
+{
+	struct kmem_magazine *m;
+
+	kmem_mutex_lock(&r->lock);
+	m = depot_pop_empty(r);
+	kmem_mutex_unlock(&r->lock);
+	if (!m)
+		m = mag_new(r);
+	if (!m)
+		return false;
+	memset(c, 0, sizeof(*c));
+	c->previous = m->round;
+	c->cache_id = (uint16_t)r->id;
+	c->magsize = (uint16_t)r->magsize;
+	return true;
+}
+
 /* The calling thread's slot for @s, set up on first use; NULL if none. */
 static struct magazine_slot *slot_get(struct slab_thread *st,
 				struct kmem_cache *r)
@@ -288,20 +343,8 @@ static struct magazine_slot *slot_get(struct slab_thread *st,
 		c = &ext->slots[r->id % KMEM_SLOTS_INLINE];
 	}
 	if (!c->magsize) {
-		/* A live slot always has a magazine for frees. */
-		struct kmem_magazine *m;
-
-		kmem_mutex_lock(&r->lock);
-		m = depot_pop_empty(r);
-		kmem_mutex_unlock(&r->lock);
-		if (!m)
-			m = mag_new(r);
-		if (!m)
+		if (!slot_init_mags(r, c))
 			return NULL;
-		memset(c, 0, sizeof(*c));
-		c->previous = m->round;
-		c->cache_id = (uint16_t)r->id;
-		c->magsize = (uint16_t)r->magsize;
 		slot_publish(c);
 	}
 	return c;
@@ -344,6 +387,238 @@ static struct magazine_slot *slow_slot(struct kmem_cache *r, bool alloc)
 		return NULL;
 	}
 	return slot_get(st, r);
+}
+
+/* ---- Per-CPU slots (slab.h, "Per-CPU mode") --------------------------- */
+
+static void slot_republish(struct magazine_slot *c);
+
+/*
+ * The block of CPU @cpu (an index of slab_cpu_table), made on first use.
+ * Two threads may race to make it: one wins, the other frees its unit.
+ * Return: the block, or NULL when the region is full.
+ */
+static struct slab_thread *cpu_block_get(unsigned int cpu)
+{
+	struct slab_thread *st = __atomic_load_n(&slab_cpu_table[cpu],
+						 __ATOMIC_ACQUIRE);
+	struct slab_thread *none = &slab_thread_none;
+	struct slab_cpu *b;
+
+	if (st != &slab_thread_none)
+		return st;
+	b = kmem_region_alloc(KMEM_UNIT_CPU, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->unit.tid = (int32_t)cpu;
+	b->unit.state = KMEM_THREAD_LIVE;
+	b->unit.slot_off = (uint32_t)offsetof(struct slab_cpu, st.slots);
+	b->unit.nr_slots_inline = KMEM_SLOTS_INLINE;
+	kmem_region_publish(&b->unit, sizeof(b->unit));
+	if (!__atomic_compare_exchange_n(&slab_cpu_table[cpu], &none, &b->st,
+					 false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		kmem_region_free(b);
+		return none;
+	}
+	return &b->st;
+}
+
+static struct slab_cpu *cpu_of_block(struct slab_thread *st)
+{
+	return container_of(st, struct slab_cpu, st);
+}
+
+enum { TAKE_NO_BLOCK, TAKE_BUSY, TAKE_OK, TAKE_RACED };
+
+#if defined(__x86_64__)
+/*
+ * In one critical section: find the current CPU's slot at @off and, unless
+ * a slow path has it out already, replace its two counts with SLOT_BUSY
+ * (the commit, a cmpxchg: a CPU draining this one may have exchanged them
+ * meanwhile, see percpu_take_remote()).
+ */
+static unsigned int percpu_take_rseq(unsigned long off,
+				     struct magazine_slot **slot,
+				     uint64_t *word, unsigned int *cpu)
+{
+	struct slab_thread **tab = slab_cpu_table + slab_tls_cpu_bias;
+	unsigned long c, t, res, id;
+	uint64_t old;
+
+	asm volatile(RSEQ_SECTION_BEGIN
+		     "movl $0, %k[res]\n\t"
+		     "movl %%fs:4(%[ro]), %k[id]\n\t"
+		     "movq (%[tab], %[id], 8), %[c]\n\t"
+		     "cmpq %[none], %[c]\n\t"
+		     "je 9f\n\t"
+		     "addq %[off], %[c]\n\t"
+		     "movl $1, %k[res]\n\t"
+		     "movq 16(%[c]), %[old]\n\t"
+		     "movq %[old], %[t]\n\t"
+		     "shrq $32, %[t]\n\t"
+		     "cmpl $-1, %k[t]\n\t"
+		     "je 9f\n\t"
+		     "movl $2, %k[res]\n\t"
+		     "lock cmpxchgq %[busy], 16(%[c])\n"
+		     RSEQ_SECTION_END
+		     "je 9f\n\t"
+		     "movl $3, %k[res]\n"
+		     "9:\n\t"
+		     : [c] "=&r"(c), [t] "=&r"(t), [res] "=&r"(res),
+		       [id] "=&r"(id), [old] "=&a"(old)
+		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
+		       [off] "r"(off), [none] "r"(&slab_thread_none),
+		       [busy] "r"(SLOT_BUSY_WORD), [sig] "i"(KMEM_RSEQ_SIG)
+		     : "memory", "cc");
+	*slot = (struct magazine_slot *)c;
+	*word = old;
+	*cpu = (unsigned int)id + slab_tls_cpu_bias;
+	return (unsigned int)res;
+}
+#else
+static unsigned int percpu_take_rseq(unsigned long off,
+				     struct magazine_slot **slot,
+				     uint64_t *word, unsigned int *cpu)
+{
+	BUG();	/* slab_percpu is never set */
+}
+#endif
+
+/* Copy the taken slot @c, whose counts were @w, into @t. */
+static void slot_copy_taken(struct magazine_slot *t,
+			    const struct magazine_slot *c, uint64_t w)
+{
+	/* Pairs with percpu_put()'s release: the last owner's stores. */
+	(void)__atomic_load_n((const uint64_t *)&c->rounds, __ATOMIC_ACQUIRE);
+	t->loaded = c->loaded;
+	t->previous = c->previous;
+	t->rounds = (uint32_t)w;
+	t->prev_rounds = (uint32_t)(w >> 32);
+	t->magsize = c->magsize;
+	t->cache_id = c->cache_id;
+	t->loaded_start = c->loaded_start;
+	t->prev_start = c->prev_start;
+	t->allocs = c->allocs;
+	t->frees = c->frees;
+}
+
+/*
+ * percpu_take - take the current CPU's slot for @r out of its block
+ * @t: set to a copy, which the caller works on alone, from any CPU
+ *
+ * Return: the slot in the block, marked SLOT_BUSY until percpu_put(); or
+ * NULL when another slow path has it out, or no block can be had (the
+ * caller uses the locked single-object path).
+ */
+static struct magazine_slot *percpu_take(struct kmem_cache *r,
+					 struct magazine_slot *t)
+{
+	struct magazine_slot *c;
+	unsigned int res, cpu;
+	uint64_t w;
+
+	for (;;) {
+		res = percpu_take_rseq(r->slot_off, &c, &w, &cpu);
+		if (res == TAKE_OK)
+			break;
+		if (res == TAKE_BUSY)
+			return NULL;
+		if (res == TAKE_NO_BLOCK && !cpu_block_get(cpu))
+			return NULL;
+	}
+	slot_copy_taken(t, c, w);
+	return c;
+}
+
+/*
+ * percpu_put - put @t back as slot @c (taken by percpu_take() or
+ * percpu_take_remote()): its figures published, the magazines stored,
+ * and last the counts, which end SLOT_BUSY (a release: a fast path that
+ * sees them sees the magazines).
+ */
+static void percpu_put(struct magazine_slot *c, const struct magazine_slot *t)
+{
+	c->loaded = t->loaded;
+	c->previous = t->previous;
+	c->magsize = t->magsize;
+	c->cache_id = t->cache_id;
+	c->loaded_start = t->loaded_start;
+	c->prev_start = t->prev_start;
+	c->allocs = t->allocs;
+	c->frees = t->frees;
+	slot_publish_as(c, t);
+	__atomic_store_n((uint64_t *)&c->rounds,
+			 (uint64_t)t->prev_rounds << 32 | t->rounds,
+			 __ATOMIC_RELEASE);
+}
+
+/*
+ * percpu_take_remote - take slot @off of CPU block @st out from another
+ * CPU (draining a CPU, destroying a cache)
+ *
+ * A section running on that CPU may have read the counts before they
+ * are exchanged for SLOT_BUSY and commit after: the fence waits for
+ * every such section, and if one did commit, the counts it stored are
+ * the slot's true state and the exchange is done again.  A slot that a
+ * slow path has out is waited for: it comes back in a few calls' time (a
+ * slow path that has a slot out waits for no lock that a remote taker may
+ * hold, slab_mutex or kmem_thread_lock).  Two remote takers order
+ * themselves the same way.
+ */
+static struct magazine_slot *percpu_take_remote(struct slab_thread *st,
+						unsigned long off,
+						struct magazine_slot *t)
+{
+	struct magazine_slot *c = (struct magazine_slot *)((char *)st + off);
+	uint64_t *word = (uint64_t *)&c->rounds, w;
+
+	for (;;) {
+		w = __atomic_exchange_n(word, SLOT_BUSY_WORD, __ATOMIC_ACQ_REL);
+		if ((uint32_t)(w >> 32) == SLOT_BUSY) {
+			sched_yield();
+			continue;
+		}
+		if (!kmem_rseq_fence())
+			kmem_panic("kmem: membarrier(MEMBARRIER_CMD_PRIVATE_"
+				   "EXPEDITED_RSEQ) failed after it was "
+				   "registered");
+		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == SLOT_BUSY_WORD)
+			break;
+	}
+	slot_copy_taken(t, c, w);
+	return c;
+}
+
+/*
+ * The per-CPU slow paths' warm-up, as slow_slot()'s: a thread's first
+ * SLOT_WARMUP allocations from a cache whose slot on this CPU has no
+ * magazines yet take the locked path.  Return: true to use the slot.
+ */
+static bool percpu_warm(struct kmem_cache *r, bool alloc)
+{
+	struct slab_thread *st = kmem_tls_slab, *cpu_st;
+	int cpu;
+
+	if (st == &slab_thread_none && kmem_tls_state == KMEM_THREAD_NONE &&
+	    kmem_thread_attach())
+		st = kmem_tls_slab;
+	if (!alloc || st == &slab_thread_none || st->warm[r->id] >= SLOT_WARMUP)
+		return true;
+	cpu = kmem_cpu_current();
+	if (cpu < 0)
+		return true;
+	cpu_st = data_race(slab_cpu_table[(unsigned int)cpu + slab_tls_cpu_bias]);
+	if (data_race(cpu_st->slots[r->id].magsize))
+		return true;
+	st->warm[r->id]++;
+	return false;
+}
+
+/* Does @r use per-CPU slots?  (Ids past the inline ones keep threads'.) */
+static inline bool percpu_cache(const struct kmem_cache *r)
+{
+	return slab_percpu && r->id < KMEM_SLOTS_INLINE;
 }
 
 /* Exchange the roles of a slot's two magazines. */
@@ -444,9 +719,20 @@ pop:
 void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 {
 	struct kmem_cache *r = s->root;
-	struct magazine_slot *c = slow_slot(r, true);
+	struct magazine_slot *c, t;
 	void *obj;
 
+	if (r->magsize && percpu_cache(r)) {
+		if (!percpu_warm(r, true) || !(c = percpu_take(r, &t)))
+			return slab_alloc_single(r, gfp, caller);
+		if (!t.magsize && !slot_init_mags(r, &t))
+			obj = slab_alloc_single(r, gfp, caller);
+		else
+			obj = magazine_alloc(r, &t, gfp, caller);
+		percpu_put(c, &t);
+		return obj;
+	}
+	c = slow_slot(r, true);
 	if (!c)
 		return slab_alloc_single(r, gfp, caller);
 	obj = magazine_alloc(r, c, gfp, caller);
@@ -515,8 +801,22 @@ push:
 void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 {
 	struct kmem_cache *r = s->root;
-	struct magazine_slot *c = slow_slot(r, false);
+	struct magazine_slot *c, t;
 
+	if (r->magsize && percpu_cache(r)) {
+		percpu_warm(r, false);	/* attaches the thread */
+		if (!(c = percpu_take(r, &t))) {
+			slab_free_single(r, obj, caller);
+			return;
+		}
+		if (!t.magsize && !slot_init_mags(r, &t))
+			slab_free_single(r, obj, caller);
+		else
+			magazine_free(r, &t, obj);
+		percpu_put(c, &t);
+		return;
+	}
+	c = slow_slot(r, false);
 	if (!c) {
 		slab_free_single(r, obj, caller);
 		return;
@@ -528,11 +828,14 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 /*
  * Give one thread slot's magazines back: full ones to the depot while it
  * has room, the rest's objects to the slabs; fold the thread's counts into
- * the cache's.  The slot is left unused.  Called by the slot's thread
- * (kmem_cache_shrink(), exit) or, for kmem_cache_destroy(), by another
- * thread under kmem_thread_lock; exits hold that lock too.
+ * the cache's.  The slot is left unused and, unless @home is NULL (a CPU
+ * slot taken out, which percpu_put() publishes), published as @home's.
+ * Called by the slot's thread (kmem_cache_shrink(), exit) or, for
+ * kmem_cache_destroy() and CPU slots, by another thread under
+ * kmem_thread_lock; exits hold that lock too.
  */
-static void flush_slot(struct kmem_cache *r, struct magazine_slot *c)
+static void flush_slot(struct kmem_cache *r, struct magazine_slot *c,
+		       struct magazine_slot *home)
 {
 	struct kmem_magazine *spare[2] = { NULL, NULL };
 	unsigned long due = 0, d;
@@ -572,7 +875,8 @@ static void flush_slot(struct kmem_cache *r, struct magazine_slot *c)
 			spare[i] = m;
 	}
 	memset(c, 0, sizeof(*c));
-	slot_publish(c);
+	if (home)
+		slot_publish_as(home, c);
 	cache_publish_locked(r);
 	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
@@ -591,7 +895,149 @@ static void flush_thread_slot(void *part, pid_t tid, void *arg)
 
 	(void)tid;
 	if (c && c->magsize && c->cache_id == r->id)
-		flush_slot(r, c);
+		flush_slot(r, c, c);
+}
+
+/*
+ * Empty @r's slot on every CPU: kmem_cache_destroy(), and
+ * kmem_cache_shrink() (as the kernel's, which flushes every CPU's).
+ * Context: any; slab_mutex may be held (slab_shrink_all()).
+ */
+static void percpu_flush_cache(struct kmem_cache *r)
+{
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
+		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
+		struct magazine_slot *c, t;
+
+		if (st == &slab_thread_none ||
+		    !data_race(st->slots[r->id].magsize))
+			continue;
+		c = percpu_take_remote(st, r->slot_off, &t);
+		if (t.magsize && t.cache_id == r->id)
+			flush_slot(r, &t, NULL);
+		percpu_put(c, &t);
+	}
+}
+
+/**
+ * magazine_cpu_drain - give back every magazine of a CPU's block
+ * @cpu: an index of slab_cpu_table
+ *
+ * For a CPU that went offline with objects in its magazines (no thread
+ * will run there to use them): full magazines go to the depots, the
+ * rest's objects to their slabs, as at a thread's exit.
+ */
+void magazine_cpu_drain(unsigned int cpu)
+{
+	struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
+
+	if (st == &slab_thread_none)
+		return;
+	for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
+		struct magazine_slot *c, t;
+		struct kmem_cache *r;
+
+		if (!data_race(st->slots[id].magsize))
+			continue;
+		c = percpu_take_remote(st, offsetof(struct slab_thread,
+						    slots[id]), &t);
+		/*
+		 * Alive: a destroy empties every CPU's slot before it frees
+		 * the cache, and waits for this one while it is taken out.
+		 */
+		r = t.magsize ? READ_ONCE(kmem_cache_by_id[t.cache_id]) : NULL;
+		if (r)
+			flush_slot(r, &t, NULL);
+		percpu_put(c, &t);
+	}
+}
+
+/**
+ * magazine_drain_offline - drain the blocks of CPUs not in @online
+ * @online: a mask of KMEM_MAX_CPUS bits (kmem_cpus_online())
+ *
+ * Simulated CPUs (slab_tls_cpu_bias) count as the real CPU they run on.
+ * Context: the reaper's pass; no lock held.
+ */
+void magazine_drain_offline(const unsigned long *online)
+{
+	if (!slab_percpu)
+		return;
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
+		unsigned int real = cpu % kmem_nr_cpu_ids;
+
+		if (READ_ONCE(slab_cpu_table[cpu]) == &slab_thread_none ||
+		    (online[real / BITS_PER_LONG] >> (real % BITS_PER_LONG)) & 1)
+			continue;
+		magazine_cpu_drain(cpu);
+	}
+}
+
+/**
+ * magazine_cpu_for_each - visit every CPU block's published slots
+ * @fn:  called with the block's published twin (read it as a struct
+ *       slab_thread: the counts are at the same offsets; a slot a slow
+ *       path has out shows its last published counts), the CPU, @arg
+ * @arg: passed through
+ */
+void magazine_cpu_for_each(kmem_thread_visit_fn fn, void *arg)
+{
+	if (!slab_percpu)
+		return;
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
+		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
+
+		if (st != &slab_thread_none)
+			fn(kmem_pub(st), (pid_t)cpu, arg);
+	}
+}
+
+/**
+ * magazine_fork_child - the child's CPU slots that a slow path had out
+ *
+ * The thread that took them did not survive fork(): they are reset to
+ * unused, their magazines abandoned like an orphaned thread's (at most
+ * two per slot).
+ */
+void magazine_fork_child(void)
+{
+	if (!slab_percpu)
+		return;
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
+		struct slab_thread *st = slab_cpu_table[cpu];
+
+		if (st == &slab_thread_none)
+			continue;
+		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
+			struct magazine_slot *c = &st->slots[id];
+
+			if (c->prev_rounds == SLOT_BUSY) {
+				memset(c, 0, sizeof(*c));
+				slot_publish(c);
+			}
+		}
+	}
+}
+
+/**
+ * magazine_cpu_republish - publish every CPU block anew
+ * Context: kmem_republish_locked().
+ */
+void magazine_cpu_republish(void)
+{
+	if (!slab_percpu)
+		return;
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
+		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
+
+		if (st == &slab_thread_none)
+			continue;
+		kmem_region_publish(&cpu_of_block(st)->unit,
+				    sizeof(struct kmem_stats_thread));
+		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++)
+			if (data_race(st->slots[id].prev_rounds) != SLOT_BUSY)
+				slot_republish(&st->slots[id]);
+	}
 }
 
 /**
@@ -607,6 +1053,8 @@ void magazine_flush_cache(struct kmem_cache *s, bool all_threads)
 
 	if (!r->magsize)
 		return;
+	if (percpu_cache(r))
+		percpu_flush_cache(r);
 	if (all_threads) {
 		kmem_thread_lock();
 		kmem_thread_for_each(&slab_thread_part, flush_thread_slot, r);
@@ -703,7 +1151,12 @@ void magazine_depot_drain(struct kmem_cache *s)
  */
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next)
 {
+	unsigned long online[BITS_TO_LONGS(KMEM_MAX_CPUS)];
 	struct kmem_cache *r;
+
+	/* CPU hotplug: what an offline CPU holds, nobody would use. */
+	if (slab_percpu && kmem_cpus_online(online, KMEM_MAX_CPUS))
+		magazine_drain_offline(online);
 
 	kmem_mutex_lock(&slab_mutex);
 	list_for_each_entry(r, &slab_caches, list) {
@@ -768,7 +1221,7 @@ static void count_holdings(void *part, pid_t tid, void *arg)
 }
 
 /**
- * magazine_thread_holdings - objects held in threads' magazines
+ * magazine_thread_holdings - objects held in threads' (and CPUs') magazines
  * @s:    the cache
  * @objs: set to the count (racy: threads keep running)
  *
@@ -779,6 +1232,7 @@ void magazine_thread_holdings(struct kmem_cache *s, unsigned long *objs)
 	struct holdings h = { .id = s->root->id, .objs = 0 };
 
 	kmem_thread_for_each(&slab_thread_part, count_holdings, &h);
+	magazine_cpu_for_each(count_holdings, &h);
 	*objs = h.objs;
 }
 
@@ -826,7 +1280,7 @@ static void slab_thread_exit(void *part)
 		/* Alive: a destroy would have flushed this slot first. */
 		r = READ_ONCE(kmem_cache_by_id[c->cache_id]);
 		if (r)
-			flush_slot(r, c);
+			flush_slot(r, c, c);
 	}
 	for (unsigned int e = 0; e < ARRAY_SIZE(st->ext); e++) {
 		ext[e] = st->ext[e];

@@ -27,6 +27,11 @@
 #include <kmem/slab.h>
 #include "buddy/buddy.h"
 #include "kfence/kfence.h"
+#include "core/cpu.h"
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 #pragma GCC visibility push(hidden)
 
@@ -254,13 +259,18 @@ void __slab_free_pages(struct kmem_cache *s, struct slab *slab);
 void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
 void *slab_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
 void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller);
-void magazine_init(void);
+void magazine_init(bool magazines);
 void magazine_flush_cache(struct kmem_cache *s, bool all_threads);
 void magazine_depot_drain(struct kmem_cache *s);
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next);
 bool magazine_depot_reclaim(void);
 unsigned long magazine_depot_bytes(void);
 unsigned int magazine_size_for(unsigned int size);
+void magazine_cpu_drain(unsigned int cpu);
+void magazine_drain_offline(const unsigned long *online);
+void magazine_cpu_for_each(kmem_thread_visit_fn fn, void *arg);
+void magazine_fork_child(void);
+void magazine_cpu_republish(void);
 struct kmem_cache *magazine_cache_for(unsigned int rounds);
 void magazine_thread_holdings(struct kmem_cache *s, unsigned long *objs);
 
@@ -469,10 +479,15 @@ static __always_inline struct kmem_stats_slot *slot_pub(struct magazine_slot *c)
 	return (struct kmem_stats_slot *)kmem_pub((char *)c);
 }
 
-/* Publish a slot whole: every figure but the magazines. */
-static inline void slot_publish(struct magazine_slot *c)
+/*
+ * Publish @c's figures whole as @home's (every figure but the magazines):
+ * @home is @c itself, or for a CPU slot taken out (percpu_take()) the
+ * slot in the CPU block whose copy @c is.
+ */
+static inline void slot_publish_as(struct magazine_slot *home,
+				   const struct magazine_slot *c)
 {
-	struct kmem_stats_slot *p = slot_pub(c);
+	struct kmem_stats_slot *p = slot_pub(home);
 
 	p->rounds = c->rounds;
 	p->prev_rounds = c->prev_rounds;
@@ -482,6 +497,12 @@ static inline void slot_publish(struct magazine_slot *c)
 	p->prev_start = c->prev_start;
 	p->allocs = c->allocs;
 	p->frees = c->frees;
+}
+
+/* Publish a slot whole: every figure but the magazines. */
+static inline void slot_publish(struct magazine_slot *c)
+{
+	slot_publish_as(c, c);
 }
 
 /*
@@ -517,6 +538,172 @@ static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *
 }
 
 /*
+ * Per-CPU mode (Documentation/slab.md, "Per-CPU magazines").  Where the
+ * kernel and glibc support restartable sequences (core/cpu.c), the
+ * magazine slots belong to CPUs, not threads: slab_cpu_table[cpu] is the
+ * CPU's block, laid out as a thread's (struct slab_thread), and a thread
+ * pops and pushes the slots of the CPU it runs on.  Each pop and push is
+ * one rseq critical section whose commit is the store of the new round
+ * count; preemption, migration or a signal before it restarts the section
+ * on whatever CPU the thread then runs on.  So an object freed on a CPU
+ * is next handed out on that CPU, whose cache holds its line.
+ *
+ * The slow paths take a slot out of its CPU block by storing SLOT_BUSY
+ * over its two counts (with cmpxchg, in a section): every fast path on
+ * that CPU then finds the loaded magazine empty and the previous one full
+ * and goes slow, and the slow path that took the slot works on it alone,
+ * from any CPU, until it puts it back (slab/magazine.c).
+ *
+ * slab_percpu is chosen once, at start-up; caches with ids of
+ * KMEM_SLOTS_INLINE and more keep per-thread slots in both modes.
+ * slab_tls_cpu_bias, 0 outside tests, moves a thread to the blocks of
+ * other (simulated) CPUs: test_slab's 64-CPU case.
+ */
+#define SLOT_BUSY	0xffffffffU	/* prev_rounds of a slot taken out */
+#define SLOT_BUSY_WORD	((uint64_t)SLOT_BUSY << 32)
+BUILD_BUG_ON(offsetof(struct magazine_slot, loaded) != 0);
+BUILD_BUG_ON(offsetof(struct magazine_slot, previous) != 8);
+BUILD_BUG_ON(offsetof(struct magazine_slot, rounds) != 16);
+BUILD_BUG_ON(offsetof(struct magazine_slot, prev_rounds) != 20);
+BUILD_BUG_ON(offsetof(struct magazine_slot, magsize) != 24);
+
+extern bool slab_percpu;
+extern struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS];
+extern __thread unsigned int slab_tls_cpu_bias __tls_ie;
+
+#if defined(__x86_64__)
+/*
+ * The descriptor of a critical section from 1: to 2: (the commit is the
+ * instruction just before 2:), aborting to 4:, which is preceded by the
+ * signature glibc registered and restarts at 0:, which points the
+ * thread's rseq area at the descriptor again (the kernel clears it on
+ * abort).
+ */
+#define RSEQ_SECTION_BEGIN						\
+	".pushsection __rseq_cs, \"aw\"\n\t"				\
+	".balign 32\n"							\
+	"3:\n\t"							\
+	".long 0, 0\n\t"						\
+	".quad 1f, 2f - 1f, 4f\n\t"					\
+	".popsection\n"							\
+	"0:\n\t"							\
+	"leaq 3b(%%rip), %[c]\n\t"					\
+	"movq %[c], %%fs:8(%[ro])\n"					\
+	"1:\n\t"
+#define RSEQ_SECTION_END						\
+	"2:\n\t"							\
+	".pushsection __rseq_failure, \"ax\"\n\t"			\
+	".long %c[sig]\n"						\
+	"4:\n\t"							\
+	"jmp 0b\n\t"							\
+	".popsection\n"
+
+/* Pop the last object of the current CPU's loaded magazine at @off. */
+static __always_inline void *percpu_pop(unsigned long off)
+{
+	struct slab_thread **tab = slab_cpu_table + slab_tls_cpu_bias;
+	unsigned long c, n;
+	void *obj;
+
+	asm volatile(RSEQ_SECTION_BEGIN
+		     "movl %%fs:4(%[ro]), %k[c]\n\t"
+		     "movq (%[tab], %[c], 8), %[c]\n\t"
+		     "xorl %k[obj], %k[obj]\n\t"
+		     "movl 16(%[c], %[off]), %k[n]\n\t"
+		     "subl $1, %k[n]\n\t"
+		     "jb 2f\n\t"
+		     "movq (%[c], %[off]), %[obj]\n\t"
+		     "movq (%[obj], %[n], 8), %[obj]\n\t"
+		     "movl %k[n], %c[pub](%[c], %[off])\n\t"
+		     "movl %k[n], 16(%[c], %[off])\n"
+		     RSEQ_SECTION_END
+		     : [c] "=&r"(c), [n] "=&r"(n), [obj] "=&r"(obj)
+		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
+		       [off] "r"(off), [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
+		       [sig] "i"(KMEM_RSEQ_SIG)
+		     : "memory", "cc");
+#if defined(__SANITIZE_THREAD__)
+	if (obj)
+		__tsan_acquire(obj);	/* its free, on another thread */
+#endif
+	return obj;
+}
+
+/* Push @obj into the current CPU's previous magazine at @off, if not full. */
+static __always_inline bool percpu_push(unsigned long off, void *obj)
+{
+	struct slab_thread **tab = slab_cpu_table + slab_tls_cpu_bias;
+	unsigned long c, n, t;
+	unsigned int ok;
+
+#if defined(__SANITIZE_THREAD__)
+	__tsan_release(obj);
+#endif
+	asm volatile(RSEQ_SECTION_BEGIN
+		     "xorl %k[ok], %k[ok]\n\t"
+		     "movl %%fs:4(%[ro]), %k[c]\n\t"
+		     "movq (%[tab], %[c], 8), %[c]\n\t"
+		     "movl 20(%[c], %[off]), %k[n]\n\t"
+		     "movzwl 24(%[c], %[off]), %k[t]\n\t"
+		     "cmpl %k[t], %k[n]\n\t"
+		     "jae 2f\n\t"
+		     "movq 8(%[c], %[off]), %[t]\n\t"
+		     "movq %[obj], (%[t], %[n], 8)\n\t"
+		     "addl $1, %k[n]\n\t"
+		     "movl $1, %k[ok]\n\t"
+		     "movl %k[n], %c[pub](%[c], %[off])\n\t"
+		     "movl %k[n], 20(%[c], %[off])\n"
+		     RSEQ_SECTION_END
+		     : [c] "=&r"(c), [n] "=&r"(n), [t] "=&r"(t), [ok] "=&r"(ok)
+		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
+		       [off] "r"(off), [obj] "r"(obj),
+		       [pub] "i"(KMEM_PUB_DISPLACEMENT + 20),
+		       [sig] "i"(KMEM_RSEQ_SIG)
+		     : "memory", "cc");
+	return ok;
+}
+#else
+#define percpu_pop(off)		((void)(off), (void *)NULL)
+#define percpu_push(off, obj)	((void)(off), (void)(obj), false)
+#endif
+
+/* The mode test on the fast paths: one load of a flag set at start-up. */
+static __always_inline bool slab_percpu_mode(void)
+{
+	return data_race_fast(slab_percpu);
+}
+
+/*
+ * Free @obj into the current CPU's slot at @off, the free marker @m
+ * (NULL: the cache keeps none) checked and written first: once pushed,
+ * another thread on this CPU may pop it.  A full magazine (or a slot
+ * taken out) leaves the marker as it came when @func is NULL (the slow
+ * path starts over), written otherwise (the slow path expects it), as
+ * __slab_free_fast() does.
+ */
+static __always_inline bool percpu_free(struct kmem_cache *s,
+					unsigned long off, unsigned long *m,
+					void *obj, const char *func)
+{
+	unsigned long old = 0;
+
+	if (m) {
+		old = *m;
+		if (unlikely(old == free_marker(obj))) {
+			if (!func)
+				return false;
+			slab_double_free(s, obj, func);
+		}
+		*m = free_marker(obj);
+	}
+	if (likely(percpu_push(off, obj)))
+		return true;
+	if (m && !func)
+		*m = old;
+	return false;
+}
+
+/*
  * magazine_pop - take the last object of the calling thread's loaded
  * magazine for @s, free marker untouched (the callers clear it where
  * their cache keeps it: slab_alloc_fast(), malloc_alloc_fast())
@@ -525,10 +712,13 @@ static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *
  */
 static __always_inline void *magazine_pop(struct kmem_cache *s)
 {
-	struct magazine_slot *c = slot_fast(s);
+	struct magazine_slot *c;
 	unsigned int n;
 	void *obj;
 
+	if (slab_percpu_mode())
+		return percpu_pop(data_race_fast(s->slot_off));
+	c = slot_fast(s);
 	if (unlikely(!c->rounds))
 		return NULL;
 	n = c->rounds - 1;
@@ -660,6 +850,16 @@ static __always_inline bool __slab_free_fast(struct kmem_cache *s,
 static __always_inline bool slab_free_fast(struct kmem_cache *s, void *obj,
 					   const char *func)
 {
+	if (slab_percpu_mode()) {
+		unsigned long *m = NULL;
+
+		if (likely(s->cflags & CF_MARK_FREE))
+			m = (unsigned long *)obj + 1;
+		else if (READ_ONCE(s->cflags) & CF_MARK_AT)
+			m = free_marker_of(s, obj);
+		return percpu_free(s, data_race_fast(s->slot_off), m, obj,
+				   func);
+	}
 	return __slab_free_fast(s, slot_fast(s), obj, func);
 }
 
@@ -678,9 +878,7 @@ static __always_inline bool slab_free_fast(struct kmem_cache *s, void *obj,
 static __always_inline bool slab_free_page_fast(const struct page *page,
 						void *obj, const char *func)
 {
-	struct magazine_slot *c = (struct magazine_slot *)
-		((char *)kmem_tls_slab + page->slot * 16U);
-
+	struct magazine_slot *c;
 	unsigned long n;
 	unsigned char flags;
 	bool full;
@@ -695,6 +893,17 @@ static __always_inline bool slab_free_page_fast(const struct page *page,
 	if (unlikely(!slab_obj_check(NULL, page, obj) ||
 		     (flags & PGF_sampled)))
 		return false;	/* the profiler's too: kmem_prof_free() */
+	if (slab_percpu_mode()) {
+		unsigned long *m = NULL;
+
+		if (likely(flags & PGF_slab_marks))
+			m = (unsigned long *)obj + 1;
+		else if (flags & PGF_slab_marks0)
+			m = obj;
+		return percpu_free(page->slab_cache, page->slot * 16U, m, obj,
+				   func);
+	}
+	c = (struct magazine_slot *)((char *)kmem_tls_slab + page->slot * 16U);
 	n = c->prev_rounds;
 	full = n >= c->magsize;
 	if (likely(flags & PGF_slab_marks)) {

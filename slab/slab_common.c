@@ -133,6 +133,7 @@ void slab_republish_locked(void)
 		if (!(s->cflags & CF_ALIAS))
 			cache_publish_locked(s);
 	}
+	magazine_cpu_republish();
 }
 
 /* ---- creation -------------------------------------------------------- */
@@ -741,7 +742,7 @@ void slab_init(const char *debug, bool merge, bool magazines)
 			 sizeof(struct kmem_cache), 64,
 			 SLAB_HWCACHE_ALIGN | SLAB_NO_MERGE);
 	slab_boot_no_magazines(&kmem_cache_boot);
-	magazine_init();
+	magazine_init(magazines);
 	buddy_reaper_add_hook(magazine_depot_trim);
 	buddy_reclaim_set_hook(magazine_depot_reclaim);
 }
@@ -784,6 +785,7 @@ void slab_fork_child(void)
 		if (!(s->cflags & CF_ALIAS))
 			kmem_mutex_reinit(&s->lock);
 	kmem_mutex_reinit(&slab_mutex);
+	magazine_fork_child();
 }
 
 static void slab_layer_init(void)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * slab/slabinfo.c - /proc/slabinfo for this process: a snapshot of every
- * cache (kmem_slabinfo_snapshot()), summing each thread's magazine
- * counts, and the kernel's version 2.1 text, line by line.  kmeminfo
+ * cache (kmem_slabinfo_snapshot()), summing each thread's (and each
+ * CPU's) magazine counts, and the kernel's version 2.1 text, line by line.  kmeminfo
  * prints the same format from another process's published region.
  *
  * Lock order: the table in core/lock.h.
@@ -34,10 +34,11 @@ static void sum_thread_counts(void *part, pid_t tid, void *arg)
 
 static void fill_slabinfo(struct kmem_cache *s, struct kmem_slabinfo *si)
 {
-	struct thread_counts tc = { .id = s->id };
+	struct thread_counts tc = { .id = s->id }, cc = { .id = s->id };
 
 	memset(si, 0, sizeof(*si));
 	kmem_thread_for_each(&slab_thread_part, sum_thread_counts, &tc);
+	magazine_cpu_for_each(sum_thread_counts, &cc);
 	kmem_mutex_lock(&s->lock);
 	memcpy(si->name, s->name, sizeof(si->name));
 	si->active_objs = s->active_objs;
@@ -52,17 +53,18 @@ static void fill_slabinfo(struct kmem_cache *s, struct kmem_slabinfo *si)
 	si->refcount = (unsigned int)s->refcount;
 	si->depot_objs = s->depot_nr_full * s->magsize;
 	si->thread_objs = tc.held;
-	si->allocs = s->allocs_base + tc.allocs;
-	si->frees = s->frees_base + tc.frees;
+	si->cpu_objs = (unsigned int)cc.held;
+	si->allocs = s->allocs_base + tc.allocs + cc.allocs;
+	si->frees = s->frees_base + tc.frees + cc.frees;
 	si->alloc_slow = s->alloc_slow;
 	si->free_slow = s->free_slow;
 	si->slabs_created = s->slabs_created;
 	si->slabs_freed = s->slabs_freed;
 	si->flags = s->flags;
 	kmem_mutex_unlock(&s->lock);
-	si->inuse_objs = si->active_objs > si->depot_objs + si->thread_objs ?
-				 si->active_objs - si->depot_objs -
-					 si->thread_objs :
+	tc.held += cc.held;
+	si->inuse_objs = si->active_objs > si->depot_objs + tc.held ?
+				 si->active_objs - si->depot_objs - tc.held :
 				 0;
 }
 

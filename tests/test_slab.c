@@ -545,6 +545,7 @@ static void check_depot_bound(const char *name, size_t n)
 				  DEPOT_MIN_FULL * mag);
 	unsigned long slab_bytes = (unsigned long)si.pages_per_slab *
 				   PAGE_SIZE;
+	unsigned long holders = slab_percpu ? kmem_nr_cpu_ids : 1;
 
 	ck_assert_uint_gt(si.magazine_size, 0);
 	ck_assert_uint_eq(si.inuse_objs, 0);
@@ -553,9 +554,11 @@ static void check_depot_bound(const char *name, size_t n)
 		      name, si.depot_objs * si.objsize, bound);
 	/*
 	 * The rest went back to their slabs: what is still out of them is
-	 * the depot and at most a thread's two magazines ...
+	 * the depot and at most two magazines of the thread or, per-CPU,
+	 * of each CPU it ran on ...
 	 */
-	ck_assert_msg(si.active_objs <= si.depot_objs + 2UL * si.magazine_size,
+	ck_assert_msg(si.active_objs <= si.depot_objs +
+					    2UL * si.magazine_size * holders,
 		      "%s: %lu of %zu objects still out of their slabs", name,
 		      si.active_objs, n);
 	/*
@@ -564,7 +567,7 @@ static void check_depot_bound(const char *name, size_t n)
 	 * twice that, plus the SLAB_MIN_PARTIAL empty ones a cache keeps).
 	 */
 	ck_assert_msg(si.num_slabs * slab_bytes <=
-			      2 * (bound + 2 * mag) +
+			      2 * (bound + 2 * mag * holders) +
 			      (SLAB_MIN_PARTIAL + 2) * slab_bytes,
 		      "%s: %lu slabs of %lu bytes kept for %lu active objects",
 		      name, si.num_slabs, slab_bytes, si.active_objs);
@@ -1475,6 +1478,15 @@ START_TEST(test_depot_returns_own_magazines)
 	pthread_t ta, tb;
 
 	/*
+	 * A property of the per-thread mode (the _perthread run of this
+	 * suite): per CPU, A gets what its CPU's magazines hold, B's objects
+	 * if B freed them there (test_percpu_objects_stay_on_cpu).
+	 */
+	kmem_init();	/* the mode is chosen at start-up */
+	if (slab_percpu)
+		return;
+
+	/*
 	 * The reaper returns full magazines nobody took for the decay time,
 	 * oldest (A's) first: on a busy machine the barriers could take
 	 * that long.  Only what the threads do may move the depot here.
@@ -1506,6 +1518,345 @@ START_TEST(test_depot_returns_own_magazines)
 	pthread_barrier_destroy(&p.freed_a);
 	pthread_barrier_destroy(&p.freed_b);
 	kmem_cache_destroy(p.s);
+}
+END_TEST
+
+/* ---- Per-CPU magazines ------------------------------------------------ */
+
+/* Run the calling thread on CPU @cpu only.  Return: false if not allowed. */
+static bool pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return !pthread_setaffinity_np(pthread_self(), sizeof(set), &set) &&
+	       sched_getcpu() == cpu;
+}
+
+/* Objects in CPU block @cpu's slot for @s (quiescent: no slow path in it). */
+static unsigned int cpu_holds(unsigned int cpu, struct kmem_cache *s)
+{
+	struct slab_thread *st = slab_cpu_table[cpu];
+	struct magazine_slot *c;
+
+	if (st == &slab_thread_none)
+		return 0;
+	c = &st->slots[s->id];
+	if (!c->magsize || c->cache_id != s->id)
+		return 0;
+	ck_assert_uint_ne(c->prev_rounds, SLOT_BUSY);
+	return c->rounds + c->prev_rounds;
+}
+
+struct stay_arg {
+	struct kmem_cache *s;
+	int cpu;
+	unsigned int bias;
+	unsigned int n;		/* objects to allocate (0: 64) */
+	void *o[256];
+	bool pinned;
+};
+
+/* On CPU @cpu (simulated CPU @cpu + @bias): allocate @n, or free them. */
+static void *stay_alloc(void *arg)
+{
+	struct stay_arg *a = arg;
+
+	a->pinned = pin_to(a->cpu);
+	slab_tls_cpu_bias = a->bias;
+	if (!a->n)
+		a->n = 64;
+	for (unsigned int i = 0; i < a->n; i++)
+		a->o[i] = kmem_cache_alloc(a->s, GFP_KERNEL);
+	return NULL;
+}
+
+static void *stay_free(void *arg)
+{
+	struct stay_arg *a = arg;
+
+	a->pinned = pin_to(a->cpu);
+	slab_tls_cpu_bias = a->bias;
+	for (unsigned int i = 0; i < a->n; i++)
+		kmem_cache_free(a->s, a->o[i]);
+	return NULL;
+}
+
+static void run_on(void *(*fn)(void *), struct stay_arg *a)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, fn, a), 0);
+	pthread_join(t, NULL);
+	ck_assert_msg(a->pinned, "could not run a thread on CPU %d", a->cpu);
+}
+
+/*
+ * Issue 15: an object freed on a CPU is next handed out on that CPU,
+ * whichever thread asks.  A frees 64 objects on CPU x; B, on another
+ * (simulated) CPU, gets none of them; C, a new thread on CPU x that
+ * takes as many objects as x's magazines hold, gets all 64.  (With
+ * per-thread magazines A's objects left with A's magazines at its exit,
+ * for the depot.)
+ */
+START_TEST(test_percpu_objects_stay_on_cpu)
+{
+	struct kmem_cache *s = kmem_cache_create("stay", 64, 0, SLAB_NO_MERGE,
+						 NULL);
+	static struct stay_arg a, b, c;
+	int cpu = sched_getcpu();
+
+	if (!slab_percpu) {
+		kmem_cache_destroy(s);
+		return;
+	}
+	ck_assert_int_ge(cpu, 0);
+	a = (struct stay_arg){ .s = s, .cpu = cpu };
+	/* Past the warm-up: the CPU's slot has its magazines. */
+	for (int k = 0; k < 2; k++) {
+		run_on(stay_alloc, &a);
+		run_on(stay_free, &a);
+	}
+	ck_assert_uint_ge(cpu_holds((unsigned int)cpu, s), 64);
+	b = (struct stay_arg){ .s = s, .cpu = cpu, .bias = kmem_nr_cpu_ids };
+	run_on(stay_alloc, &b);
+	c = (struct stay_arg){ .s = s, .cpu = cpu,
+			       .n = cpu_holds((unsigned int)cpu, s) };
+	ck_assert_uint_le(c.n, 256);
+	run_on(stay_alloc, &c);
+	for (int i = 0; i < 64; i++) {
+		bool found = false;
+
+		for (int j = 0; j < 64; j++)
+			ck_assert_ptr_ne(b.o[j], a.o[i]);
+		for (unsigned int j = 0; j < c.n; j++)
+			found |= c.o[j] == a.o[i];
+		ck_assert_msg(found, "object %d freed on CPU %d went elsewhere",
+			      i, cpu);
+	}
+	run_on(stay_free, &b);
+	run_on(stay_free, &c);
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * 64 CPUs on a 2-core machine: a thread's CPU index is the CPU it runs on
+ * plus slab_tls_cpu_bias, a multiple of the real CPU count, so two
+ * threads share a simulated CPU only when they run on the same real one
+ * (where rseq orders them), as on a machine with that many CPUs.  Each
+ * thread hops to another simulated CPU every 32 operations and hands
+ * every 4th object to the next thread to free.  Every object carries a
+ * tag while it is out: handing one out twice, losing one or breaking a
+ * slab shows.
+ */
+#define SIM_THREADS	8
+#define SIM_OPS		40000
+#define SIM_LIVE	128
+#define SIM_TAG		0x5e1ec7ed00000000UL
+
+struct sim_thread {
+	struct kmem_cache *s;
+	unsigned int id, seed, groups;
+	pthread_mutex_t lock;		/* the handoff from the previous one */
+	void *handoff[64];
+	unsigned int nr_handoff;
+	unsigned long hops, remote;
+};
+
+static struct sim_thread sim[SIM_THREADS];
+
+static void sim_take(void *o, unsigned int id)
+{
+	unsigned long *w = o;
+
+	ck_assert_msg((w[2] & ~0xffffffffUL) != SIM_TAG,
+		      "object %p handed out while thread %lu holds it", o,
+		      w[2] & 0xffffffffUL);
+	w[2] = SIM_TAG | id;
+}
+
+static void sim_put(struct kmem_cache *s, void *o)
+{
+	unsigned long *w = o;
+
+	ck_assert_uint_eq(w[2] & ~0xffffffffUL, SIM_TAG);
+	w[2] = 0;
+	kmem_cache_free(s, o);
+}
+
+static void *sim_worker(void *arg)
+{
+	struct sim_thread *t = arg, *next = &sim[(t->id + 1) % SIM_THREADS];
+	void *live[SIM_LIVE] = { NULL };
+
+	for (unsigned int op = 0; op < SIM_OPS; op++) {
+		unsigned int k = rand_r(&t->seed) % SIM_LIVE;
+
+		if (op % 32 == 0) {
+			slab_tls_cpu_bias = (rand_r(&t->seed) % t->groups) *
+					    kmem_nr_cpu_ids;
+			t->hops++;
+		}
+		if (live[k]) {
+			void *o = live[k];
+
+			live[k] = NULL;
+			if (op % 4 == 0) {
+				pthread_mutex_lock(&next->lock);
+				if (next->nr_handoff < 64) {
+					next->handoff[next->nr_handoff++] = o;
+					o = NULL;
+				}
+				pthread_mutex_unlock(&next->lock);
+			}
+			if (o)
+				sim_put(t->s, o);
+		} else {
+			live[k] = kmem_cache_alloc(t->s, GFP_KERNEL);
+			ck_assert_ptr_nonnull(live[k]);
+			sim_take(live[k], t->id);
+		}
+		pthread_mutex_lock(&t->lock);
+		while (t->nr_handoff) {
+			t->remote++;
+			sim_put(t->s, t->handoff[--t->nr_handoff]);
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	for (unsigned int k = 0; k < SIM_LIVE; k++)
+		if (live[k])
+			sim_put(t->s, live[k]);
+	return NULL;
+}
+
+/* Objects all CPU blocks hold for @s, and how many blocks hold any. */
+static unsigned long sim_held(struct kmem_cache *s, unsigned int *blocks)
+{
+	unsigned long n = 0;
+
+	*blocks = 0;
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
+		unsigned int h = cpu_holds(cpu, s);
+
+		n += h;
+		*blocks += h != 0;
+	}
+	return n;
+}
+
+START_TEST(test_percpu_64_cpus)
+{
+	struct kmem_cache *s;
+	pthread_t th[SIM_THREADS];
+	unsigned long hops = 0, remote = 0, held;
+	unsigned int blocks, groups;
+	struct kmem_slabinfo si;
+
+	s = kmem_cache_create("sim64", 64, 0, SLAB_NO_MERGE, NULL);
+	if (!slab_percpu) {
+		kmem_cache_destroy(s);
+		return;
+	}
+	groups = max(64 / kmem_nr_cpu_ids, 1U);
+	for (unsigned int i = 0; i < SIM_THREADS; i++) {
+		sim[i] = (struct sim_thread){ .s = s, .id = i, .seed = 7 * i + 1,
+					      .groups = groups };
+		pthread_mutex_init(&sim[i].lock, NULL);
+	}
+	for (unsigned int i = 0; i < SIM_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, sim_worker,
+						&sim[i]), 0);
+	for (unsigned int i = 0; i < SIM_THREADS; i++)
+		pthread_join(th[i], NULL);
+	/* The last handoffs, after their receivers stopped looking. */
+	for (unsigned int i = 0; i < SIM_THREADS; i++) {
+		while (sim[i].nr_handoff)
+			sim_put(s, sim[i].handoff[--sim[i].nr_handoff]);
+		hops += sim[i].hops;
+		remote += sim[i].remote;
+	}
+	ck_assert_uint_eq(hops, SIM_THREADS * SIM_OPS / 32);
+	ck_assert_uint_gt(remote, 1000);
+	held = sim_held(s, &blocks);
+	ck_assert_msg(blocks >= 16, "only %u of %u simulated CPUs hold objects",
+		      blocks, groups * kmem_nr_cpu_ids);
+	si = info_of("sim64");
+	ck_assert_uint_eq(si.inuse_objs, 0);
+	ck_assert_uint_eq(si.cpu_objs, held);
+	ck_assert_uint_eq(si.active_objs, si.depot_objs + held);
+	ck_assert_uint_eq(si.allocs, si.frees);
+	ck_assert_int_eq(slab_validate(s), 0);
+	/* kmem_cache_shrink() empties every CPU's slot, as the kernel's. */
+	kmem_cache_shrink(s);
+	ck_assert_uint_eq(sim_held(s, &blocks), 0);
+	ck_assert_uint_eq(info_of("sim64").active_objs, 0);
+	ck_assert_int_eq(slab_validate(s), 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
+ * CPU hotplug: a CPU goes offline while its magazines hold objects.  No
+ * thread will run there to use them; the reaper's pass (which reads
+ * /sys/devices/system/cpu/online) gives them back.  Here a CPU of this
+ * machine is made to look offline to magazine_drain_offline(), with two
+ * simulated CPUs on it filled first: their objects go to the depot and
+ * the slabs, none lost; CPUs still online keep theirs; and a thread that
+ * runs on the drained CPU later starts from an empty slot.
+ */
+START_TEST(test_percpu_offline_cpu_drained)
+{
+	struct kmem_cache *s = kmem_cache_create("hotplug", 64, 0,
+						 SLAB_NO_MERGE, NULL);
+	unsigned long online[BITS_TO_LONGS(KMEM_MAX_CPUS)];
+	static struct stay_arg a[3];
+	int cpu = sched_getcpu(), other = -1;
+	unsigned int blocks, idx[3], n = 2;
+	struct kmem_slabinfo si;
+	cpu_set_t allowed;
+
+	if (!slab_percpu) {
+		kmem_cache_destroy(s);
+		return;
+	}
+	ck_assert(kmem_cpus_online(online, KMEM_MAX_CPUS));
+	ck_assert((online[cpu / BITS_PER_LONG] >> (cpu % BITS_PER_LONG)) & 1);
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	for (int i = 0; i < CPU_SETSIZE && other < 0; i++)
+		if (i != cpu && CPU_ISSET(i, &allowed))
+			other = i;
+	if (other >= 0)
+		n = 3;	/* and one on a CPU that stays online */
+	for (unsigned int i = 0; i < n; i++) {
+		a[i] = (struct stay_arg){ .s = s, .cpu = i < 2 ? cpu : other,
+					  .bias = (i + 1) * kmem_nr_cpu_ids };
+		idx[i] = (unsigned int)a[i].cpu + a[i].bias;
+		for (int k = 0; k < 2; k++) {
+			run_on(stay_alloc, &a[i]);
+			run_on(stay_free, &a[i]);
+		}
+		ck_assert_uint_ge(cpu_holds(idx[i], s), 64);
+	}
+	online[cpu / BITS_PER_LONG] &= ~(1UL << (cpu % BITS_PER_LONG));
+	magazine_drain_offline(online);
+	ck_assert_uint_eq(cpu_holds(idx[0], s), 0);
+	ck_assert_uint_eq(cpu_holds(idx[1], s), 0);
+	if (n == 3)
+		ck_assert_uint_ge(cpu_holds(idx[2], s), 64);
+	si = info_of("hotplug");
+	ck_assert_uint_eq(si.inuse_objs, 0);
+	ck_assert_uint_eq(si.active_objs, si.depot_objs + sim_held(s, &blocks));
+	ck_assert_int_eq(slab_validate(s), 0);
+	/* Back online: a thread there starts from an empty slot. */
+	run_on(stay_alloc, &a[0]);
+	ck_assert_uint_eq(info_of("hotplug").inuse_objs, 64);
+	run_on(stay_free, &a[0]);
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
 }
 END_TEST
 
@@ -1937,6 +2288,9 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_depot_returns_own_magazines);
 	tcase_add_test(tc, test_magazines_after_warmup);
 	tcase_add_test(tc, test_medium_magazines_batch);
+	tcase_add_test(tc, test_percpu_objects_stay_on_cpu);
+	tcase_add_test(tc, test_percpu_64_cpus);
+	tcase_add_test(tc, test_percpu_offline_cpu_drained);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validate");

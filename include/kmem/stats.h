@@ -151,7 +151,9 @@ struct kmem_stats_header {
 	uint64_t peak_huge_mapped;	/* high-water mark of huge_mapped */
 	uint32_t thp;			/* KMEM_THP: 1 never, 2 large, 3 always
 					 * (0: a region written before it) */
-	uint32_t reserved1;
+	uint32_t magazine_mode;		/* KMEM_STATS_MAGAZINES_*: where the
+					 * magazines live (0: a region
+					 * written before it) */
 	uint64_t os_hugepages;		/* madvise(MADV_HUGEPAGE) calls */
 	uint64_t reserved[2];
 
@@ -224,12 +226,20 @@ struct kmem_stats_cache {
  */
 #define KMEM_STATS_CACHE_HAS_CREATED 1
 
+/* struct kmem_stats_header.magazine_mode */
+#define KMEM_STATS_MAGAZINES_NONE	1	/* KMEM_MAGAZINES=0 */
+#define KMEM_STATS_MAGAZINES_THREAD	2	/* per-thread (fallback) */
+#define KMEM_STATS_MAGAZINES_CPU	3	/* per-CPU, restartable sequences */
+
 /* struct kmem_stats_unit.kind */
 #define KMEM_UNIT_FREE		0
 #define KMEM_UNIT_THREAD	1	/* struct kmem_stats_thread */
 #define KMEM_UNIT_EXT		2	/* more per-cache slots of a thread */
 #define KMEM_UNIT_ORPHAN	3	/* a thread that did not survive fork */
 #define KMEM_UNIT_PROFILE	4	/* struct kmem_stats_profile (one) */
+#define KMEM_UNIT_CPU		5	/* a CPU's magazine slots: a struct
+					 * kmem_stats_thread whose tid is the
+					 * CPU id, in the per-CPU mode */
 
 struct kmem_stats_unit {
 	uint32_t kind;			/* KMEM_UNIT_* */
@@ -391,6 +401,8 @@ struct kmem_slabinfo {
 	unsigned long slabs_created;
 	unsigned long slabs_freed;
 	unsigned int flags;
+	unsigned int cpu_objs;		/* objects in CPUs' magazines (the
+					 * per-CPU mode; in what was padding) */
 };
 
 KMEM_EXPORT int kmem_slabinfo_snapshot(struct kmem_slabinfo *out, int max);
