@@ -52,6 +52,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -60,6 +62,7 @@
 #include <unistd.h>
 
 #include <kmem/stats.h>
+#include <linux/membarrier.h>
 
 #include "json_tree.h"
 
@@ -772,12 +775,15 @@ static struct jnode *read_json(pid_t pid, const char *what)
 	return doc;
 }
 
-/* Objects out of slabs are the program's, the threads' or the depot's. */
+/*
+ * Objects out of slabs are the program's, the threads' or CPUs'
+ * magazines' (by the mode), or the depot's.
+ */
 static void check_balance(const struct jnode *c)
 {
 	ck_assert_uint_eq(ju(c, "active_objs"),
 			  ju(c, "inuse_objs") + ju(c, "thread_objs") +
-				  ju(c, "depot_objs"));
+				  ju(c, "cpu_objs") + ju(c, "depot_objs"));
 }
 
 START_TEST(live_figures)
@@ -906,6 +912,75 @@ START_TEST(live_threads)
 			  ju(&threads->kids[1], "tid"));
 	json_free(doc);
 	ck_assert_int_eq(kid_stop(&k), 0);
+}
+END_TEST
+
+/*
+ * The magazine mode, and each CPU's holdings: the child runs with
+ * per-CPU magazines where this machine has rseq (core/cpu.c's checks,
+ * made here with the same facts), with per-thread ones under
+ * KMEM_PERCPU=0.  Either way every object freed into a magazine is
+ * counted once, by a thread or by a CPU.
+ */
+static void check_mode(const char *const *env, bool want_cpu)
+{
+	struct kid k = kid_start(env);
+	const struct jnode *c, *proc, *cpus;
+	uint64_t sum = 0;
+	struct jnode *doc;
+
+	kid_cmd(&k, "create kt_mode 200");
+	kid_cmd(&k, "alloc kt_mode 300");
+	kid_cmd(&k, "free kt_mode 100");
+	doc = read_json(k.p.pid, "slabinfo");
+	proc = jget(doc, "process");
+	c = jcache(doc, "kt_mode");
+	check_balance(c);
+	ck_assert_uint_eq(ju(c, "inuse_objs"), 200);
+	ck_assert_str_eq(jget_str(proc, "magazines"),
+			 want_cpu ? "per-cpu" : "per-thread");
+	cpus = jget(proc, "per_cpu");
+	ck_assert(cpus);
+	for (size_t i = 0; i < cpus->nr; i++) {
+		ck_assert_uint_lt(ju(&cpus->kids[i], "cpu"),
+				  (uint64_t)sysconf(_SC_NPROCESSORS_CONF));
+		sum += ju(&cpus->kids[i], "objs");
+	}
+	ck_assert_uint_eq(sum, ju(proc, "cpu_objs"));
+	if (want_cpu) {
+		/* 100 freed on one CPU at a time, into its magazines. */
+		ck_assert_uint_ge(cpus->nr, 1);
+		ck_assert_uint_eq(ju(c, "thread_objs"), 0);
+		ck_assert_uint_ge(ju(c, "cpu_objs") + ju(c, "depot_objs"), 100);
+	} else {
+		ck_assert_uint_eq(cpus->nr, 0);
+		ck_assert_uint_eq(ju(proc, "cpu_objs"), 0);
+		ck_assert_uint_ge(ju(c, "thread_objs") + ju(c, "depot_objs"),
+				  100);
+	}
+	json_free(doc);
+	ck_assert_int_eq(kid_stop(&k), 0);
+}
+
+/* What core/cpu.c needs: glibc's registration, which this process has too. */
+static bool have_rseq(void)
+{
+	long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	return __rseq_size >= 20 && q > 0 &&
+	       (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) &&
+	       sysconf(_SC_NPROCESSORS_CONF) <= 1024;
+}
+
+START_TEST(live_magazine_mode)
+{
+	static const char *const percpu0[] = { "KMEM_PERCPU=0", NULL };
+	static const char *const norseq[] = {
+		"GLIBC_TUNABLES=glibc.pthread.rseq=0", NULL };
+
+	check_mode(NULL, have_rseq());
+	check_mode(percpu0, false);
+	check_mode(norseq, false);	/* glibc did not register rseq */
 }
 END_TEST
 
@@ -2718,7 +2793,8 @@ int main(int argc, char **argv)
 		NULL
 	};
 	const TTest *const live_tests[] = {
-		live_figures, live_same_as_library, live_threads, live_order,
+		live_figures, live_same_as_library, live_threads,
+		live_magazine_mode, live_order,
 		live_list, live_ambiguous, NULL
 	};
 	const TTest *const fork_tests[] = {

@@ -234,6 +234,27 @@ void kmi_buddyinfo_text(FILE *f, const struct kmi_snapshot *snap)
 /* ---- JSON documents ------------------------------------------------------ */
 
 /**
+ * kmi_magazine_mode - where the process's magazines live
+ * @h: its header
+ *
+ * Return: "per-cpu", "per-thread" or "none"; NULL from a kmem that did
+ * not publish it.
+ */
+const char *kmi_magazine_mode(const struct kmem_stats_header *h)
+{
+	switch (h->magazine_mode) {
+	case KMEM_STATS_MAGAZINES_CPU:
+		return "per-cpu";
+	case KMEM_STATS_MAGAZINES_THREAD:
+		return "per-thread";
+	case KMEM_STATS_MAGAZINES_NONE:
+		return "none";
+	default:
+		return NULL;
+	}
+}
+
+/**
  * kmi_json_process - the "process" member: who, and the process totals
  * @j:    the writer
  * @src:  the source
@@ -253,7 +274,8 @@ void kmi_json_process(struct kmi_json *j, const struct kmi_source *src,
 			      ((uint64_t)KMI_PAGE_SIZE << (r->order & 31));
 	}
 	for (unsigned int i = 0; i < snap->nr_threads; i++)
-		live_threads += !snap->threads[i].orphan;
+		live_threads += !snap->threads[i].orphan &&
+				!snap->threads[i].cpu;
 
 	json_begin(j, "process", '{');
 	json_i64(j, "pid", h->pid);
@@ -281,10 +303,29 @@ void kmi_json_process(struct kmi_json *j, const struct kmi_source *src,
 	json_u64(j, "thread_bytes", snap->thread_bytes);
 	json_u64(j, "thread_pcp_pages", snap->pcp_pages);
 	json_u64(j, "orphan_objs", snap->orphan_objs);
+	if (kmi_magazine_mode(h))
+		json_str(j, "magazines", kmi_magazine_mode(h));
+	json_u64(j, "cpu_objs", snap->cpu_objs);
+	json_u64(j, "cpu_bytes", snap->cpu_bytes);
+	json_begin(j, "per_cpu", '[');
+	for (unsigned int i = 0; i < snap->nr_threads; i++) {
+		const struct kmi_thread *t = &snap->threads[i];
+
+		if (!t->cpu)
+			continue;
+		json_begin(j, NULL, '{');
+		json_i64(j, "cpu", t->tid);
+		json_u64(j, "objs", t->objs);
+		json_u64(j, "bytes", t->bytes);
+		json_end(j, '}');
+	}
+	json_end(j, ']');
 	json_begin(j, "per_thread", '[');
 	for (unsigned int i = 0; i < snap->nr_threads; i++) {
 		const struct kmi_thread *t = &snap->threads[i];
 
+		if (t->cpu)
+			continue;
 		json_begin(j, NULL, '{');
 		json_i64(j, "tid", t->tid);
 		json_bool(j, "orphan", t->orphan);
@@ -330,6 +371,7 @@ static void json_cache(struct kmi_json *j, const struct kmi_snapshot *snap,
 	json_u64(j, "peak_active_objs", r->peak_active_objs);
 	json_u64(j, "peak_bytes", r->peak_active_objs * r->size);
 	json_u64(j, "thread_objs", c->thread_objs);
+	json_u64(j, "cpu_objs", c->cpu_objs);
 	json_u64(j, "depot_objs", r->depot_objs);
 	json_u64(j, "depot_full", r->depot_full);
 	json_u64(j, "depot_empty", r->depot_empty);

@@ -76,6 +76,7 @@ struct kmi_source {
 struct kmi_cache {
 	struct kmem_stats_cache rec;	/* copy, consistent by rec.seq */
 	uint64_t thread_objs;		/* in live threads' magazines */
+	uint64_t cpu_objs;		/* in CPUs' magazines (per-CPU mode) */
 	uint64_t orphan_objs;		/* in units of threads lost to fork */
 	uint64_t allocs;		/* allocs_base + live threads' */
 	uint64_t frees;
@@ -85,8 +86,9 @@ struct kmi_cache {
 
 /* One thread unit. */
 struct kmi_thread {
-	int32_t tid;
+	int32_t tid;			/* the CPU, for a CPU's unit */
 	bool orphan;			/* KMEM_UNIT_ORPHAN */
+	bool cpu;			/* KMEM_UNIT_CPU: a CPU's magazines */
 	uint64_t pcp_pages;		/* pages on its per-thread lists */
 	uint64_t objs;			/* objects in its magazines */
 	uint64_t bytes;			/* their slot bytes */
@@ -112,6 +114,8 @@ struct kmi_snapshot {
 	uint64_t pcp_pages;		/* over live threads */
 	uint64_t thread_objs;
 	uint64_t thread_bytes;
+	uint64_t cpu_objs;		/* over CPU units */
+	uint64_t cpu_bytes;
 	uint64_t orphan_objs;
 };
 
@@ -174,6 +178,7 @@ void kmi_kfence_text(FILE *f, const struct kmi_snapshot *snap);
 void kmi_kfence_json_member(struct kmi_json *j, const struct kmi_snapshot *snap);
 void kmi_buddyinfo_json(FILE *f, const struct kmi_source *src,
 			const struct kmi_snapshot *snap);
+const char *kmi_magazine_mode(const struct kmem_stats_header *h);
 void kmi_json_process(struct kmi_json *j, const struct kmi_source *src,
 		      const struct kmi_snapshot *snap);
 

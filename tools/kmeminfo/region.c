@@ -883,7 +883,10 @@ static void count_slot(struct kmi_snapshot *snap, const int *by_id,
 		k->orphan_objs += held;
 		return;
 	}
-	k->thread_objs += held;
+	if (t->cpu)
+		k->cpu_objs += held;
+	else
+		k->thread_objs += held;
 	k->allocs += c->allocs + (uint16_t)(c->loaded_start - c->rounds);
 	k->frees += c->frees + (uint16_t)(c->prev_rounds - c->prev_start);
 }
@@ -904,7 +907,8 @@ static int walk_units(struct kmi_snapshot *snap, const unsigned char *units,
 		if (!u->npages || size > len - off)
 			return KMI_TORN;
 		if ((u->kind != KMEM_UNIT_THREAD &&
-		     u->kind != KMEM_UNIT_ORPHAN) || size < sizeof(*th)) {
+		     u->kind != KMEM_UNIT_ORPHAN &&
+		     u->kind != KMEM_UNIT_CPU) || size < sizeof(*th)) {
 			off += size;
 			continue;
 		}
@@ -915,6 +919,7 @@ static int walk_units(struct kmi_snapshot *snap, const unsigned char *units,
 		memset(t, 0, sizeof(*t));
 		t->tid = th->tid;
 		t->orphan = u->kind == KMEM_UNIT_ORPHAN;
+		t->cpu = u->kind == KMEM_UNIT_CPU;
 		if (th->pcp_off && th->pcp_off % 8 == 0 &&
 		    (size_t)th->pcp_off + 8 <= size)
 			memcpy(&t->pcp_pages, (const char *)u + th->pcp_off, 8);
@@ -956,7 +961,10 @@ static int walk_units(struct kmi_snapshot *snap, const unsigned char *units,
 		snap->pcp_pages += t->orphan ? 0 : t->pcp_pages;
 		if (t->orphan)
 			snap->orphan_objs += t->objs;
-		else {
+		else if (t->cpu) {
+			snap->cpu_objs += t->objs;
+			snap->cpu_bytes += t->bytes;
+		} else {
 			snap->thread_objs += t->objs;
 			snap->thread_bytes += t->bytes;
 		}
@@ -1005,7 +1013,8 @@ static int snapshot_build(struct kmi_snapshot *snap, struct copy_buf *b)
 		return ret;
 	for (unsigned int i = 0; i < snap->nr_caches; i++) {
 		struct kmi_cache *c = &snap->caches[i];
-		uint64_t out = c->rec.depot_objs + c->thread_objs;
+		uint64_t out = c->rec.depot_objs + c->thread_objs +
+			       c->cpu_objs;
 
 		c->allocs += c->rec.allocs_base;
 		c->frees += c->rec.frees_base;

@@ -302,7 +302,7 @@ static void draw(const struct top_view *v, const struct kmi_source *src,
 	int rows = LINES, y;
 
 	for (unsigned int i = 0; i < snap->nr_threads; i++)
-		threads += !snap->threads[i].orphan;
+		threads += !snap->threads[i].orphan && !snap->threads[i].cpu;
 	erase();
 	summary_lines(&v->sum, lines);
 	for (y = 0; y < 5; y++)
@@ -313,8 +313,9 @@ static void draw(const struct top_view *v, const struct kmi_source *src,
 	human(t, sizeof(t), h->retained);
 	human(pk, sizeof(pk), h->peak_used + h->peak_huge_mapped);
 	snprintf(buf, sizeof(buf),
-		 " PID %d (%s), %u thread%s: mapped %s, resident %s, retained %s, peak used %s; sort %c",
+		 " PID %d (%s), %u thread%s, magazines %s: mapped %s, resident %s, retained %s, peak used %s; sort %c",
 		 (int)src->pid, src->comm, threads, threads == 1 ? "" : "s",
+		 kmi_magazine_mode(h) ? kmi_magazine_mode(h) : "?",
 		 m, r, t, pk, key);
 	attron(A_DIM);
 	mvaddnstr(5, 0, buf, COLS);
