@@ -221,6 +221,19 @@ static struct kmem_magazine *depot_pop_empty(struct kmem_cache *r)
 }
 
 /*
+ * Who fills and asks for full magazines: the thread, or in the per-CPU
+ * mode the CPU it runs on (negative, apart from thread ids), so that the
+ * depot's affinity keeps a CPU's objects on that CPU.
+ */
+static int depot_owner(void)
+{
+	if (slab_percpu)
+		return -1 - (int)((unsigned int)kmem_cpu_current() +
+				  slab_tls_cpu_bias);
+	return kmem_gettid();
+}
+
+/*
  * Full magazines are stamped as they go in and stacked newest first, so
  * the ones nobody took for the decay time are a tail (magazine_depot_trim).
  *
@@ -233,7 +246,7 @@ static unsigned long depot_push_full(struct kmem_cache *r,
 	bool was_empty = list_empty(&r->depot_full);
 
 	m->stamp = kmem_now_ms();
-	m->owner = kmem_gettid();
+	m->owner = depot_owner();
 	list_add(&m->list, &r->depot_full);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full + 1);	/* read by reclaim */
 	depot_bytes_add(r, 1);
@@ -241,9 +254,9 @@ static unsigned long depot_push_full(struct kmem_cache *r,
 }
 
 /*
- * Affinity: a thread that needs a full magazine takes back one it filled
- * itself, if one is among the DEPOT_AFFINITY newest, before anybody
- * else's.  Its objects were last written by this thread (its frees wrote
+ * Affinity: a thread (per CPU: a CPU) that needs a full magazine takes
+ * back one it filled itself, if one is among the DEPOT_AFFINITY newest,
+ * before anybody else's.  Its objects were last written by this thread (its frees wrote
  * the free marker in each), so handing them out costs no cross-core
  * transfer; a magazine filled on the other core costs one per object.
  * Otherwise the newest, as before: objects migrate between threads only
@@ -252,7 +265,7 @@ static unsigned long depot_push_full(struct kmem_cache *r,
 static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 {
 	struct kmem_magazine *m, *pick;
-	int me = kmem_gettid(), seen = 0;
+	int me = depot_owner(), seen = 0;
 
 	if (list_empty(&r->depot_full))
 		return NULL;

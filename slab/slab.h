@@ -94,7 +94,8 @@ enum slab_state { SLAB_FREE_LIST, SLAB_PARTIAL_LIST, SLAB_FULL_LIST,
 struct kmem_magazine {
 	struct list_head list;		/* depot_full or depot_empty */
 	unsigned long stamp;		/* depot_full: kmem_now_ms() it went in */
-	int owner;			/* depot_full: the thread that filled it */
+	int owner;			/* depot_full: the thread that filled it,
+					 * or -1 - its CPU (depot_owner()) */
 	void *round[];
 };
 

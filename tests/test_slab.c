@@ -1427,12 +1427,17 @@ struct depot_pair {
 	struct kmem_cache *s;
 	pthread_barrier_t allocated, freed_a, freed_b;
 	void *a[PAIR_OBJS], *b[PAIR_OBJS], *again[PAIR_OBJS];
+	int cpu;		/* per-CPU mode: both run on this CPU, */
+	bool pinned_a, pinned_b;	/* as two simulated CPUs */
 };
+
+static bool pin_to(int cpu);
 
 static void *depot_pair_a(void *arg)
 {
 	struct depot_pair *p = arg;
 
+	p->pinned_a = !slab_percpu || pin_to(p->cpu);
 	for (int i = 0; i < PAIR_OBJS; i++)
 		p->a[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
 	pthread_barrier_wait(&p->allocated);
@@ -1440,6 +1445,18 @@ static void *depot_pair_a(void *arg)
 		kmem_cache_free(p->s, p->a[i]);
 	pthread_barrier_wait(&p->freed_a);
 	pthread_barrier_wait(&p->freed_b);
+	if (!slab_percpu)
+		for (int i = 0; i < PAIR_OBJS; i++)
+			p->again[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	return NULL;
+}
+
+/* Per CPU: another thread on A's CPU allocates again. */
+static void *depot_pair_c(void *arg)
+{
+	struct depot_pair *p = arg;
+
+	p->pinned_a = pin_to(p->cpu);
 	for (int i = 0; i < PAIR_OBJS; i++)
 		p->again[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
 	return NULL;
@@ -1449,6 +1466,8 @@ static void *depot_pair_b(void *arg)
 {
 	struct depot_pair *p = arg;
 
+	p->pinned_b = !slab_percpu || pin_to(p->cpu);
+	slab_tls_cpu_bias = kmem_nr_cpu_ids;	/* 0 per-thread: unused */
 	for (int i = 0; i < PAIR_OBJS; i++)
 		p->b[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
 	pthread_barrier_wait(&p->allocated);
@@ -1478,13 +1497,12 @@ START_TEST(test_depot_returns_own_magazines)
 	pthread_t ta, tb;
 
 	/*
-	 * A property of the per-thread mode (the _perthread run of this
-	 * suite): per CPU, A gets what its CPU's magazines hold, B's objects
-	 * if B freed them there (test_percpu_objects_stay_on_cpu).
+	 * Per CPU, the same with A and B on two CPUs (simulated, on the CPU
+	 * this runs on), and the second round from a third thread on A's:
+	 * the depot hands a CPU its own magazines back.
 	 */
 	kmem_init();	/* the mode is chosen at start-up */
-	if (slab_percpu)
-		return;
+	p.cpu = sched_getcpu();
 
 	/*
 	 * The reaper returns full magazines nobody took for the decay time,
@@ -1500,6 +1518,11 @@ START_TEST(test_depot_returns_own_magazines)
 	pthread_create(&tb, NULL, depot_pair_b, &p);
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
+	if (slab_percpu) {
+		pthread_create(&ta, NULL, depot_pair_c, &p);
+		pthread_join(ta, NULL);
+	}
+	ck_assert(p.pinned_a && p.pinned_b);
 	qsort(p.a, PAIR_OBJS, sizeof(void *), ptr_cmp);
 	qsort(p.b, PAIR_OBJS, sizeof(void *), ptr_cmp);
 	for (int i = 0; i < PAIR_OBJS; i++) {
