@@ -43,11 +43,12 @@ int kmem_buddyinfo_print(int fd)
 /**
  * kmem_shrink_all - give back every free byte kmem can, now
  *
- * Empties the calling thread's magazines and every depot into the slabs,
+ * Empties every CPU's magazines (the calling thread's in the per-thread
+ * mode) and every depot into the slabs,
  * frees empty slabs, drains the calling thread's page lists, releases
  * every free max-order block with MADV_DONTNEED and unmaps wholly free
- * sections beyond the retained amount.  Other threads' magazines are
- * theirs until they exit.
+ * sections beyond the retained amount.  In the per-thread mode other
+ * threads' magazines are theirs until they exit.
  */
 void kmem_shrink_all(void)
 {

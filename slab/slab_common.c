@@ -633,9 +633,11 @@ void kmem_cache_destroy(struct kmem_cache *s)
  * kmem_cache_shrink - give a cache's free memory back
  * @s: the cache
  *
- * Returns the calling thread's magazines and the depot to the slabs and
- * every empty slab to the buddy allocator.  Other threads' magazines are
- * theirs until they exit (or the cache is destroyed).
+ * Returns every CPU's magazines (per-CPU mode; the calling thread's in
+ * the per-thread mode) and the depot to the slabs and
+ * every empty slab to the buddy allocator.  In the per-thread mode other
+ * threads' magazines are theirs until they exit (or the cache is
+ * destroyed).
  *
  * Return: 0.
  */
