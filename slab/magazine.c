@@ -743,6 +743,7 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		else
 			obj = magazine_alloc(r, &t, gfp, caller);
 		percpu_put(c, &t);
+		slab_tsan_acquire(obj);
 		return obj;
 	}
 	c = slow_slot(r, true);

@@ -421,6 +421,8 @@ void slab_put_objects(struct kmem_cache *s, void **objs, unsigned int n,
 	for (unsigned int i = 0; i < n; i++) {
 		char *obj = objs[i];
 		struct slab *slab = obj_to_slab(s, obj);
+
+		slab_tsan_acquire(obj);	/* from a CPU's magazine (slab.h) */
 		unsigned long off = (unsigned long)(obj - s->red_left -
 						    slab->s_mem);
 		unsigned int idx = slab_slot_index(s, off);

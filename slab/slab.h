@@ -572,6 +572,23 @@ extern bool slab_percpu;
 extern struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS];
 extern __thread unsigned int slab_tls_cpu_bias __tls_ie;
 
+/*
+ * ThreadSanitizer models C11 atomics and locks, not rseq: that a section
+ * runs alone on its CPU is the kernel's doing.  So the per-CPU paths
+ * tell it what they order: a free releases the object before pushing it,
+ * and whoever takes an object out of a magazine (a pop, a slow path, a
+ * flush to the slabs) acquires it.  Nothing in other builds.
+ */
+static __always_inline void slab_tsan_acquire(void *obj)
+{
+#if defined(__SANITIZE_THREAD__)
+	if (slab_percpu && obj)
+		__tsan_acquire(obj);
+#else
+	(void)obj;
+#endif
+}
+
 #if defined(__x86_64__)
 /*
  * The descriptor of a critical section from 1: to 2: (the commit is the
@@ -623,9 +640,10 @@ static __always_inline void *percpu_pop(unsigned long off)
 		       [off] "r"(off), [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
 		       [sig] "i"(KMEM_RSEQ_SIG)
 		     : "memory", "cc");
+	slab_tsan_acquire(obj);		/* its free, on another thread */
 #if defined(__SANITIZE_THREAD__)
-	if (obj)
-		__tsan_acquire(obj);	/* its free, on another thread */
+	/* A slow path filled the magazine: percpu_put()'s release. */
+	__tsan_acquire((char *)c + off + 16);
 #endif
 	return obj;
 }
