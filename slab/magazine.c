@@ -72,6 +72,7 @@ __thread unsigned int slab_tls_cpu_bias __tls_ie;
  */
 struct slab_cpu {
 	struct kmem_stats_thread unit;
+	uint64_t seen;		/* cpu_activity() at the last reaper pass */
 	struct slab_thread st __attribute__((aligned(64)));
 };
 
@@ -442,14 +443,14 @@ static struct slab_cpu *cpu_of_block(struct slab_thread *st)
 	return container_of(st, struct slab_cpu, st);
 }
 
-enum { TAKE_NO_BLOCK, TAKE_BUSY, TAKE_OK, TAKE_RACED };
+enum { TAKE_NO_BLOCK, TAKE_BUSY, TAKE_OK, TAKE_RACED, TAKE_NO_CPU };
 
 #if defined(__x86_64__)
 /*
  * In one critical section: find the current CPU's slot at @off and, unless
- * a slow path has it out already, replace its two counts with SLOT_BUSY
- * (the commit, a cmpxchg: a CPU draining this one may have exchanged them
- * meanwhile, see percpu_take_remote()).
+ * a slow path has it out already (SLOT_BUSY, or SLOT_REMOTE from another
+ * CPU), replace its two counts with SLOT_BUSY (the commit, a cmpxchg: a
+ * remote taker may have exchanged them meanwhile, percpu_take_remote()).
  */
 static unsigned int percpu_take_rseq(unsigned long off,
 				     struct magazine_slot **slot,
@@ -460,8 +461,11 @@ static unsigned int percpu_take_rseq(unsigned long off,
 	uint64_t old;
 
 	asm volatile(RSEQ_SECTION_BEGIN
-		     "movl $0, %k[res]\n\t"
+		     "movl $4, %k[res]\n\t"
 		     "movl %%fs:4(%[ro]), %k[id]\n\t"
+		     "cmpl %[max], %k[id]\n\t"
+		     "jae 9f\n\t"
+		     "movl $0, %k[res]\n\t"
 		     "movq (%[tab], %[id], 8), %[c]\n\t"
 		     "cmpq %[none], %[c]\n\t"
 		     "je 9f\n\t"
@@ -470,8 +474,8 @@ static unsigned int percpu_take_rseq(unsigned long off,
 		     "movq 16(%[c]), %[old]\n\t"
 		     "movq %[old], %[t]\n\t"
 		     "shrq $32, %[t]\n\t"
-		     "cmpl $-1, %k[t]\n\t"
-		     "je 9f\n\t"
+		     "cmpl $-2, %k[t]\n\t"
+		     "jae 9f\n\t"
 		     "movl $2, %k[res]\n\t"
 		     "lock cmpxchgq %[busy], 16(%[c])\n"
 		     RSEQ_SECTION_END
@@ -482,7 +486,8 @@ static unsigned int percpu_take_rseq(unsigned long off,
 		       [id] "=&r"(id), [old] "=&a"(old)
 		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
 		       [off] "r"(off), [none] "r"(&slab_thread_none),
-		       [busy] "r"(SLOT_BUSY_WORD), [sig] "i"(KMEM_RSEQ_SIG)
+		       [busy] "r"(SLOT_BUSY_WORD), [max] "i"(KMEM_MAX_CPUS),
+		       [sig] "i"(KMEM_RSEQ_SIG)
 		     : "memory", "cc");
 	*slot = (struct magazine_slot *)c;
 	*word = old;
@@ -535,7 +540,7 @@ static struct magazine_slot *percpu_take(struct kmem_cache *r,
 		res = percpu_take_rseq(r->slot_off, &c, &w, &cpu);
 		if (res == TAKE_OK)
 			break;
-		if (res == TAKE_BUSY)
+		if (res == TAKE_BUSY || res == TAKE_NO_CPU)
 			return NULL;
 		if (res == TAKE_NO_BLOCK && !cpu_block_get(cpu))
 			return NULL;
@@ -568,16 +573,21 @@ static void percpu_put(struct magazine_slot *c, const struct magazine_slot *t)
 
 /*
  * percpu_take_remote - take slot @off of CPU block @st out from another
- * CPU (draining a CPU, destroying a cache)
+ * CPU (draining a CPU, shrinking or destroying a cache)
  *
- * A section running on that CPU may have read the counts before they
- * are exchanged for SLOT_BUSY and commit after: the fence waits for
- * every such section, and if one did commit, the counts it stored are
- * the slot's true state and the exchange is done again.  A slot that a
- * slow path has out is waited for: it comes back in a few calls' time (a
- * slow path that has a slot out waits for no lock that a remote taker may
- * hold, slab_mutex or kmem_thread_lock).  Two remote takers order
- * themselves the same way.
+ * The counts word is exchanged for SLOT_REMOTE, which the fast paths
+ * see as empty and full and local slow paths as taken.  A section on
+ * that CPU may have read the word before and commit after: its commit
+ * is a whole word (never SLOT_REMOTE), so after the fence, which waits
+ * for every such section, the word is still SLOT_REMOTE only if none
+ * did; otherwise the word it stored is the slot's true state and the
+ * exchange is done again.  A slot a local slow path has out (SLOT_BUSY)
+ * is waited for: that slow path takes none of the locks a remote taker
+ * may hold (slab_mutex, kmem_thread_lock) and puts the slot back soon,
+ * over the exchanged value.  Remote takers are one at a time (slab_mutex),
+ * so SLOT_REMOTE is only ever the caller's.
+ *
+ * Context: slab_mutex held.
  */
 static struct magazine_slot *percpu_take_remote(struct slab_thread *st,
 						unsigned long off,
@@ -586,17 +596,21 @@ static struct magazine_slot *percpu_take_remote(struct slab_thread *st,
 	struct magazine_slot *c = (struct magazine_slot *)((char *)st + off);
 	uint64_t *word = (uint64_t *)&c->rounds, w;
 
+	lock_assert_held(&slab_mutex);
 	for (;;) {
-		w = __atomic_exchange_n(word, SLOT_BUSY_WORD, __ATOMIC_ACQ_REL);
-		if ((uint32_t)(w >> 32) == SLOT_BUSY) {
-			sched_yield();
+		w = __atomic_exchange_n(word, SLOT_REMOTE_WORD,
+					__ATOMIC_ACQ_REL);
+		if (slot_word_out(w)) {
+			while (slot_word_out(__atomic_load_n(word,
+							     __ATOMIC_ACQUIRE)))
+				sched_yield();
 			continue;
 		}
 		if (!kmem_rseq_fence())
 			kmem_panic("kmem: membarrier(MEMBARRIER_CMD_PRIVATE_"
 				   "EXPEDITED_RSEQ) failed after it was "
 				   "registered");
-		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == SLOT_BUSY_WORD)
+		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == SLOT_REMOTE_WORD)
 			break;
 	}
 	slot_copy_taken(t, c, w);
@@ -915,7 +929,7 @@ static void flush_thread_slot(void *part, pid_t tid, void *arg)
 /*
  * Empty @r's slot on every CPU: kmem_cache_destroy(), and
  * kmem_cache_shrink() (as the kernel's, which flushes every CPU's).
- * Context: any; slab_mutex may be held (slab_shrink_all()).
+ * Context: slab_mutex held.
  */
 static void percpu_flush_cache(struct kmem_cache *r)
 {
@@ -947,6 +961,7 @@ void magazine_cpu_drain(unsigned int cpu)
 
 	if (st == &slab_thread_none)
 		return;
+	kmem_mutex_lock(&slab_mutex);
 	for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
 		struct magazine_slot *c, t;
 		struct kmem_cache *r;
@@ -964,13 +979,39 @@ void magazine_cpu_drain(unsigned int cpu)
 			flush_slot(r, &t, NULL);
 		percpu_put(c, &t);
 	}
+	kmem_mutex_unlock(&slab_mutex);
+}
+
+/*
+ * A fingerprint of what CPU block @st's slots have done (their published
+ * counts): a CPU whose fingerprint moves between two reaper passes has
+ * threads running on it, whatever sysfs says (a container's virtualised
+ * online list may number CPUs unlike rseq's ids).
+ */
+static uint64_t cpu_activity(struct slab_thread *st)
+{
+	struct slab_thread *pub = kmem_pub(st);
+	uint64_t sum = 0;
+
+	for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
+		struct magazine_slot *c = &pub->slots[id];
+
+		sum += data_race(c->allocs) + data_race(c->frees) +
+		       data_race(c->rounds) * 3 + data_race(c->prev_rounds) * 5;
+	}
+	return sum;
 }
 
 /**
  * magazine_drain_offline - drain the blocks of CPUs not in @online
  * @online: a mask of KMEM_MAX_CPUS bits (kmem_cpus_online())
  *
- * Simulated CPUs (slab_tls_cpu_bias) count as the real CPU they run on.
+ * A block is drained when its CPU is not online and its slots did
+ * nothing since the previous call (cpu_activity()): a CPU that went
+ * offline is drained on the second reaper pass after, a CPU a lying
+ * online list leaves out but threads run on never.  Simulated CPUs
+ * (slab_tls_cpu_bias) count as the real CPU they run on.
+ *
  * Context: the reaper's pass; no lock held.
  */
 void magazine_drain_offline(const unsigned long *online)
@@ -978,31 +1019,73 @@ void magazine_drain_offline(const unsigned long *online)
 	if (!slab_percpu)
 		return;
 	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
+		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
 		unsigned int real = cpu % kmem_nr_cpu_ids;
+		uint64_t act;
 
-		if (READ_ONCE(slab_cpu_table[cpu]) == &slab_thread_none ||
+		if (st == &slab_thread_none ||
 		    (online[real / BITS_PER_LONG] >> (real % BITS_PER_LONG)) & 1)
 			continue;
+		act = cpu_activity(st);
+		if (act != cpu_of_block(st)->seen) {
+			cpu_of_block(st)->seen = act;
+			continue;
+		}
 		magazine_cpu_drain(cpu);
+		cpu_of_block(st)->seen = cpu_activity(st);
 	}
 }
 
+/*
+ * Copy CPU slot @c's figures into @t, the counts from one read of their
+ * word.  Return: false if a slow path has the slot out (its copy is
+ * the figures then).  Other fields may be a moment apart: statistics.
+ */
+static bool cpu_slot_snapshot(struct magazine_slot *c, struct magazine_slot *t)
+{
+	uint64_t w = __atomic_load_n((uint64_t *)&c->rounds, __ATOMIC_ACQUIRE);
+
+	if (slot_word_out(w))
+		return false;
+	t->loaded = NULL;
+	t->previous = NULL;
+	t->rounds = (uint32_t)w;
+	t->prev_rounds = (uint32_t)(w >> 32);
+	t->magsize = data_race(c->magsize);
+	t->cache_id = data_race(c->cache_id);
+	t->loaded_start = data_race(c->loaded_start);
+	t->prev_start = data_race(c->prev_start);
+	t->allocs = data_race(c->allocs);
+	t->frees = data_race(c->frees);
+	return true;
+}
+
 /**
- * magazine_cpu_for_each - visit every CPU block's published slots
- * @fn:  called with the block's published twin (read it as a struct
- *       slab_thread: the counts are at the same offsets; a slot a slow
- *       path has out shows its last published counts), the CPU, @arg
+ * magazine_cpu_for_each - visit every CPU block's slots, as figures
+ * @fn:  called with a snapshot of the block (read it as a struct
+ *       slab_thread: counts only, no magazines; a slot a slow path has
+ *       out shows its last published counts), the CPU, @arg
  * @arg: passed through
  */
 void magazine_cpu_for_each(kmem_thread_visit_fn fn, void *arg)
 {
+	struct slab_thread snap;
+
 	if (!slab_percpu)
 		return;
 	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
 		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
 
-		if (st != &slab_thread_none)
-			fn(kmem_pub(st), (pid_t)cpu, arg);
+		if (st == &slab_thread_none)
+			continue;
+		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
+			struct magazine_slot *c = &st->slots[id];
+
+			if (!cpu_slot_snapshot(c, &snap.slots[id]))
+				memcpy(&snap.slots[id], kmem_pub(c),
+				       sizeof(snap.slots[id]));
+		}
+		fn(&snap, (pid_t)cpu, arg);
 	}
 }
 
@@ -1025,7 +1108,7 @@ void magazine_fork_child(void)
 		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
 			struct magazine_slot *c = &st->slots[id];
 
-			if (c->prev_rounds == SLOT_BUSY) {
+			if (slot_word_out(*(uint64_t *)&c->rounds)) {
 				memset(c, 0, sizeof(*c));
 				slot_publish(c);
 			}
@@ -1048,9 +1131,12 @@ void magazine_cpu_republish(void)
 			continue;
 		kmem_region_publish(&cpu_of_block(st)->unit,
 				    sizeof(struct kmem_stats_thread));
-		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++)
-			if (data_race(st->slots[id].prev_rounds) != SLOT_BUSY)
-				slot_republish(&st->slots[id]);
+		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
+			struct magazine_slot t;
+
+			if (cpu_slot_snapshot(&st->slots[id], &t))
+				slot_publish_as(&st->slots[id], &t);
+		}
 	}
 }
 
@@ -1067,8 +1153,11 @@ void magazine_flush_cache(struct kmem_cache *s, bool all_threads)
 
 	if (!r->magsize)
 		return;
-	if (percpu_cache(r))
+	if (percpu_cache(r)) {
+		kmem_mutex_lock(&slab_mutex);
 		percpu_flush_cache(r);
+		kmem_mutex_unlock(&slab_mutex);
+	}
 	if (all_threads) {
 		kmem_thread_lock();
 		kmem_thread_for_each(&slab_thread_part, flush_thread_slot, r);
@@ -1076,6 +1165,24 @@ void magazine_flush_cache(struct kmem_cache *s, bool all_threads)
 	} else if (kmem_tls_slab != &slab_thread_none) {
 		flush_thread_slot(kmem_tls_slab, 0, r);
 	}
+}
+
+/**
+ * magazine_flush_cache_locked - magazine_flush_cache(@s, false) for a
+ * caller that holds slab_mutex (slab_shrink_all())
+ * @s: the cache
+ */
+void magazine_flush_cache_locked(struct kmem_cache *s)
+{
+	struct kmem_cache *r = s->root;
+
+	lock_assert_held(&slab_mutex);
+	if (!r->magsize)
+		return;
+	if (percpu_cache(r))
+		percpu_flush_cache(r);
+	if (kmem_tls_slab != &slab_thread_none)
+		flush_thread_slot(kmem_tls_slab, 0, r);
 }
 
 /*

@@ -262,6 +262,7 @@ void *slab_alloc_refill(struct kmem_cache *s, gfp_t gfp, unsigned long caller);
 void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller);
 void magazine_init(bool magazines);
 void magazine_flush_cache(struct kmem_cache *s, bool all_threads);
+void magazine_flush_cache_locked(struct kmem_cache *s);
 void magazine_depot_drain(struct kmem_cache *s);
 void magazine_depot_trim(unsigned long now_ms, unsigned long *next);
 bool magazine_depot_reclaim(void);
@@ -561,7 +562,15 @@ static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *
  * other (simulated) CPUs: test_slab's 64-CPU case.
  */
 #define SLOT_BUSY	0xffffffffU	/* prev_rounds of a slot taken out */
+#define SLOT_REMOTE	0xfffffffeU	/* ... taken out from another CPU */
 #define SLOT_BUSY_WORD	((uint64_t)SLOT_BUSY << 32)
+#define SLOT_REMOTE_WORD ((uint64_t)SLOT_REMOTE << 32)
+
+/* Is the counts word @w (prev_rounds:rounds) of a slot taken out? */
+static inline bool slot_word_out(uint64_t w)
+{
+	return (uint32_t)(w >> 32) >= SLOT_REMOTE;
+}
 BUILD_BUG_ON(offsetof(struct magazine_slot, loaded) != 0);
 BUILD_BUG_ON(offsetof(struct magazine_slot, previous) != 8);
 BUILD_BUG_ON(offsetof(struct magazine_slot, rounds) != 16);
@@ -616,34 +625,45 @@ static __always_inline void slab_tsan_acquire(void *obj)
 	"jmp 0b\n\t"							\
 	".popsection\n"
 
-/* Pop the last object of the current CPU's loaded magazine at @off. */
+/*
+ * Pop the last object of the current CPU's loaded magazine at @off.  The
+ * two counts are one word, read once and committed whole: a remote
+ * taker that exchanged it meanwhile sees a whole word it did not write
+ * (percpu_take_remote()).  A CPU id out of the table (a thread the kernel
+ * has no rseq area for) takes the slow path.
+ */
 static __always_inline void *percpu_pop(unsigned long off)
 {
 	struct slab_thread **tab = slab_cpu_table + slab_tls_cpu_bias;
-	unsigned long c, n;
+	unsigned long c, n, i;
 	void *obj;
 
 	asm volatile(RSEQ_SECTION_BEGIN
-		     "movl %%fs:4(%[ro]), %k[c]\n\t"
-		     "movq (%[tab], %[c], 8), %[c]\n\t"
 		     "xorl %k[obj], %k[obj]\n\t"
-		     "movl 16(%[c], %[off]), %k[n]\n\t"
-		     "subl $1, %k[n]\n\t"
-		     "jb 2f\n\t"
+		     "movl %%fs:4(%[ro]), %k[c]\n\t"
+		     "cmpl %[max], %k[c]\n\t"
+		     "jae 2f\n\t"
+		     "movq (%[tab], %[c], 8), %[c]\n\t"
+		     "movq 16(%[c], %[off]), %[n]\n\t"
+		     "testl %k[n], %k[n]\n\t"
+		     "jz 2f\n\t"
+		     "subq $1, %[n]\n\t"
+		     "movl %k[n], %k[i]\n\t"
 		     "movq (%[c], %[off]), %[obj]\n\t"
-		     "movq (%[obj], %[n], 8), %[obj]\n\t"
+		     "movq (%[obj], %[i], 8), %[obj]\n\t"
 		     "movl %k[n], %c[pub](%[c], %[off])\n\t"
-		     "movl %k[n], 16(%[c], %[off])\n"
+		     "movq %[n], 16(%[c], %[off])\n"
 		     RSEQ_SECTION_END
-		     : [c] "=&r"(c), [n] "=&r"(n), [obj] "=&r"(obj)
+		     : [c] "=&r"(c), [n] "=&r"(n), [i] "=&r"(i), [obj] "=&r"(obj)
 		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
 		       [off] "r"(off), [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
-		       [sig] "i"(KMEM_RSEQ_SIG)
+		       [max] "i"(KMEM_MAX_CPUS), [sig] "i"(KMEM_RSEQ_SIG)
 		     : "memory", "cc");
 	slab_tsan_acquire(obj);		/* its free, on another thread */
 #if defined(__SANITIZE_THREAD__)
 	/* A slow path filled the magazine: percpu_put()'s release. */
-	__tsan_acquire((char *)c + off + 16);
+	if (obj)
+		__tsan_acquire((char *)c + off + 16);
 #endif
 	return obj;
 }
@@ -652,7 +672,7 @@ static __always_inline void *percpu_pop(unsigned long off)
 static __always_inline bool percpu_push(unsigned long off, void *obj)
 {
 	struct slab_thread **tab = slab_cpu_table + slab_tls_cpu_bias;
-	unsigned long c, n, t;
+	unsigned long c, n, i, t;
 	unsigned int ok;
 
 #if defined(__SANITIZE_THREAD__)
@@ -661,23 +681,31 @@ static __always_inline bool percpu_push(unsigned long off, void *obj)
 	asm volatile(RSEQ_SECTION_BEGIN
 		     "xorl %k[ok], %k[ok]\n\t"
 		     "movl %%fs:4(%[ro]), %k[c]\n\t"
+		     "cmpl %[max], %k[c]\n\t"
+		     "jae 2f\n\t"
 		     "movq (%[tab], %[c], 8), %[c]\n\t"
-		     "movl 20(%[c], %[off]), %k[n]\n\t"
+		     "movq 16(%[c], %[off]), %[n]\n\t"
+		     "movq %[n], %[i]\n\t"
+		     "shrq $32, %[i]\n\t"
 		     "movzwl 24(%[c], %[off]), %k[t]\n\t"
-		     "cmpl %k[t], %k[n]\n\t"
+		     "cmpl %k[t], %k[i]\n\t"
 		     "jae 2f\n\t"
 		     "movq 8(%[c], %[off]), %[t]\n\t"
-		     "movq %[obj], (%[t], %[n], 8)\n\t"
-		     "addl $1, %k[n]\n\t"
+		     "movq %[obj], (%[t], %[i], 8)\n\t"
+		     "leaq 1(%[i]), %[t]\n\t"
+		     "movl %k[t], %c[pub](%[c], %[off])\n\t"
+		     "shlq $32, %[t]\n\t"
+		     "movl %k[n], %k[n]\n\t"
+		     "orq %[t], %[n]\n\t"
 		     "movl $1, %k[ok]\n\t"
-		     "movl %k[n], %c[pub](%[c], %[off])\n\t"
-		     "movl %k[n], 20(%[c], %[off])\n"
+		     "movq %[n], 16(%[c], %[off])\n"
 		     RSEQ_SECTION_END
-		     : [c] "=&r"(c), [n] "=&r"(n), [t] "=&r"(t), [ok] "=&r"(ok)
+		     : [c] "=&r"(c), [n] "=&r"(n), [i] "=&r"(i), [t] "=&r"(t),
+		       [ok] "=&r"(ok)
 		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
 		       [off] "r"(off), [obj] "r"(obj),
 		       [pub] "i"(KMEM_PUB_DISPLACEMENT + 20),
-		       [sig] "i"(KMEM_RSEQ_SIG)
+		       [max] "i"(KMEM_MAX_CPUS), [sig] "i"(KMEM_RSEQ_SIG)
 		     : "memory", "cc");
 	return ok;
 }

@@ -663,7 +663,7 @@ void slab_shrink_all(void)
 	list_for_each_entry(s, &slab_caches, list) {
 		if (s->cflags & (CF_ALIAS | CF_DYING))
 			continue;
-		magazine_flush_cache(s, false);
+		magazine_flush_cache_locked(s);
 		magazine_depot_drain(s);
 		trim_all_free(s);
 	}

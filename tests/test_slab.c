@@ -8,6 +8,7 @@
 #include "kmem_test.h"
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <urcu.h>
 
 #include "kmalloc/kmalloc.h"
@@ -1671,9 +1672,10 @@ END_TEST
  * threads share a simulated CPU only when they run on the same real one
  * (where rseq orders them), as on a machine with that many CPUs.  Each
  * thread hops to another simulated CPU every 32 operations and hands
- * every 4th object to the next thread to free.  Every object carries a
- * tag while it is out: handing one out twice, losing one or breaking a
- * slab shows.
+ * every 4th object to the next thread to free, while another thread
+ * empties the cache's slot on every CPU and drains whole simulated CPUs
+ * from outside, over and over.  Every object carries a tag while it is
+ * out: handing one out twice, losing one or breaking a slab shows.
  */
 #define SIM_THREADS	8
 #define SIM_OPS		40000
@@ -1686,7 +1688,7 @@ struct sim_thread {
 	pthread_mutex_t lock;		/* the handoff from the previous one */
 	void *handoff[64];
 	unsigned int nr_handoff;
-	unsigned long hops, remote;
+	unsigned long hops, handed;
 };
 
 static struct sim_thread sim[SIM_THREADS];
@@ -1732,6 +1734,7 @@ static void *sim_worker(void *arg)
 				if (next->nr_handoff < 64) {
 					next->handoff[next->nr_handoff++] = o;
 					o = NULL;
+					t->handed++;
 				}
 				pthread_mutex_unlock(&next->lock);
 			}
@@ -1743,16 +1746,36 @@ static void *sim_worker(void *arg)
 			sim_take(live[k], t->id);
 		}
 		pthread_mutex_lock(&t->lock);
-		while (t->nr_handoff) {
-			t->remote++;
+		while (t->nr_handoff)
 			sim_put(t->s, t->handoff[--t->nr_handoff]);
-		}
 		pthread_mutex_unlock(&t->lock);
 	}
 	for (unsigned int k = 0; k < SIM_LIVE; k++)
 		if (live[k])
 			sim_put(t->s, live[k]);
 	return NULL;
+}
+
+/*
+ * Meanwhile, empty every CPU's slot of the cache from outside, and drain
+ * whole simulated CPUs, over and over: slots taken out from another CPU
+ * while their own threads pop and push.
+ */
+static atomic_bool sim_stop;
+
+static void *sim_shrinker(void *arg)
+{
+	struct kmem_cache *s = arg;
+	unsigned int seed = 99, cpus = max(64 / kmem_nr_cpu_ids, 1U) *
+					 kmem_nr_cpu_ids;
+	unsigned long rounds = 0;
+
+	while (!atomic_load(&sim_stop) || rounds < 10) {
+		kmem_cache_shrink(s);
+		magazine_cpu_drain(rand_r(&seed) % cpus);
+		rounds++;
+	}
+	return (void *)rounds;
 }
 
 /* Objects all CPU blocks hold for @s, and how many blocks hold any. */
@@ -1773,8 +1796,9 @@ static unsigned long sim_held(struct kmem_cache *s, unsigned int *blocks)
 START_TEST(test_percpu_64_cpus)
 {
 	struct kmem_cache *s;
-	pthread_t th[SIM_THREADS];
-	unsigned long hops = 0, remote = 0, held;
+	pthread_t th[SIM_THREADS], shrinker;
+	unsigned long hops = 0, handed = 0, held;
+	void *shrinks;
 	unsigned int blocks, groups;
 	struct kmem_slabinfo si;
 
@@ -1789,22 +1813,31 @@ START_TEST(test_percpu_64_cpus)
 					      .groups = groups };
 		pthread_mutex_init(&sim[i].lock, NULL);
 	}
+	atomic_store(&sim_stop, false);
 	for (unsigned int i = 0; i < SIM_THREADS; i++)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, sim_worker,
 						&sim[i]), 0);
+	ck_assert_int_eq(pthread_create(&shrinker, NULL, sim_shrinker, s), 0);
 	for (unsigned int i = 0; i < SIM_THREADS; i++)
 		pthread_join(th[i], NULL);
+	atomic_store(&sim_stop, true);
+	pthread_join(shrinker, &shrinks);
+	ck_assert_uint_ge((unsigned long)shrinks, 10);
 	/* The last handoffs, after their receivers stopped looking. */
 	for (unsigned int i = 0; i < SIM_THREADS; i++) {
 		while (sim[i].nr_handoff)
 			sim_put(s, sim[i].handoff[--sim[i].nr_handoff]);
 		hops += sim[i].hops;
-		remote += sim[i].remote;
+		handed += sim[i].handed;
 	}
 	ck_assert_uint_eq(hops, SIM_THREADS * SIM_OPS / 32);
-	ck_assert_uint_gt(remote, 1000);
+	/* Each handoff buffer takes 64 before its owner has to look. */
+	ck_assert_uint_ge(handed, 64 * SIM_THREADS);
 	held = sim_held(s, &blocks);
-	ck_assert_msg(blocks >= 16, "only %u of %u simulated CPUs hold objects",
+	blocks = 0;
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++)
+		blocks += slab_cpu_table[cpu] != &slab_thread_none;
+	ck_assert_msg(blocks >= 16, "only %u of %u simulated CPUs were used",
 		      blocks, groups * kmem_nr_cpu_ids);
 	si = info_of("sim64");
 	ck_assert_uint_eq(si.inuse_objs, 0);
@@ -1842,7 +1875,7 @@ START_TEST(test_percpu_offline_cpu_drained)
 	struct kmem_slabinfo si;
 	cpu_set_t allowed;
 
-	if (!slab_percpu) {
+	if (!slab_percpu || 4 * kmem_nr_cpu_ids > KMEM_MAX_CPUS) {
 		kmem_cache_destroy(s);
 		return;
 	}
@@ -1865,6 +1898,12 @@ START_TEST(test_percpu_offline_cpu_drained)
 		ck_assert_uint_ge(cpu_holds(idx[i], s), 64);
 	}
 	online[cpu / BITS_PER_LONG] &= ~(1UL << (cpu % BITS_PER_LONG));
+	/*
+	 * The first pass after the CPU went offline notes what its blocks
+	 * did; the second, finding them idle since, drains them.
+	 */
+	magazine_drain_offline(online);
+	ck_assert_uint_ge(cpu_holds(idx[0], s), 64);
 	magazine_drain_offline(online);
 	ck_assert_uint_eq(cpu_holds(idx[0], s), 0);
 	ck_assert_uint_eq(cpu_holds(idx[1], s), 0);
