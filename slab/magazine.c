@@ -65,6 +65,33 @@ struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS] = {
 	[0 ... KMEM_MAX_CPUS - 1] = &slab_thread_none
 };
 __thread unsigned int slab_tls_cpu_bias __tls_ie;
+__thread struct slab_cpu_hint slab_tls_cpu __tls_ie = { .cpu = SLAB_CPU_NONE };
+
+/*
+ * Point the calling thread's hint at CPU @cpu (an rseq CPU id) and its
+ * block @st.  A signal handler that runs a slow path between the stores
+ * finds SLAB_CPU_NONE and sets a consistent hint of its own, which the
+ * rest overwrites with another consistent one.
+ */
+static void slab_cpu_hint_set(unsigned int cpu, struct slab_thread *st)
+{
+	WRITE_ONCE(slab_tls_cpu.cpu, SLAB_CPU_NONE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	WRITE_ONCE(slab_tls_cpu.block, st);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	WRITE_ONCE(slab_tls_cpu.cpu, cpu);
+}
+
+/*
+ * slab_set_cpu_bias - make the calling thread use the blocks of CPU
+ * index (its CPU + @bias): simulated CPUs, for tests only
+ */
+void slab_set_cpu_bias(unsigned int bias)
+{
+	WRITE_ONCE(slab_tls_cpu.cpu, SLAB_CPU_NONE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	slab_tls_cpu_bias = bias;
+}
 
 /*
  * A CPU's block: a unit of the region like a thread's, the slab part
@@ -545,6 +572,9 @@ static struct magazine_slot *percpu_take(struct kmem_cache *r,
 		if (res == TAKE_NO_BLOCK && !cpu_block_get(cpu))
 			return NULL;
 	}
+	/* The fast paths on this CPU use its block from now on. */
+	slab_cpu_hint_set(cpu - slab_tls_cpu_bias,
+			  (struct slab_thread *)((char *)c - r->slot_off));
 	slot_copy_taken(t, c, w);
 	return c;
 }

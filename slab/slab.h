@@ -559,8 +559,25 @@ static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *
  * slab_percpu is chosen once, at start-up; caches with ids of
  * KMEM_SLOTS_INLINE and more keep per-thread slots in both modes.
  * slab_tls_cpu_bias, 0 outside tests, moves a thread to the blocks of
- * other (simulated) CPUs: test_slab's 64-CPU case.
+ * other (simulated) CPUs: test_slab's 64-CPU case (slab_set_cpu_bias()).
+ *
+ * The fast paths do not look the block up in slab_cpu_table: each thread
+ * keeps the CPU it last ran a slow path on and that CPU's block
+ * (slab_tls_cpu), and a section uses the block only when the CPU id the
+ * kernel gives it is that CPU; otherwise it goes slow, and the slow path
+ * refreshes the hint (percpu_take()).  So the CPU id feeds only a
+ * compare the processor predicts, and the loads that find the object
+ * start from the thread's own TLS as the per-thread mode's do.  The hint
+ * is only this thread's, and a signal handler that refreshes it between
+ * the two stores leaves it consistent (slab_cpu_hint_set()).
  */
+#define SLAB_CPU_NONE	0xfffffff0U	/* no rseq CPU id (those end -1, -2) */
+
+struct slab_cpu_hint {
+	struct slab_thread *block;	/* slab_cpu_table[cpu + bias] */
+	unsigned int cpu;		/* rseq CPU id, or SLAB_CPU_NONE */
+};
+
 #define SLOT_BUSY	0xffffffffU	/* prev_rounds of a slot taken out */
 #define SLOT_REMOTE	0xfffffffeU	/* ... taken out from another CPU */
 #define SLOT_BUSY_WORD	((uint64_t)SLOT_BUSY << 32)
@@ -580,6 +597,8 @@ BUILD_BUG_ON(offsetof(struct magazine_slot, magsize) != 24);
 extern bool slab_percpu;
 extern struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS];
 extern __thread unsigned int slab_tls_cpu_bias __tls_ie;
+extern __thread struct slab_cpu_hint slab_tls_cpu __tls_ie;
+void slab_set_cpu_bias(unsigned int bias);
 
 /*
  * ThreadSanitizer models C11 atomics and locks, not rseq: that a section
@@ -629,21 +648,21 @@ static __always_inline void slab_tsan_acquire(void *obj)
  * Pop the last object of the current CPU's loaded magazine at @off.  The
  * two counts are one word, read once and committed whole: a remote
  * taker that exchanged it meanwhile sees a whole word it did not write
- * (percpu_take_remote()).  A CPU id out of the table (a thread the kernel
- * has no rseq area for) takes the slow path.
+ * (percpu_take_remote()).  A CPU id other than the thread's hint (a
+ * migration, or a thread the kernel has no rseq area for) takes the slow
+ * path.
  */
 static __always_inline void *percpu_pop(unsigned long off)
 {
-	struct slab_thread **tab = slab_cpu_table + slab_tls_cpu_bias;
 	unsigned long c, n, i;
 	void *obj;
 
 	asm volatile(RSEQ_SECTION_BEGIN
 		     "xorl %k[obj], %k[obj]\n\t"
 		     "movl %%fs:4(%[ro]), %k[c]\n\t"
-		     "cmpl %[max], %k[c]\n\t"
-		     "jae 2f\n\t"
-		     "movq (%[tab], %[c], 8), %[c]\n\t"
+		     "cmpl %[hcpu], %k[c]\n\t"
+		     "jne 2f\n\t"
+		     "movq %[hblk], %[c]\n\t"
 		     "movq 16(%[c], %[off]), %[n]\n\t"
 		     "testl %k[n], %k[n]\n\t"
 		     "jz 2f\n\t"
@@ -655,9 +674,11 @@ static __always_inline void *percpu_pop(unsigned long off)
 		     "movq %[n], 16(%[c], %[off])\n"
 		     RSEQ_SECTION_END
 		     : [c] "=&r"(c), [n] "=&r"(n), [i] "=&r"(i), [obj] "=&r"(obj)
-		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
-		       [off] "r"(off), [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
-		       [max] "i"(KMEM_MAX_CPUS), [sig] "i"(KMEM_RSEQ_SIG)
+		     : [ro] "r"(kmem_rseq_offset),
+		       [hcpu] "m"(slab_tls_cpu.cpu),
+		       [hblk] "m"(slab_tls_cpu.block), [off] "r"(off),
+		       [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
+		       [sig] "i"(KMEM_RSEQ_SIG)
 		     : "memory", "cc");
 	slab_tsan_acquire(obj);		/* its free, on another thread */
 #if defined(__SANITIZE_THREAD__)
@@ -671,7 +692,6 @@ static __always_inline void *percpu_pop(unsigned long off)
 /* Push @obj into the current CPU's previous magazine at @off, if not full. */
 static __always_inline bool percpu_push(unsigned long off, void *obj)
 {
-	struct slab_thread **tab = slab_cpu_table + slab_tls_cpu_bias;
 	unsigned long c, n, i, t;
 	unsigned int ok;
 
@@ -681,9 +701,9 @@ static __always_inline bool percpu_push(unsigned long off, void *obj)
 	asm volatile(RSEQ_SECTION_BEGIN
 		     "xorl %k[ok], %k[ok]\n\t"
 		     "movl %%fs:4(%[ro]), %k[c]\n\t"
-		     "cmpl %[max], %k[c]\n\t"
-		     "jae 2f\n\t"
-		     "movq (%[tab], %[c], 8), %[c]\n\t"
+		     "cmpl %[hcpu], %k[c]\n\t"
+		     "jne 2f\n\t"
+		     "movq %[hblk], %[c]\n\t"
 		     "movq 16(%[c], %[off]), %[n]\n\t"
 		     "movq %[n], %[i]\n\t"
 		     "shrq $32, %[i]\n\t"
@@ -702,10 +722,12 @@ static __always_inline bool percpu_push(unsigned long off, void *obj)
 		     RSEQ_SECTION_END
 		     : [c] "=&r"(c), [n] "=&r"(n), [i] "=&r"(i), [t] "=&r"(t),
 		       [ok] "=&r"(ok)
-		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
-		       [off] "r"(off), [obj] "r"(obj),
+		     : [ro] "r"(kmem_rseq_offset),
+		       [hcpu] "m"(slab_tls_cpu.cpu),
+		       [hblk] "m"(slab_tls_cpu.block), [off] "r"(off),
+		       [obj] "r"(obj),
 		       [pub] "i"(KMEM_PUB_DISPLACEMENT + 20),
-		       [max] "i"(KMEM_MAX_CPUS), [sig] "i"(KMEM_RSEQ_SIG)
+		       [sig] "i"(KMEM_RSEQ_SIG)
 		     : "memory", "cc");
 	return ok;
 }

@@ -1468,7 +1468,7 @@ static void *depot_pair_b(void *arg)
 	struct depot_pair *p = arg;
 
 	p->pinned_b = !slab_percpu || pin_to(p->cpu);
-	slab_tls_cpu_bias = kmem_nr_cpu_ids;	/* 0 per-thread: unused */
+	slab_set_cpu_bias(kmem_nr_cpu_ids);	/* 0 per-thread: unused */
 	for (int i = 0; i < PAIR_OBJS; i++)
 		p->b[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
 	pthread_barrier_wait(&p->allocated);
@@ -1588,7 +1588,7 @@ static void *stay_alloc(void *arg)
 	struct stay_arg *a = arg;
 
 	a->pinned = pin_to(a->cpu);
-	slab_tls_cpu_bias = a->bias;
+	slab_set_cpu_bias(a->bias);
 	if (!a->n)
 		a->n = 64;
 	for (unsigned int i = 0; i < a->n; i++)
@@ -1601,7 +1601,7 @@ static void *stay_free(void *arg)
 	struct stay_arg *a = arg;
 
 	a->pinned = pin_to(a->cpu);
-	slab_tls_cpu_bias = a->bias;
+	slab_set_cpu_bias(a->bias);
 	for (unsigned int i = 0; i < a->n; i++)
 		kmem_cache_free(a->s, a->o[i]);
 	return NULL;
@@ -1721,8 +1721,8 @@ static void *sim_worker(void *arg)
 		unsigned int k = rand_r(&t->seed) % SIM_LIVE;
 
 		if (op % 32 == 0) {
-			slab_tls_cpu_bias = (rand_r(&t->seed) % t->groups) *
-					    kmem_nr_cpu_ids;
+			slab_set_cpu_bias((rand_r(&t->seed) % t->groups) *
+					  kmem_nr_cpu_ids);
 			t->hops++;
 		}
 		if (live[k]) {
