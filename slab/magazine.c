@@ -487,7 +487,7 @@ static unsigned int percpu_take_rseq(unsigned long off,
 	unsigned long c, t, res, id;
 	uint64_t old;
 
-	asm volatile(RSEQ_SECTION_BEGIN
+	asm volatile(RSEQ_SECTION_BEGIN(c)
 		     "movl $4, %k[res]\n\t"
 		     "movl %%fs:4(%[ro]), %k[id]\n\t"
 		     "cmpl %[max], %k[id]\n\t"

@@ -625,7 +625,7 @@ static __always_inline void slab_tsan_acquire(void *obj)
  * thread's rseq area at the descriptor again (the kernel clears it on
  * abort).
  */
-#define RSEQ_SECTION_BEGIN						\
+#define RSEQ_SECTION_BEGIN(scratch)					\
 	".pushsection __rseq_cs, \"aw\"\n\t"				\
 	".balign 32\n"							\
 	"3:\n\t"							\
@@ -633,8 +633,8 @@ static __always_inline void slab_tsan_acquire(void *obj)
 	".quad 1f, 2f - 1f, 4f\n\t"					\
 	".popsection\n"							\
 	"0:\n\t"							\
-	"leaq 3b(%%rip), %[c]\n\t"					\
-	"movq %[c], %%fs:8(%[ro])\n"					\
+	"leaq 3b(%%rip), %[" #scratch "]\n\t"				\
+	"movq %[" #scratch "], %%fs:8(%[ro])\n"				\
 	"1:\n\t"
 #define RSEQ_SECTION_END						\
 	"2:\n\t"							\
@@ -654,82 +654,79 @@ static __always_inline void slab_tsan_acquire(void *obj)
  */
 static __always_inline void *percpu_pop(unsigned long off)
 {
-	unsigned long c, n, i;
+	struct slab_cpu_hint hint = slab_tls_cpu;
+	unsigned long n, i;
 	void *obj;
 
-	asm volatile(RSEQ_SECTION_BEGIN
-		     "xorl %k[obj], %k[obj]\n\t"
-		     "movl %%fs:4(%[ro]), %k[c]\n\t"
-		     "cmpl %[hcpu], %k[c]\n\t"
-		     "jne 2f\n\t"
-		     "movq %[hblk], %[c]\n\t"
-		     "movq 16(%[c], %[off]), %[n]\n\t"
-		     "testl %k[n], %k[n]\n\t"
-		     "jz 2f\n\t"
-		     "subq $1, %[n]\n\t"
-		     "movl %k[n], %k[i]\n\t"
-		     "movq (%[c], %[off]), %[obj]\n\t"
-		     "movq (%[obj], %[i], 8), %[obj]\n\t"
-		     "movl %k[n], %c[pub](%[c], %[off])\n\t"
-		     "movq %[n], 16(%[c], %[off])\n"
-		     RSEQ_SECTION_END
-		     : [c] "=&r"(c), [n] "=&r"(n), [i] "=&r"(i), [obj] "=&r"(obj)
-		     : [ro] "r"(kmem_rseq_offset),
-		       [hcpu] "m"(slab_tls_cpu.cpu),
-		       [hblk] "m"(slab_tls_cpu.block), [off] "r"(off),
-		       [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
-		       [sig] "i"(KMEM_RSEQ_SIG)
-		     : "memory", "cc");
+	asm volatile goto(RSEQ_SECTION_BEGIN(n)
+		 "movl %%fs:4(%[ro]), %k[n]\n\t"
+		 "cmpl %k[hcpu], %k[n]\n\t"
+		 "jne %l[empty]\n\t"
+		 "movq 16(%[blk], %[off]), %[n]\n\t"
+		 "testl %k[n], %k[n]\n\t"
+		 "jz %l[empty]\n\t"
+		 "subq $1, %[n]\n\t"
+		 "movl %k[n], %k[i]\n\t"
+		 "movq (%[blk], %[off]), %[obj]\n\t"
+		 "movq (%[obj], %[i], 8), %[obj]\n\t"
+		 "movl %k[n], %c[pub](%[blk], %[off])\n\t"
+		 "movq %[n], 16(%[blk], %[off])\n"
+		 RSEQ_SECTION_END
+		 : [n] "=&r"(n), [i] "=&r"(i), [obj] "=&r"(obj)
+		 : [ro] "r"(kmem_rseq_offset), [hcpu] "r"(hint.cpu),
+		   [blk] "r"(hint.block), [off] "r"(off),
+		   [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
+		   [sig] "i"(KMEM_RSEQ_SIG)
+		 : "memory", "cc"
+		 : empty);
 	slab_tsan_acquire(obj);		/* its free, on another thread */
 #if defined(__SANITIZE_THREAD__)
 	/* A slow path filled the magazine: percpu_put()'s release. */
-	if (obj)
-		__tsan_acquire((char *)c + off + 16);
+	__tsan_acquire((char *)hint.block + off + 16);
 #endif
 	return obj;
+empty:
+	return NULL;
 }
 
 /* Push @obj into the current CPU's previous magazine at @off, if not full. */
 static __always_inline bool percpu_push(unsigned long off, void *obj)
 {
-	unsigned long c, n, i, t;
-	unsigned int ok;
+	struct slab_cpu_hint hint = slab_tls_cpu;
+	unsigned long a, w, t;
 
 #if defined(__SANITIZE_THREAD__)
 	__tsan_release(obj);
 #endif
-	asm volatile(RSEQ_SECTION_BEGIN
-		     "xorl %k[ok], %k[ok]\n\t"
-		     "movl %%fs:4(%[ro]), %k[c]\n\t"
-		     "cmpl %[hcpu], %k[c]\n\t"
-		     "jne 2f\n\t"
-		     "movq %[hblk], %[c]\n\t"
-		     "movq 16(%[c], %[off]), %[n]\n\t"
-		     "movq %[n], %[i]\n\t"
-		     "shrq $32, %[i]\n\t"
-		     "movzwl 24(%[c], %[off]), %k[t]\n\t"
-		     "cmpl %k[t], %k[i]\n\t"
-		     "jae 2f\n\t"
-		     "movq 8(%[c], %[off]), %[t]\n\t"
-		     "movq %[obj], (%[t], %[i], 8)\n\t"
-		     "leaq 1(%[i]), %[t]\n\t"
-		     "movl %k[t], %c[pub](%[c], %[off])\n\t"
-		     "shlq $32, %[t]\n\t"
-		     "movl %k[n], %k[n]\n\t"
-		     "orq %[t], %[n]\n\t"
-		     "movl $1, %k[ok]\n\t"
-		     "movq %[n], 16(%[c], %[off])\n"
-		     RSEQ_SECTION_END
-		     : [c] "=&r"(c), [n] "=&r"(n), [i] "=&r"(i), [t] "=&r"(t),
-		       [ok] "=&r"(ok)
-		     : [ro] "r"(kmem_rseq_offset),
-		       [hcpu] "m"(slab_tls_cpu.cpu),
-		       [hblk] "m"(slab_tls_cpu.block), [off] "r"(off),
-		       [obj] "r"(obj),
-		       [pub] "i"(KMEM_PUB_DISPLACEMENT + 20),
-		       [sig] "i"(KMEM_RSEQ_SIG)
-		     : "memory", "cc");
-	return ok;
+	asm volatile goto(RSEQ_SECTION_BEGIN(a)
+		 "movl %%fs:4(%[ro]), %k[a]\n\t"
+		 "cmpl %k[hcpu], %k[a]\n\t"
+		 "jne %l[full]\n\t"
+		 "movq 16(%[blk], %[off]), %[w]\n\t"
+		 "movq %[w], %[a]\n\t"
+		 "shrq $32, %[a]\n\t"
+		 "movzwl 24(%[blk], %[off]), %k[t]\n\t"
+		 "cmpl %k[t], %k[a]\n\t"
+		 "jae %l[full]\n\t"
+		 "movq 8(%[blk], %[off]), %[t]\n\t"
+		 "movq %[obj], (%[t], %[a], 8)\n\t"
+		 "addl $1, %k[a]\n\t"
+		 "movl %k[a], %c[pub](%[blk], %[off])\n\t"
+		 "shlq $32, %[a]\n\t"
+		 "movl %k[w], %k[w]\n\t"
+		 "orq %[a], %[w]\n\t"
+		 "movq %[w], 16(%[blk], %[off])\n"
+		 RSEQ_SECTION_END
+		 : [a] "=&r"(a), [w] "=&r"(w), [t] "=&r"(t)
+		 : [ro] "r"(kmem_rseq_offset), [hcpu] "r"(hint.cpu),
+		   [blk] "r"(hint.block), [off] "r"(off), [obj] "r"(obj),
+		   [pub] "i"(KMEM_PUB_DISPLACEMENT + 20),
+		   [sig] "i"(KMEM_RSEQ_SIG)
+		 : "memory", "cc"
+		 : full);
+	return true;
+full:
+	return false;
 }
 #else
 #define percpu_pop(off)		((void)(off), (void *)NULL)
