@@ -1667,6 +1667,85 @@ START_TEST(test_percpu_objects_stay_on_cpu)
 END_TEST
 
 /*
+ * The fast paths use the block of the CPU the thread last took a slot on
+ * (its hint) only while the kernel says it still runs there.  One thread
+ * fills CPU x's magazines, then moves to CPU y: what it allocates there
+ * must not come out of x's magazines, and what it frees there must go to
+ * y's.  (A section that trusted the hint without the CPU id check hands
+ * the thread x's objects on y, and fails here.)  Needs two CPUs the test
+ * may run on.
+ */
+struct hop_arg {
+	struct kmem_cache *s;
+	int x, y;
+	void *on_x[64], *on_y[64];
+	unsigned int held_x, held_x_after, held_y;
+	bool pinned;
+};
+
+static void *hint_hop(void *arg)
+{
+	struct hop_arg *h = arg;
+
+	h->pinned = pin_to(h->x);
+	if (!h->pinned)
+		return NULL;
+	/* Past the warm-up, then 64 objects left in x's magazines. */
+	for (int k = 0; k < 3; k++) {
+		for (int i = 0; i < 64; i++)
+			h->on_x[i] = kmem_cache_alloc(h->s, GFP_KERNEL);
+		for (int i = 0; i < 64; i++)
+			kmem_cache_free(h->s, h->on_x[i]);
+	}
+	h->held_x = cpu_holds((unsigned int)h->x, h->s);
+	h->pinned = pin_to(h->y);
+	if (!h->pinned)
+		return NULL;
+	for (int i = 0; i < 64; i++)
+		h->on_y[i] = kmem_cache_alloc(h->s, GFP_KERNEL);
+	h->held_x_after = cpu_holds((unsigned int)h->x, h->s);
+	for (int i = 0; i < 64; i++)
+		kmem_cache_free(h->s, h->on_y[i]);
+	h->held_y = cpu_holds((unsigned int)h->y, h->s);
+	return NULL;
+}
+
+START_TEST(test_percpu_hint_follows_migration)
+{
+	struct kmem_cache *s = kmem_cache_create("hop", 64, 0, SLAB_NO_MERGE,
+						 NULL);
+	static struct hop_arg h;
+	cpu_set_t set;
+	pthread_t t;
+	int cpus[2], n = 0;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	if (!slab_percpu || n < 2) {
+		kmem_cache_destroy(s);
+		return;
+	}
+	h = (struct hop_arg){ .s = s, .x = cpus[0], .y = cpus[1] };
+	ck_assert_int_eq(pthread_create(&t, NULL, hint_hop, &h), 0);
+	pthread_join(t, NULL);
+	ck_assert_msg(h.pinned, "could not run a thread on CPUs %d and %d",
+		      h.x, h.y);
+	ck_assert_uint_ge(h.held_x, 64);
+	for (int i = 0; i < 64; i++)
+		for (int j = 0; j < 64; j++)
+			ck_assert_msg(h.on_y[i] != h.on_x[j],
+				      "object allocated on CPU %d came from CPU "
+				      "%d's magazines", h.y, h.x);
+	ck_assert_uint_eq(h.held_x_after, h.held_x);
+	ck_assert_uint_ge(h.held_y, 64);
+	ck_assert_int_eq(slab_validate(s), 0);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
  * 64 CPUs on a 2-core machine: a thread's CPU index is the CPU it runs on
  * plus slab_tls_cpu_bias, a multiple of the real CPU count, so two
  * threads share a simulated CPU only when they run on the same real one
@@ -2351,6 +2430,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_magazines_after_warmup);
 	tcase_add_test(tc, test_medium_magazines_batch);
 	tcase_add_test(tc, test_percpu_objects_stay_on_cpu);
+	tcase_add_test(tc, test_percpu_hint_follows_migration);
 	tcase_add_test(tc, test_percpu_64_cpus);
 	tcase_add_test(tc, test_percpu_offline_cpu_drained);
 	suite_add_tcase(s, tc);
