@@ -470,6 +470,17 @@ static struct slab_cpu *cpu_of_block(struct slab_thread *st)
 	return container_of(st, struct slab_cpu, st);
 }
 
+/*
+ * for_each_cpu_block - every CPU block made so far: @cpu its index in
+ * slab_cpu_table, @st the block (blocks are never freed: the loop needs
+ * no lock)
+ */
+#define for_each_cpu_block(cpu, st)					\
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++)		\
+		if (((st) = READ_ONCE(slab_cpu_table[cpu])) ==		\
+		    &slab_thread_none) {					\
+		} else
+
 enum { TAKE_NO_BLOCK, TAKE_BUSY, TAKE_OK, TAKE_RACED, TAKE_NO_CPU };
 
 #if defined(__x86_64__)
@@ -963,12 +974,12 @@ static void flush_thread_slot(void *part, pid_t tid, void *arg)
  */
 static void percpu_flush_cache(struct kmem_cache *r)
 {
-	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
-		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
+	struct slab_thread *st;
+
+	for_each_cpu_block(cpu, st) {
 		struct magazine_slot *c, t;
 
-		if (st == &slab_thread_none ||
-		    !data_race(st->slots[r->id].magsize))
+		if (!data_race(st->slots[r->id].magsize))
 			continue;
 		c = percpu_take_remote(st, r->slot_off, &t);
 		if (t.magsize && t.cache_id == r->id)
@@ -1046,15 +1057,15 @@ static uint64_t cpu_activity(struct slab_thread *st)
  */
 void magazine_drain_offline(const unsigned long *online)
 {
+	struct slab_thread *st;
+
 	if (!slab_percpu)
 		return;
-	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
-		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
+	for_each_cpu_block(cpu, st) {
 		unsigned int real = cpu % kmem_nr_cpu_ids;
 		uint64_t act;
 
-		if (st == &slab_thread_none ||
-		    (online[real / BITS_PER_LONG] >> (real % BITS_PER_LONG)) & 1)
+		if ((online[real / BITS_PER_LONG] >> (real % BITS_PER_LONG)) & 1)
 			continue;
 		act = cpu_activity(st);
 		if (act != cpu_of_block(st)->seen) {
@@ -1099,15 +1110,11 @@ static bool cpu_slot_snapshot(struct magazine_slot *c, struct magazine_slot *t)
  */
 void magazine_cpu_for_each(kmem_thread_visit_fn fn, void *arg)
 {
-	struct slab_thread snap;
+	struct slab_thread snap, *st;
 
 	if (!slab_percpu)
 		return;
-	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
-		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
-
-		if (st == &slab_thread_none)
-			continue;
+	for_each_cpu_block(cpu, st) {
 		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
 			struct magazine_slot *c = &st->slots[id];
 
@@ -1128,13 +1135,11 @@ void magazine_cpu_for_each(kmem_thread_visit_fn fn, void *arg)
  */
 void magazine_fork_child(void)
 {
+	struct slab_thread *st;
+
 	if (!slab_percpu)
 		return;
-	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
-		struct slab_thread *st = slab_cpu_table[cpu];
-
-		if (st == &slab_thread_none)
-			continue;
+	for_each_cpu_block(cpu, st) {
 		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
 			struct magazine_slot *c = &st->slots[id];
 
@@ -1152,13 +1157,11 @@ void magazine_fork_child(void)
  */
 void magazine_cpu_republish(void)
 {
+	struct slab_thread *st;
+
 	if (!slab_percpu)
 		return;
-	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
-		struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
-
-		if (st == &slab_thread_none)
-			continue;
+	for_each_cpu_block(cpu, st) {
 		kmem_region_publish(&cpu_of_block(st)->unit,
 				    sizeof(struct kmem_stats_thread));
 		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
