@@ -166,6 +166,9 @@ static void prof_lock(void)
 {
 	int c = 0;
 
+	if (kmem_in_fork_window())
+		return;		/* held since kmem's prepare handler */
+
 	lock_rank_acquire(&prof_rank, LOCK_ACQUIRE);
 	if (unlikely(!__atomic_compare_exchange_n(&prof_lock_word, &c, 1,
 						  false, __ATOMIC_ACQUIRE,
@@ -175,6 +178,8 @@ static void prof_lock(void)
 
 static void prof_unlock(void)
 {
+	if (kmem_in_fork_window())
+		return;
 	lock_rank_release(&prof_rank);
 	if (unlikely(__atomic_exchange_n(&prof_lock_word, 0,
 					 __ATOMIC_RELEASE) == 2))

@@ -674,7 +674,9 @@ static void reaper_start(void)
 	bool created = true;
 	pthread_t t;
 
-	if (!kmem_config.background || READ_ONCE(reaper_started))
+	/* Not from a fork handler: the new thread would wait for our locks. */
+	if (!kmem_config.background || READ_ONCE(reaper_started) ||
+	    kmem_in_fork_window())
 		return;
 	kmem_mutex_lock(&reaper_mutex);
 	if (reaper_started) {

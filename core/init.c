@@ -198,6 +198,7 @@ static void kmem_fork_prepare(void)
 	}
 	LAYERS_RUN(fork_prepare, false, false);
 	kmem_lock_all();
+	kmem_tls_fork_window = true;	/* core/lock.h */
 }
 
 static void kmem_fork_parent(void)
@@ -207,6 +208,7 @@ static void kmem_fork_parent(void)
 		__atomic_store_n(&kmem_init_state, 0, __ATOMIC_RELEASE);
 		return;
 	}
+	kmem_tls_fork_window = false;
 	if (kmem_region_lost())
 		kmem_republish_locked(true);
 	kmem_unlock_all();
@@ -220,6 +222,7 @@ static void kmem_fork_child(void)
 		__atomic_store_n(&kmem_init_state, 0, __ATOMIC_RELEASE);
 		return;
 	}
+	kmem_tls_fork_window = false;
 	kmem_gettid_reset();
 	lock_rank_fork_child();
 	LAYERS_RUN(fork_child, false, true);

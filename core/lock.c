@@ -22,6 +22,9 @@
  */
 #include "core/core.h"
 
+/* core/lock.h, "The fork window": set by core/init.c's fork handlers. */
+__thread bool kmem_tls_fork_window __tls_ie;
+
 const char *const kmem_lock_rank_names[NR_LOCK_RANKS] = {
 	[LOCK_RANK_NONE] = "(no rank)",
 	[LOCK_RANK_REAPER_PASS] = "reaper_pass_lock (buddy/release.c)",

@@ -135,8 +135,28 @@ static inline void __kmem_mutex_acquired(struct kmem_mutex *l)
 #endif
 }
 
+/*
+ * The fork window.  kmem's prepare handler takes every lock; its parent
+ * and child handlers release them.  Between the two the forking thread
+ * holds them all, and the handlers the program registered before kmem's
+ * run there (prepare handlers run in reverse order of registration,
+ * parent and child handlers in order): glibc lets them call malloc() and
+ * free(), and so does kmem.  Their calls take no lock, since the thread
+ * already holds every one and no other thread can get past a kmem lock
+ * until the window closes; without this they waited for themselves
+ * (Documentation/locking.md, "Fork follows the table").
+ */
+extern __thread bool kmem_tls_fork_window __tls_ie;
+
+static inline bool kmem_in_fork_window(void)
+{
+	return unlikely(kmem_tls_fork_window);
+}
+
 static inline void kmem_mutex_lock(struct kmem_mutex *l)
 {
+	if (kmem_in_fork_window())
+		return;
 	lock_rank_acquire(l, LOCK_ACQUIRE);
 	pthread_mutex_lock(&l->mutex);
 	__kmem_mutex_acquired(l);
@@ -151,6 +171,8 @@ static inline void kmem_mutex_lock(struct kmem_mutex *l)
  */
 static inline void kmem_mutex_lock_nested(struct kmem_mutex *l)
 {
+	if (kmem_in_fork_window())
+		return;
 	lock_rank_acquire(l, LOCK_ACQUIRE_NESTED);
 	pthread_mutex_lock(&l->mutex);
 	__kmem_mutex_acquired(l);
@@ -163,6 +185,8 @@ static inline void kmem_mutex_lock_nested(struct kmem_mutex *l)
  */
 static inline bool kmem_mutex_trylock(struct kmem_mutex *l)
 {
+	if (kmem_in_fork_window())
+		return true;
 	if (pthread_mutex_trylock(&l->mutex))
 		return false;
 	lock_rank_acquire(l, LOCK_ACQUIRE_TRY);
@@ -172,6 +196,8 @@ static inline bool kmem_mutex_trylock(struct kmem_mutex *l)
 
 static inline void kmem_mutex_unlock(struct kmem_mutex *l)
 {
+	if (kmem_in_fork_window())
+		return;
 #if KMEM_DEBUG_LEVEL >= 1
 	l->owner = 0;
 #endif

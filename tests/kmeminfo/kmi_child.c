@@ -155,8 +155,18 @@ static void *churn_thread(void *p)
  */
 static void prep_alloc(void)
 {
-	if (prep_cache && do_alloc(prep_cache, prep_n))
+	void *big;
+
+	if (!prep_cache)
+		return;
+	if (do_alloc(prep_cache, prep_n))
 		prep_err = 1;
+	/* A block no magazine holds: the page allocator's locked paths. */
+	big = kmalloc(1 << 20, GFP_KERNEL);
+	if (!big)
+		prep_err = 1;
+	memset(big, 0x5a, 1 << 20);
+	kfree(big);
 	prep_cache = NULL;
 }
 
