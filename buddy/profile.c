@@ -46,7 +46,9 @@
  * record 0, flagged OVERFLOW and shown by kmeminfo; at most
  * PROF_MAX_SAMPLES live samples (counted in no_room beyond that).  All of
  * it is mapped at start-up through the OS layer, MAP_NORESERVE: pages
- * cost memory when first used.  Nothing here calls malloc.
+ * cost memory when first used; the two address hashes start at a page
+ * and are mapped anew, larger, as the live samples grow.  Nothing here
+ * calls malloc.
  *
  * Reentry: a thread inside the profiler (unwinding or holding prof_lock)
  * may be interrupted by a signal handler that allocates or frees.  A
@@ -85,10 +87,17 @@
 #include "core/stack.h"
 
 #define PROF_MAX_SAMPLES	(1UL << 20)	/* live samples */
-#define PROF_SAMPLE_BITS	16
-#define PROF_SAMPLE_BUCKETS	(1UL << PROF_SAMPLE_BITS)
-#define PROF_PAGE_BITS		14
-#define PROF_PAGE_BUCKETS	(1UL << PROF_PAGE_BITS)
+/*
+ * The address hashes start at one page each and grow eightfold once they
+ * hold twice as many entries as buckets (prof_hash_grow()).  Their buckets
+ * are touched at random: tables of their final size from the start (512
+ * KiB and 128 KiB) made 400 KiB of a small program's RSS once a few
+ * thousand samples had come and gone.
+ */
+#define PROF_HASH_MIN_BITS	9	/* 512 buckets: a page */
+#define PROF_HASH_GROW_BITS	3
+#define PROF_SAMPLE_MAX_BITS	20
+#define PROF_PAGE_MAX_BITS	18
 
 __thread long kmem_prof_left __tls_ie;
 static __thread uint64_t tls_rng __tls_ie;	/* 0: thread not seeded */
@@ -215,8 +224,34 @@ static struct kmem_stats_profile *prof;		/* the unit, in the twin */
 static struct kmem_stats_prof_stack *stacks;	/* its records, in the twin */
 static uint32_t *stack_index;			/* hash -> record + 1 */
 static unsigned long stack_index_mask;
-static struct prof_sample **sample_hash;
-static struct prof_page **page_hash;
+/*
+ * A chained hash of addresses (samples by object, page counts by
+ * descriptor).  Every node begins with its chain link; @key gives the
+ * address it is hashed by.
+ */
+struct prof_hash {
+	void **bucket;
+	unsigned int bits, max_bits;
+	unsigned long count;
+	unsigned long (*key)(const void *node);
+};
+
+static unsigned long sample_key(const void *node)
+{
+	return ((const struct prof_sample *)node)->addr;
+}
+
+static unsigned long page_key(const void *node)
+{
+	return (unsigned long)((const struct prof_page *)node)->page;
+}
+
+static struct prof_hash sample_hash = {
+	.max_bits = PROF_SAMPLE_MAX_BITS, .key = sample_key,
+};
+static struct prof_hash page_hash = {
+	.max_bits = PROF_PAGE_MAX_BITS, .key = page_key,
+};
 static union prof_node *nodes, *nodes_free;
 static unsigned long nodes_used, nodes_max;
 static unsigned long nr_linked;			/* live linked samples */
@@ -385,10 +420,51 @@ static unsigned long addr_bucket(unsigned long a, unsigned int bits)
 	return (unsigned long)((a * 0x61c8864680b583ebULL) >> (64 - bits));
 }
 
+static bool prof_hash_init(struct prof_hash *h)
+{
+	h->bits = PROF_HASH_MIN_BITS;
+	h->bucket = kmem_os_map(sizeof(void *) << h->bits, PAGE_SIZE);
+	return h->bucket;
+}
+
+static void **prof_hash_head(struct prof_hash *h, unsigned long key)
+{
+	return &h->bucket[addr_bucket(key, h->bits)];
+}
+
+/*
+ * One more entry in @h: past two per bucket, rehash into a table eight
+ * times larger (prof_lock held).  Without memory for it the chains just
+ * grow longer.  A node's link is its first word.
+ */
+static void prof_hash_added(struct prof_hash *h)
+{
+	unsigned int bits = min(h->bits + PROF_HASH_GROW_BITS, h->max_bits);
+	void **old = h->bucket, **table;
+
+	if (++h->count <= 2UL << h->bits || h->bits >= h->max_bits)
+		return;
+	table = kmem_os_map(sizeof(void *) << bits, PAGE_SIZE);
+	if (!table)
+		return;
+	for (unsigned long b = 0; b < 1UL << h->bits; b++) {
+		for (void **n = old[b], **next; n; n = next) {
+			void **head = &table[addr_bucket(h->key(n), bits)];
+
+			next = *n;
+			*n = *head;
+			*head = n;
+		}
+	}
+	h->bucket = table;
+	kmem_os_unmap(old, sizeof(void *) << h->bits);
+	h->bits = bits;
+}
+
 static struct prof_page **prof_page_slot(struct page *page)
 {
-	struct prof_page **pp = &page_hash[addr_bucket((unsigned long)page,
-							 PROF_PAGE_BITS)];
+	struct prof_page **pp = (struct prof_page **)prof_hash_head(&page_hash,
+						(unsigned long)page);
 
 	while (*pp && (*pp)->page != page)
 		pp = &(*pp)->next;
@@ -397,8 +473,8 @@ static struct prof_page **prof_page_slot(struct page *page)
 
 static struct prof_sample **sample_slot(unsigned long addr)
 {
-	struct prof_sample **sp = &sample_hash[addr_bucket(addr,
-							   PROF_SAMPLE_BITS)];
+	struct prof_sample **sp =
+		(struct prof_sample **)prof_hash_head(&sample_hash, addr);
 
 	while (*sp && (*sp)->addr != addr)
 		sp = &(*sp)->next;
@@ -418,6 +494,7 @@ static bool page_ref(struct page *page)
 		p->refs = 0;
 		p->next = NULL;
 		*pp = p;
+		prof_hash_added(&page_hash);
 	}
 	p->refs++;
 	__atomic_fetch_or(&page->flags, PGF_sampled, __ATOMIC_RELAXED);
@@ -433,6 +510,7 @@ static void page_unref(struct page *page)
 		return;
 	if (p) {
 		*pp = p->next;
+		page_hash.count--;
 		node_put((union prof_node *)p);
 	}
 	__atomic_fetch_and(&page->flags, (unsigned char)~PGF_sampled,
@@ -608,6 +686,7 @@ static void sample_drop_locked(struct prof_sample **sp)
 	struct prof_sample *s = *sp;
 
 	*sp = s->next;
+	sample_hash.count--;
 	sample_forget_locked(s);
 }
 
@@ -695,6 +774,7 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 		nr_linked++;
 	} else {
 		*sp = s;
+		prof_hash_added(&sample_hash);
 	}
 	if (!page)
 		WRITE_ONCE(kmem_prof_huge, true);
@@ -920,15 +1000,13 @@ static void profile_init(void)
 	nodes_len = ALIGN(nodes_max * sizeof(union prof_node), PAGE_SIZE);
 	stack_index = kmem_os_map(ALIGN(idx * sizeof(*stack_index), PAGE_SIZE),
 				  PAGE_SIZE);
-	sample_hash = kmem_os_map(PROF_SAMPLE_BUCKETS * sizeof(*sample_hash),
-				  PAGE_SIZE);
-	page_hash = kmem_os_map(PROF_PAGE_BUCKETS * sizeof(*page_hash),
-				PAGE_SIZE);
 	nodes = kmem_os_map(nodes_len, PAGE_SIZE);
 	stack_cache = kmem_os_map(ALIGN(PROF_CACHE * sizeof(*stack_cache),
 					PAGE_SIZE), PAGE_SIZE);
 	unit_len = sizeof(*prof) + max * sizeof(*stacks);
-	prof = stack_index && sample_hash && page_hash && nodes && stack_cache ?
+	prof = stack_index && prof_hash_init(&sample_hash) &&
+			       prof_hash_init(&page_hash) && nodes &&
+			       stack_cache ?
 		       kmem_region_alloc(KMEM_UNIT_PROFILE, unit_len) : NULL;
 	if (!prof) {
 		kmem_printk("kmem: profiling off: no memory for its tables\n");
@@ -1027,10 +1105,11 @@ bool kmem_profile_validate(void)
 	prof_lock();
 	for (uint32_t i = 0; i < prof->nr_stacks; i++)
 		live += stacks[i].live_samples;
-	for (unsigned long b = 0; b < PROF_SAMPLE_BUCKETS; b++) {
-		for (struct prof_sample *s = sample_hash[b]; s; s = s->next) {
+	for (unsigned long b = 0; b < 1UL << sample_hash.bits; b++) {
+		for (struct prof_sample *s = sample_hash.bucket[b]; s;
+		     s = s->next) {
 			chained++;
-			if (addr_bucket(s->addr, PROF_SAMPLE_BITS) != b ||
+			if (addr_bucket(s->addr, sample_hash.bits) != b ||
 			    s->stack >= prof->nr_stacks)
 				ok = false;
 			if (s->page && (!*prof_page_slot(s->page) ||
@@ -1038,7 +1117,8 @@ bool kmem_profile_validate(void)
 				ok = false;
 		}
 	}
-	if (live != prof->live_samples || chained + nr_linked != live)
+	if (live != prof->live_samples || chained + nr_linked != live ||
+	    chained != sample_hash.count)
 		ok = false;
 	prof_unlock();
 	return ok;

@@ -231,6 +231,50 @@ START_TEST(test_profile_page_flag_lifetime)
 END_TEST
 
 /*
+ * Thousands of live samples: the address hashes, which start at 512
+ * buckets, grow with them (rehashed as they go), and every sample is
+ * still found by its free, whichever table it was put in.
+ */
+START_TEST(test_profile_hashes_grow)
+{
+	enum { N = 20000 };
+	static void *obj[N];
+	struct kmem_cache *c;
+
+	profile_env("1", NULL);
+	c = kmem_cache_create("kt_prof_grow", 48, 0, 0, NULL);
+	for (int i = 0; i < N; i++) {
+		obj[i] = i % 2 ? kmem_cache_alloc(c, GFP_KERNEL) :
+				 kmalloc(16 + (size_t)i % 200, GFP_KERNEL);
+		ck_assert_ptr_nonnull(obj[i]);
+		if (i % 4096 == 0)
+			ck_assert(kmem_profile_validate());
+	}
+	ck_assert_uint_ge(live_samples(), N);
+	ck_assert(kmem_profile_validate());
+	/* Half of them, from the middle out: chains in every table shape. */
+	for (int i = N / 4; i < 3 * N / 4; i++) {
+		if (i % 2)
+			kmem_cache_free(c, obj[i]);
+		else
+			kfree(obj[i]);
+		obj[i] = NULL;
+	}
+	ck_assert(kmem_profile_validate());
+	for (int i = 0; i < N; i++) {
+		if (!obj[i])
+			continue;
+		if (i % 2)
+			kmem_cache_free(c, obj[i]);
+		else
+			kfree(obj[i]);
+	}
+	ck_assert(kmem_profile_validate());
+	kmem_cache_destroy(c);
+}
+END_TEST
+
+/*
  * A sampled large block is linked from its head's descriptor, in no hash:
  * its free finds and removes it there, and unflags the page; a block at
  * the same place taken again is linked anew.
@@ -468,6 +512,7 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, test_profile_one_record_per_stack);
 	tcase_add_test(tc, test_profile_every_path);
 	tcase_add_test(tc, test_profile_page_flag_lifetime);
+	tcase_add_test(tc, test_profile_hashes_grow);
 	tcase_add_test(tc, test_profile_large_linked);
 	tcase_add_test(tc, test_profile_overflow_counted);
 	tcase_add_test(tc, test_profile_off);

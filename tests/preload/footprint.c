@@ -22,9 +22,19 @@
  * what kmem needs today plus two pages (Documentation/performance.md,
  * "Fixed footprint", has the breakdown).
  *
- * Usage: footprint LIB BOUND      (driver)
- *        footprint --child        (one count; prints "pages N" and the
- *                                  mappings it counted)
+ * The second driver, --profile, holds the profiler's share of it: the
+ * same count after a churn of small blocks (a ring of 4096 live ones,
+ * 2,000,000 replaced, 16-256 bytes) that thousands of samples come and
+ * go in, with profiling on at a rate that samples every 64 KiB and off,
+ * both under kmem.  Its tables are mapped at start-up and cost memory as
+ * their pages are first written: a hash of the sampled addresses sized
+ * for a million live samples had a page written for nearly every
+ * sample's bucket (100 pages here), where a few live samples need one.
+ *
+ * Usage: footprint LIB BOUND           (driver)
+ *        footprint --profile LIB BOUND (driver: profiling on over off)
+ *        footprint --child [--churn]   (one count; prints "pages N" and
+ *                                       the mappings it counted)
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -36,8 +46,31 @@
 
 static char smaps[1 << 20];
 
+#define CHURN_RING	4096
+#define CHURN_STEPS	2000000
+
+/* Replace the oldest of CHURN_RING live blocks, CHURN_STEPS times. */
+static int churn(void)
+{
+	static char *ring[CHURN_RING];
+	unsigned long x = 1;
+
+	for (unsigned long i = 0; i < CHURN_STEPS; i++) {
+		size_t size;
+
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+		size = 16 + (x >> 56);	/* 16..271 */
+		free(ring[i % CHURN_RING]);
+		ring[i % CHURN_RING] = malloc(size);
+		if (!ring[i % CHURN_RING])
+			return 2;
+		ring[i % CHURN_RING][0] = 1;
+	}
+	return 0;
+}
+
 /* The child: allocate like a small program, count, report on stdout. */
-static int child(void)
+static int child(bool with_churn)
 {
 	static const size_t sizes[] = { 24, 100, 32, 1000, 64, 4000 };
 	char *keep[sizeof(sizes) / sizeof(sizes[0])];
@@ -49,6 +82,8 @@ static int child(void)
 	ssize_t n;
 	int fd;
 
+	if (with_churn && churn())
+		return 2;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		keep[i] = malloc(sizes[i]);
 		if (!keep[i])
@@ -120,9 +155,12 @@ static int child(void)
 	return 0;
 }
 
-/* Run this program as the child, with @preload or none; its page count. */
-static long run_child(const char *self, const char *preload, char *report,
-		      size_t size)
+/*
+ * Run this program as the child, with @preload or none, and @rate as
+ * KMEM_PROFILE_RATE if not NULL (then after the churn); its page count.
+ */
+static long run_child(const char *self, const char *preload,
+		      const char *rate, char *report, size_t size)
 {
 	int pipefd[2], status;
 	size_t len = 0;
@@ -142,7 +180,12 @@ static long run_child(const char *self, const char *preload, char *report,
 			setenv("LD_PRELOAD", preload, 1);
 		else
 			unsetenv("LD_PRELOAD");
-		execl(self, self, "--child", (char *)NULL);
+		if (rate) {
+			setenv("KMEM_PROFILE_RATE", rate, 1);
+			setenv("KMEM_PROFILE_SEED", "1", 1);
+		}
+		execl(self, self, "--child", rate ? "--churn" : NULL,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -159,21 +202,49 @@ static long run_child(const char *self, const char *preload, char *report,
 	return pages;
 }
 
+/* --profile LIB BOUND: the profiler's pages after the churn. */
+static int profile_driver(const char *lib, long bound)
+{
+	static char off_report[8192], on_report[8192];
+	long off, on;
+
+	off = run_child("/proc/self/exe", lib, "0", off_report,
+			sizeof(off_report));
+	on = run_child("/proc/self/exe", lib, "65536", on_report,
+		       sizeof(on_report));
+	printf("profiling off:\n%sprofiling on (KMEM_PROFILE_RATE=65536):\n%s",
+	       off_report, on_report);
+	if (off < 0 || on < 0) {
+		printf("FAIL: a child failed\n");
+		return 1;
+	}
+	printf("profiling adds %ld pages to %ld (bound %ld)\n", on - off, off,
+	       bound);
+	if (on - off > bound) {
+		printf("FAIL: the profiler holds %ld pages after the churn, more than %ld\n",
+		       on - off, bound);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static char glibc_report[8192], kmem_report[8192];
 	long glibc_pages, kmem_pages, bound;
 
-	if (argc == 2 && !strcmp(argv[1], "--child"))
-		return child();
+	if (argc >= 2 && !strcmp(argv[1], "--child"))
+		return child(argc == 3 && !strcmp(argv[2], "--churn"));
+	if (argc == 4 && !strcmp(argv[1], "--profile"))
+		return profile_driver(argv[2], strtol(argv[3], NULL, 10));
 	if (argc != 3) {
-		fprintf(stderr, "usage: footprint LIB BOUND\n");
+		fprintf(stderr, "usage: footprint [--profile] LIB BOUND\n");
 		return 2;
 	}
 	bound = strtol(argv[2], NULL, 10);
-	glibc_pages = run_child("/proc/self/exe", NULL, glibc_report,
+	glibc_pages = run_child("/proc/self/exe", NULL, NULL, glibc_report,
 				sizeof(glibc_report));
-	kmem_pages = run_child("/proc/self/exe", argv[1], kmem_report,
+	kmem_pages = run_child("/proc/self/exe", argv[1], NULL, kmem_report,
 			       sizeof(kmem_report));
 	printf("glibc:\n%skmem:\n%s", glibc_report, kmem_report);
 	if (glibc_pages < 0 || kmem_pages < 0) {
