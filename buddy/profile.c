@@ -766,7 +766,8 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 	s->est_objs = tls_weight.est_objs;
 	s->stack = (uint32_t)(st - stacks);
 	s->linked = linked;
-	s->next = NULL;
+	/* The rest of the chain, if a stale sample was dropped from it. */
+	s->next = linked ? NULL : *sp;
 	if (linked) {
 		page->prof_sample = s;
 		__atomic_fetch_or(&page->flags, PGF_sampled | PGF_prof_linked,
