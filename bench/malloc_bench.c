@@ -41,6 +41,10 @@
  *                        free them: every free remote
  *   rptest THREADS       1000 live blocks of 8..16000 B per thread, and a
  *                        parcel of blocks for the next thread every 2 loops
+ *   alloctest THREADS    2^18 slots shared out among the threads, each
+ *                        picked with an 80/20 skew, toggled between a
+ *                        block of 5..1024 B (small ones likelier) and
+ *                        none; every byte written, and read before the free
  *
  * Every run is timed (0.5 s; larson 2 s; private, xmalloc, rptest 1 s;
  * times -s FACTOR or $KMEM_BENCH_SCALE), except that batch runs whole
@@ -105,6 +109,8 @@
 #define MB_PRIV_INDICES		4096	/* a power of two */
 #define MB_PRIV_MIN		4
 #define MB_PRIV_MAX		32768
+#define MB_AT_SLOTS		(1u << 18)	/* all threads together */
+#define MB_AT_CLASSES		8	/* sizes 2^(k+2)+1 .. 2^(k+3), k < 8 */
 #define MB_MEDIUM_SLOTS		256
 #define MB_MEDIUM_MIN		4096
 #define MB_XM_SIZE		64
@@ -1176,6 +1182,135 @@ static int run_medium(const struct bench_opts *o, long nthreads)
 	return run_private_set(o, nthreads, true);
 }
 
+/* ---- alloctest THREADS ------------------------------------------------------------ */
+
+/*
+ * The shape of mimalloc-bench's alloc-test (written here from its
+ * description): MB_AT_SLOTS slots, an equal share per thread; each step
+ * picks one of the thread's slots, skewed so that hot slots come up
+ * often, and either frees the block there (after reading all of it) or
+ * puts a new one there (and writes all of it).  Sizes come in classes
+ * 2^(k+2)+1 .. 2^(k+3) for k = 0..7, class k with probability 2^-(k+1)
+ * (the last class takes the remainder), uniform within a class: 5 B to
+ * 1 KiB, small ones likeliest.  Threads never share blocks.
+ */
+struct at_slot {
+	unsigned char *p;
+	uint32_t size;
+};
+
+struct at_set {
+	struct at_slot *slot;
+	uint32_t n;
+};
+
+static uint32_t at_size(uint64_t *rng)
+{
+	uint64_t r = bench_rand(rng);
+	unsigned int k = (unsigned int)__builtin_ctzll(r | (1ull << 63));
+
+	if (k >= MB_AT_CLASSES)
+		k = MB_AT_CLASSES - 1;
+	r >>= 40;	/* bits the class did not use */
+	return (1u << (k + 2)) + 1 + (uint32_t)(r & ((1u << (k + 2)) - 1));
+}
+
+/*
+ * A slot index below @n, 80/20 three levels deep: four picks in five go
+ * to the first fifth of the range, and so on down, so the hottest 0.8% of
+ * the slots get half the picks and every slot some.
+ */
+static uint32_t at_slot_index(uint64_t *rng, uint32_t n)
+{
+	for (int level = 0; level < 3 && n >= 5; level++) {
+		if (bench_rand_below(rng, 5) == 0)
+			break;
+		n /= 5;
+	}
+	return bench_rand_below(rng, n);
+}
+
+static void *at_alloc(struct at_slot *s, uint64_t *rng)
+{
+	uint32_t sz = at_size(rng);
+
+	s->p = malloc(sz);
+	if (unlikely(!s->p))
+		bench_oom("malloc", sz);
+	s->size = sz;
+	memset(s->p, (int)sz, sz);
+	return s->p;
+}
+
+static void *alloctest_worker(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct at_set *set = w->priv;
+	uint64_t iters = 0, sum = 0;
+	unsigned int i;
+
+	bench_worker_start(w);
+	do {
+		for (i = 0; i < BENCH_CHUNK; i++) {
+			struct at_slot *s =
+				&set->slot[at_slot_index(&w->rng, set->n)];
+
+			if (s->p) {
+				for (uint32_t b = 0; b + 8 <= s->size; b += 8)
+					sum += *(uint64_t *)(s->p + b);
+				if (unlikely(s->p[s->size - 1] !=
+					     (unsigned char)s->size))
+					bench_die("alloctest: block %p of %u bytes overwritten\n",
+						  (void *)s->p, s->size);
+				free(s->p);
+				s->p = NULL;
+			} else {
+				at_alloc(s, &w->rng);
+			}
+		}
+		iters += BENCH_CHUNK;
+	} while (!bench_should_stop(w));
+	__asm__ volatile("" : : "r"(sum));	/* the reads are not elided */
+	w->ops = iters;
+	return NULL;
+}
+
+static int run_alloctest(const struct bench_opts *o, long nthreads)
+{
+	struct bench_result r = { .threads = (int)nthreads };
+	int i, n = (int)nthreads;
+	uint32_t per = MB_AT_SLOTS / (uint32_t)n;
+	struct bench_worker *w;
+	struct at_set *set;
+
+	set = bench_map((size_t)n * sizeof(*set));
+	w = bench_map((size_t)n * sizeof(*w));
+	for (i = 0; i < n; i++) {
+		set[i].n = per;
+		set[i].slot = bench_map((size_t)per * sizeof(struct at_slot));
+		w[i].rng = bench_rand_seed(o->seed, (uint64_t)i);
+		/* Set-up, not timed: every other slot holds a block. */
+		for (uint32_t j = 0; j < per; j++)
+			if (bench_rand(&w[i].rng) >> 63)
+				at_alloc(&set[i].slot[j], &w[i].rng);
+		w[i].fn = alloctest_worker;
+		w[i].priv = &set[i];
+	}
+	r.seconds = bench_team_run(w, n, bench_duration(o, MB_SCALING_SECONDS));
+	r.ops = bench_team_ops(w, n);
+	for (i = 0; i < n; i++) {
+		for (uint32_t j = 0; j < per; j++)
+			free(set[i].slot[j].p);
+		bench_unmap(set[i].slot, (size_t)per * sizeof(struct at_slot));
+	}
+	bench_unmap(w, (size_t)n * sizeof(*w));
+	bench_unmap(set, (size_t)n * sizeof(*set));
+	snprintf(r.workload, sizeof(r.workload), "alloctest-%ld", nthreads);
+	bench_extra(&r, "slots_per_thread=%u min=5 max=1024", per);
+	bench_report(&r);
+	return 0;
+}
+
 /* ---- xmalloc PAIRS ---------------------------------------------------------------- */
 
 /**
@@ -1559,6 +1694,8 @@ static const struct workload workloads[] = {
 	{ "xmalloc", run_xmalloc, "PAIRS", 1, 1, BENCH_MAX_THREADS / 2 },
 	{ "rptest", run_rptest, "THREADS", MB_DEFAULT_THREADS, 1,
 	  BENCH_MAX_THREADS },
+	{ "alloctest", run_alloctest, "THREADS", MB_DEFAULT_THREADS, 1,
+	  BENCH_MAX_THREADS },
 };
 
 static void usage(FILE *out)
@@ -1583,6 +1720,7 @@ static void usage(FILE *out)
 		"  medium THREADS         the same, 4-32 KiB in 256 slots, a byte written per page\n"
 		"  xmalloc PAIRS          PAIRS producers malloc, PAIRS releasers free (default 1)\n"
 		"  rptest THREADS         random 8-16000 B, a parcel to the next thread per 2 loops\n"
+		"  alloctest THREADS      2^18 slots split among threads, 80/20 picks, 5-1024 B\n"
 		"\n"
 		"options:\n"
 		"  -s FACTOR   scale every run's duration (also $KMEM_BENCH_SCALE)\n"

@@ -354,7 +354,7 @@ class Report:
         table = self.tables.get("malloc", {})
         if not table:
             return
-        scaling = [j for j in table if re.match(r"(private|medium|larson|xmalloc|rptest)-\d+$", j)]
+        scaling = [j for j in table if re.match(r"(private|medium|larson|xmalloc|rptest|alloctest)-\d+$", j)]
         timed = [j for j in table if j not in self.fixed and j not in scaling]
         fixed = [j for j in table if j in self.fixed]
         if timed:

@@ -85,7 +85,8 @@ options:
   -t THREADS           threads of prodcons, false-sharing, threads
                        (default: $threads)
   -T LIST              thread counts of the scaling shapes private, medium,
-                       larson, xmalloc, rptest (default: $scaling_threads)
+                       larson, xmalloc, rptest, alloctest
+                       (default: $scaling_threads)
   -s FACTOR            scale every run's duration or work (default: $scale)
   --cpus LIST          run everything on these CPUs (taskset -c LIST), e.g.
                        --cpus 0 for two threads sharing one core
@@ -106,7 +107,8 @@ options:
 workloads (malloc_bench, every allocator):
   throughput: pairs-{${pairs_sizes// /,}} batch random prodcons-T
               false-sharing-T threads-T
-  scaling:    private-N medium-N larson-N xmalloc-N rptest-N for N in -T
+  scaling:    private-N medium-N larson-N xmalloc-N rptest-N alloctest-N
+              for N in -T
   huge:       large mstress;  fill-{${fill_sizes// /,}};  sweep: sweep sweep-small
 programs (every allocator): python sqlite lua perl gcc
 footprint (every allocator): footprint-true footprint-ls
@@ -417,7 +419,7 @@ slab_skipped=0
 # group_of LABEL KIND - the -w group a job belongs to, besides its kind's.
 group_of() {
 	case "$1" in
-	private-* | medium-* | larson-* | xmalloc-* | rptest-*) echo scaling ;;
+	private-* | medium-* | larson-* | xmalloc-* | rptest-* | alloctest-*) echo scaling ;;
 	large | mstress | fill-*) echo huge ;;
 	sweep | sweep-small) echo sweep ;;
 	*) echo "" ;;
@@ -481,7 +483,7 @@ malloc_job random random
 for w in prodcons false-sharing threads; do
 	malloc_job "$w-$threads" "$w" "$threads"
 done
-for w in private medium larson xmalloc rptest; do
+for w in private medium larson xmalloc rptest alloctest; do
 	for n in "${scaling_list[@]}"; do
 		malloc_job "$w-$n" "$w" "$n"
 	done
