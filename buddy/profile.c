@@ -89,7 +89,7 @@
 #define PROF_MAX_SAMPLES	(1UL << 20)	/* live samples */
 /*
  * The address hashes start at one page each and grow eightfold once they
- * hold twice as many entries as buckets (prof_hash_grow()).  Their buckets
+ * hold twice as many entries as buckets (prof_hash_added()).  Their buckets
  * are touched at random: tables of their final size from the start (512
  * KiB and 128 KiB) made 400 KiB of a small program's RSS once a few
  * thousand samples had come and gone.
