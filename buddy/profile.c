@@ -74,7 +74,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <sched.h>
 #include <string.h>
 #include <linux/futex.h>
@@ -84,6 +83,8 @@
 #include <unistd.h>
 
 #include "buddy/profile.h"
+#include "buddy/prof_math.h"
+#include "buddy/ziggurat.h"
 #include "core/stack.h"
 
 #define PROF_MAX_SAMPLES	(1UL << 20)	/* live samples */
@@ -106,7 +107,8 @@ static __thread bool tls_busy __tls_ie;	/* inside the profiler */
 /*
  * The weights of the thread's last sampled size: a loop samples one size
  * again and again (a third of the 1 MiB blocks of a loop at the default
- * rate), and expm1() and two llround() were a fifth of a sample's cost.
+ * rate), and the weights' expm1() and two roundings were a fifth of a
+ * sample's cost.
  * The rate never changes once set.
  */
 static __thread struct {
@@ -293,55 +295,32 @@ static double prof_uniform(void)
  * 53 bits below them, disjoint); 99% of the points fall in the part of
  * the strip under the curve and are returned as they are.  The others
  * take a second uniform (the strip's wedge) or sample the tail, which is
- * exponential again (memoryless).  The distribution is exactly the
- * exponential's, in about 40 instructions where -log(u) took 85, a sixth
- * of a sample's cost.  Tables set at start-up (profile_init).
+ * ZIG_R plus an exponential again (memoryless).  The distribution is
+ * exactly the exponential's, in about 40 instructions where -log(u) took
+ * 85, a sixth of a sample's cost.  The tables are constants
+ * (buddy/ziggurat.h, written by tools/gen-ziggurat.py): computed at
+ * start-up, they made every profiling process map libm's pages.
  */
-#define ZIG_LAYERS	256
-#define ZIG_R		7.69711747013104972	/* the base strip's edge */
-#define ZIG_V		3.949659822581572e-3	/* each strip's area */
-#define ZIG_J		0x1p53			/* the point: 53 bits */
-
-static uint64_t zig_k[ZIG_LAYERS];	/* under the curve: j < zig_k[i] */
-static double zig_w[ZIG_LAYERS];	/* x = j * zig_w[i] */
-static double zig_f[ZIG_LAYERS];	/* e^-x at each strip's edge */
-
-static void zig_init(void)
-{
-	double q = ZIG_V / exp(-ZIG_R), x = ZIG_R, prev = ZIG_R;
-
-	zig_k[0] = (uint64_t)(ZIG_R / q * ZIG_J);
-	zig_k[1] = 0;
-	zig_w[0] = q / ZIG_J;
-	zig_w[ZIG_LAYERS - 1] = ZIG_R / ZIG_J;
-	zig_f[0] = 1.0;
-	zig_f[ZIG_LAYERS - 1] = exp(-ZIG_R);
-	for (int i = ZIG_LAYERS - 2; i >= 1; i--) {
-		x = -log(ZIG_V / x + exp(-x));
-		zig_k[i + 1] = (uint64_t)(x / prev * ZIG_J);
-		prev = x;
-		zig_f[i] = exp(-x);
-		zig_w[i] = x / ZIG_J;
-	}
-}
 
 /* prof_exp1()'s 1%: a point of strip @i outside the part under the curve. */
 static noinline double prof_exp1_slow(unsigned int i, double x)
 {
+	double base = 0;
+
 	for (;;) {
 		uint64_t r, j;
 
 		if (!i)		/* the tail, beyond the base strip */
-			return ZIG_R - log(prof_uniform());
-		if (zig_f[i] + prof_uniform() * (zig_f[i - 1] - zig_f[i]) <
-		    exp(-x))
-			return x;	/* in the wedge, under the curve */
+			base += ZIG_R;
+		else if (zig_f[i] + prof_uniform() * (zig_f[i - 1] - zig_f[i]) <
+			 prof_exp_neg(x))
+			return base + x;	/* in the wedge, under the curve */
 		r = prof_random();
 		i = (unsigned int)(r >> 56);
 		j = (r >> 3) & ((1ULL << 53) - 1);
 		x = (double)j * zig_w[i];
 		if (j < zig_k[i])
-			return x;
+			return base + x;
 	}
 }
 
@@ -730,12 +709,12 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 	bool linked;
 
 	if (unlikely(!tls_weight.valid || tls_weight.size != size)) {
-		double prob = -expm1(-(double)size / (double)prof_rate);
+		double prob = -prof_expm1_neg((double)size / (double)prof_rate);
 		double w = prob > 0 ? 1.0 / prob : (double)prof_rate;
 
 		tls_weight.size = size;
-		tls_weight.est_bytes = (uint64_t)llround((double)size * w);
-		tls_weight.est_objs = (uint64_t)llround(w * KMEM_PROF_OBJS_SCALE);
+		tls_weight.est_bytes = (uint64_t)((double)size * w + 0.5);
+		tls_weight.est_objs = (uint64_t)(w * KMEM_PROF_OBJS_SCALE + 0.5);
 		tls_weight.valid = true;
 	}
 	/*
@@ -994,7 +973,6 @@ static void profile_init(void)
 	prof_seed = kmem_config.profile_seed;
 	if (!prof_rate)
 		return;
-	zig_init();
 	while (idx < 2 * max)
 		idx <<= 1;
 	nodes_max = PROF_MAX_SAMPLES;

@@ -12,15 +12,20 @@
  * one C++ exceptions and glibc's backtrace() use): it reads the DWARF
  * call-frame information (.eh_frame), so it walks code built without
  * frame pointers, as Debian's is, and it steps through signal frames
- * (their return trampoline is recognised).  What it may and may not do
- * inside kmem, checked by tests/test_stack.c and the profiled programs
- * of tests/profile:
+ * (their return trampoline is recognised).  The shared libraries link
+ * GCC's static copy of it (-static-libgcc: libgcc_eh.a, its symbols
+ * local to kmem) rather than libgcc_s.so.1, which every process that
+ * loaded kmem mapped for it: 128 KiB of peak RSS in a small program
+ * (Documentation/performance.md, "Fixed footprint: the libraries").  What
+ * it may and may not do inside kmem, checked by tests/test_stack.c and
+ * the profiled programs of tests/profile:
  *
  *  - No malloc, no lock: it finds each frame's unwind table with glibc's
  *    _dl_find_object() (glibc 2.35, GCC 12), which neither locks nor
  *    allocates.  libgcc allocates and locks only for code registered at
- *    run time with __register_frame() (JIT compilers); a program that
- *    does so gets samples whose unwinding may take that lock.  An
+ *    run time with __register_frame() (JIT compilers); such code is
+ *    registered with libgcc_s's copy, not kmem's, so a stack that runs
+ *    through it ends there (the frames above it are not captured).  An
  *    allocation made from inside the unwinder would reach kmem's own
  *    profiler while it is busy, and is counted (skipped); tests assert
  *    there are none.

@@ -18,6 +18,8 @@
 #include "kmem_test.h"
 #include "kmalloc/kmalloc.h"
 #include "buddy/profile.h"
+#include "buddy/prof_math.h"
+#include "buddy/ziggurat.h"
 #include <kmem/malloc.h>
 
 static void profile_env(const char *rate, const char *max_stacks)
@@ -358,6 +360,75 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The library computes its exponentials without libm (buddy/prof_math.h):
+ * they must agree with libm's to a few units in the last place, over the
+ * whole range the sampler uses them on, including where 1 - e^-x is tiny
+ * and where e^-x is subnormal or zero.
+ */
+START_TEST(test_profile_exp_matches_libm)
+{
+	double worst_exp = 0, worst_expm1 = 0, at_exp = 0, at_expm1 = 0;
+
+	for (double x = 0; x < 800; x = x * 1.0001 + 1e-300) {
+		double want = exp(-x), got = prof_exp_neg(x);
+		double err = want >= 0x1p-1022 ? fabs(got - want) / want :
+			     fabs(got - want) / 0x1p-1074;
+
+		if (want >= 0x1p-1022 && err > worst_exp) {
+			worst_exp = err;
+			at_exp = x;
+		}
+		/* subnormals: within a couple of their units */
+		ck_assert_msg(want >= 0x1p-1022 || err <= 2,
+			      "exp(-%.17g): %a, libm %a", x, got, want);
+		if (x > 0) {
+			want = expm1(-x);
+			got = prof_expm1_neg(x);
+			err = fabs(got - want) / fabs(want);
+			if (err > worst_expm1) {
+				worst_expm1 = err;
+				at_expm1 = x;
+			}
+		}
+	}
+	ck_assert_msg(worst_exp < 8 * 0x1p-52, "exp(-%.17g) off by %g",
+		      at_exp, worst_exp);
+	ck_assert_msg(worst_expm1 < 8 * 0x1p-52, "expm1(-%.17g) off by %g",
+		      at_expm1, worst_expm1);
+	ck_assert(prof_exp_neg(0) == 1.0);
+	ck_assert(prof_exp_neg(746) == 0.0);
+	ck_assert(prof_exp_neg(INFINITY) == 0.0);
+	ck_assert(prof_expm1_neg(INFINITY) == -1.0);
+	ck_assert(prof_expm1_neg(1e-300) == -1e-300);
+}
+END_TEST
+
+/*
+ * The ziggurat's tables are constants (buddy/ziggurat.h, from
+ * tools/gen-ziggurat.py): they must be what libm computes, step for step
+ * as the library once did at start-up.
+ */
+START_TEST(test_profile_ziggurat_table)
+{
+	double q = ZIG_V / exp(-ZIG_R), x = ZIG_R, prev = ZIG_R;
+
+	ck_assert_uint_eq(zig_k[0], (uint64_t)(ZIG_R / q * ZIG_J));
+	ck_assert_uint_eq(zig_k[1], 0);
+	ck_assert(zig_w[0] == q / ZIG_J);
+	ck_assert(zig_w[ZIG_LAYERS - 1] == ZIG_R / ZIG_J);
+	ck_assert(zig_f[0] == 1.0);
+	ck_assert(zig_f[ZIG_LAYERS - 1] == exp(-ZIG_R));
+	for (int i = ZIG_LAYERS - 2; i >= 1; i--) {
+		x = -log(ZIG_V / x + exp(-x));
+		ck_assert_msg(zig_k[i + 1] == (uint64_t)(x / prev * ZIG_J) &&
+			      zig_f[i] == exp(-x) && zig_w[i] == x / ZIG_J,
+			      "strip %d differs from libm's", i);
+		prev = x;
+	}
+}
+END_TEST
+
 START_TEST(test_profile_distance_exponential)
 {
 	enum { N = 4000000, N_ALLOC = 20000, RATE = 512 };
@@ -517,6 +588,8 @@ static Suite *profile_suite(void)
 	tcase_add_test(tc, test_profile_overflow_counted);
 	tcase_add_test(tc, test_profile_off);
 	tcase_add_test(tc, test_profile_distance_exponential);
+	tcase_add_test(tc, test_profile_exp_matches_libm);
+	tcase_add_test(tc, test_profile_ziggurat_table);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("threads");
 	tcase_set_timeout(tc, 120);

@@ -31,10 +31,22 @@
  * for a million live samples had a page written for nearly every
  * sample's bucket (100 pages here), where a few live samples need one.
  *
+ * The third driver, --libraries, holds the file-backed part that comes
+ * with kmem's dependencies: after the churn, with profiling on at a rate
+ * that samples every 4 KiB (so the unwinder and the sampler's arithmetic
+ * run), a process under kmem may map no shared library that it does not
+ * map under glibc, but kmem's own and liburcu.  Each library a process
+ * loads costs it the pages the loader and the fault-around touch: 128
+ * KiB for libgcc_s.so.1 (the unwinder, now linked statically) and up to
+ * 236 KiB for libm.so.6 (the sampler's tables and exponentials, now
+ * constants and buddy/prof_math.h) in malloc_bench pairs 64.
+ *
  * Usage: footprint LIB BOUND           (driver)
  *        footprint --profile LIB BOUND (driver: profiling on over off)
+ *        footprint --libraries LIB     (driver: the shared libraries)
  *        footprint --child [--churn]   (one count; prints "pages N" and
  *                                       the mappings it counted)
+ *        footprint --child-libraries   (prints the libraries mapped)
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -175,12 +187,59 @@ static int child(bool with_churn)
 	return 0;
 }
 
+/* The child of --libraries: churn, then print each shared object mapped. */
+static int libraries_child(void)
+{
+	char seen[8192] = "\n";
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (churn())
+		return 2;
+	fd = open("/proc/self/maps", O_RDONLY);
+	if (fd < 0)
+		return 2;
+	while ((n = read(fd, smaps + len, sizeof(smaps) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	smaps[len] = '\0';
+	for (char *line = smaps, *next; *line; line = next) {
+		char *path = strchr(line, '/'), key[300];
+
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		if (!path || path > next)
+			continue;
+		snprintf(key, sizeof(key), "%.*s\n", (int)(next - path - 1),
+			 path);
+		if (!strstr(key, ".so") || strstr(seen, key) ||
+		    strlen(seen) + strlen(key) >= sizeof(seen))
+			continue;
+		strcat(seen, key);
+		fputs(key, stdout);
+	}
+	return 0;
+}
+
 /*
  * Run this program as the child, with @preload or none, and @rate as
  * KMEM_PROFILE_RATE if not NULL (then after the churn); its page count.
  */
+static long run_child_as(const char *self, const char *mode,
+			 const char *preload, const char *rate, char *report,
+			 size_t size);
+
 static long run_child(const char *self, const char *preload,
 		      const char *rate, char *report, size_t size)
+{
+	return run_child_as(self, "--child", preload, rate, report, size);
+}
+
+/* The same with the child's @mode; -1 if it failed, else its count. */
+static long run_child_as(const char *self, const char *mode,
+			 const char *preload, const char *rate, char *report,
+			 size_t size)
 {
 	int pipefd[2], status;
 	size_t len = 0;
@@ -204,7 +263,7 @@ static long run_child(const char *self, const char *preload,
 			setenv("KMEM_PROFILE_RATE", rate, 1);
 			setenv("KMEM_PROFILE_SEED", "1", 1);
 		}
-		execl(self, self, "--child", rate ? "--churn" : NULL,
+		execl(self, self, mode, rate ? "--churn" : NULL,
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -217,9 +276,50 @@ static long run_child(const char *self, const char *preload,
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
 		return -1;
+	if (strcmp(mode, "--child"))
+		return 0;
 	if (sscanf(report, "pages %ld", &pages) != 1)
 		return -1;
 	return pages;
+}
+
+/* Is @lib, a line of a child's report, one that kmem may bring along? */
+static bool kmem_library(const char *lib, const char *kmem)
+{
+	const char *base = strrchr(lib, '/'), *kbase = strrchr(kmem, '/');
+
+	base = base ? base + 1 : lib;
+	kbase = kbase ? kbase + 1 : kmem;
+	return !strncmp(base, "liburcu", 7) ||
+	       !strncmp(base, kbase, strcspn(kbase, "."));
+}
+
+/* --libraries LIB: no shared library but kmem's own and liburcu. */
+static int libraries_driver(const char *lib)
+{
+	static char glibc_report[8192], kmem_report[8192];
+	int extra = 0;
+
+	if (run_child_as("/proc/self/exe", "--child-libraries", NULL, "4096",
+			 glibc_report, sizeof(glibc_report)) < 0 ||
+	    run_child_as("/proc/self/exe", "--child-libraries", lib, "4096",
+			 kmem_report, sizeof(kmem_report)) < 0) {
+		printf("FAIL: a child failed\n");
+		return 1;
+	}
+	printf("glibc:\n%skmem:\n%s", glibc_report, kmem_report);
+	for (char *l = kmem_report, *next; *l; l = next) {
+		char key[300];
+
+		next = strchr(l, '\n');
+		next = next ? next + 1 : l + strlen(l);
+		snprintf(key, sizeof(key), "%.*s", (int)(next - l), l);
+		if (strstr(glibc_report, key) || kmem_library(key, lib))
+			continue;
+		printf("FAIL: kmem brings %s", key);
+		extra++;
+	}
+	return extra ? 1 : 0;
 }
 
 /* --profile LIB BOUND: the profiler's pages after the churn. */
@@ -255,10 +355,14 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "--child"))
 		return child(argc == 3 && !strcmp(argv[2], "--churn"));
+	if (argc >= 2 && !strcmp(argv[1], "--child-libraries"))
+		return libraries_child();
+	if (argc == 3 && !strcmp(argv[1], "--libraries"))
+		return libraries_driver(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "--profile"))
 		return profile_driver(argv[2], strtol(argv[3], NULL, 10));
 	if (argc != 3) {
-		fprintf(stderr, "usage: footprint [--profile] LIB BOUND\n");
+		fprintf(stderr, "usage: footprint [--profile] LIB BOUND | --libraries LIB\n");
 		return 2;
 	}
 	bound = strtol(argv[2], NULL, 10);
