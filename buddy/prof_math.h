@@ -6,7 +6,7 @@
  * 1 - e^-x for a sample's weight (x = size / rate, any size).  libm has
  * both, but a library that calls them maps libm's code and tables into
  * every process it is loaded in: 170-230 KiB of peak RSS in a small
- * program (Documentation/profiling.md, "Footprint"), for two functions
+ * program (Documentation/profiling.md, "Overhead"), for two functions
  * called once per sample.  Here they are computed the textbook way:
  * x = k ln 2 + r with 0 <= r < ln 2 (ln 2 in two parts, Cody and Waite,
  * so k ln 2 is exact), a Taylor series for e^-r, which converges to

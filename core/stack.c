@@ -16,7 +16,7 @@
  * GCC's static copy of it (-static-libgcc: libgcc_eh.a, its symbols
  * local to kmem) rather than libgcc_s.so.1, which every process that
  * loaded kmem mapped for it: 128 KiB of peak RSS in a small program
- * (Documentation/performance.md, "Fixed footprint: the libraries").  What
+ * (Documentation/performance.md, "the libraries kmem brings").  What
  * it may and may not do inside kmem, checked by tests/test_stack.c and
  * the profiled programs of tests/profile:
  *

@@ -7,7 +7,7 @@ The sampler (buddy/profile.c, prof_exp1()) draws exponential distances
 with Marsaglia and Tsang's ziggurat.  Its tables used to be computed at
 start-up with libm's exp() and log(); computed here once instead, the
 library needs no libm, whose pages a process paid for in RSS
-(Documentation/profiling.md, "Footprint").  Python's math.exp() and
+(Documentation/profiling.md, "Overhead").  Python's math.exp() and
 math.log() are the C library's, and the steps below are those the C code
 took, in the same order, so the tables are what it computed.
 test_profile_ziggurat_table (tests/test_profile.c) recomputes them with

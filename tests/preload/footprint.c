@@ -100,18 +100,32 @@ static void pin_to_this_cpu(void)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* Read @path (a /proc file) into smaps[], without malloc; 0 or -1. */
+static int read_proc(const char *path)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, smaps + len, sizeof(smaps) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	smaps[len] = '\0';
+	return 0;
+}
+
 /* The child: allocate like a small program, count, report on stdout. */
 static int child(bool with_churn)
 {
 	static const size_t sizes[] = { 24, 100, 32, 1000, 64, 4000 };
 	char *keep[sizeof(sizes) / sizeof(sizes[0])];
 	char out[8192];
-	size_t len = 0, olen = 0;
+	size_t olen = 0;
 	unsigned long total_kb = 0, map_kb = 0;
 	char name[160] = "";
 	bool counted = false;
-	ssize_t n;
-	int fd;
 
 	pin_to_this_cpu();
 	if (with_churn && churn())
@@ -123,13 +137,8 @@ static int child(bool with_churn)
 		memset(keep[i], 1, sizes[i]);
 	}
 	free(keep[3]);
-	fd = open("/proc/self/smaps", O_RDONLY);
-	if (fd < 0)
+	if (read_proc("/proc/self/smaps"))
 		return 2;
-	while ((n = read(fd, smaps + len, sizeof(smaps) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	smaps[len] = '\0';
 
 	for (char *line = smaps, *next; *line; line = next) {
 		unsigned long kb;
@@ -191,19 +200,9 @@ static int child(bool with_churn)
 static int libraries_child(void)
 {
 	char seen[8192] = "\n";
-	size_t len = 0;
-	ssize_t n;
-	int fd;
 
-	if (churn())
+	if (churn() || read_proc("/proc/self/maps"))
 		return 2;
-	fd = open("/proc/self/maps", O_RDONLY);
-	if (fd < 0)
-		return 2;
-	while ((n = read(fd, smaps + len, sizeof(smaps) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	smaps[len] = '\0';
 	for (char *line = smaps, *next; *line; line = next) {
 		char *path = strchr(line, '/'), key[300];
 
