@@ -14,6 +14,10 @@
  * x the series of e^-x - 1 itself, so that 1 - e^-x keeps its relative
  * precision where it is tiny.  Both stay within a few units in the last
  * place of libm's (test_profile_exp_matches_libm, tests/test_profile.c).
+ *
+ * Fast path: none; called on the sampler's slow path, once per sample.
+ *
+ * Lock order: takes no lock (pure functions of their argument).
  */
 #ifndef KMEM_BUDDY_PROF_MATH_H
 #define KMEM_BUDDY_PROF_MATH_H

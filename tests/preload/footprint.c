@@ -57,6 +57,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pin.h"
+
 static char smaps[1 << 20];
 
 #define CHURN_RING	4096
@@ -80,24 +82,6 @@ static int churn(void)
 		ring[i % CHURN_RING][0] = 1;
 	}
 	return 0;
-}
-
-/*
- * Stay on one CPU, so that the count is the same on a busy machine: a
- * thread that migrates while it allocates sets up a second CPU's
- * magazines (their slots, the magazines' slabs, the CPU's statistics
- * unit), 30 pages more in one churn run in 25 beside three CPU burners.
- */
-static void pin_to_this_cpu(void)
-{
-	int cpu = sched_getcpu();
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* Read @path (a /proc file) into smaps[], without malloc; 0 or -1. */
@@ -127,6 +111,12 @@ static int child(bool with_churn)
 	char name[160] = "";
 	bool counted = false;
 
+	/*
+	 * Stay on one CPU, so that the count is the same on a busy machine: a
+	 * thread that migrates while it allocates sets up a second CPU's
+	 * magazines (their slots, the magazines' slabs, the CPU's statistics
+	 * unit), 30 pages more in one churn run in 25 beside three CPU burners.
+	 */
 	pin_to_this_cpu();
 	if (with_churn && churn())
 		return 2;
