@@ -31,6 +31,12 @@
 #define SECTION_MASK		(~(SECTION_SIZE - 1))
 #define PAGES_PER_SECTION	(SECTION_SIZE >> PAGE_SHIFT)
 #define MAX_BLOCKS_PER_SECTION	(PAGES_PER_SECTION >> MAX_PAGE_ORDER)
+/*
+ * The smallest free piece of a split max-order block that an idle process
+ * gives back (release.c, "Pieces"): 128 KiB.  Smaller ones stay resident,
+ * at most 31 pages per split block.
+ */
+#define RELEASE_PIECE_ORDER	5
 #define SECTION_TABLE_BITS	(KMEM_ADDR_BITS - SECTION_SHIFT)
 #define SECTION_LEAF_BITS	15
 #define SECTION_ROOT_BITS	(SECTION_TABLE_BITS - SECTION_LEAF_BITS)
@@ -63,7 +69,10 @@ enum page_type {
 
 /* struct page.flags */
 #define PGF_zeroed	0x01	/* contents known to be zero */
-#define PGF_released	0x02	/* max-order free block given back to the OS */
+#define PGF_released	0x02	/* free block given back to the OS: a
+				 * max-order one (on zone->released) or a
+				 * piece of a split one (RELEASE_PIECE_ORDER
+				 * and up, or a half of such a piece) */
 #define PGF_freed_head	0x04	/* was a block head when last freed */
 #define PGF_resident	0x08	/* PG_pcp from kmalloc: pcp_resident holds
 				 * the pages that may be resident */
@@ -80,8 +89,9 @@ enum page_type {
  *
  * Invariants (zone lock for free blocks, the owner otherwise):
  *  - a free block in the zone: head PG_buddy with its order, on
- *    zone->free_area[order] (or zone->released if PGF_released); other
- *    pages PG_tail;
+ *    zone->free_area[order] (or zone->released if PGF_released and of
+ *    the top order; a released piece of a lower order stays on its free
+ *    list, after the resident ones); other pages PG_tail;
  *  - a block on a per-thread list: head PG_pcp, tails PG_tail;
  *  - an allocated block: head PG_alloc/PG_large, tails PG_tail; or every
  *    page PG_slab.
@@ -416,6 +426,8 @@ struct zone {
 	struct peak_slot peak[KMEM_DECAY_PEAK_MAX];
 	unsigned long last_take_ms;	/* the latest take by a thread */
 	unsigned long nr_decay_released;	/* blocks released by the decay */
+	unsigned long released_piece_pages;	/* pages of PGF_released free
+						 * blocks below the top order */
 };
 
 extern struct zone kmem_zone;

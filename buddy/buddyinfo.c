@@ -39,8 +39,7 @@ void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
 	info->nr_free[MAX_PAGE_ORDER] += nr_releasing;
 	info->pcp_pages = pc.pages;
 	info->mapped = z->nr_sections * SECTION_SIZE;
-	info->retained = (z->nr_released + nr_releasing) *
-			 (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+	info->retained = zone_retained_bytes();
 	info->resident = info->mapped - info->retained;
 	info->nr_sections = z->nr_sections;
 	zone_unlock_read();

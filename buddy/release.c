@@ -200,10 +200,11 @@ void release_note_take(void)
 {
 	unsigned long now;
 
-	if (!READ_ONCE(kmem_config.decay_peak) || tls_reaper)
+	if (tls_reaper)
 		return;
 	now = buddy_now_ms();
 	WRITE_ONCE(zone_clock_ms, now);
+	kmem_zone.last_take_ms = now;	/* busy: see release_pieces() */
 	peak_note(now, true);
 }
 
@@ -304,6 +305,51 @@ unsigned long buddy_huge_keep(unsigned long now, unsigned long live,
 }
 
 /*
+ * Pieces.  A max-order block that is split (a few slab pages, a large
+ * block, a thread's page list still in it) never goes back whole, and its
+ * free pieces would stay resident however long they are unused: an idle
+ * process whose last pages were spread over several blocks kept up to
+ * 16 MiB that way (buddy.md, "Pieces of split blocks").  Once the process
+ * is idle - no thread took from the zone for the decay time - and at
+ * every shrink, the free pieces of RELEASE_PIECE_ORDER and up are given
+ * back one by one (zone_release_piece()), the largest first, unless
+ * mallopt(M_TRIM_THRESHOLD) asked to keep free memory.  Never in a
+ * busy process: a piece free there now is likely taken again soon, and
+ * giving it back would cost its faults for nothing (what the peak demand
+ * keeps for whole blocks, "What stays unused" above, is the same idea).
+ *
+ * release_pieces - give back the free pieces if the process is idle at
+ * @now, or @all of them (a shrink)
+ * @due: set to when the process turns idle if resident pieces wait for
+ *       it, else left alone
+ *
+ * Context: zone lock held (dropped and retaken between pieces).
+ * Return: the pages released.
+ */
+static unsigned long release_pieces(unsigned long now, bool all,
+				    unsigned long *due)
+{
+	unsigned long decay = READ_ONCE(kmem_config.decay_ms), n = 0;
+	struct zone *z = &kmem_zone;
+
+	lock_assert_held(&z->lock);
+	/* mallopt(M_TRIM_THRESHOLD) asked to keep free memory: the pieces. */
+	if (!all && READ_ONCE(buddy_config.keep_resident))
+		return 0;
+	for (;;) {
+		if (!zone_resident_piece())
+			return n;
+		if (!all && z->last_take_ms && now < z->last_take_ms + decay) {
+			*due = z->last_take_ms + decay;
+			return n;
+		}
+		n += zone_release_piece();
+		zone_unlock();
+		zone_lock();
+	}
+}
+
+/*
  * release_blocks - give back resident max-order blocks to the OS
  * @now:  current time (ms); blocks freed before now - decay_ms may go
  * @all:  ignore the delay, the peak and buddy_config.keep_resident (shrink)
@@ -326,6 +372,7 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 	struct zone *z = &kmem_zone;
 	struct list_head *top = &z->free_area[MAX_PAGE_ORDER].free_list;
 	unsigned long n = 0, due = 0, peak_due = 0, keep_peak = 0;
+	unsigned long piece_due = 0;
 	bool kept_trim = false, kept_peak = false;
 	LIST_HEAD(batch);
 	struct page *page, *tmp;
@@ -380,6 +427,7 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		list_add_tail(&page->lru, &z->released);
 		z->nr_released++;
 	}
+	release_pieces(now, all, &piece_due);
 	for (;;) {
 		struct kmem_section *sec = pick_section_to_unmap();
 
@@ -402,7 +450,7 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 		due = list_last_entry(top, struct page, lru)->freed_at +
 		      kmem_config.decay_ms;
 	if (next)
-		*next = due;
+		*next = due && (!piece_due || due < piece_due) ? due : piece_due;
 	WRITE_ONCE(z->next_decay_ms, due);
 	publish_buddy_locked();
 	zone_unlock();

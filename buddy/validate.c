@@ -48,7 +48,7 @@ static int __buddy_validate(const struct pcp_count *pc)
 	struct zone *z = &kmem_zone;
 	unsigned long free_blocks[NR_PAGE_ORDERS] = { 0 }, free_pages = 0;
 	unsigned long pcp_pages = 0, nr_free_sections = 0, nr_uncarved = 0;
-	unsigned long used_pages = 0, nr_mapped;
+	unsigned long used_pages = 0, nr_mapped, released_piece_pages = 0;
 	struct kmem_section *sec;
 	int bad = 0;
 
@@ -117,11 +117,21 @@ static int __buddy_validate(const struct pcp_count *pc)
 		unsigned long n = 0;
 		struct page *p;
 
+		bool seen_released = false;
+
 		list_for_each_entry(p, &z->free_area[o].free_list, lru) {
+			bool rel = p->flags & PGF_released;
+
 			if (p->type != PG_buddy || p->order != o ||
-			    (p->flags & PGF_released))
+			    (rel && o == MAX_PAGE_ORDER))
 				VFAIL("free list %d: entry type %u order %u flags %#x\n",
 				      o, p->type, p->order, p->flags);
+			if (!rel && seen_released)
+				VFAIL("free list %d: resident block 0x%lx after a released one\n",
+				      o, page_to_addr(p));
+			seen_released |= rel;
+			if (rel && o < MAX_PAGE_ORDER)
+				released_piece_pages += 1UL << o;
 			n++;
 		}
 		if (o == MAX_PAGE_ORDER) {
@@ -152,6 +162,9 @@ static int __buddy_validate(const struct pcp_count *pc)
 	if (free_pages != z->free_pages)
 		VFAIL("%lu free pages in sections, zone says %lu\n", free_pages,
 		      z->free_pages);
+	if (released_piece_pages != z->released_piece_pages)
+		VFAIL("%lu pages in released pieces on the lists, zone says %lu\n",
+		      released_piece_pages, z->released_piece_pages);
 	/*
 	 * In a child of fork(), the other threads' lists were abandoned:
 	 * their pages stay marked per-thread and are on no live list.
@@ -241,6 +254,7 @@ static int __buddy_validate_free(void)
 {
 	struct zone *z = &kmem_zone;
 	unsigned long free_pages = 0, nr_free_sections = 0, nr_uncarved = 0;
+	unsigned long released_piece_pages = 0;
 	struct kmem_section *sec;
 	int bad = 0;
 
@@ -255,10 +269,11 @@ static int __buddy_validate_free(void)
 			struct page *p;
 
 			list_for_each_entry(p, lists[l], lru) {
+				bool rel = p->flags & PGF_released;
 				unsigned long i, nr = 1UL << o;
 
 				if (page_type(p) != PG_buddy || p->order != o ||
-				    !(p->flags & PGF_released) != !l) {
+				    (o == MAX_PAGE_ORDER && !rel != !l)) {
 					VFAIL("%s list %d: entry type %u order %u flags %#x\n",
 					      l ? "released" : "free", o,
 					      page_type(p), p->order, p->flags);
@@ -289,6 +304,8 @@ static int __buddy_validate_free(void)
 						      sec->base, i, i ^ nr, o);
 				}
 				free_pages += nr;
+				if (rel && o < MAX_PAGE_ORDER)
+					released_piece_pages += nr;
 				if (l)
 					r++;
 				else
@@ -310,6 +327,9 @@ static int __buddy_validate_free(void)
 	if (free_pages != z->free_pages)
 		VFAIL("%lu pages in free blocks, zone says %lu\n", free_pages,
 		      z->free_pages);
+	if (released_piece_pages != z->released_piece_pages)
+		VFAIL("%lu pages in released pieces on the lists, zone says %lu\n",
+		      released_piece_pages, z->released_piece_pages);
 	list_for_each_entry(sec, &z->sections, node) {
 		unsigned int free_max = sec->nr_uncarved;
 

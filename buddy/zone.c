@@ -189,6 +189,26 @@ void zone_unlock(void)
 /* High-water mark of pages out of the zone (zone lock), for kmeminfo. */
 static unsigned long peak_used_pages;
 
+/* A resident piece of RELEASE_PIECE_ORDER or more was freed (the kick). */
+static bool piece_freed;
+
+/**
+ * zone_retained_bytes - mapped bytes of the zone that are not resident
+ *
+ * Released max-order blocks (uncarved ones and those being released
+ * included) and released pieces of split blocks.
+ *
+ * Context: zone lock held.
+ */
+unsigned long zone_retained_bytes(void)
+{
+	struct zone *z = &kmem_zone;
+
+	return (z->nr_released + nr_releasing) *
+		       (MAX_ORDER_NR_PAGES << PAGE_SHIFT) +
+	       (z->released_piece_pages << PAGE_SHIFT);
+}
+
 static __always_inline void publish_peak_locked(struct kmem_stats_header *h)
 {
 	unsigned long used = kmem_zone.managed_pages - kmem_zone.free_pages;
@@ -213,8 +233,7 @@ void publish_buddy_locked(void)
 	h->managed_pages = z->managed_pages;
 	h->free_pages = z->free_pages;
 	h->mapped = z->nr_sections * SECTION_SIZE;
-	h->retained = (z->nr_released + nr_releasing) *
-		      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+	h->retained = zone_retained_bytes();
 	h->nr_sections = z->nr_sections;
 	h->reaper_passes = z->reaper.passes;
 	h->reaper_start_ms = z->reaper.start_ms;
@@ -233,11 +252,9 @@ static __always_inline void publish_free_area(unsigned int order)
 		h->free_pages = kmem_zone.free_pages;
 		h->nr_free[order] = kmem_zone.free_area[order].nr_free;
 		publish_peak_locked(h);
-		if (order == MAX_PAGE_ORDER) {
+		if (order == MAX_PAGE_ORDER)
 			h->nr_free[order] += nr_releasing;
-			h->retained = (kmem_zone.nr_released + nr_releasing) *
-				      (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
-		}
+		h->retained = zone_retained_bytes();
 	}
 }
 
@@ -268,6 +285,10 @@ static void add_to_free_list(struct page *page, unsigned int order)
 		else
 			list_add(&page->lru, top);
 		nr_decay_pending++;
+	} else if (page->flags & PGF_released) {
+		/* After the resident pieces, which are taken first. */
+		list_add_tail(&page->lru, &z->free_area[order].free_list);
+		z->released_piece_pages += 1UL << order;
 	} else {
 		list_add(&page->lru, &z->free_area[order].free_list);
 	}
@@ -287,12 +308,13 @@ void del_from_free_list(struct page *page, unsigned int order)
 
 			z->nr_released--;
 			resident = z->nr_sections * SECTION_SIZE -
-				   (z->nr_released + nr_releasing) *
-					   (MAX_ORDER_NR_PAGES << PAGE_SHIFT);
+				   zone_retained_bytes();
 			if (resident > max_resident)
 				WRITE_ONCE(max_resident, resident);
 		} else
 			nr_decay_pending--;
+	} else if (page->flags & PGF_released) {
+		z->released_piece_pages -= 1UL << order;
 	}
 	z->free_area[order].nr_free--;
 	z->free_pages -= 1UL << order;
@@ -303,12 +325,17 @@ void del_from_free_list(struct page *page, unsigned int order)
  * expand - split a free block down to the order asked for
  * @page: head of the block taken off its list, of order @high
  * @low:  order wanted
+ * @released: PGF_released if the block was a released piece, else 0
  *
  * The upper half of each split goes back on the free list one order down;
  * it inherits PGF_zeroed (its pages were never handed out since they were
- * last known zero), not PGF_released (a released block is a max-order one).
+ * last known zero) and a released piece's PGF_released (none of its pages
+ * is resident).  The halves of a released max-order block do not: such a
+ * block counts as resident from its first split (its pages are faulted in
+ * as they are used), as before pieces were released.
  */
-static void expand(struct page *page, unsigned int low, unsigned int high)
+static void expand(struct page *page, unsigned int low, unsigned int high,
+		   unsigned char released)
 {
 	unsigned char zeroed = page->flags & PGF_zeroed;
 
@@ -317,7 +344,7 @@ static void expand(struct page *page, unsigned int low, unsigned int high)
 
 		high--;
 		half = page + (1UL << high);
-		half->flags = zeroed;
+		half->flags = zeroed | released;
 		add_to_free_list(half, high);
 	}
 }
@@ -403,6 +430,7 @@ static struct page *__rmqueue(unsigned int order)
 	lock_assert_held(&z->lock);
 	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++) {
 		struct list_head *l = &z->free_area[o].free_list;
+		unsigned char released;
 		struct page *page;
 
 		if (list_empty(l)) {
@@ -413,11 +441,12 @@ static struct page *__rmqueue(unsigned int order)
 			l = &z->released;
 		}
 		page = list_first_entry(l, struct page, lru);
+		released = o < MAX_PAGE_ORDER ? page->flags & PGF_released : 0;
 		del_from_free_list(page, o);
 		if (o == MAX_PAGE_ORDER)
 			section_account_alloc_max(page);
 		page->flags &= (unsigned char)~(PGF_released | PGF_freed_head);
-		expand(page, order, o);
+		expand(page, order, o, released);
 		page->order = order;
 		/*
 		 * No longer free: once the lock is dropped a thread freeing
@@ -447,6 +476,7 @@ static void __free_one_page(struct page *page, unsigned int order)
 	struct page *base = desc_base(page);
 	unsigned long idx = page_index(page);
 	unsigned char zeroed = page->flags & PGF_zeroed;
+	unsigned char released = page->flags & PGF_released;
 
 	lock_assert_held(&kmem_zone.lock);
 	VM_BUG_ON(idx & ((1UL << order) - 1));
@@ -458,6 +488,7 @@ static void __free_one_page(struct page *page, unsigned int order)
 			break;
 		del_from_free_list(buddy, order);
 		zeroed &= buddy->flags;
+		released &= buddy->flags;
 		if (buddy_idx < idx) {
 			page->type = PG_tail;
 			page = buddy;
@@ -467,7 +498,15 @@ static void __free_one_page(struct page *page, unsigned int order)
 		}
 		order++;
 	}
-	page->flags = (page->flags & PGF_freed_head) | zeroed;
+	/*
+	 * Released only if every part was (zone_release_piece() frees a
+	 * released piece): a block freed from use is resident, and so is,
+	 * as far as the books go, a released piece merged with it.
+	 */
+	page->flags = (page->flags & PGF_freed_head) | zeroed | released;
+	if (!released && order >= RELEASE_PIECE_ORDER &&
+	    order < MAX_PAGE_ORDER)
+		piece_freed = true;
 	if (order == MAX_PAGE_ORDER) {
 		struct kmem_section *sec = page_sec(page);
 
@@ -670,8 +709,19 @@ static unsigned long zone_note_decay(unsigned long pending_before)
 	unsigned long due;
 
 	lock_assert_held(&z->lock);
-	if (nr_decay_pending <= pending_before)
-		return 0;
+	if (nr_decay_pending <= pending_before) {
+		/*
+		 * A resident piece: the reaper gives it back once the process
+		 * is idle (release.c), which is a decay time from now at the
+		 * earliest.  Busy threads never release pieces, so
+		 * next_decay_ms is not theirs to wait for.
+		 */
+		if (!piece_freed)
+			return 0;
+		piece_freed = false;
+		return zone_clock() + kmem_config.decay_ms;
+	}
+	piece_freed = false;
 	due = zone_clock() + kmem_config.decay_ms;
 	if (!z->next_decay_ms)
 		WRITE_ONCE(z->next_decay_ms, due);
@@ -721,6 +771,62 @@ static void zone_free(struct page *page, unsigned int order)
 	top = !list_empty(&z->free_area[MAX_PAGE_ORDER].free_list);
 	zone_unlock();
 	zone_after_free(due, top);
+}
+
+/**
+ * zone_resident_piece - is a resident free piece waiting to be released?
+ *
+ * Return: the order of the largest resident free block of
+ * RELEASE_PIECE_ORDER up to below the top order, or 0 if there is none.
+ * Released pieces follow the resident ones on each list, so a look at
+ * each list's first entry answers.
+ *
+ * Context: zone lock held.
+ */
+unsigned int zone_resident_piece(void)
+{
+	lock_assert_held(&kmem_zone.lock);
+	for (unsigned int o = MAX_PAGE_ORDER - 1; o >= RELEASE_PIECE_ORDER; o--) {
+		struct list_head *l = &kmem_zone.free_area[o].free_list;
+
+		if (!list_empty(l) &&
+		    !(list_first_entry(l, struct page, lru)->flags & PGF_released))
+			return o;
+	}
+	return 0;
+}
+
+/**
+ * zone_release_piece - give the largest resident free piece back to the OS
+ *
+ * The piece leaves its list, its pages go back (MADV_DONTNEED: they read
+ * as zero when next touched) and it is freed again, flagged released and
+ * zeroed: merged with released buddies, up to a released max-order block
+ * on the released list.  The zone lock stays held across the madvise
+ * (2 MiB at most, about 100 us): no other thread ever sees the piece off
+ * its list, so nothing else needs to know about it.  The caller drops the
+ * lock between pieces.
+ *
+ * Context: zone lock held.
+ * Return: the pages released, or 0 if there was no resident piece.
+ */
+unsigned long zone_release_piece(void)
+{
+	unsigned int order = zone_resident_piece();
+	struct page *page;
+
+	if (!order)
+		return 0;
+	page = list_first_entry(&kmem_zone.free_area[order].free_list,
+				struct page, lru);
+	del_from_free_list(page, order);
+	kmem_os_release((void *)page_to_addr(page), PAGE_SIZE << order);
+	page->flags = (page->flags & PGF_freed_head) | PGF_released |
+		      PGF_zeroed;
+	__free_one_page(page, order);
+	piece_freed = false;	/* not a new resident piece */
+	publish_buddy_locked();
+	return 1UL << order;
 }
 
 /**

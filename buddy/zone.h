@@ -38,6 +38,9 @@ void zone_unlock_read(void);
 void publish_buddy_locked(void);
 void del_from_free_list(struct page *page, unsigned int order);
 void zone_account_uncarved(struct kmem_section *sec, int sign);
+unsigned long zone_retained_bytes(void);
+unsigned int zone_resident_piece(void);
+unsigned long zone_release_piece(void);
 
 /* The release policy and the reaper (release.c). */
 unsigned long release_blocks(unsigned long now, bool all, bool wait,

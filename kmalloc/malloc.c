@@ -707,8 +707,9 @@ int kmem_malloc_info(int options, FILE *fp)
  *
  * - M_TRIM_THRESHOLD: up to @value bytes of free 4 MiB blocks stay
  *   resident after their delay (KMEM_DECAY_MS) instead of going back to
- *   the OS (negative: all of them; 0, the default: none).  malloc_trim()
- *   still gives them all back.
+ *   the OS (negative: all of them; 0, the default: none), and, with any
+ *   value but 0, the free pieces of split blocks stay resident in an idle
+ *   process too.  malloc_trim() still gives them all back.
  * - M_MMAP_THRESHOLD: allocations of @value bytes or more get a mapping
  *   of their own; 8 KiB < @value <= 4 MiB (kmem's largest block; larger
  *   allocations always have their own mapping).

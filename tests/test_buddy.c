@@ -685,7 +685,6 @@ START_TEST(test_release_keeps_reused_blocks)
 }
 END_TEST
 
-/* ---- /proc/buddyinfo format ----------------------------------------- */
 
 /* Is the page holding @p resident?  (mincore: no read, so no fault.) */
 static bool page_resident(const void *p)
@@ -696,6 +695,155 @@ static bool page_resident(const void *p)
 				 PAGE_SIZE, &vec), 0);
 	return vec & 1;
 }
+
+/*
+ * Pieces of split blocks (buddy.md, "Pieces of split blocks").  A 4 MiB
+ * block, every page written, of which only the first page stays in use:
+ * its other pages are freed (last to first, so that the per-thread list
+ * keeps the lowest ones and the zone merges the rest into pieces of
+ * orders up to 9) and stay resident while the process is busy.
+ * Return: the block.
+ */
+#define PIECE_FROM	64	/* pages 64..1023: pieces of order 6..9 */
+
+static char *split_block_resident(void)
+{
+	char *p = alloc_pages_exact(PAGE_SIZE << MAX_PAGE_ORDER, GFP_KERNEL);
+
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0x5a, PAGE_SIZE << MAX_PAGE_ORDER);
+	for (unsigned long i = MAX_ORDER_NR_PAGES - 1; i >= 1; i--)
+		free_pages((unsigned long)p + i * PAGE_SIZE, 0);
+	for (unsigned long i = PIECE_FROM; i < MAX_ORDER_NR_PAGES; i++)
+		ck_assert_msg(page_resident(p + i * PAGE_SIZE),
+			      "page %lu of the split block not resident", i);
+	ck_assert_int_eq(buddy_validate(), 0);
+	return p;
+}
+
+/* How many of pages PIECE_FROM.. of @p are still resident. */
+static unsigned long pieces_resident(const char *p)
+{
+	unsigned long n = 0;
+
+	for (unsigned long i = PIECE_FROM; i < MAX_ORDER_NR_PAGES; i++)
+		n += page_resident(p + i * PAGE_SIZE);
+	return n;
+}
+
+/*
+ * kmem_shrink_all() (malloc_trim()) gives the free pieces back, as it
+ * gives back whole blocks: they count as retained, read as zero when
+ * taken again, and the block's page in use keeps its contents.
+ */
+START_TEST(test_shrink_releases_pieces)
+{
+	struct kmem_buddyinfo before, after;
+	struct page *piece;
+	char *p;
+
+	kmem_config.decay_ms = 60000;	/* only the shrink may release */
+	p = split_block_resident();
+	kmem_buddyinfo_get(&before);
+	kmem_shrink_all();
+	kmem_buddyinfo_get(&after);
+	ck_assert_msg(pieces_resident(p) == 0,
+		      "%lu free pages of the split block still resident after a shrink",
+		      pieces_resident(p));
+	ck_assert_uint_ge(after.retained, before.retained +
+				  ((MAX_ORDER_NR_PAGES - PIECE_FROM) << PAGE_SHIFT));
+	ck_assert_int_eq(p[0], 0x5a);
+	piece = virt_to_page(p + (MAX_ORDER_NR_PAGES / 2) * PAGE_SIZE);
+	ck_assert_int_eq(piece->type, PG_buddy);
+	ck_assert_uint_eq(piece->order, MAX_PAGE_ORDER - 1);
+	ck_assert(piece->flags & PGF_released);
+	ck_assert(piece->flags & PGF_zeroed);
+	ck_assert_int_eq(buddy_validate(), 0);
+
+	/* Taken again whole: zero, and resident again as written. */
+	while (piece->type == PG_buddy) {
+		struct page *q = alloc_pages(GFP_KERNEL, MAX_PAGE_ORDER - 1);
+
+		ck_assert_ptr_nonnull(q);
+		if (q != piece)
+			continue;	/* another order-9 piece first: kept */
+		for (unsigned long off = 0; off < (PAGE_SIZE << (MAX_PAGE_ORDER - 1));
+		     off += PAGE_SIZE)
+			ck_assert_int_eq(((char *)page_address(q))[off], 0);
+	}
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/*
+ * While the process is busy its free pieces stay (they are likely taken
+ * again); once no thread has taken from the zone for the decay time, the
+ * pass gives them back.  On the test's clock, with the reaper off.
+ */
+START_TEST(test_idle_releases_pieces)
+{
+	const unsigned long t0 = 10UL * 1000 * 1000;
+	unsigned long next;
+	char *p;
+
+	kmem_config.background = false;
+	kmem_config.decay_ms = 1000;
+	release_clock_ms = t0;
+	buddy_set_clock(release_clock);
+	p = split_block_resident();	/* the take: at t0 */
+
+	release_clock_ms = t0 + 500;
+	next = buddy_release_expired(release_clock_ms);
+	ck_assert_msg(pieces_resident(p) == MAX_ORDER_NR_PAGES - PIECE_FROM,
+		      "busy process: %lu of %lu free pages still resident",
+		      pieces_resident(p), MAX_ORDER_NR_PAGES - PIECE_FROM);
+	ck_assert_msg(next && next <= t0 + 1000,
+		      "next pass at %lu, the process turns idle at %lu", next,
+		      t0 + 1000);
+
+	release_clock_ms = t0 + 1000;
+	buddy_release_expired(release_clock_ms);
+	ck_assert_msg(pieces_resident(p) == 0,
+		      "idle for the decay time: %lu free pages still resident",
+		      pieces_resident(p));
+	ck_assert_int_eq(p[0], 0x5a);
+	ck_assert_int_eq(buddy_validate(), 0);
+	free_pages((unsigned long)p, 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+	buddy_set_clock(NULL);
+}
+END_TEST
+
+/*
+ * The same with the reaper: freeing the pieces wakes it, and it gives
+ * them back once the process has been idle for the decay time.  Polled
+ * with a bound (30 s), as test_idle_release does.
+ */
+START_TEST(test_reaper_releases_pieces)
+{
+	unsigned long left = 0;
+	char *p;
+
+	kmem_config.decay_ms = 100;
+	p = split_block_resident();
+	/* No allocator call from here on: only the reaper can release. */
+	for (int waited = 0; waited < 600; waited++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		left = pieces_resident(p);
+		if (!left)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	ck_assert_msg(left == 0,
+		      "idle process kept %lu free pages of a split block for 30 s",
+		      left);
+	ck_assert_int_eq(p[0], 0x5a);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/* ---- /proc/buddyinfo format ----------------------------------------- */
 
 /* The head descriptor of max-order block @b of @sec (one page each). */
 static const struct page *block_head(const struct kmem_section *sec, int b)
@@ -1148,6 +1296,9 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_rss_drops_after_shrink);
 	tcase_add_test(tc, test_idle_release);
 	tcase_add_test(tc, test_release_keeps_reused_blocks);
+	tcase_add_test(tc, test_shrink_releases_pieces);
+	tcase_add_test(tc, test_idle_releases_pieces);
+	tcase_add_test(tc, test_reaper_releases_pieces);
 	tcase_add_test(tc, test_sections_unmapped_beyond_retain);
 	tcase_add_test(tc, test_sections_carved_lazily);
 	suite_add_tcase(s, tc);
