@@ -428,6 +428,8 @@ struct zone {
 	unsigned long nr_decay_released;	/* blocks released by the decay */
 	unsigned long released_piece_pages;	/* pages of PGF_released free
 						 * blocks below the top order */
+	unsigned long last_piece_free_ms;	/* the latest free that left a
+						 * resident piece (release.c) */
 };
 
 extern struct zone kmem_zone;

@@ -310,8 +310,9 @@ unsigned long buddy_huge_keep(unsigned long now, unsigned long live,
  * free pieces would stay resident however long they are unused: an idle
  * process whose last pages were spread over several blocks kept up to
  * 16 MiB that way (buddy.md, "Pieces of split blocks").  Once the process
- * is idle - no thread took from the zone for the decay time - and at
- * every shrink, the free pieces of RELEASE_PIECE_ORDER and up are given
+ * is idle - no thread took from the zone, or freed a piece into it, for
+ * the decay time (so every piece has been free that long) - and at every
+ * shrink, the free pieces of RELEASE_PIECE_ORDER and up are given
  * back one by one (zone_release_piece()), the largest first, unless
  * mallopt(M_TRIM_THRESHOLD) asked to keep free memory.  Never in a
  * busy process: a piece free there now is likely taken again soon, and
@@ -331,6 +332,7 @@ static unsigned long release_pieces(unsigned long now, bool all,
 {
 	unsigned long decay = READ_ONCE(kmem_config.decay_ms), n = 0;
 	struct zone *z = &kmem_zone;
+	unsigned long busy;
 
 	lock_assert_held(&z->lock);
 	/* mallopt(M_TRIM_THRESHOLD) asked to keep free memory: the pieces. */
@@ -339,8 +341,9 @@ static unsigned long release_pieces(unsigned long now, bool all,
 	for (;;) {
 		if (!zone_resident_piece())
 			return n;
-		if (!all && z->last_take_ms && now < z->last_take_ms + decay) {
-			*due = z->last_take_ms + decay;
+		busy = max(z->last_take_ms, z->last_piece_free_ms);
+		if (!all && busy && now < busy + decay) {
+			*due = busy + decay;
 			return n;
 		}
 		n += zone_release_piece();

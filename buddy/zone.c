@@ -189,7 +189,10 @@ void zone_unlock(void)
 /* High-water mark of pages out of the zone (zone lock), for kmeminfo. */
 static unsigned long peak_used_pages;
 
-/* A resident piece of RELEASE_PIECE_ORDER or more was freed (the kick). */
+/*
+ * A thread (not the reaper) left a resident piece of RELEASE_PIECE_ORDER
+ * or more: zone_note_decay() kicks the reaper.
+ */
 static bool piece_freed;
 
 /**
@@ -505,8 +508,10 @@ static void __free_one_page(struct page *page, unsigned int order)
 	 */
 	page->flags = (page->flags & PGF_freed_head) | zeroed | released;
 	if (!released && order >= RELEASE_PIECE_ORDER &&
-	    order < MAX_PAGE_ORDER)
+	    order < MAX_PAGE_ORDER && !buddy_free_is_cold()) {
 		piece_freed = true;
+		kmem_zone.last_piece_free_ms = zone_clock();
+	}
 	if (order == MAX_PAGE_ORDER) {
 		struct kmem_section *sec = page_sec(page);
 

@@ -698,37 +698,44 @@ static bool page_resident(const void *p)
 
 /*
  * Pieces of split blocks (buddy.md, "Pieces of split blocks").  A 4 MiB
- * block, every page written, of which only the first page stays in use:
- * its other pages are freed (last to first, so that the per-thread list
- * keeps the lowest ones and the zone merges the rest into pieces of
- * orders up to 9) and stay resident while the process is busy.
+ * block, every page written, of which pages @free_to - 1 down to 1 are
+ * freed (last to first, so that the per-thread list keeps the lowest of
+ * them, at most 32, and the zone merges the rest into pieces); page 0 and
+ * pages from @free_to stay in use.  The free pages stay resident while
+ * the process is busy.
  * Return: the block.
  */
-#define PIECE_FROM	64	/* pages 64..1023: pieces of order 6..9 */
+#define PIECE_FROM	64	/* pages 64..511: pieces of order 6..8 */
 
-static char *split_block_resident(void)
+static char *split_block_resident(unsigned long free_to)
 {
 	char *p = alloc_pages_exact(PAGE_SIZE << MAX_PAGE_ORDER, GFP_KERNEL);
 
 	ck_assert_ptr_nonnull(p);
 	memset(p, 0x5a, PAGE_SIZE << MAX_PAGE_ORDER);
-	for (unsigned long i = MAX_ORDER_NR_PAGES - 1; i >= 1; i--)
+	for (unsigned long i = free_to - 1; i >= 1; i--)
 		free_pages((unsigned long)p + i * PAGE_SIZE, 0);
-	for (unsigned long i = PIECE_FROM; i < MAX_ORDER_NR_PAGES; i++)
+	for (unsigned long i = PIECE_FROM; i < free_to; i++)
 		ck_assert_msg(page_resident(p + i * PAGE_SIZE),
 			      "page %lu of the split block not resident", i);
 	ck_assert_int_eq(buddy_validate(), 0);
 	return p;
 }
 
-/* How many of pages PIECE_FROM.. of @p are still resident. */
-static unsigned long pieces_resident(const char *p)
+/* How many of pages @from..@to - 1 of @p are resident. */
+static unsigned long pages_resident(const char *p, unsigned long from,
+				    unsigned long to)
 {
 	unsigned long n = 0;
 
-	for (unsigned long i = PIECE_FROM; i < MAX_ORDER_NR_PAGES; i++)
+	for (unsigned long i = from; i < to; i++)
 		n += page_resident(p + i * PAGE_SIZE);
 	return n;
+}
+
+static unsigned long pieces_resident(const char *p)
+{
+	return pages_resident(p, PIECE_FROM, MAX_ORDER_NR_PAGES);
 }
 
 /*
@@ -743,7 +750,7 @@ START_TEST(test_shrink_releases_pieces)
 	char *p;
 
 	kmem_config.decay_ms = 60000;	/* only the shrink may release */
-	p = split_block_resident();
+	p = split_block_resident(MAX_ORDER_NR_PAGES);
 	kmem_buddyinfo_get(&before);
 	kmem_shrink_all();
 	kmem_buddyinfo_get(&after);
@@ -777,12 +784,13 @@ END_TEST
 
 /*
  * While the process is busy its free pieces stay (they are likely taken
- * again); once no thread has taken from the zone for the decay time, the
- * pass gives them back.  On the test's clock, with the reaper off.
+ * again); once no thread has taken from the zone or freed a piece into it
+ * for the decay time, the pass gives them back, so every piece has been
+ * free for the decay time.  On the test's clock, with the reaper off.
  */
 START_TEST(test_idle_releases_pieces)
 {
-	const unsigned long t0 = 10UL * 1000 * 1000;
+	const unsigned long t0 = 10UL * 1000 * 1000, half = MAX_ORDER_NR_PAGES / 2;
 	unsigned long next;
 	char *p;
 
@@ -790,22 +798,38 @@ START_TEST(test_idle_releases_pieces)
 	kmem_config.decay_ms = 1000;
 	release_clock_ms = t0;
 	buddy_set_clock(release_clock);
-	p = split_block_resident();	/* the take: at t0 */
+	p = split_block_resident(half);	/* the take and the frees: at t0 */
 
 	release_clock_ms = t0 + 500;
 	next = buddy_release_expired(release_clock_ms);
-	ck_assert_msg(pieces_resident(p) == MAX_ORDER_NR_PAGES - PIECE_FROM,
+	ck_assert_msg(pages_resident(p, PIECE_FROM, half) == half - PIECE_FROM,
 		      "busy process: %lu of %lu free pages still resident",
-		      pieces_resident(p), MAX_ORDER_NR_PAGES - PIECE_FROM);
+		      pages_resident(p, PIECE_FROM, half), half - PIECE_FROM);
 	ck_assert_msg(next && next <= t0 + 1000,
 		      "next pass at %lu, the process turns idle at %lu", next,
 		      t0 + 1000);
 
+	/* The upper half freed late: no take, but new pieces. */
+	release_clock_ms = t0 + 900;
+	for (unsigned long i = MAX_ORDER_NR_PAGES - 1; i >= half; i--)
+		free_pages((unsigned long)p + i * PAGE_SIZE, 0);
 	release_clock_ms = t0 + 1000;
+	next = buddy_release_expired(release_clock_ms);
+	ck_assert_msg(pages_resident(p, PIECE_FROM, half) == half - PIECE_FROM,
+		      "a piece freed 100 ms ago, decay 1000 ms: %lu of %lu older free pages still resident",
+		      pages_resident(p, PIECE_FROM, half), half - PIECE_FROM);
+	ck_assert_msg(next && next <= t0 + 1900,
+		      "next pass at %lu, the process turns idle at %lu", next,
+		      t0 + 1900);
+
+	release_clock_ms = t0 + 1900;
 	buddy_release_expired(release_clock_ms);
-	ck_assert_msg(pieces_resident(p) == 0,
-		      "idle for the decay time: %lu free pages still resident",
-		      pieces_resident(p));
+	/* (Up to 32 pages from @half on may sit on the thread's list.) */
+	ck_assert_msg(pages_resident(p, PIECE_FROM, half) == 0 &&
+			      pages_resident(p, half + 64, MAX_ORDER_NR_PAGES) == 0,
+		      "idle for the decay time: %lu + %lu free pages still resident",
+		      pages_resident(p, PIECE_FROM, half),
+		      pages_resident(p, half + 64, MAX_ORDER_NR_PAGES));
 	ck_assert_int_eq(p[0], 0x5a);
 	ck_assert_int_eq(buddy_validate(), 0);
 	free_pages((unsigned long)p, 0);
@@ -825,7 +849,7 @@ START_TEST(test_reaper_releases_pieces)
 	char *p;
 
 	kmem_config.decay_ms = 100;
-	p = split_block_resident();
+	p = split_block_resident(MAX_ORDER_NR_PAGES);
 	/* No allocator call from here on: only the reaper can release. */
 	for (int waited = 0; waited < 600; waited++) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
