@@ -57,7 +57,6 @@
 
 #include <kmem/stats.h>
 
-#include "pin.h"
 
 /* libkmem-malloc.so's, found by ld.so in the preloaded library. */
 extern int kmem_stats_fd(void) __attribute__((weak));
@@ -142,19 +141,15 @@ static int child(void)
 	if (h == MAP_FAILED || h->magic != KMEM_STATS_MAGIC)
 		return 4;
 	/*
-	 * Stay on one CPU.  On a loaded machine the thread otherwise migrates
-	 * while it allocates and frees, and what stays in use after the frees
-	 * (the CPUs' magazines, the thread's page lists, the magazines' own
-	 * slabs) lands in up to four 4 MiB blocks instead of one.  The free
-	 * pages around them are split pieces, which the release does not give
-	 * back (only whole free 4 MiB blocks go: buddy.md, "Only whole free
-	 * blocks go back"), so RSS stayed at 19.3 MiB, over the bar, in
-	 * about one run in ten beside three CPU burners (none in 40 runs
-	 * pinned).  That is a limitation of the release, reported under
-	 * issue 14, not of the reaper's timing, which is what this program
-	 * checks.
+	 * Not pinned to a CPU: on a loaded machine the thread migrates while
+	 * it allocates and frees, and what stays in use after the frees (the
+	 * CPUs' magazines, the thread's page lists, the magazines' own slabs)
+	 * lands in up to four 4 MiB blocks instead of one.  The free pages
+	 * around them are pieces of split blocks, which the reaper gives back
+	 * too once the process is idle (buddy.md, "Pieces of split blocks");
+	 * before it did, RSS stayed at 19.3 MiB, over the bar, in about one
+	 * run in ten beside three CPU burners, and this program pinned itself.
 	 */
-	pin_to_this_cpu();
 	for (int i = 0; i < NR_SMALL; i++) {
 		small[i] = malloc(SMALL_SIZE);
 		if (!small[i])
