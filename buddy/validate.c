@@ -114,10 +114,9 @@ static int __buddy_validate(const struct pcp_count *pc)
 			nr_free_sections++;
 	}
 	for (int o = 0; o < NR_PAGE_ORDERS; o++) {
+		bool seen_released = false;
 		unsigned long n = 0;
 		struct page *p;
-
-		bool seen_released = false;
 
 		list_for_each_entry(p, &z->free_area[o].free_list, lru) {
 			bool rel = p->flags & PGF_released;
