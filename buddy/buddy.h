@@ -361,6 +361,8 @@ void huge_cache_fork_child(void);
 struct free_area {
 	struct list_head free_list;	/* PG_buddy heads of this order */
 	unsigned long nr_free;		/* blocks on free_list */
+	unsigned long nr_released;	/* of them, released pieces (below
+					 * the top order) */
 };
 
 /**
@@ -454,6 +456,8 @@ void buddy_check_free(struct page *page, unsigned int order,
 void buddy_init(void);
 void buddy_shrink(void);
 unsigned long buddy_max_resident(void);
+void buddy_info_get(struct kmem_buddyinfo *info,
+		    unsigned long resident_free[NR_PAGE_ORDERS]);
 void buddy_release_all(void);
 unsigned long buddy_release_expired(unsigned long now_ms);
 void buddy_set_clock(unsigned long (*fn)(void));

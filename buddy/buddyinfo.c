@@ -19,15 +19,19 @@
 
 
 /**
- * kmem_buddyinfo_get - snapshot the page allocator
- * @info: filled in
+ * buddy_info_get - snapshot the page allocator, with its resident free
+ * blocks
+ * @info:          filled in
+ * @resident_free: if not NULL, set to the free blocks of each order whose
+ *                 pages may be resident: @info->nr_free less the released
+ *                 ones (max-order blocks, pieces), for malloc's figures
  */
-void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
+void buddy_info_get(struct kmem_buddyinfo *info,
+		    unsigned long resident_free[NR_PAGE_ORDERS])
 {
 	struct zone *z = &kmem_zone;
-	struct huge_stats hs;
-
 	struct pcp_count pc = { 0, 0 };
+	struct huge_stats hs;
 
 	kmem_init();
 	memset(info, 0, sizeof(*info));
@@ -42,6 +46,13 @@ void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
 	info->retained = zone_retained_bytes();
 	info->resident = info->mapped - info->retained;
 	info->nr_sections = z->nr_sections;
+	if (resident_free) {
+		for (int o = 0; o < MAX_PAGE_ORDER; o++)
+			resident_free[o] = z->free_area[o].nr_free -
+					   z->free_area[o].nr_released;
+		resident_free[MAX_PAGE_ORDER] =
+			z->free_area[MAX_PAGE_ORDER].nr_free - z->nr_released;
+	}
 	zone_unlock_read();
 	kmem_thread_unlock();
 	section_huge_stats(&hs);
@@ -49,6 +60,15 @@ void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
 	info->nr_huge = hs.nr;
 	info->huge_cached = hs.cached_bytes;
 	info->nr_huge_cached = hs.nr_cached;
+}
+
+/**
+ * kmem_buddyinfo_get - snapshot the page allocator
+ * @info: filled in
+ */
+void kmem_buddyinfo_get(struct kmem_buddyinfo *info)
+{
+	buddy_info_get(info, NULL);
 }
 
 /**

@@ -114,8 +114,8 @@ static int __buddy_validate(const struct pcp_count *pc)
 			nr_free_sections++;
 	}
 	for (int o = 0; o < NR_PAGE_ORDERS; o++) {
+		unsigned long n = 0, nr_rel = 0;
 		bool seen_released = false;
-		unsigned long n = 0;
 		struct page *p;
 
 		list_for_each_entry(p, &z->free_area[o].free_list, lru) {
@@ -129,10 +129,15 @@ static int __buddy_validate(const struct pcp_count *pc)
 				VFAIL("free list %d: resident block 0x%lx after a released one\n",
 				      o, page_to_addr(p));
 			seen_released |= rel;
-			if (rel && o < MAX_PAGE_ORDER)
+			if (rel && o < MAX_PAGE_ORDER) {
 				released_piece_pages += 1UL << o;
+				nr_rel++;
+			}
 			n++;
 		}
+		if (nr_rel != z->free_area[o].nr_released)
+			VFAIL("free list %d: %lu released pieces, count says %lu\n",
+			      o, nr_rel, z->free_area[o].nr_released);
 		if (o == MAX_PAGE_ORDER) {
 			unsigned long r = 0;
 

@@ -291,6 +291,7 @@ static void add_to_free_list(struct page *page, unsigned int order)
 	} else if (page->flags & PGF_released) {
 		/* After the resident pieces, which are taken first. */
 		list_add_tail(&page->lru, &z->free_area[order].free_list);
+		z->free_area[order].nr_released++;
 		z->released_piece_pages += 1UL << order;
 	} else {
 		list_add(&page->lru, &z->free_area[order].free_list);
@@ -317,6 +318,7 @@ void del_from_free_list(struct page *page, unsigned int order)
 		} else
 			nr_decay_pending--;
 	} else if (page->flags & PGF_released) {
+		z->free_area[order].nr_released--;
 		z->released_piece_pages -= 1UL << order;
 	}
 	z->free_area[order].nr_free--;

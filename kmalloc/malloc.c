@@ -451,24 +451,24 @@ struct malloc_totals {
  */
 static void malloc_totals(struct malloc_totals *t, bool keep_caches)
 {
+	unsigned long resident_free[NR_PAGE_ORDERS];
 	struct kmem_buddyinfo bi;
 	struct kmem_slabinfo *si;
-	unsigned long released;
 	size_t bytes;
 	int n, max;
 
 	memset(t, 0, sizeof(*t));
-	kmem_buddyinfo_get(&bi);
+	buddy_info_get(&bi, resident_free);
 	t->huge = bi.huge_mapped;
 	t->nr_huge = bi.nr_huge;
 	t->system = bi.resident;
 	t->max_system = max(buddy_max_resident(), t->system);
-	/* Released max-order blocks are counted free but hold no memory. */
-	released = bi.retained / (PAGE_SIZE << MAX_PAGE_ORDER);
+	/*
+	 * Released blocks (max-order ones, pieces) are counted free but hold
+	 * no memory: only the others are free bytes of @system.
+	 */
 	for (int o = 0; o < NR_PAGE_ORDERS; o++) {
-		t->nr_free[o] = bi.nr_free[o];
-		if (o == MAX_PAGE_ORDER)
-			t->nr_free[o] -= min(released, t->nr_free[o]);
+		t->nr_free[o] = resident_free[o];
 		t->free_pages += t->nr_free[o] * (PAGE_SIZE << o);
 		t->nr_free_blocks += t->nr_free[o];
 	}
@@ -523,8 +523,11 @@ static unsigned long malloc_totals_free(const struct malloc_totals *t)
  * free objects cached in magazines and depots (glibc's fast bins), part
  * of @fordblks; @ordblks counts the other free objects and blocks;
  * @hblks/@hblkhd are the allocations with a mapping of their own, apart
- * from @arena as in glibc; @keepcost is what malloc_trim() would give
- * back now; @usmblks is 0, as in glibc.
+ * from @arena as in glibc; @keepcost the resident free 4 MiB blocks,
+ * which malloc_trim() gives back with the free pieces of partly used
+ * blocks (as glibc's keepcost is the top of its heap, which its
+ * malloc_trim() gives back with the free pages inside the heap);
+ * @usmblks is 0, as in glibc.
  *
  * Return: the figures.
  */

@@ -1187,6 +1187,50 @@ START_TEST(test_mallinfo_arithmetic)
 }
 END_TEST
 
+/*
+ * A trim gives back the free pieces of a partly used block (buddy.md,
+ * "Pieces of split blocks"): they leave arena and fordblks together, and
+ * what is in use (uordblks) does not move.  A 4 MiB block, written, of
+ * which only the first page stays in use, beside 8 MiB in use (so that
+ * the free bytes are not capped at arena, which would hide a count of
+ * released pieces as free).
+ */
+START_TEST(test_trim_pieces_info)
+{
+	const unsigned long pieces = (MAX_ORDER_NR_PAGES - 64) * PAGE_SIZE;
+	char *p = alloc_pages_exact(PAGE_SIZE << MAX_PAGE_ORDER, GFP_KERNEL);
+	struct mallinfo2 a, b;
+	void *held[8];
+	long moved;
+
+	for (int i = 0; i < 8; i++) {
+		held[i] = kmem_malloc(1 << 20);
+		ck_assert_ptr_nonnull(held[i]);
+		memset(held[i], 2, 1 << 20);
+	}
+	ck_assert_ptr_nonnull(p);
+	memset(p, 1, PAGE_SIZE << MAX_PAGE_ORDER);
+	/* Last to first: the thread's list keeps the lowest (at most 32). */
+	for (unsigned long i = MAX_ORDER_NR_PAGES - 1; i >= 1; i--)
+		free_pages((unsigned long)p + i * PAGE_SIZE, 0);
+	a = kmem_mallinfo2();
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	b = kmem_mallinfo2();
+	ck_assert_uint_eq(b.arena, b.uordblks + b.fordblks);
+	ck_assert_msg(a.arena - b.arena >= pieces,
+		      "arena %zu -> %zu: the pieces (%lu bytes) still counted",
+		      a.arena, b.arena, pieces);
+	moved = (long)b.uordblks - (long)a.uordblks;
+	ck_assert_msg(moved > -(256L << 10) && moved < 256L << 10,
+		      "uordblks %zu -> %zu across a trim: in-use bytes moved by %ld",
+		      a.uordblks, b.uordblks, moved);
+	ck_assert_uint_eq(b.keepcost, 0);
+	free_pages((unsigned long)p, 0);
+	for (int i = 0; i < 8; i++)
+		kmem_free(held[i]);
+}
+END_TEST
+
 static size_t keepcost(void)
 {
 	return kmem_mallinfo2().keepcost;
@@ -1317,6 +1361,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_malloc_fine_classes);
 	tcase_add_test(tc, test_usable_size_bounded_waste);
 	tcase_add_test(tc, test_trim_and_info);
+	tcase_add_test(tc, test_trim_pieces_info);
 	tcase_add_test(tc, test_mallinfo_arithmetic);
 	tcase_add_test(tc, test_mallopt_trim_threshold);
 	tcase_add_test(tc, test_mallopt_mmap_threshold);

@@ -68,8 +68,10 @@ KMEM_EXPORT bool virt_addr_valid(const void *addr);
  *                shows); pages cached in per-thread lists are not free here
  * @pcp_pages:    pages held in per-thread lists, all threads
  * @mapped:       bytes mapped from the OS for sections
- * @retained:     bytes of free max-order blocks given back to the OS with
- *                MADV_DONTNEED but still mapped (cost address space only)
+ * @retained:     bytes of free blocks given back to the OS with
+ *                MADV_DONTNEED but still mapped (cost address space only):
+ *                max-order blocks, and the pieces of split ones that an
+ *                idle process or a shrink gave back
  * @resident:     @mapped - @retained: an upper bound of what the sections
  *                hold in RAM
  * @huge_mapped:  bytes in mappings of their own (allocations above 4 MiB)
