@@ -46,8 +46,9 @@ int kmem_buddyinfo_print(int fd)
  * Empties every CPU's magazines (the calling thread's in the per-thread
  * mode) and every depot into the slabs,
  * frees empty slabs, drains the calling thread's page lists, releases
- * every free max-order block with MADV_DONTNEED and unmaps wholly free
- * sections beyond the retained amount.  In the per-thread mode other
+ * every free max-order block and every free piece of 128 KiB and up of a
+ * split one with MADV_DONTNEED and unmaps wholly free sections beyond the
+ * retained amount.  In the per-thread mode other
  * threads' magazines are theirs until they exit.
  */
 void kmem_shrink_all(void)
