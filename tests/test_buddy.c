@@ -783,6 +783,27 @@ START_TEST(test_shrink_releases_pieces)
 END_TEST
 
 /*
+ * A pass at @now (the test's clock) keeps the free pages PIECE_FROM..@to
+ * of @p resident and plans the next one for @idle_at at the latest, when
+ * the process turns idle.
+ */
+static void pass_keeps_pieces(const char *p, unsigned long to,
+			      unsigned long now, unsigned long idle_at,
+			      const char *why)
+{
+	unsigned long next;
+
+	release_clock_ms = now;
+	next = buddy_release_expired(now);
+	ck_assert_msg(pages_resident(p, PIECE_FROM, to) == to - PIECE_FROM,
+		      "%s: %lu of %lu free pages still resident", why,
+		      pages_resident(p, PIECE_FROM, to), to - PIECE_FROM);
+	ck_assert_msg(next && next <= idle_at,
+		      "%s: next pass at %lu, the process turns idle at %lu",
+		      why, next, idle_at);
+}
+
+/*
  * While the process is busy its free pieces stay (they are likely taken
  * again); once no thread has taken from the zone or freed a piece into it
  * for the decay time, the pass gives them back, so every piece has been
@@ -791,7 +812,6 @@ END_TEST
 START_TEST(test_idle_releases_pieces)
 {
 	const unsigned long t0 = 10UL * 1000 * 1000, half = MAX_ORDER_NR_PAGES / 2;
-	unsigned long next;
 	char *p;
 
 	kmem_config.background = false;
@@ -800,27 +820,14 @@ START_TEST(test_idle_releases_pieces)
 	buddy_set_clock(release_clock);
 	p = split_block_resident(half);	/* the take and the frees: at t0 */
 
-	release_clock_ms = t0 + 500;
-	next = buddy_release_expired(release_clock_ms);
-	ck_assert_msg(pages_resident(p, PIECE_FROM, half) == half - PIECE_FROM,
-		      "busy process: %lu of %lu free pages still resident",
-		      pages_resident(p, PIECE_FROM, half), half - PIECE_FROM);
-	ck_assert_msg(next && next <= t0 + 1000,
-		      "next pass at %lu, the process turns idle at %lu", next,
-		      t0 + 1000);
+	pass_keeps_pieces(p, half, t0 + 500, t0 + 1000, "busy process");
 
 	/* The upper half freed late: no take, but new pieces. */
 	release_clock_ms = t0 + 900;
 	for (unsigned long i = MAX_ORDER_NR_PAGES - 1; i >= half; i--)
 		free_pages((unsigned long)p + i * PAGE_SIZE, 0);
-	release_clock_ms = t0 + 1000;
-	next = buddy_release_expired(release_clock_ms);
-	ck_assert_msg(pages_resident(p, PIECE_FROM, half) == half - PIECE_FROM,
-		      "a piece freed 100 ms ago, decay 1000 ms: %lu of %lu older free pages still resident",
-		      pages_resident(p, PIECE_FROM, half), half - PIECE_FROM);
-	ck_assert_msg(next && next <= t0 + 1900,
-		      "next pass at %lu, the process turns idle at %lu", next,
-		      t0 + 1900);
+	pass_keeps_pieces(p, half, t0 + 1000, t0 + 1900,
+			  "a piece freed 100 ms ago, decay 1000 ms");
 
 	release_clock_ms = t0 + 1900;
 	buddy_release_expired(release_clock_ms);
