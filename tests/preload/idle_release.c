@@ -30,8 +30,8 @@
  *    resident set is under SETTLED_KB: what stays is what is in use (the
  *    CPUs' magazines, the thread's page lists, the program) and the free
  *    pages below 128 KiB pieces, not the free pieces of the blocks that
- *    hold them (buddy.md, "Pieces of split blocks": 14.6 to 18.8 MiB
- *    stayed before they went back, 3.5 MiB after).
+ *    hold them (buddy.md, "Pieces of split blocks": 14.2 to 18.3 MiB
+ *    stayed before they went back, 3.3 to 3.5 MiB after).
  *  In the reaper's clock (CLOCK_MONOTONIC_COARSE, ms), not the test's.
  *
  * Issue 11's promise, "within KMEM_DECAY_MS + 1 s", is about a process
