@@ -333,20 +333,22 @@ static unsigned long release_pieces(unsigned long now, bool all,
 	unsigned long decay = READ_ONCE(kmem_config.decay_ms), n = 0;
 	struct zone *z = &kmem_zone;
 	unsigned long busy;
+	unsigned int order;
 
 	lock_assert_held(&z->lock);
 	/* mallopt(M_TRIM_THRESHOLD) asked to keep free memory: the pieces. */
 	if (!all && READ_ONCE(buddy_config.keep_resident))
 		return 0;
 	for (;;) {
-		if (!zone_resident_piece())
+		order = zone_resident_piece();
+		if (!order)
 			return n;
 		busy = max(z->last_take_ms, z->last_piece_free_ms);
 		if (!all && busy && now < busy + decay) {
 			*due = busy + decay;
 			return n;
 		}
-		n += zone_release_piece();
+		n += zone_release_piece(order);
 		zone_unlock();
 		zone_lock();
 	}

@@ -804,7 +804,9 @@ unsigned int zone_resident_piece(void)
 }
 
 /**
- * zone_release_piece - give the largest resident free piece back to the OS
+ * zone_release_piece - give a resident free piece back to the OS
+ * @order: an order zone_resident_piece() returned, under the same lock
+ *         hold: the first entry of its list is the piece
  *
  * The piece leaves its list, its pages go back (MADV_DONTNEED: they read
  * as zero when next touched) and it is freed again, flagged released and
@@ -815,24 +817,23 @@ unsigned int zone_resident_piece(void)
  * the piece off its list, so nothing else needs to know about it.  The
  * caller drops the lock between pieces.
  *
+ * (Freed released, it does not set piece_freed: no kick.)
+ *
  * Context: zone lock held.
- * Return: the pages released, or 0 if there was no resident piece.
+ * Return: the pages released.
  */
-unsigned long zone_release_piece(void)
+unsigned long zone_release_piece(unsigned int order)
 {
-	unsigned int order = zone_resident_piece();
 	struct page *page;
 
-	if (!order)
-		return 0;
 	page = list_first_entry(&kmem_zone.free_area[order].free_list,
 				struct page, lru);
+	VM_BUG_ON(page->flags & PGF_released);
 	del_from_free_list(page, order);
 	kmem_os_release((void *)page_to_addr(page), PAGE_SIZE << order);
 	page->flags = (page->flags & PGF_freed_head) | PGF_released |
 		      PGF_zeroed;
 	__free_one_page(page, order);
-	piece_freed = false;	/* not a new resident piece */
 	publish_buddy_locked();
 	return 1UL << order;
 }

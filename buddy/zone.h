@@ -40,7 +40,7 @@ void del_from_free_list(struct page *page, unsigned int order);
 void zone_account_uncarved(struct kmem_section *sec, int sign);
 unsigned long zone_retained_bytes(void);
 unsigned int zone_resident_piece(void);
-unsigned long zone_release_piece(void);
+unsigned long zone_release_piece(unsigned int order);
 
 /* The release policy and the reaper (release.c). */
 unsigned long release_blocks(unsigned long now, bool all, bool wait,
