@@ -346,6 +346,9 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size);
 /* buddy/huge_cache.c */
 struct kmem_section *huge_cache_get(size_t size, size_t align,
 				    size_t *dirty);
+bool huge_cache_holds(size_t bytes);
+struct kmem_section *huge_cache_get_kept(size_t size, size_t align,
+					 size_t *dirty);
 void huge_cache_put(struct kmem_section *sec);
 void huge_cache_drain(void);
 void huge_cache_reap(unsigned long now, unsigned long *next);
@@ -449,6 +452,7 @@ struct buddy_config {
 extern struct buddy_config buddy_config;
 
 struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed);
+struct page *__alloc_pages_resident(unsigned int order, bool *zeroed);
 struct page *__alloc_pages_nofail(gfp_t gfp, unsigned int order, bool *zeroed);
 void __free_pages_ok(struct page *page, unsigned int order);
 void buddy_check_free(struct page *page, unsigned int order,

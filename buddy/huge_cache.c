@@ -183,20 +183,27 @@ void huge_cache_put(struct kmem_section *sec)
 	buddy_reaper_kick(due);
 }
 
+/* Put @sec back on the list in its place by age, newest first. */
+static void huge_cache_insert(struct kmem_section *sec)
+{
+	struct kmem_section *pos;
+
+	lock_assert_held(&huge_cache_lock);
+	list_for_each_entry(pos, &huge_cache, node)
+		if (pos->cached_at <= sec->cached_at)
+			break;
+	list_add_tail(&sec->node, &pos->node);
+	WRITE_ONCE(huge_cache_bytes, huge_cache_bytes + sec->size);
+}
+
 /*
  * Keep @sec (retired) again, with the time it was first freed: in its
  * place on the list, newest first, so that it expires in its turn.
  */
 static void huge_cache_add_back(struct kmem_section *sec)
 {
-	struct kmem_section *pos;
-
 	kmem_mutex_lock(&huge_cache_lock);
-	list_for_each_entry(pos, &huge_cache, node)
-		if (pos->cached_at <= sec->cached_at)
-			break;
-	list_add_tail(&sec->node, &pos->node);
-	WRITE_ONCE(huge_cache_bytes, huge_cache_bytes + sec->size);
+	huge_cache_insert(sec);
 	kmem_mutex_unlock(&huge_cache_lock);
 	/* A pass between the take and now saw no deadline. */
 	buddy_reaper_kick(sec->cached_at + kmem_config.decay_ms);
@@ -215,10 +222,13 @@ static void huge_cache_add_back(struct kmem_section *sec)
 /*
  * No kept mapping holds @bytes: take the largest, and after it the
  * largest others until together they hold @bytes (or HUGE_GATHER_MAX of
- * them), off the list.  Return: how many, in @piece[], largest first.
+ * them), off the list.  With @kept_only, take none unless together they
+ * hold @bytes (the caller has other memory to use).
+ * Return: how many, in @piece[], largest first.
  */
 static int huge_cache_take_pieces(size_t bytes,
-				  struct kmem_section *piece[HUGE_GATHER_MAX])
+				  struct kmem_section *piece[HUGE_GATHER_MAX],
+				  bool kept_only)
 {
 	size_t sum = 0;
 	int n = 0;
@@ -239,6 +249,9 @@ static int huge_cache_take_pieces(size_t bytes,
 		piece[n++] = big;
 		sum += big->size;
 	}
+	if (kept_only && sum < bytes)
+		while (n)
+			huge_cache_insert(piece[--n]);
 	return n;
 }
 
@@ -282,17 +295,12 @@ static struct kmem_section *huge_cache_gather(struct kmem_section **piece,
 	return sec;
 }
 
-/**
- * huge_cache_get - a kept mapping for a new allocation
- * @size:  bytes asked for (above the largest buddy block)
- * @align: alignment asked for
- * @dirty: set to how many bytes from the start held earlier data (the
- *         rest is new from the OS: zero)
- *
- * Return: the section, revived (in the table, counted live), holding
- * @size; or NULL when nothing is kept (the caller maps a new one).
+/*
+ * __huge_cache_get - huge_cache_get(), and with @kept_only the same
+ * without any page new from the OS (huge_cache_get_kept())
  */
-struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
+static struct kmem_section *__huge_cache_get(size_t size, size_t align,
+					     size_t *dirty, bool kept_only)
 {
 	size_t bytes = ALIGN(max(size, (size_t)1), PAGE_SIZE);
 	struct kmem_section *piece[HUGE_GATHER_MAX];
@@ -307,8 +315,11 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 		}
 		return NULL;
 	}
-	/* The demand the policy keeps: what is live, and this one. */
-	if (READ_ONCE(kmem_config.decay_peak) && bytes >= size)
+	/*
+	 * The demand the policy keeps: what is live, and this one (kept
+	 * only: noted once it is served from here, below).
+	 */
+	if (!kept_only && READ_ONCE(kmem_config.decay_peak) && bytes >= size)
 		buddy_note_huge(huge_live() + bytes, true);
 	huge_cache_expire();
 	if (bytes < size || align > SECTION_SIZE ||
@@ -323,7 +334,7 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 		list_del(&fit->node);
 		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - fit->size);
 	} else {
-		n = huge_cache_take_pieces(bytes, piece);
+		n = huge_cache_take_pieces(bytes, piece, kept_only);
 	}
 	kmem_mutex_unlock(&huge_cache_lock);
 	if (n) {
@@ -358,7 +369,57 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 		return NULL;
 	}
 	section_huge_revive(sec, size, align);
+	if (kept_only && READ_ONCE(kmem_config.decay_peak))
+		buddy_note_huge(huge_live(), true);
 	return sec;
+}
+
+/**
+ * huge_cache_get - a kept mapping for a new allocation
+ * @size:  bytes asked for (above the largest buddy block, or above
+ *         mallopt(M_MMAP_THRESHOLD))
+ * @align: alignment asked for
+ * @dirty: set to how many bytes from the start held earlier data (the
+ *         rest is new from the OS: zero)
+ *
+ * Return: the section, revived (in the table, counted live), holding
+ * @size; or NULL when nothing is kept (the caller maps a new one).
+ */
+struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
+{
+	return __huge_cache_get(size, align, dirty, false);
+}
+
+/**
+ * huge_cache_holds - may the kept mappings hold @bytes? (racy: a hint)
+ * @bytes: a request's length
+ */
+bool huge_cache_holds(size_t bytes)
+{
+	return READ_ONCE(huge_cache_started) &&
+	       READ_ONCE(huge_cache_bytes) >= bytes;
+}
+
+/**
+ * huge_cache_get_kept - a large block's request served from kept pages
+ * @size:  bytes asked for (a large block's, up to the largest buddy block)
+ * @align: alignment asked for (at most SECTION_SIZE)
+ * @dirty: as for huge_cache_get(); here always @size or more
+ *
+ * kmalloc_large() asks this when the zone holds no resident free block
+ * for the request: a kept mapping that holds it (cut to size as in
+ * huge_cache_get()), or several whose pages together do, serve it instead
+ * of a block the zone would carve or fault in.  Unlike huge_cache_get()
+ * this never grows past what is kept: no page comes new from the OS.
+ *
+ * Return: the section, revived, or NULL (nothing was changed).
+ */
+struct kmem_section *huge_cache_get_kept(size_t size, size_t align,
+					 size_t *dirty)
+{
+	if (!huge_cache_holds(ALIGN(size, PAGE_SIZE)))
+		return NULL;
+	return __huge_cache_get(size, align, dirty, true);
 }
 
 /**

@@ -424,11 +424,13 @@ void zone_account_uncarved(struct kmem_section *sec, int sign)
 
 /*
  * __rmqueue - take a block of @order from the zone
+ * @resident: only a block of pages used before and not released (no
+ *            released piece or max-order block, no block carved)
  *
  * Return: its head (type still PG_buddy, flags say whether it is zeroed),
  * or NULL when no free block is large enough.
  */
-static struct page *__rmqueue(unsigned int order)
+static struct page *__rmqueue(unsigned int order, bool resident)
 {
 	struct zone *z = &kmem_zone;
 
@@ -439,13 +441,17 @@ static struct page *__rmqueue(unsigned int order)
 		struct page *page;
 
 		if (list_empty(l)) {
-			if (o < MAX_PAGE_ORDER)
+			if (o < MAX_PAGE_ORDER || resident)
 				continue;
 			if (list_empty(&z->released) && !zone_carve())
 				continue;
 			l = &z->released;
 		}
 		page = list_first_entry(l, struct page, lru);
+		/* Resident pieces come first on a list: buddy.md. */
+		if (resident && o < MAX_PAGE_ORDER &&
+		    (page->flags & PGF_released))
+			continue;
 		released = o < MAX_PAGE_ORDER ? page->flags & PGF_released : 0;
 		del_from_free_list(page, o);
 		if (o == MAX_PAGE_ORDER)
@@ -628,7 +634,7 @@ static struct page *rmqueue_or_grow(gfp_t gfp, unsigned int order,
 				    bool may_grow, bool *grew, bool *reclaimed)
 {
 	for (;;) {
-		struct page *page = __rmqueue(order);
+		struct page *page = __rmqueue(order, false);
 		int r;
 
 		if (page || !may_grow || *grew)
@@ -863,6 +869,35 @@ struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed)
 		if (!page)
 			return NULL;
 	}
+	*zeroed = page->flags & PGF_zeroed;
+	page->flags &= (unsigned char)~(PGF_zeroed | PGF_freed_head);
+	return page;
+}
+
+/**
+ * __alloc_pages_resident - a block of @order made of resident free pages
+ * @order:  0..MAX_PAGE_ORDER
+ * @zeroed: set as for __alloc_pages()
+ *
+ * Only a free block whose pages were used before and not given back to
+ * the OS as a whole (a large block's unused tail may have gone back:
+ * kmalloc/large.c): no section is mapped, no block carved, no released
+ * block taken (those cost page faults and memory kmem does not hold yet).
+ * kmalloc's large blocks ask this first, before a kept huge mapping.
+ *
+ * Return: the head descriptor (type left to the caller) or NULL.
+ */
+struct page *__alloc_pages_resident(unsigned int order, bool *zeroed)
+{
+	struct page *page;
+
+	zone_lock();
+	page = __rmqueue(order, true);
+	if (page)
+		release_note_take();	/* the demand the policy keeps */
+	zone_unlock();
+	if (!page)
+		return NULL;
 	*zeroed = page->flags & PGF_zeroed;
 	page->flags &= (unsigned char)~(PGF_zeroed | PGF_freed_head);
 	return page;

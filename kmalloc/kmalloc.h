@@ -56,6 +56,8 @@ static __always_inline struct kmem_cache *malloc_cache(size_t size)
 void kmalloc_init(void);
 void malloc_classes_init(void);
 void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);
+void *malloc_large_block(size_t size, size_t align, gfp_t gfp,
+			 unsigned long caller);
 void kmalloc_set_mmap_threshold(size_t threshold);
 /*
  * Largest size kmalloc_large_fast() serves: the per-thread lists' largest

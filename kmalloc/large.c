@@ -102,18 +102,51 @@ void kmalloc_large_resize(struct page *page, size_t size)
 	page->large_size = size;
 }
 
-/**
- * kmalloc_large - allocate above the largest size class
- * @size:   bytes
- * @align:  alignment (power of two)
- * @gfp:    flags (__GFP_ZERO: zeroed, without a memset when the memory is
- *          fresh from the OS; without __GFP_DIRECT_RECLAIM, GFP_NOWAIT,
- *          nothing is mapped: above KMALLOC_MAX_SIZE that means NULL)
- * @caller: the API caller
+/*
+ * Blocks of this order and up (2 MiB: requests above 1 MiB, half a
+ * max-order block or more) that the zone cannot serve from resident free
+ * pages come from the huge cache's kept mappings, when it holds enough.
  *
- * Return: a page-aligned block, or NULL (errno ENOMEM).
+ * A program that frees huge blocks (above 4 MiB) and allocates large ones
+ * in between would otherwise hold both: the freed mapping, kept resident
+ * for reuse (huge_cache.c), and a new 4 MiB block carved from the zone
+ * and faulted in for the large one.  mstress (random small blocks, rare
+ * ones of 0.5 to 5 MB) took a third 4 MiB block for a 2.56 MB request
+ * while a freed 5.12 MB mapping sat kept.  Served from the mapping, the
+ * block is a mapping of its own (a HUGE section) until it is freed, when
+ * it is kept again.  Smaller blocks stay in the zone: a quarter of a
+ * block or less fits in a split one, and a mapping costs system calls.
  */
-void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
+#define LARGE_KEPT_ORDER	9
+
+/*
+ * large_from_kept - a large block of @order for @size bytes from kept
+ * huge mappings, when the zone holds no resident free block of @order
+ *
+ * Return: the block, or NULL with *@page set when the zone had one, or
+ * NULL with *@page NULL when neither had (then ask the zone as usual).
+ */
+static void *large_from_kept(size_t size, size_t align, gfp_t gfp,
+			     unsigned int order, struct page **page,
+			     bool *zeroed)
+{
+	struct kmem_section *sec;
+	size_t dirty;
+
+	*page = __alloc_pages_resident(order, zeroed);
+	if (*page)
+		return NULL;
+	sec = huge_cache_get_kept(size, align, &dirty);
+	if (!sec)
+		return NULL;
+	if (gfp & __GFP_ZERO)
+		memset((void *)sec->base, 0, min(dirty, size));
+	return (void *)sec->base;
+}
+
+/* kmalloc_large(), and malloc_large_block() when @from_kept. */
+static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
+			     unsigned long caller, bool from_kept)
 {
 	size_t need = max(size, align), dirty;
 	struct kmem_section *sec;
@@ -138,7 +171,17 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		void *p;
 
 		kmem_thread_maybe_attach();
-		page = __alloc_pages(gfp, order, &zeroed);
+		page = NULL;
+		if (from_kept && order >= LARGE_KEPT_ORDER &&
+		    gfpflags_allow_blocking(gfp) &&
+		    huge_cache_holds(ALIGN(size, PAGE_SIZE))) {
+			p = large_from_kept(size, align, gfp, order, &page,
+					    &zeroed);
+			if (p)
+				return p;
+		}
+		if (!page)
+			page = __alloc_pages(gfp, order, &zeroed);
 		if (!page && (gfp & __GFP_NOFAIL))
 			page = __alloc_pages_nofail(gfp, order, &zeroed);
 		if (!page) {
@@ -178,4 +221,43 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
 		return NULL;
 	}
 	return (void *)sec->base;	/* fresh from the OS: already zero */
+}
+
+/**
+ * kmalloc_large - allocate above the largest size class
+ * @size:   bytes
+ * @align:  alignment (power of two)
+ * @gfp:    flags (__GFP_ZERO: zeroed, without a memset when the memory is
+ *          fresh from the OS; without __GFP_DIRECT_RECLAIM, GFP_NOWAIT,
+ *          nothing is mapped: above KMALLOC_MAX_SIZE that means NULL)
+ * @caller: the API caller
+ *
+ * Up to KMALLOC_MAX_SIZE (and below mallopt(M_MMAP_THRESHOLD)) the block
+ * is a buddy block, as the kernel's kmalloc() gives: virt_to_page() finds
+ * it, and a power-of-two size is aligned to itself.
+ *
+ * Return: a page-aligned block, or NULL (errno ENOMEM).
+ */
+void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
+{
+	return __kmalloc_large(size, align, gfp, caller, false);
+}
+
+/**
+ * malloc_large_block - kmalloc_large() for the malloc front-end
+ * @size:   bytes
+ * @align:  alignment (power of two)
+ * @gfp:    flags, as for kmalloc_large()
+ * @caller: the API caller
+ *
+ * The same, except that a block of LARGE_KEPT_ORDER or more may be cut
+ * from a kept huge mapping (see there): malloc promises neither a page
+ * descriptor nor more than the alignment asked for.
+ *
+ * Return: a page-aligned block, or NULL (errno ENOMEM).
+ */
+void *malloc_large_block(size_t size, size_t align, gfp_t gfp,
+			 unsigned long caller)
+{
+	return __kmalloc_large(size, align, gfp, caller, true);
 }

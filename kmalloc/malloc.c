@@ -72,7 +72,7 @@ static noinline void *malloc_refill(size_t size, gfp_t gfp,
 		errno = ENOMEM;
 		return NULL;
 	}
-	return kmalloc_large(size, PAGE_SIZE, gfp, caller);
+	return malloc_large_block(size, PAGE_SIZE, gfp, caller);
 }
 
 /*
@@ -213,7 +213,8 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 		return kmem_alloc_class_slow(malloc_cache(need), size,
 					     GFP_KERNEL | __GFP_NOWARN, caller);
 	}
-	return kmalloc_large(size, align, GFP_KERNEL | __GFP_NOWARN, caller);
+	return malloc_large_block(size, align, GFP_KERNEL | __GFP_NOWARN,
+				  caller);
 }
 
 /* glibc's _mid_memalign() rules for memalign, aligned_alloc, valloc. */

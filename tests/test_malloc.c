@@ -503,6 +503,101 @@ START_TEST(test_huge_kept_gathered)
 END_TEST
 
 /*
+ * Issue 14 (mstress): a large block of 2 MiB or more (a request above
+ * 1 MiB) that the zone has no resident free block for is cut from a kept
+ * mapping, not from a block the zone carves and faults in: a program that
+ * frees a 5 MB block and then asks 2.5 MB held both, 4 MiB more than it
+ * needed.  A resident free block of the zone still comes first, smaller
+ * blocks stay in the zone, and the kernel's kmalloc() keeps its buddy
+ * blocks (virt_to_page() finds them).
+ */
+START_TEST(test_large_from_kept_mapping)
+{
+	const size_t mib = 1 << 20;
+	static unsigned char vec[768];
+	size_t absent = 0;
+	char *z, *a, *p, *q;
+
+	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
+	z = kmem_malloc(3 * mib);		/* a zone block, freed resident */
+	memset(z, 1, 3 * mib);
+	kmem_free(z);
+	a = kmem_malloc(6 * mib);		/* a mapping of its own, kept */
+	memset(a, 2, 6 * mib);
+	kmem_free(a);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
+
+	/* The zone's resident free block first. */
+	p = kmem_malloc(3 * mib);
+	ck_assert_ptr_eq(p, z);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
+	memset(p, 3, 3 * mib);
+
+	/* None left: the kept mapping, cut to size, its pages resident. */
+	q = kmem_malloc(3 * mib - 100);
+	ck_assert_ptr_eq(q, a);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 1);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 3 * mib);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q), 3 * mib);
+	ck_assert_int_eq(mincore(q, 3 * mib, vec), 0);
+	for (size_t i = 0; i < 3 * mib / PAGE_SIZE; i++)
+		absent += !(vec[i] & 1);
+	ck_assert_msg(!absent, "%zu of 768 pages not resident", absent);
+	memset(q, 4, 3 * mib - 100);
+	kmem_free(q);				/* kept again */
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
+
+	/* calloc: zero, though the kept pages held data. */
+	q = kmem_calloc(1, 3 * mib);
+	ck_assert_ptr_eq(q, a);
+	ck_assert(all_bytes(q, 3 * mib, 0));
+	memset(q, 5, 3 * mib);
+	q = kmem_realloc(q, 3 * mib + 4096);	/* grows, keeps its bytes */
+	ck_assert_ptr_nonnull(q);
+	ck_assert(all_bytes(q, 3 * mib, 5));
+	kmem_free(q);
+
+	/* A block below 2 MiB, and kmalloc()'s, stay in the zone. */
+	q = kmem_malloc(mib);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	ck_assert_ptr_nonnull(virt_to_page(q));
+	kmem_free(q);
+	q = kmalloc(3 * mib, GFP_KERNEL);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	ck_assert_ptr_nonnull(virt_to_page(q));
+	kfree(q);
+	kmem_free(p);
+
+	/*
+	 * No kept mapping holds it, two together do: built from them (as
+	 * huge_cache_get() builds huge blocks), with no page new from the OS.
+	 */
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);	/* zone: none resident */
+	a = kmem_malloc(6 * mib);
+	memset(a, 6, 6 * mib);
+	kmem_free(a);
+	q = kmem_malloc(5 * mib / 2);		/* 2.5 MiB, 3.5 MiB tail */
+	ck_assert_ptr_eq(q, a);
+	kmem_free(q);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
+	q = kmem_malloc(3 * mib);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 1);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 3 * mib);
+	ck_assert_int_eq(mincore(q, 3 * mib, vec), 0);
+	for (size_t i = 0; i < 3 * mib / PAGE_SIZE; i++)
+		absent += !(vec[i] & 1);
+	ck_assert_msg(!absent, "%zu of 768 pages not resident", absent);
+	memset(q, 7, 3 * mib);
+	kmem_free(q);
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+}
+END_TEST
+
+/*
  * Issue 14: kept mappings cut, grown, gathered and resized at random,
  * each block written page by page with its own tag and read back before
  * it goes: no page lost, moved twice or left unmapped, calloc zero, and
@@ -1353,6 +1448,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_calloc_and_realloc);
 	tcase_add_test(tc, test_huge_kept_gathered);
 	tcase_add_test(tc, test_huge_kept_churn);
+	tcase_add_test(tc, test_large_from_kept_mapping);
 	tcase_add_test(tc, test_huge_kept_piece_expires_in_turn);
 	tcase_add_test(tc, test_posix_memalign);
 	tcase_add_test(tc, test_aligned_family);
