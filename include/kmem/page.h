@@ -74,7 +74,8 @@ KMEM_EXPORT bool virt_addr_valid(const void *addr);
  *                idle process or a shrink gave back
  * @resident:     @mapped - @retained: an upper bound of what the sections
  *                hold in RAM
- * @huge_mapped:  bytes in mappings of their own (allocations above 4 MiB)
+ * @huge_mapped:  bytes in mappings of their own (allocations above 4 MiB,
+ *                and smaller ones kmalloc.md names)
  * @nr_sections:  sections mapped
  * @nr_huge:      own mappings live
  * @huge_cached:  bytes of freed own mappings kept, resident, for reuse

@@ -122,7 +122,8 @@ struct kmem_stats_header {
 					 * each thread unit (pcp_off) */
 	uint64_t mapped;		/* bytes of sections */
 	uint64_t retained;		/* bytes released to the OS, still mapped */
-	uint64_t huge_mapped;		/* bytes of own mappings (> 4 MiB) */
+	uint64_t huge_mapped;		/* bytes of own mappings (> 4 MiB, or
+					   smaller: kmalloc.md) */
 	uint64_t nr_sections;
 	uint64_t nr_huge;
 	uint64_t os_maps;		/* mmap calls that succeeded */
