@@ -315,6 +315,20 @@ static void *__krealloc_caller(const void *objp, size_t new_size, gfp_t gfp,
 		kmalloc_large_resize(kp.page, new_size);
 		return (void *)objp;
 	}
+	/*
+	 * A mapping of its own shrinks where it is, its tail unmapped, as a
+	 * large block gives its tail back: else the pages past @new_size
+	 * stayed resident, and a later move copied them (it copies the
+	 * whole mapping).  A sampled one is forgotten first, as realloc()
+	 * does (its sample would keep the old size).
+	 */
+	if (kp.kind == KMEM_PTR_HUGE &&
+	    ALIGN(new_size, PAGE_SIZE) + (4 << PAGE_SHIFT) <= ks) {
+		if (unlikely(READ_ONCE(kmem_prof_huge)))
+			kmem_prof_free_huge(objp);
+		if (section_huge_resize(kp.sec, new_size))
+			return (void *)objp;
+	}
 	if (ks >= new_size)
 		return (void *)objp;
 	ret = __kmalloc_caller(new_size, gfp, caller);

@@ -289,6 +289,37 @@ START_TEST(test_krealloc)
 }
 END_TEST
 
+/*
+ * krealloc() shrinking a mapping of its own keeps it in place and gives
+ * its tail back, as it does for a large block: before, the mapping kept
+ * every page, resident with the old data, its usable size unchanged, and
+ * the next move copied all of it.
+ */
+START_TEST(test_krealloc_shrinks_huge)
+{
+	const size_t mib = 1 << 20, small = 600 << 10;
+	char *p = kmalloc(6 * mib, GFP_KERNEL), *q;
+	unsigned char vec[4];
+
+	memset(p, 7, 6 * mib);
+	q = krealloc(p, small - 10, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(ksize(q), small);
+	ck_assert(all_bytes(q, small - 10, 7));
+	/* The next page is no longer mapped. */
+	ck_assert_int_eq(mincore(q + small, PAGE_SIZE, vec), -1);
+	ck_assert_int_eq(errno, ENOMEM);
+	q = krealloc(q, 5 * mib, GFP_KERNEL);
+	ck_assert(all_bytes(q, small - 10, 7));
+	ck_assert_uint_ge(ksize(q), 5 * mib);
+	/* A small shrink stays as it is. */
+	p = krealloc(q, 5 * mib - 1000, GFP_KERNEL);
+	ck_assert_ptr_eq(p, q);
+	ck_assert_uint_ge(ksize(p), 5 * mib);
+	kfree(p);
+}
+END_TEST
+
 START_TEST(test_sensitive)
 {
 	unsigned char *p = kmalloc(200, GFP_KERNEL);
@@ -419,6 +450,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_large_and_huge);
 	tcase_add_test(tc, test_large_tail_released);
 	tcase_add_test(tc, test_krealloc);
+	tcase_add_test(tc, test_krealloc_shrinks_huge);
 	tcase_add_test(tc, test_realloc_copies_written);
 	tcase_add_test(tc, test_huge_nowait);
 	tcase_add_test(tc, test_sensitive);
