@@ -404,10 +404,10 @@ bool huge_cache_holds(size_t bytes)
  * huge_cache_get_kept - a large block's request served from kept pages
  * @size:  bytes asked for (a large block's, up to the largest buddy block)
  * @align: alignment asked for (at most SECTION_SIZE)
- * @dirty: as for huge_cache_get(); here always @size or more
+ * @dirty: as for huge_cache_get()
  *
- * kmalloc_large() asks this when the zone holds no resident free block
- * for the request: a kept mapping that holds it (cut to size as in
+ * malloc's large blocks (kmalloc/large.c, LARGE_KEPT_ORDER) ask this when
+ * the zone holds no resident free block for the request: a kept mapping that holds it (cut to size as in
  * huge_cache_get()), or several whose pages together do, serve it instead
  * of a block the zone would carve or fault in.  Unlike huge_cache_get()
  * this never grows past what is kept: no page comes new from the OS.
