@@ -338,6 +338,7 @@ void section_huge_retire(struct kmem_section *sec);
 void section_huge_revive(struct kmem_section *sec, size_t size, size_t align);
 void section_huge_destroy(struct kmem_section *sec);
 bool section_huge_refit(struct kmem_section *sec, size_t bytes);
+bool section_huge_rehome(struct kmem_section *sec, size_t bytes);
 struct kmem_section *section_huge_cut(struct kmem_section *sec, size_t bytes);
 size_t section_huge_graft(struct kmem_section *dst, size_t off,
 			  struct kmem_section *src, size_t n);

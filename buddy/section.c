@@ -745,6 +745,53 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 }
 
 /**
+ * section_huge_rehome - give a cut tail a range of its own
+ * @sec:   a retained mapping cut off another (pages_only), at most @bytes
+ * @bytes: page-aligned length wanted
+ *
+ * huge_cache.c builds requests out of kept mappings by growing one of
+ * them, and a cut tail cannot grow where it is (its base is not aligned
+ * to SECTION_SIZE and has no table leaf).  Its pages move instead, VMA by
+ * VMA, to the start of a new range of @bytes aligned to SECTION_SIZE, the
+ * rest of which is new (zero): section_huge_refit()'s move, forced.  From
+ * then on it is a mapping of its own, which may be handed out.
+ *
+ * Return: true if @sec now has @bytes at its new base; false if it could
+ * not be moved, and then it is unmapped (@sec is gone).
+ */
+bool section_huge_rehome(struct kmem_section *sec, size_t bytes)
+{
+	size_t old = sec->size;
+	void *to = kmem_os_map(bytes, SECTION_SIZE);
+	bool ok;
+
+	if (to && seams_move(sec, 0, old, (unsigned long)to,
+			     bytes - old) != old) {
+		/* Part moved, part not: give both up. */
+		kmem_os_unmap(to, bytes);
+		to = NULL;
+	}
+	if (!to) {
+		section_huge_destroy(sec);
+		return false;
+	}
+	kmem_mutex_lock(&section_lock);
+	ok = !table_prepare((unsigned long)to, bytes);
+	sec->base = (unsigned long)to;
+	huge_cached_bytes += bytes - old;
+	sec->size = bytes;
+	sec->pages_only = false;
+	publish_huge_locked();
+	kmem_mutex_unlock(&section_lock);
+	if (!ok) {
+		/* No table leaf for its new place: it cannot be handed out. */
+		section_huge_destroy(sec);
+		return false;
+	}
+	return true;
+}
+
+/**
  * section_huge_cut - cut a retained mapping after @bytes, the tail in place
  * @sec:   its section (retired), longer than @bytes
  * @bytes: page-aligned length it keeps
