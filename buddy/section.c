@@ -577,7 +577,8 @@ static bool seams_grow_in_place(const struct kmem_section *sec, size_t old,
 /**
  * section_huge_resize - grow or shrink a huge allocation where it is
  * @sec:      its section
- * @new_size: bytes wanted (still above the largest buddy block)
+ * @new_size: bytes wanted (any size: realloc() keeps a mapping one above
+ *            1 MiB, krealloc() when it shrinks)
  *
  * Growing uses mremap without moving: it works when the address space
  * after the mapping is free.  Shrinking unmaps the tail.

@@ -103,25 +103,9 @@ void kmalloc_large_resize(struct page *page, size_t size)
 }
 
 /*
- * Blocks of this order and up (2 MiB: requests above 1 MiB, half a
- * max-order block or more) that the zone cannot serve from resident free
- * pages come from the huge cache's kept mappings, when it holds enough.
- *
- * A program that frees huge blocks (above 4 MiB) and allocates large ones
- * in between would otherwise hold both: the freed mapping, kept resident
- * for reuse (huge_cache.c), and a new 4 MiB block carved from the zone
- * and faulted in for the large one.  mstress (random small blocks, rare
- * ones of 0.5 to 5 MB) took a third 4 MiB block for a 2.56 MB request
- * while a freed 5.12 MB mapping sat kept.  Served from the mapping, the
- * block is a mapping of its own (a HUGE section) until it is freed, when
- * it is kept again.  Smaller blocks stay in the zone: a quarter of a
- * block or less fits in a split one, and a mapping costs system calls.
- */
-#define LARGE_KEPT_ORDER	9
-
-/*
  * large_from_kept - a large block of @order for @size bytes from kept
  * huge mappings, when the zone holds no resident free block of @order
+ * (LARGE_KEPT_ORDER, kmalloc.h, says why)
  *
  * Return: the block, or NULL with *@page set when the zone had one, or
  * NULL with *@page NULL when neither had (then ask the zone as usual).

@@ -313,9 +313,9 @@ static bool too_roomy(size_t usable, size_t size)
  *
  * Stays in place when the size class or block already holds @size (and
  * would not waste more than half of it); a large block shrinks in place,
- * its pages past @size going back to the OS; a mapping of its own grows or
- * shrinks in place when the address space allows, else grows by moving
- * its pages with mremap (no copy); otherwise moves.
+ * its pages past @size going back to the OS; a mapping of its own resized
+ * above 1 MiB grows or shrinks in place when the address space allows,
+ * else grows by moving its pages with mremap (no copy); otherwise moves.
  *
  * Return: the allocation, or NULL with errno ENOMEM (@ptr still valid).
  */
@@ -355,7 +355,13 @@ void *kmem_realloc(void *ptr, size_t size)
 	 */
 	if (kp.kind == KMEM_PTR_HUGE && unlikely(READ_ONCE(kmem_prof_huge)))
 		kmem_prof_free_huge(ptr);
-	if (kp.kind == KMEM_PTR_HUGE && size > KMALLOC_MAX_SIZE &&
+	/*
+	 * A mapping of its own stays one, resized in place or moved with its
+	 * pages, for any size a mapping may have (large blocks above
+	 * LARGE_KEPT_MIN are cut from kept ones): else a 6 MiB mapping
+	 * realloc'd to 2 MiB was copied into a new block.
+	 */
+	if (kp.kind == KMEM_PTR_HUGE && size > LARGE_KEPT_MIN &&
 	    (section_huge_resize(kp.sec, size) ||
 	     section_huge_move(kp.sec, size)))
 		return (void *)kp.sec->base;

@@ -503,6 +503,38 @@ START_TEST(test_huge_kept_gathered)
 END_TEST
 
 /*
+ * realloc() keeps a mapping of its own a mapping when the new size is
+ * one a mapping may have (above 1 MiB: large blocks are cut from kept
+ * mappings): it shrinks in place, its tail unmapped, and grows in place
+ * or by moving its pages.  Before, 6 MiB realloc'd to 2 MiB was copied
+ * into a new block, 2 MiB written twice.
+ */
+START_TEST(test_realloc_mapping_stays)
+{
+	const size_t mib = 1 << 20;
+	char *p = kmem_malloc(6 * mib), *q;
+
+	memset(p, 1, 6 * mib);
+	q = kmem_realloc(p, 2 * mib - 100);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q), 2 * mib);
+	ck_assert(all_bytes(q, 2 * mib - 100, 1));
+	memset(q, 2, 2 * mib - 100);
+	q = kmem_realloc(q, 3 * mib);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_ge(kmem_malloc_usable_size(q), 3 * mib);
+	ck_assert(all_bytes(q, 2 * mib - 100, 2));
+	memset(q, 3, 3 * mib);
+	/* Down to a size the zone serves better: copied into a block. */
+	p = kmem_realloc(q, 64 << 10);
+	ck_assert_ptr_ne(p, q);
+	ck_assert(all_bytes(p, 64 << 10, 3));
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
+	kmem_free(p);
+}
+END_TEST
+
+/*
  * Issue 14 (python): the cut tails of kept mappings serve requests even
  * when no mapping of its own is kept beside them.  A tail was only ever a
  * source of pages for another kept mapping that grew, so once the kept
@@ -1517,6 +1549,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_kept_churn);
 	tcase_add_test(tc, test_large_from_kept_mapping);
 	tcase_add_test(tc, test_huge_kept_tails_serve);
+	tcase_add_test(tc, test_realloc_mapping_stays);
 	tcase_add_test(tc, test_huge_kept_piece_expires_in_turn);
 	tcase_add_test(tc, test_posix_memalign);
 	tcase_add_test(tc, test_aligned_family);
