@@ -687,80 +687,13 @@ void section_huge_destroy(struct kmem_section *sec)
 	kmem_os_unmap(base, bytes);
 }
 
-/**
- * section_huge_refit - make a retained mapping @bytes long
- * @sec:   its section (retired)
- * @bytes: page-aligned length wanted
- *
- * Shrinks by unmapping the tail; grows with mremap, in place when the
- * address space after it is free, else moved (its pages with it, no copy,
- * VMA by VMA) to a new range aligned to SECTION_SIZE.  The pages added
- * are new from the OS (zero).
- *
- * Return: true if @sec now has @bytes; false if it could not grow, and
- * then it is unmapped (@sec is gone).
+/*
+ * huge_move_out - move retained @sec's pages, VMA by VMA, to the start of
+ * a new range of @bytes aligned to SECTION_SIZE, the rest of which is new
+ * (zero); a mapping of its own from then on, which may be handed out.
+ * Return: as section_huge_refit().
  */
-bool section_huge_refit(struct kmem_section *sec, size_t bytes)
-{
-	size_t old = sec->size;
-	void *to = NULL;
-	bool ok = true;
-
-	if (bytes < old) {
-		kmem_os_unmap((void *)(sec->base + bytes), old - bytes);
-		seams_cut(sec, bytes);
-	} else if (bytes > old) {
-		kmem_mutex_lock(&section_lock);
-		ok = !table_prepare(sec->base, bytes) &&
-		     seams_grow_in_place(sec, old, bytes);
-		kmem_mutex_unlock(&section_lock);
-		if (!ok) {
-			to = kmem_os_map(bytes, SECTION_SIZE);
-			if (to && seams_move(sec, 0, old, (unsigned long)to,
-					     bytes - old) != old) {
-				/* Part moved, part not: give both up. */
-				kmem_os_unmap(to, bytes);
-				to = NULL;
-			}
-			if (!to) {
-				section_huge_destroy(sec);
-				return false;
-			}
-		}
-	}
-	kmem_mutex_lock(&section_lock);
-	if (to) {
-		ok = !table_prepare((unsigned long)to, bytes);
-		sec->base = (unsigned long)to;
-	}
-	huge_cached_bytes += bytes - old;
-	sec->size = bytes;
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
-	if (!ok) {
-		/* No table leaf for its new place: it cannot be handed out. */
-		section_huge_destroy(sec);
-		return false;
-	}
-	return true;
-}
-
-/**
- * section_huge_rehome - give a cut tail a range of its own
- * @sec:   a retained mapping cut off another (pages_only), at most @bytes
- * @bytes: page-aligned length wanted
- *
- * huge_cache.c builds requests out of kept mappings by growing one of
- * them, and a cut tail cannot grow where it is (its base is not aligned
- * to SECTION_SIZE and has no table leaf).  Its pages move instead, VMA by
- * VMA, to the start of a new range of @bytes aligned to SECTION_SIZE, the
- * rest of which is new (zero): section_huge_refit()'s move, forced.  From
- * then on it is a mapping of its own, which may be handed out.
- *
- * Return: true if @sec now has @bytes at its new base; false if it could
- * not be moved, and then it is unmapped (@sec is gone).
- */
-bool section_huge_rehome(struct kmem_section *sec, size_t bytes)
+static bool huge_move_out(struct kmem_section *sec, size_t bytes)
 {
 	size_t old = sec->size;
 	void *to = kmem_os_map(bytes, SECTION_SIZE);
@@ -790,6 +723,64 @@ bool section_huge_rehome(struct kmem_section *sec, size_t bytes)
 		return false;
 	}
 	return true;
+}
+
+/**
+ * section_huge_refit - make a retained mapping @bytes long
+ * @sec:   its section (retired)
+ * @bytes: page-aligned length wanted
+ *
+ * Shrinks by unmapping the tail; grows with mremap, in place when the
+ * address space after it is free, else moved (its pages with it, no copy,
+ * VMA by VMA) to a new range aligned to SECTION_SIZE.  The pages added
+ * are new from the OS (zero).
+ *
+ * Return: true if @sec now has @bytes; false if it could not grow, and
+ * then it is unmapped (@sec is gone).
+ */
+bool section_huge_refit(struct kmem_section *sec, size_t bytes)
+{
+	size_t old = sec->size;
+
+	if (bytes < old) {
+		kmem_os_unmap((void *)(sec->base + bytes), old - bytes);
+		seams_cut(sec, bytes);
+	} else if (bytes > old) {
+		bool ok;
+
+		kmem_mutex_lock(&section_lock);
+		ok = !table_prepare(sec->base, bytes) &&
+		     seams_grow_in_place(sec, old, bytes);
+		kmem_mutex_unlock(&section_lock);
+		if (!ok)
+			return huge_move_out(sec, bytes);
+	}
+	kmem_mutex_lock(&section_lock);
+	huge_cached_bytes += bytes - old;
+	sec->size = bytes;
+	publish_huge_locked();
+	kmem_mutex_unlock(&section_lock);
+	return true;
+}
+
+/**
+ * section_huge_rehome - give a cut tail a range of its own
+ * @sec:   a retained mapping cut off another (pages_only), at most @bytes
+ * @bytes: page-aligned length wanted
+ *
+ * huge_cache.c builds requests out of kept mappings by growing one of
+ * them, and a cut tail cannot grow where it is (its base is not aligned
+ * to SECTION_SIZE and has no table leaf).  Its pages move instead, VMA by
+ * VMA, to the start of a new range of @bytes aligned to SECTION_SIZE, the
+ * rest of which is new (zero): section_huge_refit()'s move, forced.  From
+ * then on it is a mapping of its own, which may be handed out.
+ *
+ * Return: true if @sec now has @bytes at its new base; false if it could
+ * not be moved, and then it is unmapped (@sec is gone).
+ */
+bool section_huge_rehome(struct kmem_section *sec, size_t bytes)
+{
+	return huge_move_out(sec, bytes);
 }
 
 /**

@@ -201,6 +201,30 @@ static struct kmem_buddyinfo buddyinfo(void)
 }
 
 /*
+ * The end of a test of kept mappings: the kernel refused no move since
+ * @errors, and malloc_trim() gives every kept mapping back.
+ */
+static void kept_all_given_back(unsigned long errors)
+{
+	ck_assert_uint_eq(kmem_os_move_errors(), errors);
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+}
+
+/* Pages of [@p, @p + @len) not resident (mincore), at most 3072. */
+static size_t pages_absent(const void *p, size_t len)
+{
+	static unsigned char vec[3072];
+	size_t absent = 0;
+
+	ck_assert_uint_le(len / PAGE_SIZE, sizeof(vec));
+	ck_assert_int_eq(mincore((void *)p, len, vec), 0);
+	for (size_t i = 0; i < len / PAGE_SIZE; i++)
+		absent += !(vec[i] & 1);
+	return absent;
+}
+
+/*
  * Issue 14: a freed mapping of its own (above 4 MiB) is kept, resident,
  * and the next such allocation that it fits takes it: no mmap, no page
  * fault.  The malloc-large shape (one of a few live 5-25 MiB buffers
@@ -451,8 +475,7 @@ START_TEST(test_huge_kept_gathered)
 {
 	const size_t mib = 1 << 20;
 	unsigned long errors = kmem_os_move_errors();
-	static unsigned char vec[3072];
-	size_t absent = 0;
+	size_t absent;
 	char *a, *b, *p;
 
 	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
@@ -465,9 +488,7 @@ START_TEST(test_huge_kept_gathered)
 	ck_assert_uint_eq(buddyinfo().huge_cached, 13 * mib);
 	p = kmem_malloc(12 * mib);
 	/* Every page of it is a kept one, resident before it is written. */
-	ck_assert_int_eq(mincore(p, 12 * mib, vec), 0);
-	for (size_t i = 0; i < 12 * mib / PAGE_SIZE; i++)
-		absent += !(vec[i] & 1);
+	absent = pages_absent(p, 12 * mib);
 	ck_assert_msg(!absent, "%zu of 3072 pages not resident", absent);
 	memset(p, 3, 12 * mib);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 1 * mib);
@@ -496,9 +517,7 @@ START_TEST(test_huge_kept_gathered)
 	memset(p, 7, 5 * mib);
 	ck_assert_uint_ge(buddyinfo().huge_cached, 4 * mib);
 	kmem_free(p);
-	ck_assert_uint_eq(kmem_os_move_errors(), errors);
-	ck_assert_int_eq(kmem_malloc_trim(0), 1);
-	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	kept_all_given_back(errors);
 }
 END_TEST
 
@@ -548,8 +567,7 @@ START_TEST(test_huge_kept_tails_serve)
 {
 	const size_t mib = 1 << 20;
 	unsigned long errors = kmem_os_move_errors();
-	static unsigned char vec[1536];
-	size_t absent = 0;
+	size_t absent;
 	char *a, *b, *c, *d;
 
 	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
@@ -567,9 +585,7 @@ START_TEST(test_huge_kept_tails_serve)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 1 * mib);
 	ck_assert_uint_eq((unsigned long)c % SECTION_SIZE, 0);
-	ck_assert_int_eq(mincore(c, 5 * mib, vec), 0);
-	for (size_t i = 0; i < 5 * mib / PAGE_SIZE; i++)
-		absent += !(vec[i] & 1);
+	absent = pages_absent(c, 5 * mib);
 	ck_assert_msg(!absent, "%zu of 1280 pages not resident", absent);
 	memset(c, 3, 5 * mib);
 	ck_assert(all_bytes(b, 6 * mib, 2));	/* the head is untouched */
@@ -580,10 +596,7 @@ START_TEST(test_huge_kept_tails_serve)
 	 */
 	d = kmem_malloc(5 * mib);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
-	ck_assert_int_eq(mincore(d, 5 * mib, vec), 0);
-	absent = 0;
-	for (size_t i = 0; i < mib / PAGE_SIZE; i++)
-		absent += !(vec[i] & 1);
+	absent = pages_absent(d, mib);
 	ck_assert_msg(!absent, "%zu of the tail's 256 pages not resident",
 		      absent);
 	ck_assert(all_bytes(d, mib, 1));
@@ -595,9 +608,7 @@ START_TEST(test_huge_kept_tails_serve)
 	kmem_free(d);
 	kmem_free(c);
 	kmem_free(b);
-	ck_assert_uint_eq(kmem_os_move_errors(), errors);
-	ck_assert_int_eq(kmem_malloc_trim(0), 1);
-	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	kept_all_given_back(errors);
 }
 END_TEST
 
@@ -613,8 +624,7 @@ END_TEST
 START_TEST(test_large_from_kept_mapping)
 {
 	const size_t mib = 1 << 20;
-	static unsigned char vec[768];
-	size_t absent = 0;
+	size_t absent;
 	char *z, *a, *p, *q;
 
 	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
@@ -639,9 +649,7 @@ START_TEST(test_large_from_kept_mapping)
 	ck_assert_uint_eq(buddyinfo().nr_huge, 1);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 3 * mib);
 	ck_assert_uint_eq(kmem_malloc_usable_size(q), 3 * mib);
-	ck_assert_int_eq(mincore(q, 3 * mib, vec), 0);
-	for (size_t i = 0; i < 3 * mib / PAGE_SIZE; i++)
-		absent += !(vec[i] & 1);
+	absent = pages_absent(q, 3 * mib);
 	ck_assert_msg(!absent, "%zu of 768 pages not resident", absent);
 	memset(q, 4, 3 * mib - 100);
 	kmem_free(q);				/* kept again */
@@ -685,9 +693,7 @@ START_TEST(test_large_from_kept_mapping)
 	q = kmem_malloc(3 * mib);
 	ck_assert_uint_eq(buddyinfo().nr_huge, 1);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 3 * mib);
-	ck_assert_int_eq(mincore(q, 3 * mib, vec), 0);
-	for (size_t i = 0; i < 3 * mib / PAGE_SIZE; i++)
-		absent += !(vec[i] & 1);
+	absent = pages_absent(q, 3 * mib);
 	ck_assert_msg(!absent, "%zu of 768 pages not resident", absent);
 	memset(q, 7, 3 * mib);
 	kmem_free(q);
