@@ -264,8 +264,13 @@ static int huge_cache_take_pieces(size_t bytes,
 	return n;
 }
 
-/* A cut tail longer than @bytes keeps its head; the rest stays kept. */
-static void huge_cache_trim_tail(struct kmem_section *sec, size_t bytes)
+/*
+ * Cut @sec (taken off the list) after @bytes: a rest worth keeping (from
+ * HUGE_TAIL_KEEP) stays kept in place as a tail freed at @cached_at, a
+ * shorter one is unmapped.
+ */
+static void huge_cache_cut_to(struct kmem_section *sec, size_t bytes,
+			      unsigned long cached_at)
 {
 	struct kmem_section *rest = NULL;
 
@@ -276,7 +281,7 @@ static void huge_cache_trim_tail(struct kmem_section *sec, size_t bytes)
 	else
 		section_huge_refit(sec, bytes);	/* shrinks: cannot fail */
 	if (rest) {
-		rest->cached_at = sec->cached_at;
+		rest->cached_at = cached_at;
 		huge_cache_add_back(rest);
 	}
 }
@@ -298,8 +303,9 @@ static struct kmem_section *huge_cache_gather(struct kmem_section **piece,
 	bool grown;
 	int i;
 
+	/* A tail longer than @bytes gives its head; the rest keeps its age. */
 	if (sec->pages_only)
-		huge_cache_trim_tail(sec, bytes);
+		huge_cache_cut_to(sec, bytes, sec->cached_at);
 	off = used = sec->size;
 	grown = sec->pages_only ? section_huge_rehome(sec, bytes) :
 				  section_huge_refit(sec, bytes);
@@ -382,22 +388,9 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 	} else if (fit) {
 		sec = fit;
 		*dirty = bytes;
-		if (sec->size > bytes + bytes / 4) {
-			/*
-			 * More than a quarter too big: cut to size.  A tail
-			 * worth keeping is kept, its pages moved.
-			 */
-			struct kmem_section *tail = NULL;
-
-			if (sec->size - bytes >= HUGE_TAIL_KEEP)
-				tail = section_huge_cut(sec, bytes);
-			else
-				section_huge_refit(sec, bytes);
-			if (tail) {
-				tail->cached_at = buddy_now_ms();
-				huge_cache_add_back(tail);
-			}
-		}
+		/* More than a quarter too big: cut to size. */
+		if (sec->size > bytes + bytes / 4)
+			huge_cache_cut_to(sec, bytes, buddy_now_ms());
 	} else {
 		return NULL;
 	}
