@@ -170,6 +170,7 @@ struct kmem_cache {
 	unsigned long free_slow;
 	unsigned long slabs_created;
 	unsigned long slabs_freed;
+	unsigned long gc_trimmed;	/* objects percpu_gc() gave back */
 };
 
 /*

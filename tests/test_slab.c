@@ -2002,6 +2002,101 @@ START_TEST(test_percpu_offline_cpu_drained)
 END_TEST
 
 /*
+ * Issue 14: a CPU slot's working set is trimmed.  A thread on one
+ * (simulated) CPU frees 200 objects of a cache it then stops using,
+ * and goes on with another cache.  Before percpu_gc() the first cache's
+ * magazines on that CPU kept their objects (and so their slabs) for as
+ * long as the CPU was online; now, within a few thousand slow paths of
+ * the other cache, they go back to the slabs, while the cache in use is
+ * never trimmed.
+ */
+struct gc_arg {
+	struct kmem_cache *idle, *busy;
+	int cpu;
+	unsigned int bias;
+	unsigned int held_before, held_after, rounds;
+	bool pinned;
+};
+
+static void *gc_thread(void *arg)
+{
+	struct gc_arg *a = arg;
+	unsigned int idx = (unsigned int)a->cpu + a->bias;
+	static void *o[300];
+
+	a->pinned = pin_to(a->cpu);
+	if (!a->pinned)
+		return NULL;
+	slab_set_cpu_bias(a->bias);
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < 200; i++)
+			o[i] = kmem_cache_alloc(a->idle, GFP_KERNEL);
+		for (int i = 0; i < 200; i++)
+			kmem_cache_free(a->idle, o[i]);
+	}
+	a->held_before = cpu_holds(idx, a->idle);
+	/* About 5 slow paths a round; 2 * 16 * 64 bring two looks. */
+	for (a->rounds = 0; a->rounds < 20000; a->rounds++) {
+		for (int i = 0; i < 300; i++)
+			o[i] = kmem_cache_alloc(a->busy, GFP_KERNEL);
+		for (int i = 0; i < 300; i++)
+			kmem_cache_free(a->busy, o[i]);
+		if (!cpu_holds(idx, a->idle))
+			break;
+	}
+	a->held_after = cpu_holds(idx, a->idle);
+	return NULL;
+}
+
+START_TEST(test_percpu_idle_slot_trimmed)
+{
+	struct kmem_cache *idle = kmem_cache_create("gc-idle", 1024, 0,
+						    SLAB_NO_MERGE, NULL);
+	struct kmem_cache *busy = kmem_cache_create("gc-busy", 64, 0,
+						    SLAB_NO_MERGE, NULL);
+	static struct gc_arg a;
+	struct kmem_slabinfo si;
+	pthread_t t;
+	void *o[8];
+
+	if (!slab_percpu || 5 * kmem_nr_cpu_ids > KMEM_MAX_CPUS) {
+		kmem_cache_destroy(busy);
+		kmem_cache_destroy(idle);
+		return;
+	}
+	a = (struct gc_arg){ .idle = idle, .busy = busy, .cpu = sched_getcpu(),
+			     .bias = 4 * kmem_nr_cpu_ids };
+	ck_assert_int_ge(a.cpu, 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, gc_thread, &a), 0);
+	pthread_join(t, NULL);
+	ck_assert_msg(a.pinned, "could not run a thread on CPU %d", a.cpu);
+	ck_assert_uint_ge(a.held_before, 64);
+	ck_assert_msg(a.held_after == 0,
+		      "an unused cache's CPU magazines still hold %u of %u "
+		      "objects after %u rounds of another cache",
+		      a.held_after, a.held_before, a.rounds);
+	ck_assert_uint_eq(busy->gc_trimmed, 0);
+	ck_assert_uint_ge(idle->gc_trimmed, a.held_before);
+	/* The objects are back in their slabs (or in the depot), none lost. */
+	si = info_of("gc-idle");
+	ck_assert_uint_eq(si.inuse_objs, 0);
+	ck_assert_uint_eq(si.cpu_objs, 0);
+	ck_assert_uint_eq(si.active_objs, si.depot_objs);
+	ck_assert_uint_eq(si.allocs, si.frees);
+	ck_assert_int_eq(slab_validate(idle), 0);
+	ck_assert_int_eq(slab_validate(busy), 0);
+	/* The cache still serves. */
+	for (int i = 0; i < 8; i++)
+		o[i] = kmem_cache_alloc(idle, GFP_KERNEL);
+	for (int i = 0; i < 8; i++)
+		kmem_cache_free(idle, o[i]);
+	ck_assert_uint_eq(info_of("gc-idle").inuse_objs, 0);
+	kmem_cache_destroy(busy);
+	kmem_cache_destroy(idle);
+}
+END_TEST
+
+/*
  * Issue 14 item 5: a thread's first 16 allocations from a cache take no
  * magazine (they would cost a small program a page of magazines per size
  * class); the 17th loads one, and a free loads one at once.
@@ -2433,6 +2528,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_percpu_hint_follows_migration);
 	tcase_add_test(tc, test_percpu_64_cpus);
 	tcase_add_test(tc, test_percpu_offline_cpu_drained);
+	tcase_add_test(tc, test_percpu_idle_slot_trimmed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validate");
