@@ -42,6 +42,11 @@
  * nobody took for KMEM_DECAY_MS (the working-set trim of Bonwick's paper,
  * by age), so an idle process gives its cached objects back.
  *
+ * In the per-CPU mode, a CPU slot that made fewer calls than it holds
+ * objects between two looks gives the surplus back to the slabs
+ * (percpu_gc(): a look every MAG_GC_EVERY slow paths of the CPU), so a
+ * class the program stopped using does not keep two full magazines.
+ *
  * Magazines are objects of the kmem_magazine_N caches (N rounds), which
  * have no magazines themselves.  Magazine size scales with object size:
  * 128 rounds for small objects down to 4 for the largest.
@@ -712,6 +717,14 @@ static inline bool percpu_cache(const struct kmem_cache *r)
  */
 #define MAG_GC_EVERY 16
 
+/* Give the bottom @n of the @have objects of stack @m back to @r's slabs. */
+static void stack_give_bottom(struct kmem_cache *r, void **m, unsigned int have,
+			      unsigned int n, struct list_head *to_free)
+{
+	slab_put_objects(r, m, n, to_free);
+	memmove(m, m + n, (have - n) * sizeof(void *));
+}
+
 /* Give all but @keep of slot @t's objects back to @r's slabs. */
 static void slot_trim(struct kmem_cache *r, struct magazine_slot *t,
 		      unsigned int keep)
@@ -722,19 +735,14 @@ static void slot_trim(struct kmem_cache *r, struct magazine_slot *t,
 
 	kmem_mutex_lock(&r->lock);
 	if (n) {
-		slab_put_objects(r, t->previous, n, &to_free);
-		memmove(t->previous, t->previous + n,
-			(t->prev_rounds - n) * sizeof(void *));
+		stack_give_bottom(r, t->previous, t->prev_rounds, n, &to_free);
 		slot_set_previous(t, t->previous, t->prev_rounds - n);
-		give -= n;
 	}
-	if (give) {
-		slab_put_objects(r, t->loaded, give, &to_free);
-		memmove(t->loaded, t->loaded + give,
-			(t->rounds - give) * sizeof(void *));
-		slot_set_loaded(t, t->loaded, t->rounds - give);
+	if (give > n) {
+		stack_give_bottom(r, t->loaded, t->rounds, give - n, &to_free);
+		slot_set_loaded(t, t->loaded, t->rounds - (give - n));
 	}
-	r->gc_trimmed += n + give;
+	r->gc_trimmed += give;
 	cache_publish_locked(r);
 	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
