@@ -183,6 +183,16 @@ void kmem_thread_lock(void)
 }
 
 /**
+ * kmem_thread_trylock - take the registry lock if it is free
+ *
+ * Return: true if taken (release it with kmem_thread_unlock()).
+ */
+bool kmem_thread_trylock(void)
+{
+	return kmem_mutex_trylock(&thread_lock);
+}
+
+/**
  * kmem_thread_unlock - release it
  */
 void kmem_thread_unlock(void)

@@ -56,6 +56,7 @@ void kmem_thread_for_each(struct kmem_thread_part *part,
 			  kmem_thread_visit_fn fn, void *arg);
 void kmem_thread_lock(void);
 void kmem_thread_unlock(void);
+bool kmem_thread_trylock(void);
 
 /*
  * kmem_thread_maybe_attach - give the calling thread its per-thread caches

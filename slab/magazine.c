@@ -42,10 +42,10 @@
  * nobody took for KMEM_DECAY_MS (the working-set trim of Bonwick's paper,
  * by age), so an idle process gives its cached objects back.
  *
- * In the per-CPU mode, a CPU slot that made fewer calls than it holds
- * objects between two looks gives the surplus back to the slabs
- * (percpu_gc(): a look every MAG_GC_EVERY slow paths of the CPU), so a
- * class the program stopped using does not keep two full magazines.
+ * A slot that made fewer calls than it holds objects between two looks
+ * gives the surplus back to the slabs (percpu_gc(), thread_gc(): a look
+ * every MAG_GC_EVERY slow paths of its CPU or thread), so a class the
+ * program stopped using does not keep two full magazines.
  *
  * Magazines are objects of the kmem_magazine_N caches (N rounds), which
  * have no magazines themselves.  Magazine size scales with object size:
@@ -105,10 +105,6 @@ void slab_set_cpu_bias(unsigned int bias)
 struct slab_cpu {
 	struct kmem_stats_thread unit;
 	uint64_t seen;		/* cpu_activity() at the last reaper pass */
-	uint32_t gc_ticks;	/* slow paths on this CPU (percpu_gc()) */
-	uint32_t gc_next;	/* the slot percpu_gc() looks at next */
-	/* Each slot's calls when it was last looked at (slot held). */
-	uint64_t gc_calls[KMEM_SLOTS_INLINE];
 	struct slab_thread st __attribute__((aligned(64)));
 };
 
@@ -699,21 +695,22 @@ static inline bool percpu_cache(const struct kmem_cache *r)
 }
 
 /*
- * Working-set trim of the CPU slots (the kernel's cache_reap() of its
- * per-CPU arrays, jemalloc's tcache GC), counted in slow paths, not
- * time, so that it keeps pace with a busy program and costs an idle one
- * nothing.  Every MAG_GC_EVERY slow paths on a CPU, one slot of its
- * block is looked at, in turn: a slot that made fewer calls since it was
- * last looked at than it holds objects keeps only as many as it made
- * calls, and gives the rest back to the slabs, the oldest first (the
- * bottom of each stack: the free side's, then the loaded one's).
+ * Working-set trim of the slots (the kernel's cache_reap() of its per-CPU
+ * arrays, jemalloc's tcache GC), counted in slow paths, not time, so
+ * that it keeps pace with a busy program and costs an idle one nothing.
+ * Every MAG_GC_EVERY slow paths on a block (a CPU's, or a thread's in
+ * the per-thread mode), one of its inline slots is looked at, in turn: a
+ * slot that made fewer calls since it was last looked at than it holds
+ * objects keeps only as many as it made calls, and gives the rest back
+ * to the slabs, the oldest first (the bottom of each stack: the free
+ * side's, then the loaded one's).
  *
  * A program that walks a buffer up the size classes with realloc, or
  * allocates a burst of one size once, leaves magazines of free objects
- * in classes it no longer uses; before this, they stayed until the
- * thread's CPU went offline (perl: 2.5 MiB of 35 at its peak, in the
- * 0.5-4 KiB classes).  A class in use makes at least as many calls as it
- * holds objects in any interval and is never trimmed.
+ * in classes it no longer uses; before this, a CPU kept them while it
+ * stayed online and a thread until it exited (perl: 1.4-3.4 MiB of 35 at
+ * its peak, in the 0.5-4 KiB classes).  A class in steady use makes more
+ * calls per interval than it holds objects and is left alone.
  */
 #define MAG_GC_EVERY 16
 
@@ -725,14 +722,24 @@ static void stack_give_bottom(struct kmem_cache *r, void **m, unsigned int have,
 	memmove(m, m + n, (have - n) * sizeof(void *));
 }
 
-/* Give all but @keep of slot @t's objects back to @r's slabs. */
-static void slot_trim(struct kmem_cache *r, struct magazine_slot *t,
-		      unsigned int keep)
+/*
+ * Look at slot @t of block @st (cache @id; owned by the caller): note its
+ * calls, and give back what it holds beyond the calls it made since the
+ * last look.  @r: its cache, alive, or NULL when the slot has none.
+ */
+static void slot_gc(struct slab_thread *st, unsigned int id,
+		    struct kmem_cache *r, struct magazine_slot *t)
 {
-	unsigned int give = t->rounds + t->prev_rounds - keep;
-	unsigned int n = min(give, t->prev_rounds);
+	uint32_t calls = (uint32_t)(slot_allocs(t) + slot_frees(t));
+	uint32_t since = calls - st->gc_calls[id];
+	unsigned int give, n;
 	LIST_HEAD(to_free);
 
+	st->gc_calls[id] = calls;
+	if (!r || since >= t->rounds + t->prev_rounds)
+		return;
+	give = t->rounds + t->prev_rounds - since;
+	n = min(give, t->prev_rounds);
 	kmem_mutex_lock(&r->lock);
 	if (n) {
 		stack_give_bottom(r, t->previous, t->prev_rounds, n, &to_free);
@@ -742,48 +749,78 @@ static void slot_trim(struct kmem_cache *r, struct magazine_slot *t,
 		stack_give_bottom(r, t->loaded, t->rounds, give - n, &to_free);
 		slot_set_loaded(t, t->loaded, t->rounds - (give - n));
 	}
-	r->gc_trimmed += give;
+	r->trimmed += give;
 	cache_publish_locked(r);
 	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
 }
 
+/* Count a slow path on block @st.  Return: the slot to look at, or -1. */
+static int gc_tick(struct slab_thread *st)
+{
+	unsigned int id;
+
+	if (__atomic_add_fetch(&st->gc_ticks, 1, __ATOMIC_RELAXED) %
+	    MAG_GC_EVERY)
+		return -1;
+	id = __atomic_fetch_add(&st->gc_next, 1, __ATOMIC_RELAXED) %
+	     KMEM_SLOTS_INLINE;
+	return data_race(st->slots[id].magsize) ? (int)id : -1;
+}
+
 /*
- * percpu_gc - count a slow path on CPU block @st; every MAG_GC_EVERY,
- * look at the next slot of the block the caller runs on
+ * percpu_gc - the per-CPU mode's trim, after a slow path on CPU block
+ * @st: take the slot to look at on the CPU the caller runs on, as a
+ * local slow path does (skipped if it is out)
  *
  * Context: a slow path, after it put its slot back; no lock held.
  */
 static void percpu_gc(struct slab_thread *st)
 {
-	struct slab_cpu *b = cpu_of_block(st);
-	unsigned int id, cpu;
-	unsigned long off;
 	struct magazine_slot *c, t;
+	unsigned int cpu;
+	unsigned long off;
 	struct kmem_cache *r;
-	uint64_t w, calls, since;
+	uint64_t w;
+	int id = gc_tick(st);
 
-	if (__atomic_add_fetch(&b->gc_ticks, 1, __ATOMIC_RELAXED) %
-	    MAG_GC_EVERY)
-		return;
-	id = __atomic_fetch_add(&b->gc_next, 1, __ATOMIC_RELAXED) %
-	     KMEM_SLOTS_INLINE;
-	if (!data_race(st->slots[id].magsize))
+	if (id < 0)
 		return;
 	off = offsetof(struct slab_thread, slots[id]);
 	if (percpu_take_rseq(off, &c, &w, &cpu) != TAKE_OK)
 		return;
 	slot_copy_taken(&t, c, w);
-	b = cpu_of_block((struct slab_thread *)((char *)c - off));
 	/* Alive while the slot is out: see magazine_cpu_drain(). */
-	r = t.magsize && t.cache_id == id ?
+	r = t.magsize && t.cache_id == (unsigned int)id ?
 	    READ_ONCE(kmem_cache_by_id[id]) : NULL;
-	calls = slot_allocs(&t) + slot_frees(&t);
-	since = calls - b->gc_calls[id];
-	b->gc_calls[id] = calls;
-	if (r && since < t.rounds + t.prev_rounds)
-		slot_trim(r, &t, (unsigned int)since);
+	slot_gc((struct slab_thread *)((char *)c - off), (unsigned int)id, r,
+		&t);
 	percpu_put(c, &t);
+}
+
+/*
+ * thread_gc - the per-thread mode's trim, after a slow path of the
+ * calling thread, whose block is @st
+ *
+ * Under kmem_thread_lock, as a thread's exit: a kmem_cache_destroy()
+ * flushes every thread's slot under it before it frees the cache, so a
+ * slot that still names its cache names a live one.  Tried, not waited
+ * for: a slow path may run under that lock (a thread attaching).
+ */
+static void thread_gc(struct slab_thread *st)
+{
+	struct magazine_slot *c;
+	struct kmem_cache *r;
+	int id = gc_tick(st);
+
+	if (id < 0 || !kmem_thread_trylock())
+		return;
+	c = &st->slots[id];
+	r = c->magsize && c->cache_id == (unsigned int)id ?
+	    READ_ONCE(kmem_cache_by_id[id]) : NULL;
+	slot_gc(st, (unsigned int)id, r, c);
+	slot_publish(c);
+	kmem_thread_unlock();
 }
 
 /* Exchange the roles of a slot's two magazines. */
@@ -904,6 +941,8 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		return slab_alloc_single(r, gfp, caller);
 	obj = magazine_alloc(r, c, gfp, caller);
 	slot_publish(c);
+	if (!slab_percpu)
+		thread_gc(kmem_tls_slab);
 	return obj;
 }
 
@@ -991,6 +1030,8 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 	}
 	magazine_free(r, c, obj);
 	slot_publish(c);
+	if (!slab_percpu)
+		thread_gc(kmem_tls_slab);
 }
 
 /*

@@ -166,6 +166,7 @@ void cache_publish_locked(struct kmem_cache *s)
 	if (s->active_objs > s->peak_active_objs)
 		s->peak_active_objs = s->active_objs;
 	r->peak_active_objs = s->peak_active_objs;
+	r->trimmed = s->trimmed;
 	r->total_objs = (uint64_t)s->nr_slabs * s->objects;
 	r->active_slabs = s->nr_slabs - s->nr_free_slabs;
 	r->total_slabs = s->nr_slabs;

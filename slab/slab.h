@@ -170,7 +170,7 @@ struct kmem_cache {
 	unsigned long free_slow;
 	unsigned long slabs_created;
 	unsigned long slabs_freed;
-	unsigned long gc_trimmed;	/* objects percpu_gc() gave back */
+	unsigned long trimmed;		/* objects slot_gc() gave back */
 };
 
 /*
@@ -231,6 +231,11 @@ struct slab_thread {
 	uint8_t warm[KMEM_SLOTS_INLINE];	/* slow calls before the inline
 						 * slot's first magazine
 						 * (slow_slot(); private) */
+	/* The working-set trim (magazine_gc(); private). */
+	uint32_t gc_ticks;			/* slow paths on the block */
+	uint32_t gc_next;			/* the slot to look at next */
+	uint32_t gc_calls[KMEM_SLOTS_INLINE];	/* each slot's calls at its
+						 * last look */
 };
 
 extern __thread struct slab_thread *kmem_tls_slab __tls_ie;

@@ -2002,13 +2002,13 @@ START_TEST(test_percpu_offline_cpu_drained)
 END_TEST
 
 /*
- * Issue 14: a CPU slot's working set is trimmed.  A thread on one
- * (simulated) CPU frees 200 objects of a cache it then stops using,
- * and goes on with another cache.  Before percpu_gc() the first cache's
- * magazines on that CPU kept their objects (and so their slabs) for as
- * long as the CPU was online; now, within a few thousand slow paths of
- * the other cache, they go back to the slabs, while the cache in use is
- * never trimmed.
+ * Issue 14: a slot's working set is trimmed.  A thread on one (simulated)
+ * CPU frees 200 objects of a cache it then stops using, and goes on with
+ * another cache.  Before the trim the first cache's magazines on that
+ * CPU kept their objects (and so their slabs) for as long as the CPU was
+ * online, a thread's until it exited; now, within a few thousand slow
+ * paths of the other cache, they go back to the slabs, while the cache
+ * in use is never trimmed.  In both modes (test_slab_perthread).
  */
 struct gc_arg {
 	struct kmem_cache *idle, *busy;
@@ -2017,6 +2017,17 @@ struct gc_arg {
 	unsigned int held_before, held_after, rounds;
 	bool pinned;
 };
+
+/* Objects in the slot for @s of the calling thread (its CPU's: @idx). */
+static unsigned int slot_holds(unsigned int idx, struct kmem_cache *s)
+{
+	struct magazine_slot *c = &kmem_tls_slab->slots[s->id];
+
+	if (slab_percpu)
+		return cpu_holds(idx, s);
+	return c->magsize && c->cache_id == s->id ?
+	       c->rounds + c->prev_rounds : 0;
+}
 
 static void *gc_thread(void *arg)
 {
@@ -2034,21 +2045,21 @@ static void *gc_thread(void *arg)
 		for (int i = 0; i < 200; i++)
 			kmem_cache_free(a->idle, o[i]);
 	}
-	a->held_before = cpu_holds(idx, a->idle);
+	a->held_before = slot_holds(idx, a->idle);
 	/* About 5 slow paths a round; 2 * 16 * 64 bring two looks. */
 	for (a->rounds = 0; a->rounds < 20000; a->rounds++) {
 		for (int i = 0; i < 300; i++)
 			o[i] = kmem_cache_alloc(a->busy, GFP_KERNEL);
 		for (int i = 0; i < 300; i++)
 			kmem_cache_free(a->busy, o[i]);
-		if (!cpu_holds(idx, a->idle))
+		if (!slot_holds(idx, a->idle))
 			break;
 	}
-	a->held_after = cpu_holds(idx, a->idle);
+	a->held_after = slot_holds(idx, a->idle);
 	return NULL;
 }
 
-START_TEST(test_percpu_idle_slot_trimmed)
+START_TEST(test_idle_slot_trimmed)
 {
 	struct kmem_cache *idle = kmem_cache_create("gc-idle", 1024, 0,
 						    SLAB_NO_MERGE, NULL);
@@ -2059,24 +2070,24 @@ START_TEST(test_percpu_idle_slot_trimmed)
 	pthread_t t;
 	void *o[8];
 
-	if (!slab_percpu || 5 * kmem_nr_cpu_ids > KMEM_MAX_CPUS) {
+	if (!idle->magsize || 5 * kmem_nr_cpu_ids > KMEM_MAX_CPUS) {
 		kmem_cache_destroy(busy);
 		kmem_cache_destroy(idle);
 		return;
 	}
 	a = (struct gc_arg){ .idle = idle, .busy = busy, .cpu = sched_getcpu(),
-			     .bias = 4 * kmem_nr_cpu_ids };
+			     .bias = slab_percpu ? 4 * kmem_nr_cpu_ids : 0 };
 	ck_assert_int_ge(a.cpu, 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, gc_thread, &a), 0);
 	pthread_join(t, NULL);
 	ck_assert_msg(a.pinned, "could not run a thread on CPU %d", a.cpu);
 	ck_assert_uint_ge(a.held_before, 64);
 	ck_assert_msg(a.held_after == 0,
-		      "an unused cache's CPU magazines still hold %u of %u "
+		      "an unused cache's magazines still hold %u of %u "
 		      "objects after %u rounds of another cache",
 		      a.held_after, a.held_before, a.rounds);
-	ck_assert_uint_eq(busy->gc_trimmed, 0);
-	ck_assert_uint_ge(idle->gc_trimmed, a.held_before);
+	ck_assert_uint_eq(busy->trimmed, 0);
+	ck_assert_uint_ge(idle->trimmed, a.held_before);
 	/* The objects are back in their slabs (or in the depot), none lost. */
 	si = info_of("gc-idle");
 	ck_assert_uint_eq(si.inuse_objs, 0);
@@ -2528,7 +2539,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_percpu_hint_follows_migration);
 	tcase_add_test(tc, test_percpu_64_cpus);
 	tcase_add_test(tc, test_percpu_offline_cpu_drained);
-	tcase_add_test(tc, test_percpu_idle_slot_trimmed);
+	tcase_add_test(tc, test_idle_slot_trimmed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validate");

@@ -217,7 +217,9 @@ struct kmem_stats_cache {
 	uint64_t rcu_pending;		/* slabs or objects waiting for RCU */
 	uint64_t created;		/* creation number: larger is newer */
 	uint64_t peak_active_objs;	/* high-water mark of active_objs */
-	uint64_t reserved[3];
+	uint64_t trimmed;		/* objects the magazines' trim gave
+					 * back (0 from writers before it) */
+	uint64_t reserved[2];
 };
 
 /*

@@ -12,6 +12,8 @@
  *   alloc NAME N                 allocate N objects (kept)
  *   free NAME N                  free the last N allocated
  *   set NAME N                   allocate or free until N are held
+ *   cycle NAME N R               R times: allocate N objects, free them
+ *   pin                          keep this thread on the CPU it runs on
  *   destroy NAME                 kmem_cache_destroy
  *   thread NAME N                a thread allocates N objects and stays
  *   fork NAME N                  the child allocates N more and stays;
@@ -42,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +293,25 @@ int main(void)
 			}
 			do_free(t, have - want);
 			printf("ok\n");
+		} else if (!strcmp(c, "cycle") && t && n >= 4) {
+			long k, rounds = atol(d), fail = 0;
+
+			for (k = 0; k < rounds && !fail; k++) {
+				fail = do_alloc(t, atol(b));
+				do_free(t, atol(b));
+			}
+			printf(fail ? "err alloc\n" : "ok\n");
+		} else if (!strcmp(c, "pin")) {
+			int cpu = sched_getcpu();
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			if (cpu >= 0)
+				CPU_SET(cpu, &set);
+			if (cpu < 0 || sched_setaffinity(0, sizeof(set), &set))
+				printf("err pin\n");
+			else
+				printf("ok %d\n", cpu);
 		} else if (!strcmp(c, "destroy") && t) {
 			do_free(t, (long)t->nr);
 			kmem_cache_destroy(t->s);

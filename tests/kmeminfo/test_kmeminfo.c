@@ -984,6 +984,68 @@ START_TEST(live_magazine_mode)
 }
 END_TEST
 
+/*
+ * The magazines' trim (slab.md, "Per-CPU magazines"), as kmeminfo shows
+ * it: the child, kept on one CPU, frees 200 objects of kt_idle into its
+ * CPU's magazines (or its thread's) and then only cycles kt_busy.
+ * kt_idle's magazines are given back (trimmed at least what they held);
+ * kt_busy's are never trimmed.
+ */
+static void check_trim(const char *const *env, bool want_cpu)
+{
+	struct kid k = kid_start(env);
+	const struct jnode *idle, *busy;
+	uint64_t held, rounds = 0;
+	struct jnode *doc;
+
+	kid_cmd(&k, "pin");
+	kid_cmd(&k, "create kt_idle 1024 nomerge");
+	kid_cmd(&k, "create kt_busy 64 nomerge");
+	for (int i = 0; i < 2; i++) {
+		kid_cmd(&k, "alloc kt_idle 200");
+		kid_cmd(&k, "free kt_idle 200");
+	}
+	doc = read_json(k.p.pid, "slabinfo");
+	idle = jcache(doc, "kt_idle");
+	held = ju(idle, want_cpu ? "cpu_objs" : "thread_objs");
+	ck_assert_uint_ge(held, 64);
+	ck_assert_uint_eq(ju(idle, "trimmed"), 0);
+	json_free(doc);
+	/* About 5 slow paths a round; two looks at a slot take 2048. */
+	for (;;) {
+		kid_cmd(&k, "cycle kt_busy 300 100");
+		rounds += 100;
+		doc = read_json(k.p.pid, "slabinfo");
+		idle = jcache(doc, "kt_idle");
+		busy = jcache(doc, "kt_busy");
+		ck_assert_uint_eq(ju(busy, "trimmed"), 0);
+		if (!ju(idle, want_cpu ? "cpu_objs" : "thread_objs") ||
+		    rounds >= 20000)
+			break;
+		json_free(doc);
+	}
+	ck_assert_msg(ju(idle, "cpu_objs") + ju(idle, "thread_objs") == 0,
+		      "kt_idle's magazines still hold %lu of %lu objects "
+		      "after %lu rounds of kt_busy",
+		      (unsigned long)(ju(idle, "cpu_objs") +
+				      ju(idle, "thread_objs")),
+		      (unsigned long)held, (unsigned long)rounds);
+	ck_assert_uint_ge(ju(idle, "trimmed"), held);
+	check_balance(idle);
+	check_balance(busy);
+	json_free(doc);
+	ck_assert_int_eq(kid_stop(&k), 0);
+}
+
+START_TEST(live_cpu_trim)
+{
+	static const char *const percpu0[] = { "KMEM_PERCPU=0", NULL };
+
+	check_trim(NULL, have_rseq());
+	check_trim(percpu0, false);
+}
+END_TEST
+
 /* Caches destroyed and created again: newest first all the same. */
 START_TEST(live_order)
 {
@@ -2794,7 +2856,7 @@ int main(int argc, char **argv)
 	};
 	const TTest *const live_tests[] = {
 		live_figures, live_same_as_library, live_threads,
-		live_magazine_mode, live_order,
+		live_magazine_mode, live_cpu_trim, live_order,
 		live_list, live_ambiguous, NULL
 	};
 	const TTest *const fork_tests[] = {

@@ -372,6 +372,7 @@ static void json_cache(struct kmi_json *j, const struct kmi_snapshot *snap,
 	json_u64(j, "peak_bytes", r->peak_active_objs * r->size);
 	json_u64(j, "thread_objs", c->thread_objs);
 	json_u64(j, "cpu_objs", c->cpu_objs);
+	json_u64(j, "trimmed", r->trimmed);
 	json_u64(j, "depot_objs", r->depot_objs);
 	json_u64(j, "depot_full", r->depot_full);
 	json_u64(j, "depot_empty", r->depot_empty);
