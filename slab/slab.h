@@ -231,7 +231,7 @@ struct slab_thread {
 	uint8_t warm[KMEM_SLOTS_INLINE];	/* slow calls before the inline
 						 * slot's first magazine
 						 * (slow_slot(); private) */
-	/* The working-set trim (magazine_gc(); private). */
+	/* The working-set trim (slot_gc(); private). */
 	uint32_t gc_ticks;			/* slow paths on the block */
 	uint32_t gc_next;			/* the slot to look at next */
 	uint32_t gc_calls[KMEM_SLOTS_INLINE];	/* each slot's calls at its

@@ -1037,7 +1037,7 @@ static void check_trim(const char *const *env, bool want_cpu)
 	ck_assert_int_eq(kid_stop(&k), 0);
 }
 
-START_TEST(live_cpu_trim)
+START_TEST(live_magazine_trim)
 {
 	static const char *const percpu0[] = { "KMEM_PERCPU=0", NULL };
 
@@ -2856,7 +2856,7 @@ int main(int argc, char **argv)
 	};
 	const TTest *const live_tests[] = {
 		live_figures, live_same_as_library, live_threads,
-		live_magazine_mode, live_cpu_trim, live_order,
+		live_magazine_mode, live_magazine_trim, live_order,
 		live_list, live_ambiguous, NULL
 	};
 	const TTest *const fork_tests[] = {
