@@ -26,9 +26,9 @@
  * the next largest are moved into what it gained (section_huge_graft(),
  * one mremap per VMA: no copy, no fault), so that a page is faulted in
  * only when everything kept is in use.  When only cut tails are kept, the
- * largest moves to a range of its own first (section_huge_rehome()).  On bench's `large` (500 of 5-25
- * MiB, 20 live) that took the faults from 298 k to 136 k (tcmalloc, which
- * keeps everything: 114 k).  The caller learns how many bytes were used
+ * largest moves to a range of its own first (section_huge_rehome()).  On
+ * bench's `large` (500 of 5-25 MiB, 20 live) that took the faults from
+ * 298 k to 136 k (tcmalloc, which keeps everything: 114 k).  The caller learns how many bytes were used
  * before (@dirty): calloc zeroes those and only those.
  *
  * Lock order: the table in core/lock.h.  huge_cache_lock is a leaf of
@@ -433,10 +433,11 @@ bool huge_cache_holds(size_t bytes)
  * @dirty: as for huge_cache_get()
  *
  * malloc's large blocks (kmalloc/large.c, LARGE_KEPT_ORDER) ask this when
- * the zone holds no resident free block for the request: a kept mapping that holds it (cut to size as in
- * huge_cache_get()), or several whose pages together do, serve it instead
- * of a block the zone would carve or fault in.  Unlike huge_cache_get()
- * this never grows past what is kept: no page comes new from the OS.
+ * the zone holds no resident free block for the request: a kept mapping
+ * that holds it (cut to size as in huge_cache_get()), or several whose
+ * pages together do, serve it instead of a block the zone would carve or
+ * fault in.  Unlike huge_cache_get() this never grows past what is kept:
+ * no page comes new from the OS.
  *
  * Return: the section, revived, or NULL (nothing was changed).
  */

@@ -687,13 +687,23 @@ void section_huge_destroy(struct kmem_section *sec)
 	kmem_os_unmap(base, bytes);
 }
 
-/*
- * huge_move_out - move retained @sec's pages, VMA by VMA, to the start of
- * a new range of @bytes aligned to SECTION_SIZE, the rest of which is new
- * (zero); a mapping of its own from then on, which may be handed out.
- * Return: as section_huge_refit().
+/**
+ * section_huge_rehome - give a retained mapping a range of its own
+ * @sec:   a retained mapping of at most @bytes: a cut tail (pages_only),
+ *         or one that cannot grow in place (section_huge_refit())
+ * @bytes: page-aligned length wanted
+ *
+ * huge_cache.c builds requests out of kept mappings by growing one of
+ * them, and a cut tail cannot grow where it is (its base is not aligned
+ * to SECTION_SIZE and has no table leaf).  Its pages move instead, VMA by
+ * VMA, to the start of a new range of @bytes aligned to SECTION_SIZE, the
+ * rest of which is new (zero).  From then on it is a mapping of its own,
+ * which may be handed out.
+ *
+ * Return: true if @sec now has @bytes at its new base; false if it could
+ * not be moved, and then it is unmapped (@sec is gone).
  */
-static bool huge_move_out(struct kmem_section *sec, size_t bytes)
+bool section_huge_rehome(struct kmem_section *sec, size_t bytes)
 {
 	size_t old = sec->size;
 	void *to = kmem_os_map(bytes, SECTION_SIZE);
@@ -753,7 +763,7 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 		     seams_grow_in_place(sec, old, bytes);
 		kmem_mutex_unlock(&section_lock);
 		if (!ok)
-			return huge_move_out(sec, bytes);
+			return section_huge_rehome(sec, bytes);
 	}
 	kmem_mutex_lock(&section_lock);
 	huge_cached_bytes += bytes - old;
@@ -763,25 +773,6 @@ bool section_huge_refit(struct kmem_section *sec, size_t bytes)
 	return true;
 }
 
-/**
- * section_huge_rehome - give a cut tail a range of its own
- * @sec:   a retained mapping cut off another (pages_only), at most @bytes
- * @bytes: page-aligned length wanted
- *
- * huge_cache.c builds requests out of kept mappings by growing one of
- * them, and a cut tail cannot grow where it is (its base is not aligned
- * to SECTION_SIZE and has no table leaf).  Its pages move instead, VMA by
- * VMA, to the start of a new range of @bytes aligned to SECTION_SIZE, the
- * rest of which is new (zero): section_huge_refit()'s move, forced.  From
- * then on it is a mapping of its own, which may be handed out.
- *
- * Return: true if @sec now has @bytes at its new base; false if it could
- * not be moved, and then it is unmapped (@sec is gone).
- */
-bool section_huge_rehome(struct kmem_section *sec, size_t bytes)
-{
-	return huge_move_out(sec, bytes);
-}
 
 /**
  * section_huge_cut - cut a retained mapping after @bytes, the tail in place
