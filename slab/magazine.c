@@ -726,8 +726,9 @@ static void stack_give_bottom(struct kmem_cache *r, void **m, unsigned int have,
  * Look at slot @t of block @st (cache @id; owned by the caller): note its
  * calls, and give back what it holds beyond the calls it made since the
  * last look.  @r: its cache, alive, or NULL when the slot has none.
+ * Return: true if it gave objects back (the slot changed).
  */
-static void slot_gc(struct slab_thread *st, unsigned int id,
+static bool slot_gc(struct slab_thread *st, unsigned int id,
 		    struct kmem_cache *r, struct magazine_slot *t)
 {
 	uint32_t calls = (uint32_t)(slot_allocs(t) + slot_frees(t));
@@ -737,7 +738,7 @@ static void slot_gc(struct slab_thread *st, unsigned int id,
 
 	st->gc_calls[id] = calls;
 	if (!r || since >= t->rounds + t->prev_rounds)
-		return;
+		return false;
 	give = t->rounds + t->prev_rounds - since;
 	n = min(give, t->prev_rounds);
 	kmem_mutex_lock(&r->lock);
@@ -753,6 +754,7 @@ static void slot_gc(struct slab_thread *st, unsigned int id,
 	cache_publish_locked(r);
 	kmem_mutex_unlock(&r->lock);
 	slab_release_list(r, &to_free);
+	return true;
 }
 
 /* Count a slow path on block @st.  Return: the slot to look at, or -1. */
@@ -793,8 +795,8 @@ static void percpu_gc(struct slab_thread *st)
 	/* Alive while the slot is out: see magazine_cpu_drain(). */
 	r = t.magsize && t.cache_id == (unsigned int)id ?
 	    READ_ONCE(kmem_cache_by_id[id]) : NULL;
-	slot_gc((struct slab_thread *)((char *)c - off), (unsigned int)id, r,
-		&t);
+	(void)slot_gc((struct slab_thread *)((char *)c - off),
+		      (unsigned int)id, r, &t);
 	percpu_put(c, &t);
 }
 
@@ -818,8 +820,8 @@ static void thread_gc(struct slab_thread *st)
 	c = &st->slots[id];
 	r = c->magsize && c->cache_id == (unsigned int)id ?
 	    READ_ONCE(kmem_cache_by_id[id]) : NULL;
-	slot_gc(st, (unsigned int)id, r, c);
-	slot_publish(c);
+	if (slot_gc(st, (unsigned int)id, r, c))
+		slot_publish(c);
 	kmem_thread_unlock();
 }
 
