@@ -256,8 +256,15 @@ static struct kmem_magazine *depot_pop_empty(struct kmem_cache *r)
 /*
  * Who fills and asks for full magazines: the thread, or in the per-CPU
  * mode the CPU it runs on (negative, apart from thread ids), so that the
- * depot's affinity keeps a CPU's objects on that CPU.
+ * depot's affinity keeps a CPU's objects on that CPU.  A full magazine
+ * also names its filler, the thread that put it in, if that thread takes
+ * full magazines back as well (slot_reuses()): in the per-CPU mode a
+ * thread that moved to another CPU still writes the objects it freed.
+ * A consumer's magazine, or one a flush put in (an exit, a shrink, a
+ * CPU's drain), is nobody's: its objects are not coming back to it.
  */
+#define DEPOT_NOBODY 0		/* no thread id is 0 */
+
 static int depot_owner(void)
 {
 	if (slab_percpu)
@@ -269,17 +276,22 @@ static int depot_owner(void)
 /*
  * Full magazines are stamped as they go in and stacked newest first, so
  * the ones nobody took for the decay time are a tail (magazine_depot_trim).
+ * @flush: a flush puts @m in (owner and filler nobody); @reuses: the
+ * calling thread takes full magazines back (slot_reuses()), so it is the
+ * filler.
  *
  * Return: when this one expires if the depot was empty (the caller kicks
  * the reaper with it once the lock is dropped), else 0.
  */
 static unsigned long depot_push_full(struct kmem_cache *r,
-				     struct kmem_magazine *m)
+				     struct kmem_magazine *m, bool flush,
+				     bool reuses)
 {
 	bool was_empty = list_empty(&r->depot_full);
 
 	m->stamp = kmem_now_ms();
-	m->owner = depot_owner();
+	m->owner = flush ? DEPOT_NOBODY : depot_owner();
+	m->filler = reuses ? kmem_gettid() : DEPOT_NOBODY;
 	list_add(&m->list, &r->depot_full);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full + 1);	/* read by reclaim */
 	depot_bytes_add(r, 1);
@@ -288,28 +300,48 @@ static unsigned long depot_push_full(struct kmem_cache *r,
 
 /*
  * Affinity: a thread (per CPU: a CPU) that needs a full magazine takes
- * back one it filled itself, if one is among the DEPOT_AFFINITY newest,
- * before anybody else's.  Its objects were last written by this thread (its frees wrote
- * the free marker in each), so handing them out costs no cross-core
- * transfer; a magazine filled on the other core costs one per object.
- * Otherwise the newest, as before: objects migrate between threads only
- * when one thread truly frees more than it allocates.
+ * back one it filled itself if one is among the DEPOT_AFFINITY newest.
+ * Its objects were last written by this thread (its frees wrote the free
+ * marker in each), so handing them out costs no cross-core transfer; a
+ * magazine filled on the other core costs one per object.  Failing that,
+ * one the thread put in on another CPU, or nobody's.
+ *
+ * Another's magazine, put in by a thread that reuses its own, is handed
+ * over only from a surplus, when the depot holds DEPOT_SURPLUS full
+ * magazines.  Two threads that each reuse their own objects put
+ * magazines in and take them back one or two at a time, as their working
+ * sets wander.  Handed one of the other's, a thread's objects come to
+ * share cache lines with the other's for as long as both keep them (each
+ * recycles its own from then on), and every write on either side moves a
+ * line between the cores: in private-2 one magazine of 16-byte objects
+ * handed across left 70-90 lines shared for good (performance.md,
+ * "Issue 14: private-2: one magazine handed across").  A consumer's
+ * magazines are nobody's, and flow on to the producer at once.
+ *
+ * Return: the magazine, or NULL: the caller fills one from the slabs.
  */
 static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 {
-	struct kmem_magazine *m, *pick;
-	int me = depot_owner(), seen = 0;
+	struct kmem_magazine *m, *pick = NULL, *mine = NULL;
+	int me = depot_owner(), tid = kmem_gettid(), seen = 0;
 
-	if (list_empty(&r->depot_full))
-		return NULL;
-	pick = list_first_entry(&r->depot_full, struct kmem_magazine, list);
 	list_for_each_entry(m, &r->depot_full, list) {
 		if (m->owner == me) {
 			pick = m;
 			break;
 		}
+		if (!mine && (m->filler == tid || m->filler == DEPOT_NOBODY))
+			mine = m;
 		if (++seen == DEPOT_AFFINITY)
 			break;
+	}
+	if (!pick)
+		pick = mine;
+	if (!pick) {
+		if (r->depot_nr_full < DEPOT_SURPLUS)
+			return NULL;
+		pick = list_first_entry(&r->depot_full, struct kmem_magazine,
+					list);
 	}
 	list_del(&pick->list);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full - 1);
@@ -825,6 +857,47 @@ static void thread_gc(struct slab_thread *st)
 	kmem_thread_unlock();
 }
 
+/*
+ * Does the slot of @r in block @st (NULL: an extension slot, not
+ * followed) take full magazines from the depot, as well as put them in?
+ * A slot that took one within its block's last DEPOT_REUSE slow paths
+ * reuses its own objects: its magazines are kept for it
+ * (depot_pop_full()).  One that only puts them in (a consumer's) hands
+ * its objects on to anyone.
+ */
+static bool slot_reuses(struct slab_thread *st, const struct kmem_cache *r)
+{
+	uint32_t took;
+
+	if (!st)
+		return false;
+	took = st->took[r->id];
+	return took && (__atomic_load_n(&st->gc_ticks, __ATOMIC_RELAXED) | 1) -
+		       took < DEPOT_REUSE;
+}
+
+static void slot_took(struct slab_thread *st, const struct kmem_cache *r)
+{
+	if (st)
+		st->took[r->id] = __atomic_load_n(&st->gc_ticks,
+						  __ATOMIC_RELAXED) | 1;
+}
+
+/*
+ * The block whose inline slot of @r the slow path works on: @home's (a
+ * CPU slot taken out), else the calling thread's; NULL for an extension
+ * slot.
+ */
+static struct slab_thread *slot_block(const struct kmem_cache *r,
+				      struct magazine_slot *home)
+{
+	if (r->id >= KMEM_SLOTS_INLINE)
+		return NULL;
+	if (home)
+		return (struct slab_thread *)((char *)home - r->slot_off);
+	return kmem_tls_slab;
+}
+
 /* Exchange the roles of a slot's two magazines. */
 static void swap_mags(struct magazine_slot *c)
 {
@@ -837,7 +910,8 @@ static void swap_mags(struct magazine_slot *c)
 
 /* slab_alloc_slow() with a slot: refill it, then allocate. */
 static void *magazine_alloc(struct kmem_cache *r, struct magazine_slot *c,
-			    gfp_t gfp, unsigned long caller)
+			    struct slab_thread *st, gfp_t gfp,
+			    unsigned long caller)
 {
 	struct kmem_magazine *full, *spare = NULL;
 	unsigned int n;
@@ -882,6 +956,7 @@ static void *magazine_alloc(struct kmem_cache *r, struct magazine_slot *c,
 	r->alloc_slow++;
 	full = depot_pop_full(r);
 	if (full) {
+		slot_took(st, r);
 		if (c->loaded)
 			depot_push_empty(r, mag_of(c->loaded));
 		slot_set_loaded(c, full->round, r->magsize);
@@ -932,7 +1007,8 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		if (!t.magsize && !slot_init_mags(r, &t))
 			obj = slab_alloc_single(r, gfp, caller);
 		else
-			obj = magazine_alloc(r, &t, gfp, caller);
+			obj = magazine_alloc(r, &t, slot_block(r, c), gfp,
+					     caller);
 		percpu_put(c, &t);
 		percpu_gc((struct slab_thread *)((char *)c - r->slot_off));
 		slab_tsan_acquire(obj);
@@ -941,7 +1017,7 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 	c = slow_slot(r, true);
 	if (!c)
 		return slab_alloc_single(r, gfp, caller);
-	obj = magazine_alloc(r, c, gfp, caller);
+	obj = magazine_alloc(r, c, slot_block(r, NULL), gfp, caller);
 	slot_publish(c);
 	if (!slab_percpu)
 		thread_gc(kmem_tls_slab);
@@ -950,7 +1026,7 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 
 /* slab_free_slow() with a slot: make room in it, then free. */
 static void magazine_free(struct kmem_cache *r, struct magazine_slot *c,
-			  void *obj)
+			  struct slab_thread *st, void *obj)
 {
 	struct kmem_magazine *empty = NULL;
 	unsigned long due = 0;
@@ -981,7 +1057,8 @@ static void magazine_free(struct kmem_cache *r, struct magazine_slot *c,
 		kmem_mutex_lock(&r->lock);
 	}
 	if (empty) {
-		due = depot_push_full(r, mag_of(c->previous));
+		due = depot_push_full(r, mag_of(c->previous), false,
+				      slot_reuses(st, r));
 		slot_set_previous(c, empty->round, 0);
 		empty = NULL;
 	} else {
@@ -1020,7 +1097,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 		if (!t.magsize && !slot_init_mags(r, &t))
 			slab_free_single(r, obj, caller);
 		else
-			magazine_free(r, &t, obj);
+			magazine_free(r, &t, slot_block(r, c), obj);
 		percpu_put(c, &t);
 		percpu_gc((struct slab_thread *)((char *)c - r->slot_off));
 		return;
@@ -1030,7 +1107,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 		slab_free_single(r, obj, caller);
 		return;
 	}
-	magazine_free(r, c, obj);
+	magazine_free(r, c, slot_block(r, NULL), obj);
 	slot_publish(c);
 	if (!slab_percpu)
 		thread_gc(kmem_tls_slab);
@@ -1074,7 +1151,7 @@ static void flush_slot(struct kmem_cache *r, struct magazine_slot *c,
 		m = mag_of(mags[i]);
 		if (rounds[i] == r->magsize && !(r->cflags & CF_DYING) &&
 		    !depot_over_budget(r)) {
-			d = depot_push_full(r, m);
+			d = depot_push_full(r, m, true, false);
 			due = due ?: d;
 			continue;
 		}

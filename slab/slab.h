@@ -58,6 +58,13 @@
 #define DEPOT_MAX_EMPTY	8
 #define DEPOT_MIN_FULL	2	/* full magazines a depot keeps over budget */
 #define DEPOT_AFFINITY	8	/* newest full magazines searched for our own */
+/*
+ * Full magazines a depot holds before it hands a thread another's: as many
+ * as it keeps over budget, so that a consumer's objects always flow on.
+ */
+#define DEPOT_SURPLUS	DEPOT_MIN_FULL
+#define DEPOT_REUSE	1024	/* slow paths on a block since its slot took a
+				 * full magazine: it still reuses its own */
 
 /* Poison and red-zone bytes: the kernel's values (include/linux/poison.h). */
 #define POISON_INUSE	0x5a	/* padding: uninitialised */
@@ -95,7 +102,11 @@ struct kmem_magazine {
 	struct list_head list;		/* depot_full or depot_empty */
 	unsigned long stamp;		/* depot_full: kmem_now_ms() it went in */
 	int owner;			/* depot_full: the thread that filled it,
-					 * or -1 - its CPU (depot_owner()) */
+					 * or -1 - its CPU (depot_owner());
+					 * 0: a flush put it in */
+	int filler;			/* depot_full: the thread that put it in
+					 * and takes full ones back, or 0
+					 * (DEPOT_NOBODY: anyone may take it) */
 	void *round[];
 };
 
@@ -236,6 +247,10 @@ struct slab_thread {
 	uint32_t gc_next;			/* the slot to look at next */
 	uint32_t gc_calls[KMEM_SLOTS_INLINE];	/* each slot's calls at its
 						 * last look */
+	uint32_t took[KMEM_SLOTS_INLINE];	/* gc_ticks when the slot last
+						 * took a full magazine from
+						 * the depot, | 1; 0: never
+						 * (depot_pop_full(); private) */
 };
 
 extern __thread struct slab_thread *kmem_tls_slab __tls_ie;

@@ -1545,6 +1545,248 @@ START_TEST(test_depot_returns_own_magazines)
 }
 END_TEST
 
+/*
+ * Depot surplus: a thread (per CPU: a CPU) that finds only one full
+ * magazine of another's in the depot, put in by a thread that takes its
+ * own back (a reuser), fills its own from the slabs; two such magazines
+ * are a surplus, and the other's objects flow on.
+ *
+ * B allocates 640 objects and frees until one full magazine is in the
+ * depot, allocates until it has taken it back, and frees until one is
+ * there again.  A allocates 128: none may be B's (before the surplus
+ * rule, A got B's magazine: 112 of its 128 objects, on lines B's live
+ * objects share).  B frees until three of its magazines are in the
+ * depot, and A's next 256 allocations take B's.
+ */
+#define SURPLUS_B 1024
+struct depot_surplus {
+	struct kmem_cache *s;
+	pthread_barrier_t step;
+	void *held[SURPLUS_B], *had[2 * SURPLUS_B], *a[384];
+	unsigned int nr_held, nr_had;
+	int cpu;
+	bool pinned_a, pinned_b;
+};
+
+static void *depot_surplus_a(void *arg)
+{
+	struct depot_surplus *p = arg;
+
+	p->pinned_a = !slab_percpu || pin_to(p->cpu);
+	pthread_barrier_wait(&p->step);		/* B put one in */
+	for (int i = 0; i < 128; i++)
+		p->a[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	pthread_barrier_wait(&p->step);
+	pthread_barrier_wait(&p->step);		/* B put two more in */
+	for (int i = 128; i < 384; i++)
+		p->a[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	return NULL;
+}
+
+static unsigned long surplus_depot(void)
+{
+	return info_of("depot-surplus").depot_objs;
+}
+
+/*
+ * B allocates until the depot holds @objs objects, at most @max times
+ * (@objs ~0: @max times).
+ */
+static void surplus_alloc_until(struct depot_surplus *p, unsigned long objs,
+				int max)
+{
+	for (int i = 0; i < max && surplus_depot() != objs; i++) {
+		void *o = kmem_cache_alloc(p->s, GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(o);
+		ck_assert_uint_lt(p->nr_held, SURPLUS_B);
+		p->held[p->nr_held++] = o;
+		p->had[p->nr_had++] = o;
+	}
+	if (objs != ~0UL)
+		ck_assert_uint_eq(surplus_depot(), objs);
+}
+
+/* B frees until the depot holds @objs objects. */
+static void surplus_free_until(struct depot_surplus *p, unsigned long objs)
+{
+	while (p->nr_held && surplus_depot() != objs)
+		kmem_cache_free(p->s, p->held[--p->nr_held]);
+	ck_assert_uint_eq(surplus_depot(), objs);
+}
+
+static void *depot_surplus_b(void *arg)
+{
+	struct depot_surplus *p = arg;
+
+	p->pinned_b = !slab_percpu || pin_to(p->cpu);
+	slab_set_cpu_bias(kmem_nr_cpu_ids);	/* 0 per-thread: unused */
+	surplus_alloc_until(p, ~0UL, 640);
+	surplus_free_until(p, 128);
+	surplus_alloc_until(p, 0, 512);		/* takes its own back */
+	surplus_free_until(p, 128);
+	pthread_barrier_wait(&p->step);
+	pthread_barrier_wait(&p->step);		/* A allocated 128 */
+	surplus_free_until(p, 3 * 128);
+	pthread_barrier_wait(&p->step);
+	return NULL;
+}
+
+/* How many of @n objects at @objs are among the first @k of sorted @set. */
+static unsigned int count_in(void **objs, int n, void **set, size_t k)
+{
+	unsigned int found = 0;
+
+	for (int i = 0; i < n; i++) {
+		ck_assert_ptr_nonnull(objs[i]);
+		found += ptr_in(set, k, objs[i]);
+	}
+	return found;
+}
+
+START_TEST(test_depot_hands_over_only_a_surplus)
+{
+	static struct depot_surplus p;
+	unsigned int first, later;
+	pthread_t ta, tb;
+
+	kmem_init();	/* the mode is chosen at start-up */
+	p.cpu = sched_getcpu();
+	kmem_config.decay_ms = 600000;	/* the reaper leaves the depot be */
+	p.s = kmem_cache_create("depot-surplus", 64, 0, SLAB_NO_MERGE, NULL);
+	ck_assert_uint_eq(p.s->magsize, 128);
+	ck_assert_uint_lt(p.s->id, KMEM_SLOTS_INLINE);	/* slot_reuses() */
+	pthread_barrier_init(&p.step, NULL, 2);
+	pthread_create(&ta, NULL, depot_surplus_a, &p);
+	pthread_create(&tb, NULL, depot_surplus_b, &p);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	ck_assert(p.pinned_a && p.pinned_b);
+	/* Every object B ever had (none of them went back to a slab). */
+	qsort(p.had, p.nr_had, sizeof(void *), ptr_cmp);
+	first = count_in(p.a, 128, p.had, p.nr_had);
+	ck_assert_msg(first == 0,
+		      "%u of A's first 128 objects were B's, with only one of "
+		      "B's magazines in the depot", first);
+	later = count_in(p.a + 128, 256, p.had, p.nr_had);
+	ck_assert_msg(later >= 128,
+		      "only %u of A's next 256 objects came from B's surplus",
+		      later);
+	for (int i = 0; i < 384; i++)
+		kmem_cache_free(p.s, p.a[i]);
+	while (p.nr_held)
+		kmem_cache_free(p.s, p.held[--p.nr_held]);
+	ck_assert_int_eq(slab_validate(p.s), 0);
+	pthread_barrier_destroy(&p.step);
+	kmem_cache_destroy(p.s);
+}
+END_TEST
+
+/*
+ * A magazine of a thread that takes none back is nobody's, and so is one
+ * that a flush put in (a thread's exit; per CPU, the drain of a CPU gone
+ * offline): the next thread that needs a full magazine takes it, surplus
+ * or not, rather than filling one from the slabs while it waits there.
+ * T allocates 256 and frees them, which leaves one full magazine in the
+ * depot (a consumer's); or T allocates 256 and frees 128, which fill its
+ * free-side magazine, and goes (flush).  Another thread's (per CPU:
+ * another CPU's) 144 allocations, 16 of them warm-up, hand those 128 out
+ * again.
+ */
+struct flushed_mag {
+	struct kmem_cache *s;
+	pthread_barrier_t freed, done;
+	void *o[256], *again[144];
+	int cpu;
+	bool flush, pinned, pinned_again;
+};
+
+static void *fill_one_magazine(void *arg)
+{
+	struct flushed_mag *f = arg;
+
+	f->pinned = !slab_percpu || pin_to(f->cpu);
+	slab_set_cpu_bias(kmem_nr_cpu_ids);	/* 0 per-thread: unused */
+	for (int i = 0; i < 256; i++)
+		f->o[i] = kmem_cache_alloc(f->s, GFP_KERNEL);
+	for (int i = f->flush ? 128 : 0; i < 256; i++)
+		kmem_cache_free(f->s, f->o[i]);
+	if (!f->flush) {	/* alive until the other has allocated */
+		pthread_barrier_wait(&f->freed);
+		pthread_barrier_wait(&f->done);
+	}
+	return NULL;
+}
+
+/* Another thread (per CPU: on a third simulated CPU) allocates. */
+static void *alloc_after_flush(void *arg)
+{
+	struct flushed_mag *f = arg;
+
+	f->pinned_again = !slab_percpu || pin_to(f->cpu);
+	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);	/* 0 per-thread: unused */
+	for (int i = 0; i < 144; i++)
+		f->again[i] = kmem_cache_alloc(f->s, GFP_KERNEL);
+	if (!f->flush)
+		pthread_barrier_wait(&f->done);
+	return NULL;
+}
+
+static void nobodys_magazine(bool flush)
+{
+	static struct flushed_mag f;
+	void *sorted[256];
+	unsigned int reused;
+	pthread_t t, u;
+
+	f.flush = flush;
+	f.cpu = sched_getcpu();
+	f.s = kmem_cache_create("depot-nobodys", 64, 0, SLAB_NO_MERGE, NULL);
+	ck_assert_uint_eq(f.s->magsize, 128);
+	ck_assert_uint_lt(f.s->id, KMEM_SLOTS_INLINE);	/* slot_reuses() */
+	pthread_barrier_init(&f.freed, NULL, 2);
+	pthread_barrier_init(&f.done, NULL, 2);
+	pthread_create(&t, NULL, fill_one_magazine, &f);
+	if (flush) {
+		pthread_join(t, NULL);	/* per thread: its exit flushes */
+		if (slab_percpu)
+			magazine_cpu_drain((unsigned int)f.cpu +
+					   kmem_nr_cpu_ids);
+	} else {
+		pthread_barrier_wait(&f.freed);
+	}
+	ck_assert_uint_eq(info_of("depot-nobodys").depot_objs, 128);
+	pthread_create(&u, NULL, alloc_after_flush, &f);
+	pthread_join(u, NULL);
+	if (!flush)
+		pthread_join(t, NULL);
+	ck_assert(f.pinned && f.pinned_again);
+	memcpy(sorted, f.o, sizeof(sorted));
+	qsort(sorted, 256, sizeof(void *), ptr_cmp);
+	reused = count_in(f.again, 144, sorted, 256);
+	ck_assert_msg(reused == 128,
+		      "%u of the 128 objects in the %s magazine were handed "
+		      "out again", reused, flush ? "flushed" : "consumer's");
+	for (int i = 0; i < 144; i++)
+		kmem_cache_free(f.s, f.again[i]);
+	if (flush)
+		for (int i = 0; i < 128; i++)
+			kmem_cache_free(f.s, f.o[i]);
+	ck_assert_int_eq(slab_validate(f.s), 0);
+	pthread_barrier_destroy(&f.freed);
+	pthread_barrier_destroy(&f.done);
+	kmem_cache_destroy(f.s);
+}
+
+START_TEST(test_depot_gives_nobodys_magazine_to_anyone)
+{
+	kmem_init();	/* the mode is chosen at start-up */
+	kmem_config.decay_ms = 600000;	/* the reaper leaves the depot be */
+	nobodys_magazine(false);	/* a consumer's */
+	nobodys_magazine(true);		/* a flush's */
+}
+END_TEST
+
 /* ---- Per-CPU magazines ------------------------------------------------ */
 
 /* Run the calling thread on CPU @cpu only.  Return: false if not allowed. */
@@ -2533,6 +2775,8 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_free_first_then_alloc);
 	tcase_add_test(tc, test_remote_free_not_handed_back);
 	tcase_add_test(tc, test_depot_returns_own_magazines);
+	tcase_add_test(tc, test_depot_hands_over_only_a_surplus);
+	tcase_add_test(tc, test_depot_gives_nobodys_magazine_to_anyone);
 	tcase_add_test(tc, test_magazines_after_warmup);
 	tcase_add_test(tc, test_medium_magazines_batch);
 	tcase_add_test(tc, test_percpu_objects_stay_on_cpu);
