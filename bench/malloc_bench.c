@@ -34,7 +34,9 @@
  *   mstress              random small blocks, 1% x100, 0.1% x1000 and
  *                        0.01% x10000 larger (to 5 MB), one thread
  *   private THREADS      random 4 B..32 KiB blocks in a private working set
- *                        of 1024 slots per thread (glibc's thread benchmark)
+ *                        of 1024 slots per thread (glibc's thread benchmark);
+ *                        prints shared_lines, the cache lines holding live
+ *                        blocks of two threads at the end
  *   medium THREADS       the same with 256 slots of 4..32 KiB (medium slab
  *                        classes and small page blocks), a byte per page
  *   xmalloc PAIRS        producers malloc 64 B blocks in batches, releasers
@@ -1054,6 +1056,7 @@ static int run_mstress(const struct bench_opts *o, long unused)
 /**
  * struct private_set - one thread's working set in the private workload
  * @slot:   MB_PRIV_SLOTS blocks, NULL until first used
+ * @len:    the size asked for each of them
  * @size:   MB_PRIV_SIZES precomputed request sizes, cycled through
  * @index:  MB_PRIV_INDICES precomputed slot indices, cycled through
  *
@@ -1062,6 +1065,7 @@ static int run_mstress(const struct bench_opts *o, long unused)
  */
 struct private_set {
 	void *slot[MB_PRIV_SLOTS];
+	uint32_t len[MB_PRIV_SLOTS];	/* the size of each slot's block */
 	uint32_t size[MB_PRIV_SIZES];
 	uint16_t index[MB_PRIV_INDICES];
 	bool sparse;	/* medium: write a byte per page, not every byte */
@@ -1108,13 +1112,58 @@ static void *private_worker(void *arg)
 				memset(p, (int)i, sz);
 			}
 			set->slot[idx] = p;
+			set->len[idx] = sz;
 		}
 		iters += BENCH_CHUNK;
 	} while (!bench_should_stop(w));
-	for (i = 0; i < MB_PRIV_SLOTS; i++)
-		free(set->slot[i]);
 	w->ops = 2 * iters;
-	return NULL;
+	return NULL;	/* the blocks stay for private_shared_lines() */
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * private_shared_lines - 64-byte lines holding live blocks of two threads
+ *
+ * At the end of the run, the first and last line of every live block
+ * (the lines between are the block's own), tagged with the thread, sorted:
+ * a line that more than one thread has a block in is written by both
+ * cores, false sharing the allocator arranged.  Not timed.
+ */
+static unsigned int private_shared_lines(const struct private_set *set,
+					 int n, unsigned int nslots)
+{
+	size_t cap = (size_t)n * nslots * 2, k = 0, i, j;
+	uint64_t *tag = bench_map(cap * sizeof(*tag));
+	unsigned int shared = 0;
+
+	for (int t = 0; t < n; t++) {
+		for (unsigned int x = 0; x < nslots; x++) {
+			uintptr_t a = (uintptr_t)set[t].slot[x];
+			uintptr_t e = a + set[t].len[x] - 1;
+
+			if (!a)
+				continue;
+			tag[k++] = (uint64_t)(a / 64) << 8 | (uint64_t)t;
+			if (e / 64 != a / 64)
+				tag[k++] = (uint64_t)(e / 64) << 8 | (uint64_t)t;
+		}
+	}
+	qsort(tag, k, sizeof(*tag), u64_cmp);
+	for (i = 0; i < k; i = j) {
+		bool two = false;
+
+		for (j = i + 1; j < k && tag[j] >> 8 == tag[i] >> 8; j++)
+			two |= (tag[j] & 0xff) != (tag[i] & 0xff);
+		shared += two;
+	}
+	bench_unmap(tag, cap * sizeof(*tag));
+	return shared;
 }
 
 /*
@@ -1132,6 +1181,7 @@ static int run_private_set(const struct bench_opts *o, long nthreads,
 	struct bench_result r = { .threads = (int)nthreads };
 	int i, n = (int)nthreads;
 	unsigned int nslots = medium ? MB_MEDIUM_SLOTS : MB_PRIV_SLOTS;
+	unsigned int shared;
 	struct private_set *set;
 	struct bench_worker *w;
 	uint64_t rng;
@@ -1155,12 +1205,17 @@ static int run_private_set(const struct bench_opts *o, long nthreads,
 	}
 	r.seconds = bench_team_run(w, n, bench_duration(o, MB_SCALING_SECONDS));
 	r.ops = bench_team_ops(w, n);
+	shared = private_shared_lines(set, n, nslots);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < nslots; j++)
+			free(set[i].slot[j]);
 	bench_unmap(w, (size_t)n * sizeof(*w));
 	bench_unmap(set, (size_t)n * sizeof(*set));
 	snprintf(r.workload, sizeof(r.workload), "%s-%ld",
 		 medium ? "medium" : "private", nthreads);
-	bench_extra(&r, "slots_per_thread=%u min=%d max=%d", nslots,
-		    medium ? MB_MEDIUM_MIN : MB_PRIV_MIN, MB_PRIV_MAX);
+	bench_extra(&r, "slots_per_thread=%u min=%d max=%d shared_lines=%u",
+		    nslots, medium ? MB_MEDIUM_MIN : MB_PRIV_MIN, MB_PRIV_MAX,
+		    shared);
 	bench_report(&r);
 	return 0;
 }
