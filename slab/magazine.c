@@ -265,6 +265,15 @@ static struct kmem_magazine *depot_pop_empty(struct kmem_cache *r)
  */
 #define DEPOT_NOBODY 0		/* no thread id is 0 */
 
+/*
+ * Threads that have exited.  A reusing filler's magazine that went in
+ * before the latest exit may be an exited thread's, which will never take
+ * it back: it is handed to anyone (depot_pop_full()).  One count for all
+ * threads: a program whose threads come and go hands its magazines round
+ * as before the surplus rule; one whose threads stay keeps the rule.
+ */
+static unsigned int depot_exits;
+
 static int depot_owner(void)
 {
 	if (slab_percpu)
@@ -292,6 +301,7 @@ static unsigned long depot_push_full(struct kmem_cache *r,
 	m->stamp = kmem_now_ms();
 	m->owner = flush ? DEPOT_NOBODY : depot_owner();
 	m->filler = reuses ? kmem_gettid() : DEPOT_NOBODY;
+	m->exits = __atomic_load_n(&depot_exits, __ATOMIC_RELAXED);
 	list_add(&m->list, &r->depot_full);
 	WRITE_ONCE(r->depot_nr_full, r->depot_nr_full + 1);	/* read by reclaim */
 	depot_bytes_add(r, 1);
@@ -304,7 +314,8 @@ static unsigned long depot_push_full(struct kmem_cache *r,
  * Its objects were last written by this thread (its frees wrote the free
  * marker in each), so handing them out costs no cross-core transfer; a
  * magazine filled on the other core costs one per object.  Failing that,
- * one the thread put in on another CPU, or nobody's.
+ * one the thread put in on another CPU, or nobody's, or one whose filler
+ * may have exited since.
  *
  * Another's magazine, put in by a thread that reuses its own, is handed
  * over only from a surplus, when the depot holds DEPOT_SURPLUS full
@@ -324,13 +335,15 @@ static struct kmem_magazine *depot_pop_full(struct kmem_cache *r)
 {
 	struct kmem_magazine *m, *pick = NULL, *mine = NULL;
 	int me = depot_owner(), tid = kmem_gettid(), seen = 0;
+	unsigned int exits = __atomic_load_n(&depot_exits, __ATOMIC_RELAXED);
 
 	list_for_each_entry(m, &r->depot_full, list) {
 		if (m->owner == me) {
 			pick = m;
 			break;
 		}
-		if (!mine && (m->filler == tid || m->filler == DEPOT_NOBODY))
+		if (!mine && (m->filler == tid || m->filler == DEPOT_NOBODY ||
+			      m->exits != exits))
 			mine = m;
 		if (++seen == DEPOT_AFFINITY)
 			break;
@@ -1350,12 +1363,14 @@ void magazine_cpu_for_each(kmem_thread_visit_fn fn, void *arg)
  *
  * The thread that took them did not survive fork(): they are reset to
  * unused, their magazines abandoned like an orphaned thread's (at most
- * two per slot).
+ * two per slot).  Nor did the parent's other threads: the depots count
+ * them as exited (depot_exits).
  */
 void magazine_fork_child(void)
 {
 	struct slab_thread *st;
 
+	__atomic_fetch_add(&depot_exits, 1, __ATOMIC_RELAXED);
 	if (!slab_percpu)
 		return;
 	for_each_cpu_block(cpu, st) {
@@ -1637,6 +1652,7 @@ static void slab_thread_exit(void *part)
 	struct slab_ext *ext[ARRAY_SIZE(st->ext)];
 
 	kmem_tls_slab = &slab_thread_none;
+	__atomic_fetch_add(&depot_exits, 1, __ATOMIC_RELAXED);
 	kmem_thread_lock();
 	for (unsigned int id = 0; id < KMEM_STATS_MAX_CACHES; id++) {
 		struct magazine_slot *c;

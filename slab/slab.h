@@ -107,6 +107,8 @@ struct kmem_magazine {
 	int filler;			/* depot_full: the thread that put it in
 					 * and takes full ones back, or 0
 					 * (DEPOT_NOBODY: anyone may take it) */
+	unsigned int exits;		/* depot_full: depot_exits when it went
+					 * in */
 	void *round[];
 };
 
