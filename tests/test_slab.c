@@ -1615,16 +1615,40 @@ static void surplus_free_until(struct depot_surplus *p, unsigned long objs)
 	ck_assert_uint_eq(surplus_depot(), objs);
 }
 
-static void *depot_surplus_b(void *arg)
+/*
+ * B (on a second simulated CPU) becomes a reuser: it puts one full
+ * magazine in the depot, takes it back, and puts one in again.
+ */
+static void surplus_reuser(struct depot_surplus *p)
 {
-	struct depot_surplus *p = arg;
-
 	p->pinned_b = !slab_percpu || pin_to(p->cpu);
 	slab_set_cpu_bias(kmem_nr_cpu_ids);	/* 0 per-thread: unused */
 	surplus_alloc_until(p, ~0UL, 640);
 	surplus_free_until(p, 128);
 	surplus_alloc_until(p, 0, 512);		/* takes its own back */
 	surplus_free_until(p, 128);
+}
+
+/*
+ * Allocate @n objects of @s into @out from a third simulated CPU (per
+ * thread: the calling thread).  Return: false if it could not be pinned.
+ */
+static bool alloc_on_third_cpu(struct kmem_cache *s, int cpu, void **out,
+			       int n)
+{
+	bool pinned = !slab_percpu || pin_to(cpu);
+
+	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);	/* 0 per-thread: unused */
+	for (int i = 0; i < n; i++)
+		out[i] = kmem_cache_alloc(s, GFP_KERNEL);
+	return pinned;
+}
+
+static void *depot_surplus_b(void *arg)
+{
+	struct depot_surplus *p = arg;
+
+	surplus_reuser(p);
 	pthread_barrier_wait(&p->step);
 	pthread_barrier_wait(&p->step);		/* A allocated 128 */
 	surplus_free_until(p, 3 * 128);
@@ -1644,18 +1668,34 @@ static unsigned int count_in(void **objs, int n, void **set, size_t k)
 	return found;
 }
 
+/* The cache and the CPU of the depot-surplus tests. */
+static void surplus_setup(struct depot_surplus *p)
+{
+	kmem_init();	/* the mode is chosen at start-up */
+	p->cpu = sched_getcpu();
+	kmem_config.decay_ms = 600000;	/* the reaper leaves the depot be */
+	p->s = kmem_cache_create("depot-surplus", 64, 0, SLAB_NO_MERGE, NULL);
+	ck_assert_uint_eq(p->s->magsize, 128);
+	ck_assert_uint_lt(p->s->id, KMEM_SLOTS_INLINE);	/* slot_reuses() */
+}
+
+/* Free A's @n objects and what B still holds; the slabs must add up. */
+static void surplus_teardown(struct depot_surplus *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		kmem_cache_free(p->s, p->a[i]);
+	while (p->nr_held)
+		kmem_cache_free(p->s, p->held[--p->nr_held]);
+	ck_assert_int_eq(slab_validate(p->s), 0);
+}
+
 START_TEST(test_depot_hands_over_only_a_surplus)
 {
 	static struct depot_surplus p;
 	unsigned int first, later;
 	pthread_t ta, tb;
 
-	kmem_init();	/* the mode is chosen at start-up */
-	p.cpu = sched_getcpu();
-	kmem_config.decay_ms = 600000;	/* the reaper leaves the depot be */
-	p.s = kmem_cache_create("depot-surplus", 64, 0, SLAB_NO_MERGE, NULL);
-	ck_assert_uint_eq(p.s->magsize, 128);
-	ck_assert_uint_lt(p.s->id, KMEM_SLOTS_INLINE);	/* slot_reuses() */
+	surplus_setup(&p);
 	pthread_barrier_init(&p.step, NULL, 2);
 	pthread_create(&ta, NULL, depot_surplus_a, &p);
 	pthread_create(&tb, NULL, depot_surplus_b, &p);
@@ -1672,11 +1712,7 @@ START_TEST(test_depot_hands_over_only_a_surplus)
 	ck_assert_msg(later >= 128,
 		      "only %u of A's next 256 objects came from B's surplus",
 		      later);
-	for (int i = 0; i < 384; i++)
-		kmem_cache_free(p.s, p.a[i]);
-	while (p.nr_held)
-		kmem_cache_free(p.s, p.held[--p.nr_held]);
-	ck_assert_int_eq(slab_validate(p.s), 0);
+	surplus_teardown(&p, 384);
 	pthread_barrier_destroy(&p.step);
 	kmem_cache_destroy(p.s);
 }
@@ -1695,14 +1731,7 @@ END_TEST
  */
 static void *depot_reuser_exits(void *arg)
 {
-	struct depot_surplus *p = arg;
-
-	p->pinned_b = !slab_percpu || pin_to(p->cpu);
-	slab_set_cpu_bias(kmem_nr_cpu_ids);	/* 0 per-thread: unused */
-	surplus_alloc_until(p, ~0UL, 640);
-	surplus_free_until(p, 128);
-	surplus_alloc_until(p, 0, 512);		/* takes its own back */
-	surplus_free_until(p, 128);
+	surplus_reuser(arg);
 	return NULL;
 }
 
@@ -1710,10 +1739,7 @@ static void *depot_after_exit(void *arg)
 {
 	struct depot_surplus *p = arg;
 
-	p->pinned_a = !slab_percpu || pin_to(p->cpu);
-	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);	/* 0 per-thread: unused */
-	for (int i = 0; i < 144; i++)
-		p->a[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	p->pinned_a = alloc_on_third_cpu(p->s, p->cpu, p->a, 144);
 	return NULL;
 }
 
@@ -1723,12 +1749,7 @@ START_TEST(test_depot_gives_exited_reusers_magazine)
 	unsigned int got;
 	pthread_t t;
 
-	kmem_init();	/* the mode is chosen at start-up */
-	p.cpu = sched_getcpu();
-	kmem_config.decay_ms = 600000;	/* the reaper leaves the depot be */
-	p.s = kmem_cache_create("depot-surplus", 64, 0, SLAB_NO_MERGE, NULL);
-	ck_assert_uint_eq(p.s->magsize, 128);
-	ck_assert_uint_lt(p.s->id, KMEM_SLOTS_INLINE);	/* slot_reuses() */
+	surplus_setup(&p);
 	pthread_create(&t, NULL, depot_reuser_exits, &p);
 	pthread_join(t, NULL);
 	/* Its exit put no full magazine in (a full one would be nobody's). */
@@ -1744,11 +1765,7 @@ START_TEST(test_depot_gives_exited_reusers_magazine)
 	ck_assert_msg(got >= 128,
 		      "only %u of 144 objects came from the magazine of a "
 		      "thread that exited", got);
-	for (int i = 0; i < 144; i++)
-		kmem_cache_free(p.s, p.a[i]);
-	while (p.nr_held)
-		kmem_cache_free(p.s, p.held[--p.nr_held]);
-	ck_assert_int_eq(slab_validate(p.s), 0);
+	surplus_teardown(&p, 144);
 	kmem_cache_destroy(p.s);
 }
 END_TEST
@@ -1794,10 +1811,7 @@ static void *alloc_after_flush(void *arg)
 {
 	struct flushed_mag *f = arg;
 
-	f->pinned_again = !slab_percpu || pin_to(f->cpu);
-	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);	/* 0 per-thread: unused */
-	for (int i = 0; i < 144; i++)
-		f->again[i] = kmem_cache_alloc(f->s, GFP_KERNEL);
+	f->pinned_again = alloc_on_third_cpu(f->s, f->cpu, f->again, 144);
 	if (!f->flush)
 		pthread_barrier_wait(&f->done);
 	return NULL;
