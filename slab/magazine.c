@@ -285,21 +285,19 @@ static int depot_owner(void)
 /*
  * Full magazines are stamped as they go in and stacked newest first, so
  * the ones nobody took for the decay time are a tail (magazine_depot_trim).
- * @flush: a flush puts @m in (owner and filler nobody); @reuses: the
- * calling thread takes full magazines back (slot_reuses()), so it is the
- * filler.
+ * @reuses: the calling thread takes full magazines back (slot_reuses()),
+ * so it is the filler; a flush's or a consumer's magazine is nobody's.
  *
  * Return: when this one expires if the depot was empty (the caller kicks
  * the reaper with it once the lock is dropped), else 0.
  */
 static unsigned long depot_push_full(struct kmem_cache *r,
-				     struct kmem_magazine *m, bool flush,
-				     bool reuses)
+				     struct kmem_magazine *m, bool reuses)
 {
 	bool was_empty = list_empty(&r->depot_full);
 
 	m->stamp = kmem_now_ms();
-	m->owner = flush ? DEPOT_NOBODY : depot_owner();
+	m->owner = depot_owner();
 	m->filler = reuses ? kmem_gettid() : DEPOT_NOBODY;
 	m->exits = __atomic_load_n(&depot_exits, __ATOMIC_RELAXED);
 	list_add(&m->list, &r->depot_full);
@@ -1023,7 +1021,7 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 			obj = magazine_alloc(r, &t, slot_block(r, c), gfp,
 					     caller);
 		percpu_put(c, &t);
-		percpu_gc((struct slab_thread *)((char *)c - r->slot_off));
+		percpu_gc(slot_block(r, c));
 		slab_tsan_acquire(obj);
 		return obj;
 	}
@@ -1070,7 +1068,7 @@ static void magazine_free(struct kmem_cache *r, struct magazine_slot *c,
 		kmem_mutex_lock(&r->lock);
 	}
 	if (empty) {
-		due = depot_push_full(r, mag_of(c->previous), false,
+		due = depot_push_full(r, mag_of(c->previous),
 				      slot_reuses(st, r));
 		slot_set_previous(c, empty->round, 0);
 		empty = NULL;
@@ -1112,7 +1110,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 		else
 			magazine_free(r, &t, slot_block(r, c), obj);
 		percpu_put(c, &t);
-		percpu_gc((struct slab_thread *)((char *)c - r->slot_off));
+		percpu_gc(slot_block(r, c));
 		return;
 	}
 	c = slow_slot(r, false);
@@ -1164,7 +1162,7 @@ static void flush_slot(struct kmem_cache *r, struct magazine_slot *c,
 		m = mag_of(mags[i]);
 		if (rounds[i] == r->magsize && !(r->cflags & CF_DYING) &&
 		    !depot_over_budget(r)) {
-			d = depot_push_full(r, m, true, false);
+			d = depot_push_full(r, m, false);
 			due = due ?: d;
 			continue;
 		}

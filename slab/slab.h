@@ -102,8 +102,7 @@ struct kmem_magazine {
 	struct list_head list;		/* depot_full or depot_empty */
 	unsigned long stamp;		/* depot_full: kmem_now_ms() it went in */
 	int owner;			/* depot_full: the thread that filled it,
-					 * or -1 - its CPU (depot_owner());
-					 * 0: a flush put it in */
+					 * or -1 - its CPU (depot_owner()) */
 	int filler;			/* depot_full: the thread that put it in
 					 * and takes full ones back, or 0
 					 * (DEPOT_NOBODY: anyone may take it) */
