@@ -919,6 +919,56 @@ static void swap_mags(struct magazine_slot *c)
 	slot_set_previous(c, m, n);
 }
 
+/* The cache line a CPU writes as a whole (x86-64, and aarch64's L1). */
+#define LINE_BYTES	64
+
+/*
+ * rounds_in_address_order - order a magazine the slabs filled for popping
+ * @round:  the objects as slab_take_objects() put them: slab by slab,
+ *          each slab's in address order
+ * @n:      how many (at most 128: magazine_size_for())
+ * @stride: the distance between two objects of a slab (s->size)
+ *
+ * Pops take the last round first.  The objects go out lowest address
+ * first, as from a new slab's free list in the kernel's SLUB: objects
+ * allocated one after another lie one after another, going forwards, and
+ * a program that frees or walks them in the order it allocated them reads
+ * memory forwards, which the CPU's prefetchers follow (`malloc_bench
+ * batch`, a million 64-byte blocks allocated, then freed in order, ran
+ * 1.4x as fast as when they went out highest first: performance.md,
+ * "Objects in address order").  Except: a run of objects that starts
+ * inside a cache line shares that line with what lies below it, an object
+ * another thread may own and write, or the slab's header, which every
+ * take and put writes.  The objects starting on that line go out last,
+ * so that a thread's first objects are not on a line another writes (the
+ * passive false sharing test_remote_free_not_handed_back checks).  Full
+ * magazines from the depot are what a thread freed, in the order it freed
+ * them.
+ */
+static void rounds_in_address_order(void **round, unsigned int n,
+				    unsigned int stride)
+{
+	void *first[128], *last[128];
+	unsigned long shared = 0;	/* the line a run shares, or 0 */
+	unsigned int nf = 0, nl = 0, i;
+
+	VM_BUG_ON(n > 128);
+	for (i = 0; i < n; i++) {
+		unsigned long a = (unsigned long)round[i];
+
+		if (!i || a != (unsigned long)round[i - 1] + stride)
+			shared = a % LINE_BYTES ? a & ~(LINE_BYTES - 1UL) : 0;
+		if (shared && (a & ~(LINE_BYTES - 1UL)) == shared)
+			last[nl++] = round[i];
+		else
+			first[nf++] = round[i];
+	}
+	for (i = 0; i < nf; i++)
+		round[n - 1 - i] = first[i];
+	for (i = 0; i < nl; i++)
+		round[nl - 1 - i] = last[i];
+}
+
 /* slab_alloc_slow() with a slot: refill it, then allocate. */
 static void *magazine_alloc(struct kmem_cache *r, struct magazine_slot *c,
 			    struct slab_thread *st, gfp_t gfp,
@@ -993,6 +1043,7 @@ static void *magazine_alloc(struct kmem_cache *r, struct magazine_slot *c,
 		swap_mags(c);	/* out of memory: what this thread freed */
 		goto pop;
 	}
+	rounds_in_address_order(c->loaded, n, r->size);
 	slot_set_loaded(c, c->loaded, n);
 pop:
 	return c->loaded[--c->rounds];

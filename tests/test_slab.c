@@ -2328,6 +2328,72 @@ START_TEST(test_percpu_offline_cpu_drained)
 }
 END_TEST
 
+/* ---- Address order ---------------------------------------------------- */
+
+enum { ORDER_OBJS = 16 + 4 * 128 };	/* the warm-up, then four refills */
+
+struct order_run {
+	struct kmem_cache *s;
+	char *o[ORDER_OBJS];
+	bool pinned;
+};
+
+static void *order_thread(void *arg)
+{
+	struct order_run *r = arg;
+
+	r->pinned = pin_to(sched_getcpu());
+	for (int i = 0; i < ORDER_OBJS; i++)
+		r->o[i] = kmem_cache_alloc(r->s, GFP_KERNEL);
+	return NULL;
+}
+
+/*
+ * Issue 14 (batch): a magazine filled from the slabs hands its objects
+ * out lowest address first, as a new slab's free list does in the
+ * kernel's SLUB.  Objects allocated one after another then lie one after
+ * another in memory, and a program that frees or walks them in the order
+ * it allocated them goes forwards through memory, which the CPU's
+ * prefetchers follow.  Handed out from the top of the array the slabs
+ * filled, they came highest address first.  Pinned, so that the refills
+ * are one CPU's; pairs on different pages (another slab, a KFENCE sample)
+ * are not compared.  Those that share a cache line with what lies below
+ * their run go last (test_remote_free_not_handed_back says why).
+ */
+START_TEST(test_refill_hands_out_in_address_order)
+{
+	static struct order_run r;
+	unsigned int same = 0, down = 0;
+	pthread_t t;
+
+	r.s = kmem_cache_create("ascending", 64, 0, SLAB_NO_MERGE, NULL);
+	pthread_create(&t, NULL, order_thread, &r);
+	pthread_join(t, NULL);
+	ck_assert(r.pinned);
+	for (int i = 1; i < ORDER_OBJS; i++) {
+		if (((unsigned long)r.o[i] ^ (unsigned long)r.o[i - 1]) >=
+		    PAGE_SIZE)
+			continue;
+		same++;
+		down += r.o[i] < r.o[i - 1];
+	}
+	ck_assert_msg(same >= ORDER_OBJS / 2,
+		      "only %u of %d consecutive objects shared a page", same,
+		      ORDER_OBJS - 1);
+	/*
+	 * Out of order only the objects that share a line with what lies
+	 * below their run, here a slab's header: one per slab or so, where
+	 * the order of before had all but one of each refill's 128.
+	 */
+	ck_assert_msg(down <= ORDER_OBJS / 32,
+		      "%u of %u consecutive objects on one page came at a lower address",
+		      down, same);
+	for (int i = 0; i < ORDER_OBJS; i++)
+		kmem_cache_free(r.s, r.o[i]);
+	kmem_cache_destroy(r.s);
+}
+END_TEST
+
 /*
  * Issue 14: a slot's working set is trimmed.  A thread on one (simulated)
  * CPU frees 200 objects of a cache it then stops using, and goes on with
@@ -2870,6 +2936,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_percpu_64_cpus);
 	tcase_add_test(tc, test_percpu_offline_cpu_drained);
 	tcase_add_test(tc, test_idle_slot_trimmed);
+	tcase_add_test(tc, test_refill_hands_out_in_address_order);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validate");
