@@ -953,6 +953,23 @@ static void rounds_in_address_order(void **round, unsigned int n,
 	unsigned int nf = 0, nl = 0, i;
 
 	VM_BUG_ON(n > 128);
+	/* Mostly every run starts a line: then the order is the reverse. */
+	for (i = 0; i < n; i++) {
+		unsigned long a = (unsigned long)round[i];
+
+		if ((!i || a != (unsigned long)round[i - 1] + stride) &&
+		    a % LINE_BYTES)
+			break;
+	}
+	if (i == n) {
+		for (unsigned int j = n - 1, k = 0; k < j; k++, j--) {
+			void *t = round[k];
+
+			round[k] = round[j];
+			round[j] = t;
+		}
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		unsigned long a = (unsigned long)round[i];
 

@@ -285,18 +285,21 @@ static unsigned int slab_take_from(struct kmem_cache *s, struct slab *slab,
 				   void **out, unsigned int want)
 {
 	unsigned int words = BITS_TO_LONGS(s->objects), n = 0, w;
+	char *first = slab_slot(s, slab, 0) + s->red_left;
 
 	for (w = slab->free_hint; w < words && n < want; w++) {
-		unsigned long freebits = ~slab->bitmap[w];
+		unsigned long freebits = ~slab->bitmap[w], took = 0;
 
+		/* The word's bits are set once, after its objects. */
 		while (freebits && n < want) {
-			unsigned int b = (unsigned int)__builtin_ctzl(freebits);
+			unsigned long bit = freebits & -freebits;
 
-			freebits &= freebits - 1;
-			slab->bitmap[w] |= 1UL << b;
-			out[n++] = slab_slot(s, slab, w * BITS_PER_LONG + b) +
-				   s->red_left;
+			freebits ^= bit;
+			took |= bit;
+			out[n++] = first + (size_t)(w * BITS_PER_LONG +
+						    __builtin_ctzl(bit)) * s->size;
 		}
+		slab->bitmap[w] |= took;
 		if (freebits)
 			break;
 	}
@@ -419,26 +422,32 @@ void slab_put_objects(struct kmem_cache *s, void **objs, unsigned int n,
 		      struct list_head *to_free)
 {
 	lock_assert_held(&s->lock);
-	for (unsigned int i = 0; i < n; i++) {
-		char *obj = objs[i];
-		struct slab *slab = obj_to_slab(s, obj);
+	for (unsigned int i = 0; i < n;) {
+		struct slab *slab = obj_to_slab(s, objs[i]);
+		char *first = slab->s_mem + s->red_left;
+		unsigned int k = 0;
 
-		slab_tsan_acquire(obj);	/* from a CPU's magazine (slab.h) */
-		unsigned long off = (unsigned long)(obj - s->red_left -
-						    slab->s_mem);
-		unsigned int idx = slab_slot_index(s, off);
-		unsigned int w = idx / BITS_PER_LONG;
-		unsigned long bit = 1UL << (idx % BITS_PER_LONG);
+		/* The objects of one slab in a row: its counts and list once. */
+		do {
+			char *obj = objs[i];
 
-		if (unlikely(!(slab->bitmap[w] & bit))) {
-			kmem_mutex_unlock(&s->lock);
-			slab_double_free(s, obj, "kmem_cache_free");
-		}
-		slab->bitmap[w] &= ~bit;
-		if (w < slab->free_hint)
-			slab->free_hint = w;
-		slab->inuse--;
-		s->active_objs--;
+			slab_tsan_acquire(obj);	/* from a CPU's magazine (slab.h) */
+			unsigned int idx = slab_slot_index(s,
+					(unsigned long)(obj - first));
+			unsigned int w = idx / BITS_PER_LONG;
+			unsigned long bit = 1UL << (idx % BITS_PER_LONG);
+
+			if (unlikely(!(slab->bitmap[w] & bit))) {
+				kmem_mutex_unlock(&s->lock);
+				slab_double_free(s, obj, "kmem_cache_free");
+			}
+			slab->bitmap[w] &= ~bit;
+			if (w < slab->free_hint)
+				slab->free_hint = w;
+			k++;
+		} while (++i < n && obj_to_slab(s, objs[i]) == slab);
+		slab->inuse -= k;
+		s->active_objs -= k;
 		if (slab->inuse == 0) {
 			slab_set_list(s, slab, SLAB_FREE_LIST);
 			if (s->nr_free_slabs > SLAB_MIN_PARTIAL)
