@@ -4,7 +4,8 @@
  * CPU time, peak RSS and page faults of the child, from wait4().
  *
  * Usage: bench_exec [-t SECONDS] [-o FILE] [-i FILE] [-e FILE] [-r FILE]
- *                   [-C DIR] [--] PROGRAM [ARG...]
+ *                   [-C DIR] [-E NAME=VALUE]... [-U NAME]... [-a CPUS]
+ *                   [--] PROGRAM [ARG...]
  *
  *   -t SECONDS  kill the command (its whole process group) after this long
  *   -i FILE     its standard input (default: /dev/null)
@@ -12,6 +13,10 @@
  *   -e FILE     its standard error (default: inherited)
  *   -C DIR      its working directory
  *   -r FILE     where the result line goes (default: standard output)
+ *   -E NAME=VAL set NAME in the command's environment (repeatable)
+ *   -U NAME     remove NAME from the command's environment (repeatable)
+ *   -a CPUS     run the command on these CPUs only: a list such as 0 or
+ *               0,1 or 0-3 (as taskset -c takes it)
  *
  * The result is one line of key=value pairs:
  *
@@ -21,8 +26,13 @@
  * status is exit-N, signal-N or timeout.  The figures are the child's own
  * (getrusage of a reaped child covers the descendants it reaped itself: a
  * compiler driver's cc1 and as), so LD_PRELOAD and the like belong in the
- * child's environment, e.g. "bench_exec env LD_PRELOAD=... prog", and
- * never in this program's.  bench/run.sh runs every measurement through it.
+ * child's environment, never in this program's.  Give them with -E and -U
+ * (and the CPUs with -a), not as "env LD_PRELOAD=... prog" or "taskset":
+ * the child is one process from fork to exit, and its figures would count
+ * every program it ran before exec'ing the measured one.  env alone added
+ * about 60 page faults and a millisecond to every run, which in a run of
+ * a hundred faults is half the figure.  bench/run.sh runs every
+ * measurement through it.
  *
  * Exit status: 0 when the result line was written (whatever the command
  * did), 2 on a usage error or when the command could not be started.
@@ -32,8 +42,10 @@
 #endif
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +66,8 @@ static void on_alarm(int sig)
 static void usage(FILE *out)
 {
 	fputs("usage: bench_exec [-t SECONDS] [-i FILE] [-o FILE] [-e FILE] [-C DIR]\n"
-	      "                  [-r RESULT_FILE] [--] PROGRAM [ARG...]\n"
+	      "                  [-r RESULT_FILE] [-E NAME=VALUE]... [-U NAME]...\n"
+	      "                  [-a CPUS] [--] PROGRAM [ARG...]\n"
 	      "Runs PROGRAM and prints: status= wall_s= user_s= sys_s= maxrss_kb= minflt= majflt=\n",
 	      out);
 }
@@ -82,6 +95,71 @@ static void redirect(const char *path, int fd, int flags)
 		close(f);
 }
 
+/*
+ * parse_cpus - a CPU list as taskset -c takes it ("0", "0,2", "0-3,6")
+ * into @set.  Return: 0, or -1 when @list is not one.
+ */
+static int parse_cpus(const char *list, cpu_set_t *set)
+{
+	const char *p = list;
+
+	CPU_ZERO(set);
+	for (;;) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			return -1;
+		lo = hi = strtoul(p, &end, 10);
+		p = end;
+		if (*p == '-') {
+			if (p[1] < '0' || p[1] > '9')
+				return -1;
+			hi = strtoul(p + 1, &end, 10);
+			p = end;
+		}
+		if (lo > hi || hi >= CPU_SETSIZE)
+			return -1;
+		for (; lo <= hi; lo++)
+			CPU_SET(lo, set);
+		if (!*p)
+			return 0;
+		if (*p++ != ',')
+			return -1;
+	}
+}
+
+/*
+ * In the child: the environment edits of -E and -U, in their order (@edits
+ * holds "-ENAME=VALUE" or "-UNAME" as the option letter and its argument).
+ */
+static void apply_env(char **edits, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const char *arg = edits[i] + 1;
+		int bad;
+
+		if (edits[i][0] == 'U') {
+			bad = unsetenv(arg);
+		} else {
+			const char *eq = strchr(arg, '=');
+			char name[256];
+
+			bad = !eq || eq == arg || (size_t)(eq - arg) >= sizeof(name);
+			if (!bad) {
+				memcpy(name, arg, (size_t)(eq - arg));
+				name[eq - arg] = '\0';
+				bad = setenv(name, eq + 1, 1);
+			}
+		}
+		if (bad) {
+			fprintf(stderr, "bench_exec: -%c %s: cannot set the environment\n",
+				edits[i][0], arg);
+			_exit(127);
+		}
+	}
+}
+
 static double tv_s(const struct timeval *tv)
 {
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
@@ -94,7 +172,10 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	struct sigaction sa;
 	struct itimerval it;
-	char status[32];
+	char status[32], **edits;
+	cpu_set_t cpus;
+	bool pin = false;
+	int nedits = 0;
 	double limit = 0;
 	struct rusage ru;
 	FILE *rf = stdout;
@@ -102,8 +183,35 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int c, st;
 
-	while ((c = getopt(argc, argv, "+t:i:o:e:C:r:h")) != -1) {
+	edits = calloc((size_t)argc, sizeof(*edits));
+	if (!edits)
+		die("calloc", NULL);
+	while ((c = getopt(argc, argv, "+t:i:o:e:C:r:E:U:a:h")) != -1) {
 		switch (c) {
+		case 'E':
+		case 'U':
+			if ((c == 'E' && (!strchr(optarg, '=') || *optarg == '=')) ||
+			    (c == 'U' && (!*optarg || strchr(optarg, '=')))) {
+				fprintf(stderr, "bench_exec: bad -%c '%s'\n", c,
+					optarg);
+				return 2;
+			}
+			/* The letter in front of the argument (argv is ours). */
+			edits[nedits] = malloc(strlen(optarg) + 2);
+			if (!edits[nedits])
+				die("malloc", NULL);
+			edits[nedits][0] = (char)c;
+			strcpy(edits[nedits] + 1, optarg);
+			nedits++;
+			break;
+		case 'a':
+			if (parse_cpus(optarg, &cpus)) {
+				fprintf(stderr, "bench_exec: bad -a '%s'\n",
+					optarg);
+				return 2;
+			}
+			pin = true;
+			break;
 		case 't':
 			errno = 0;
 			limit = strtod(optarg, &end);
@@ -159,6 +267,11 @@ int main(int argc, char **argv)
 		redirect(in, STDIN_FILENO, O_RDONLY);
 		redirect(out, STDOUT_FILENO, O_WRONLY | O_CREAT | O_TRUNC);
 		redirect(err, STDERR_FILENO, O_WRONLY | O_CREAT | O_TRUNC);
+		if (pin && sched_setaffinity(0, sizeof(cpus), &cpus)) {
+			fprintf(stderr, "bench_exec: -a: %s\n", strerror(errno));
+			_exit(127);
+		}
+		apply_env(edits, nedits);
 		if (dir && chdir(dir)) {
 			fprintf(stderr, "bench_exec: cd %s: %s\n", dir,
 				strerror(errno));

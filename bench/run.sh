@@ -88,7 +88,7 @@ options:
                        larson, xmalloc, rptest, alloctest
                        (default: $scaling_threads)
   -s FACTOR            scale every run's duration or work (default: $scale)
-  --cpus LIST          run everything on these CPUs (taskset -c LIST), e.g.
+  --cpus LIST          run everything on these CPUs (a list as taskset -c takes), e.g.
                        --cpus 0 for two threads sharing one core
   --timeout SECONDS    kill a run after this long, times -s when that is
                        above 1 (default: $timeout_s)
@@ -227,10 +227,6 @@ if grep -qs '^KMEM_DEBUG_LEVEL:STRING=[12]' "$build_dir/CMakeCache.txt"; then
 	note "warning: $build_dir has KMEM_DEBUG_LEVEL above 0; kmem's figures include its checks"
 fi
 command -v python3 >/dev/null || die "python3 is needed to print the table"
-if [[ -n $cpus ]]; then
-	command -v taskset >/dev/null || die "--cpus needs taskset (util-linux)"
-	taskset -c "$cpus" true 2>/dev/null || die "--cpus: cannot run on CPUs '$cpus'"
-fi
 # a longer run may take longer
 timeout_s=$(awk -v t="$timeout_s" -v s="$scale" 'BEGIN { printf "%d", (s > 1) ? t * s + 1 : t }')
 
@@ -239,6 +235,12 @@ slab_bench="$build_dir/bench/slab_bench"
 bench_exec="$build_dir/bench/bench_exec"
 [[ -x $malloc_bench ]] || die "no $malloc_bench: build the malloc_bench target"
 [[ -x $bench_exec ]] || die "no $bench_exec: build the bench_exec target"
+"$bench_exec" -r /dev/null -E KMEM_BENCH_CHECK=1 -- true 2>/dev/null ||
+	die "$bench_exec has no -E: rebuild the bench_exec target"
+if [[ -n $cpus ]]; then
+	"$bench_exec" -a "$cpus" -- true 2>/dev/null | grep -q '^status=exit-0 ' ||
+		die "--cpus: cannot run on CPUs '$cpus'"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmem-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -578,7 +580,7 @@ done
 	echo "# runs: $runs"
 	echo "# scale: $scale, threads: $threads, scaling threads: $scaling_threads"
 	if [[ -n $cpus ]]; then
-		echo "# cpus: $cpus (taskset)"
+		echo "# cpus: $cpus"
 	fi
 	versions=()
 	for a in "${allocs[@]}"; do
@@ -616,23 +618,26 @@ expected_lib() {
 
 # exec_job INDEX ALLOC - run job INDEX under ALLOC through bench_exec: its
 # output in $work/out, errors in $work/err, bench_exec's line in $work/res.
+# The environment and the CPUs are set by bench_exec itself (-E, -U, -a),
+# not by env or taskset in front of the program: the measured process runs
+# nothing else before it, so its faults and peak RSS are the program's own.
 exec_job() {
 	local i=$1 alloc=$2 lib input=/dev/null e
-	local -a args envs env_cmd=() scale_arg=()
+	local -a args envs exec_opts=() scale_arg=()
 	read -r -a args <<<"${job_args[$i]}"
 	lib=$(preload_path "$alloc")
 	if [[ -n $cpus ]]; then
-		env_cmd=(taskset -c "$cpus")
+		exec_opts=(-a "$cpus")
 	fi
 	if [[ -n $lib ]]; then
-		env_cmd+=(env "LD_PRELOAD=$lib")
+		exec_opts+=(-E "LD_PRELOAD=$lib")
 	else
-		env_cmd+=(env -u LD_PRELOAD)
+		exec_opts+=(-U LD_PRELOAD)
 	fi
 	if [[ ${job_env[$i]} != - ]]; then
 		IFS=, read -r -a envs <<<"${job_env[$i]}"
 		for e in "${envs[@]}"; do
-			env_cmd+=("$e")
+			exec_opts+=(-E "$e")
 		done
 	fi
 	[[ ${job_in[$i]} != - ]] && input=${job_in[$i]}
@@ -641,7 +646,7 @@ exec_job() {
 	esac
 	rm -f "$work/res"
 	"$bench_exec" -t "$timeout_s" -r "$work/res" -i "$input" \
-		-o "$work/out" -e "$work/err" -- "${env_cmd[@]}" \
+		-o "$work/out" -e "$work/err" "${exec_opts[@]}" -- \
 		"${job_prog[$i]}" "${scale_arg[@]}" "${args[@]}" 2>>"$work/exec.err" || true
 }
 
