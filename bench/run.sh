@@ -597,6 +597,12 @@ done
 		echo "# kmem: $kmem_note"
 	fi
 	echo "# load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	# What a page costs here: tables of different machines or days differ
+	# by this much before any allocator is involved (bench/page_cost.c).
+	if [[ -x $build_dir/bench/page_cost ]] &&
+		pc=$("$build_dir/bench/page_cost" 2>/dev/null); then
+		echo "# page cost, us per 4 KiB page written: ${pc#page_cost }"
+	fi
 } >"$raw"
 
 # preload_path NAME - absolute LD_PRELOAD value for NAME, or empty.
