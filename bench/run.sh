@@ -567,6 +567,16 @@ job_allocs() {
 
 # ---- running ----------------------------------------------------------------
 
+# page_cost LABEL - a header line with what writing a page costs here:
+# tables of different machines or days differ by this much before any
+# allocator is involved (bench/page_cost.c).  Nothing if it cannot run.
+page_cost() {
+	local pc
+	[[ -x $build_dir/bench/page_cost ]] || return 0
+	pc=$("$build_dir/bench/page_cost" 2>/dev/null) || return 0
+	echo "# $1, us per 4 KiB page written: ${pc#page_cost }"
+}
+
 raw="$work/raw"
 kmem_family=()
 for a in "${allocs[@]}"; do
@@ -597,12 +607,7 @@ done
 		echo "# kmem: $kmem_note"
 	fi
 	echo "# load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-	# What a page costs here: tables of different machines or days differ
-	# by this much before any allocator is involved (bench/page_cost.c).
-	if [[ -x $build_dir/bench/page_cost ]] &&
-		pc=$("$build_dir/bench/page_cost" 2>/dev/null); then
-		echo "# page cost, us per 4 KiB page written: ${pc#page_cost }"
-	fi
+	page_cost "page cost"
 } >"$raw"
 
 # preload_path NAME - absolute LD_PRELOAD value for NAME, or empty.
@@ -774,6 +779,7 @@ for ((rep = 1; rep <= runs; rep++)); do
 done
 {
 	echo "# load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	page_cost "page cost at end"
 	echo "# duration: $(($(date +%s) - t_start)) s"
 } >>"$raw"
 
