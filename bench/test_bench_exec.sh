@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# bench/test_bench_exec.sh BENCH_EXEC - bench_exec sets the measured
-# command's environment and CPUs itself, so that what it reports (page
-# faults, peak RSS, time) is that command's alone: a run through
+# bench/test_bench_exec.sh BENCH_EXEC PAGE_COST - bench_exec sets the
+# measured command's environment and CPUs itself, so that what it reports
+# (page faults, peak RSS, time) is that command's alone: a run through
 # "env VAR=... prog" counted env's own start-up too (about 60 faults).
-# Registered with ctest as bench_exec.
+# And page_cost, whose line run.sh puts above every table, prints its
+# three figures.  Registered with ctest as bench_exec.
 set -euo pipefail
 
-be=${1:?usage: test_bench_exec.sh BENCH_EXEC}
+be=${1:?usage: test_bench_exec.sh BENCH_EXEC PAGE_COST}
+pc=${2:?usage: test_bench_exec.sh BENCH_EXEC PAGE_COST}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 tmp=$(mktemp -d)
@@ -46,4 +48,15 @@ own=$(field minflt <"$tmp/own")
 viaenv=$(field minflt <"$tmp/env")
 [[ -n $own && -n $viaenv ]] || fail "no minflt in $(cat "$tmp/own" "$tmp/env")"
 ((own < viaenv)) || fail "true alone faulted $own pages, behind env $viaenv"
-echo "ok: environment, CPUs, bad options; true faulted $own pages alone, $viaenv behind env"
+
+# page_cost: one line of three figures (never compared with a
+# bound: they are the machine's, not kmem's); a bad size is refused.
+line=$("$pc" 4)
+[[ $line =~ ^page_cost\ first_touch_us=([0-9]+\.[0-9]+)\ moved_touch_us=([0-9]+\.[0-9]+)\ resident_touch_us=([0-9]+\.[0-9]+)$ ]] ||
+	fail "page_cost printed '$line'"
+for bad in 0 5000 x; do
+	rc=0
+	"$pc" "$bad" >/dev/null 2>&1 || rc=$?
+	[[ $rc == 2 ]] || fail "page_cost $bad: exit $rc, not 2"
+done
+echo "ok: environment, CPUs, bad options; true faulted $own pages alone, $viaenv behind env; $line"
