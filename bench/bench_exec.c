@@ -42,8 +42,8 @@
 #endif
 
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -130,31 +130,26 @@ static int parse_cpus(const char *list, cpu_set_t *set)
 }
 
 /*
- * In the child: the environment edits of -E and -U, in their order (@edits
- * holds "-ENAME=VALUE" or "-UNAME" as the option letter and its argument).
+ * In the child: the environment edits of -E and -U, in their order.  Each
+ * of @edits is the option's letter followed by its argument ("EA=1",
+ * "UB"), a copy of our own, which a -E splits at its '='.
  */
 static void apply_env(char **edits, int n)
 {
 	for (int i = 0; i < n; i++) {
-		const char *arg = edits[i] + 1;
+		char *arg = edits[i] + 1, *eq = strchr(arg, '=');
 		int bad;
 
 		if (edits[i][0] == 'U') {
 			bad = unsetenv(arg);
 		} else {
-			const char *eq = strchr(arg, '=');
-			char name[256];
-
-			bad = !eq || eq == arg || (size_t)(eq - arg) >= sizeof(name);
-			if (!bad) {
-				memcpy(name, arg, (size_t)(eq - arg));
-				name[eq - arg] = '\0';
-				bad = setenv(name, eq + 1, 1);
-			}
+			*eq = '\0';	/* checked when parsed: there is one */
+			bad = setenv(arg, eq + 1, 1);
+			*eq = '=';
 		}
 		if (bad) {
-			fprintf(stderr, "bench_exec: -%c %s: cannot set the environment\n",
-				edits[i][0], arg);
+			fprintf(stderr, "bench_exec: -%c %s: %s\n", edits[i][0],
+				arg, strerror(errno));
 			_exit(127);
 		}
 	}
@@ -196,7 +191,7 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			/* The letter in front of the argument (argv is ours). */
+			/* Applied in the child, in order: apply_env(). */
 			edits[nedits] = malloc(strlen(optarg) + 2);
 			if (!edits[nedits])
 				die("malloc", NULL);

@@ -77,11 +77,12 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 32;
+	char *end = NULL;
+	size_t mib = argc > 1 ? strtoul(argv[1], &end, 10) : 32;
 	size_t size = mib << 20, pages = size >> 12;
 	double first[ROUNDS], moved[ROUNDS], resident[ROUNDS];
 
-	if (!mib || mib > 4096) {
+	if (argc > 2 || (end && (end == argv[1] || *end)) || !mib || mib > 4096) {
 		fprintf(stderr, "usage: page_cost [MIB]   (1..4096, default 32)\n");
 		return 2;
 	}

@@ -88,8 +88,9 @@ options:
                        larson, xmalloc, rptest, alloctest
                        (default: $scaling_threads)
   -s FACTOR            scale every run's duration or work (default: $scale)
-  --cpus LIST          run everything on these CPUs (a list as taskset -c takes), e.g.
-                       --cpus 0 for two threads sharing one core
+  --cpus LIST          run everything on these CPUs (a list as taskset -c
+                       takes it), e.g. --cpus 0 for two threads sharing one
+                       core
   --timeout SECONDS    kill a run after this long, times -s when that is
                        above 1 (default: $timeout_s)
   --quick              a smoke check of everything: -n 1 -s 0.2

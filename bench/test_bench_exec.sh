@@ -54,7 +54,7 @@ viaenv=$(field minflt <"$tmp/env")
 line=$("$pc" 4)
 [[ $line =~ ^page_cost\ first_touch_us=([0-9]+\.[0-9]+)\ moved_touch_us=([0-9]+\.[0-9]+)\ resident_touch_us=([0-9]+\.[0-9]+)$ ]] ||
 	fail "page_cost printed '$line'"
-for bad in 0 5000 x; do
+for bad in 0 5000 x 4x; do
 	rc=0
 	"$pc" "$bad" >/dev/null 2>&1 || rc=$?
 	[[ $rc == 2 ]] || fail "page_cost $bad: exit $rc, not 2"
