@@ -23,6 +23,11 @@ out=$(FROM_PARENT=kept BENCH_GONE=1 "$be" -r "$tmp/res" -E BENCH_A=1 \
 [[ $out == "1|x=y|unset|unset|kept" ]] || fail "environment: got '$out'"
 grep -q '^status=exit-0 ' "$tmp/res" || fail "status: $(cat "$tmp/res")"
 
+# A name of any length (not cut to a buffer's size).
+long=$(printf 'BENCH_%0300d' 0)
+out=$("$be" -r "$tmp/res" -E "$long=long" -- printenv "$long")
+[[ $out == long ]] || fail "a 306-character name: got '$out', $(cat "$tmp/res")"
+
 # -a pins the command (taskset -c's list syntax).
 out=$("$be" -r "$tmp/res" -a 0 -- sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
 [[ $out == 0 ]] || fail "-a 0: the command ran on '$out'"
