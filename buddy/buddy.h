@@ -47,6 +47,7 @@ enum section_kind {
 	SECTION_BUDDY = 1,	/* pages managed by the zone */
 	SECTION_HUGE,		/* one allocation above the largest order */
 	SECTION_DESC,		/* arena of struct page arrays */
+	SECTION_HEAP,		/* an arena of the huge heap (huge_cache.c) */
 };
 
 /*
@@ -154,19 +155,14 @@ static __always_inline void set_page_type(struct page *p, unsigned char t)
  *
  * BUDDY: SECTION_SIZE bytes of pages, aligned to SECTION_SIZE, with their
  *        descriptors in @pages (a slot of a DESC section).
- * HUGE:  one large allocation, mapped alone, aligned to SECTION_SIZE; the
- *        table points every window it covers here.
+ * HUGE:  one large allocation: a mapping of its own, aligned to
+ *        SECTION_SIZE (the table points every window it covers here), or
+ *        an extent of a heap arena (@arena set: a block, or free space).
+ * HEAP:  an arena of the huge heap (huge_cache.c), in the table; its
+ *        extents, in address order, hang from @heap_node.
  * DESC:  SECTION_SIZE of address space holding descriptor arrays; slot k
  *        belongs to @owners[k].  Lets virt_to_page's inverse be checked.
  */
-/*
- * A HUGE mapping built from several (huge_cache.c's gathering) is several
- * of the kernel's VMAs, and one mremap moves or grows a range inside one
- * VMA only; section.c moves such a mapping seam by seam.  At most this
- * many seams: a mapping with no room left takes no more pages in.
- */
-#define HUGE_SEAMS	32
-
 struct kmem_section {
 	unsigned long base;		/* first byte */
 	unsigned long size;		/* bytes covered */
@@ -178,12 +174,12 @@ struct kmem_section {
 	struct list_head node;		/* zone->sections / huge list */
 	size_t huge_size;		/* HUGE: bytes asked for */
 	unsigned long huge_align;	/* HUGE: alignment asked for */
-	unsigned long cached_at;	/* HUGE, retained: freed at (ms) */
-	bool pages_only;		/* HUGE, retained: a cut tail left in
-					 * place, off the section alignment: it
-					 * only gives its pages to another */
-	unsigned int nr_seams;		/* HUGE: VMA boundaries inside, and */
-	unsigned int seam[HUGE_SEAMS];	/* their offsets in pages, ascending */
+	unsigned long cached_at;	/* HUGE extent, free: freed at (ms) */
+	struct kmem_section *arena;	/* HUGE: its heap arena (NULL: a
+					 * mapping of its own) */
+	struct list_head heap_node;	/* HUGE extent: its arena's extents in
+					 * address order; HEAP: their head */
+	unsigned int heap_state;	/* HUGE extent: enum heap_state */
 	struct kmem_section *desc;	/* BUDDY: DESC section holding @pages */
 	struct kmem_section **owners;	/* DESC: owner of each slot */
 };
@@ -334,15 +330,12 @@ struct huge_stats {
 	unsigned long nr_cached;
 };
 void section_huge_stats(struct huge_stats *hs);
-void section_huge_retire(struct kmem_section *sec);
-void section_huge_revive(struct kmem_section *sec, size_t size, size_t align);
-void section_huge_destroy(struct kmem_section *sec);
-bool section_huge_refit(struct kmem_section *sec, size_t bytes);
-bool section_huge_rehome(struct kmem_section *sec, size_t bytes);
-struct kmem_section *section_huge_cut(struct kmem_section *sec, size_t bytes);
-size_t section_huge_graft(struct kmem_section *dst, size_t off,
-			  struct kmem_section *src, size_t n);
 bool section_huge_move(struct kmem_section *sec, size_t new_size);
+struct kmem_section *section_desc_get(void);
+void section_desc_put(struct kmem_section *sec);
+struct kmem_section *section_heap_register(unsigned long base, size_t size);
+void section_huge_count(long bytes, long nr);
+void section_huge_set_kept(unsigned long bytes, unsigned long nr);
 
 /* buddy/huge_cache.c */
 struct kmem_section *huge_cache_get(size_t size, size_t align,
@@ -351,6 +344,12 @@ bool huge_cache_holds(size_t bytes);
 struct kmem_section *huge_cache_get_kept(size_t size, size_t align,
 					 size_t *dirty);
 void huge_cache_put(struct kmem_section *sec);
+struct kmem_section *huge_heap_block(struct kmem_section *arena,
+				     unsigned long a, const char **why,
+				     bool *freed);
+bool huge_cache_resize(struct kmem_section *sec, size_t new_size);
+struct kmem_section *huge_cache_move(struct kmem_section *sec,
+				     size_t new_size);
 void huge_cache_drain(void);
 void huge_cache_reap(unsigned long now, unsigned long *next);
 void huge_cache_init(void);

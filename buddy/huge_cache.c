@@ -1,49 +1,296 @@
 // SPDX-License-Identifier: MIT
 /*
- * buddy/huge_cache.c - freed mappings of their own, kept for reuse.
+ * buddy/huge_cache.c - the huge heap: blocks above the largest buddy block
+ * (4 MiB), cut from arenas of address space and reused where they lie.
  *
- * An allocation above the largest buddy block (4 MiB) is a mapping of
- * its own (section.c).  Unmapped on free, every such allocation paid the
- * page faults of all its pages again: 500 replacements of 5-25 MiB
- * buffers (bench's `large`) took 1.9 M faults and 5x glibc's time,
- * whose dynamic mmap threshold moves such sizes into its reused heap.
+ * Unmapped on free, every huge allocation paid the page faults of all its
+ * pages again (500 replacements of 5-25 MiB buffers, bench's `large`: 1.9
+ * M faults).  Kept as mappings of their own, a request no kept mapping
+ * held was built by moving kept pages into a new range with mremap; on a
+ * machine whose hypervisor shadows the page tables a moved page costs
+ * half a page fault (bench/page_cost), and `large` ran at 3x tcmalloc's
+ * time.  So huge blocks now live in a heap, as tcmalloc's page heap and
+ * glibc's main heap keep theirs:
  *
- * So a freed mapping is retired instead (it leaves the page table, so a
- * pointer into it is foreign again, and the live counts) and kept here,
- * resident, newest first, up to kmem_config.huge_retain bytes
- * (KMEM_HUGE_RETAIN_MB, 64 MiB by default; beyond, the oldest go).  Like a
- * free max-order block of the zone it goes back to the OS after
- * kmem_config.decay_ms (KMEM_DECAY_MS) unused, by the reaper in an idle
- * process (a reaper hook; the reaper is started by the first huge
- * allocation), by the allocation and free paths in a busy one, and at
- * once on kmem_shrink_all() and malloc_trim().
+ * - An arena is HEAP_ARENA_SIZE of address space (one mapping, aligned to
+ *   SECTION_SIZE, MAP_NORESERVE: untouched pages cost nothing), entered in
+ *   the section table as a SECTION_HEAP.  Its bytes are cut into extents,
+ *   in address order: live blocks (HEAP_LIVE), free resident ones
+ *   (HEAP_DIRTY: they held data), free pages known zero (HEAP_ZERO: never
+ *   touched, or given back with MADV_DONTNEED) and free ones being given
+ *   back (HEAP_BUSY).  Each extent is a struct kmem_section of kind
+ *   SECTION_HUGE with @arena set, so that a block is a HUGE section to
+ *   kmalloc and malloc.
+ * - A request takes the smallest run of adjacent free extents that holds
+ *   it (best fit; a new arena's zero expanse is the largest run, used
+ *   last), from the run's start.  A freed block becomes HEAP_DIRTY where
+ *   it lies and merges with free neighbours of its state, so that the
+ *   space of two freed buffers serves a larger one without a page moved
+ *   or faulted.  The caller learns how many bytes from the start held
+ *   earlier data (@dirty): calloc zeroes those and only those.
+ * - Free resident bytes are bounded: at most kmem_config.huge_retain
+ *   (KMEM_HUGE_RETAIN_MB, 64 MiB by default) or the live heap bytes,
+ *   whichever is more (a heap in steady use keeps its holes, as glibc's
+ *   does; 0 keeps none), the oldest given back first.  Like a free
+ *   max-order block of the zone they go back to the OS after
+ *   kmem_config.decay_ms (KMEM_DECAY_MS) unused, beyond what the recent
+ *   peak demand needs (buddy_huge_keep()), by the reaper in an idle
+ *   process, by the allocation and free paths in a busy one, and at once
+ *   on kmem_shrink_all() and malloc_trim().  Given-back extents stay in
+ *   the heap, zero, and merge with zero neighbours.
+ * - Blocks above HEAP_BLOCK_MAX, with an alignment above it, or when no
+ *   arena can be mapped, are mappings of their own (section.c), unmapped
+ *   on free.
  *
- * A request takes the smallest kept mapping that holds it; one more than
- * a quarter too big is cut to the pages asked for, and its tail, from
- * 1 MiB, stays kept where it is (section_huge_cut(): no system call).
- * When none holds it, the request is gathered: the largest kept mapping
- * grows with mremap (in place, or moved with its pages), and the pages of
- * the next largest are moved into what it gained (section_huge_graft(),
- * one mremap per VMA: no copy, no fault), so that a page is faulted in
- * only when everything kept is in use.  When only cut tails are kept, the
- * largest moves to a range of its own first (section_huge_rehome()).  On
- * bench's `large` (500 of 5-25 MiB, 20 live) that took the faults from
- * 298 k to 136 k (tcmalloc, which keeps everything: 114 k).  The caller learns how many bytes were used
- * before (@dirty): calloc zeroes those and only those.
+ * Bench's `large` (500 of 5-25 MiB, 20 live): 122 k faults and no page
+ * moved, where the mappings kept apart took 136 k faults and moved 340 k
+ * pages (performance.md, "The huge heap").
  *
- * Lock order: the table in core/lock.h.  huge_cache_lock is a leaf of
- * buddy: nothing else is taken under it, and no OS call is made with it
- * held (entries are taken off the list first).  fork() holds it after the
- * section lock.
+ * Lock order: the table in core/lock.h.  huge_cache_lock comes before the
+ * section lock (an extent's descriptor is taken under it) and after the
+ * zone lock; no OS call is made with it held (extents being given back
+ * are HEAP_BUSY meanwhile: nobody takes or merges them).  fork() holds it
+ * before the section lock.
  */
 #include "buddy/buddy.h"
 
-static struct kmem_mutex huge_cache_lock = KMEM_MUTEX_INIT(LOCK_RANK_HUGE_CACHE);
-static LIST_HEAD(huge_cache);		/* retired, newest first */
-static unsigned long huge_cache_bytes;	/* huge_cache_lock; read racily */
-static bool huge_cache_started;		/* a huge allocation was made */
+#define HEAP_ARENA_SIZE	(1UL << 30)		/* 1 GiB of address space */
+#define HEAP_BLOCK_MAX	(HEAP_ARENA_SIZE / 4)	/* larger: a mapping */
 
-/* Bytes of huge mappings in use. */
+enum heap_state {
+	HEAP_LIVE = 1,	/* a block handed out */
+	HEAP_DIRTY,	/* free, resident: held data */
+	HEAP_ZERO,	/* free, zero: never touched, or given back */
+	HEAP_BUSY,	/* free, being given back (no lock held) */
+};
+
+static struct kmem_mutex huge_cache_lock = KMEM_MUTEX_INIT(LOCK_RANK_HUGE_CACHE);
+static LIST_HEAD(arenas);		/* SECTION_HEAP, by ->node */
+static unsigned long heap_kept;		/* HEAP_DIRTY bytes; read racily */
+static unsigned long heap_live;		/* HEAP_LIVE bytes */
+static bool huge_cache_started;		/* the reaper was started */
+
+static bool ext_free(const struct kmem_section *e)
+{
+	return e->heap_state == HEAP_DIRTY || e->heap_state == HEAP_ZERO;
+}
+
+static unsigned long ext_end(const struct kmem_section *e)
+{
+	return e->base + e->size;
+}
+
+/* The extent after @e in its arena, or NULL. */
+static struct kmem_section *ext_next(struct kmem_section *e)
+{
+	struct list_head *n = e->heap_node.next;
+
+	return n == &e->arena->heap_node ? NULL :
+	       list_entry(n, struct kmem_section, heap_node);
+}
+
+static struct kmem_section *ext_prev(struct kmem_section *e)
+{
+	struct list_head *n = e->heap_node.prev;
+
+	return n == &e->arena->heap_node ? NULL :
+	       list_entry(n, struct kmem_section, heap_node);
+}
+
+/*
+ * Split @e at @at (inside it): @e keeps the head, a new extent of the
+ * same state and age the tail.  Return: the tail, or NULL (no descriptor;
+ * nothing changed).
+ */
+static struct kmem_section *ext_split(struct kmem_section *e,
+				      unsigned long at)
+{
+	struct kmem_section *t = section_desc_get();
+
+	lock_assert_held(&huge_cache_lock);
+	if (!t)
+		return NULL;
+	t->kind = SECTION_HUGE;
+	t->arena = e->arena;
+	t->heap_state = e->heap_state;
+	t->cached_at = e->cached_at;
+	t->base = at;
+	t->size = ext_end(e) - at;
+	e->size = at - e->base;
+	list_add(&t->heap_node, &e->heap_node);
+	return t;
+}
+
+/* Fold @n, the extent after @e, into @e. */
+static void ext_absorb(struct kmem_section *e, struct kmem_section *n)
+{
+	e->size += n->size;
+	e->cached_at = max(e->cached_at, n->cached_at);
+	list_del(&n->heap_node);
+	section_desc_put(n);
+}
+
+/*
+ * Merge zero @e with its zero neighbours; return the whole.  Kept
+ * (HEAP_DIRTY) extents stay apart, each with the time it was freed, so
+ * that each goes back to the OS in its turn (a run of them still serves
+ * one request: heap_find()).
+ */
+static struct kmem_section *ext_merge(struct kmem_section *e)
+{
+	struct kmem_section *n;
+
+	lock_assert_held(&huge_cache_lock);
+	if (e->heap_state != HEAP_ZERO)
+		return e;
+	while ((n = ext_prev(e)) && n->heap_state == e->heap_state) {
+		ext_absorb(n, e);
+		e = n;
+	}
+	while ((n = ext_next(e)) && n->heap_state == e->heap_state)
+		ext_absorb(e, n);
+	return e;
+}
+
+/* Publish what is kept (free and resident), and remember it. */
+static void heap_publish(void)
+{
+	unsigned long bytes = 0, nr = 0;
+	struct kmem_section *arena, *e;
+
+	lock_assert_held(&huge_cache_lock);
+	list_for_each_entry(arena, &arenas, node)
+		list_for_each_entry(e, &arena->heap_node, heap_node)
+			if (e->heap_state == HEAP_DIRTY) {
+				bytes += e->size;
+				nr++;
+			}
+	WRITE_ONCE(heap_kept, bytes);
+	section_huge_set_kept(bytes, nr);
+}
+
+/*
+ * Where a request fits: @first, the first extent of the run, and @start,
+ * the block's address in it.
+ */
+struct heap_fit {
+	struct kmem_section *first;
+	unsigned long start;
+	unsigned long len;	/* the run's length: the smallest wins */
+};
+
+static void fit_consider(struct heap_fit *best, struct kmem_section *first,
+			 unsigned long end, size_t bytes, size_t align)
+{
+	unsigned long start;
+
+	if (!first)
+		return;
+	start = ALIGN(first->base, align);
+	if (start < first->base || start > end || end - start < bytes)
+		return;
+	if (!best->first || end - first->base < best->len) {
+		best->first = first;
+		best->start = start;
+		best->len = end - first->base;
+	}
+}
+
+/*
+ * The smallest run of adjacent free extents that holds @bytes at @align;
+ * with @kept_only, of resident ones only.  Return: whether one does.
+ */
+static bool heap_find(size_t bytes, size_t align, bool kept_only,
+		      struct heap_fit *best)
+{
+	struct kmem_section *arena, *e, *run;
+	unsigned long end = 0;
+
+	lock_assert_held(&huge_cache_lock);
+	*best = (struct heap_fit){ 0 };
+	list_for_each_entry(arena, &arenas, node) {
+		run = NULL;
+		list_for_each_entry(e, &arena->heap_node, heap_node) {
+			bool ok = kept_only ? e->heap_state == HEAP_DIRTY :
+					      ext_free(e);
+
+			if (!ok) {
+				fit_consider(best, run, end, bytes, align);
+				run = NULL;
+				continue;
+			}
+			if (!run)
+				run = e;
+			end = ext_end(e);
+		}
+		fit_consider(best, run, end, bytes, align);
+	}
+	return best->first;
+}
+
+/*
+ * Make [@fit->start, + @bytes) one live block.  Return: the block, with
+ * *@dirty set to how many of its bytes from the start held data; NULL
+ * when a descriptor was missing (the heap is whole, maybe split more).
+ */
+static struct kmem_section *heap_carve(const struct heap_fit *fit,
+				       size_t bytes, size_t *dirty)
+{
+	unsigned long s = fit->start, end = s + bytes;
+	struct kmem_section *e = fit->first, *n;
+
+	lock_assert_held(&huge_cache_lock);
+	while (ext_end(e) <= s)
+		e = ext_next(e);
+	if (e->base < s && !(e = ext_split(e, s)))
+		return NULL;
+	for (n = e; ext_end(n) < end; n = ext_next(n))
+		;
+	if (ext_end(n) > end && !ext_split(n, end))
+		return NULL;
+	*dirty = 0;
+	for (n = e; n; n = ext_end(n) < end ? ext_next(n) : NULL)
+		if (n->heap_state == HEAP_DIRTY)
+			*dirty = ext_end(n) - s;
+	while (ext_end(e) < end)
+		ext_absorb(e, ext_next(e));
+	e->heap_state = HEAP_LIVE;
+	e->cached_at = 0;
+	heap_live += bytes;
+	return e;
+}
+
+/* A new arena, in the table, all zero; NULL if none can be mapped. */
+static struct kmem_section *heap_arena_new(void)
+{
+	struct kmem_section *arena, *e;
+	void *base = kmem_os_map(HEAP_ARENA_SIZE, SECTION_SIZE);
+
+	if (!base)
+		return NULL;
+	/* KMEM_THP=large or always: the arena is advised whole, once. */
+	if (READ_ONCE(kmem_config.thp) >= KMEM_THP_LARGE)
+		kmem_os_hugepage(base, HEAP_ARENA_SIZE);
+	e = section_desc_get();
+	arena = e ? section_heap_register((unsigned long)base,
+					  HEAP_ARENA_SIZE) : NULL;
+	if (!arena) {
+		if (e)
+			section_desc_put(e);
+		kmem_os_unmap(base, HEAP_ARENA_SIZE);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&arena->heap_node);
+	e->kind = SECTION_HUGE;
+	e->arena = arena;
+	e->heap_state = HEAP_ZERO;
+	e->base = arena->base;
+	e->size = arena->size;
+	list_add(&e->heap_node, &arena->heap_node);
+	return arena;
+}
+
+/* Bytes of huge blocks in use (the heap's and mappings of their own). */
 static unsigned long huge_live(void)
 {
 	struct huge_stats hs;
@@ -53,37 +300,73 @@ static unsigned long huge_live(void)
 }
 
 /*
- * Take expired entries (all of them if @all) off the list, onto @out,
- * oldest first, keeping at least @keep bytes (what the recent peak demand
- * needs: buddy_huge_keep()) until @keep_due.
+ * Take kept extents to give back onto @out (HEAP_BUSY, linked by ->node),
+ * oldest first: all with @all; else those over @limit, then those unused
+ * past the decay time beyond @keep (kept until @keep_due).
  *
  * Return: when to look again (0: nothing waits).
  */
-static unsigned long huge_cache_take_expired(unsigned long now, bool all,
-					     unsigned long keep,
-					     unsigned long keep_due,
-					     struct list_head *out)
+static unsigned long heap_take_old(unsigned long now, bool all,
+				   unsigned long limit, unsigned long keep,
+				   unsigned long keep_due,
+				   struct list_head *out)
 {
-	unsigned long next = 0;
+	unsigned long kept = 0, next = 0;
+	struct kmem_section *arena, *e, *old;
 
 	lock_assert_held(&huge_cache_lock);
-	while (!list_empty(&huge_cache)) {
-		struct kmem_section *sec = list_last_entry(&huge_cache,
-							   struct kmem_section,
-							   node);
-
-		if (!all && sec->cached_at + kmem_config.decay_ms > now) {
-			next = sec->cached_at + kmem_config.decay_ms;
-			break;
+	list_for_each_entry(arena, &arenas, node)
+		list_for_each_entry(e, &arena->heap_node, heap_node)
+			kept += e->heap_state == HEAP_DIRTY ? e->size : 0;
+	while (kept) {
+		old = NULL;
+		list_for_each_entry(arena, &arenas, node)
+			list_for_each_entry(e, &arena->heap_node, heap_node)
+				if (e->heap_state == HEAP_DIRTY &&
+				    (!old || e->cached_at < old->cached_at))
+					old = e;
+		if (!all && kept <= limit) {
+			if (old->cached_at + kmem_config.decay_ms > now) {
+				next = old->cached_at + kmem_config.decay_ms;
+				break;
+			}
+			if (kept - old->size < keep) {
+				next = keep_due;
+				break;
+			}
 		}
-		if (!all && huge_cache_bytes - sec->size < keep) {
-			next = keep_due;
-			break;
-		}
-		list_move(&sec->node, out);
-		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - sec->size);
+		old->heap_state = HEAP_BUSY;
+		list_add_tail(&old->node, out);
+		kept -= old->size;
 	}
 	return next;
+}
+
+/* Give the extents on @list back to the OS; they become zero. */
+static void heap_give_back(struct list_head *list)
+{
+	struct kmem_section *e, *tmp;
+
+	if (list_empty(list))
+		return;
+	list_for_each_entry(e, list, node)
+		kmem_os_release((void *)e->base, e->size);
+	kmem_mutex_lock(&huge_cache_lock);
+	list_for_each_entry_safe(e, tmp, list, node) {
+		list_del(&e->node);
+		e->heap_state = HEAP_ZERO;
+		ext_merge(e);
+	}
+	heap_publish();
+	kmem_mutex_unlock(&huge_cache_lock);
+}
+
+/* At most this many free resident bytes are kept (huge_cache.c's top). */
+static unsigned long heap_limit(void)
+{
+	unsigned long retain = READ_ONCE(kmem_config.huge_retain);
+
+	return retain ? retain + heap_live : 0;
 }
 
 /* What the policy keeps now: @keep bytes until @due (0 and 0 if none). */
@@ -95,21 +378,30 @@ static unsigned long huge_cache_keep(unsigned long now, unsigned long *due)
 	return buddy_huge_keep(now, huge_live(), due);
 }
 
-static void huge_cache_destroy_list(struct list_head *list)
+/*
+ * Give back what waited past the decay time beyond what the peak needs,
+ * and what is over the bound.  Return: when to look again (0: never).
+ */
+static unsigned long heap_expire(unsigned long now)
 {
-	struct kmem_section *sec, *tmp;
+	unsigned long keep, keep_due, next;
+	LIST_HEAD(old);
 
-	list_for_each_entry_safe(sec, tmp, list, node) {
-		list_del(&sec->node);
-		section_huge_destroy(sec);
-	}
+	keep = huge_cache_keep(now, &keep_due);
+	kmem_mutex_lock(&huge_cache_lock);
+	next = heap_take_old(now, false, heap_limit(), keep, keep_due, &old);
+	if (!list_empty(&old))
+		heap_publish();
+	kmem_mutex_unlock(&huge_cache_lock);
+	heap_give_back(&old);
+	return next;
 }
 
 /**
- * huge_cache_reap - the reaper's pass: unmap what waited past the decay
- * time, beyond what the recent peak demand needs
+ * huge_cache_reap - the reaper's pass: give back what waited past the
+ * decay time, beyond what the recent peak demand needs
  * @now:  buddy_now_ms() time
- * @next: lowered to when the cache wants a pass again (0: no wish)
+ * @next: lowered to when the heap wants a pass again (0: no wish)
  *
  * A reaper hook; tests that drive the policy's clock call it themselves.
  *
@@ -117,221 +409,10 @@ static void huge_cache_destroy_list(struct list_head *list)
  */
 void huge_cache_reap(unsigned long now, unsigned long *next)
 {
-	unsigned long due, keep, keep_due;
-	LIST_HEAD(old);
+	unsigned long due = heap_expire(now);
 
-	keep = huge_cache_keep(now, &keep_due);
-	kmem_mutex_lock(&huge_cache_lock);
-	due = huge_cache_take_expired(now, false, keep, keep_due, &old);
-	kmem_mutex_unlock(&huge_cache_lock);
-	huge_cache_destroy_list(&old);
 	if (due && (!*next || due < *next))
 		*next = due;
-}
-
-/* A busy process without a reaper releases on its huge paths too. */
-static void huge_cache_expire(void)
-{
-	unsigned long now, keep, keep_due;
-	LIST_HEAD(old);
-
-	if (!READ_ONCE(huge_cache_bytes))	/* racy: a hint */
-		return;
-	now = buddy_now_ms();
-	keep = huge_cache_keep(now, &keep_due);
-	kmem_mutex_lock(&huge_cache_lock);
-	huge_cache_take_expired(now, false, keep, keep_due, &old);
-	kmem_mutex_unlock(&huge_cache_lock);
-	huge_cache_destroy_list(&old);
-}
-
-/**
- * huge_cache_put - free a mapping of its own: keep it, or unmap it
- * @sec: its section (live)
- */
-void huge_cache_put(struct kmem_section *sec)
-{
-	unsigned long limit = READ_ONCE(kmem_config.huge_retain);
-	unsigned long due;
-	LIST_HEAD(evict);
-
-	if (READ_ONCE(kmem_config.decay_peak))
-		buddy_note_huge(huge_live(), false);
-	if (sec->size > limit || !READ_ONCE(huge_cache_started)) {
-		section_huge_unmap(sec);
-		huge_cache_expire();
-		return;
-	}
-	section_huge_retire(sec);
-	sec->cached_at = buddy_now_ms();
-	due = sec->cached_at + kmem_config.decay_ms;
-	kmem_mutex_lock(&huge_cache_lock);
-	list_add(&sec->node, &huge_cache);
-	WRITE_ONCE(huge_cache_bytes, huge_cache_bytes + sec->size);
-	/* Over the bound: the oldest go. */
-	while (huge_cache_bytes > limit) {
-		struct kmem_section *old = list_last_entry(&huge_cache,
-							   struct kmem_section,
-							   node);
-
-		list_move(&old->node, &evict);
-		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - old->size);
-	}
-	kmem_mutex_unlock(&huge_cache_lock);
-	huge_cache_destroy_list(&evict);
-	/* After: what the peak keeps is measured without this mapping. */
-	huge_cache_expire();
-	buddy_reaper_kick(due);
-}
-
-/* Put @sec back on the list in its place by age, newest first. */
-static void huge_cache_insert(struct kmem_section *sec)
-{
-	struct kmem_section *pos;
-
-	lock_assert_held(&huge_cache_lock);
-	list_for_each_entry(pos, &huge_cache, node)
-		if (pos->cached_at <= sec->cached_at)
-			break;
-	list_add_tail(&sec->node, &pos->node);
-	WRITE_ONCE(huge_cache_bytes, huge_cache_bytes + sec->size);
-}
-
-/*
- * Keep @sec (retired) again, with the time it was first freed: in its
- * place on the list, newest first, so that it expires in its turn.
- */
-static void huge_cache_add_back(struct kmem_section *sec)
-{
-	kmem_mutex_lock(&huge_cache_lock);
-	huge_cache_insert(sec);
-	kmem_mutex_unlock(&huge_cache_lock);
-	/* A pass between the take and now saw no deadline. */
-	buddy_reaper_kick(sec->cached_at + kmem_config.decay_ms);
-}
-
-/*
- * Most kept mappings one request is built from: each is one mremap.
- * With the default bound (64 MiB) and tails kept from 1 MiB, a request
- * rarely needs more than three.
- */
-#define HUGE_GATHER_MAX	8
-
-/* A cut tail at least this long is kept (in place); shorter ones go. */
-#define HUGE_TAIL_KEEP	(1UL << 20)
-
-/*
- * No kept mapping holds @bytes: take the largest, and after it the
- * largest others until together they hold @bytes (or HUGE_GATHER_MAX of
- * them), off the list.  With @kept_only, take none unless together they
- * hold @bytes (the caller has other memory to use).
- * Return: how many, in @piece[], largest first.
- */
-static int huge_cache_take_pieces(size_t bytes,
-				  struct kmem_section *piece[HUGE_GATHER_MAX],
-				  bool kept_only)
-{
-	size_t sum = 0;
-	int n = 0;
-
-	lock_assert_held(&huge_cache_lock);
-	while (n < HUGE_GATHER_MAX && sum < bytes) {
-		struct kmem_section *sec, *big = NULL;
-
-		/*
-		 * The first grows: a mapping of its own if one is kept (it
-		 * may grow in place), else a cut tail, which moves to a range
-		 * of its own to grow (section_huge_rehome()).
-		 */
-		list_for_each_entry(sec, &huge_cache, node)
-			if ((n || !sec->pages_only) &&
-			    (!big || sec->size > big->size))
-				big = sec;
-		if (!big && !n)
-			list_for_each_entry(sec, &huge_cache, node)
-				if (!big || sec->size > big->size)
-					big = sec;
-		if (!big)
-			break;
-		list_del(&big->node);
-		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - big->size);
-		piece[n++] = big;
-		sum += big->size;
-	}
-	if (kept_only && sum < bytes)
-		while (n)
-			huge_cache_insert(piece[--n]);
-	return n;
-}
-
-/*
- * Cut @sec (taken off the list) after @bytes: a rest worth keeping (from
- * HUGE_TAIL_KEEP) stays kept in place as a tail freed at @cached_at, a
- * shorter one is unmapped.
- */
-static void huge_cache_cut_to(struct kmem_section *sec, size_t bytes,
-			      unsigned long cached_at)
-{
-	struct kmem_section *rest = NULL;
-
-	if (sec->size <= bytes)
-		return;
-	if (sec->size - bytes >= HUGE_TAIL_KEEP)
-		rest = section_huge_cut(sec, bytes);
-	else
-		section_huge_refit(sec, bytes);	/* shrinks: cannot fail */
-	if (rest) {
-		rest->cached_at = cached_at;
-		huge_cache_add_back(rest);
-	}
-}
-
-/*
- * Grow @piece[0] to @bytes and move the others' pages into what it
- * gained, in order: the last piece may give only its tail, and keeps its
- * head.  A cut tail as @piece[0] (no mapping of its own was kept) gives
- * at most @bytes, and moves to a range of its own.  Return: @piece[0]
- * holding @bytes (*@dirty set to the bytes of it that held earlier data),
- * or NULL when it could not grow (it is gone; the others are kept again).
- */
-static struct kmem_section *huge_cache_gather(struct kmem_section **piece,
-					      int n, size_t bytes,
-					      size_t *dirty)
-{
-	struct kmem_section *sec = piece[0];
-	size_t off, used;
-	bool grown;
-	int i;
-
-	/* A tail longer than @bytes gives its head; the rest keeps its age. */
-	if (sec->pages_only)
-		huge_cache_cut_to(sec, bytes, sec->cached_at);
-	off = used = sec->size;
-	grown = sec->pages_only ? section_huge_rehome(sec, bytes) :
-				  section_huge_refit(sec, bytes);
-	if (!grown) {
-		for (i = 1; i < n; i++)
-			huge_cache_add_back(piece[i]);
-		return NULL;
-	}
-	for (i = 1; i < n; i++) {
-		size_t take = min(piece[i]->size, bytes - off);
-		bool whole = take == piece[i]->size;
-		size_t moved = 0;
-
-		if (take)
-			moved = section_huge_graft(sec, off, piece[i], take);
-		if (!moved) {
-			huge_cache_add_back(piece[i]);
-			continue;
-		}
-		used = off + moved;	/* what lies before is earlier data */
-		off += take;
-		if (!whole)
-			huge_cache_add_back(piece[i]);
-	}
-	*dirty = used;
-	return sec;
 }
 
 /*
@@ -342,74 +423,65 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 					     size_t *dirty, bool kept_only)
 {
 	size_t bytes = ALIGN(max(size, (size_t)1), PAGE_SIZE);
-	struct kmem_section *piece[HUGE_GATHER_MAX];
-	struct kmem_section *sec, *fit = NULL;
-	int n = 0;
+	struct kmem_section *blk = NULL, *arena;
+	struct heap_fit fit;
+	bool mapped = false;
 
-	if (!READ_ONCE(huge_cache_started)) {
-		/* The first huge allocation: from now on frees are kept. */
-		if (READ_ONCE(kmem_config.huge_retain)) {
-			buddy_reaper_start();
-			WRITE_ONCE(huge_cache_started, true);
-		}
+	align = max(align, PAGE_SIZE);
+	if (bytes < size || bytes > HEAP_BLOCK_MAX || align > HEAP_BLOCK_MAX)
 		return NULL;
+	if (!kept_only && !READ_ONCE(huge_cache_started)) {
+		buddy_reaper_start();
+		WRITE_ONCE(huge_cache_started, true);
 	}
 	/*
 	 * The demand the policy keeps: what is live, and this one (kept
 	 * only: noted once it is served from here, below).
 	 */
-	if (!kept_only && READ_ONCE(kmem_config.decay_peak) && bytes >= size)
+	if (!kept_only && READ_ONCE(kmem_config.decay_peak))
 		buddy_note_huge(huge_live() + bytes, true);
-	huge_cache_expire();
-	if (bytes < size || align > SECTION_SIZE ||
-	    !READ_ONCE(huge_cache_bytes))
-		return NULL;
-	kmem_mutex_lock(&huge_cache_lock);
-	list_for_each_entry(sec, &huge_cache, node)
-		if (sec->size >= bytes && !sec->pages_only &&
-		    (!fit || sec->size < fit->size))
-			fit = sec;
-	if (fit) {
-		list_del(&fit->node);
-		WRITE_ONCE(huge_cache_bytes, huge_cache_bytes - fit->size);
-	} else {
-		n = huge_cache_take_pieces(bytes, piece, kept_only);
-	}
-	kmem_mutex_unlock(&huge_cache_lock);
-	if (n) {
-		/*
-		 * Nothing kept holds it: the largest grows, and the pages of
-		 * the next largest are moved into its new range, so that a
-		 * page is faulted in only when all that is kept is used.
-		 */
-		sec = huge_cache_gather(piece, n, bytes, dirty);
-		if (!sec)
+	if (READ_ONCE(heap_kept))
+		heap_expire(buddy_now_ms());
+	for (;;) {
+		kmem_mutex_lock(&huge_cache_lock);
+		if (heap_find(bytes, align, kept_only, &fit))
+			blk = heap_carve(&fit, bytes, dirty);
+		if (blk) {
+			blk->huge_size = size;
+			blk->huge_align = align;
+			heap_publish();
+		}
+		kmem_mutex_unlock(&huge_cache_lock);
+		if (blk || kept_only || mapped)
+			break;
+		/* Nothing free holds it: another arena, then again. */
+		arena = heap_arena_new();
+
+		if (!arena)
 			return NULL;
-	} else if (fit) {
-		sec = fit;
-		*dirty = bytes;
-		/* More than a quarter too big: cut to size. */
-		if (sec->size > bytes + bytes / 4)
-			huge_cache_cut_to(sec, bytes, buddy_now_ms());
-	} else {
-		return NULL;
+		kmem_mutex_lock(&huge_cache_lock);
+		list_add_tail(&arena->node, &arenas);
+		kmem_mutex_unlock(&huge_cache_lock);
+		mapped = true;
 	}
-	section_huge_revive(sec, size, align);
+	if (!blk)
+		return NULL;
+	section_huge_count((long)bytes, 1);
 	if (kept_only && READ_ONCE(kmem_config.decay_peak))
 		buddy_note_huge(huge_live(), true);
-	return sec;
+	return blk;
 }
 
 /**
- * huge_cache_get - a kept mapping for a new allocation
+ * huge_cache_get - a huge block from the heap
  * @size:  bytes asked for (above the largest buddy block, or above
  *         mallopt(M_MMAP_THRESHOLD))
  * @align: alignment asked for
  * @dirty: set to how many bytes from the start held earlier data (the
- *         rest is new from the OS: zero)
+ *         rest is zero)
  *
- * Return: the section, revived (in the table, counted live), holding
- * @size; or NULL when nothing is kept (the caller maps a new one).
+ * Return: the block (a live HUGE section holding @size); or NULL when the
+ * heap cannot hold it (the caller maps one of its own).
  */
 struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 {
@@ -417,13 +489,12 @@ struct kmem_section *huge_cache_get(size_t size, size_t align, size_t *dirty)
 }
 
 /**
- * huge_cache_holds - may the kept mappings hold @bytes? (racy: a hint)
+ * huge_cache_holds - may the heap's kept bytes hold @bytes? (racy: a hint)
  * @bytes: a request's length
  */
 bool huge_cache_holds(size_t bytes)
 {
-	return READ_ONCE(huge_cache_started) &&
-	       READ_ONCE(huge_cache_bytes) >= bytes;
+	return READ_ONCE(heap_kept) >= bytes;
 }
 
 /**
@@ -433,13 +504,12 @@ bool huge_cache_holds(size_t bytes)
  * @dirty: as for huge_cache_get()
  *
  * malloc's large blocks (kmalloc/large.c, LARGE_KEPT_ORDER) ask this when
- * the zone holds no resident free block for the request: a kept mapping
- * that holds it (cut to size as in huge_cache_get()), or several whose
- * pages together do, serve it instead of a block the zone would carve or
- * fault in.  Unlike huge_cache_get() this never grows past what is kept:
- * no page comes new from the OS.
+ * the zone holds no resident free block for the request: a run of the
+ * heap's resident free extents that holds it serves it instead of a block
+ * the zone would carve or fault in.  Unlike huge_cache_get() this never
+ * takes a page that is not resident.
  *
- * Return: the section, revived, or NULL (nothing was changed).
+ * Return: the block, or NULL (nothing was changed).
  */
 struct kmem_section *huge_cache_get_kept(size_t size, size_t align,
 					 size_t *dirty)
@@ -450,7 +520,193 @@ struct kmem_section *huge_cache_get_kept(size_t size, size_t align,
 }
 
 /**
- * huge_cache_drain - unmap every kept mapping now
+ * huge_cache_put - free a huge block: kept where it lies, or unmapped
+ * @sec: its section (live)
+ */
+void huge_cache_put(struct kmem_section *sec)
+{
+	unsigned long now, due;
+
+	if (READ_ONCE(kmem_config.decay_peak))
+		buddy_note_huge(huge_live(), false);
+	if (!sec->arena) {
+		section_huge_unmap(sec);
+		if (READ_ONCE(heap_kept))
+			heap_expire(buddy_now_ms());
+		return;
+	}
+	now = buddy_now_ms();
+	section_huge_count(-(long)sec->size, -1);
+	kmem_mutex_lock(&huge_cache_lock);
+	heap_live -= sec->size;
+	sec->heap_state = HEAP_DIRTY;
+	sec->cached_at = now;
+	sec->huge_size = 0;
+	ext_merge(sec);
+	heap_publish();
+	kmem_mutex_unlock(&huge_cache_lock);
+	/* Over the bound, the oldest go; after the decay time, the rest. */
+	heap_expire(now);
+	due = now + kmem_config.decay_ms;
+	buddy_reaper_kick(due);
+}
+
+/**
+ * huge_heap_block - the live block of a heap arena at @a
+ * @arena: the arena @a lies in (the table's entry)
+ * @a:     the address
+ * @why:   set to what is wrong when there is none
+ * @freed: set when @a is the start of a page in free space (a block
+ *         freed already, most likely: a double free)
+ *
+ * Return: the block starting at @a, or NULL.
+ */
+struct kmem_section *huge_heap_block(struct kmem_section *arena,
+				     unsigned long a, const char **why,
+				     bool *freed)
+{
+	struct kmem_section *e, *found = NULL;
+
+	kmem_mutex_lock(&huge_cache_lock);
+	list_for_each_entry(e, &arena->heap_node, heap_node) {
+		if (a - e->base >= e->size)
+			continue;
+		if (e->heap_state != HEAP_LIVE) {
+			*freed = !(a & ~PAGE_MASK);
+			*why = *freed ? "the block is already free" :
+					"not the start of an allocation";
+		} else if (a != e->base)
+			*why = "not the start of an allocation";
+		else
+			found = e;
+		break;
+	}
+	kmem_mutex_unlock(&huge_cache_lock);
+	if (!found && !*why)
+		*why = "not allocated by kmem";
+	return found;
+}
+
+/* Grow or shrink a heap block where it lies. */
+static bool heap_resize(struct kmem_section *blk, size_t new_size)
+{
+	size_t old = blk->size, bytes = ALIGN(new_size, PAGE_SIZE);
+	struct kmem_section *n;
+	bool ok = true;
+
+	if (bytes < new_size || !bytes || bytes > HEAP_BLOCK_MAX)
+		return false;
+	kmem_mutex_lock(&huge_cache_lock);
+	if (bytes > old) {
+		unsigned long end = blk->base + bytes, reach = ext_end(blk);
+
+		for (n = ext_next(blk); n && ext_free(n) && reach < end;
+		     n = ext_next(n))
+			reach = ext_end(n);
+		ok = reach >= end;
+		for (n = ext_next(blk); ok && n && n->base < end;
+		     n = ext_next(blk)) {
+			if (ext_end(n) > end && !ext_split(n, end)) {
+				ok = false;
+				break;
+			}
+			ext_absorb(blk, n);
+		}
+		/* A split that failed midway left @blk grown to its reach. */
+		bytes = blk->size;
+	} else if (bytes < old) {
+		n = ext_split(blk, blk->base + bytes);
+		if (n) {
+			n->heap_state = HEAP_DIRTY;
+			n->cached_at = buddy_now_ms();
+			ext_merge(n);
+		} else {
+			ok = false;
+		}
+		bytes = blk->size;
+	}
+	heap_live += bytes - old;
+	if (ok)
+		blk->huge_size = new_size;
+	heap_publish();
+	kmem_mutex_unlock(&huge_cache_lock);
+	if (bytes != old)
+		section_huge_count((long)(bytes - old), 0);
+	return ok;
+}
+
+/**
+ * huge_cache_resize - grow or shrink a huge block where it lies
+ * @sec:      its section (live)
+ * @new_size: bytes wanted (any size: realloc() keeps a huge block one
+ *            above 1 MiB, krealloc() when it shrinks)
+ *
+ * A heap block grows into the free extents after it and gives its tail
+ * back to the heap (kept, resident); a mapping of its own grows with
+ * mremap when the address space after it is free, and unmaps its tail.
+ *
+ * Return: true if the block now holds @new_size bytes in place.
+ */
+bool huge_cache_resize(struct kmem_section *sec, size_t new_size)
+{
+	if (sec->arena)
+		return heap_resize(sec, new_size);
+	return section_huge_resize(sec, new_size);
+}
+
+/*
+ * Move heap block @old to a new block of @new_size, its pages with it
+ * (kmem_os_move_keep(): no copy, no fault); its old range stays in the
+ * arena, zero.  Return: the new block, or NULL (nothing changed).
+ */
+static struct kmem_section *heap_move(struct kmem_section *old,
+				      size_t new_size)
+{
+	struct kmem_section *blk;
+	size_t dirty;
+
+	blk = __huge_cache_get(new_size, old->huge_align, &dirty, false);
+	if (!blk)
+		return NULL;
+	if (!blk->arena || !kmem_os_move_keep((void *)old->base, old->size,
+					      (void *)blk->base)) {
+		/* Refused (one range spans two of the kernel's VMAs). */
+		huge_cache_put(blk);
+		return NULL;
+	}
+	section_huge_count(-(long)old->size, -1);
+	kmem_mutex_lock(&huge_cache_lock);
+	heap_live -= old->size;
+	old->heap_state = HEAP_ZERO;
+	old->huge_size = 0;
+	ext_merge(old);
+	heap_publish();
+	kmem_mutex_unlock(&huge_cache_lock);
+	return blk;
+}
+
+/**
+ * huge_cache_move - grow a huge block by moving its pages elsewhere
+ * @sec:      its section (live)
+ * @new_size: bytes wanted, more than it has
+ *
+ * realloc() of a block that cannot grow where it is: its pages move, with
+ * mremap, to a new block (a heap block's to another heap block, a mapping
+ * of its own's to a new range: section_huge_move()) instead of a copy.
+ *
+ * Return: the block now holding @new_size bytes (@sec or a new one: @sec
+ * is then gone), or NULL (@sec unchanged: the caller copies).
+ */
+struct kmem_section *huge_cache_move(struct kmem_section *sec,
+				     size_t new_size)
+{
+	if (sec->arena)
+		return heap_move(sec, new_size);
+	return section_huge_move(sec, new_size) ? sec : NULL;
+}
+
+/**
+ * huge_cache_drain - give every kept extent back now
  *
  * kmem_shrink_all() and malloc_trim().
  */
@@ -459,9 +715,11 @@ void huge_cache_drain(void)
 	LIST_HEAD(all);
 
 	kmem_mutex_lock(&huge_cache_lock);
-	huge_cache_take_expired(0, true, 0, 0, &all);
+	heap_take_old(0, true, 0, 0, 0, &all);
+	if (!list_empty(&all))
+		heap_publish();
 	kmem_mutex_unlock(&huge_cache_lock);
-	huge_cache_destroy_list(&all);
+	heap_give_back(&all);
 }
 
 /**
@@ -485,9 +743,9 @@ void huge_cache_fork_parent(void)
 }
 
 /*
- * The child keeps the mappings (copied with the rest of the memory) but
- * has no reaper: its next huge allocation starts one, and until then its
- * frees are not kept.
+ * The child keeps the heap (copied with the rest of the memory) but has
+ * no reaper: its next huge allocation starts one, and until then its
+ * allocation and free paths give back what waited.
  */
 void huge_cache_fork_child(void)
 {

@@ -478,107 +478,10 @@ void section_huge_unmap(struct kmem_section *sec)
 	kmem_os_unmap(base, bytes);
 }
 
-/*
- * Seams (buddy.h): where one of the kernel's VMAs ends inside a HUGE
- * mapping and the next begins, in pages from its start.
- */
-
-/* The offset of the first seam after @off, or the mapping's end. */
-static size_t seam_after(const struct kmem_section *sec, size_t off)
-{
-	for (unsigned int i = 0; i < sec->nr_seams; i++)
-		if (((size_t)sec->seam[i] << PAGE_SHIFT) > off)
-			return (size_t)sec->seam[i] << PAGE_SHIFT;
-	return sec->size;
-}
-
-/* The offset of the last seam (the last VMA's start), 0 if none. */
-static size_t seam_last(const struct kmem_section *sec)
-{
-	return sec->nr_seams ?
-	       (size_t)sec->seam[sec->nr_seams - 1] << PAGE_SHIFT : 0;
-}
-
-/* The mapping ends at @bytes now: the seams at or past it go. */
-static void seams_cut(struct kmem_section *sec, size_t bytes)
-{
-	while (sec->nr_seams &&
-	       ((size_t)sec->seam[sec->nr_seams - 1] << PAGE_SHIFT) >= bytes)
-		sec->nr_seams--;
-}
-
-/* Add a seam at @off (inside the mapping); false when there is no room. */
-static bool seam_add(struct kmem_section *sec, size_t off)
-{
-	unsigned int pg = (unsigned int)(off >> PAGE_SHIFT), i;
-
-	if (!off || off >= sec->size)
-		return true;
-	for (i = 0; i < sec->nr_seams && sec->seam[i] < pg; i++)
-		;
-	if (i < sec->nr_seams && sec->seam[i] == pg)
-		return true;
-	if (sec->nr_seams == HUGE_SEAMS)
-		return false;
-	memmove(&sec->seam[i + 1], &sec->seam[i],
-		(sec->nr_seams - i) * sizeof(sec->seam[0]));
-	sec->seam[i] = pg;
-	sec->nr_seams++;
-	return true;
-}
-
-/* How many seams lie strictly inside (@off, @off + @n). */
-static unsigned int seams_inside(const struct kmem_section *sec, size_t off,
-				 size_t n)
-{
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < sec->nr_seams; i++) {
-		size_t at = (size_t)sec->seam[i] << PAGE_SHIFT;
-
-		k += at > off && at < off + n;
-	}
-	return k;
-}
-
-/*
- * Move [@off, @off + @n) of @sec onto @to, one VMA at a time; the last
- * piece is stretched by @extra bytes (new, zero) there.  Return: how many
- * bytes from @off moved before a piece failed (@n when all did).
- */
-static size_t seams_move(const struct kmem_section *sec, size_t off,
-			 size_t n, unsigned long to, size_t extra)
-{
-	size_t pos = off;
-
-	while (pos < off + n) {
-		size_t end = min(seam_after(sec, pos), off + n);
-		size_t len = end - pos;
-
-		if (!kmem_os_move_fixed((void *)(sec->base + pos), len,
-					len + (end == off + n ? extra : 0),
-					(void *)(to + pos - off)))
-			break;
-		pos = end;
-	}
-	return pos - off;
-}
-
-/* Grow @sec from @old to @bytes in place: its last VMA is extended. */
-static bool seams_grow_in_place(const struct kmem_section *sec, size_t old,
-				size_t bytes)
-{
-	size_t last = seam_last(sec);
-
-	return kmem_os_grow_in_place((void *)(sec->base + last), old - last,
-				     bytes - last);
-}
-
 /**
- * section_huge_resize - grow or shrink a huge allocation where it is
- * @sec:      its section
- * @new_size: bytes wanted (any size: realloc() keeps a mapping one above
- *            1 MiB, krealloc() when it shrinks)
+ * section_huge_resize - grow or shrink a mapping of its own where it is
+ * @sec:      its section (not in a heap arena)
+ * @new_size: bytes wanted (any size)
  *
  * Growing uses mremap without moving: it works when the address space
  * after the mapping is free.  Shrinking unmaps the tail.
@@ -590,7 +493,7 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 	size_t old_bytes = sec->size, new_bytes = ALIGN(new_size, PAGE_SIZE);
 	bool ok = true;
 
-	if (new_bytes < new_size)
+	if (new_bytes < new_size || !new_bytes)
 		return false;
 	if (new_bytes == old_bytes) {
 		sec->huge_size = new_size;
@@ -599,7 +502,8 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 	kmem_mutex_lock(&section_lock);
 	if (new_bytes > old_bytes) {
 		if (table_prepare(sec->base, new_bytes) ||
-		    !seams_grow_in_place(sec, old_bytes, new_bytes)) {
+		    !kmem_os_grow_in_place((void *)sec->base, old_bytes,
+					   new_bytes)) {
 			ok = false;
 			goto out_unlock;
 		}
@@ -613,7 +517,6 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 				  NULL);
 		kmem_os_unmap((void *)(sec->base + new_bytes),
 			      old_bytes - new_bytes);
-		seams_cut(sec, new_bytes);
 	}
 	huge_bytes += new_bytes - old_bytes;
 	publish_huge_locked();
@@ -624,257 +527,9 @@ out_unlock:
 	return ok;
 }
 
-/*
- * Retained mappings (buddy/huge_cache.c).  A freed mapping the cache keeps
- * leaves the table (a pointer into it is foreign again, as after munmap)
- * and the live count, and is counted as cached until it is revived for a
- * new allocation or destroyed.
- */
-
-/**
- * section_huge_retire - a freed mapping of its own, kept mapped
- * @sec: its section (live)
- */
-void section_huge_retire(struct kmem_section *sec)
-{
-	kmem_mutex_lock(&section_lock);
-	table_set(sec->base, sec->size, NULL);
-	list_del(&sec->node);
-	huge_bytes -= sec->size;
-	nr_huge--;
-	huge_cached_bytes += sec->size;
-	nr_huge_cached++;
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
-}
-
-/**
- * section_huge_revive - a retained mapping becomes an allocation again
- * @sec:   its section (retired)
- * @size:  bytes asked for (at most @sec->size)
- * @align: alignment asked for
- */
-void section_huge_revive(struct kmem_section *sec, size_t size, size_t align)
-{
-	kmem_mutex_lock(&section_lock);
-	huge_cached_bytes -= sec->size;
-	nr_huge_cached--;
-	sec->huge_size = size;
-	sec->huge_align = align;
-	list_add(&sec->node, &huge_list);
-	huge_bytes += sec->size;
-	nr_huge++;
-	publish_huge_locked();
-	table_set(sec->base, sec->size, sec);
-	kmem_mutex_unlock(&section_lock);
-}
-
-/**
- * section_huge_destroy - unmap a retained mapping
- * @sec: its section (retired)
- */
-void section_huge_destroy(struct kmem_section *sec)
-{
-	void *base = (void *)sec->base;
-	size_t bytes = sec->size;
-
-	kmem_mutex_lock(&section_lock);
-	huge_cached_bytes -= bytes;
-	nr_huge_cached--;
-	publish_huge_locked();
-	sec_desc_free(sec);
-	kmem_mutex_unlock(&section_lock);
-	kmem_os_unmap(base, bytes);
-}
-
-/**
- * section_huge_rehome - give a retained mapping a range of its own
- * @sec:   a retained mapping of at most @bytes: a cut tail (pages_only),
- *         or one that cannot grow in place (section_huge_refit())
- * @bytes: page-aligned length wanted
- *
- * huge_cache.c builds requests out of kept mappings by growing one of
- * them, and a cut tail cannot grow where it is (its base is not aligned
- * to SECTION_SIZE and has no table leaf).  Its pages move instead, VMA by
- * VMA, to the start of a new range of @bytes aligned to SECTION_SIZE, the
- * rest of which is new (zero).  From then on it is a mapping of its own,
- * which may be handed out.
- *
- * Return: true if @sec now has @bytes at its new base; false if it could
- * not be moved, and then it is unmapped (@sec is gone).
- */
-bool section_huge_rehome(struct kmem_section *sec, size_t bytes)
-{
-	size_t old = sec->size;
-	void *to = kmem_os_map(bytes, SECTION_SIZE);
-	bool ok;
-
-	if (to && seams_move(sec, 0, old, (unsigned long)to,
-			     bytes - old) != old) {
-		/* Part moved, part not: give both up. */
-		kmem_os_unmap(to, bytes);
-		to = NULL;
-	}
-	if (!to) {
-		section_huge_destroy(sec);
-		return false;
-	}
-	kmem_mutex_lock(&section_lock);
-	ok = !table_prepare((unsigned long)to, bytes);
-	sec->base = (unsigned long)to;
-	huge_cached_bytes += bytes - old;
-	sec->size = bytes;
-	sec->pages_only = false;
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
-	if (!ok) {
-		/* No table leaf for its new place: it cannot be handed out. */
-		section_huge_destroy(sec);
-		return false;
-	}
-	return true;
-}
-
-/**
- * section_huge_refit - make a retained mapping @bytes long
- * @sec:   its section (retired)
- * @bytes: page-aligned length wanted
- *
- * Shrinks by unmapping the tail; grows with mremap, in place when the
- * address space after it is free, else moved (its pages with it, no copy,
- * VMA by VMA) to a new range aligned to SECTION_SIZE.  The pages added
- * are new from the OS (zero).
- *
- * Return: true if @sec now has @bytes; false if it could not grow, and
- * then it is unmapped (@sec is gone).
- */
-bool section_huge_refit(struct kmem_section *sec, size_t bytes)
-{
-	size_t old = sec->size;
-
-	if (bytes < old) {
-		kmem_os_unmap((void *)(sec->base + bytes), old - bytes);
-		seams_cut(sec, bytes);
-	} else if (bytes > old) {
-		bool ok;
-
-		kmem_mutex_lock(&section_lock);
-		ok = !table_prepare(sec->base, bytes) &&
-		     seams_grow_in_place(sec, old, bytes);
-		kmem_mutex_unlock(&section_lock);
-		if (!ok)
-			return section_huge_rehome(sec, bytes);
-	}
-	kmem_mutex_lock(&section_lock);
-	huge_cached_bytes += bytes - old;
-	sec->size = bytes;
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
-	return true;
-}
-
-
-/**
- * section_huge_cut - cut a retained mapping after @bytes, the tail in place
- * @sec:   its section (retired), longer than @bytes
- * @bytes: page-aligned length it keeps
- *
- * A tail too short to serve a huge request itself stays where it is, a
- * retained mapping whose base is not aligned to SECTION_SIZE: it is never
- * handed out or grown, only its pages moved into another mapping
- * (section_huge_graft()), so it needs neither a range of its own nor a
- * table leaf.  No system call.
- *
- * Return: the tail's section (retired, counted as kept), or NULL without a
- * descriptor for it (the tail is unmapped then).  @sec has @bytes either
- * way.
- */
-struct kmem_section *section_huge_cut(struct kmem_section *sec, size_t bytes)
-{
-	size_t tail = sec->size - bytes;
-	struct kmem_section *t;
-
-	kmem_mutex_lock(&section_lock);
-	t = sec_desc_alloc();
-	if (t) {
-		t->base = sec->base + bytes;
-		t->size = tail;
-		t->kind = SECTION_HUGE;
-		t->pages_only = true;
-		for (unsigned int i = 0; i < sec->nr_seams; i++) {
-			size_t at = (size_t)sec->seam[i] << PAGE_SHIFT;
-
-			if (at > bytes)
-				seam_add(t, at - bytes);
-		}
-		nr_huge_cached++;
-	} else {
-		huge_cached_bytes -= tail;
-	}
-	sec->size = bytes;
-	seams_cut(sec, bytes);
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
-	if (!t)
-		kmem_os_unmap((void *)(sec->base + bytes), tail);
-	return t;
-}
-
-/**
- * section_huge_graft - move a retained mapping's last pages into another
- * @dst: a retained mapping, its range [@off, @off + @n) not yet written
- *       (pages fresh from its growth, untouched)
- * @off: page-aligned offset in @dst
- * @src: another retained mapping, at least @n bytes long
- * @n:   page-aligned bytes to move
- *
- * huge_cache.c builds a request no single kept mapping holds out of
- * several: mremap moves @src's last @n bytes of pages over @dst's range
- * (no copy, no fault; the fresh pages there go), so that every resident
- * page kept is used before a new one is faulted in.  @src keeps its
- * head; emptied, its descriptor is freed.  @dst records the seams.
- *
- * Return: how many bytes from @off now hold @src's pages (0: nothing
- * changed, @dst has no room for more seams or the move failed).  Unless
- * 0, @src is @n shorter (or gone): what did not move was unmapped, and
- * @dst's range past the return value is still fresh.
- */
-size_t section_huge_graft(struct kmem_section *dst, size_t off,
-			  struct kmem_section *src, size_t n)
-{
-	size_t from = src->size - n, moved;
-
-	if (dst->nr_seams + seams_inside(src, from, n) + 2 > HUGE_SEAMS)
-		return 0;
-	moved = seams_move(src, from, n, dst->base + off, 0);
-	if (!moved)
-		return 0;
-	if (moved < n)
-		kmem_os_unmap((void *)(src->base + from + moved), n - moved);
-	kmem_mutex_lock(&section_lock);
-	seam_add(dst, off);
-	for (unsigned int i = 0; i < src->nr_seams; i++) {
-		size_t at = (size_t)src->seam[i] << PAGE_SHIFT;
-
-		if (at > from && at < from + moved)
-			seam_add(dst, off + at - from);
-	}
-	seam_add(dst, off + moved);
-	huge_cached_bytes -= n;		/* @dst's range was counted already */
-	src->size = from;
-	seams_cut(src, from);
-	if (!src->size) {
-		nr_huge_cached--;
-		sec_desc_free(src);
-	}
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
-	return moved;
-}
-
 /**
  * section_huge_move - grow a live mapping of its own by moving it
- * @sec:      its section (live: in the table)
+ * @sec:      its section (live: in the table, not in a heap arena)
  * @new_size: bytes wanted, more than it has
  *
  * realloc() of a mapping that cannot grow where it is: mremap moves its
@@ -891,12 +546,6 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	if (bytes < new_size || bytes <= old ||
 	    bytes > (1UL << (KMEM_ADDR_BITS - 1)) ||
 	    sec->huge_align > SECTION_SIZE)
-		return false;
-	/*
-	 * Several VMAs would move in several calls, and one failing midway
-	 * would leave the program's data in two places: copied instead.
-	 */
-	if (sec->nr_seams)
 		return false;
 	/*
 	 * Reserve the new place and its table leaves first: once the pages
@@ -927,6 +576,96 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	table_set(sec->base, bytes, sec);
 	kmem_mutex_unlock(&section_lock);
 	return true;
+}
+
+/*
+ * The huge heap (buddy/huge_cache.c) keeps its arenas and their extents
+ * in descriptors of this file, and its figures beside the mappings'.
+ */
+
+/**
+ * section_desc_get - a zeroed descriptor for the huge heap's extents
+ *
+ * Return: the descriptor, or NULL (no memory for a page of them).
+ */
+struct kmem_section *section_desc_get(void)
+{
+	struct kmem_section *sec;
+
+	kmem_mutex_lock(&section_lock);
+	sec = sec_desc_alloc();
+	kmem_mutex_unlock(&section_lock);
+	return sec;
+}
+
+/**
+ * section_desc_put - give back a descriptor from section_desc_get()
+ * @sec: the descriptor (on no list)
+ */
+void section_desc_put(struct kmem_section *sec)
+{
+	kmem_mutex_lock(&section_lock);
+	sec_desc_free(sec);
+	kmem_mutex_unlock(&section_lock);
+}
+
+/**
+ * section_heap_register - enter a huge heap arena in the table
+ * @base: its mapping, aligned to SECTION_SIZE
+ * @size: its length, a multiple of SECTION_SIZE
+ *
+ * Every window of the arena points to its section (SECTION_HEAP), so that
+ * a pointer into it is ours; which block it is, the heap says
+ * (huge_heap_block()).
+ *
+ * Return: the arena's section, or NULL (the caller unmaps @base).
+ */
+struct kmem_section *section_heap_register(unsigned long base, size_t size)
+{
+	struct kmem_section *arena;
+
+	kmem_mutex_lock(&section_lock);
+	arena = sec_desc_alloc();
+	if (arena && table_prepare(base, size)) {
+		sec_desc_free(arena);
+		arena = NULL;
+	}
+	if (arena) {
+		arena->base = base;
+		arena->size = size;
+		arena->kind = SECTION_HEAP;
+		table_set(base, size, arena);
+	}
+	kmem_mutex_unlock(&section_lock);
+	return arena;
+}
+
+/**
+ * section_huge_count - blocks of the huge heap handed out or given back
+ * @bytes: bytes added to the live huge bytes (negative: removed)
+ * @nr:    blocks added (negative: removed)
+ */
+void section_huge_count(long bytes, long nr)
+{
+	kmem_mutex_lock(&section_lock);
+	huge_bytes += (unsigned long)bytes;
+	nr_huge += (unsigned long)nr;
+	publish_huge_locked();
+	kmem_mutex_unlock(&section_lock);
+}
+
+/**
+ * section_huge_set_kept - what the huge heap keeps resident and free
+ * @bytes: bytes of its free, resident extents
+ * @nr:    how many such extents
+ */
+void section_huge_set_kept(unsigned long bytes, unsigned long nr)
+{
+	kmem_mutex_lock(&section_lock);
+	huge_cached_bytes = bytes;
+	nr_huge_cached = nr;
+	publish_huge_locked();
+	kmem_mutex_unlock(&section_lock);
 }
 
 /**

@@ -37,8 +37,8 @@ const char *const kmem_lock_rank_names[NR_LOCK_RANKS] = {
 	[LOCK_RANK_REAPER] = "reaper_mutex (buddy/release.c)",
 	[LOCK_RANK_ZONE_OS] = "zone_os_lock (buddy/zone.c)",
 	[LOCK_RANK_ZONE] = "zone.lock (buddy/zone.c)",
-	[LOCK_RANK_SECTION] = "section_lock (buddy/section.c)",
 	[LOCK_RANK_HUGE_CACHE] = "huge_cache_lock (buddy/huge_cache.c)",
+	[LOCK_RANK_SECTION] = "section_lock (buddy/section.c)",
 	[LOCK_RANK_PROFILE] = "prof_lock (buddy/profile.c)",
 	[LOCK_RANK_REGION] = "region_lock (core/region.c)",
 };

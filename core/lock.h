@@ -50,8 +50,8 @@ enum kmem_lock_rank {
 	LOCK_RANK_REAPER,	/* buddy/release.c reaper_mutex: the reaper's sleep */
 	LOCK_RANK_ZONE_OS,	/* buddy/zone.c zone_os_lock: zone memory off-list */
 	LOCK_RANK_ZONE,		/* struct zone.lock: free lists, zone counts */
+	LOCK_RANK_HUGE_CACHE,	/* buddy/huge_cache.c huge_cache_lock: the huge heap */
 	LOCK_RANK_SECTION,	/* buddy/section.c section_lock: the page table */
-	LOCK_RANK_HUGE_CACHE,	/* buddy/huge_cache.c huge_cache_lock: kept mappings */
 	LOCK_RANK_PROFILE,	/* buddy/profile.c prof_lock: the sampled profile */
 	LOCK_RANK_REGION,	/* core/region.c region_lock: the region's units */
 	NR_LOCK_RANKS

@@ -32,7 +32,10 @@
  *    if the address space after the mapping is taken.
  *  - kmem_os_move(addr, old, new, align), kmem_os_move_fixed(addr, old,
  *    new, to): mremap that moves the pages (no copy, no fault) to a new
- *    aligned range, or onto one reserved with kmem_os_map().
+ *    aligned range, or onto one reserved with kmem_os_map();
+ *    kmem_os_move_keep(addr, size, to) moves them onto a mapped range and
+ *    leaves @addr mapped and empty (MREMAP_DONTUNMAP: the huge heap moves
+ *    a block inside its arena).
  *  - kmem_os_map_guard(size) / kmem_os_protect(addr, size, access): the
  *    KFENCE pool (kfence/kfence.c): a private anonymous mapping that starts
  *    inaccessible (PROT_NONE), whose pages are then opened read-write and
@@ -312,6 +315,34 @@ bool kmem_os_move_fixed(void *addr, size_t old_size, size_t new_size, void *to)
 	if (os_should_fail())
 		return false;
 	if (mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   to) == MAP_FAILED) {
+		__atomic_add_fetch(&os_move_errors, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	os_count(&os_moves, &kmem_region->os_moves);
+	return true;
+}
+
+/**
+ * kmem_os_move_keep - move pages onto a range, leaving their old range
+ * mapped and empty
+ * @addr: the range whose pages move
+ * @size: its length
+ * @to:   a mapped range of @size bytes, replaced
+ *
+ * mremap(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP): the pages
+ * change address without a copy or a fault, and @addr stays mapped,
+ * reading zero (the huge heap moves a block inside its arena this way,
+ * and the arena keeps no hole).
+ *
+ * Return: true on success; false leaves both ranges as they were.
+ */
+bool kmem_os_move_keep(void *addr, size_t size, void *to)
+{
+	if (os_should_fail())
+		return false;
+	if (mremap(addr, size, size,
+		   MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
 		   to) == MAP_FAILED) {
 		__atomic_add_fetch(&os_move_errors, 1, __ATOMIC_RELAXED);
 		return false;

@@ -46,6 +46,14 @@ void kmem_classify(const void *p, struct page *page, struct kmem_ptr *kp)
 		kp->why = "not allocated by kmem";
 		return;
 	}
+	if (sec->kind == SECTION_HEAP) {
+		sec = huge_heap_block(sec, a, &kp->why, &kp->double_free);
+		if (!sec)
+			return;
+		kp->kind = KMEM_PTR_HUGE;
+		kp->sec = sec;
+		return;
+	}
 	if (sec->kind == SECTION_HUGE) {
 		if (a != sec->base) {
 			kp->why = "not the start of an allocation";

@@ -326,7 +326,7 @@ static void *__krealloc_caller(const void *objp, size_t new_size, gfp_t gfp,
 	    ALIGN(new_size, PAGE_SIZE) + (4 << PAGE_SHIFT) <= ks) {
 		if (unlikely(READ_ONCE(kmem_prof_huge)))
 			kmem_prof_free_huge(objp);
-		if (section_huge_resize(kp.sec, new_size))
+		if (huge_cache_resize(kp.sec, new_size))
 			return (void *)objp;
 	}
 	if (ks >= new_size)

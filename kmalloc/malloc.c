@@ -356,15 +356,18 @@ void *kmem_realloc(void *ptr, size_t size)
 	if (kp.kind == KMEM_PTR_HUGE && unlikely(READ_ONCE(kmem_prof_huge)))
 		kmem_prof_free_huge(ptr);
 	/*
-	 * A mapping of its own stays one, resized in place or moved with its
-	 * pages, for any size a mapping may have (large blocks above
-	 * LARGE_KEPT_MIN are cut from kept ones): else a 6 MiB mapping
-	 * realloc'd to 2 MiB was copied into a new block.
+	 * A huge block stays one, resized in place or moved with its pages,
+	 * for any size a huge block may have (large blocks above
+	 * LARGE_KEPT_MIN are cut from the heap's kept extents): else a 6 MiB
+	 * block realloc'd to 2 MiB was copied into a new block.
 	 */
-	if (kp.kind == KMEM_PTR_HUGE && size > LARGE_KEPT_MIN &&
-	    (section_huge_resize(kp.sec, size) ||
-	     section_huge_move(kp.sec, size)))
-		return (void *)kp.sec->base;
+	if (kp.kind == KMEM_PTR_HUGE && size > LARGE_KEPT_MIN) {
+		struct kmem_section *sec = kp.sec;
+
+		if (huge_cache_resize(sec, size) ||
+		    (sec = huge_cache_move(sec, size)))
+			return (void *)sec->base;
+	}
 	p = kmem_prof_alloc(malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP),
 			    size, RET_IP);
 	if (!p)
