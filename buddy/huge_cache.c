@@ -42,9 +42,14 @@
  *   arena can be mapped, are mappings of their own (section.c), unmapped
  *   on free.
  *
- * Bench's `large` (500 of 5-25 MiB, 20 live): 122 k faults and no page
- * moved, where the mappings kept apart took 136 k faults and moved 340 k
- * pages (performance.md, "The huge heap").
+ * Bench's `large` (500 of 5-25 MiB, 20 live): about 130 k faults and no
+ * page moved, where the mappings kept apart took 136 k faults and moved
+ * 340 k pages (performance.md, "Issue 14: the huge heap").
+ *
+ * Cost: a fit, a free's lookup (huge_heap_block()) and the figures walk
+ * the arenas' extents, live ones too: O(extents) under the lock.  Huge
+ * blocks are few (each is megabytes of memory to write); a process with
+ * thousands of them live would want a tree by address and one by size.
  *
  * Lock order: the table in core/lock.h.  huge_cache_lock comes before the
  * section lock (an extent's descriptor is taken under it) and after the

@@ -944,8 +944,8 @@ void buddy_fork_prepare(void)
 	reaper_fork_prepare();
 	kmem_mutex_lock(&zone_os_lock);	/* no release or growth half done */
 	zone_lock();
-	section_lock_all();
 	huge_cache_fork_prepare();
+	section_lock_all();
 }
 
 /**
@@ -971,8 +971,8 @@ void buddy_republish_locked(void)
  */
 void buddy_fork_parent(void)
 {
-	huge_cache_fork_parent();
 	section_unlock_all();
+	huge_cache_fork_parent();
 	zone_unlock();
 	kmem_mutex_unlock(&zone_os_lock);
 	reaper_fork_parent();

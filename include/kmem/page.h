@@ -74,13 +74,15 @@ KMEM_EXPORT bool virt_addr_valid(const void *addr);
  *                idle process or a shrink gave back
  * @resident:     @mapped - @retained: an upper bound of what the sections
  *                hold in RAM
- * @huge_mapped:  bytes in mappings of their own (allocations above 4 MiB,
- *                and smaller ones kmalloc.md names)
+ * @huge_mapped:  bytes of live huge blocks (allocations above 4 MiB, and
+ *                smaller ones kmalloc.md names), in the huge heap or
+ *                mappings of their own
  * @nr_sections:  sections mapped
- * @nr_huge:      own mappings live
- * @huge_cached:  bytes of freed own mappings kept, resident, for reuse
- *                (KMEM_HUGE_RETAIN_MB; given back after KMEM_DECAY_MS)
- * @nr_huge_cached: own mappings kept
+ * @nr_huge:      huge blocks live
+ * @huge_cached:  bytes of freed huge blocks kept, resident, for reuse
+ *                where they lie in the huge heap (KMEM_HUGE_RETAIN_MB;
+ *                given back after KMEM_DECAY_MS)
+ * @nr_huge_cached: the huge heap's kept extents
  */
 struct kmem_buddyinfo {
 	unsigned long nr_free[NR_PAGE_ORDERS];

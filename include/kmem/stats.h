@@ -122,15 +122,15 @@ struct kmem_stats_header {
 					 * each thread unit (pcp_off) */
 	uint64_t mapped;		/* bytes of sections */
 	uint64_t retained;		/* bytes released to the OS, still mapped */
-	uint64_t huge_mapped;		/* bytes of own mappings (> 4 MiB, or
-					   smaller: kmalloc.md) */
+	uint64_t huge_mapped;		/* bytes of live huge blocks (> 4 MiB,
+					   or smaller: kmalloc.md) */
 	uint64_t nr_sections;
 	uint64_t nr_huge;
 	uint64_t os_maps;		/* mmap calls that succeeded */
 	uint64_t os_unmaps;		/* munmap calls */
 	uint64_t os_releases;		/* madvise(MADV_DONTNEED) calls */
-	uint64_t huge_cached;		/* bytes of freed own mappings kept
-					 * (resident) for reuse */
+	uint64_t huge_cached;		/* bytes of freed huge blocks kept
+					 * (resident) in the huge heap */
 	uint64_t nr_huge_cached;
 	uint64_t os_moves;		/* mremap calls that moved a mapping */
 	/*
