@@ -13,8 +13,9 @@
  *   first_touch_us     writing a page of a new anonymous mapping: the page
  *                      fault, the zeroing, the write
  *   moved_touch_us     writing a resident page just moved by mremap() to
- *                      addresses never used before (how kmem gathers kept
- *                      huge mappings: buddy/huge_cache.c); no fault is
+ *                      addresses never used before (how kmem gathered kept
+ *                      huge mappings before the huge heap, and how realloc
+ *                      moves a huge block today); no fault is
  *                      counted, but a virtual machine that shadows the page
  *                      tables may take one of its own
  *   resident_touch_us  writing a resident page again
