@@ -9,8 +9,10 @@
  *                      power-of-two sizes are naturally aligned
  *   8 KiB .. 4 MiB     a buddy block of get_order(size) pages, its head
  *                      marked PG_large
- *   above 4 MiB        a mapping of its own (a HUGE section), still found
- *                      from the pointer through the page table
+ *   above 4 MiB        a block of the huge heap (buddy/huge_cache.c), or
+ *                      above 256 MiB a mapping of its own; a HUGE
+ *                      section either way, found from the pointer
+ *                      through the page table
  *
  * Every pointer given back (kfree, ksize, krealloc, free, ...) is first
  * classified through the page table (kmem_classify): an object start of

@@ -58,19 +58,18 @@ void malloc_classes_init(void);
 /*
  * Blocks of this order and up (2 MiB: requests above 1 MiB, half a
  * max-order block or more) that the zone cannot serve from resident free
- * pages come from the huge cache's kept mappings, when it holds enough.
+ * pages come from the huge heap's kept extents, when they hold enough.
  *
  * A program that frees huge blocks (above 4 MiB) and allocates large ones
- * in between would otherwise hold both: the freed mapping, kept resident
+ * in between would otherwise hold both: the freed block, kept resident
  * for reuse (huge_cache.c), and a new 4 MiB block carved from the zone
  * and faulted in for the large one.  mstress (random small blocks, rare
  * ones of 0.5 to 5 MB) took a third 4 MiB block for a 2.56 MB request
- * while a freed 5.12 MB mapping sat kept.  Served from the mapping, the
- * block is a mapping of its own (a HUGE section) until it is freed, when
- * it is kept again.  Smaller blocks stay in the zone: a quarter of a
- * block or less fits in a split one, and a mapping costs system calls.
- * realloc() resizes a mapping in place above LARGE_KEPT_MIN for the same
- * reason (kmalloc/malloc.c).
+ * while a freed 5.12 MB block sat kept.  Served from the heap, the block
+ * is a huge block (a HUGE section) until it is freed, when it is kept
+ * again.  Smaller blocks stay in the zone: a quarter of a block or less
+ * fits in a split one.  realloc() resizes a huge block in place above
+ * LARGE_KEPT_MIN for the same reason (kmalloc/malloc.c).
  */
 #define LARGE_KEPT_ORDER	9
 #define LARGE_KEPT_MIN		(PAGE_SIZE << (LARGE_KEPT_ORDER - 1))
@@ -205,7 +204,7 @@ enum kmem_ptr_kind {
 	KMEM_PTR_INVALID,
 	KMEM_PTR_SLAB,		/* an object of a cache */
 	KMEM_PTR_LARGE,		/* a kmalloc buddy block */
-	KMEM_PTR_HUGE,		/* a mapping of its own */
+	KMEM_PTR_HUGE,		/* a huge block (heap's or a mapping) */
 	KMEM_PTR_BOOT,		/* start-up arena: never freed */
 	KMEM_PTR_KFENCE,	/* in the KFENCE pool (kfence/kfence.c) */
 };

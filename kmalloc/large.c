@@ -2,8 +2,9 @@
 /*
  * kmalloc/large.c - large blocks: sizes above 8 KiB as whole buddy blocks
  * (PG_large, of get_order(size) pages) and sizes above the largest order,
- * or above mallopt(M_MMAP_THRESHOLD), as mappings of their own (HUGE
- * sections); the tail policy (KMEM_LARGE_TAIL_KB) and resizing in place.
+ * or above mallopt(M_MMAP_THRESHOLD), as huge blocks (HUGE sections: the
+ * huge heap's, buddy/huge_cache.c, or mappings of their own); the tail
+ * policy (KMEM_LARGE_TAIL_KB) and resizing in place.
  *
  * Lock order: the table in core/lock.h.
  */
@@ -14,14 +15,14 @@
 #include "kmalloc/kmalloc.h"
 
 /*
- * Sizes from kmalloc_mmap_threshold up get a mapping of their own
+ * Sizes from kmalloc_mmap_threshold up are huge blocks
  * (mallopt(M_MMAP_THRESHOLD)); by default those above the largest block.
  */
 static size_t kmalloc_mmap_threshold = KMALLOC_MAX_SIZE + 1;
 size_t kmalloc_pcp_max = PAGE_SIZE << (PCP_ORDERS - 1);
 
 /**
- * kmalloc_set_mmap_threshold - send sizes from @threshold up to mappings
+ * kmalloc_set_mmap_threshold - send sizes from @threshold up to huge blocks
  * @threshold: KMALLOC_MAX_CACHE_SIZE < @threshold <= KMALLOC_MAX_SIZE + 1
  *
  * Context: any; takes effect for allocations that start afterwards.
@@ -103,8 +104,8 @@ void kmalloc_large_resize(struct page *page, size_t size)
 }
 
 /*
- * large_from_kept - a large block of @order for @size bytes from kept
- * huge mappings, when the zone holds no resident free block of @order
+ * large_from_kept - a large block of @order for @size bytes from the huge
+ * heap's kept extents, when the zone holds no resident free block of @order
  * (LARGE_KEPT_ORDER, kmalloc.h, says why)
  *
  * Return: the block, or NULL with *@page set when the zone had one, or
@@ -180,8 +181,8 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		return p;
 	}
 	/*
-	 * A mapping of its own is always new memory from the OS: like the
-	 * page allocator, GFP_NOWAIT/GFP_ATOMIC never map (only
+	 * A huge block may be new memory from the OS: like the page
+	 * allocator, GFP_NOWAIT/GFP_ATOMIC never take one (only
 	 * __GFP_NOFAIL, which may not fail, overrides that, as it does for
 	 * buddy blocks).
 	 */
@@ -235,7 +236,7 @@ void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller)
  * @caller: the API caller
  *
  * The same, except that a block of LARGE_KEPT_ORDER or more may be cut
- * from a kept huge mapping (see there): malloc promises neither a page
+ * from the huge heap's kept extents (see there): malloc promises neither a page
  * descriptor nor more than the alignment asked for.
  *
  * Return: a page-aligned block, or NULL (errno ENOMEM).

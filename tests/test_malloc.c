@@ -201,8 +201,8 @@ static struct kmem_buddyinfo buddyinfo(void)
 }
 
 /*
- * The end of a test of kept mappings: the kernel refused no move since
- * @errors, and malloc_trim() gives every kept mapping back.
+ * The end of a test of the huge heap: the kernel refused no move since
+ * @errors, and malloc_trim() gives every kept extent back.
  */
 static void kept_all_given_back(unsigned long errors)
 {
@@ -225,7 +225,7 @@ static size_t pages_absent(const void *p, size_t len)
 }
 
 /*
- * Issue 14: a freed mapping of its own (above 4 MiB) is kept, resident,
+ * Issue 14: a freed huge block (above 4 MiB) is kept, resident,
  * and the next such allocation that it fits takes it: no mmap, no page
  * fault.  The malloc-large shape (one of a few live 5-25 MiB buffers
  * replaced at a time, each written whole) and the mstress shape (a rare
@@ -349,7 +349,7 @@ START_TEST(test_huge_mappings_given_back)
 END_TEST
 
 /*
- * Issue 14, item 3, for mappings of their own: a 12 MiB buffer freed and
+ * Issue 14, item 3, for huge blocks: a 12 MiB buffer freed and
  * made again every 3 s, free for 1.5 s each time (longer than the 1 s
  * decay), and an 8 MiB one freed once and never asked for again.  The
  * process stays busy (it takes from the zone every second).  The kept
@@ -466,15 +466,12 @@ START_TEST(test_huge_calloc_and_realloc)
 END_TEST
 
 /*
- * Issue 14: a request that no kept mapping holds alone is built from
- * several: the largest grows and the pages of the next ones move into
- * what it gained (mremap, one of the kernel's VMAs at a time), so that no
- * page is faulted in while kept ones wait.  Such a block is several VMAs;
- * calloc, realloc (growing in place or copied), shrinking and reuse must
- * see one block, and no move may be refused by the kernel (a seam kmem
- * did not record would be).  On the whole-mapping policy 5 MiB of the
- * 12 MiB below were new pages (faulted in when written: 1,284 faults)
- * while 6 MiB stayed kept.
+ * Issue 14: a request that no kept extent holds alone is served by a run
+ * of adjacent kept extents (two freed blocks side by side), so that no
+ * page is faulted in while kept ones wait; calloc, realloc (growing in
+ * place or moved), shrinking and reuse see one block.  On the
+ * whole-mapping policy 5 MiB of the 12 MiB below were new pages (faulted
+ * in when written: 1,284 faults) while 6 MiB stayed kept.
  */
 START_TEST(test_huge_kept_gathered)
 {
@@ -499,7 +496,7 @@ START_TEST(test_huge_kept_gathered)
 	ck_assert_uint_eq(buddyinfo().huge_cached, 1 * mib);
 	ck_assert_uint_eq(buddyinfo().nr_huge_cached, 1);
 
-	/* calloc of a block built from several: all zero. */
+	/* calloc of a block that takes kept pages: all zero. */
 	kmem_free(p);
 	p = kmem_calloc(1, 12 * mib + 4096);	/* 12 MiB + a page of 1 MiB */
 	ck_assert_ptr_nonnull(p);
@@ -507,7 +504,7 @@ START_TEST(test_huge_kept_gathered)
 	ck_assert_uint_eq(buddyinfo().huge_cached, 1 * mib - 4096);
 	memset(p, 4, 12 * mib + 4096);
 
-	/* It grows (its last VMA in place, or copied), shrinks, is reused. */
+	/* It grows (in place, or moved), shrinks, is reused. */
 	p = kmem_realloc(p, 30 * mib);
 	ck_assert_ptr_nonnull(p);
 	ck_assert(all_bytes(p, 12 * mib + 4096, 4));
@@ -518,7 +515,7 @@ START_TEST(test_huge_kept_gathered)
 	p = kmem_malloc(8 * mib);		/* the 9 MiB, whole */
 	memset(p, 6, 8 * mib);
 	kmem_free(p);
-	p = kmem_malloc(5 * mib);	/* the 9 MiB cut: its 4 MiB tail kept */
+	p = kmem_malloc(5 * mib);	/* the 9 MiB cut: its 4 MiB rest kept */
 	memset(p, 7, 5 * mib);
 	ck_assert_uint_ge(buddyinfo().huge_cached, 4 * mib);
 	kmem_free(p);
@@ -527,10 +524,10 @@ START_TEST(test_huge_kept_gathered)
 END_TEST
 
 /*
- * realloc() keeps a mapping of its own a mapping when the new size is
- * one a mapping may have (above 1 MiB: large blocks are cut from kept
- * mappings): it shrinks in place, its tail unmapped, and grows in place
- * or by moving its pages.  Before, 6 MiB realloc'd to 2 MiB was copied
+ * realloc() keeps a huge block one when the new size is one a huge block
+ * may have (above 1 MiB: large blocks are cut from the heap's kept
+ * extents): it shrinks in place, its tail given to the heap, and grows in
+ * place or by moving its pages.  Before, 6 MiB realloc'd to 2 MiB was copied
  * into a new block, 2 MiB written twice.
  */
 START_TEST(test_realloc_mapping_stays)
@@ -617,8 +614,9 @@ END_TEST
 
 /*
  * Issue 14 (mstress): a large block of 2 MiB or more (a request above
- * 1 MiB) that the zone has no resident free block for is cut from a kept
- * mapping, not from a block the zone carves and faults in: a program that
+ * 1 MiB) that the zone has no resident free block for is cut from the
+ * huge heap's kept extents, not from a block the zone carves and faults
+ * in: a program that
  * frees a 5 MB block and then asks 2.5 MB held both, 4 MiB more than it
  * needed.  A resident free block of the zone still comes first, smaller
  * blocks stay in the zone, and the kernel's kmalloc() keeps its buddy
@@ -634,7 +632,7 @@ START_TEST(test_large_from_kept_mapping)
 	z = kmem_malloc(3 * mib);		/* a zone block, freed resident */
 	memset(z, 1, 3 * mib);
 	kmem_free(z);
-	a = kmem_malloc(6 * mib);		/* a mapping of its own, kept */
+	a = kmem_malloc(6 * mib);		/* a huge block, kept when freed */
 	memset(a, 2, 6 * mib);
 	kmem_free(a);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
@@ -682,8 +680,8 @@ START_TEST(test_large_from_kept_mapping)
 	kmem_free(p);
 
 	/*
-	 * No kept mapping holds it, two together do: built from them (as
-	 * huge_cache_get() builds huge blocks), with no page new from the OS.
+	 * No kept extent holds it, two adjacent ones together do (the rest
+	 * of the 6 MiB and the freed 2.5 MiB): one block, no page new.
 	 */
 	ck_assert_int_eq(kmem_malloc_trim(0), 1);	/* zone: none resident */
 	a = kmem_malloc(6 * mib);
@@ -706,7 +704,7 @@ START_TEST(test_large_from_kept_mapping)
 END_TEST
 
 /*
- * Issue 14: kept mappings cut, grown, gathered and resized at random,
+ * Issue 14: huge blocks cut, grown, moved and resized at random,
  * each block written page by page with its own tag and read back before
  * it goes: no page lost, moved twice or left unmapped, calloc zero, and
  * no mremap refused by the kernel.
