@@ -613,6 +613,52 @@ START_TEST(test_huge_hole_serves_in_place)
 END_TEST
 
 /*
+ * fork() copies the huge heap: the child frees the parent's live block
+ * and takes the space of a kept one, and its heap works (its lock, held
+ * across fork() by the parent's handler, is fresh in the child); the
+ * parent's heap is its own: its live block intact, its kept extent still
+ * kept and still served where it lies.
+ */
+START_TEST(test_huge_heap_across_fork)
+{
+	const size_t mib = 1 << 20;
+	char *a = kmem_malloc(8 * mib), *b = kmem_malloc(6 * mib), *c;
+	int status;
+	pid_t pid;
+
+	ck_assert(a && b);
+	memset(a, 1, 8 * mib);
+	memset(b, 2, 6 * mib);
+	kmem_free(b);				/* kept where it lies */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		bool ok;
+		char *d;
+
+		c = kmem_malloc(5 * mib);
+		ok = c == b && all_bytes(a, 8 * mib, 1);
+		kmem_free(a);
+		d = kmem_calloc(1, 9 * mib);
+		ok = ok && d && all_bytes(d, 9 * mib, 0);
+		kmem_free(c);
+		kmem_free(d);
+		ok = ok && buddyinfo().nr_huge == 0;
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the child's heap failed: status %#x", status);
+	ck_assert(all_bytes(a, 8 * mib, 1));
+	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
+	c = kmem_malloc(6 * mib);
+	ck_assert_ptr_eq(c, b);
+	kmem_free(c);
+	kmem_free(a);
+}
+END_TEST
+
+/*
  * Issue 14 (mstress): a large block of 2 MiB or more (a request above
  * 1 MiB) that the zone has no resident free block for is cut from the
  * huge heap's kept extents, not from a block the zone carves and faults
@@ -1557,6 +1603,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_kept_churn);
 	tcase_add_test(tc, test_large_from_kept_mapping);
 	tcase_add_test(tc, test_huge_hole_serves_in_place);
+	tcase_add_test(tc, test_huge_heap_across_fork);
 	tcase_add_test(tc, test_realloc_mapping_stays);
 	tcase_add_test(tc, test_huge_kept_piece_expires_in_turn);
 	tcase_add_test(tc, test_posix_memalign);
