@@ -461,7 +461,6 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 			break;
 		/* Nothing free holds it: another arena, then again. */
 		arena = heap_arena_new();
-
 		if (!arena)
 			return NULL;
 		kmem_mutex_lock(&huge_cache_lock);
