@@ -299,10 +299,12 @@ END_TEST
 START_TEST(test_krealloc_shrinks_huge)
 {
 	const size_t mib = 1 << 20, small = 600 << 10;
-	char *p = kmalloc(6 * mib, GFP_KERNEL), *q;
+	char *p, *q;
 	struct kmem_buddyinfo bi;
 	unsigned char vec[4];
 
+	kmem_config.decay_ms = 3600 * 1000;	/* the tail stays kept */
+	p = kmalloc(6 * mib, GFP_KERNEL);
 	memset(p, 7, 6 * mib);
 	q = krealloc(p, small - 10, GFP_KERNEL);
 	ck_assert_ptr_eq(q, p);

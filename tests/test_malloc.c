@@ -622,10 +622,13 @@ END_TEST
 START_TEST(test_huge_heap_across_fork)
 {
 	const size_t mib = 1 << 20;
-	char *a = kmem_malloc(8 * mib), *b = kmem_malloc(6 * mib), *c;
+	char *a, *b, *c;
 	int status;
 	pid_t pid;
 
+	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
+	a = kmem_malloc(8 * mib);
+	b = kmem_malloc(6 * mib);
 	ck_assert(a && b);
 	memset(a, 1, 8 * mib);
 	memset(b, 2, 6 * mib);
