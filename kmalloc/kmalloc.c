@@ -333,6 +333,28 @@ static void *__krealloc_caller(const void *objp, size_t new_size, gfp_t gfp,
 	}
 	if (ks >= new_size)
 		return (void *)objp;
+	/*
+	 * A huge block grows as realloc() grows one: into the heap's free
+	 * extents after it, else by moving its pages to a new block (no
+	 * copy, no fault); before, every growth copied it.  __GFP_ZERO
+	 * zeroes what was added (it may have held earlier data).  Pages new
+	 * from the OS are a huge block's, which GFP_NOWAIT and GFP_ATOMIC
+	 * never take (kmalloc_large()): they fail below instead.
+	 */
+	if (kp.kind == KMEM_PTR_HUGE &&
+	    (gfpflags_allow_blocking(gfp) || (gfp & __GFP_NOFAIL))) {
+		struct kmem_section *sec = kp.sec;
+
+		if (unlikely(READ_ONCE(kmem_prof_huge)))
+			kmem_prof_free_huge(objp);
+		if (huge_cache_resize(sec, new_size) ||
+		    (sec = huge_cache_move(sec, new_size))) {
+			ret = (void *)sec->base;
+			if (gfp & __GFP_ZERO)
+				memset((char *)ret + ks, 0, new_size - ks);
+			return ret;
+		}
+	}
 	ret = __kmalloc_caller(new_size, gfp, caller);
 	if (!ret)
 		return NULL;

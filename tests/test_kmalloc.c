@@ -2,6 +2,8 @@
 /*
  * tests/test_kmalloc.c - kmalloc and friends, with kernel semantics.
  */
+#include <sys/resource.h>
+
 #include "kmem_test.h"
 
 #include "kmalloc/kmalloc.h"
@@ -326,6 +328,59 @@ START_TEST(test_krealloc_shrinks_huge)
 }
 END_TEST
 
+/*
+ * krealloc() grows a huge block as realloc() does: where it lies when the
+ * heap's extents after it are free, else by moving its pages; __GFP_ZERO
+ * zeroes what it adds, also where a freed block's data lay.  Before, every
+ * growth was a new block and a copy of the old one.
+ */
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_minflt;
+}
+
+START_TEST(test_krealloc_grows_huge)
+{
+	const size_t mib = 1 << 20;
+	char *x, *y, *z, *p;
+	long faults;
+
+	kmem_config.decay_ms = 3600 * 1000;	/* freed extents stay kept */
+	x = kmalloc(6 * mib, GFP_KERNEL);
+	y = kmalloc(6 * mib, GFP_KERNEL);
+	z = kmalloc(5 * mib, GFP_KERNEL);
+	memset(x, 7, 6 * mib);
+	memset(y, 0x55, 6 * mib);
+	ck_assert_ptr_eq(y, x + 6 * mib);	/* one arena, in order */
+	ck_assert_ptr_eq(z, y + 6 * mib);
+	kfree(y);
+	/* Into the kept extent after it: in place, the added part zero. */
+	p = krealloc(x, 10 * mib, GFP_KERNEL | __GFP_ZERO);
+	ck_assert_ptr_eq(p, x);
+	ck_assert_uint_ge(ksize(p), 10 * mib);
+	ck_assert(all_bytes(p, 6 * mib, 7));
+	ck_assert(all_bytes(p + 6 * mib, 4 * mib, 0));
+	/* z lies 2 MiB after its end: it moves, with its pages, no copy. */
+	faults = minor_faults();
+	p = krealloc(x, 20 * mib, GFP_KERNEL);
+	ck_assert_uint_lt(minor_faults() - faults, 64);
+	ck_assert_ptr_ne(p, x);
+	ck_assert_uint_ge(ksize(p), 20 * mib);
+	ck_assert(all_bytes(p, 6 * mib, 7));
+	ck_assert(all_bytes(p + 6 * mib, 4 * mib, 0));
+	/* GFP_NOWAIT takes no pages new from the OS: it fails. */
+	ck_assert_ptr_null(krealloc(p, 40 * mib, GFP_NOWAIT));
+	ck_assert_uint_ge(ksize(p), 20 * mib);
+	ck_assert(all_bytes(p, 6 * mib, 7));
+	kfree(p);
+	kfree(z);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 START_TEST(test_sensitive)
 {
 	unsigned char *p = kmalloc(200, GFP_KERNEL);
@@ -461,6 +516,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_large_tail_released);
 	tcase_add_test(tc, test_krealloc);
 	tcase_add_test(tc, test_krealloc_shrinks_huge);
+	tcase_add_test(tc, test_krealloc_grows_huge);
 	tcase_add_test(tc, test_realloc_copies_written);
 	tcase_add_test(tc, test_huge_nowait);
 	tcase_add_test(tc, test_sensitive);
