@@ -30,9 +30,8 @@
  *    injection below.
  *  - kmem_os_grow_in_place(addr, old, new): mremap without moving; false
  *    if the address space after the mapping is taken.
- *  - kmem_os_move(addr, old, new, align), kmem_os_move_fixed(addr, old,
- *    new, to): mremap that moves the pages (no copy, no fault) to a new
- *    aligned range, or onto one reserved with kmem_os_map();
+ *  - kmem_os_move_fixed(addr, old, new, to): mremap that moves the pages
+ *    (no copy, no fault) onto a range reserved with kmem_os_map();
  *    kmem_os_move_keep(addr, size, to) moves them onto a mapped range and
  *    leaves @addr mapped and empty (MREMAP_DONTUNMAP: the huge heap moves
  *    a block inside its arena).
@@ -349,28 +348,6 @@ bool kmem_os_move_keep(void *addr, size_t size, void *to)
 	}
 	os_count(&os_moves, &kmem_region->os_moves);
 	return true;
-}
-
-/**
- * kmem_os_move - move a mapping's pages to a new aligned range
- * @addr:     the mapping
- * @old_size: its length
- * @new_size: the length wanted (at least @old_size)
- * @align:    alignment of the new range
- *
- * Return: the new address (@addr is gone), or NULL (@addr unchanged).
- */
-void *kmem_os_move(void *addr, size_t old_size, size_t new_size, size_t align)
-{
-	void *to = kmem_os_map(new_size, align);
-
-	if (!to)
-		return NULL;
-	if (!kmem_os_move_fixed(addr, old_size, new_size, to)) {
-		kmem_os_unmap(to, new_size);
-		return NULL;
-	}
-	return to;
 }
 
 /**

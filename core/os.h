@@ -20,7 +20,6 @@ void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size);
 bool kmem_os_grow_in_place(void *addr, size_t old_size, size_t new_size);
 bool kmem_os_move_fixed(void *addr, size_t old_size, size_t new_size, void *to);
 bool kmem_os_move_keep(void *addr, size_t size, void *to);
-void *kmem_os_move(void *addr, size_t old_size, size_t new_size, size_t align);
 void *kmem_os_map_guard(size_t size);
 bool kmem_os_protect(void *addr, size_t size, bool access);
 
