@@ -316,13 +316,12 @@ static unsigned long heap_take_old(unsigned long now, bool all,
 				   unsigned long keep_due,
 				   struct list_head *out)
 {
-	unsigned long kept = 0, next = 0;
+	unsigned long kept, next = 0;
 	struct kmem_section *arena, *e, *old;
 
 	lock_assert_held(&huge_cache_lock);
-	list_for_each_entry(arena, &arenas, node)
-		list_for_each_entry(e, &arena->heap_node, heap_node)
-			kept += e->heap_state == HEAP_DIRTY ? e->size : 0;
+	/* Exact under the lock: heap_publish() follows every change. */
+	kept = heap_kept;
 	while (kept) {
 		old = NULL;
 		list_for_each_entry(arena, &arenas, node)
@@ -330,6 +329,7 @@ static unsigned long heap_take_old(unsigned long now, bool all,
 				if (e->heap_state == HEAP_DIRTY &&
 				    (!old || e->cached_at < old->cached_at))
 					old = e;
+		BUG_ON(!old);	/* heap_kept counts what is not there */
 		if (!all && kept <= limit) {
 			if (old->cached_at + kmem_config.decay_ms > now) {
 				next = old->cached_at + kmem_config.decay_ms;
