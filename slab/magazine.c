@@ -535,8 +535,9 @@ enum { TAKE_NO_BLOCK, TAKE_BUSY, TAKE_OK, TAKE_RACED, TAKE_NO_CPU };
 /*
  * In one critical section: find the current CPU's slot at @off and, unless
  * a slow path has it out already (SLOT_BUSY, or SLOT_REMOTE from another
- * CPU), replace its two counts with SLOT_BUSY (the commit, a cmpxchg: a
- * remote taker may have exchanged them meanwhile, percpu_take_remote()).
+ * CPU: slot_word_out()), replace its two counts with SLOT_BUSY (the
+ * commit, a cmpxchg: a remote taker may have exchanged them meanwhile,
+ * percpu_take_remote()).
  */
 static unsigned int percpu_take_rseq(unsigned long off,
 				     struct magazine_slot **slot,
@@ -558,6 +559,8 @@ static unsigned int percpu_take_rseq(unsigned long off,
 		     "addq %[off], %[c]\n\t"
 		     "movl $1, %k[res]\n\t"
 		     "movq 16(%[c]), %[old]\n\t"
+		     "testl %k[old], %k[old]\n\t"
+		     "js 9f\n\t"
 		     "movq %[old], %[t]\n\t"
 		     "shrq $32, %[t]\n\t"
 		     "cmpl $-2, %k[t]\n\t"
@@ -664,17 +667,22 @@ static void percpu_put(struct magazine_slot *c, const struct magazine_slot *t)
  * percpu_take_remote - take slot @off of CPU block @st out from another
  * CPU (draining a CPU, shrinking or destroying a cache)
  *
- * The counts word is exchanged for SLOT_REMOTE, which the fast paths
- * see as empty and full and local slow paths as taken.  A section on
- * that CPU may have read the word before and commit after: its commit
- * is a whole word (never SLOT_REMOTE), so after the fence, which waits
- * for every such section, the word is still SLOT_REMOTE only if none
- * did; otherwise the word it stored is the slot's true state and the
- * exchange is done again.  A slot a local slow path has out (SLOT_BUSY)
- * is waited for: that slow path takes none of the locks a remote taker
- * may hold (slab_mutex, kmem_thread_lock) and puts the slot back soon,
- * over the exchanged value.  Remote takers are one at a time (slab_mutex),
- * so SLOT_REMOTE is only ever the caller's.
+ * The counts word is exchanged for SLOT_REMOTE_WORD, which the fast paths
+ * see as empty and full and local slow paths as taken.  A slot a local
+ * slow path has out (SLOT_BUSY) is waited for: that slow path takes none
+ * of the locks a remote taker may hold (slab_mutex, kmem_thread_lock)
+ * and puts the slot back soon, over the exchanged value.
+ *
+ * A fast path on that CPU may have read its count before the exchange
+ * and commit after it: a pop its rounds (then later pops see them and
+ * go on popping), a push its prev_rounds (then later pushes go on).  One
+ * section at most is under way on a CPU at the exchange, so one count
+ * moves, and the other keeps its mark: SLOT_REMOTE_ROUNDS, which no pop
+ * can leave (it never goes below 0), or SLOT_REMOTE.  After the fence,
+ * which waits for every section then under way, the word is exchanged
+ * again if it changed, and what moved is taken from it; then fenced
+ * again, until the word is still the exchanged one.  Remote takers are
+ * one at a time (slab_mutex), so SLOT_REMOTE is only ever the caller's.
  *
  * Context: slab_mutex held.
  */
@@ -684,25 +692,34 @@ static struct magazine_slot *percpu_take_remote(struct slab_thread *st,
 {
 	struct magazine_slot *c = (struct magazine_slot *)((char *)st + off);
 	uint64_t *word = (uint64_t *)&c->rounds, w;
+	uint32_t rounds, prev;
 
 	lock_assert_held(&slab_mutex);
 	for (;;) {
 		w = __atomic_exchange_n(word, SLOT_REMOTE_WORD,
 					__ATOMIC_ACQ_REL);
-		if (slot_word_out(w)) {
-			while (slot_word_out(__atomic_load_n(word,
-							     __ATOMIC_ACQUIRE)))
-				sched_yield();
-			continue;
-		}
+		if (!slot_word_out(w))
+			break;
+		while (slot_word_out(__atomic_load_n(word, __ATOMIC_ACQUIRE)))
+			sched_yield();
+	}
+	rounds = (uint32_t)w;
+	prev = (uint32_t)(w >> 32);
+	for (;;) {
 		if (!kmem_rseq_fence())
 			kmem_panic("kmem: membarrier(MEMBARRIER_CMD_PRIVATE_"
 				   "EXPEDITED_RSEQ) failed after it was "
 				   "registered");
 		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == SLOT_REMOTE_WORD)
 			break;
+		w = __atomic_exchange_n(word, SLOT_REMOTE_WORD,
+					__ATOMIC_ACQ_REL);
+		if ((uint32_t)w != SLOT_REMOTE_ROUNDS)
+			rounds = (uint32_t)w;		/* late pops */
+		if ((uint32_t)(w >> 32) != SLOT_REMOTE)
+			prev = (uint32_t)(w >> 32);	/* late pushes */
 	}
-	slot_copy_taken(t, c, w);
+	slot_copy_taken(t, c, (uint64_t)prev << 32 | rounds);
 	return c;
 }
 
