@@ -614,21 +614,35 @@ static void slot_copy_taken(struct magazine_slot *t,
  * percpu_take - take the current CPU's slot for @r out of its block
  * @t: set to a copy, which the caller works on alone, from any CPU
  *
+ * A slot another slow path has out is most often held by a thread that
+ * was preempted on this CPU in the middle of its slow path: with more
+ * threads than CPUs (bench's xmalloc-4, 8 threads on 2 CPUs), 93 % of
+ * the takes found the slot out, and every one of them took the locked
+ * single-object path, whose mutex then held a third of the samples.
+ * Yielding the CPU lets that thread run and put the slot back: the
+ * caller yields up to TAKE_YIELDS times before it gives up.
+ *
  * Return: the slot in the block, marked SLOT_BUSY until percpu_put(); or
- * NULL when another slow path has it out, or no block can be had (the
- * caller uses the locked single-object path).
+ * NULL when another slow path still has it out, or no block can be had
+ * (the caller uses the locked single-object path).
  */
+#define TAKE_YIELDS	2
+
 static struct magazine_slot *percpu_take(struct kmem_cache *r,
 					 struct magazine_slot *t)
 {
 	struct magazine_slot *c;
-	unsigned int res, cpu;
+	unsigned int res, cpu, yields = 0;
 	uint64_t w;
 
 	for (;;) {
 		res = percpu_take_rseq(r->slot_off, &c, &w, &cpu);
 		if (res == TAKE_OK)
 			break;
+		if (res == TAKE_BUSY && yields++ < TAKE_YIELDS) {
+			sched_yield();
+			continue;
+		}
 		if (res == TAKE_BUSY || res == TAKE_NO_CPU)
 			return NULL;
 		if (res == TAKE_NO_BLOCK && !cpu_block_get(cpu))
