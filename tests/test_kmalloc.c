@@ -2,8 +2,6 @@
 /*
  * tests/test_kmalloc.c - kmalloc and friends, with kernel semantics.
  */
-#include <sys/resource.h>
-
 #include "kmem_test.h"
 
 #include "kmalloc/kmalloc.h"
@@ -334,14 +332,6 @@ END_TEST
  * zeroes what it adds, also where a freed block's data lay.  Before, every
  * growth was a new block and a copy of the old one.
  */
-static long minor_faults(void)
-{
-	struct rusage ru;
-
-	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
-	return ru.ru_minflt;
-}
-
 START_TEST(test_krealloc_grows_huge)
 {
 	const size_t mib = 1 << 20;

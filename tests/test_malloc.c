@@ -183,15 +183,6 @@ START_TEST(test_huge_realloc_in_place)
 }
 END_TEST
 
-/* Minor page faults of the process so far. */
-static long minor_faults(void)
-{
-	struct rusage ru;
-
-	ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
-	return ru.ru_minflt;
-}
-
 static struct kmem_buddyinfo buddyinfo(void)
 {
 	struct kmem_buddyinfo bi;
