@@ -447,8 +447,8 @@ static struct magazine_slot *slot_get(struct slab_thread *st,
  * wait: a free that went to the slab would be handed straight back by
  * the next allocation, and the object may be another thread's, whose
  * cache line that thread may still be writing, the passive false
- * sharing magazine_alloc() avoids.)  Magazines pay for themselves over
- * many calls;
+ * sharing magazine_alloc() avoids; and the free ends the thread's
+ * warm-up for the cache: percpu_warm() says why.)  Magazines pay for themselves over many calls;
  * for a cache a thread calls a handful of times (most of a small
  * program's size classes) they are pages of magazine slabs and a batch
  * of objects taken out of the slab for nothing: a small program's
@@ -470,8 +470,10 @@ static struct magazine_slot *slow_slot(struct kmem_cache *r, bool alloc)
 		st = kmem_tls_slab;
 	if (st == &slab_thread_none)
 		return NULL;
-	if (alloc && r->id < KMEM_SLOTS_INLINE && !st->slots[r->id].magsize &&
-	    st->warm[r->id] < SLOT_WARMUP) {
+	if (!alloc && r->id < KMEM_SLOTS_INLINE)
+		st->warm[r->id] = SLOT_WARMUP;	/* as percpu_warm() */
+	else if (alloc && r->id < KMEM_SLOTS_INLINE &&
+		 !st->slots[r->id].magsize && st->warm[r->id] < SLOT_WARMUP) {
 		st->warm[r->id]++;
 		return NULL;
 	}
@@ -740,7 +742,13 @@ static struct magazine_slot *percpu_take_remote(struct slab_thread *st,
 /*
  * The per-CPU slow paths' warm-up, as slow_slot()'s: a thread's first
  * SLOT_WARMUP allocations from a cache whose slot on this CPU has no
- * magazines yet take the locked path.  Return: true to use the slot.
+ * magazines yet take the locked path.  A free that comes here ends the
+ * thread's warm-up for the cache, on every CPU: the free gave this CPU's
+ * slot its magazines, and the thread may be on another CPU at its next
+ * allocation, where the locked path would hand it the lowest free object
+ * of a slab, on the line of the object it freed, which another thread
+ * may still be writing next to (test_remote_free_moved_not_handed_back).
+ * Return: true to use the slot.
  */
 static bool percpu_warm(struct kmem_cache *r, bool alloc)
 {
@@ -750,7 +758,13 @@ static bool percpu_warm(struct kmem_cache *r, bool alloc)
 	if (st == &slab_thread_none && kmem_tls_state == KMEM_THREAD_NONE &&
 	    kmem_thread_attach())
 		st = kmem_tls_slab;
-	if (!alloc || st == &slab_thread_none || st->warm[r->id] >= SLOT_WARMUP)
+	if (st == &slab_thread_none)
+		return true;
+	if (!alloc) {
+		st->warm[r->id] = SLOT_WARMUP;
+		return true;
+	}
+	if (st->warm[r->id] >= SLOT_WARMUP)
 		return true;
 	cpu = kmem_cpu_current();
 	if (cpu < 0)

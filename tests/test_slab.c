@@ -1418,6 +1418,55 @@ START_TEST(test_remote_free_not_handed_back)
 END_TEST
 
 /*
+ * The same when the thread moves to another CPU between its free and its
+ * allocation (here a simulated CPU whose block has no magazines for the
+ * cache yet).  A thread's first allocations from a cache whose slot has
+ * no magazines take the locked single-object path, which hands out the
+ * lowest free object of a slab, next to the owner's; a thread that has
+ * freed to the cache is past that warm-up.  (The TSan stage, where
+ * threads move between the two calls more often, failed this way once.)
+ */
+static bool pin_to(int cpu);
+
+static void *free_remote_move_then_alloc(void *arg)
+{
+	void **o = arg;
+	void *mine;
+	int cpu = sched_getcpu();
+
+	if (!pin_to(cpu))
+		return NULL;
+	kmem_cache_free(exit_cache, o[0]);
+	if (slab_percpu)
+		slab_set_cpu_bias(4 * kmem_nr_cpu_ids);
+	mine = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	ck_assert_ptr_nonnull(mine);
+	ck_assert_ptr_ne(mine, o[0]);
+	ck_assert_uint_ne((uintptr_t)mine / 64, (uintptr_t)o[0] / 64);
+	o[1] = mine;
+	return NULL;
+}
+
+START_TEST(test_remote_free_moved_not_handed_back)
+{
+	void *o[2] = { NULL, NULL }, *neighbour;
+	pthread_t t;
+
+	if (slab_percpu && 4 * kmem_nr_cpu_ids > KMEM_MAX_CPUS)
+		return;
+	exit_cache = kmem_cache_create("remote2", 16, 0, SLAB_NO_MERGE, NULL);
+	o[0] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	neighbour = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	pthread_create(&t, NULL, free_remote_move_then_alloc, o);
+	pthread_join(t, NULL);
+	ck_assert_msg(o[1], "could not pin the thread to its CPU");
+	kmem_cache_free(exit_cache, o[1]);
+	kmem_cache_free(exit_cache, neighbour);
+	kmem_cache_destroy(exit_cache);
+}
+END_TEST
+
+/*
  * Depot affinity (issue 15): two threads that never share objects each
  * get their own objects back.  Both allocate a set, A frees its set, B frees its set on top
  * of it in the depot, then A allocates as many again: every one must be
@@ -1431,8 +1480,6 @@ struct depot_pair {
 	int cpu;		/* per-CPU mode: both run on this CPU, */
 	bool pinned_a, pinned_b;	/* as two simulated CPUs */
 };
-
-static bool pin_to(int cpu);
 
 static void *depot_pair_a(void *arg)
 {
@@ -2925,6 +2972,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_thread_exit_returns_magazines);
 	tcase_add_test(tc, test_free_first_then_alloc);
 	tcase_add_test(tc, test_remote_free_not_handed_back);
+	tcase_add_test(tc, test_remote_free_moved_not_handed_back);
 	tcase_add_test(tc, test_depot_returns_own_magazines);
 	tcase_add_test(tc, test_depot_hands_over_only_a_surplus);
 	tcase_add_test(tc, test_depot_gives_exited_reusers_magazine);
