@@ -1388,6 +1388,9 @@ struct xm_batch {
  * @not_full:  signalled on pop
  * @top:       the stack
  * @count:     batches on it, at most MB_XM_DEPTH
+ * @deepest:   the largest @count reached: the blocks in flight, which
+ *             peak RSS follows (a releaser slower than its producer by
+ *             a percent fills the stack in a second)
  */
 struct xm_stack {
 	pthread_mutex_t lock;
@@ -1395,6 +1398,7 @@ struct xm_stack {
 	pthread_cond_t not_full;
 	struct xm_batch *top;
 	int count;
+	int deepest;
 };
 
 /* Wait on @cond at most a few milliseconds, so the stop flag is seen. */
@@ -1431,6 +1435,8 @@ static void *xm_producer(void *arg)
 		b->next = st->top;
 		st->top = b;
 		st->count++;
+		if (st->count > st->deepest)
+			st->deepest = st->count;
 		pthread_cond_signal(&st->not_empty);
 		pthread_mutex_unlock(&st->lock);
 	}
@@ -1494,7 +1500,7 @@ static void *xm_releaser(void *arg)
 static int run_xmalloc(const struct bench_opts *o, long pairs)
 {
 	struct bench_result r = { .threads = (int)(2 * pairs) };
-	int i, n = (int)(2 * pairs);
+	int i, n = (int)(2 * pairs), deepest;
 	struct bench_worker *w;
 	struct xm_batch *b;
 	struct xm_stack *st;
@@ -1512,6 +1518,7 @@ static int run_xmalloc(const struct bench_opts *o, long pairs)
 	}
 	r.seconds = bench_team_run(w, n, bench_duration(o, MB_SCALING_SECONDS));
 	r.ops = bench_team_ops(w, n);
+	deepest = st->deepest;
 	while ((b = st->top)) {
 		st->top = b->next;
 		xm_free_batch(b);
@@ -1522,8 +1529,8 @@ static int run_xmalloc(const struct bench_opts *o, long pairs)
 	pthread_mutex_destroy(&st->lock);
 	bench_unmap(st, sizeof(*st));
 	snprintf(r.workload, sizeof(r.workload), "xmalloc-%ld", pairs);
-	bench_extra(&r, "producers=%ld releasers=%ld size=%d batch=%d",
-		    pairs, pairs, MB_XM_SIZE, MB_XM_BATCH);
+	bench_extra(&r, "producers=%ld releasers=%ld size=%d batch=%d deepest=%d",
+		    pairs, pairs, MB_XM_SIZE, MB_XM_BATCH, deepest);
 	bench_report(&r);
 	return 0;
 }
