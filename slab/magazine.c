@@ -448,12 +448,12 @@ static struct magazine_slot *slot_get(struct slab_thread *st,
  * the next allocation, and the object may be another thread's, whose
  * cache line that thread may still be writing, the passive false
  * sharing magazine_alloc() avoids; and the free ends the thread's
- * warm-up for the cache: percpu_warm() says why.)  Magazines pay for themselves over many calls;
- * for a cache a thread calls a handful of times (most of a small
- * program's size classes) they are pages of magazine slabs and a batch
- * of objects taken out of the slab for nothing: a small program's
- * first allocations touched 5 pages of magazines (performance.md,
- * "Fixed footprint").  The count never goes back: a slot flushed later
+ * warm-up for the cache: percpu_warm() says why.)  Magazines pay for
+ * themselves over many calls; for a cache a thread calls a handful of
+ * times (most of a small program's size classes) they are pages of
+ * magazine slabs and a batch of objects taken out of the slab for
+ * nothing: a small program's first allocations touched 5 pages of
+ * magazines (performance.md, "Fixed footprint").  The count never goes back: a slot flushed later
  * (exit, shrink) loads magazines again at its next slow call.
  */
 #define SLOT_WARMUP	16

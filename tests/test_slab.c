@@ -1424,7 +1424,8 @@ END_TEST
  * no magazines take the locked single-object path, which hands out the
  * lowest free object of a slab, next to the owner's; a thread that has
  * freed to the cache is past that warm-up.  (The TSan stage, where
- * threads move between the two calls more often, failed this way once.)
+ * threads move between the two calls more often, once failed
+ * test_remote_free_not_handed_back on the line assertion below.)
  */
 static bool pin_to(int cpu);
 
