@@ -1384,86 +1384,70 @@ END_TEST
 /*
  * Passive false sharing: a thread that frees another thread's object and
  * then allocates from the cache for the first time must not be handed
- * that object back (the owner may still write next to it).
+ * that object back (the owner may still write next to it), nor another
+ * object of its cache line.
+ *
+ * With @move, the thread moves to another CPU between the two calls (a
+ * simulated CPU whose block has no magazines for the cache yet).  A
+ * thread's first allocations from a cache whose slot has no magazines
+ * take the locked single-object path, which hands out the lowest free
+ * object of a slab, next to the owner's; a thread that has freed to the
+ * cache is past that warm-up.  (The TSan stage, where threads move
+ * between the two calls more often, once failed the test without @move
+ * on the line assertion.)
  */
+struct remote_free {
+	void *theirs, *mine;
+	bool move, pinned;
+};
+
+static bool pin_to(int cpu);
+
 static void *free_remote_then_alloc(void *arg)
 {
-	void **o = arg;
-	void *mine;
+	struct remote_free *f = arg;
 
-	kmem_cache_free(exit_cache, o[0]);
-	mine = kmem_cache_alloc(exit_cache, GFP_KERNEL);
-	ck_assert_ptr_nonnull(mine);
-	ck_assert_ptr_ne(mine, o[0]);
-	/* Not from the owner's cache line either. */
-	ck_assert_uint_ne((uintptr_t)mine / 64, (uintptr_t)o[0] / 64);
-	o[1] = mine;
+	f->pinned = !f->move || pin_to(sched_getcpu());
+	if (!f->pinned)
+		return NULL;
+	kmem_cache_free(exit_cache, f->theirs);
+	if (f->move && slab_percpu)
+		slab_set_cpu_bias(4 * kmem_nr_cpu_ids);
+	f->mine = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	ck_assert_ptr_nonnull(f->mine);
+	ck_assert_ptr_ne(f->mine, f->theirs);
+	ck_assert_uint_ne((uintptr_t)f->mine / 64, (uintptr_t)f->theirs / 64);
 	return NULL;
+}
+
+static void remote_free_not_handed_back(bool move)
+{
+	struct remote_free f = { .move = move };
+	void *neighbour;
+	pthread_t t;
+
+	exit_cache = kmem_cache_create("remote", 16, 0, SLAB_NO_MERGE, NULL);
+	f.theirs = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	neighbour = kmem_cache_alloc(exit_cache, GFP_KERNEL);
+	pthread_create(&t, NULL, free_remote_then_alloc, &f);
+	pthread_join(t, NULL);
+	ck_assert_msg(f.pinned, "could not pin the thread to its CPU");
+	kmem_cache_free(exit_cache, f.mine);
+	kmem_cache_free(exit_cache, neighbour);
+	kmem_cache_destroy(exit_cache);
 }
 
 START_TEST(test_remote_free_not_handed_back)
 {
-	void *o[2], *neighbour;
-	pthread_t t;
-
-	exit_cache = kmem_cache_create("remote", 16, 0, SLAB_NO_MERGE, NULL);
-	o[0] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
-	neighbour = kmem_cache_alloc(exit_cache, GFP_KERNEL);
-	pthread_create(&t, NULL, free_remote_then_alloc, o);
-	pthread_join(t, NULL);
-	kmem_cache_free(exit_cache, o[1]);
-	kmem_cache_free(exit_cache, neighbour);
-	kmem_cache_destroy(exit_cache);
+	remote_free_not_handed_back(false);
 }
 END_TEST
 
-/*
- * The same when the thread moves to another CPU between its free and its
- * allocation (here a simulated CPU whose block has no magazines for the
- * cache yet).  A thread's first allocations from a cache whose slot has
- * no magazines take the locked single-object path, which hands out the
- * lowest free object of a slab, next to the owner's; a thread that has
- * freed to the cache is past that warm-up.  (The TSan stage, where
- * threads move between the two calls more often, once failed
- * test_remote_free_not_handed_back on the line assertion below.)
- */
-static bool pin_to(int cpu);
-
-static void *free_remote_move_then_alloc(void *arg)
-{
-	void **o = arg;
-	void *mine;
-	int cpu = sched_getcpu();
-
-	if (!pin_to(cpu))
-		return NULL;
-	kmem_cache_free(exit_cache, o[0]);
-	if (slab_percpu)
-		slab_set_cpu_bias(4 * kmem_nr_cpu_ids);
-	mine = kmem_cache_alloc(exit_cache, GFP_KERNEL);
-	ck_assert_ptr_nonnull(mine);
-	ck_assert_ptr_ne(mine, o[0]);
-	ck_assert_uint_ne((uintptr_t)mine / 64, (uintptr_t)o[0] / 64);
-	o[1] = mine;
-	return NULL;
-}
-
 START_TEST(test_remote_free_moved_not_handed_back)
 {
-	void *o[2] = { NULL, NULL }, *neighbour;
-	pthread_t t;
-
 	if (slab_percpu && 4 * kmem_nr_cpu_ids > KMEM_MAX_CPUS)
 		return;
-	exit_cache = kmem_cache_create("remote2", 16, 0, SLAB_NO_MERGE, NULL);
-	o[0] = kmem_cache_alloc(exit_cache, GFP_KERNEL);
-	neighbour = kmem_cache_alloc(exit_cache, GFP_KERNEL);
-	pthread_create(&t, NULL, free_remote_move_then_alloc, o);
-	pthread_join(t, NULL);
-	ck_assert_msg(o[1], "could not pin the thread to its CPU");
-	kmem_cache_free(exit_cache, o[1]);
-	kmem_cache_free(exit_cache, neighbour);
-	kmem_cache_destroy(exit_cache);
+	remote_free_not_handed_back(true);
 }
 END_TEST
 
