@@ -36,7 +36,8 @@
  *   private THREADS      random 4 B..32 KiB blocks in a private working set
  *                        of 1024 slots per thread (glibc's thread benchmark);
  *                        prints shared_lines, the cache lines holding live
- *                        blocks of two threads at the end
+ *                        blocks of two threads at the end, and cpus, each
+ *                        thread's CPU at its start and end ("0>0,1>0")
  *   medium THREADS       the same with 256 slots of 4..32 KiB (medium slab
  *                        classes and small page blocks), a byte per page
  *   xmalloc PAIRS        producers malloc 64 B blocks in batches, releasers
@@ -74,6 +75,7 @@
 
 #include <malloc.h>
 #include <math.h>
+#include <sched.h>
 
 #define MB_BATCH_OBJECTS	1000000
 #define MB_BATCH_SIZE		64
@@ -1069,6 +1071,8 @@ struct private_set {
 	uint32_t size[MB_PRIV_SIZES];
 	uint16_t index[MB_PRIV_INDICES];
 	bool sparse;	/* medium: write a byte per page, not every byte */
+	int cpu_start;	/* the CPU the thread ran on after the start barrier */
+	int cpu_end;	/* ... and when it saw the stop flag */
 };
 
 /*
@@ -1094,6 +1098,7 @@ static void *private_worker(void *arg)
 	void *p;
 
 	bench_worker_start(w);
+	set->cpu_start = sched_getcpu();
 	do {
 		for (i = 0; i < BENCH_CHUNK; i++) {
 			idx = set->index[k];
@@ -1116,6 +1121,7 @@ static void *private_worker(void *arg)
 		}
 		iters += BENCH_CHUNK;
 	} while (!bench_should_stop(w));
+	set->cpu_end = sched_getcpu();
 	w->ops = 2 * iters;
 	return NULL;	/* the blocks stay for private_shared_lines() */
 }
@@ -1167,6 +1173,26 @@ static unsigned int private_shared_lines(const struct private_set *set,
 }
 
 /*
+ * private_cpus - each thread's CPU at its start and at its end, "0>0,0>1"
+ *
+ * Where a per-CPU cache's threads ran decides whether their blocks share
+ * lines: two threads that start on one CPU take turns with its magazines
+ * until the scheduler moves one (performance.md, "private-2's shared
+ * lines are made at the start").
+ */
+static void private_cpus(char *buf, size_t size,
+			 const struct private_set *set, int n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int t = 0; t < n && len < size; t++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%d>%d",
+					t ? "," : "", set[t].cpu_start,
+					set[t].cpu_end);
+}
+
+/*
  * After glibc's bench-malloc-thread: each thread frees a random slot of
  * its own 1024-slot working set and puts there a new block of random size
  * (4 B .. 32 KiB, inverse-square), writing every byte of it.  Threads
@@ -1182,6 +1208,7 @@ static int run_private_set(const struct bench_opts *o, long nthreads,
 	int i, n = (int)nthreads;
 	unsigned int nslots = medium ? MB_MEDIUM_SLOTS : MB_PRIV_SLOTS;
 	unsigned int shared;
+	char cpus[BENCH_MAX_THREADS * 12 + 1];
 	struct private_set *set;
 	struct bench_worker *w;
 	uint64_t rng;
@@ -1206,6 +1233,7 @@ static int run_private_set(const struct bench_opts *o, long nthreads,
 	r.seconds = bench_team_run(w, n, bench_duration(o, MB_SCALING_SECONDS));
 	r.ops = bench_team_ops(w, n);
 	shared = private_shared_lines(set, n, nslots);
+	private_cpus(cpus, sizeof(cpus), set, n);
 	for (i = 0; i < n; i++)
 		for (j = 0; j < nslots; j++)
 			free(set[i].slot[j]);
@@ -1213,9 +1241,9 @@ static int run_private_set(const struct bench_opts *o, long nthreads,
 	bench_unmap(set, (size_t)n * sizeof(*set));
 	snprintf(r.workload, sizeof(r.workload), "%s-%ld",
 		 medium ? "medium" : "private", nthreads);
-	bench_extra(&r, "slots_per_thread=%u min=%d max=%d shared_lines=%u",
-		    nslots, medium ? MB_MEDIUM_MIN : MB_PRIV_MIN, MB_PRIV_MAX,
-		    shared);
+	bench_extra(&r, "slots_per_thread=%u min=%d max=%d shared_lines=%u"
+		    " cpus=%s", nslots, medium ? MB_MEDIUM_MIN : MB_PRIV_MIN,
+		    MB_PRIV_MAX, shared, cpus);
 	bench_report(&r);
 	return 0;
 }
