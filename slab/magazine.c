@@ -71,6 +71,7 @@ struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS] = {
 };
 __thread unsigned int slab_tls_cpu_bias __tls_ie;
 __thread struct slab_cpu_hint slab_tls_cpu __tls_ie = { .cpu = SLAB_CPU_NONE };
+static unsigned int slab_own_threads;	/* threads with slab_tls_cpu.own */
 
 /*
  * Point the calling thread's hint at CPU @cpu (an rseq CPU id) and its
@@ -83,6 +84,7 @@ static void slab_cpu_hint_set(unsigned int cpu, struct slab_thread *st)
 	WRITE_ONCE(slab_tls_cpu.cpu, SLAB_CPU_NONE);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	WRITE_ONCE(slab_tls_cpu.block, st);
+	WRITE_ONCE(slab_tls_cpu.tag, (unsigned int)kmem_gettid());
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	WRITE_ONCE(slab_tls_cpu.cpu, cpu);
 }
@@ -276,7 +278,7 @@ static unsigned int depot_exits;
 
 static int depot_owner(void)
 {
-	if (slab_percpu)
+	if (slab_percpu && !slab_tls_cpu.own)
 		return -1 - (int)((unsigned int)kmem_cpu_current() +
 				  slab_tls_cpu_bias);
 	return kmem_gettid();
@@ -531,6 +533,19 @@ static struct slab_cpu *cpu_of_block(struct slab_thread *st)
 		    &slab_thread_none) {					\
 		} else
 
+/* Give up every CPU block thread @tag owns (its exit, or own slots). */
+static void percpu_disown(unsigned int tag)
+{
+	struct slab_thread *st;
+
+	for_each_cpu_block(cpu, st) {
+		unsigned int t = tag;
+
+		__atomic_compare_exchange_n(&st->owner, &t, 0, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+}
+
 enum { TAKE_NO_BLOCK, TAKE_BUSY, TAKE_OK, TAKE_RACED, TAKE_NO_CPU };
 
 #if defined(__x86_64__)
@@ -630,6 +645,9 @@ static void slot_copy_taken(struct magazine_slot *t,
  */
 #define TAKE_YIELDS	2
 
+static bool percpu_own(struct slab_thread *st);
+static void percpu_put(struct magazine_slot *c, const struct magazine_slot *t);
+
 static struct magazine_slot *percpu_take(struct kmem_cache *r,
 					 struct magazine_slot *t)
 {
@@ -654,7 +672,50 @@ static struct magazine_slot *percpu_take(struct kmem_cache *r,
 	slab_cpu_hint_set(cpu - slab_tls_cpu_bias,
 			  (struct slab_thread *)((char *)c - r->slot_off));
 	slot_copy_taken(t, c, w);
+	if (!percpu_own((struct slab_thread *)((char *)c - r->slot_off))) {
+		percpu_put(c, t);
+		return NULL;
+	}
 	return c;
+}
+
+/*
+ * percpu_own - may the calling thread use CPU block @st, whose slot it
+ * has out?  A block serves one thread at a time: its owner.  Two threads
+ * that take turns on one CPU would otherwise each pop what the other
+ * freed, and once the scheduler puts them on two CPUs their live blocks
+ * share cache lines for as long as they live (performance.md, "private-2's
+ * shared lines are made at the start").  A thread that finds a block
+ * another thread owns uses its own slots from then on, as in the
+ * per-thread mode, while fewer than one such thread per CPU does so;
+ * past that it takes the block over (the magazines' objects are then
+ * shared, as before owners).
+ *
+ * Return: true to use the block (now the caller's), false when the
+ * caller has just switched to its own slots (slab_tls_cpu.own).
+ */
+static bool percpu_own(struct slab_thread *st)
+{
+	unsigned int tag = slab_tls_cpu.tag, owner = READ_ONCE(st->owner);
+	unsigned int n;
+
+	if (owner == tag)
+		return true;
+	if (owner) {
+		n = __atomic_load_n(&slab_own_threads, __ATOMIC_RELAXED);
+		while (n < (unsigned int)kmem_nr_cpu_ids) {
+			if (__atomic_compare_exchange_n(&slab_own_threads, &n,
+							n + 1, false,
+							__ATOMIC_RELAXED,
+							__ATOMIC_RELAXED)) {
+				slab_tls_cpu.own = true;
+				percpu_disown(tag);
+				return false;
+			}
+		}
+	}
+	WRITE_ONCE(st->owner, tag);
+	return true;
 }
 
 /*
@@ -780,6 +841,12 @@ static bool percpu_warm(struct kmem_cache *r, bool alloc)
 static inline bool percpu_cache(const struct kmem_cache *r)
 {
 	return slab_percpu && r->id < KMEM_SLOTS_INLINE;
+}
+
+/* ... for the calling thread's slow paths (not one with its own slots)? */
+static inline bool percpu_here(const struct kmem_cache *r)
+{
+	return percpu_cache(r) && !slab_tls_cpu.own;
 }
 
 /*
@@ -1125,9 +1192,14 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 	struct magazine_slot *c, t;
 	void *obj;
 
-	if (r->magsize && percpu_cache(r)) {
-		if (!percpu_warm(r, true) || !(c = percpu_take(r, &t)))
+	if (r->magsize && percpu_here(r)) {
+		if (!percpu_warm(r, true))
 			return slab_alloc_single(r, gfp, caller);
+		if (!(c = percpu_take(r, &t))) {
+			if (slab_tls_cpu.own)
+				goto own;
+			return slab_alloc_single(r, gfp, caller);
+		}
 		if (!t.magsize && !slot_init_mags(r, &t))
 			obj = slab_alloc_single(r, gfp, caller);
 		else
@@ -1138,12 +1210,13 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 		slab_tsan_acquire(obj);
 		return obj;
 	}
+own:
 	c = slow_slot(r, true);
 	if (!c)
 		return slab_alloc_single(r, gfp, caller);
 	obj = magazine_alloc(r, c, slot_block(r, NULL), gfp, caller);
 	slot_publish(c);
-	if (!slab_percpu)
+	if (!slab_percpu || slab_tls_cpu.own)
 		thread_gc(kmem_tls_slab);
 	return obj;
 }
@@ -1212,9 +1285,11 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 	struct kmem_cache *r = s->root;
 	struct magazine_slot *c, t;
 
-	if (r->magsize && percpu_cache(r)) {
+	if (r->magsize && percpu_here(r)) {
 		percpu_warm(r, false);	/* attaches the thread */
 		if (!(c = percpu_take(r, &t))) {
+			if (slab_tls_cpu.own)
+				goto own;
 			slab_free_single(r, obj, caller);
 			return;
 		}
@@ -1226,6 +1301,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 		percpu_gc(slot_block(r, c));
 		return;
 	}
+own:
 	c = slow_slot(r, false);
 	if (!c) {
 		slab_free_single(r, obj, caller);
@@ -1233,7 +1309,7 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 	}
 	magazine_free(r, c, slot_block(r, NULL), obj);
 	slot_publish(c);
-	if (!slab_percpu)
+	if (!slab_percpu || slab_tls_cpu.own)
 		thread_gc(kmem_tls_slab);
 }
 
@@ -1484,7 +1560,13 @@ void magazine_fork_child(void)
 	__atomic_fetch_add(&depot_exits, 1, __ATOMIC_RELAXED);
 	if (!slab_percpu)
 		return;
+	/*
+	 * The parent's other threads are gone, and this one has a new id:
+	 * every block is nobody's (percpu_own()).
+	 */
+	WRITE_ONCE(slab_own_threads, slab_tls_cpu.own);
 	for_each_cpu_block(cpu, st) {
+		WRITE_ONCE(st->owner, 0);
 		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
 			struct magazine_slot *c = &st->slots[id];
 
@@ -1764,6 +1846,12 @@ static void slab_thread_exit(void *part)
 
 	kmem_tls_slab = &slab_thread_none;
 	__atomic_fetch_add(&depot_exits, 1, __ATOMIC_RELAXED);
+	if (slab_percpu && slab_tls_cpu.tag)
+		percpu_disown(slab_tls_cpu.tag);
+	if (slab_tls_cpu.own) {
+		slab_tls_cpu.own = false;
+		__atomic_fetch_sub(&slab_own_threads, 1, __ATOMIC_RELAXED);
+	}
 	kmem_thread_lock();
 	for (unsigned int id = 0; id < KMEM_STATS_MAX_CACHES; id++) {
 		struct magazine_slot *c;

@@ -239,6 +239,10 @@ BUILD_BUG_ON(offsetof(struct slab_ext, slots) !=
 struct slab_thread {
 	struct magazine_slot slots[KMEM_SLOTS_INLINE];
 	struct magazine_slot none;
+	uint32_t owner;		/* CPU block: the tag of the thread whose fast
+				 * paths use it; 0: nobody's (percpu_own()).
+				 * Beside none, which no one writes: the fast
+				 * paths of the CPU read it on every call */
 	struct slab_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_SLOTS_INLINE];
 	uint8_t warm[KMEM_SLOTS_INLINE];	/* slow calls before the inline
 						 * slot's first magazine
@@ -592,12 +596,21 @@ static __always_inline struct magazine_slot *slot_fast(const struct kmem_cache *
  * start from the thread's own TLS as the per-thread mode's do.  The hint
  * is only this thread's, and a signal handler that refreshes it between
  * the two stores leaves it consistent (slab_cpu_hint_set()).
+ *
+ * A block serves one thread at a time, its owner: the sections also
+ * compare the block's owner with the tag in the thread's hint, and a
+ * thread that is not the owner goes slow, where percpu_own() gives it
+ * the block or slots of its own (Documentation/slab.md, "Owners").
  */
 #define SLAB_CPU_NONE	0xfffffff0U	/* no rseq CPU id (those end -1, -2) */
 
 struct slab_cpu_hint {
 	struct slab_thread *block;	/* slab_cpu_table[cpu + bias] */
 	unsigned int cpu;		/* rseq CPU id, or SLAB_CPU_NONE */
+	unsigned int tag;		/* this thread's, as block->owner */
+	bool own;			/* uses its own slots (percpu_own()),
+					 * here so that the mode test and the
+					 * hint share one TLS address */
 };
 
 #define SLOT_BUSY	0xffffffffU	/* prev_rounds of a slot taken out */
@@ -695,6 +708,8 @@ static __always_inline void *percpu_pop(unsigned long off)
 		 "movl %%fs:4(%[ro]), %k[n]\n\t"
 		 "cmpl %k[hcpu], %k[n]\n\t"
 		 "jne %l[empty]\n\t"
+		 "cmpl %k[htag], %c[own](%[blk])\n\t"
+		 "jne %l[empty]\n\t"
 		 "movl 16(%[blk], %[off]), %k[n]\n\t"
 		 "testl %k[n], %k[n]\n\t"
 		 "jle %l[empty]\n\t"
@@ -706,7 +721,8 @@ static __always_inline void *percpu_pop(unsigned long off)
 		 RSEQ_SECTION_END
 		 : [n] "=&r"(n), [obj] "=&r"(obj)
 		 : [ro] "r"(kmem_rseq_offset), [hcpu] "r"(hint.cpu),
-		   [blk] "r"(hint.block), [off] "r"(off),
+		   [htag] "r"(hint.tag), [blk] "r"(hint.block), [off] "r"(off),
+		   [own] "i"(offsetof(struct slab_thread, owner)),
 		   [pub] "i"(KMEM_PUB_DISPLACEMENT + 16),
 		   [sig] "i"(KMEM_RSEQ_SIG)
 		 : "memory", "cc"
@@ -734,6 +750,8 @@ static __always_inline bool percpu_push(unsigned long off, void *obj)
 		 "movl %%fs:4(%[ro]), %k[a]\n\t"
 		 "cmpl %k[hcpu], %k[a]\n\t"
 		 "jne %l[full]\n\t"
+		 "cmpl %k[htag], %c[own](%[blk])\n\t"
+		 "jne %l[full]\n\t"
 		 "movl 20(%[blk], %[off]), %k[a]\n\t"
 		 "movzwl 24(%[blk], %[off]), %k[t]\n\t"
 		 "cmpl %k[t], %k[a]\n\t"
@@ -746,7 +764,8 @@ static __always_inline bool percpu_push(unsigned long off, void *obj)
 		 RSEQ_SECTION_END
 		 : [a] "=&r"(a), [t] "=&r"(t)
 		 : [ro] "r"(kmem_rseq_offset), [hcpu] "r"(hint.cpu),
-		   [blk] "r"(hint.block), [off] "r"(off), [obj] "r"(obj),
+		   [htag] "r"(hint.tag), [blk] "r"(hint.block), [off] "r"(off),
+		   [obj] "r"(obj), [own] "i"(offsetof(struct slab_thread, owner)),
 		   [pub] "i"(KMEM_PUB_DISPLACEMENT + 20),
 		   [sig] "i"(KMEM_RSEQ_SIG)
 		 : "memory", "cc"
@@ -760,10 +779,13 @@ full:
 #define percpu_push(off, obj)	((void)(off), (void)(obj), false)
 #endif
 
-/* The mode test on the fast paths: one load of a flag set at start-up. */
+/*
+ * The mode test on the fast paths: a flag set at start-up, and whether
+ * this thread uses its own slots in the per-CPU mode (percpu_own()).
+ */
 static __always_inline bool slab_percpu_mode(void)
 {
-	return data_race_fast(slab_percpu);
+	return data_race_fast(slab_percpu) && !slab_tls_cpu.own;
 }
 
 /*

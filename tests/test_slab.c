@@ -1578,6 +1578,112 @@ START_TEST(test_depot_returns_own_magazines)
 END_TEST
 
 /*
+ * Threads that take turns on one CPU: while A lives, B, running on A's
+ * CPU after it, must not be handed the objects A freed there.  Before
+ * CPU blocks had owners, B popped them from the CPU's magazine: then,
+ * once the scheduler put the two on two CPUs, B's objects shared cache
+ * lines with A's live ones for as long as both lived (private-2 ran at a
+ * third of its speed when its threads started on one CPU: performance.md,
+ * "private-2's shared lines are made at the start"): B uses slots of its
+ * own.  Once A has exited, C on that CPU takes the block over.  All three run on a simulated
+ * CPU of their own (no other thread uses its block) pinned to one real
+ * CPU.
+ */
+#define TURN_OBJS 64
+struct in_turns {
+	struct kmem_cache *s;
+	pthread_barrier_t freed, done;
+	void *a[TURN_OBJS], *b[4 * TURN_OBJS], *c[TURN_OBJS];
+	int cpu;
+	bool pinned, own_b, own_c;
+};
+
+static void *in_turns_a(void *arg)
+{
+	struct in_turns *p = arg;
+
+	p->pinned = pin_to(p->cpu);
+	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);
+	for (int i = 0; i < TURN_OBJS; i++)
+		p->a[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	for (int i = 0; i < TURN_OBJS; i++)
+		kmem_cache_free(p->s, p->a[i]);
+	pthread_barrier_wait(&p->freed);
+	pthread_barrier_wait(&p->done);		/* alive while B allocates */
+	return NULL;
+}
+
+static void *in_turns_b(void *arg)
+{
+	struct in_turns *p = arg;
+
+	pthread_barrier_wait(&p->freed);
+	p->pinned &= pin_to(p->cpu);
+	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);
+	/* More than the magazine A's frees left loaded holds. */
+	for (int i = 0; i < 4 * TURN_OBJS; i++)
+		p->b[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	p->own_b = slab_tls_cpu.own;
+	pthread_barrier_wait(&p->done);
+	return NULL;
+}
+
+static void *in_turns_c(void *arg)
+{
+	struct in_turns *p = arg;
+
+	p->pinned &= pin_to(p->cpu);
+	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);
+	for (int i = 0; i < TURN_OBJS; i++)
+		p->c[i] = kmem_cache_alloc(p->s, GFP_KERNEL);
+	p->own_c = slab_tls_cpu.own;
+	return NULL;
+}
+
+START_TEST(test_cpu_taken_in_turns)
+{
+	static struct in_turns p;
+	unsigned int of_a_b = 0;
+	pthread_t ta, tb;
+
+	kmem_init();	/* the mode is chosen at start-up */
+	if (!slab_percpu || 3 * kmem_nr_cpu_ids > KMEM_MAX_CPUS)
+		return;		/* per thread: nothing is shared */
+	p.cpu = sched_getcpu();
+	kmem_config.decay_ms = 600000;	/* as test_depot_returns_own_magazines */
+	p.s = kmem_cache_create("in-turns", 64, 0, SLAB_NO_MERGE, NULL);
+	pthread_barrier_init(&p.freed, NULL, 2);
+	pthread_barrier_init(&p.done, NULL, 2);
+	pthread_create(&ta, NULL, in_turns_a, &p);
+	pthread_create(&tb, NULL, in_turns_b, &p);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_create(&ta, NULL, in_turns_c, &p);
+	pthread_join(ta, NULL);
+	ck_assert_msg(p.pinned, "could not pin the threads to CPU %d", p.cpu);
+	qsort(p.a, TURN_OBJS, sizeof(void *), ptr_cmp);
+	for (int i = 0; i < 4 * TURN_OBJS; i++) {
+		ck_assert_ptr_nonnull(p.b[i]);
+		of_a_b += ptr_in(p.a, TURN_OBJS, p.b[i]);
+	}
+	ck_assert_msg(of_a_b == 0, "B was handed %u of the %d objects A freed "
+		      "on their CPU while A lived", of_a_b, TURN_OBJS);
+	ck_assert_msg(p.own_b, "B does not use its own slots");
+	/* A has exited: its block is nobody's, and C takes it. */
+	ck_assert_msg(!p.own_c, "C uses its own slots after A exited");
+	for (int i = 0; i < 4 * TURN_OBJS; i++)
+		kmem_cache_free(p.s, p.b[i]);
+	for (int i = 0; i < TURN_OBJS; i++) {
+		ck_assert_ptr_nonnull(p.c[i]);
+		kmem_cache_free(p.s, p.c[i]);
+	}
+	pthread_barrier_destroy(&p.freed);
+	pthread_barrier_destroy(&p.done);
+	kmem_cache_destroy(p.s);
+}
+END_TEST
+
+/*
  * Depot surplus: a thread (per CPU: a CPU) that finds only one full
  * magazine of another's in the depot, put in by a thread that takes its
  * own back (a reuser), fills its own from the slabs; two such magazines
@@ -2958,6 +3064,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_free_first_then_alloc);
 	tcase_add_test(tc, test_remote_free_not_handed_back);
 	tcase_add_test(tc, test_remote_free_moved_not_handed_back);
+	tcase_add_test(tc, test_cpu_taken_in_turns);
 	tcase_add_test(tc, test_depot_returns_own_magazines);
 	tcase_add_test(tc, test_depot_hands_over_only_a_surplus);
 	tcase_add_test(tc, test_depot_gives_exited_reusers_magazine);
