@@ -1511,6 +1511,17 @@ static void *depot_pair_b(void *arg)
 	return NULL;
 }
 
+/* Run @a and @b on two threads with @arg, and wait for both. */
+static void run_two(void *(*a)(void *), void *(*b)(void *), void *arg)
+{
+	pthread_t ta, tb;
+
+	pthread_create(&ta, NULL, a, arg);
+	pthread_create(&tb, NULL, b, arg);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+}
+
 static int ptr_cmp(const void *x, const void *y)
 {
 	uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
@@ -1527,7 +1538,7 @@ START_TEST(test_depot_returns_own_magazines)
 {
 	static struct depot_pair p;
 	unsigned int foreign = 0, own = 0;
-	pthread_t ta, tb;
+	pthread_t ta;
 
 	/*
 	 * Per CPU, the same with A and B on two CPUs (simulated, on the CPU
@@ -1547,10 +1558,7 @@ START_TEST(test_depot_returns_own_magazines)
 	pthread_barrier_init(&p.allocated, NULL, 2);
 	pthread_barrier_init(&p.freed_a, NULL, 2);
 	pthread_barrier_init(&p.freed_b, NULL, 2);
-	pthread_create(&ta, NULL, depot_pair_a, &p);
-	pthread_create(&tb, NULL, depot_pair_b, &p);
-	pthread_join(ta, NULL);
-	pthread_join(tb, NULL);
+	run_two(depot_pair_a, depot_pair_b, &p);
 	if (slab_percpu) {
 		pthread_create(&ta, NULL, depot_pair_c, &p);
 		pthread_join(ta, NULL);
@@ -1644,7 +1652,7 @@ START_TEST(test_cpu_taken_in_turns)
 {
 	static struct in_turns p;
 	unsigned int of_a_b = 0;
-	pthread_t ta, tb;
+	pthread_t ta;
 
 	kmem_init();	/* the mode is chosen at start-up */
 	if (!slab_percpu || 3 * kmem_nr_cpu_ids > KMEM_MAX_CPUS)
@@ -1654,10 +1662,7 @@ START_TEST(test_cpu_taken_in_turns)
 	p.s = kmem_cache_create("in-turns", 64, 0, SLAB_NO_MERGE, NULL);
 	pthread_barrier_init(&p.freed, NULL, 2);
 	pthread_barrier_init(&p.done, NULL, 2);
-	pthread_create(&ta, NULL, in_turns_a, &p);
-	pthread_create(&tb, NULL, in_turns_b, &p);
-	pthread_join(ta, NULL);
-	pthread_join(tb, NULL);
+	run_two(in_turns_a, in_turns_b, &p);
 	pthread_create(&ta, NULL, in_turns_c, &p);
 	pthread_join(ta, NULL);
 	ck_assert_msg(p.pinned, "could not pin the threads to CPU %d", p.cpu);
