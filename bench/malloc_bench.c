@@ -31,6 +31,9 @@
  *   large COUNT          huge blocks with replacement: COUNT (2000)
  *                        zero-filled blocks of 5..25 MiB, each replacing
  *                        one of 20
+ *   regrow COUNT         large blocks of mixed sizes: COUNT (20000) blocks
+ *                        of 300 KiB..1 MiB, each replacing one of 64, a
+ *                        byte written per page
  *   mstress              random small blocks, 1% x100, 0.1% x1000 and
  *                        0.01% x10000 larger (to 5 MB), one thread
  *   private THREADS      random 4 B..32 KiB blocks in a private working set
@@ -51,8 +54,8 @@
  *
  * Every run is timed (0.5 s; larson 2 s; private, xmalloc, rptest 1 s;
  * times -s FACTOR or $KMEM_BENCH_SCALE), except that batch runs whole
- * rounds until that time has passed, and that sweep, fill, large and
- * mstress do a fixed amount of work (scaled by -s) and report its time
+ * rounds until that time has passed, and that sweep, fill, large, regrow
+ * and mstress do a fixed amount of work (scaled by -s) and report its time
  * (fixed=1 on their line).  Set-up (pre-filling slot arrays) and tear-down are not
  * timed.  Output: one line of key=value pairs (bench/bench.h), e.g.
  *
@@ -102,6 +105,10 @@
 #define MB_LARGE_ITERS		2000
 #define MB_LARGE_MIN		(5u << 20)
 #define MB_LARGE_MAX		(25u << 20)
+#define MB_REGROW_SLOTS		64
+#define MB_REGROW_ITERS		20000
+#define MB_REGROW_MIN		(300u << 10)
+#define MB_REGROW_MAX		(1u << 20)
 #define MB_MS_ROUNDS		250
 #define MB_MS_ALLOCS		5000	/* short-lived blocks per round */
 #define MB_MS_RETAIN		2500	/* blocks kept to the round's end */
@@ -922,6 +929,63 @@ static int run_large(const struct bench_opts *o, long count)
 	snprintf(r.workload, sizeof(r.workload), "large");
 	bench_extra(&r, "allocations=%lu live=%d mean_size_kb=%.0f",
 		    iters, MB_LARGE_SLOTS, total / (double)iters / 1024);
+	bench_report(&r);
+	return 0;
+}
+
+/* ---- regrow -------------------------------------------------------------------- */
+
+/*
+ * Large blocks of mixed sizes with replacement: 64 live blocks of 300 KiB
+ * to 1 MiB (malloc's large sizes, below the huge ones); COUNT times
+ * (default 20000; times -s) one of them, at random, is freed and replaced
+ * by a block of a new random size, a byte written in each of its pages.
+ * A freed block is likely reused for a size that differs from its last
+ * one by hundreds of KiB: an allocator that gives the unused tail of a
+ * reused block back to the OS faults it in again when the next user is
+ * larger.  The 64 blocks are allocated before the clock starts.  Fixed
+ * work: the time is the figure.
+ */
+static int run_regrow(const struct bench_opts *o, long count)
+{
+	struct bench_result r = { .threads = 1, .fixed = true };
+	uint64_t rng = bench_rand_seed(o->seed, 0);
+	unsigned char *slot[MB_REGROW_SLOTS];
+	size_t size[MB_REGROW_SLOTS];
+	unsigned long iters, i;
+	struct bench_clock clk;
+	double total = 0;
+	size_t idx, sz;
+
+	iters = (unsigned long)((double)count * o->scale);
+	if (iters < MB_REGROW_SLOTS)
+		iters = MB_REGROW_SLOTS;
+	for (idx = 0; idx < MB_REGROW_SLOTS; idx++) {
+		size[idx] = bench_rand_range(&rng, MB_REGROW_MIN, MB_REGROW_MAX);
+		slot[idx] = xmalloc(size[idx]);
+		bench_touch(slot[idx], size[idx], slot_tag(idx));
+	}
+	bench_clock_start(&clk, 0);
+	for (i = 0; i < iters; i++) {
+		idx = bench_rand_below(&rng, MB_REGROW_SLOTS);
+		sz = bench_rand_range(&rng, MB_REGROW_MIN, MB_REGROW_MAX);
+		if (unlikely(slot[idx][0] != slot_tag(idx) ||
+			     slot[idx][size[idx] - 1] != slot_tag(idx)))
+			bench_die("regrow: block of slot %zu was overwritten",
+				  idx);
+		free(slot[idx]);
+		slot[idx] = xmalloc(sz);
+		bench_touch(slot[idx], sz, slot_tag(idx));
+		size[idx] = sz;
+		total += (double)sz;
+	}
+	r.seconds = bench_clock_elapsed(&clk);
+	for (idx = 0; idx < MB_REGROW_SLOTS; idx++)
+		free(slot[idx]);
+	r.ops = 2 * iters;
+	snprintf(r.workload, sizeof(r.workload), "regrow");
+	bench_extra(&r, "allocations=%lu live=%d mean_size_kb=%.0f",
+		    iters, MB_REGROW_SLOTS, total / (double)iters / 1024);
 	bench_report(&r);
 	return 0;
 }
@@ -1775,6 +1839,8 @@ static const struct workload workloads[] = {
 	{ "sweep-small", run_sweep_small, NULL, 0, 0, 0 },
 	{ "fill", run_fill, "SIZE", 4200, 1, 1L << 30 },
 	{ "large", run_large, "COUNT", MB_LARGE_ITERS, MB_LARGE_SLOTS,
+	  1L << 30 },
+	{ "regrow", run_regrow, "COUNT", MB_REGROW_ITERS, MB_REGROW_SLOTS,
 	  1L << 30 },
 	{ "mstress", run_mstress, NULL, 0, 0, 0 },
 	{ "private", run_private, "THREADS", MB_DEFAULT_THREADS, 1,
