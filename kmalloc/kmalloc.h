@@ -96,6 +96,8 @@ static __always_inline size_t large_capacity(const struct page *page)
 }
 unsigned long kmalloc_large_release_tail(struct page *page, unsigned long from,
 					 unsigned long to);
+void large_note_regrowth(unsigned int order);
+bool large_tails_settled(unsigned int order);
 
 /*
  * large_setup - make a block of @order taken for @size bytes a large
@@ -115,7 +117,11 @@ static __always_inline void large_setup(struct page *page, unsigned int order,
 		resident = 0;
 	else
 		resident = 1UL << order;
-	if (unlikely(tail && resident >= nr + tail))
+	/* A tail given back may be needed again soon: kmalloc/large.c. */
+	if (unlikely(resident && nr > resident))
+		large_note_regrowth(order);
+	else if (unlikely(tail && resident >= nr + tail) &&
+		 large_tails_settled(order))
 		resident = kmalloc_large_release_tail(page, nr, resident);
 	page->flags = 0;
 	page->large_size = size;

@@ -56,6 +56,19 @@ void kmalloc_set_mmap_threshold(size_t threshold)
  * kernel's alloc_pages_exact()) fragments the buddy allocator badly:
  * measured again for issue 14, kmalloc.md.
  *
+ * Not when the order's tails come back: a block handed out (or grown in
+ * place) past the pages it may have resident, while it has some, needs
+ * again pages that a tail given back took, or that no user of the block
+ * had touched yet.  Either way the order is in use at sizes that differ
+ * by more than the threshold, and a tail given back now would most
+ * likely be faulted in again by the next user.  So no tail of that
+ * order goes back until a decay time (KMEM_DECAY_MS) passes without
+ * such a regrowth: large_note_regrowth(), large_tails_settled().
+ * Blocks of random sizes from 300 KiB to 1 MiB ran a hundred times
+ * slower than with the tails kept, each call faulting in a tail the
+ * call before had given back (performance.md, "Large blocks' tails given
+ * back and faulted in again").
+ *
  * With KMEM_THP=always the block may lie in transparent huge pages (its
  * section is advised): a block of a huge page or more gives back only
  * whole huge pages of its tail, from the first huge-page boundary at or
@@ -83,6 +96,39 @@ unsigned long kmalloc_large_release_tail(struct page *page, unsigned long from,
 	return from;
 }
 
+/*
+ * When a block of each order last regrew (the release policy's clock,
+ * buddy_now_ms(); 0: never).  Written racily by any thread: one moment
+ * or another, the policy asks only whether it is recent.
+ */
+static unsigned long large_regrown_ms[NR_PAGE_ORDERS];
+
+/**
+ * large_note_regrowth - a block of @order was handed out or grown past
+ * the pages it may have resident (it had some)
+ * @order: the block's order
+ */
+void large_note_regrowth(unsigned int order)
+{
+	unsigned long now = buddy_now_ms() ?: 1;
+
+	if (READ_ONCE(large_regrown_ms[order]) != now)
+		WRITE_ONCE(large_regrown_ms[order], now);
+}
+
+/**
+ * large_tails_settled - may a tail of a block of @order go back?
+ * @order: the block's order
+ *
+ * Return: true when no block of @order regrew within the last decay time.
+ */
+bool large_tails_settled(unsigned int order)
+{
+	unsigned long t = READ_ONCE(large_regrown_ms[order]);
+
+	return !t || buddy_now_ms() - t >= READ_ONCE(kmem_config.decay_ms);
+}
+
 /**
  * kmalloc_large_resize - resize a large block in place
  * @page: its head
@@ -99,6 +145,8 @@ void kmalloc_large_resize(struct page *page, size_t size)
 	if (page->large_resident >= nr + 4)
 		page->large_resident = kmalloc_large_release_tail(page, nr,
 						page->large_resident);
+	else if (page->large_resident && nr > page->large_resident)
+		large_note_regrowth(page->order);
 	page->large_resident = max(page->large_resident, nr);
 	page->large_size = size;
 }

@@ -5,6 +5,7 @@
 #include "kmem_test.h"
 
 #include "kmalloc/kmalloc.h"
+#include "release_clock.h"
 #include <kmem/malloc.h>
 
 static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
@@ -178,6 +179,58 @@ START_TEST(test_large_tail_released)
 	ck_assert(all_bytes(q, 40 << 10, 3));
 	ck_assert_uint_eq(resident_pages(q, block), 10);
 	kfree(q);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/*
+ * Issue 14, item 3: a tail given back is not given back again while the
+ * blocks of its order keep needing theirs.  Reused for a smaller size, a
+ * block gives its tail back; handed out again for the larger size, it
+ * needs the tail again (faulted in), and its order counts as regrowing:
+ * the next smaller user keeps the tail, until a decay time passes with
+ * no regrowth.  On the test's clock, with no reaper.
+ */
+START_TEST(test_large_tail_kept_while_regrowing)
+{
+	const size_t block = 1 << 20, big = 1000 << 10, small = 600 << 10;
+	char *p, *q;
+
+	kmem_config.background = false;
+	kmem_config.decay_ms = 1000;
+	release_clock_ms = 10UL * 1000 * 1000;
+	buddy_set_clock(release_clock);
+
+	p = kmalloc(big, GFP_KERNEL);
+	memset(p, 1, big);
+	kfree(p);
+	q = kmalloc(small, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);		/* the thread's list gave it back */
+	ck_assert_uint_eq(resident_pages(q + small, block - small), 0);
+	kfree(q);
+	p = kmalloc(big, GFP_KERNEL);	/* needs the tail again */
+	ck_assert_ptr_eq(p, q);
+	memset(p, 2, big);
+	kfree(p);
+
+	release_clock_ms += kmem_config.decay_ms - 1;
+	q = kmalloc(small, GFP_KERNEL);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_msg(resident_pages(q, big) == big / PAGE_SIZE,
+		      "%lu of the %zu pages of a tail needed %lu ms before "
+		      "were given back", big / PAGE_SIZE - resident_pages(q, big),
+		      (big - small) / PAGE_SIZE, kmem_config.decay_ms - 1);
+	ck_assert(all_bytes(q, small, 2));
+	kfree(q);
+
+	/* A decay time with no regrowth: tails go back again. */
+	release_clock_ms += kmem_config.decay_ms;
+	p = kmalloc(small, GFP_KERNEL);
+	ck_assert_ptr_eq(p, q);
+	ck_assert_uint_eq(resident_pages(p + small, block - small), 0);
+	ck_assert(all_bytes(p, small, 2));
+	kfree(p);
+	buddy_set_clock(NULL);
 	ck_assert_int_eq(buddy_validate(), 0);
 }
 END_TEST
@@ -504,6 +557,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_zeroing_reused);
 	tcase_add_test(tc, test_large_and_huge);
 	tcase_add_test(tc, test_large_tail_released);
+	tcase_add_test(tc, test_large_tail_kept_while_regrowing);
 	tcase_add_test(tc, test_krealloc);
 	tcase_add_test(tc, test_krealloc_shrinks_huge);
 	tcase_add_test(tc, test_krealloc_grows_huge);
