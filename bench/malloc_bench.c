@@ -878,6 +878,25 @@ static int run_fill(const struct bench_opts *o, long size)
 /* ---- large -------------------------------------------------------------------- */
 
 /*
+ * The end of a shape that replaces one of @nslots live blocks @iters
+ * times (large, regrow): stop the clock, free what is left, report.
+ */
+static int replacements_done(struct bench_result *r, struct bench_clock *clk,
+			     void **slot, int nslots, unsigned long iters,
+			     double total, const char *name)
+{
+	r->seconds = bench_clock_elapsed(clk);
+	for (int idx = 0; idx < nslots; idx++)
+		free(slot[idx]);
+	r->ops = 2 * iters;
+	snprintf(r->workload, sizeof(r->workload), "%s", name);
+	bench_extra(r, "allocations=%lu live=%d mean_size_kb=%.0f",
+		    iters, nslots, total / (double)iters / 1024);
+	bench_report(r);
+	return 0;
+}
+
+/*
  * Huge blocks with replacement: 20 live buffers; COUNT times (default
  * 2000, as mimalloc-bench's malloc-large; times -s), one of them, at random, is freed and replaced by a new zero-filled block
  * of 5 to 25 MiB (malloc, then memset of the whole block, as C++'s
@@ -922,15 +941,8 @@ static int run_large(const struct bench_opts *o, long count)
 		size[idx] = sz;
 		total += (double)sz;
 	}
-	r.seconds = bench_clock_elapsed(&clk);
-	for (idx = 0; idx < MB_LARGE_SLOTS; idx++)
-		free(slot[idx]);
-	r.ops = 2 * iters;
-	snprintf(r.workload, sizeof(r.workload), "large");
-	bench_extra(&r, "allocations=%lu live=%d mean_size_kb=%.0f",
-		    iters, MB_LARGE_SLOTS, total / (double)iters / 1024);
-	bench_report(&r);
-	return 0;
+	return replacements_done(&r, &clk, slot, MB_LARGE_SLOTS, iters, total,
+				 "large");
 }
 
 /* ---- regrow -------------------------------------------------------------------- */
@@ -950,8 +962,9 @@ static int run_regrow(const struct bench_opts *o, long count)
 {
 	struct bench_result r = { .threads = 1, .fixed = true };
 	uint64_t rng = bench_rand_seed(o->seed, 0);
-	unsigned char *slot[MB_REGROW_SLOTS];
+	void *slot[MB_REGROW_SLOTS];
 	size_t size[MB_REGROW_SLOTS];
+	unsigned char *p;
 	unsigned long iters, i;
 	struct bench_clock clk;
 	double total = 0;
@@ -969,25 +982,19 @@ static int run_regrow(const struct bench_opts *o, long count)
 	for (i = 0; i < iters; i++) {
 		idx = bench_rand_below(&rng, MB_REGROW_SLOTS);
 		sz = bench_rand_range(&rng, MB_REGROW_MIN, MB_REGROW_MAX);
-		if (unlikely(slot[idx][0] != slot_tag(idx) ||
-			     slot[idx][size[idx] - 1] != slot_tag(idx)))
+		p = slot[idx];
+		if (unlikely(p[0] != slot_tag(idx) ||
+			     p[size[idx] - 1] != slot_tag(idx)))
 			bench_die("regrow: block of slot %zu was overwritten",
 				  idx);
-		free(slot[idx]);
+		free(p);
 		slot[idx] = xmalloc(sz);
 		bench_touch(slot[idx], sz, slot_tag(idx));
 		size[idx] = sz;
 		total += (double)sz;
 	}
-	r.seconds = bench_clock_elapsed(&clk);
-	for (idx = 0; idx < MB_REGROW_SLOTS; idx++)
-		free(slot[idx]);
-	r.ops = 2 * iters;
-	snprintf(r.workload, sizeof(r.workload), "regrow");
-	bench_extra(&r, "allocations=%lu live=%d mean_size_kb=%.0f",
-		    iters, MB_REGROW_SLOTS, total / (double)iters / 1024);
-	bench_report(&r);
-	return 0;
+	return replacements_done(&r, &clk, slot, MB_REGROW_SLOTS, iters, total,
+				 "regrow");
 }
 
 /* ---- mstress -------------------------------------------------------------------- */
