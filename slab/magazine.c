@@ -691,14 +691,23 @@ static struct magazine_slot *percpu_take(struct kmem_cache *r,
  * past that it takes the block over (the magazines' objects are then
  * shared, as before owners).
  *
+ * A thread past its exit hook (slab_thread_exit(): its calls from a
+ * later key's destructor or glibc's teardown) neither claims a block,
+ * which would keep its dead tag there, nor switches, which would count
+ * it in slab_own_threads for good: it takes the locked single-object
+ * path.
+ *
  * Return: true to use the block (now the caller's), false when the
- * caller has just switched to its own slots (slab_tls_cpu.own).
+ * caller has just switched to its own slots (slab_tls_cpu.own) or has
+ * exited (slab_tls_cpu.gone).
  */
 static bool percpu_own(struct slab_thread *st)
 {
 	unsigned int tag = slab_tls_cpu.tag, owner = READ_ONCE(st->owner);
 	unsigned int n;
 
+	if (unlikely(slab_tls_cpu.gone))
+		return false;
 	if (owner == tag)
 		return true;
 	if (owner) {
@@ -1828,6 +1837,7 @@ static void slab_thread_attach(void *part, struct kmem_stats_thread *unit)
 	unit->ext_off = (uint32_t)((char *)st->ext - (char *)unit);
 	unit->nr_ext = ARRAY_SIZE(st->ext);
 	kmem_tls_slab = st;
+	slab_tls_cpu.gone = false;	/* attached again after kmem_thread_exit_self() */
 }
 
 /*
@@ -1846,6 +1856,7 @@ static void slab_thread_exit(void *part)
 
 	kmem_tls_slab = &slab_thread_none;
 	__atomic_fetch_add(&depot_exits, 1, __ATOMIC_RELAXED);
+	slab_tls_cpu.gone = true;
 	if (slab_percpu && slab_tls_cpu.tag)
 		percpu_disown(slab_tls_cpu.tag);
 	if (slab_tls_cpu.own) {

@@ -611,6 +611,7 @@ struct slab_cpu_hint {
 	bool own;			/* uses its own slots (percpu_own()),
 					 * here so that the mode test and the
 					 * hint share one TLS address */
+	bool gone;			/* past its exit hook: owns no block */
 };
 
 #define SLOT_BUSY	0xffffffffU	/* prev_rounds of a slot taken out */

@@ -1689,6 +1689,55 @@ START_TEST(test_cpu_taken_in_turns)
 END_TEST
 
 /*
+ * A thread's calls after its exit hook (a later key's destructor, glibc's
+ * teardown) claim no CPU block: a block owned by an exited thread's tag
+ * turns the next thread on that CPU to its own slots.
+ */
+static pthread_key_t late_key;
+static struct kmem_cache *late_cache;
+static pid_t late_tid;
+
+static void late_destructor(void *arg)
+{
+	(void)arg;	/* kmem's key was made first: its destructor has run */
+	kmem_cache_free(late_cache, kmem_cache_alloc(late_cache, GFP_KERNEL));
+}
+
+static void *late_thread(void *arg)
+{
+	void *o[300];
+
+	(void)arg;
+	late_tid = gettid();
+	slab_set_cpu_bias(2 * kmem_nr_cpu_ids);	/* blocks nobody else uses */
+	for (int i = 0; i < 300; i++)
+		o[i] = kmem_cache_alloc(late_cache, GFP_KERNEL);
+	for (int i = 0; i < 300; i++)
+		kmem_cache_free(late_cache, o[i]);
+	pthread_setspecific(late_key, late_cache);
+	return NULL;
+}
+
+START_TEST(test_exited_thread_owns_no_block)
+{
+	pthread_t t;
+
+	kmem_init();
+	if (!slab_percpu || 3 * kmem_nr_cpu_ids > KMEM_MAX_CPUS)
+		return;
+	late_cache = kmem_cache_create("late", 64, 0, SLAB_NO_MERGE, NULL);
+	ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
+	pthread_create(&t, NULL, late_thread, NULL);
+	pthread_join(t, NULL);
+	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++)
+		ck_assert_msg(READ_ONCE(slab_cpu_table[cpu]->owner) !=
+			      (uint32_t)late_tid,
+			      "CPU block %u is owned by an exited thread", cpu);
+	kmem_cache_destroy(late_cache);
+}
+END_TEST
+
+/*
  * Depot surplus: a thread (per CPU: a CPU) that finds only one full
  * magazine of another's in the depot, put in by a thread that takes its
  * own back (a reuser), fills its own from the slabs; two such magazines
@@ -3070,6 +3119,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_remote_free_not_handed_back);
 	tcase_add_test(tc, test_remote_free_moved_not_handed_back);
 	tcase_add_test(tc, test_cpu_taken_in_turns);
+	tcase_add_test(tc, test_exited_thread_owns_no_block);
 	tcase_add_test(tc, test_depot_returns_own_magazines);
 	tcase_add_test(tc, test_depot_hands_over_only_a_surplus);
 	tcase_add_test(tc, test_depot_gives_exited_reusers_magazine);
