@@ -1225,6 +1225,7 @@ own:
 		return slab_alloc_single(r, gfp, caller);
 	obj = magazine_alloc(r, c, slot_block(r, NULL), gfp, caller);
 	slot_publish(c);
+	slab_tsan_acquire(obj);	/* as magazine_pop() */
 	if (!slab_percpu || slab_tls_cpu.own)
 		thread_gc(kmem_tls_slab);
 	return obj;

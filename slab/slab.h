@@ -843,6 +843,12 @@ static __always_inline void *magazine_pop(struct kmem_cache *s)
 	obj = c->loaded[n];
 	if (!obj)
 		__builtin_unreachable();	/* magazines hold objects */
+	/*
+	 * A thread with its own slots in the per-CPU mode pops what a CPU's
+	 * magazine held (handed on through the depot by a third thread):
+	 * its free, on another thread, released it (percpu_push()).
+	 */
+	slab_tsan_acquire(obj);
 	return obj;
 }
 
