@@ -300,9 +300,24 @@ void *kmem_pvalloc(size_t size)
 	return mid_memalign(PAGE_SIZE, rounded & PAGE_MASK, RET_IP);
 }
 
-/* Would staying in place waste more than half of the allocation? */
-static bool too_roomy(size_t usable, size_t size)
+/*
+ * Would staying in place waste more than malloc(@size) would?  An object
+ * of a cache, or a large block, shrunk below its class moves to the class
+ * of @size: interpreters build a string or a list in an overallocated
+ * buffer and shrink it to its length (CPython's string writer does it for
+ * every formatted string), and each such object kept its first class, up
+ * to eight times what it holds.  glibc splits the chunk in place; a slab
+ * object cannot be split, so it is copied (no more than @size bytes).
+ * Other blocks move when more than half of them would be waste.
+ */
+static bool too_roomy(const struct kmem_ptr *kp, size_t usable, size_t size)
 {
+	if ((kp->kind == KMEM_PTR_SLAB || kp->kind == KMEM_PTR_LARGE) &&
+	    size <= MALLOC_MAX_CACHE_SIZE) {
+		size_t fit = malloc_cache(size)->object_size;
+
+		return fit && usable > fit;
+	}
 	return usable > 2 * max(size, (size_t)256);
 }
 
@@ -311,8 +326,10 @@ static bool too_roomy(size_t usable, size_t size)
  * @ptr:  the allocation, or NULL (then: malloc)
  * @size: bytes wanted (0 with a pointer: free it, return NULL)
  *
- * Stays in place when the size class or block already holds @size (and
- * would not waste more than half of it); a large block shrinks in place,
+ * Stays in place when the size class or block already holds @size and is
+ * the class malloc(@size) would give (a smaller size moves to its class;
+ * a huge block or KFENCE's stays unless more than half would be waste);
+ * a large block shrinks in place,
  * its pages past @size going back to the OS; a mapping of its own resized
  * above 1 MiB grows or shrinks in place when the address space allows,
  * else grows by moving its pages with mremap (no copy); otherwise moves.
@@ -347,7 +364,7 @@ void *kmem_realloc(void *ptr, size_t size)
 		return ptr;
 	}
 	if (kp.kind != KMEM_PTR_BOOT && size <= usable &&
-	    !too_roomy(usable, size))
+	    !too_roomy(&kp, usable, size))
 		return ptr;
 	/*
 	 * A sampled mapping resized or moved in place would keep a sample
