@@ -64,11 +64,15 @@ struct slab_thread slab_thread_none;
 __thread struct slab_thread *kmem_tls_slab __tls_ie = &slab_thread_none;
 unsigned long kmem_free_secret;
 
-/* Per-CPU mode (slab.h): the CPU blocks, made on a CPU's first slow call. */
+/*
+ * Per-CPU mode (slab.h): the CPU blocks, made on a CPU's first slow call;
+ * NULL for a CPU with none.  Zero, in .bss: a table of pointers to
+ * slab_thread_none took 1024 relocations, whose 8 KiB the dynamic linker
+ * wrote in every process at load (two page faults and two private pages
+ * in /bin/true).
+ */
 bool slab_percpu;
-struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS] = {
-	[0 ... KMEM_MAX_CPUS - 1] = &slab_thread_none
-};
+struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS];
 __thread unsigned int slab_tls_cpu_bias __tls_ie;
 __thread struct slab_cpu_hint slab_tls_cpu __tls_ie = { .cpu = SLAB_CPU_NONE };
 static unsigned int slab_own_threads;	/* threads with slab_tls_cpu.own */
@@ -495,10 +499,10 @@ static struct slab_thread *cpu_block_get(unsigned int cpu)
 {
 	struct slab_thread *st = __atomic_load_n(&slab_cpu_table[cpu],
 						 __ATOMIC_ACQUIRE);
-	struct slab_thread *none = &slab_thread_none;
+	struct slab_thread *none = NULL;
 	struct slab_cpu *b;
 
-	if (st != &slab_thread_none)
+	if (st)
 		return st;
 	b = kmem_region_alloc(KMEM_UNIT_CPU, sizeof(*b));
 	if (!b)
@@ -529,8 +533,7 @@ static struct slab_cpu *cpu_of_block(struct slab_thread *st)
  */
 #define for_each_cpu_block(cpu, st)					\
 	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++)		\
-		if (((st) = READ_ONCE(slab_cpu_table[cpu])) ==		\
-		    &slab_thread_none) {					\
+		if (!((st) = READ_ONCE(slab_cpu_table[cpu]))) {		\
 		} else
 
 /* Give up every CPU block thread @tag owns (its exit, or own slots). */
@@ -571,8 +574,8 @@ static unsigned int percpu_take_rseq(unsigned long off,
 		     "jae 9f\n\t"
 		     "movl $0, %k[res]\n\t"
 		     "movq (%[tab], %[id], 8), %[c]\n\t"
-		     "cmpq %[none], %[c]\n\t"
-		     "je 9f\n\t"
+		     "testq %[c], %[c]\n\t"
+		     "jz 9f\n\t"
 		     "addq %[off], %[c]\n\t"
 		     "movl $1, %k[res]\n\t"
 		     "movq 16(%[c]), %[old]\n\t"
@@ -591,7 +594,7 @@ static unsigned int percpu_take_rseq(unsigned long off,
 		     : [c] "=&r"(c), [t] "=&r"(t), [res] "=&r"(res),
 		       [id] "=&r"(id), [old] "=&a"(old)
 		     : [ro] "r"(kmem_rseq_offset), [tab] "r"(tab),
-		       [off] "r"(off), [none] "r"(&slab_thread_none),
+		       [off] "r"(off),
 		       [busy] "r"(SLOT_BUSY_WORD), [max] "i"(KMEM_MAX_CPUS),
 		       [sig] "i"(KMEM_RSEQ_SIG)
 		     : "memory", "cc");
@@ -840,7 +843,7 @@ static bool percpu_warm(struct kmem_cache *r, bool alloc)
 	if (cpu < 0)
 		return true;
 	cpu_st = data_race(slab_cpu_table[(unsigned int)cpu + slab_tls_cpu_bias]);
-	if (data_race(cpu_st->slots[r->id].magsize))
+	if (cpu_st && data_race(cpu_st->slots[r->id].magsize))
 		return true;
 	st->warm[r->id]++;
 	return false;
@@ -1429,7 +1432,7 @@ void magazine_cpu_drain(unsigned int cpu)
 {
 	struct slab_thread *st = READ_ONCE(slab_cpu_table[cpu]);
 
-	if (st == &slab_thread_none)
+	if (!st)
 		return;
 	kmem_mutex_lock(&slab_mutex);
 	for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {

@@ -1730,7 +1730,8 @@ START_TEST(test_exited_thread_owns_no_block)
 	pthread_create(&t, NULL, late_thread, NULL);
 	pthread_join(t, NULL);
 	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++)
-		ck_assert_msg(READ_ONCE(slab_cpu_table[cpu]->owner) !=
+		ck_assert_msg(!slab_cpu_table[cpu] ||
+			      READ_ONCE(slab_cpu_table[cpu]->owner) !=
 			      (uint32_t)late_tid,
 			      "CPU block %u is owned by an exited thread", cpu);
 	kmem_cache_destroy(late_cache);
@@ -2083,7 +2084,7 @@ static unsigned int cpu_holds(unsigned int cpu, struct kmem_cache *s)
 	struct slab_thread *st = slab_cpu_table[cpu];
 	struct magazine_slot *c;
 
-	if (st == &slab_thread_none)
+	if (!st)
 		return 0;
 	c = &st->slots[s->id];
 	if (!c->magsize || c->cache_id != s->id)
@@ -2434,7 +2435,7 @@ START_TEST(test_percpu_64_cpus)
 	held = sim_held(s, &blocks);
 	blocks = 0;
 	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++)
-		blocks += slab_cpu_table[cpu] != &slab_thread_none;
+		blocks += slab_cpu_table[cpu] != NULL;
 	ck_assert_msg(blocks >= 16, "only %u of %u simulated CPUs were used",
 		      blocks, groups * kmem_nr_cpu_ids);
 	si = info_of("sim64");
