@@ -307,8 +307,11 @@ void *kmem_pvalloc(size_t size)
  * buffer and shrink it to its length (CPython's string writer does it for
  * every formatted string), and each such object kept its first class, up
  * to eight times what it holds.  glibc splits the chunk in place; a slab
- * object cannot be split, so it is copied (no more than @size bytes).
- * Other blocks move when more than half of them would be waste.
+ * object cannot be split, so it is copied (no more than @size bytes).  It
+ * stays when it holds at most a quarter more than @size, malloc's own
+ * bound from 256 bytes up, so that a buffer shrinking and growing by a
+ * little across a class boundary is not copied both ways.  Other blocks
+ * move when more than half of them would be waste.
  */
 static bool too_roomy(const struct kmem_ptr *kp, size_t usable, size_t size)
 {
@@ -316,7 +319,7 @@ static bool too_roomy(const struct kmem_ptr *kp, size_t usable, size_t size)
 	    size <= MALLOC_MAX_CACHE_SIZE) {
 		size_t fit = malloc_cache(size)->object_size;
 
-		return fit && usable > fit;
+		return fit && usable > fit && usable - size > size / 4;
 	}
 	return usable > 2 * max(size, (size_t)256);
 }
@@ -327,8 +330,9 @@ static bool too_roomy(const struct kmem_ptr *kp, size_t usable, size_t size)
  * @size: bytes wanted (0 with a pointer: free it, return NULL)
  *
  * Stays in place when the size class or block already holds @size and is
- * the class malloc(@size) would give (a smaller size moves to its class;
- * a huge block or KFENCE's stays unless more than half would be waste);
+ * the class malloc(@size) would give, or holds at most a quarter more (a
+ * smaller size moves to its class; a huge block or KFENCE's stays unless
+ * more than half would be waste);
  * a large block shrinks in place,
  * its pages past @size going back to the OS; a mapping of its own resized
  * above 1 MiB grows or shrinks in place when the address space allows,

@@ -206,6 +206,15 @@ START_TEST(test_realloc_shrinks_to_class)
 		ck_assert_ptr_eq(r, q);
 		kmem_free(r);
 	}
+	/* A quarter over the size stays: 640 bytes hold 512 (malloc: 512). */
+	{
+		void *p = kmem_malloc(600), *q;
+
+		ck_assert_uint_eq(kmem_malloc_usable_size(p), 640);
+		q = kmem_realloc(p, 512);
+		ck_assert_ptr_eq(q, p);
+		kmem_free(q);
+	}
 }
 END_TEST
 
