@@ -113,6 +113,22 @@ static noinline void *malloc_slow_prof(size_t size, gfp_t gfp,
 	return kmem_prof_alloc(malloc_slow(size, gfp, caller), size, caller);
 }
 
+/*
+ * malloc() for realloc's new block: the magazine first, as malloc() does
+ * (realloc moves blocks of the small classes often: each shrink past a
+ * quarter, each growth past the class).
+ */
+static void *malloc_for_realloc(size_t size, unsigned long caller)
+{
+	if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_armed())) {
+		void *obj = malloc_alloc_fast(malloc_cache(size));
+
+		if (likely(obj))
+			return obj;
+	}
+	return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
+}
+
 /**
  * kmem_malloc - malloc()
  * @size: bytes (0: a unique minimal allocation)
@@ -347,8 +363,8 @@ void *kmem_realloc(void *ptr, size_t size)
 	void *p;
 
 	if (!ptr)
-		return kmem_prof_alloc(malloc_slow(size, GFP_KERNEL | __GFP_NOWARN,
-						   RET_IP), size, RET_IP);
+		return kmem_prof_alloc(malloc_for_realloc(size, RET_IP), size,
+				       RET_IP);
 	kmem_classify(ptr, NULL, &kp);
 	if (kp.kind == KMEM_PTR_INVALID)
 		kmem_bad_pointer(&kp, ptr, "realloc");
@@ -389,8 +405,7 @@ void *kmem_realloc(void *ptr, size_t size)
 		    (sec = huge_cache_move(sec, size)))
 			return (void *)sec->base;
 	}
-	p = kmem_prof_alloc(malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, RET_IP),
-			    size, RET_IP);
+	p = kmem_prof_alloc(malloc_for_realloc(size, RET_IP), size, RET_IP);
 	if (!p)
 		return NULL;
 	/* What the program may have written, not a large block's tail. */
