@@ -363,6 +363,7 @@ int main(int argc, char **argv)
 {
 	static char glibc_report[8192], kmem_report[8192];
 	long glibc_pages, kmem_pages, bound, library = -1;
+	const char *line;
 
 	if (argc >= 2 && !strcmp(argv[1], "--child"))
 		return child(argc == 3 && !strcmp(argv[2], "--churn"));
@@ -394,9 +395,9 @@ int main(int argc, char **argv)
 	 * in .data costs a private page per 512 entries in every process:
 	 * slab_cpu_table's 1024 took two more, and two page faults.
 	 */
-	if (!strstr(kmem_report, "\nlibrary ") ||
-	    sscanf(strstr(kmem_report, "\nlibrary ") + 1, "library %ld",
-		   &library) != 1 || library > LIBRARY_PAGES) {
+	line = strstr(kmem_report, "\nlibrary ");
+	if (!line || sscanf(line + 1, "library %ld", &library) != 1 ||
+	    library > LIBRARY_PAGES) {
 		printf("FAIL: the library's writable mappings hold %ld private pages, more than %d\n",
 		       library, LIBRARY_PAGES);
 		return 1;
