@@ -455,6 +455,8 @@ struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed);
 struct page *__alloc_pages_resident(unsigned int order, bool *zeroed);
 struct page *__alloc_pages_nofail(gfp_t gfp, unsigned int order, bool *zeroed);
 void __free_pages_ok(struct page *page, unsigned int order);
+bool buddy_grow_in_place(struct page *page, unsigned int order,
+			 unsigned long *resident);
 void buddy_check_free(struct page *page, unsigned int order,
 		      const char *caller);
 void buddy_init(void);

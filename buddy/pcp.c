@@ -159,6 +159,45 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 	return true;
 }
 
+/**
+ * pcp_order_of - is @page the head of a block on the calling thread's lists?
+ * @pcp:  the calling thread's lists
+ * @page: any page
+ *
+ * Looks the page up by address, list by list, without reading its
+ * descriptor: a PG_pcp head may be on another thread's list, whose owner
+ * changes its order field without a lock.
+ *
+ * Return: the block's order, or -1 if no list of @pcp holds it.
+ */
+int pcp_order_of(struct pcp_set *pcp, struct page *page)
+{
+	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
+		struct page *p;
+
+		list_for_each_entry(p, &pcp->lists[o].list, lru)
+			if (p == page)
+				return (int)o;
+	}
+	return -1;
+}
+
+/**
+ * pcp_unlink - take a block of the calling thread's lists off them
+ * @pcp:   the calling thread's lists
+ * @page:  its head (pcp_order_of() found it)
+ * @order: its order
+ */
+void pcp_unlink(struct pcp_set *pcp, struct page *page, unsigned int order)
+{
+	list_del(&page->lru);
+	pcp->lists[order].count--;
+	pcp->nr_pages -= 1UL << order;
+	pcp_publish(pcp);
+	if (order >= PCP_LARGE_ORDER)
+		pcp->large_bytes -= PAGE_SIZE << order;
+}
+
 /*
  * Counting every thread's lists (kmem_thread_for_each()): count_pcp checks
  * each list as it counts (buddy_validate), count_pcp_quiet reads only the

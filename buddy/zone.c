@@ -917,6 +917,103 @@ void __free_pages_ok(struct page *page, unsigned int order)
 	zone_free(page, order);
 }
 
+/*
+ * The pages of a free block that may be resident, from its start: none
+ * for a block known zero or given back, pcp_resident for a large block
+ * freed onto a thread's list, else all of them.
+ */
+static unsigned long free_block_resident(const struct page *page,
+					 unsigned int order)
+{
+	if (page->flags & (PGF_zeroed | PGF_released))
+		return 0;
+	if (page_type(page) == PG_pcp && (page->flags & PGF_resident))
+		return page->pcp_resident;
+	return 1UL << order;
+}
+
+/*
+ * Walk the pages [@from, @to) of a section: each step must be the head of
+ * a free block that lies within them, on a zone free list or on @pcp's
+ * lists.  With @take, each block is taken off its list and its head made
+ * a tail, and *@resident grows to cover the pages that may be resident
+ * (counted from @head).  Zone lock held.
+ *
+ * Return: false at the first page that is not such a head (nothing taken
+ * yet when @take is false).
+ */
+static bool grow_walk(struct page *head, struct page *from, struct page *to,
+		      struct pcp_set *pcp, bool take, unsigned long *resident)
+{
+	while (from < to) {
+		unsigned int order;
+		int o = -1;
+
+		if (page_type(from) == PG_buddy)
+			order = from->order;
+		else if (pcp && page_type(from) == PG_pcp &&
+			 (o = pcp_order_of(pcp, from)) >= 0)
+			order = (unsigned int)o;
+		else
+			return false;
+		if (from + (1UL << order) > to)
+			return false;
+		if (take) {
+			unsigned long r = free_block_resident(from, order);
+
+			if (r)
+				*resident = max(*resident,
+						(unsigned long)(from - head) + r);
+			if (o >= 0)
+				pcp_unlink(pcp, from, order);
+			else
+				del_from_free_list(from, order);
+			from->flags = 0;
+			set_page_type(from, PG_tail);
+		}
+		from += 1UL << order;
+	}
+	return true;
+}
+
+/**
+ * buddy_grow_in_place - grow an allocated block over the free pages after it
+ * @page:     head of a block the caller owns (its order in page->order)
+ * @order:    the order wanted, above the block's
+ * @resident: the pages of the block that may be resident, from its start;
+ *            on success, of the grown block
+ *
+ * The block must be the first part of the block of @order that holds it,
+ * and the rest of that block free: whole free blocks on the zone's lists
+ * or on the calling thread's own (another thread's are its own business).
+ * They are taken, and the block becomes one of @order where it is, as
+ * glibc grows a chunk into the free space after it: a buffer doubled by
+ * realloc() is neither copied nor left behind, resident and free.
+ *
+ * Return: true if the block is now of @order.
+ */
+bool buddy_grow_in_place(struct page *page, unsigned int order,
+			 unsigned long *resident)
+{
+	struct pcp_set *pcp = kmem_tls_pcp;
+	struct page *from = page + (1UL << page->order);
+	struct page *to = page + (1UL << order);
+	bool ok;
+
+	if (order > MAX_PAGE_ORDER || order <= page->order ||
+	    (page_index(page) & ((1UL << order) - 1)))
+		return false;
+	zone_lock();
+	ok = grow_walk(page, from, to, pcp, false, NULL);
+	if (ok) {
+		grow_walk(page, from, to, pcp, true, resident);
+		page->order = (unsigned char)order;
+		release_note_take();	/* the demand the policy keeps */
+	}
+	zone_unlock();
+	return ok;
+}
+
 /* ------------------------------------------------------------------ */
 /* Start-up and fork                                                   */
 /* ------------------------------------------------------------------ */

@@ -97,6 +97,7 @@ static __always_inline size_t large_capacity(const struct page *page)
 unsigned long kmalloc_large_release_tail(struct page *page, unsigned long from,
 					 unsigned long to);
 void large_note_regrowth(unsigned int order);
+bool kmalloc_large_grow(struct page *page, size_t size);
 bool large_tails_settled(unsigned int order);
 
 /*

@@ -151,6 +151,33 @@ void kmalloc_large_resize(struct page *page, size_t size)
 	page->large_size = size;
 }
 
+/**
+ * kmalloc_large_grow - grow a large block in place past its order
+ * @page: its head
+ * @size: the new size, above the block's capacity
+ *
+ * The block must be the first part of the block of the new order, and
+ * the rest of it free (buddy_grow_in_place()); only sizes that would be
+ * a large block again, and never a block the profiler sampled (its
+ * sample keeps the old size: realloc moves it).
+ *
+ * Return: true if the block now holds @size where it is.
+ */
+bool kmalloc_large_grow(struct page *page, size_t size)
+{
+	unsigned long resident = page->large_resident;
+
+	if (size > KMALLOC_MAX_SIZE ||
+	    size >= READ_ONCE(kmalloc_mmap_threshold) ||
+	    (page->flags & PGF_sampled) ||
+	    !buddy_grow_in_place(page, (unsigned int)get_order(size),
+				 &resident))
+		return false;
+	page->large_resident = resident;
+	kmalloc_large_resize(page, size);
+	return true;
+}
+
 /*
  * large_from_kept - a large block of @order for @size bytes from the huge
  * heap's kept extents, when the zone holds no resident free block of @order

@@ -350,7 +350,8 @@ static bool too_roomy(const struct kmem_ptr *kp, size_t usable, size_t size)
  * smaller size moves to its class; a huge block or KFENCE's stays unless
  * more than half would be waste);
  * a large block shrinks in place,
- * its pages past @size going back to the OS; a mapping of its own resized
+ * its pages past @size going back to the OS, and grows in place over the
+ * free pages after it when they complete a block; a mapping of its own resized
  * above 1 MiB grows or shrinks in place when the address space allows,
  * else grows by moving its pages with mremap (no copy); otherwise moves.
  *
@@ -378,10 +379,13 @@ void *kmem_realloc(void *ptr, size_t size)
 	}
 	usable = kp.kind == KMEM_PTR_BOOT ? kmem_boot_usable(ptr) :
 					    kmem_usable_size(&kp, ptr);
-	if (kp.kind == KMEM_PTR_LARGE && size > KMALLOC_MAX_CACHE_SIZE &&
-	    size <= large_capacity(kp.page)) {
-		kmalloc_large_resize(kp.page, size);
-		return ptr;
+	if (kp.kind == KMEM_PTR_LARGE && size > KMALLOC_MAX_CACHE_SIZE) {
+		if (size <= large_capacity(kp.page)) {
+			kmalloc_large_resize(kp.page, size);
+			return ptr;
+		}
+		if (kmalloc_large_grow(kp.page, size))
+			return ptr;
 	}
 	if (kp.kind != KMEM_PTR_BOOT && size <= usable &&
 	    !too_roomy(&kp, usable, size))

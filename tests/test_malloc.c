@@ -218,6 +218,105 @@ START_TEST(test_realloc_shrinks_to_class)
 }
 END_TEST
 
+/*
+ * A large block of order 3 at the start of an order-5 block whose other
+ * pages are free: pages 8-15 as a free block of order 3 and 16-31 of
+ * order 4, freed by the calling thread (onto its own lists, or the
+ * zone's).  Made by hand from an order-5 block, as the buddy allocator's
+ * splits leave them.  @holder, if set, frees pages 8-15 instead (onto its
+ * lists) and keeps them there.
+ */
+struct grow_holder {
+	struct page *page;
+	pthread_barrier_t freed, done;
+};
+
+static void *grow_holder_thread(void *arg)
+{
+	struct grow_holder *h = arg;
+
+	__free_pages(h->page, 3);
+	pthread_barrier_wait(&h->freed);
+	pthread_barrier_wait(&h->done);	/* its lists live until here */
+	return NULL;
+}
+
+static unsigned char *large_before_free_pages(size_t size,
+					      struct grow_holder *holder)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 5);
+
+	ck_assert_ptr_nonnull(page);
+	page->order = 3;
+	page[8].type = PG_alloc;
+	page[8].order = 3;
+	page[16].type = PG_alloc;
+	page[16].order = 4;
+	__free_pages(&page[16], 4);
+	if (holder) {
+		pthread_t t;
+
+		holder->page = &page[8];
+		pthread_barrier_init(&holder->freed, NULL, 2);
+		pthread_barrier_init(&holder->done, NULL, 2);
+		ck_assert_int_eq(pthread_create(&t, NULL, grow_holder_thread,
+						holder), 0);
+		pthread_detach(t);
+		pthread_barrier_wait(&holder->freed);
+	} else {
+		__free_pages(&page[8], 3);
+	}
+	large_setup(page, 3, size, 0);
+	return page_address(page);
+}
+
+/*
+ * A large block grows where it is when the pages after it are free and
+ * complete a block: a buffer doubled by realloc() is neither copied nor
+ * left behind, resident and free (ls -l grows its file table 20,800 ->
+ * 41,600 -> 83,200 bytes).  Pages another thread holds on its own list
+ * are its own: then realloc moves the block.
+ */
+START_TEST(test_realloc_grows_large_in_place)
+{
+	struct grow_holder holder;
+	unsigned char *p, *q;
+
+	p = large_before_free_pages(20800, NULL);
+	for (size_t i = 0; i < 20800; i++)
+		p[i] = (unsigned char)(i * 7);
+	q = kmem_realloc(p, 41600);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q), 11 * PAGE_SIZE);
+	memset(q + 20800, 0xa5, 41600 - 20800);
+	q = kmem_realloc(q, 83200);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q), 21 * PAGE_SIZE);
+	ck_assert_uint_eq(virt_to_page(q)->order, 5);
+	memset(q + 41600, 0x5a, 83200 - 41600);
+	for (size_t i = 0; i < 20800; i++)
+		ck_assert_uint_eq(q[i], (unsigned char)(i * 7));
+	ck_assert(all_bytes((char *)q + 20800, 41600 - 20800, 0xa5));
+	/* Past order 5 the next block is not free (or not the buddy): moves
+	 * or grows, the bytes go with it. */
+	q = kmem_realloc(q, 300000);
+	ck_assert_ptr_nonnull(q);
+	ck_assert(all_bytes((char *)q + 41600, 83200 - 41600, 0x5a));
+	kmem_free(q);
+	ck_assert_int_eq(buddy_validate(), 0);
+
+	/* Pages 8-15 on another thread's list: not taken. */
+	p = large_before_free_pages(20800, &holder);
+	memset(p, 3, 20800);
+	q = kmem_realloc(p, 41600);
+	ck_assert_ptr_ne(q, p);
+	ck_assert(all_bytes((char *)q, 20800, 3));
+	ck_assert_int_eq(buddy_validate(), 0);
+	pthread_barrier_wait(&holder.done);
+	kmem_free(q);
+}
+END_TEST
+
 START_TEST(test_huge_realloc_in_place)
 {
 	char *p = kmem_malloc(8 << 20);
@@ -1639,6 +1738,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_calloc_zeroes_dirty_memory);
 	tcase_add_test(tc, test_realloc);
 	tcase_add_test(tc, test_realloc_shrinks_to_class);
+	tcase_add_test(tc, test_realloc_grows_large_in_place);
 	tcase_add_test(tc, test_huge_realloc_in_place);
 	tcase_add_test(tc, test_huge_mappings_reused);
 	tcase_add_test(tc, test_huge_mappings_given_back);
