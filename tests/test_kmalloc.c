@@ -243,6 +243,31 @@ END_TEST
  * ksize()/malloc_usable_size() the whole block is the program's and all
  * of it moves.
  */
+/*
+ * A large block that must move when it grows: the upper half of its
+ * buddy pair, which realloc() cannot grow in place (kmalloc.md: only the
+ * first part of the new block grows where it is).
+ */
+static char *kmalloc_upper_half(size_t size)
+{
+	unsigned int order = (unsigned int)get_order(size), n = 0;
+	char *held[16], *p = NULL;
+
+	while (!p && n < ARRAY_SIZE(held)) {
+		char *b = kmalloc(size, GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(b);
+		if (((uintptr_t)b >> (PAGE_SHIFT + order)) & 1)
+			p = b;
+		else
+			held[n++] = b;
+	}
+	while (n)
+		kfree(held[--n]);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
 START_TEST(test_realloc_copies_written)
 {
 	const size_t small = 600 << 10, block = 1 << 20, big = 3 << 20;
@@ -250,7 +275,7 @@ START_TEST(test_realloc_copies_written)
 	char *p, *q;
 
 	for (int api = 0; api < 2; api++) {
-		p = kmalloc(small, GFP_KERNEL);
+		p = kmalloc_upper_half(small);
 		ck_assert_uint_eq(virt_to_page(p)->order, 8);
 		memset(p, 5, small);
 		/* The new block comes from memory given back to the OS. */
@@ -266,7 +291,7 @@ START_TEST(test_realloc_copies_written)
 		kfree(q);
 	}
 	for (int api = 0; api < 2; api++) {
-		p = kmalloc(odd, GFP_KERNEL);
+		p = kmalloc_upper_half(odd);
 		if (api)
 			ck_assert_uint_eq(kmem_malloc_usable_size(p), small);
 		else
