@@ -33,6 +33,8 @@
  * ordinary .bss.
  */
 #define __bss_cold	__attribute__((section(".bss.kmem_cold"), aligned(4096)))
+/* A zero-initialised variable placed in .data (say why at the use). */
+#define __section_data	__attribute__((section(".data")))
 
 #define barrier()	__asm__ __volatile__("" ::: "memory")
 /*

@@ -56,6 +56,16 @@ static __always_inline void kmem_init(void)
 bool kmem_in_init(void);
 
 /*
+ * kmem_started - is kmem up already?  Starts nothing: the allocation
+ * that starts kmem asks it first, so that KFENCE, whose gate is open
+ * from the start (kfence/kfence.c), does not sample that one.
+ */
+static __always_inline bool kmem_started(void)
+{
+	return __atomic_load_n(&kmem_init_state, __ATOMIC_ACQUIRE) == 2;
+}
+
+/*
  * kmem_ready - start kmem if needed; false when called from inside its
  * own start-up (the caller then serves from kmem_boot_alloc()).
  */

@@ -90,7 +90,15 @@
 #define KFENCE_STACK_DEPTH	32
 #define KFENCE_MAX_OBJECTS	65535
 
-int kfence_gate;
+/*
+ * Open from the start, and in .data: the process's first allocation
+ * takes the slow path, which starts kmem, instead of the fast path
+ * reading the caches' pages first (a read maps the zero page, and
+ * start-up's write then copies it: two faults for a page that start-up
+ * writes anyway; performance.md, "Large blocks grow in place (session
+ * 24)").  kfence_init() closes it when KFENCE is off.
+ */
+int kfence_gate = 1;
 unsigned long kfence_pool;
 unsigned long kfence_pool_size;
 
@@ -903,6 +911,7 @@ static void kfence_init(void)
 	void *pool;
 
 	start_ns = kmem_now_ns();
+	WRITE_ONCE(kfence_gate, 0);	/* opened below once the pool is up */
 	if (!kmem_config.kfence_sample_interval || !n)
 		goto out;
 	BUG_ON(n > KFENCE_MAX_OBJECTS);

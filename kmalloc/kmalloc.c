@@ -154,13 +154,15 @@ void *kmem_alloc_class_slow(struct kmem_cache *s, size_t size, gfp_t gfp,
 
 static void *__kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
+	bool started;
 	void *p;
 
 	if (!size)
 		return ZERO_SIZE_PTR;
+	started = kmem_started();
 	if (!kmem_ready())
 		return kmem_boot_alloc(size, 16);
-	if (kfence_armed() && size <= PAGE_SIZE &&
+	if (started && kfence_armed() && size <= PAGE_SIZE &&
 	    (p = slab_kfence_alloc(kmalloc_cache(size), size,
 				   is_power_of_2(size) ? size : 8, gfp,
 				   caller)))

@@ -94,7 +94,7 @@ static void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
 	void *p;
 
-	if (kfence_armed() && size <= PAGE_SIZE && kmem_ready() &&
+	if (kfence_armed() && size <= PAGE_SIZE && kmem_started() &&
 	    (p = slab_kfence_alloc(malloc_cache(size), size, MALLOC_ALIGNMENT,
 				   gfp, caller)))
 		return p;
@@ -206,6 +206,7 @@ void *kmem_calloc(size_t nmemb, size_t size)
 static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 {
 	size_t need;
+	bool started;
 	void *p;
 
 	if (align <= MALLOC_ALIGNMENT)
@@ -214,9 +215,10 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 		errno = ENOMEM;
 		return NULL;
 	}
+	started = kmem_started();
 	if (!kmem_ready())
 		return kmem_boot_alloc(size, align);
-	if (kfence_armed() && size <= PAGE_SIZE &&
+	if (started && kfence_armed() && size <= PAGE_SIZE &&
 	    (p = slab_kfence_alloc(
 		     malloc_cache(min(roundup_pow_of_two(max(size, align)),
 				      (size_t)PAGE_SIZE)),

@@ -74,8 +74,14 @@ struct debug_block {
 
 static char debug_spec[1024];
 static struct debug_block debug_blocks[MAX_DEBUG_BLOCKS];
-static unsigned int nr_debug_blocks;
-static slab_flags_t debug_global;
+/*
+ * Read at every cache's creation, written only when KMEM_DEBUG is set:
+ * in .data, whose pages the loader has written already, so that start-up
+ * reading them costs no fault of its own (in .bss, the read mapped the
+ * zero page and start-up's next write to that page copied it).
+ */
+static unsigned int nr_debug_blocks __section_data;
+static slab_flags_t debug_global __section_data;
 
 static slab_flags_t parse_options(const char *p, const char *end)
 {
