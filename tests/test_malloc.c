@@ -224,10 +224,11 @@ END_TEST
  * order 4, freed by the calling thread (onto its own lists, or the
  * zone's).  Made by hand from an order-5 block, as the buddy allocator's
  * splits leave them.  @holder, if set, frees pages 8-15 instead (onto its
- * lists) and keeps them there.
+ * lists) and keeps them there until grow_holder_release().
  */
 struct grow_holder {
 	struct page *page;
+	pthread_t thread;
 	pthread_barrier_t freed, done;
 };
 
@@ -254,14 +255,11 @@ static unsigned char *large_before_free_pages(size_t size,
 	page[16].order = 4;
 	__free_pages(&page[16], 4);
 	if (holder) {
-		pthread_t t;
-
 		holder->page = &page[8];
 		pthread_barrier_init(&holder->freed, NULL, 2);
 		pthread_barrier_init(&holder->done, NULL, 2);
-		ck_assert_int_eq(pthread_create(&t, NULL, grow_holder_thread,
-						holder), 0);
-		pthread_detach(t);
+		ck_assert_int_eq(pthread_create(&holder->thread, NULL,
+						grow_holder_thread, holder), 0);
 		pthread_barrier_wait(&holder->freed);
 	} else {
 		__free_pages(&page[8], 3);
@@ -270,12 +268,22 @@ static unsigned char *large_before_free_pages(size_t size,
 	return page_address(page);
 }
 
+/* The holder lets go: its thread exits, its lists go back to the zone. */
+static void grow_holder_release(struct grow_holder *h)
+{
+	pthread_barrier_wait(&h->done);
+	ck_assert_int_eq(pthread_join(h->thread, NULL), 0);
+	pthread_barrier_destroy(&h->freed);
+	pthread_barrier_destroy(&h->done);
+}
+
 /*
  * A large block grows where it is when the pages after it are free and
  * complete a block: a buffer doubled by realloc() is neither copied nor
  * left behind, resident and free (ls -l grows its file table 20,800 ->
  * 41,600 -> 83,200 bytes).  Pages another thread holds on its own list
- * are its own: then realloc moves the block.
+ * are its own: then realloc moves the block; once that thread has
+ * exited they are the zone's, and taken.
  */
 START_TEST(test_realloc_grows_large_in_place)
 {
@@ -312,8 +320,20 @@ START_TEST(test_realloc_grows_large_in_place)
 	ck_assert_ptr_ne(q, p);
 	ck_assert(all_bytes((char *)q, 20800, 3));
 	ck_assert_int_eq(buddy_validate(), 0);
-	pthread_barrier_wait(&holder.done);
+	grow_holder_release(&holder);
 	kmem_free(q);
+
+	/* The same pages once their thread has exited: on the zone's free
+	 * list, where they are taken. */
+	p = large_before_free_pages(20800, &holder);
+	grow_holder_release(&holder);
+	ck_assert_uint_eq(virt_to_page(p)[8].type, PG_buddy);
+	memset(p, 4, 20800);
+	q = kmem_realloc(p, 41600);
+	ck_assert_ptr_eq(q, p);
+	ck_assert(all_bytes((char *)q, 20800, 4));
+	kmem_free(q);
+	ck_assert_int_eq(buddy_validate(), 0);
 }
 END_TEST
 
