@@ -2,8 +2,10 @@
 /*
  * tests/test_stress.c - many threads, every kind of allocation, seeded.
  *
- * Each thread runs a seeded random mix of kmalloc (all tiers), object
- * caches (with and without constructors) and page blocks, fills what it
+ * Each thread runs a seeded random mix of kmalloc (all tiers), malloc
+ * with realloc growing its blocks (large ones in place when the pages
+ * after them are free), object caches (with and without constructors)
+ * and page blocks, fills what it
  * gets with a tag and checks the tag when it frees, and hands a share of
  * its objects to the next thread to free.  At the end every validator must
  * pass and every cache must be empty.  Every 64 operations each thread
@@ -31,12 +33,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include <kmem/malloc.h>
 #include "kmalloc/kmalloc.h"
 
 #define NTHREADS 6
 #define SLOTS 512
 
-enum kind { K_KMALLOC, K_CACHE, K_CTOR, K_PAGES };
+enum kind { K_KMALLOC, K_MALLOC, K_CACHE, K_CTOR, K_PAGES };
 
 struct obj {
 	void *p;
@@ -76,6 +79,9 @@ static void obj_free(struct obj *o)
 	case K_KMALLOC:
 		kfree(o->p);
 		break;
+	case K_MALLOC:
+		kmem_free(o->p);
+		break;
 	case K_CACHE:
 		kmem_cache_free(cache_plain, o->p);
 		break;
@@ -92,7 +98,12 @@ static void obj_alloc(struct obj *o, uint64_t r)
 {
 	unsigned int k = (unsigned int)(r % 100);
 
-	if (k < 60) {
+	if (k < 10) {
+		/* Grown later by obj_grow(); a fifth of them large. */
+		o->kind = K_MALLOC;
+		o->size = r % 5 ? (r >> 8) % 2048 + 1 : (r >> 8) % 60000 + 16385;
+		o->p = kmem_malloc(o->size);
+	} else if (k < 60) {
 		o->kind = K_KMALLOC;
 		o->size = r % 1000 < 950 ? (r >> 8) % 1024 + 1 :
 		   r % 1000 < 995 ? (r >> 8) % 100000 + 1 : (r >> 8) % (6 << 20) + 1;
@@ -118,6 +129,23 @@ static void obj_alloc(struct obj *o, uint64_t r)
 	o->tag = (unsigned char)((r >> 32) | 1);
 	((unsigned char *)o->p)[0] = o->tag;
 	((unsigned char *)o->p)[o->size - 1] = o->tag;
+}
+
+/*
+ * realloc a malloc block to about twice its size (at most 4 MiB): its
+ * head tag must come along, its new last byte gets the tag.
+ */
+static void obj_grow(struct obj *o, uint64_t r)
+{
+	size_t size = min(o->size * 2 + (size_t)(r % 4096), (size_t)4 << 20);
+	unsigned char *p = kmem_realloc(o->p, size);
+
+	ck_assert_ptr_nonnull(p);
+	if (p[0] != o->tag || p[o->size - 1] != o->tag)
+		__atomic_add_fetch(&errors, 1, __ATOMIC_RELAXED);
+	p[size - 1] = o->tag;
+	o->p = p;
+	o->size = size;
 }
 
 /* Move the calling thread to a CPU picked by @r (any allowed one). */
@@ -146,7 +174,9 @@ static void *stress_thread(void *arg)
 		seed ^= seed >> 7;
 		seed ^= seed << 17;
 		o = &slots[seed % SLOTS];
-		if (o->p) {
+		if (o->p && o->kind == K_MALLOC && (seed >> 40) % 2) {
+			obj_grow(o, seed >> 16);
+		} else if (o->p) {
 			if ((seed >> 40) % 4 == 0) {
 				/* Hand it to the next thread to free. */
 				h = &hands[(id + 1) % NTHREADS];
