@@ -516,19 +516,29 @@ static __always_inline void pcp_publish(struct pcp_set *pcp)
 	*kmem_pub(&pcp->nr_pages) = pcp->nr_pages;
 }
 
-/* Take the hottest block of a non-empty list (the owner thread only). */
-static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
-					    unsigned int order)
+/*
+ * pcp_unlink - take @page, a block of @order, off the calling thread's
+ * list of that order (the owner thread only)
+ */
+static __always_inline void pcp_unlink(struct pcp_set *pcp, struct page *page,
+				       unsigned int order)
 {
-	struct pcp_list *pl = &pcp->lists[order];
-	struct page *page = list_first_entry(&pl->list, struct page, lru);
-
 	list_del(&page->lru);
-	pl->count--;
+	pcp->lists[order].count--;
 	pcp->nr_pages -= 1UL << order;
 	pcp_publish(pcp);
 	if (order >= PCP_LARGE_ORDER)
 		pcp->large_bytes -= PAGE_SIZE << order;
+}
+
+/* Take the hottest block of a non-empty list (the owner thread only). */
+static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
+					    unsigned int order)
+{
+	struct page *page = list_first_entry(&pcp->lists[order].list,
+					     struct page, lru);
+
+	pcp_unlink(pcp, page, order);
 	return page;
 }
 

@@ -182,22 +182,6 @@ int pcp_order_of(struct pcp_set *pcp, struct page *page)
 	return -1;
 }
 
-/**
- * pcp_unlink - take a block of the calling thread's lists off them
- * @pcp:   the calling thread's lists
- * @page:  its head (pcp_order_of() found it)
- * @order: its order
- */
-void pcp_unlink(struct pcp_set *pcp, struct page *page, unsigned int order)
-{
-	list_del(&page->lru);
-	pcp->lists[order].count--;
-	pcp->nr_pages -= 1UL << order;
-	pcp_publish(pcp);
-	if (order >= PCP_LARGE_ORDER)
-		pcp->large_bytes -= PAGE_SIZE << order;
-}
-
 /*
  * Counting every thread's lists (kmem_thread_for_each()): count_pcp checks
  * each list as it counts (buddy_validate), count_pcp_quiet reads only the

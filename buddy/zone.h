@@ -21,7 +21,6 @@ struct pcp_count {
 void count_pcp(void *part, pid_t tid, void *arg);
 void count_pcp_quiet(void *part, pid_t tid, void *arg);
 int pcp_order_of(struct pcp_set *pcp, struct page *page);
-void pcp_unlink(struct pcp_set *pcp, struct page *page, unsigned int order);
 extern struct kmem_thread_part pcp_part;
 
 /*
