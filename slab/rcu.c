@@ -63,17 +63,128 @@
  * program that never uses kmem's RCU (malloc replacement alone) is never
  * affected.
  *
+ * Binding to liburcu.  libkmem.so links liburcu and calls it directly.
+ * libkmem-malloc.so, the malloc that LD_PRELOAD puts into every process,
+ * does not link it (KMEM_URCU_LAZY): a process that never uses RCU (all
+ * of malloc's users) does not load it, which was about 8 page faults and
+ * 100 KiB of resident file pages in every process (performance.md, "The
+ * malloc library without liburcu").  There kmem looks the six functions
+ * up among the libraries the process has loaded (dlsym(RTLD_DEFAULT)),
+ * when it first needs them: before a grace period, in the worker, and
+ * before the call_rcu barrier of kmem_cache_destroy().  Found, they are
+ * kept (and their library pinned with dlopen(RTLD_NOLOAD), so that a
+ * dlclose() cannot unmap them).  Not found, no thread of the process can
+ * be inside rcu_read_lock() (an RCU reader calls liburcu; it is not
+ * loaded) and no call_rcu() callback can be pending: the grace period
+ * and the barrier are complete as they start, and kmem frees the batch
+ * at once.  A reader of a library loaded later cannot reach objects that
+ * were unpublished before it started: that is the RCU contract.  The
+ * fork hooks run only once the functions were found.  No dlopen() of a
+ * library not yet loaded, so kmem never loads code into a process on its
+ * own.
+ *
  * Lock order: the table in core/lock.h (worker_mutex, rcu_mutex: the
  * outermost two; liburcu's call_rcu lock before them, at fork only).
  * Items are queued with no other kmem lock held; synchronize_rcu() is
  * called with no kmem lock held.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <urcu.h>
 
 #include "slab/slab.h"
+
+/* The memb flavour's functions, as <urcu.h> names them. */
+struct urcu_ops {
+	void (*synchronize)(void);
+	void (*call_barrier)(void);
+	int (*read_ongoing)(void);
+	void (*before_fork)(void);
+	void (*after_fork_parent)(void);
+	void (*after_fork_child)(void);
+};
+
+#ifdef KMEM_URCU_LAZY
+static struct urcu_ops urcu;
+static bool urcu_bound;			/* urcu is filled in (release) */
+static pthread_mutex_t urcu_bind_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+#define URCU_NAME_(f)	#f
+#define URCU_NAME(f)	URCU_NAME_(f)	/* the flavour's symbol for @f */
+
+/*
+ * urcu_bind - find liburcu's functions among the loaded libraries
+ *
+ * Context: no kmem lock held (dlsym() and dlopen() take the loader's
+ * lock and may allocate); not from a fork hook.
+ * Return: true if liburcu is loaded (the functions are bound), false if
+ * it is not, for now (file comment).
+ */
+static bool urcu_bind(void)
+{
+	struct urcu_ops ops;
+	Dl_info info;
+
+	if (__atomic_load_n(&urcu_bound, __ATOMIC_ACQUIRE))
+		return true;
+	pthread_mutex_lock(&urcu_bind_mutex);
+	if (urcu_bound)
+		goto out;
+	ops.synchronize = (void (*)(void))dlsym(RTLD_DEFAULT,
+						URCU_NAME(synchronize_rcu));
+	if (!ops.synchronize)
+		goto out;
+	ops.call_barrier = (void (*)(void))dlsym(RTLD_DEFAULT,
+					    URCU_NAME(rcu_barrier));
+	ops.read_ongoing = (int (*)(void))dlsym(RTLD_DEFAULT,
+						URCU_NAME(rcu_read_ongoing));
+	ops.before_fork = (void (*)(void))dlsym(RTLD_DEFAULT,
+					URCU_NAME(call_rcu_before_fork));
+	ops.after_fork_parent = (void (*)(void))dlsym(RTLD_DEFAULT,
+					URCU_NAME(call_rcu_after_fork_parent));
+	ops.after_fork_child = (void (*)(void))dlsym(RTLD_DEFAULT,
+					URCU_NAME(call_rcu_after_fork_child));
+	if (!ops.call_barrier || !ops.read_ongoing || !ops.before_fork ||
+	    !ops.after_fork_parent || !ops.after_fork_child)
+		kmem_panic("kmem: the loaded liburcu lacks %s's companions (barrier, read_ongoing, the call_rcu fork hooks)\n",
+			   URCU_NAME(synchronize_rcu));
+	/* Pinned: a dlclose() of the library must not unmap what we keep. */
+	if (dladdr((void *)ops.synchronize, &info) && info.dli_fname)
+		(void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+	urcu = ops;
+	__atomic_store_n(&urcu_bound, true, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&urcu_bind_mutex);
+	return urcu_bound;
+}
+
+/* Bound already?  (Fork hooks: they never bind.) */
+static bool urcu_is_bound(void)
+{
+	return __atomic_load_n(&urcu_bound, __ATOMIC_ACQUIRE);
+}
+#else
+static const struct urcu_ops urcu = {
+	.synchronize = synchronize_rcu,
+	.call_barrier = rcu_barrier,
+	.read_ongoing = rcu_read_ongoing,
+	.before_fork = call_rcu_before_fork,
+	.after_fork_parent = call_rcu_after_fork_parent,
+	.after_fork_child = call_rcu_after_fork_child,
+};
+
+static bool urcu_bind(void)
+{
+	return true;
+}
+
+static bool urcu_is_bound(void)
+{
+	return true;
+}
+#endif
 
 #define RCU_TAG_SLAB (~0UL)
 
@@ -151,8 +262,13 @@ static void *rcu_worker(void *arg)
 		in_gp = true;
 		kmem_mutex_unlock(&rcu_mutex);
 
-		/* No kmem lock held: fork() may happen meanwhile (file comment). */
-		synchronize_rcu();
+		/*
+		 * No kmem lock held: fork() may happen meanwhile (file
+		 * comment).  Without liburcu loaded there is no reader to wait
+		 * for.
+		 */
+		if (urcu_bind())
+			urcu.synchronize();
 
 		kmem_mutex_lock(&rcu_mutex);
 		in_gp = false;
@@ -301,17 +417,30 @@ void kvfree_rcu_barrier(void)
 }
 
 /**
+ * slab_rcu_call_barrier - liburcu's rcu_barrier(): wait for the program's
+ * call_rcu() callbacks (they may free into a cache being destroyed)
+ *
+ * Without liburcu loaded there are none.  Context: no kmem lock held.
+ */
+void slab_rcu_call_barrier(void)
+{
+	if (urcu_bind())
+		urcu.call_barrier();
+}
+
+/**
  * slab_rcu_fork_prepare - fork(): no batch being freed, no grace period
  * in progress unless the caller is a reader; liburcu's hooks
  */
 void slab_rcu_fork_prepare(void)
 {
-	bool reader = rcu_read_ongoing();
+	bool bound = urcu_is_bound();
+	bool reader = bound && urcu.read_ongoing();
 
-	urcu_hooks_taken = kmem_urcu_fork_hooks && !reader &&
+	urcu_hooks_taken = kmem_urcu_fork_hooks && !reader && bound &&
 			   READ_ONCE(worker_ever);
 	if (urcu_hooks_taken)
-		call_rcu_before_fork();
+		urcu.before_fork();
 	kmem_mutex_lock(&worker_mutex);
 	kmem_mutex_lock(&rcu_mutex);
 	/* The grace period may wait for us if we are a reader: then not. */
@@ -328,7 +457,7 @@ void slab_rcu_fork_parent(void)
 	kmem_mutex_unlock(&rcu_mutex);
 	kmem_mutex_unlock(&worker_mutex);
 	if (urcu_hooks_taken)
-		call_rcu_after_fork_parent();
+		urcu.after_fork_parent();
 }
 
 /**
@@ -340,6 +469,10 @@ void slab_rcu_fork_parent(void)
  */
 void slab_rcu_fork_child(void)
 {
+#ifdef KMEM_URCU_LAZY
+	/* A thread of the parent may have been binding. */
+	pthread_mutex_init(&urcu_bind_mutex, NULL);
+#endif
 	kmem_mutex_reinit(&rcu_mutex);
 	kmem_mutex_reinit(&worker_mutex);
 	pthread_cond_init(&rcu_work, NULL);
@@ -361,7 +494,7 @@ void slab_rcu_fork_child(void)
 	in_gp = false;
 	fork_in_gp = false;
 	if (urcu_hooks_taken)
-		call_rcu_after_fork_child();
+		urcu.after_fork_child();
 	worker_running = false;
 }
 

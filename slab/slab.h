@@ -341,6 +341,7 @@ void slab_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void slab_rcu_free_slab(struct kmem_cache *s, struct slab *slab);
 void slab_rcu_barrier(void);
+void slab_rcu_call_barrier(void);
 void slab_rcu_set_kfree(void (*fn)(const void *obj));
 void slab_rcu_fork_prepare(void);
 void slab_rcu_fork_parent(void);

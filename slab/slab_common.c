@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
-#include <urcu.h>
 
 #include "slab/slab.h"
 
@@ -592,7 +591,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 	kmem_mutex_unlock(&slab_mutex);
 
 	if (s->flags & SLAB_TYPESAFE_BY_RCU)
-		rcu_barrier();
+		slab_rcu_call_barrier();
 	slab_rcu_barrier();
 	magazine_flush_cache(s, true);
 	magazine_depot_drain(s);

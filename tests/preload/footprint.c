@@ -37,11 +37,13 @@
  * with kmem's dependencies: after the churn, with profiling on at a rate
  * that samples every 4 KiB (so the unwinder and the sampler's arithmetic
  * run), a process under kmem may map no shared library that it does not
- * map under glibc, but kmem's own and liburcu.  Each library a process
- * loads costs it the pages the loader and the fault-around touch: 128
- * KiB for libgcc_s.so.1 (the unwinder, now linked statically) and up to
- * 236 KiB for libm.so.6 (the sampler's tables and exponentials, now
- * constants and buddy/prof_math.h) in malloc_bench pairs 64.
+ * map under glibc, but kmem's own.  Each library a process loads costs
+ * it the pages the loader and the fault-around touch: 128 KiB for
+ * libgcc_s.so.1 (the unwinder, now linked statically), up to 236 KiB for
+ * libm.so.6 (the sampler's tables and exponentials, now constants and
+ * buddy/prof_math.h) in malloc_bench pairs 64, and about 100 KiB and 8
+ * page faults for liburcu.so.8 (now found when RCU is used, not linked:
+ * slab/rcu.c).
  *
  * Usage: footprint LIB BOUND           (driver)
  *        footprint --profile LIB BOUND (driver: profiling on over off)
@@ -301,11 +303,10 @@ static bool kmem_library(const char *lib, const char *kmem)
 
 	base = base ? base + 1 : lib;
 	kbase = kbase ? kbase + 1 : kmem;
-	return !strncmp(base, "liburcu", 7) ||
-	       !strncmp(base, kbase, strcspn(kbase, "."));
+	return !strncmp(base, kbase, strcspn(kbase, "."));
 }
 
-/* --libraries LIB: no shared library but kmem's own and liburcu. */
+/* --libraries LIB: no shared library but kmem's own. */
 static int libraries_driver(const char *lib)
 {
 	static char glibc_report[8192], kmem_report[8192];
