@@ -68,20 +68,27 @@
  * does not link it (KMEM_URCU_LAZY): a process that never uses RCU (all
  * of malloc's users) does not load it, which was about 8 page faults and
  * 100 KiB of resident file pages in every process (performance.md, "The
- * malloc library without liburcu").  There kmem looks the six functions
- * up among the libraries the process has loaded (dlsym(RTLD_DEFAULT)),
- * when it first needs them: before a grace period, in the worker, and
- * before the call_rcu barrier of kmem_cache_destroy().  Found, they are
- * kept (and their library pinned with dlopen(RTLD_NOLOAD), so that a
- * dlclose() cannot unmap them).  Not found, no thread of the process can
- * be inside rcu_read_lock() (an RCU reader calls liburcu; it is not
- * loaded) and no call_rcu() callback can be pending: the grace period
- * and the barrier are complete as they start, and kmem frees the batch
- * at once.  A reader of a library loaded later cannot reach objects that
- * were unpublished before it started: that is the RCU contract.  The
- * fork hooks run only once the functions were found.  No dlopen() of a
- * library not yet loaded, so kmem never loads code into a process on its
- * own.
+ * malloc library without liburcu").  There kmem finds the six functions
+ * it needs in the copies of liburcu the process has loaded, when it
+ * needs them: before a grace period, in the worker, and before the
+ * call_rcu barrier of kmem_cache_destroy() (urcu_bind()).  It looks in
+ * the global scope (the program's own liburcu) and in every loaded object
+ * named liburcu* (one that a plugin loaded with RTLD_LOCAL brought: its
+ * readers are not the program's, so kmem waits for the grace periods of
+ * every copy it finds, and runs the fork hooks of each).  A copy found is
+ * kept, and its library pinned, so that a dlclose() cannot unmap what
+ * kmem calls; the loader's list is walked again only when it has loaded
+ * something since.  With no copy loaded no thread can be inside
+ * rcu_read_lock() (a reader calls liburcu) and no call_rcu() callback can
+ * be pending: the grace period and the barrier are complete as they
+ * start, and kmem frees the batch at once.  A reader of a copy loaded
+ * later cannot reach objects that were unpublished before it started:
+ * that is the RCU contract.  kmem never loads liburcu itself.  One case
+ * neither look finds: a liburcu linked statically into a plugin loaded
+ * with RTLD_LOCAL.  Before, libkmem-malloc.so's own liburcu.so.8 in the
+ * global scope interposed on such a copy's exported functions, so its
+ * readers were kmem's; now they are not.  A plugin that uses kmem's RCU
+ * links libkmem.so, which links liburcu (slab.md, "Finding liburcu").
  *
  * Lock order: the table in core/lock.h (worker_mutex, rcu_mutex: the
  * outermost two; liburcu's call_rcu lock before them, at fork only).
@@ -89,8 +96,10 @@
  * called with no kmem lock held.
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <urcu.h>
 
@@ -107,84 +116,166 @@ struct urcu_ops {
 };
 
 #ifdef KMEM_URCU_LAZY
-static struct urcu_ops urcu;
-static bool urcu_bound;			/* urcu is filled in (release) */
+/*
+ * Every copy of liburcu found loaded, in the order found: a program has
+ * one, but a plugin loaded with RTLD_LOCAL may bring its own, whose
+ * readers the program's grace periods do not see.  kmem waits for all.
+ */
+#define URCU_MAX_COPIES	4
+#define URCU_MAX_CANDIDATES 8
+
+static struct urcu_ops urcu_copies[URCU_MAX_COPIES];
+static unsigned int nr_urcu;		/* entries below are final (release) */
+static unsigned long long urcu_scanned_adds = ~0ULL; /* bind mutex */
 static pthread_mutex_t urcu_bind_mutex = PTHREAD_MUTEX_INITIALIZER;
+static char urcu_candidates[URCU_MAX_CANDIDATES][256];	/* bind mutex */
+static unsigned int nr_candidates;
 
 #define URCU_NAME_(f)	#f
 #define URCU_NAME(f)	URCU_NAME_(f)	/* the flavour's symbol for @f */
 
+/* dl_iterate_phdr(): the loader's count of loads (first object only). */
+static int urcu_adds(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	*(unsigned long long *)data = info->dlpi_adds;
+	return 1;
+}
+
+/* dl_iterate_phdr(): note the objects whose file name says liburcu. */
+static int urcu_note_candidate(struct dl_phdr_info *info, size_t size,
+			       void *data)
+{
+	const char *name = info->dlpi_name, *base;
+
+	(void)size;
+	(void)data;
+	if (!name || !*name)
+		return 0;
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (strncmp(base, "liburcu", 7) || strlen(name) >= 256 ||
+	    nr_candidates == URCU_MAX_CANDIDATES)
+		return 0;
+	strcpy(urcu_candidates[nr_candidates++], name);
+	return 0;
+}
+
 /*
- * urcu_bind - find liburcu's functions among the loaded libraries
- *
- * Context: no kmem lock held (dlsym() and dlopen() take the loader's
- * lock and may allocate); not from a fork hook.
- * Return: true if liburcu is loaded (the functions are bound), false if
- * it is not, for now (file comment).
+ * Add the copy of liburcu that @h (a handle, or RTLD_DEFAULT) holds.
+ * Return: true if it is new.
  */
-static bool urcu_bind(void)
+static bool urcu_add_copy(void *h)
 {
 	struct urcu_ops ops;
-	Dl_info info;
+	unsigned int i;
 
-	if (__atomic_load_n(&urcu_bound, __ATOMIC_ACQUIRE))
-		return true;
-	pthread_mutex_lock(&urcu_bind_mutex);
-	if (urcu_bound)
-		goto out;
-	ops.synchronize = (void (*)(void))dlsym(RTLD_DEFAULT,
-						URCU_NAME(synchronize_rcu));
+	ops.synchronize = (void (*)(void))dlsym(h, URCU_NAME(synchronize_rcu));
 	if (!ops.synchronize)
-		goto out;
-	ops.call_barrier = (void (*)(void))dlsym(RTLD_DEFAULT,
-					    URCU_NAME(rcu_barrier));
-	ops.read_ongoing = (int (*)(void))dlsym(RTLD_DEFAULT,
-						URCU_NAME(rcu_read_ongoing));
-	ops.before_fork = (void (*)(void))dlsym(RTLD_DEFAULT,
+		return false;
+	for (i = 0; i < nr_urcu; i++)
+		if (urcu_copies[i].synchronize == ops.synchronize)
+			return false;
+	ops.call_barrier = (void (*)(void))dlsym(h, URCU_NAME(rcu_barrier));
+	ops.read_ongoing = (int (*)(void))dlsym(h, URCU_NAME(rcu_read_ongoing));
+	ops.before_fork = (void (*)(void))dlsym(h,
 					URCU_NAME(call_rcu_before_fork));
-	ops.after_fork_parent = (void (*)(void))dlsym(RTLD_DEFAULT,
+	ops.after_fork_parent = (void (*)(void))dlsym(h,
 					URCU_NAME(call_rcu_after_fork_parent));
-	ops.after_fork_child = (void (*)(void))dlsym(RTLD_DEFAULT,
+	ops.after_fork_child = (void (*)(void))dlsym(h,
 					URCU_NAME(call_rcu_after_fork_child));
 	if (!ops.call_barrier || !ops.read_ongoing || !ops.before_fork ||
 	    !ops.after_fork_parent || !ops.after_fork_child)
-		kmem_panic("kmem: the loaded liburcu lacks %s's companions (barrier, read_ongoing, the call_rcu fork hooks)\n",
+		kmem_panic("kmem: a loaded liburcu lacks %s's companions (barrier, read_ongoing, the call_rcu fork hooks)\n",
 			   URCU_NAME(synchronize_rcu));
-	/* Pinned: a dlclose() of the library must not unmap what we keep. */
-	if (dladdr((void *)ops.synchronize, &info) && info.dli_fname)
-		(void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
-	urcu = ops;
-	__atomic_store_n(&urcu_bound, true, __ATOMIC_RELEASE);
-out:
-	pthread_mutex_unlock(&urcu_bind_mutex);
-	return urcu_bound;
+	if (nr_urcu == URCU_MAX_COPIES)
+		kmem_panic("kmem: more than %d copies of liburcu loaded: kmem cannot wait for the readers of all\n",
+			   URCU_MAX_COPIES);
+	urcu_copies[nr_urcu] = ops;
+	__atomic_store_n(&nr_urcu, nr_urcu + 1, __ATOMIC_RELEASE);
+	return true;
 }
 
-/* Bound already?  (Fork hooks: they never bind.) */
-static bool urcu_is_bound(void)
+/*
+ * urcu_bind - find the copies of liburcu loaded since the last look
+ *
+ * The global scope first (the program's own, or one loaded RTLD_GLOBAL),
+ * then every loaded object named liburcu* (one a plugin brought with
+ * RTLD_LOCAL).  Each copy found stays pinned: the dlopen(RTLD_NOLOAD)
+ * reference is kept, so that a dlclose() cannot unmap what kmem calls.
+ * A look is a walk of the loader's list, repeated only when it has
+ * loaded something since.
+ *
+ * Context: no kmem lock held (dlsym() and dlopen() take the loader's
+ * lock and may allocate); not from a fork hook.
+ * Return: how many copies are bound (0: liburcu is not loaded).
+ */
+static unsigned int urcu_bind(void)
 {
-	return __atomic_load_n(&urcu_bound, __ATOMIC_ACQUIRE);
+	unsigned long long adds = 0;
+
+	dl_iterate_phdr(urcu_adds, &adds);
+	pthread_mutex_lock(&urcu_bind_mutex);
+	if (adds != urcu_scanned_adds) {
+		urcu_scanned_adds = adds;
+		if (urcu_add_copy(RTLD_DEFAULT)) {
+			Dl_info info;
+
+			/* Pinned through a handle of its library. */
+			if (dladdr((void *)urcu_copies[nr_urcu - 1].synchronize,
+				   &info) && info.dli_fname)
+				(void)dlopen(info.dli_fname,
+					     RTLD_LAZY | RTLD_NOLOAD);
+		}
+		nr_candidates = 0;
+		dl_iterate_phdr(urcu_note_candidate, NULL);
+		for (unsigned int i = 0; i < nr_candidates; i++) {
+			void *h = dlopen(urcu_candidates[i],
+					 RTLD_LAZY | RTLD_NOLOAD);
+
+			/* Kept open when new: that is the pin. */
+			if (h && !urcu_add_copy(h))
+				dlclose(h);	/* known, or not the flavour */
+		}
+	}
+	pthread_mutex_unlock(&urcu_bind_mutex);
+	return __atomic_load_n(&nr_urcu, __ATOMIC_ACQUIRE);
+}
+
+/* The copies bound so far, without looking (fork hooks). */
+static unsigned int urcu_bound(void)
+{
+	return __atomic_load_n(&nr_urcu, __ATOMIC_ACQUIRE);
 }
 #else
-static const struct urcu_ops urcu = {
+static const struct urcu_ops urcu_copies[1] = { {
 	.synchronize = synchronize_rcu,
 	.call_barrier = rcu_barrier,
 	.read_ongoing = rcu_read_ongoing,
 	.before_fork = call_rcu_before_fork,
 	.after_fork_parent = call_rcu_after_fork_parent,
 	.after_fork_child = call_rcu_after_fork_child,
-};
+} };
 
-static bool urcu_bind(void)
+static unsigned int urcu_bind(void)
 {
-	return true;
+	return 1;
 }
 
-static bool urcu_is_bound(void)
+static unsigned int urcu_bound(void)
 {
-	return true;
+	return 1;
 }
 #endif
+
+/* A grace period of every copy of liburcu (none loaded: no reader). */
+static void urcu_synchronize(void)
+{
+	unsigned int n = urcu_bind();
+
+	for (unsigned int i = 0; i < n; i++)
+		urcu_copies[i].synchronize();
+}
 
 #define RCU_TAG_SLAB (~0UL)
 
@@ -210,7 +301,7 @@ static bool worker_running;			/* rcu_mutex */
 static bool in_gp;				/* rcu_mutex: in synchronize_rcu */
 static bool gp_lost;		/* no grace period can complete (fork child) */
 static bool worker_ever;			/* kmem used RCU here */
-static bool urcu_hooks_taken;			/* fork in progress */
+static unsigned int urcu_hooked;		/* fork: copies whose hooks ran */
 static bool fork_in_gp;				/* fork caught in_gp */
 static void (*kfree_handler)(const void *obj);
 
@@ -267,8 +358,7 @@ static void *rcu_worker(void *arg)
 		 * comment).  Without liburcu loaded there is no reader to wait
 		 * for.
 		 */
-		if (urcu_bind())
-			urcu.synchronize();
+		urcu_synchronize();
 
 		kmem_mutex_lock(&rcu_mutex);
 		in_gp = false;
@@ -424,8 +514,10 @@ void kvfree_rcu_barrier(void)
  */
 void slab_rcu_call_barrier(void)
 {
-	if (urcu_bind())
-		urcu.call_barrier();
+	unsigned int n = urcu_bind();
+
+	for (unsigned int i = 0; i < n; i++)
+		urcu_copies[i].call_barrier();
 }
 
 /**
@@ -434,13 +526,15 @@ void slab_rcu_call_barrier(void)
  */
 void slab_rcu_fork_prepare(void)
 {
-	bool bound = urcu_is_bound();
-	bool reader = bound && urcu.read_ongoing();
+	unsigned int n = urcu_bound();
+	bool reader = false;
 
-	urcu_hooks_taken = kmem_urcu_fork_hooks && !reader && bound &&
-			   READ_ONCE(worker_ever);
-	if (urcu_hooks_taken)
-		urcu.before_fork();
+	for (unsigned int i = 0; i < n; i++)
+		reader = reader || urcu_copies[i].read_ongoing();
+	urcu_hooked = kmem_urcu_fork_hooks && !reader &&
+		      READ_ONCE(worker_ever) ? n : 0;
+	for (unsigned int i = 0; i < urcu_hooked; i++)
+		urcu_copies[i].before_fork();
 	kmem_mutex_lock(&worker_mutex);
 	kmem_mutex_lock(&rcu_mutex);
 	/* The grace period may wait for us if we are a reader: then not. */
@@ -456,8 +550,8 @@ void slab_rcu_fork_parent(void)
 {
 	kmem_mutex_unlock(&rcu_mutex);
 	kmem_mutex_unlock(&worker_mutex);
-	if (urcu_hooks_taken)
-		urcu.after_fork_parent();
+	for (unsigned int i = urcu_hooked; i-- > 0;)
+		urcu_copies[i].after_fork_parent();
 }
 
 /**
@@ -493,8 +587,8 @@ void slab_rcu_fork_child(void)
 		gp_lost = true;
 	in_gp = false;
 	fork_in_gp = false;
-	if (urcu_hooks_taken)
-		urcu.after_fork_child();
+	for (unsigned int i = urcu_hooked; i-- > 0;)
+		urcu_copies[i].after_fork_child();
 	worker_running = false;
 }
 

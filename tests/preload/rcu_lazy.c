@@ -23,9 +23,16 @@
  *   must then return.  Then the cache test and a fork, as above (the
  *   fork runs liburcu's call_rcu hooks).
  *
+ * - without liburcu, but with a plugin that links it, loaded with
+ *   RTLD_LOCAL (rcu_lazy_plugin, -DWITH_PLUGIN, the plugin built from
+ *   this file with -DRCU_PLUGIN): the plugin's liburcu is in no global
+ *   scope, and kmem must still find it and wait for the reader, which
+ *   runs in the plugin.
  * Prints "ok" and exits 0, or "FAIL: ..." and exits 1.
  */
+#include <dlfcn.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef WITH_URCU
+#if defined(WITH_URCU) || defined(RCU_PLUGIN)
 #include <urcu.h>
 #endif
 
@@ -50,6 +57,7 @@ struct item {
 	} rcu;			/* the 16 bytes kfree_rcu() may use */
 };
 
+#ifndef RCU_PLUGIN
 static int fail(const char *what)
 {
 	printf("FAIL: %s\n", what);
@@ -119,11 +127,16 @@ static void fork_round(void)
 	    WEXITSTATUS(status))
 		fail("the fork child's RCU frees");
 }
+#endif /* !RCU_PLUGIN */
 
-#ifdef WITH_URCU
-static int reader_in, reader_out, freed_queued, barrier_done;
-static int barrier_early;
+/* What the reader and the main thread tell each other. */
+struct reader_flags {
+	int in, queued, barrier_done, barrier_early;
+};
 
+void *rcu_lazy_reader(void *arg);
+
+#if defined(WITH_URCU) || defined(RCU_PLUGIN)
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -132,60 +145,90 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void *reader(void *arg)
+/*
+ * The reader thread: inside rcu_read_lock() until READER_HOLD_MS after
+ * the free was queued, noting a barrier that returned meanwhile.
+ * (Exported by the plugin build.)
+ */
+__attribute__((visibility("default"))) void *rcu_lazy_reader(void *arg)
 {
+	struct reader_flags *f = arg;
 	long until;
 
-	(void)arg;
 	rcu_register_thread();
 	rcu_read_lock();
-	__atomic_store_n(&reader_in, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&freed_queued, __ATOMIC_ACQUIRE))
+	__atomic_store_n(&f->in, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&f->queued, __ATOMIC_ACQUIRE))
 		sched_yield();
 	until = now_ms() + READER_HOLD_MS;
 	while (now_ms() < until)
-		if (__atomic_load_n(&barrier_done, __ATOMIC_ACQUIRE))
-			__atomic_store_n(&barrier_early, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&reader_out, 1, __ATOMIC_RELEASE);
+		if (__atomic_load_n(&f->barrier_done, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&f->barrier_early, 1, __ATOMIC_RELEASE);
 	rcu_read_unlock();
 	rcu_unregister_thread();
 	return NULL;
 }
+#endif
 
+#ifndef RCU_PLUGIN
+#if defined(WITH_URCU) || defined(WITH_PLUGIN)
 static void *barrier_thread(void *arg)
 {
-	(void)arg;
+	struct reader_flags *f = arg;
+
 	kvfree_rcu_barrier();
-	__atomic_store_n(&barrier_done, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->barrier_done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-static void reader_round(void)
+static void reader_round(void *(*reader)(void *))
 {
+	static struct reader_flags f;
 	pthread_t r, b;
 
-	if (pthread_create(&r, NULL, reader, NULL))
+	if (pthread_create(&r, NULL, reader, &f))
 		fail("pthread_create");
-	while (!__atomic_load_n(&reader_in, __ATOMIC_ACQUIRE))
+	while (!__atomic_load_n(&f.in, __ATOMIC_ACQUIRE))
 		sched_yield();
 	free_one_rcu();
-	if (pthread_create(&b, NULL, barrier_thread, NULL))
+	if (pthread_create(&b, NULL, barrier_thread, &f))
 		fail("pthread_create");
-	__atomic_store_n(&freed_queued, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&f.queued, 1, __ATOMIC_RELEASE);
 	pthread_join(r, NULL);
 	pthread_join(b, NULL);
-	if (__atomic_load_n(&barrier_early, __ATOMIC_ACQUIRE))
-		fail("kvfree_rcu_barrier() returned while a reader was inside rcu_read_lock(): kmem did not wait for the program's liburcu");
+	if (__atomic_load_n(&f.barrier_early, __ATOMIC_ACQUIRE))
+		fail("kvfree_rcu_barrier() returned while a reader was inside rcu_read_lock(): kmem did not wait for that reader's liburcu");
 }
 #endif
 
-int main(void)
+int main(int argc, char **argv)
 {
-#ifdef WITH_URCU
+#if defined(WITH_URCU)
+	(void)argc;
+	(void)argv;
 	if (!urcu_mapped())
 		fail("liburcu is not mapped though the program links it");
-	reader_round();
+	reader_round(rcu_lazy_reader);
+#elif defined(WITH_PLUGIN)
+	void *plugin;
+	void *(*reader)(void *);
+
+	if (argc != 2)
+		fail("usage: rcu_lazy_plugin PLUGIN.so");
+	if (urcu_mapped())
+		fail("liburcu is mapped at start: libkmem-malloc.so brought it");
+	plugin = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+	if (!plugin)
+		fail(dlerror());
+	reader = (void *(*)(void *))dlsym(plugin, "rcu_lazy_reader");
+	if (!reader)
+		fail("the plugin has no rcu_lazy_reader");
+	if (!urcu_mapped())
+		fail("the plugin did not bring liburcu");
+	reader_round(reader);
 #else
+	(void)argc;
+	(void)argv;
 	if (urcu_mapped())
 		fail("liburcu is mapped at start: libkmem-malloc.so brought it");
 	free_one_rcu();
@@ -193,10 +236,11 @@ int main(void)
 #endif
 	rcu_cache_round();
 	fork_round();
-#ifndef WITH_URCU
+#if !defined(WITH_URCU) && !defined(WITH_PLUGIN)
 	if (urcu_mapped())
 		fail("liburcu was loaded when RCU was used: kmem loads no library on its own");
 #endif
 	printf("ok\n");
 	return 0;
 }
+#endif /* !RCU_PLUGIN */
