@@ -67,7 +67,7 @@
  * libkmem-malloc.so, the malloc that LD_PRELOAD puts into every process,
  * does not link it (KMEM_URCU_LAZY): a process that never uses RCU (all
  * of malloc's users) does not load it, which was about 8 page faults and
- * 100 KiB of resident file pages in every process (performance.md, "The
+ * 80 KiB of peak RSS in every process (performance.md, "The
  * malloc library without liburcu").  There kmem finds the six functions
  * it needs in the copies of liburcu the process has loaded, when it
  * needs them: before a grace period, in the worker, and before the

@@ -41,7 +41,7 @@
  * it the pages the loader and the fault-around touch: 128 KiB for
  * libgcc_s.so.1 (the unwinder, now linked statically), up to 236 KiB for
  * libm.so.6 (the sampler's tables and exponentials, now constants and
- * buddy/prof_math.h) in malloc_bench pairs 64, and about 100 KiB and 8
+ * buddy/prof_math.h) in malloc_bench pairs 64, and about 80 KiB and 8
  * page faults for liburcu.so.8 (now found when RCU is used, not linked:
  * slab/rcu.c).
  *
