@@ -621,7 +621,7 @@ static void slot_copy_taken(struct magazine_slot *t,
 	t->loaded = c->loaded;
 	t->previous = c->previous;
 	t->rounds = (uint32_t)w;
-	t->prev_rounds = (uint32_t)(w >> 32);
+	t->prev_word = (uint32_t)(w >> 32);
 	t->magsize = c->magsize;
 	t->cache_id = c->cache_id;
 	t->loaded_start = c->loaded_start;
@@ -748,7 +748,7 @@ static void percpu_put(struct magazine_slot *c, const struct magazine_slot *t)
 	c->frees = t->frees;
 	slot_publish_as(c, t);
 	__atomic_store_n((uint64_t *)&c->rounds,
-			 (uint64_t)t->prev_rounds << 32 | t->rounds,
+			 (uint64_t)t->prev_word << 32 | t->rounds,
 			 __ATOMIC_RELEASE);
 }
 
@@ -1118,6 +1118,16 @@ static void *magazine_alloc(struct kmem_cache *r, struct magazine_slot *c,
 	struct kmem_magazine *full, *spare = NULL;
 	unsigned int n;
 
+	/*
+	 * 0. The object freed last, as the fast path pops it (slab.h,
+	 * percpu_pop()), which comes here when reused is full: it is
+	 * retired into the counts.
+	 */
+	if (c->loaded && c->prev_rounds) {
+		slot_set_previous(c, c->previous, c->prev_rounds);
+		c->prev_word += 0xffff;
+		return c->previous[c->prev_rounds];
+	}
 	if (c->rounds)
 		goto pop;	/* the fast path ran before the thread attached */
 	/*
@@ -1523,7 +1533,7 @@ static bool cpu_slot_snapshot(struct magazine_slot *c, struct magazine_slot *t)
 	t->loaded = NULL;
 	t->previous = NULL;
 	t->rounds = (uint32_t)w;
-	t->prev_rounds = (uint32_t)(w >> 32);
+	t->prev_word = (uint32_t)(w >> 32);
 	t->magsize = data_race(c->magsize);
 	t->cache_id = data_race(c->cache_id);
 	t->loaded_start = data_race(c->loaded_start);
@@ -1908,7 +1918,7 @@ static void slot_republish(struct magazine_slot *c)
 	struct kmem_stats_slot *p = slot_pub(c);
 
 	p->rounds = data_race(c->rounds);
-	p->prev_rounds = data_race(c->prev_rounds);
+	p->prev_word = data_race(c->prev_word);
 	p->magsize = data_race(c->magsize);
 	p->cache_id = data_race(c->cache_id);
 	p->loaded_start = data_race(c->loaded_start);

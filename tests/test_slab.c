@@ -2521,6 +2521,91 @@ START_TEST(test_percpu_offline_cpu_drained)
 }
 END_TEST
 
+/* ---- The object freed last goes out first ------------------------------ */
+
+/*
+ * Enough cycles of one allocation and one free to fill reused, the
+ * previous magazine's 15-bit count of allocations, which the slow path
+ * retires at 0x8000: the cycles go on through it unchanged.
+ */
+enum { LIFO_WARM = 40, LIFO_CYCLES = 0x8000 + 1000 };
+
+struct lifo_run {
+	struct kmem_cache *s;
+	bool pinned;
+	void *freed[3], *got[3];
+	void *first;		/* the cycles' first object */
+	unsigned int others;	/* cycles that got another object */
+};
+
+static void *lifo_thread(void *arg)
+{
+	struct lifo_run *r = arg;
+	void *o[LIFO_WARM], *p;
+
+	r->pinned = pin_to(sched_getcpu());
+	if (!r->pinned)
+		return NULL;
+	/* Past the warm-up: the slot has a loaded magazine. */
+	for (int i = 0; i < LIFO_WARM; i++)
+		o[i] = kmem_cache_alloc(r->s, GFP_KERNEL);
+	for (int i = 0; i < 3; i++) {
+		r->freed[i] = o[10 * (i + 1)];
+		kmem_cache_free(r->s, r->freed[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		r->got[i] = kmem_cache_alloc(r->s, GFP_KERNEL);
+	for (int i = 0; i < LIFO_CYCLES; i++) {
+		p = kmem_cache_alloc(r->s, GFP_KERNEL);
+		if (!i)
+			r->first = p;
+		r->others += p != r->first;
+		memset(p, 0x5a, 64);
+		kmem_cache_free(r->s, p);
+	}
+	for (int i = 0; i < 3; i++)
+		kmem_cache_free(r->s, r->got[i]);
+	for (int i = 0; i < LIFO_WARM; i++)
+		if (i % 10 || !i || i > 30)
+			kmem_cache_free(r->s, o[i]);
+	return NULL;
+}
+
+/*
+ * Issue 14: an allocation is handed the object its thread (or CPU) freed
+ * last, whose cache line is the warmest, while the slot's previous
+ * magazine holds one; a cycle of one allocation and one free then uses
+ * one object, not every object of a magazine in turn.  Before, frees went
+ * to the previous magazine and allocations came from the loaded one
+ * alone, so the cycle walked through up to a magazine's worth of objects
+ * (128 KiB of them for the larger sizes: peak RSS), and the object came
+ * back only after the loaded magazine ran out.  The counts stay exact:
+ * the allocations from the previous magazine are counted in its reused
+ * word (struct kmem_stats_slot), which the slow path retires at 0x8000.
+ * Pinned, so that the frees and the allocations are one CPU's.
+ */
+START_TEST(test_last_free_first)
+{
+	static struct lifo_run r;
+	struct kmem_slabinfo si;
+	pthread_t t;
+
+	r.s = kmem_cache_create("lifo", 64, 0, SLAB_NO_MERGE, NULL);
+	pthread_create(&t, NULL, lifo_thread, &r);
+	pthread_join(t, NULL);
+	ck_assert_msg(r.pinned, "could not pin the thread to its CPU");
+	for (int i = 0; i < 3; i++)
+		ck_assert_ptr_eq(r.got[i], r.freed[2 - i]);
+	ck_assert_msg(!r.others, "%u of %d cycles got another object",
+		      r.others, LIFO_CYCLES);
+	si = info_of("lifo");
+	ck_assert_uint_eq(si.allocs, LIFO_WARM + 3 + LIFO_CYCLES);
+	ck_assert_uint_eq(si.frees, LIFO_WARM + 3 + LIFO_CYCLES);
+	ck_assert_uint_eq(si.inuse_objs, 0);
+	kmem_cache_destroy(r.s);
+}
+END_TEST
+
 /* ---- Address order ---------------------------------------------------- */
 
 enum { ORDER_OBJS = 16 + 4 * 128 };	/* the warm-up, then four refills */
@@ -3133,6 +3218,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_percpu_offline_cpu_drained);
 	tcase_add_test(tc, test_idle_slot_trimmed);
 	tcase_add_test(tc, test_refill_hands_out_in_address_order);
+	tcase_add_test(tc, test_last_free_first);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validate");

@@ -52,8 +52,10 @@ extern "C" {
 /*
  * 2: no addresses - the ext table holds unit offsets, header.base_addr
  * and the slots' magazine pointers are gone (reserved, 0).
+ * 3: a slot's prev_rounds is 16 bits, followed by reused (allocations
+ * served from the previous magazine).
  */
-#define KMEM_STATS_VERSION	2
+#define KMEM_STATS_VERSION	3
 #define KMEM_STATS_MEMFD_NAME	"kmem-stats"
 #define KMEM_STATS_NAME_LEN	48
 #define KMEM_STATS_MAX_CACHES	4096
@@ -252,19 +254,28 @@ struct kmem_stats_unit {
 /**
  * struct kmem_stats_slot - one thread's magazines for one cache
  *
- * Allocations pop from the loaded magazine, frees push into the previous
- * one; the counts are kept without a per-operation increment:
+ * Frees push into the previous magazine; allocations pop the object
+ * freed last from it while it has one (counted in reused, in the same
+ * 32-bit word as prev_rounds), else from the loaded magazine.  The counts
+ * are kept without a separate increment:
  *
- *   allocations = allocs + (uint16_t)(loaded_start - rounds)
- *   frees       = frees  + (uint16_t)(prev_rounds - prev_start)
+ *   allocations = allocs + (uint16_t)(loaded_start - rounds) + reused
+ *   frees       = frees  + (uint16_t)(prev_rounds - prev_start + reused)
  *
  * rounds + prev_rounds are the objects the thread holds.  The writer
- * stores rounds and prev_rounds on every allocation and free, the rest
- * when a magazine changes.
+ * stores rounds or the prev word on every allocation and free, the rest
+ * when a magazine changes.  A prev word of 0xfffffffe or more is a slot
+ * its owner has taken out (prev_rounds reads above magsize).
  */
 #define KMEM_STATS_SLOT_COUNTS						\
 	uint32_t rounds;	/* objects in the loaded magazine */	\
-	uint32_t prev_rounds;	/* objects in the previous one */	\
+	union {								\
+		struct {						\
+			uint16_t prev_rounds;	/* in the previous one */ \
+			uint16_t reused;	/* allocations from it */ \
+		};							\
+		uint32_t prev_word;	/* both, as one store */	\
+	};								\
 	uint16_t magsize;	/* capacity (0: slot unused) */		\
 	uint16_t cache_id;	/* the cache this slot serves */	\
 	uint16_t loaded_start;	/* rounds when loaded was put in */	\

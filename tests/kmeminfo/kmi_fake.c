@@ -103,7 +103,7 @@ static void set_slot(struct kmem_stats_slot *c, unsigned int id,
 	c->magsize = (uint16_t)mag;
 	c->cache_id = (uint16_t)id;
 	c->rounds = rounds;
-	c->prev_rounds = prev;
+	c->prev_word = prev;		/* prev_rounds, reused << 16 */
 	c->loaded_start = (uint16_t)loaded_start;
 	c->prev_start = (uint16_t)prev_start;
 	c->allocs = allocs;
@@ -193,7 +193,7 @@ static void build_golden(unsigned char *img, int pid)
 	thread_unit(t0, KMEM_UNIT_THREAD, 4243);
 	*(uint64_t *)(t0 + T_PCP_OFF) = 6;
 	slots = (void *)(t0 + T_SLOT_OFF);
-	set_slot(&slots[1], 1, 128, 10, 5, 30, 2, 1000, 900);
+	set_slot(&slots[1], 1, 128, 10, 5 | 7 << 16, 30, 2, 1000, 900);
 	set_slot(&slots[4], 4, 64, 64, 0, 64, 0, 5, 7);
 	set_slot(&slots[3], 3, 16, 3, 0, 3, 0, 1, 1);	/* FREE record */
 	set_slot(&slots[2], 9, 8, 4, 0, 4, 0, 1, 1);	/* other cache id */

@@ -887,8 +887,10 @@ static void count_slot(struct kmi_snapshot *snap, const int *by_id,
 		k->cpu_objs += held;
 	else
 		k->thread_objs += held;
-	k->allocs += c->allocs + (uint16_t)(c->loaded_start - c->rounds);
-	k->frees += c->frees + (uint16_t)(c->prev_rounds - c->prev_start);
+	k->allocs += c->allocs + (uint16_t)(c->loaded_start - c->rounds) +
+		     c->reused;
+	k->frees += c->frees +
+		    (uint16_t)(c->prev_rounds - c->prev_start + c->reused);
 }
 
 /* Walk the copied units: threads, their slots and extension units. */
