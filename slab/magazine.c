@@ -1480,7 +1480,8 @@ static uint64_t cpu_activity(struct slab_thread *st)
 		struct magazine_slot *c = &pub->slots[id];
 
 		sum += data_race(c->allocs) + data_race(c->frees) +
-		       data_race(c->rounds) * 3 + data_race(c->prev_rounds) * 5;
+		       data_race(c->rounds) * 3 + data_race(c->prev_rounds) * 5 +
+		       data_race(c->reused) * 7;
 	}
 	return sum;
 }

@@ -2455,6 +2455,72 @@ START_TEST(test_percpu_64_cpus)
 END_TEST
 
 /*
+ * A CPU whose thread only frees and allocates in turn between two reaper
+ * passes is busy, not idle: each allocation pops the object freed last
+ * from the previous magazine and moves the slot's reused count, which
+ * cpu_activity() reads, while its other counts end as they began.
+ * Without reused in the fingerprint, the second pass drained a CPU the
+ * online list left out while a thread worked on it.  The thread makes
+ * its first calls (its slow paths: the block becomes its own) before the
+ * first pass, and only fast-path cycles between the two.
+ */
+static pthread_barrier_t cycle_bar;
+
+static void *stay_cycle(void *arg)
+{
+	struct stay_arg *a = arg;
+
+	a->pinned = pin_to(a->cpu);
+	slab_set_cpu_bias(a->bias);
+	for (int i = 0; i < 2; i++)
+		kmem_cache_free(a->s, kmem_cache_alloc(a->s, GFP_KERNEL));
+	pthread_barrier_wait(&cycle_bar);	/* the first pass */
+	pthread_barrier_wait(&cycle_bar);
+	for (int i = 0; i < 1000; i++)
+		kmem_cache_free(a->s, kmem_cache_alloc(a->s, GFP_KERNEL));
+	return NULL;
+}
+
+START_TEST(test_percpu_reuse_is_activity)
+{
+	struct kmem_cache *s = kmem_cache_create("cycle", 64, 0, SLAB_NO_MERGE,
+						 NULL);
+	unsigned long online[BITS_TO_LONGS(KMEM_MAX_CPUS)];
+	static struct stay_arg a;
+	int cpu = sched_getcpu();
+	unsigned int idx;
+	pthread_t t;
+
+	if (!slab_percpu || 2 * kmem_nr_cpu_ids > KMEM_MAX_CPUS) {
+		kmem_cache_destroy(s);
+		return;
+	}
+	ck_assert(kmem_cpus_online(online, KMEM_MAX_CPUS));
+	a = (struct stay_arg){ .s = s, .cpu = cpu, .bias = kmem_nr_cpu_ids };
+	idx = (unsigned int)cpu + a.bias;
+	for (int k = 0; k < 2; k++) {
+		run_on(stay_alloc, &a);
+		run_on(stay_free, &a);
+	}
+	ck_assert_uint_ge(cpu_holds(idx, s), 64);
+	online[cpu / BITS_PER_LONG] &= ~(1UL << (cpu % BITS_PER_LONG));
+	pthread_barrier_init(&cycle_bar, NULL, 2);
+	ck_assert_int_eq(pthread_create(&t, NULL, stay_cycle, &a), 0);
+	pthread_barrier_wait(&cycle_bar);
+	magazine_drain_offline(online);		/* notes what the block did */
+	pthread_barrier_wait(&cycle_bar);
+	pthread_join(t, NULL);
+	ck_assert_msg(a.pinned, "could not run a thread on CPU %d", a.cpu);
+	magazine_drain_offline(online);		/* it did more: kept */
+	ck_assert_uint_ge(cpu_holds(idx, s), 64);
+	magazine_drain_offline(online);		/* idle since: drained */
+	ck_assert_uint_eq(cpu_holds(idx, s), 0);
+	pthread_barrier_destroy(&cycle_bar);
+	kmem_cache_destroy(s);
+}
+END_TEST
+
+/*
  * CPU hotplug: a CPU goes offline while its magazines hold objects.  No
  * thread will run there to use them; the reaper's pass (which reads
  * /sys/devices/system/cpu/online) gives them back.  Here a CPU of this
@@ -3216,6 +3282,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_percpu_hint_follows_migration);
 	tcase_add_test(tc, test_percpu_64_cpus);
 	tcase_add_test(tc, test_percpu_offline_cpu_drained);
+	tcase_add_test(tc, test_percpu_reuse_is_activity);
 	tcase_add_test(tc, test_idle_slot_trimmed);
 	tcase_add_test(tc, test_refill_hands_out_in_address_order);
 	tcase_add_test(tc, test_last_free_first);
