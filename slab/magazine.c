@@ -1120,8 +1120,9 @@ static void *magazine_alloc(struct kmem_cache *r, struct magazine_slot *c,
 
 	/*
 	 * 0. The object freed last, as the fast path pops it (slab.h,
-	 * percpu_pop()), which comes here when reused is full: it is
-	 * retired into the counts.
+	 * percpu_pop()), whatever sent this call here (reused full, the
+	 * CPU hint stale, the slot taken out); reused is retired into the
+	 * counts first.
 	 */
 	if (c->loaded && c->prev_rounds) {
 		slot_set_previous(c, c->previous, c->prev_rounds);
