@@ -569,12 +569,12 @@ void *kfence_unfit(void)
  * @gfp:   allocation flags (__GFP_ZERO is honoured)
  * @caller: the API's caller: the stack kept starts there
  *
- * Called by the allocation entry points when kfence_armed().  Objects of
- * 1 byte up to a page, aligned up to a page, are eligible; slab/ sends no
- * object of a cache whose freed objects are read under RCU
- * (SLAB_TYPESAFE_BY_RCU) or that KMEM_DEBUG debugs (its checks cover
- * every object already, and a user who asked for them gets them): it
- * counts those with kfence_unfit().
+ * Called by the allocation entry points when kfence_wants() (the gate
+ * open, a page or less).  Objects of 1 byte up to a page, aligned up to a
+ * page, are eligible; slab/ sends no object of a cache whose freed
+ * objects are read under RCU (SLAB_TYPESAFE_BY_RCU) or that KMEM_DEBUG
+ * debugs (its checks cover every object already, and a user who asked
+ * for them gets them): it counts those with kfence_unfit().
  *
  * Context: an allocation entry point, no kmem lock held.
  * Return: the object, or NULL: the caller allocates as usual.

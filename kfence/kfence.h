@@ -41,6 +41,21 @@ static __always_inline bool kfence_armed(void)
 	return unlikely(READ_ONCE(kfence_gate) != 0);
 }
 
+/*
+ * kfence_wants - should an allocation of @size bytes try the guarded pool?
+ *
+ * Only objects of a page or less are guarded (kfence_alloc()).  Larger
+ * ones keep their fast paths while the gate is open: the gate stays open
+ * until an allocation it can guard comes, and in a program that
+ * allocates only larger blocks (medium's 4-32 KiB, a loop of 8 KiB
+ * buffers) that is never, so every allocation took the slow path.  The
+ * size is compared only when the gate is open.
+ */
+static __always_inline bool kfence_wants(size_t size)
+{
+	return kfence_armed() && size <= PAGE_SIZE;
+}
+
 extern unsigned long kfence_tick_due;
 void kfence_tick_slow(void);
 

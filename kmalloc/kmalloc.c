@@ -162,7 +162,7 @@ static void *__kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 	started = kmem_started();
 	if (!kmem_ready())
 		return kmem_boot_alloc(size, 16);
-	if (started && kfence_armed() && size <= PAGE_SIZE &&
+	if (started && kfence_wants(size) &&
 	    (p = slab_kfence_alloc(kmalloc_cache(size), size,
 				   is_power_of_2(size) ? size : 8, gfp,
 				   caller)))
@@ -193,7 +193,7 @@ static __always_inline void *kmalloc_fast(size_t size, gfp_t gfp)
 {
 	/* KFENCE's sample goes the slow way (kmalloc_slow()). */
 	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO) &&
-		   !kfence_armed()))
+		   !kfence_wants(size)))
 		return slab_alloc_fast(kmalloc_cache(size));
 	return NULL;
 }

@@ -94,7 +94,7 @@ static void *malloc_slow(size_t size, gfp_t gfp, unsigned long caller)
 {
 	void *p;
 
-	if (kfence_armed() && size <= PAGE_SIZE && kmem_started() &&
+	if (kfence_wants(size) && kmem_started() &&
 	    (p = slab_kfence_alloc(malloc_cache(size), size, MALLOC_ALIGNMENT,
 				   gfp, caller)))
 		return p;
@@ -120,7 +120,7 @@ static noinline void *malloc_slow_prof(size_t size, gfp_t gfp,
  */
 static void *malloc_for_realloc(size_t size, unsigned long caller)
 {
-	if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_armed())) {
+	if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(size))) {
 		void *obj = malloc_alloc_fast(malloc_cache(size));
 
 		if (likely(obj))
@@ -138,9 +138,7 @@ static void *malloc_for_realloc(size_t size, unsigned long caller)
 void *kmem_malloc(size_t size)
 {
 	/* KFENCE's sample goes the slow way (malloc_slow()). */
-	if (kfence_armed())
-		return malloc_slow_prof(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
-	if (likely(size <= MALLOC_MAX_CACHE_SIZE)) {
+	if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(size))) {
 		void *obj = malloc_alloc_fast(malloc_cache(size));
 
 		if (likely(obj))
@@ -191,7 +189,7 @@ void *kmem_calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (likely(bytes <= MALLOC_MAX_CACHE_SIZE && !kfence_armed())) {
+	if (likely(bytes <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(bytes))) {
 		p = slab_alloc_fast(malloc_cache(bytes));
 		if (likely(p)) {
 			memset(p, 0, bytes);
@@ -218,7 +216,7 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 	started = kmem_started();
 	if (!kmem_ready())
 		return kmem_boot_alloc(size, align);
-	if (started && kfence_armed() && size <= PAGE_SIZE &&
+	if (started && kfence_wants(size) &&
 	    (p = slab_kfence_alloc(
 		     malloc_cache(min(roundup_pow_of_two(max(size, align)),
 				      (size_t)PAGE_SIZE)),

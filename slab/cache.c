@@ -28,7 +28,7 @@ static noinline void *cache_alloc_slowpath(struct kmem_cache *s, gfp_t gfp,
 		kmem_printk("kmem: kmem_cache_alloc: NULL cache\n");
 		return NULL;
 	}
-	if (kfence_armed() && s->object_size <= PAGE_SIZE &&
+	if (kfence_wants(s->object_size) &&
 	    (obj = slab_kfence_alloc(s, s->object_size, s->align, gfp, caller)))
 		return kmem_prof_alloc(obj, s->object_size, caller);
 	obj = slab_alloc_fast(s);
@@ -62,7 +62,7 @@ out:
 void *kmem_cache_alloc(struct kmem_cache *s, gfp_t gfp)
 {
 	/* KFENCE's sample goes the slow way (cache_alloc_slowpath()). */
-	if (likely(s && !(gfp & __GFP_ZERO) && !kfence_armed())) {
+	if (likely(s && !(gfp & __GFP_ZERO) && !kfence_wants(s->object_size))) {
 		void *obj = slab_alloc_fast(s);
 
 		if (likely(obj))
