@@ -175,6 +175,8 @@ struct kmem_section {
 	size_t huge_size;		/* HUGE: bytes asked for */
 	unsigned long huge_align;	/* HUGE: alignment asked for */
 	unsigned long cached_at;	/* HUGE extent, free: freed at (ms) */
+	unsigned long cached_seq;	/* ... and in which turn (huge_cache.c:
+					 * the oldest goes first) */
 	struct kmem_section *arena;	/* HUGE: its heap arena (NULL: a
 					 * mapping of its own) */
 	struct list_head heap_node;	/* HUGE extent: its arena's extents in

@@ -73,6 +73,7 @@ static struct kmem_mutex huge_cache_lock = KMEM_MUTEX_INIT(LOCK_RANK_HUGE_CACHE)
 static LIST_HEAD(arenas);		/* SECTION_HEAP, by ->node */
 static unsigned long heap_kept;		/* HEAP_DIRTY bytes; read racily */
 static unsigned long heap_live;		/* HEAP_LIVE bytes */
+static unsigned long heap_seq;		/* the last extent kept's turn */
 static bool huge_cache_started;		/* the reaper was started */
 
 static bool ext_free(const struct kmem_section *e)
@@ -103,6 +104,20 @@ static struct kmem_section *ext_prev(struct kmem_section *e)
 }
 
 /*
+ * ext_keep - @e, free and resident, is kept from @now (ms): its time for
+ * the decay, and its turn, which orders the kept extents exactly where
+ * their times tie (two frees in one millisecond): heap_take_old() gives
+ * the one freed first back first, wherever the extents lie.
+ */
+static void ext_keep(struct kmem_section *e, unsigned long now)
+{
+	lock_assert_held(&huge_cache_lock);
+	e->heap_state = HEAP_DIRTY;
+	e->cached_at = now;
+	e->cached_seq = ++heap_seq;
+}
+
+/*
  * Split @e at @at (inside it): @e keeps the head, a new extent of the
  * same state and age the tail.  Return: the tail, or NULL (no descriptor;
  * nothing changed).
@@ -119,6 +134,7 @@ static struct kmem_section *ext_split(struct kmem_section *e,
 	t->arena = e->arena;
 	t->heap_state = e->heap_state;
 	t->cached_at = e->cached_at;
+	t->cached_seq = e->cached_seq;
 	t->base = at;
 	t->size = ext_end(e) - at;
 	e->size = at - e->base;
@@ -131,6 +147,7 @@ static void ext_absorb(struct kmem_section *e, struct kmem_section *n)
 {
 	e->size += n->size;
 	e->cached_at = max(e->cached_at, n->cached_at);
+	e->cached_seq = max(e->cached_seq, n->cached_seq);
 	list_del(&n->heap_node);
 	section_desc_put(n);
 }
@@ -261,6 +278,7 @@ static struct kmem_section *heap_carve(const struct heap_fit *fit,
 		ext_absorb(e, ext_next(e));
 	e->heap_state = HEAP_LIVE;
 	e->cached_at = 0;
+	e->cached_seq = 0;
 	heap_live += bytes;
 	return e;
 }
@@ -306,7 +324,7 @@ static unsigned long huge_live(void)
 
 /*
  * Take kept extents to give back onto @out (HEAP_BUSY, linked by ->node),
- * oldest first: all with @all; else those over @limit, then those unused
+ * oldest first (in the order they were freed: ext_keep()): all with @all; else those over @limit, then those unused
  * past the decay time beyond @keep (kept until @keep_due).
  *
  * Return: when to look again (0: nothing waits).
@@ -327,7 +345,7 @@ static unsigned long heap_take_old(unsigned long now, bool all,
 		list_for_each_entry(arena, &arenas, node)
 			list_for_each_entry(e, &arena->heap_node, heap_node)
 				if (e->heap_state == HEAP_DIRTY &&
-				    (!old || e->cached_at < old->cached_at))
+				    (!old || e->cached_seq < old->cached_seq))
 					old = e;
 		BUG_ON(!old);	/* heap_kept counts what is not there */
 		if (!all && kept <= limit) {
@@ -543,8 +561,7 @@ void huge_cache_put(struct kmem_section *sec)
 	section_huge_count(-(long)sec->size, -1);
 	kmem_mutex_lock(&huge_cache_lock);
 	heap_live -= sec->size;
-	sec->heap_state = HEAP_DIRTY;
-	sec->cached_at = now;
+	ext_keep(sec, now);
 	sec->huge_size = 0;
 	ext_merge(sec);
 	heap_publish();
@@ -621,8 +638,7 @@ static bool heap_resize(struct kmem_section *blk, size_t new_size)
 	} else if (bytes < old) {
 		n = ext_split(blk, blk->base + bytes);
 		if (n) {
-			n->heap_state = HEAP_DIRTY;
-			n->cached_at = buddy_now_ms();
+			ext_keep(n, buddy_now_ms());
 			ext_merge(n);
 		} else {
 			ok = false;
