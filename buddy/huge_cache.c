@@ -324,8 +324,9 @@ static unsigned long huge_live(void)
 
 /*
  * Take kept extents to give back onto @out (HEAP_BUSY, linked by ->node),
- * oldest first (in the order they were freed: ext_keep()): all with @all; else those over @limit, then those unused
- * past the decay time beyond @keep (kept until @keep_due).
+ * oldest first (in the order they were freed: ext_keep()): all with
+ * @all; else those over @limit, then those unused past the decay time
+ * beyond @keep (kept until @keep_due).
  *
  * Return: when to look again (0: nothing waits).
  */
