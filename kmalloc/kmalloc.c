@@ -191,11 +191,22 @@ static noinline void *kmalloc_slow(size_t size, gfp_t gfp, unsigned long caller)
  */
 static __always_inline void *kmalloc_fast(size_t size, gfp_t gfp)
 {
+	struct kmem_cache *s;
+	void *obj;
+
 	/* KFENCE's sample goes the slow way (kmalloc_slow()). */
-	if (likely(size - 1 < KMALLOC_MAX_CACHE_SIZE && !(gfp & __GFP_ZERO) &&
-		   !kfence_wants(size)))
-		return slab_alloc_fast(kmalloc_cache(size));
-	return NULL;
+	if (unlikely(size - 1 >= KMALLOC_MAX_CACHE_SIZE || kfence_wants(size)))
+		return NULL;
+	s = kmalloc_cache(size);
+	obj = slab_alloc_fast(s);
+	/*
+	 * kzalloc() from the magazine too: it went to the slow path, five
+	 * times the cost of kmalloc() and a memset.  The whole slot is
+	 * zeroed, as kmem_alloc_class_slow() and the kernel's SLUB do.
+	 */
+	if (unlikely(gfp & __GFP_ZERO) && likely(obj))
+		memset(obj, 0, s->object_size);
+	return obj;
 }
 
 static __always_inline void *__kmalloc_caller(size_t size, gfp_t gfp,

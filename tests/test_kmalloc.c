@@ -6,6 +6,7 @@
 
 #include "kmalloc/kmalloc.h"
 #include "release_clock.h"
+#include "slow_paths.h"
 #include <kmem/malloc.h>
 
 static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
@@ -79,6 +80,47 @@ START_TEST(test_zeroing_reused)
 			kfree(p);
 		}
 	}
+}
+END_TEST
+
+/*
+ * kzalloc() comes from the magazine, as kmalloc() does, with its whole
+ * slot zeroed (ksize() bytes: the kernel's SLUB zeroes the object, and
+ * a caller may use what ksize() says).  It went to the magazine slow
+ * path on every call: 47 ns per pair at 1 KiB against 9 for kmalloc()
+ * and a memset.  Slow paths counted as tests/slow_paths.h says.
+ */
+START_TEST(test_kzalloc_from_magazine)
+{
+	static const size_t sizes[] = { 24, 64, 1000, 8192 };
+	unsigned long before, slow;
+	void *o[40];
+
+	for (unsigned int k = 0; k < ARRAY_SIZE(sizes); k++) {
+		for (int i = 0; i < 40; i++)		/* past the warm-up */
+			o[i] = kmalloc(sizes[k], GFP_KERNEL);
+		for (int i = 0; i < 40; i++)
+			kfree(o[i]);
+	}
+	before = slow_paths();
+	for (int i = 0; i < 1000; i++) {
+		for (unsigned int k = 0; k < ARRAY_SIZE(sizes); k++) {
+			char *p = kzalloc(sizes[k], GFP_KERNEL);
+			size_t n;
+
+			ck_assert_ptr_nonnull(p);
+			n = ksize(p);
+			ck_assert_uint_ge(n, sizes[k]);
+			ck_assert_msg(all_bytes(p, n, 0),
+				      "kzalloc(%zu): a byte of its %zu not zero",
+				      sizes[k], n);
+			memset(p, 0xa5, n);	/* the next must be zeroed */
+			kfree(p);
+		}
+	}
+	slow = slow_paths() - before;
+	ck_assert_msg(slow <= 50, "%lu slow paths in 4000 kzalloc/kfree pairs",
+		      slow);
 }
 END_TEST
 
@@ -580,6 +622,7 @@ static Suite *kmalloc_suite(void)
 	tcase_add_test(tc, test_zero_and_null);
 	tcase_add_test(tc, test_array_overflow);
 	tcase_add_test(tc, test_zeroing_reused);
+	tcase_add_test(tc, test_kzalloc_from_magazine);
 	tcase_add_test(tc, test_large_and_huge);
 	tcase_add_test(tc, test_large_tail_released);
 	tcase_add_test(tc, test_large_tail_kept_while_regrowing);

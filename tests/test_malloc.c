@@ -17,6 +17,7 @@
 #include "kmalloc/kmalloc.h"
 #include "reaper_wait.h"
 #include "release_clock.h"
+#include "slow_paths.h"
 
 static const size_t boundaries[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
 				     1024, 2048, 4096, 8192, 16384, 65536,
@@ -131,24 +132,8 @@ END_TEST
  * they used to go the slow way until a small allocation came, which in
  * a program of only larger blocks (medium's 4-32 KiB, a loop of 8 KiB
  * buffers) was never: pairs of 8 KiB ran at 40 ns instead of 7.  The
- * slow paths are counted by the magazine blocks' trim ticks (one per
- * slow path, slab/magazine.c, gc_tick()), summed over every block so
- * that the count does not depend on where the thread runs.
+ * slow paths are counted as tests/slow_paths.h says.
  */
-static unsigned long slow_paths(void)
-{
-	unsigned long n = kmem_tls_slab ?
-		__atomic_load_n(&kmem_tls_slab->gc_ticks, __ATOMIC_RELAXED) : 0;
-
-	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++) {
-		struct slab_thread *st = __atomic_load_n(&slab_cpu_table[cpu],
-							 __ATOMIC_ACQUIRE);
-
-		if (st)
-			n += __atomic_load_n(&st->gc_ticks, __ATOMIC_RELAXED);
-	}
-	return n;
-}
 
 enum { GATE_CYCLES = 1000 };
 
