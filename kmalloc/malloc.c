@@ -207,8 +207,17 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 	bool started;
 	void *p;
 
-	if (align <= MALLOC_ALIGNMENT)
+	/*
+	 * The magazine first, as malloc() (every class is 16-byte aligned,
+	 * the powers of two naturally): the aligned family went to the slow
+	 * path on every call, 43-56 ns a pair against tcmalloc's 4-7.
+	 */
+	if (align <= MALLOC_ALIGNMENT) {
+		if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(size)) &&
+		    (p = malloc_alloc_fast(malloc_cache(size))))
+			return p;
 		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
+	}
 	if (size > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
@@ -226,6 +235,9 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 	if (need <= KMALLOC_MAX_CACHE_SIZE) {
 		/* Power-of-two classes are naturally aligned. */
 		need = roundup_pow_of_two(need);
+		p = malloc_alloc_fast(malloc_cache(need));
+		if (likely(p))
+			return p;
 		return kmem_alloc_class_slow(malloc_cache(need), size,
 					     GFP_KERNEL | __GFP_NOWARN, caller);
 	}
@@ -236,9 +248,9 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 /* glibc's _mid_memalign() rules for memalign, aligned_alloc, valloc. */
 static void *mid_memalign(size_t align, size_t size, unsigned long caller)
 {
-	if (align <= MALLOC_ALIGNMENT)
-		return kmem_prof_alloc(malloc_slow(size, GFP_KERNEL | __GFP_NOWARN,
-						   caller), size, caller);
+	if (align <= MALLOC_ALIGNMENT)		/* 0 too */
+		return kmem_prof_alloc(aligned_malloc(align, size, caller),
+				       size, caller);
 	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;

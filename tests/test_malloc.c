@@ -175,6 +175,54 @@ START_TEST(test_kfence_gate_spares_larger_sizes)
 }
 END_TEST
 
+/*
+ * The aligned family (posix_memalign, aligned_alloc, memalign) pops the
+ * magazine as malloc() does: a power-of-two class for an alignment above
+ * 16 bytes, the size's own class for 16 or less.  It went to the slow
+ * path on every call: 43-56 ns a pair against 7 for malloc().
+ */
+START_TEST(test_aligned_family_from_magazine)
+{
+	static const size_t aligns[] = { 8, 16, 64, 256, 4096 };
+	unsigned long before, slow;
+	void *o[40];
+
+	for (unsigned int a = 0; a < ARRAY_SIZE(aligns); a++) {
+		for (int i = 0; i < 40; i++)		/* past the warm-up */
+			ck_assert_int_eq(kmem_posix_memalign(&o[i], aligns[a],
+							     200), 0);
+		for (int i = 0; i < 40; i++)
+			kmem_free(o[i]);
+	}
+	before = slow_paths();
+	for (int i = 0; i < GATE_CYCLES; i++) {
+		for (unsigned int a = 0; a < ARRAY_SIZE(aligns); a++) {
+			void *p, *q = kmem_aligned_alloc(aligns[a], 200),
+			      *r = kmem_memalign(aligns[a], 200);
+
+			ck_assert_int_eq(kmem_posix_memalign(&p, aligns[a], 200),
+					 0);
+			ck_assert_ptr_nonnull(q);
+			ck_assert_ptr_nonnull(r);
+			ck_assert_uint_eq((uintptr_t)p % aligns[a], 0);
+			ck_assert_uint_eq((uintptr_t)q % aligns[a], 0);
+			ck_assert_uint_eq((uintptr_t)r % aligns[a], 0);
+			ck_assert_uint_ge(kmem_malloc_usable_size(p), 200);
+			memset(p, 0x11, 200);
+			memset(q, 0x22, 200);
+			memset(r, 0x33, 200);
+			kmem_free(r);
+			kmem_free(q);
+			kmem_free(p);
+		}
+	}
+	slow = slow_paths() - before;
+	ck_assert_msg(slow <= GATE_CYCLES / 20,
+		      "%lu slow paths in %d cycles of the aligned family",
+		      slow, GATE_CYCLES);
+}
+END_TEST
+
 static volatile size_t big = SIZE_MAX, huge_ptrdiff = (size_t)PTRDIFF_MAX;
 
 START_TEST(test_impossible_sizes)
@@ -1912,6 +1960,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_last_freed_block_first);
 	tcase_add_test(tc, test_kfence_gate_spares_larger_sizes);
+	tcase_add_test(tc, test_aligned_family_from_magazine);
 	tcase_add_test(tc, test_impossible_sizes);
 	tcase_add_test(tc, test_calloc_zeroes_dirty_memory);
 	tcase_add_test(tc, test_realloc);
