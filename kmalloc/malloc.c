@@ -58,6 +58,19 @@ static __always_inline void *malloc_alloc_fast(struct kmem_cache *s)
 	return obj;
 }
 
+/*
+ * malloc_pop - malloc()'s fast path: a block of @size bytes (16-byte
+ * aligned, the powers of two naturally) from the magazine of its class,
+ * or NULL: too large, KFENCE's sample (malloc_slow()), or the magazine
+ * empty.  Every malloc-family entry point tries it first.
+ */
+static __always_inline void *malloc_pop(size_t size)
+{
+	if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(size)))
+		return malloc_alloc_fast(malloc_cache(size));
+	return NULL;
+}
+
 /* The locked paths: a slab refill, a block from the zone, start-up. */
 static noinline void *malloc_refill(size_t size, gfp_t gfp,
 				    unsigned long caller)
@@ -120,12 +133,10 @@ static noinline void *malloc_slow_prof(size_t size, gfp_t gfp,
  */
 static void *malloc_for_realloc(size_t size, unsigned long caller)
 {
-	if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(size))) {
-		void *obj = malloc_alloc_fast(malloc_cache(size));
+	void *obj = malloc_pop(size);
 
-		if (likely(obj))
-			return obj;
-	}
+	if (likely(obj))
+		return obj;
 	return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
 }
 
@@ -137,13 +148,10 @@ static void *malloc_for_realloc(size_t size, unsigned long caller)
  */
 void *kmem_malloc(size_t size)
 {
-	/* KFENCE's sample goes the slow way (malloc_slow()). */
-	if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(size))) {
-		void *obj = malloc_alloc_fast(malloc_cache(size));
+	void *obj = malloc_pop(size);
 
-		if (likely(obj))
-			return kmem_prof_alloc(obj, size, RET_IP);
-	}
+	if (likely(obj))
+		return kmem_prof_alloc(obj, size, RET_IP);
 	return malloc_slow_prof(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 }
 
@@ -208,15 +216,13 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 	void *p;
 
 	/*
-	 * The magazine first, as malloc() (every class is 16-byte aligned,
-	 * the powers of two naturally): the aligned family went to the slow
-	 * path on every call, 43-56 ns a pair against tcmalloc's 4-7.
+	 * The magazine first, as malloc(): the aligned family went to the
+	 * slow path on every call, 43-56 ns a pair against tcmalloc's 4-7.
 	 */
 	if (align <= MALLOC_ALIGNMENT) {
-		if (likely(size <= MALLOC_MAX_CACHE_SIZE && !kfence_wants(size)) &&
-		    (p = malloc_alloc_fast(malloc_cache(size))))
-			return p;
-		return malloc_slow(size, GFP_KERNEL | __GFP_NOWARN, caller);
+		p = malloc_pop(size);
+		return p ? p : malloc_slow(size, GFP_KERNEL | __GFP_NOWARN,
+					   caller);
 	}
 	if (size > PTRDIFF_MAX) {
 		errno = ENOMEM;
@@ -248,14 +254,12 @@ static void *aligned_malloc(size_t align, size_t size, unsigned long caller)
 /* glibc's _mid_memalign() rules for memalign, aligned_alloc, valloc. */
 static void *mid_memalign(size_t align, size_t size, unsigned long caller)
 {
-	if (align <= MALLOC_ALIGNMENT)		/* 0 too */
-		return kmem_prof_alloc(aligned_malloc(align, size, caller),
-				       size, caller);
 	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!is_power_of_2(align))
+	/* 16 or less (0 too): every class gives that (aligned_malloc()). */
+	if (align > MALLOC_ALIGNMENT && !is_power_of_2(align))
 		align = roundup_pow_of_two(align);
 	return kmem_prof_alloc(aligned_malloc(align, size, caller), size,
 			       caller);
