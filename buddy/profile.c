@@ -688,13 +688,21 @@ static struct prof_sample *sample_linked(struct page *page, unsigned long addr)
 	return s->addr == addr ? s : NULL;
 }
 
-/* Unlink @page's sample @s and forget it (prof_lock held). */
+/*
+ * Unlink @page's sample @s and forget it (prof_lock held).  The flags of
+ * a large block's head change without a locked instruction, here and in
+ * prof_insert_locked(): the block belongs to the thread that allocates or
+ * frees it, and no other thread writes its descriptor meanwhile (a slab
+ * page's flags, which threads share, are changed atomically: page_ref()).
+ * Two locked instructions were a fifth of a sampled 1 MiB block's cost
+ * (Documentation/profiling.md, "Overhead").
+ */
 static void sample_unlink_locked(struct page *page, struct prof_sample *s)
 {
 	page->prof_sample = NULL;
-	__atomic_fetch_and(&page->flags,
-			   (unsigned char)~(PGF_sampled | PGF_prof_linked),
-			   __ATOMIC_RELAXED);
+	__atomic_store_n(&page->flags, page->flags &
+			 (unsigned char)~(PGF_sampled | PGF_prof_linked),
+			 __ATOMIC_RELAXED);
 	sample_forget_locked(s);
 }
 
@@ -749,8 +757,9 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 	s->next = linked ? NULL : *sp;
 	if (linked) {
 		page->prof_sample = s;
-		__atomic_fetch_or(&page->flags, PGF_sampled | PGF_prof_linked,
-				  __ATOMIC_RELAXED);
+		__atomic_store_n(&page->flags,
+				 page->flags | PGF_sampled | PGF_prof_linked,
+				 __ATOMIC_RELAXED);
 		nr_linked++;
 	} else {
 		*sp = s;
