@@ -502,13 +502,21 @@ void buddy_release_all(void)
  *    see the new work when it wakes;
  *  - asleep without a deadline, or a later one: signal it;
  *  - awake (running a pass that may have looked at the zone before the
- *    new work appeared): set reaper_kicked, which it tests, after
- *    publishing that it is about to sleep, before it sleeps.
- * The kicker writes reaper_kicked then reads reaper_wait; the reaper
- * writes reaper_wait then reads reaper_kicked (both sequentially
+ *    new work appeared): lower reaper_kick_due to @due, which the reaper
+ *    reads after publishing that it is about to sleep, and sleeps no
+ *    later than.
+ * The kicker writes reaper_kick_due then reads reaper_wait; the reaper
+ * writes reaper_wait then reads reaper_kick_due (both sequentially
  * consistent): at least one of them sees the other's write.  A kicker
  * that sees the reaper asleep signals under reaper_mutex, which the
  * reaper holds from its test until pthread_cond_timedwait() releases it.
+ *
+ * A kick while awake is a deadline, not a pass: until session 28 it was a
+ * flag that made the reaper skip its sleep and pass again at once, so a
+ * program that kicked faster than a pass ran (a huge or 3 MB block freed
+ * every 1.5 us; a pass reads /sys for the online CPUs and locks every
+ * cache) kept it passing without end, about 90,000 passes a second on
+ * one CPU: test_reaper_kicks_do_not_spin.
  */
 #define REAPER_AWAKE	0UL		/* reaper_wait: running a pass */
 #define REAPER_NO_DEADLINE ULONG_MAX	/* reaper_wait: asleep, no deadline */
@@ -533,7 +541,7 @@ static bool reaper_started;	/* reaper_mutex */
 static bool reaper_up;		/* reaper_mutex: past its start-up */
 static pthread_cond_t reaper_up_cond;	/* reaper_start() waits on it */
 static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
-static bool reaper_kicked;		/* atomic */
+static unsigned long reaper_kick_due;	/* atomic: earliest kick while awake */
 static void (*reaper_hooks[4])(unsigned long now_ms, unsigned long *next);
 static unsigned int nr_reaper_hooks;
 
@@ -629,45 +637,54 @@ bool buddy_reaper_idle(void)
 	kmem_mutex_lock(&reaper_mutex);
 	idle = __atomic_load_n(&reaper_wait, __ATOMIC_SEQ_CST) ==
 		       REAPER_NO_DEADLINE &&
-	       !__atomic_load_n(&reaper_kicked, __ATOMIC_SEQ_CST);
+	       !__atomic_load_n(&reaper_kick_due, __ATOMIC_SEQ_CST);
 	kmem_mutex_unlock(&reaper_mutex);
 	return idle;
 }
 
-/* Sleep until @next (kmem_now_ms() time, 0: none) or a kick. */
-static void reaper_sleep(unsigned long next)
+/*
+ * Sleep until @next (kmem_now_ms() time, 0: none), or the earliest
+ * deadline kicked while the pass ran, or a kick that comes earlier.
+ * Return: the deadline it slept toward (0: none).
+ */
+static unsigned long reaper_sleep(unsigned long next)
 {
+	unsigned long kicked;
 	struct timespec ts;
 
 	kmem_mutex_lock(&reaper_mutex);
 	__atomic_store_n(&reaper_wait, next ? next : REAPER_NO_DEADLINE,
 			 __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&reaper_kicked, __ATOMIC_SEQ_CST)) {
-		if (!next) {
-			kmem_cond_wait(&reaper_cond, &reaper_mutex);
-		} else {
-			unsigned long now = kmem_now_ms();
-			unsigned long wait = next > now ? next - now : 0;
+	kicked = __atomic_load_n(&reaper_kick_due, __ATOMIC_SEQ_CST);
+	if (kicked && (!next || kicked < next)) {
+		next = kicked;
+		__atomic_store_n(&reaper_wait, next, __ATOMIC_SEQ_CST);
+	}
+	if (!next) {
+		kmem_cond_wait(&reaper_cond, &reaper_mutex);
+	} else {
+		unsigned long now = kmem_now_ms();
+		unsigned long wait = next > now ? next - now : 0;
 
-			/*
-			 * kmem_now_ms() is CLOCK_MONOTONIC_COARSE, at most a
-			 * tick behind CLOCK_MONOTONIC: wake one ms late
-			 * rather than early.
-			 */
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			wait++;
-			ts.tv_sec += (time_t)(wait / 1000);
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			kmem_cond_timedwait(&reaper_cond, &reaper_mutex,
-					       &ts);
+		/*
+		 * kmem_now_ms() is CLOCK_MONOTONIC_COARSE, at most a
+		 * tick behind CLOCK_MONOTONIC: wake one ms late
+		 * rather than early.
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		wait++;
+		ts.tv_sec += (time_t)(wait / 1000);
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
 		}
+		kmem_cond_timedwait(&reaper_cond, &reaper_mutex,
+				       &ts);
 	}
 	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_SEQ_CST);
 	kmem_mutex_unlock(&reaper_mutex);
+	return next;
 }
 
 static void *reaper_main(void *arg)
@@ -684,12 +701,11 @@ static void *reaper_main(void *arg)
 		unsigned long next;
 
 		/* Kicks from now on may concern what this pass misses. */
-		__atomic_store_n(&reaper_kicked, false, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&reaper_kick_due, 0, __ATOMIC_SEQ_CST);
 		kmem_mutex_lock(&reaper_pass_lock);
 		reaper_pass(due, &next);
 		kmem_mutex_unlock(&reaper_pass_lock);
-		reaper_sleep(next);
-		due = next;
+		due = reaper_sleep(next);
 	}
 	return NULL;
 }
@@ -813,6 +829,24 @@ bool buddy_reaper_running(void)
 	return READ_ONCE(reaper_started);
 }
 
+/*
+ * Lower reaper_kick_due to @due (kmem_now_ms() time; 0 is never a
+ * deadline, so 1 stands for it).  A read-modify-write even when it is
+ * already as low: sequentially consistent, it orders the caller's load
+ * of reaper_wait after it.
+ */
+static void kick_due_lower(unsigned long due)
+{
+	unsigned long old = __atomic_load_n(&reaper_kick_due, __ATOMIC_RELAXED);
+
+	due = max(due, 1UL);
+	while (!__atomic_compare_exchange_n(&reaper_kick_due, &old,
+					    old && old < due ? old : due,
+					    false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED))
+		;
+}
+
 /**
  * buddy_reaper_kick - there is new work for the reaper
  * @due: when it expires (kmem_now_ms() time)
@@ -835,8 +869,7 @@ void buddy_reaper_kick(unsigned long due)
 	w = __atomic_load_n(&reaper_wait, __ATOMIC_RELAXED);
 	if (w != REAPER_AWAKE && w <= due)
 		return;
-	/* An exchange, even if already set: it orders the load below. */
-	(void)__atomic_exchange_n(&reaper_kicked, true, __ATOMIC_SEQ_CST);
+	kick_due_lower(due);
 	w = __atomic_load_n(&reaper_wait, __ATOMIC_SEQ_CST);
 	if (w == REAPER_AWAKE || w <= due)
 		return;
@@ -865,5 +898,5 @@ void reaper_fork_child(void)
 	reaper_started = false;	/* reaper_start() inits the conds */
 	reaper_up = false;
 	reaper_wait = REAPER_AWAKE;
-	reaper_kicked = false;
+	reaper_kick_due = 0;
 }

@@ -1898,6 +1898,44 @@ START_TEST(test_mallopt_trim_threshold)
 }
 END_TEST
 
+/*
+ * A kick that comes while the reaper runs a pass is a deadline for its
+ * next sleep, not one more pass at once (buddy/release.c, "The reaper").
+ * Here every free of a 3 MiB block, which goes back to the zone whole,
+ * kicks; the first kick wakes the reaper, asleep without a deadline, and
+ * the loop goes on kicking while it runs that pass.  With the old flag
+ * each kick in a pass made it pass again at once: it ran without end, a
+ * pass per 10-30 us (reading /sys for the online CPUs, locking every
+ * cache), 1,000-9,000 passes over this loop.  Now it sleeps until the
+ * decay time (an hour here).
+ */
+START_TEST(test_reaper_kicks_do_not_spin)
+{
+	struct reaper_report r;
+	unsigned long before;
+	char *p;
+
+	kmem_config.decay_ms = 3600 * 1000;
+	p = kmem_malloc(3 << 20);		/* starts the reaper */
+	memset(p, 1, 3 << 20);
+	kmem_free(p);
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_msg(reaper_settled(&r), "the reaper did not settle: %lu passes",
+		      r.passes);
+	before = r.passes;
+	for (int i = 0; i < 20000; i++) {
+		p = kmem_malloc(3 << 20);
+		p[0] = 1;
+		p[(3 << 20) - 1] = 1;
+		kmem_free(p);
+	}
+	buddy_reaper_report(&r);
+	ck_assert_msg(r.passes - before <= 10,
+		      "%lu reaper passes over 20000 frees that kick it",
+		      r.passes - before);
+}
+END_TEST
+
 /* mallopt(M_MMAP_THRESHOLD): sizes from the threshold up get a mapping. */
 START_TEST(test_mallopt_mmap_threshold)
 {
@@ -1989,6 +2027,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_trim_pieces_info);
 	tcase_add_test(tc, test_mallinfo_arithmetic);
 	tcase_add_test(tc, test_mallopt_trim_threshold);
+	tcase_add_test(tc, test_reaper_kicks_do_not_spin);
 	tcase_add_test(tc, test_mallopt_mmap_threshold);
 	tcase_add_test(tc, test_mallopt_unsupported);
 	tcase_add_test(tc, test_bad_pointers);
