@@ -468,6 +468,7 @@ void buddy_info_get(struct kmem_buddyinfo *info,
 		    unsigned long resident_free[NR_PAGE_ORDERS]);
 void buddy_release_all(void);
 unsigned long buddy_release_expired(unsigned long now_ms);
+unsigned long buddy_release_for_huge(size_t bytes);
 void buddy_set_clock(unsigned long (*fn)(void));
 unsigned long buddy_now_ms(void);
 unsigned long buddy_decay_released(void);

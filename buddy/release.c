@@ -363,7 +363,9 @@ static unsigned long release_pieces(unsigned long now, bool all,
  *
  * Without @all, the oldest resident blocks whose delay is over go, down
  * to the larger of what the recent peak demand needs (peak_keep()) and
- * mallopt(M_TRIM_THRESHOLD)'s amount.  The blocks are taken off the
+ * mallopt(M_TRIM_THRESHOLD)'s amount; and before them, whatever their
+ * delay and the peak, the @force oldest (buddy_release_for_huge()), down
+ * to mallopt's amount only.  The blocks are taken off the
  * lists (still counted free) while madvise runs without the zone lock,
  * then put on the released list.  Afterwards wholly released sections
  * beyond the retained amount are unmapped.
@@ -371,13 +373,14 @@ static unsigned long release_pieces(unsigned long now, bool all,
  * Context: zone lock not held; may sleep on zone_os_lock if @wait.
  * Return: the number of blocks released.
  */
-unsigned long release_blocks(unsigned long now, bool all, bool wait,
-			     unsigned long *next)
+static unsigned long __release_blocks(unsigned long now, bool all,
+				      bool wait, unsigned long force,
+				      unsigned long *next)
 {
 	struct zone *z = &kmem_zone;
 	struct list_head *top = &z->free_area[MAX_PAGE_ORDER].free_list;
 	unsigned long n = 0, due = 0, peak_due = 0, keep_peak = 0;
-	unsigned long piece_due = 0;
+	unsigned long piece_due = 0, forced = 0;
 	bool kept_trim = false, kept_peak = false;
 	LIST_HEAD(batch);
 	struct page *page, *tmp;
@@ -399,6 +402,11 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 	}
 	while (!list_empty(top)) {
 		page = list_last_entry(top, struct page, lru);
+		if (force && nr_decay_pending > keep) {
+			force--;
+			forced++;
+			goto take;
+		}
 		if (!all && page->freed_at + kmem_config.decay_ms > now)
 			break;
 		/*
@@ -411,13 +419,14 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 			kept_trim = !kept_peak;
 			break;
 		}
+take:
 		list_move(&page->lru, &batch);
 		nr_decay_pending--;
 		nr_releasing++;
 		n++;
 	}
 	if (!all)
-		kmem_zone.nr_decay_released += n;
+		kmem_zone.nr_decay_released += n - forced;
 	zone_unlock();
 
 	list_for_each_entry(page, &batch, lru)
@@ -461,6 +470,40 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 	zone_unlock();
 	kmem_mutex_unlock(&zone_os_lock);
 	return n;
+}
+
+unsigned long release_blocks(unsigned long now, bool all, bool wait,
+			     unsigned long *next)
+{
+	return __release_blocks(now, all, wait, 0, next);
+}
+
+/**
+ * buddy_release_for_huge - a huge block took @bytes of pages new to the
+ * process: give back as many bytes of the zone's resident free max-order
+ * blocks now
+ * @bytes: the bytes the huge block will fault in
+ *
+ * A program whose demand moves from blocks of the zone to huge blocks
+ * (a 2.5 MB block freed, a 5 MB one allocated) would otherwise hold both:
+ * the zone's free block, resident until its decay time, and the huge
+ * block's new pages.  The zone's oldest resident free blocks go instead,
+ * whole ones only, at most @bytes of them (rounded down) and never below
+ * what mallopt(M_TRIM_THRESHOLD) keeps, so that the resident set stays
+ * level; the huge block's own faults bound what the zone may fault in
+ * again for them.  Nothing waits: if another thread is releasing, this
+ * one does not.
+ *
+ * Context: no kmem lock held.
+ * Return: the number of blocks released.
+ */
+unsigned long buddy_release_for_huge(size_t bytes)
+{
+	unsigned long n = bytes >> (PAGE_SHIFT + MAX_PAGE_ORDER);
+
+	if (!n)
+		return 0;
+	return __release_blocks(buddy_now_ms(), false, false, n, NULL);
 }
 
 /**

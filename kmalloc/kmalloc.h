@@ -56,22 +56,29 @@ static __always_inline struct kmem_cache *malloc_cache(size_t size)
 void kmalloc_init(void);
 void malloc_classes_init(void);
 /*
- * Blocks of this order and up (2 MiB: requests above 1 MiB, half a
- * max-order block or more) that the zone cannot serve from resident free
- * pages come from the huge heap's kept extents, when they hold enough.
+ * malloc's blocks of this order and up (256 KiB: requests above 128 KiB)
+ * that the thread's page list cannot serve come from the huge heap's kept
+ * extents when they hold enough, else from a resident free block of the
+ * zone, and only then from the zone as before.
  *
  * A program that frees huge blocks (above 4 MiB) and allocates large ones
  * in between would otherwise hold both: the freed block, kept resident
- * for reuse (huge_cache.c), and a new 4 MiB block carved from the zone
- * and faulted in for the large one.  mstress (random small blocks, rare
- * ones of 0.5 to 5 MB) took a third 4 MiB block for a 2.56 MB request
- * while a freed 5.12 MB block sat kept.  Served from the heap, the block
- * is a huge block (a HUGE section) until it is freed, when it is kept
- * again.  Smaller blocks stay in the zone: a quarter of a block or less
- * fits in a split one.  realloc() resizes a huge block in place above
- * LARGE_KEPT_MIN for the same reason (kmalloc/malloc.c).
+ * for reuse (huge_cache.c), and blocks of the zone faulted in for the
+ * large ones.  mstress (random small blocks, rare ones of 80 KB to 5 MB)
+ * took a third 4 MiB block for a 2.56 MB request while a freed 5.12 MB
+ * block sat kept (the rule was then: 2 MiB blocks and up, the zone's
+ * resident blocks first); with the heap first for 256 KiB and up its
+ * zone stopped growing once the heap held kept pages.  Served from the
+ * heap, the block is a huge block (a HUGE section) until it is freed,
+ * when it is kept again; the heap is asked only while it keeps enough
+ * bytes (huge_cache_holds()), so a program with no huge block freed never
+ * takes its lock.  The other direction: a huge block that faults in new
+ * pages gives back as many bytes of the zone's resident free 4 MiB
+ * blocks (buddy_release_for_huge()).  Smaller blocks stay in the zone.
+ * realloc() resizes a huge block in place above LARGE_KEPT_MIN for the
+ * same reason (kmalloc/malloc.c).
  */
-#define LARGE_KEPT_ORDER	9
+#define LARGE_KEPT_ORDER	6
 #define LARGE_KEPT_MIN		(PAGE_SIZE << (LARGE_KEPT_ORDER - 1))
 
 void *kmalloc_large(size_t size, size_t align, gfp_t gfp, unsigned long caller);

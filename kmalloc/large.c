@@ -180,8 +180,8 @@ bool kmalloc_large_grow(struct page *page, size_t size)
 
 /*
  * large_from_kept - a large block of @order for @size bytes from the huge
- * heap's kept extents, when the zone holds no resident free block of @order
- * (LARGE_KEPT_ORDER, kmalloc.h, says why)
+ * heap's kept extents, or else from a resident free block of the zone
+ * (LARGE_KEPT_ORDER, kmalloc.h, says why and in which order)
  *
  * Return: the block, or NULL with *@page set when the zone had one, or
  * NULL with *@page NULL when neither had (then ask the zone as usual).
@@ -193,12 +193,12 @@ static void *large_from_kept(size_t size, size_t align, gfp_t gfp,
 	struct kmem_section *sec;
 	size_t dirty;
 
-	*page = __alloc_pages_resident(order, zeroed);
-	if (*page)
-		return NULL;
+	*page = NULL;
 	sec = huge_cache_get_kept(size, align, &dirty);
-	if (!sec)
+	if (!sec) {
+		*page = __alloc_pages_resident(order, zeroed);
 		return NULL;
+	}
 	if (gfp & __GFP_ZERO)
 		memset((void *)sec->base, 0, min(dirty, size));
 	return (void *)sec->base;
@@ -270,6 +270,8 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		/* Only the bytes used before need zeroing: the rest is new. */
 		if (gfp & __GFP_ZERO)
 			memset((void *)sec->base, 0, min(dirty, size));
+		/* The rest faults in: the zone's idle blocks make room. */
+		buddy_release_for_huge(sec->size - min(dirty, sec->size));
 		return (void *)sec->base;
 	}
 	sec = section_huge_map(size, align);
@@ -280,6 +282,7 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		errno = ENOMEM;
 		return NULL;
 	}
+	buddy_release_for_huge(sec->size);
 	return (void *)sec->base;	/* fresh from the OS: already zero */
 }
 

@@ -889,7 +889,7 @@ END_TEST
 
 /*
  * realloc() keeps a huge block one when the new size is one a huge block
- * may have (above 1 MiB: large blocks are cut from the heap's kept
+ * may have (above 128 KiB: large blocks are cut from the heap's kept
  * extents): it shrinks in place, its tail given to the heap, and grows in
  * place or by moving its pages.  Before, 6 MiB realloc'd to 2 MiB was copied
  * into a new block, 2 MiB written twice.
@@ -1026,14 +1026,15 @@ START_TEST(test_huge_heap_across_fork)
 END_TEST
 
 /*
- * Issue 14 (mstress): a large block of 2 MiB or more (a request above
- * 1 MiB) that the zone has no resident free block for is cut from the
- * huge heap's kept extents, not from a block the zone carves and faults
- * in: a program that
- * frees a 5 MB block and then asks 2.5 MB held both, 4 MiB more than it
- * needed.  A resident free block of the zone still comes first, smaller
- * blocks stay in the zone, and the kernel's kmalloc() keeps its buddy
- * blocks (virt_to_page() finds them).
+ * Issue 14 (mstress): a large block of 256 KiB or more (a request above
+ * 128 KiB) is cut from the huge heap's kept extents while they hold
+ * enough, before any block of the zone: a program that frees a 5 MB
+ * block and then asks for blocks of 0.1 to 2.5 MB held both, the freed
+ * block and the zone's blocks faulted in for the others (until session 28
+ * only requests above 1 MiB went to the heap, and only when the zone had
+ * no resident free block).  With nothing kept the zone serves as before,
+ * its resident free block first; smaller blocks stay in the zone, and the
+ * kernel's kmalloc() keeps its buddy blocks (virt_to_page() finds them).
  */
 START_TEST(test_large_from_kept_mapping)
 {
@@ -1042,22 +1043,12 @@ START_TEST(test_large_from_kept_mapping)
 	char *z, *a, *p, *q;
 
 	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
-	z = kmem_malloc(3 * mib);		/* a zone block, freed resident */
-	memset(z, 1, 3 * mib);
-	kmem_free(z);
 	a = kmem_malloc(6 * mib);		/* a huge block, kept when freed */
 	memset(a, 2, 6 * mib);
 	kmem_free(a);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
 
-	/* The zone's resident free block first. */
-	p = kmem_malloc(3 * mib);
-	ck_assert_ptr_eq(p, z);
-	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
-	ck_assert_uint_eq(buddyinfo().huge_cached, 6 * mib);
-	memset(p, 3, 3 * mib);
-
-	/* None left: the kept mapping, cut to size, its pages resident. */
+	/* The kept extent, cut to size, its pages resident. */
 	q = kmem_malloc(3 * mib - 100);
 	ck_assert_ptr_eq(q, a);
 	ck_assert_uint_eq(buddyinfo().nr_huge, 1);
@@ -1080,8 +1071,18 @@ START_TEST(test_large_from_kept_mapping)
 	ck_assert(all_bytes(q, 3 * mib, 5));
 	kmem_free(q);
 
-	/* A block below 2 MiB, and kmalloc()'s, stay in the zone. */
-	q = kmem_malloc(mib);
+	/* 256 KiB blocks too: a 300,000-byte request, resident. */
+	q = kmem_malloc(300000);
+	ck_assert_ptr_eq(q, a);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 1);
+	ck_assert_ptr_null(virt_to_page(q));
+	absent = pages_absent(q, 300000);
+	ck_assert_msg(!absent, "%zu pages of 300,000 bytes not resident", absent);
+	memset(q, 6, 300000);
+	kmem_free(q);
+
+	/* A block of 128 KiB or less, and kmalloc()'s, stay in the zone. */
+	q = kmem_malloc(100000);
 	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
 	ck_assert_ptr_nonnull(virt_to_page(q));
 	kmem_free(q);
@@ -1090,6 +1091,17 @@ START_TEST(test_large_from_kept_mapping)
 	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
 	ck_assert_ptr_nonnull(virt_to_page(q));
 	kfree(q);
+
+	/* Nothing kept: the zone, its resident free block first. */
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	z = kmem_malloc(3 * mib);
+	ck_assert_ptr_nonnull(virt_to_page(z));
+	memset(z, 1, 3 * mib);
+	kmem_free(z);
+	p = kmem_malloc(3 * mib);
+	ck_assert_ptr_eq(p, z);
+	ck_assert_uint_eq(buddyinfo().nr_huge, 0);
 	kmem_free(p);
 
 	/*
@@ -1113,6 +1125,65 @@ START_TEST(test_large_from_kept_mapping)
 	kmem_free(q);
 	ck_assert_int_eq(kmem_malloc_trim(0), 1);
 	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+}
+END_TEST
+
+/*
+ * Issue 14 (mstress): a huge block that faults in new pages gives back as
+ * many bytes of the zone's resident free 4 MiB blocks at once, whole
+ * blocks only, never below mallopt(M_TRIM_THRESHOLD)'s amount: a program
+ * whose demand moved from the zone's blocks to huge ones would otherwise
+ * hold the freed blocks resident until their decay time besides the huge
+ * block's new pages.  A huge block cut from kept pages gives back nothing.
+ */
+START_TEST(test_huge_gives_zone_blocks_back)
+{
+	const size_t mib = 1 << 20;
+	char *z[3], *h, *h2, *h3;
+	unsigned long retained;
+
+	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
+	/* The heap's arena and descriptors now: below they would split a block. */
+	h = kmem_malloc(5 * mib);
+	kmem_free(h);
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	/*
+	 * Three resident free 4 MiB blocks of the zone.  Counted by what is
+	 * given back (buddyinfo's retained), not by mallinfo2()'s keepcost,
+	 * whose snapshot takes pages from the zone and so splits a block.
+	 */
+	for (int i = 0; i < 3; i++) {
+		z[i] = kmem_malloc(3 * mib);	/* a 4 MiB block of the zone each */
+		ck_assert_ptr_nonnull(virt_to_page(z[i]));
+		memset(z[i], 1, 3 * mib);
+	}
+	for (int i = 0; i < 3; i++)
+		kmem_free(z[i]);
+	retained = buddyinfo().retained;
+
+	/* 5 MiB new: one 4 MiB block goes (whole blocks, rounded down). */
+	h = kmem_malloc(5 * mib);
+	memset(h, 2, 5 * mib);
+	ck_assert_uint_eq(buddyinfo().retained, retained + 4 * mib);
+	kmem_free(h);				/* kept */
+
+	/* From the kept block: no page new, nothing given back. */
+	h = kmem_malloc(5 * mib);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	ck_assert_uint_eq(buddyinfo().retained, retained + 4 * mib);
+
+	/* mallopt's amount stays: 9 MiB new, one block of the two goes... */
+	ck_assert_int_eq(kmem_mallopt(M_TRIM_THRESHOLD, 4 << 20), 1);
+	h2 = kmem_malloc(9 * mib);
+	memset(h2, 3, 9 * mib);
+	ck_assert_uint_eq(buddyinfo().retained, retained + 8 * mib);
+	/* ...and the last one stays. */
+	h3 = kmem_malloc(9 * mib);
+	memset(h3, 4, 9 * mib);
+	ck_assert_uint_eq(buddyinfo().retained, retained + 8 * mib);
+	kmem_free(h3);
+	kmem_free(h2);
+	kmem_free(h);
 }
 END_TEST
 
@@ -2013,6 +2084,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_kept_gathered);
 	tcase_add_test(tc, test_huge_kept_churn);
 	tcase_add_test(tc, test_large_from_kept_mapping);
+	tcase_add_test(tc, test_huge_gives_zone_blocks_back);
 	tcase_add_test(tc, test_huge_hole_serves_in_place);
 	tcase_add_test(tc, test_huge_heap_across_fork);
 	tcase_add_test(tc, test_realloc_mapping_stays);
