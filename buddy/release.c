@@ -558,8 +558,8 @@ void buddy_release_all(void)
  * flag that made the reaper skip its sleep and pass again at once, so a
  * program that kicked faster than a pass ran (a huge or 3 MB block freed
  * every 1.5 us; a pass reads /sys for the online CPUs and locks every
- * cache) kept it passing without end, about 90,000 passes a second on
- * one CPU: test_reaper_kicks_do_not_spin.
+ * cache) kept it passing without end, about 90,000 passes a second:
+ * test_reaper_kicks_do_not_spin.
  */
 #define REAPER_AWAKE	0UL		/* reaper_wait: running a pass */
 #define REAPER_NO_DEADLINE ULONG_MAX	/* reaper_wait: asleep, no deadline */
