@@ -316,6 +316,12 @@ void buddy_shrink(void)
 		pcp_drain(kmem_tls_pcp);
 	buddy_release_all();
 	huge_cache_drain();
+	/*
+	 * The deadline the reaper sleeps toward may belong to what went
+	 * just now: let it look again, so that it sleeps without one (and
+	 * buddy_reaper_idle() says so) rather than until then.
+	 */
+	buddy_reaper_kick(buddy_now_ms());
 }
 
 /* ------------------------------------------------------------------ */
