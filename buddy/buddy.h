@@ -76,7 +76,9 @@ enum page_type {
 				 * and up, or a half of such a piece) */
 #define PGF_freed_head	0x04	/* was a block head when last freed */
 #define PGF_resident	0x08	/* PG_pcp from kmalloc: pcp_resident holds
-				 * the pages that may be resident */
+				 * the pages that may be resident; a free
+				 * max-order PG_buddy head that was a large
+				 * block: buddy_resident does */
 #define PGF_sampled	0x10	/* PG_slab, PG_large, PG_alloc: holds an
 				 * allocation the profiler sampled; its
 				 * frees go through kmem_prof_free() */
@@ -128,7 +130,12 @@ struct page {
 	unsigned char order;	/* heads: order of the block */
 	unsigned char flags;	/* PGF_* */
 	unsigned char slot;	/* PG_slab: magazine slot offset / 16 */
-	unsigned int obj_span;	/* PG_slab: slots * slot size */
+	union {
+		unsigned int obj_span;	/* PG_slab: slots * slot size */
+		unsigned int buddy_resident; /* PG_buddy max-order head with
+					 * PGF_resident: pages from its start
+					 * that may be resident */
+	};
 };
 
 BUILD_BUG_ON(sizeof(struct page) != 32);
@@ -457,6 +464,8 @@ struct page *__alloc_pages(gfp_t gfp, unsigned int order, bool *zeroed);
 struct page *__alloc_pages_resident(unsigned int order, bool *zeroed);
 struct page *__alloc_pages_nofail(gfp_t gfp, unsigned int order, bool *zeroed);
 void __free_pages_ok(struct page *page, unsigned int order);
+void __free_large_pages(struct page *page, unsigned int order,
+			unsigned long resident);
 bool buddy_grow_in_place(struct page *page, unsigned int order,
 			 unsigned long *resident);
 void buddy_check_free(struct page *page, unsigned int order,

@@ -437,7 +437,8 @@ take:
 	list_for_each_entry_safe(page, tmp, &batch, lru) {
 		list_del(&page->lru);
 		nr_releasing--;
-		page->flags |= PGF_released | PGF_zeroed;
+		page->flags = (page->flags & (unsigned char)~PGF_resident) |
+			      PGF_released | PGF_zeroed;
 		list_add_tail(&page->lru, &z->released);
 		z->nr_released++;
 	}

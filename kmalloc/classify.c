@@ -196,7 +196,7 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 		if (__kmalloc_large_free(page, p, false))
 			return;
 		page->large_size = 0;
-		__free_pages_ok(page, page->order);
+		__free_large_pages(page, page->order, page->large_resident);
 		return;
 	case KMEM_PTR_HUGE:
 		if (unlikely(READ_ONCE(kmem_prof_huge)))
