@@ -75,10 +75,12 @@ enum page_type {
 				 * piece of a split one (RELEASE_PIECE_ORDER
 				 * and up, or a half of such a piece) */
 #define PGF_freed_head	0x04	/* was a block head when last freed */
-#define PGF_resident	0x08	/* PG_pcp from kmalloc: pcp_resident holds
-				 * the pages that may be resident; a free
-				 * max-order PG_buddy head that was a large
-				 * block: buddy_resident does */
+#define PGF_resident	0x08	/* not all of a free block's pages may be
+				 * resident: those from its start that may
+				 * are in pcp_resident (PG_pcp, and a block
+				 * just taken) or, for each half of it,
+				 * buddy_res_lo/hi (PG_buddy, and a large
+				 * block freed to the zone) */
 #define PGF_sampled	0x10	/* PG_slab, PG_large, PG_alloc: holds an
 				 * allocation the profiler sampled; its
 				 * frees go through kmem_prof_free() */
@@ -132,9 +134,13 @@ struct page {
 	unsigned char slot;	/* PG_slab: magazine slot offset / 16 */
 	union {
 		unsigned int obj_span;	/* PG_slab: slots * slot size */
-		unsigned int buddy_resident; /* PG_buddy max-order head with
-					 * PGF_resident: pages from its start
-					 * that may be resident */
+		struct {		/* PG_buddy head with PGF_resident:
+					 * the pages from the start of its
+					 * lower and upper halves that may be
+					 * resident (buddy/zone.c) */
+			uint16_t buddy_res_lo;
+			uint16_t buddy_res_hi;
+		};
 	};
 };
 

@@ -128,6 +128,14 @@ static int __buddy_validate(const struct pcp_count *pc)
 			if (!rel && seen_released)
 				VFAIL("free list %d: resident block 0x%lx after a released one\n",
 				      o, page_to_addr(p));
+			/* A resident extent is part of the block (zone.c). */
+			if ((p->flags & PGF_resident) &&
+			    ((p->flags & (PGF_zeroed | PGF_released)) ||
+			     p->buddy_res_lo > (o ? 1UL << (o - 1) : 1) ||
+			     p->buddy_res_hi > (o ? 1UL << (o - 1) : 0)))
+				VFAIL("free list %d: block 0x%lx flags %#x, resident extents %u+%u pages\n",
+				      o, page_to_addr(p), p->flags,
+				      p->buddy_res_lo, p->buddy_res_hi);
 			seen_released |= rel;
 			if (rel && o < MAX_PAGE_ORDER) {
 				released_piece_pages += 1UL << o;

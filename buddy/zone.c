@@ -327,20 +327,102 @@ void del_from_free_list(struct page *page, unsigned int order)
 }
 
 /*
+ * A free block's resident extents: the pages from the start of each of
+ * its halves that may be resident; those past them were never touched
+ * since they were last known zero, or were given back (a large block's
+ * tail: kmalloc/large.c).  None for a block known zero or given back;
+ * with PGF_resident, from pcp_resident on a thread's list (a count from
+ * the block's start, as large_setup() reads it) or buddy_res_lo and
+ * buddy_res_hi in the zone (and for a large block freed to it); else all
+ * of them.  The zone keeps them through merges and splits, so that a
+ * block cut again from the same pages does not give back, with one more
+ * madvise(), a tail that is already gone: each half of a merged block
+ * counts from its own start, so a 2 MiB block used for 1.5 MB and its
+ * buddy's own use survive a merge into 4 MiB and the split that follows
+ * (test_large_tail_given_back_once).  A half's own halves are not kept:
+ * counted from its start, its lower part is whole once its upper part has
+ * resident pages (more than may be, never less).  An order-0 block has
+ * only its lower "half", its page.
+ */
+struct extent {
+	unsigned long lo, hi;
+};
+
+static inline unsigned long half_pages(unsigned int order)
+{
+	return order ? 1UL << (order - 1) : 1;
+}
+
+/* The pages from a block's start that may be resident. */
+static inline unsigned long extent_count(struct extent e, unsigned int order)
+{
+	return e.hi ? half_pages(order) + e.hi : e.lo;
+}
+
+/* The extents of a block of @order whose first @count pages may be. */
+static inline struct extent extent_of(unsigned long count, unsigned int order)
+{
+	unsigned long half = half_pages(order);
+
+	if (!order)
+		return (struct extent){ min(count, 1UL), 0 };
+	return (struct extent){ min(count, half),
+				count > half ? min(count - half, half) : 0 };
+}
+
+static struct extent free_block_extent(const struct page *page,
+				       unsigned int order)
+{
+	if (page->flags & (PGF_zeroed | PGF_released))
+		return (struct extent){ 0, 0 };
+	if (!(page->flags & PGF_resident))
+		return extent_of(1UL << order, order);
+	if (page_type(page) == PG_pcp)
+		return extent_of(page->pcp_resident, order);
+	return (struct extent){ page->buddy_res_lo, page->buddy_res_hi };
+}
+
+static unsigned long free_block_resident(const struct page *page,
+					 unsigned int order)
+{
+	return extent_count(free_block_extent(page, order), order);
+}
+
+/* Record a free block's extents in its head; all: no PGF_resident. */
+static void set_free_extent(struct page *page, unsigned int order,
+			    struct extent e)
+{
+	struct extent all = extent_of(1UL << order, order);
+
+	page->flags &= (unsigned char)~PGF_resident;
+	if (!(page->flags & (PGF_zeroed | PGF_released)) &&
+	    (e.lo != all.lo || e.hi != all.hi)) {
+		page->flags |= PGF_resident;
+		page->buddy_res_lo = (uint16_t)e.lo;
+		page->buddy_res_hi = (uint16_t)e.hi;
+	}
+}
+
+/*
  * expand - split a free block down to the order asked for
  * @page: head of the block taken off its list, of order @high
  * @low:  order wanted
  * @released: PGF_released if the block was a released piece, else 0
+ * @e:    the block's resident extents (free_block_extent())
  *
  * The upper half of each split goes back on the free list one order down;
  * it inherits PGF_zeroed (its pages were never handed out since they were
  * last known zero) and a released piece's PGF_released (none of its pages
  * is resident).  The halves of a released max-order block do not: such a
  * block counts as resident from its first split (its pages are faulted in
- * as they are used), as before pieces were released.
+ * as they are used), as before pieces were released.  Each half keeps its
+ * own resident extent.
+ *
+ * Return: the resident extents of the block of @low left at @page.
  */
-static void expand(struct page *page, unsigned int low, unsigned int high,
-		   unsigned char released)
+static struct extent expand(struct page *page, unsigned int low,
+			    unsigned int high, unsigned char released,
+			    struct extent e)
 {
 	unsigned char zeroed = page->flags & PGF_zeroed;
 
@@ -350,8 +432,11 @@ static void expand(struct page *page, unsigned int low, unsigned int high,
 		high--;
 		half = page + (1UL << high);
 		half->flags = zeroed | released;
+		set_free_extent(half, high, extent_of(e.hi, high));
+		e = extent_of(e.lo, high);
 		add_to_free_list(half, high);
 	}
+	return e;
 }
 
 static void section_account_alloc_max(struct page *page)
@@ -437,6 +522,7 @@ static struct page *__rmqueue(unsigned int order, bool resident)
 	lock_assert_held(&z->lock);
 	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++) {
 		struct list_head *l = &z->free_area[o].free_list;
+		struct extent extent;
 		unsigned char released;
 		struct page *page;
 
@@ -453,23 +539,23 @@ static struct page *__rmqueue(unsigned int order, bool resident)
 		    (page->flags & PGF_released))
 			continue;
 		released = o < MAX_PAGE_ORDER ? page->flags & PGF_released : 0;
+		extent = free_block_extent(page, o);
 		del_from_free_list(page, o);
 		if (o == MAX_PAGE_ORDER)
 			section_account_alloc_max(page);
-		page->flags &= (unsigned char)~(PGF_released | PGF_freed_head);
+		page->flags &= (unsigned char)~(PGF_released | PGF_freed_head |
+						PGF_resident);
+		extent = expand(page, order, o, released, extent);
 		/*
-		 * A max-order block that was a large block: taken whole, its
-		 * resident extent goes with it (large_setup() reads it in
-		 * pcp_resident, as for a block of a thread's list); split,
-		 * it counts as resident.
+		 * The resident extent goes with the block (large_setup()
+		 * reads it in pcp_resident, as for a block of a thread's
+		 * list; the per-thread lists keep it there).
 		 */
-		if (page->flags & PGF_resident) {
-			if (o == order)
-				page->pcp_resident = page->buddy_resident;
-			else
-				page->flags &= (unsigned char)~PGF_resident;
+		if (!(page->flags & PGF_zeroed) &&
+		    extent_count(extent, order) < (1UL << order)) {
+			page->flags |= PGF_resident;
+			page->pcp_resident = extent_count(extent, order);
 		}
-		expand(page, order, o, released);
 		page->order = order;
 		/*
 		 * No longer free: once the lock is dropped a thread freeing
@@ -500,18 +586,20 @@ static void __free_one_page(struct page *page, unsigned int order)
 	unsigned long idx = page_index(page);
 	unsigned char zeroed = page->flags & PGF_zeroed;
 	unsigned char released = page->flags & PGF_released;
-	/* A whole block freed from use keeps its resident extent. */
-	unsigned char resident = order == MAX_PAGE_ORDER ?
-				 page->flags & PGF_resident : 0;
+	/* The resident extents, kept through the merges: expand(). */
+	struct extent e = free_block_extent(page, order);
 
 	lock_assert_held(&kmem_zone.lock);
 	VM_BUG_ON(idx & ((1UL << order) - 1));
 	while (order < MAX_PAGE_ORDER) {
 		unsigned long buddy_idx = idx ^ (1UL << order);
 		struct page *buddy = base + buddy_idx;
+		unsigned long mine, its;
 
 		if (page_type(buddy) != PG_buddy || buddy->order != order)
 			break;
+		mine = extent_count(e, order);
+		its = free_block_resident(buddy, order);
 		del_from_free_list(buddy, order);
 		zeroed &= buddy->flags;
 		released &= buddy->flags;
@@ -519,8 +607,10 @@ static void __free_one_page(struct page *page, unsigned int order)
 			page->type = PG_tail;
 			page = buddy;
 			idx = buddy_idx;
+			e = (struct extent){ its, mine };
 		} else {
 			buddy->type = PG_tail;
+			e = (struct extent){ mine, its };
 		}
 		order++;
 	}
@@ -529,8 +619,8 @@ static void __free_one_page(struct page *page, unsigned int order)
 	 * released piece): a block freed from use is resident, and so is,
 	 * as far as the books go, a released piece merged with it.
 	 */
-	page->flags = (page->flags & PGF_freed_head) | zeroed | released |
-		      resident;
+	page->flags = (page->flags & PGF_freed_head) | zeroed | released;
+	set_free_extent(page, order, e);
 	if (!released && order >= RELEASE_PIECE_ORDER &&
 	    order < MAX_PAGE_ORDER && !buddy_free_is_cold()) {
 		piece_freed = true;
@@ -940,40 +1030,29 @@ void __free_pages_ok(struct page *page, unsigned int order)
  * @order:    its order
  * @resident: its large_resident
  *
- * A whole max-order block keeps the count on the zone's list, so that
- * the next large block cut from it does not give back the same tail
- * again: a 3 MB malloc/free loop made one madvise() of the block's 1 MiB
- * tail per pair, 1.5 us, because a 4 MiB block back in the zone counted
- * as wholly resident (test_large_tail_given_back_once).  The count is
- * dropped when the block is split, released or merged.
+ * The block keeps the count, on a thread's list (pcp_resident) or in the
+ * zone (buddy_res_lo/hi, through merges and splits: free_block_extent()),
+ * so that the next large block cut from its pages does not give back the
+ * same tail again: a 3 MB malloc/free loop made one madvise() of the
+ * block's 1 MiB tail per pair, 1.5 us, because a 4 MiB block back in the
+ * zone counted as wholly resident, and a 1.5 MB loop did the same with a
+ * 2 MiB block merged with its free buddy (test_large_tail_given_back_once).
  */
 void __free_large_pages(struct page *page, unsigned int order,
 			unsigned long resident)
 {
-	if (order != MAX_PAGE_ORDER || resident >= MAX_ORDER_NR_PAGES) {
+	if (resident >= (1UL << order)) {
 		__free_pages_ok(page, order);
 		return;
 	}
 	page->flags = PGF_freed_head | PGF_resident;
-	page->buddy_resident = (unsigned int)resident;
+	page->pcp_resident = resident;
+	page->buddy_res_lo = (uint16_t)extent_of(resident, order).lo;
+	page->buddy_res_hi = (uint16_t)extent_of(resident, order).hi;
+	if (order < PCP_ORDERS && kmem_tls_pcp &&
+	    pcp_free(kmem_tls_pcp, page, order))
+		return;
 	zone_free(page, order);
-}
-
-/*
- * The pages of a free block that may be resident, from its start: none
- * for a block known zero or given back, pcp_resident for a large block
- * freed onto a thread's list, else all of them.
- */
-static unsigned long free_block_resident(const struct page *page,
-					 unsigned int order)
-{
-	if (page->flags & (PGF_zeroed | PGF_released))
-		return 0;
-	if (page_type(page) == PG_pcp && (page->flags & PGF_resident))
-		return page->pcp_resident;
-	if (order == MAX_PAGE_ORDER && (page->flags & PGF_resident))
-		return page->buddy_resident;
-	return 1UL << order;
 }
 
 /*
