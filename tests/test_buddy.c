@@ -1265,6 +1265,33 @@ START_TEST(test_validate_wrong_order)
 }
 END_TEST
 
+/* A free block's resident extent must fit its half (zone.c). */
+START_TEST(test_validate_resident_extent)
+{
+	unsigned int o;
+	struct page *p = zone_free_block(&o);
+	unsigned char flags = p->flags;
+	uint16_t lo = p->buddy_res_lo, hi = p->buddy_res_hi;
+	char want[128];
+
+	p->flags = (unsigned char)((flags & ~(PGF_zeroed | PGF_released)) |
+				   PGF_resident);
+	p->buddy_res_lo = (uint16_t)((1U << (o - 1)) + 1);
+	p->buddy_res_hi = 0;
+	snprintf(want, sizeof(want), "free list %u: block 0x%lx flags %#x, "
+		 "resident extents %u+0 pages", o, page_to_addr(p), p->flags,
+		 (1U << (o - 1)) + 1);
+	expect_buddy_report(1, want);
+	p->flags = (unsigned char)(PGF_zeroed | PGF_resident);
+	p->buddy_res_lo = 1;
+	expect_buddy_report(1, "resident extents 1+0 pages");
+	p->flags = flags;
+	p->buddy_res_lo = lo;
+	p->buddy_res_hi = hi;
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 #if KMEM_DEBUG_LEVEL >= 2
 /* Level 2 checks the zone itself, after every zone operation. */
 static void damage_then_allocate(void *arg)
@@ -1340,6 +1367,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_validate_unmerged_buddies);
 	tcase_add_test(tc, test_validate_counts);
 	tcase_add_test(tc, test_validate_wrong_order);
+	tcase_add_test(tc, test_validate_resident_extent);
 #if KMEM_DEBUG_LEVEL >= 2
 	tcase_add_test(tc, test_expensive_tier_checks_zone);
 #endif
