@@ -529,11 +529,16 @@ static struct slab_cpu *cpu_of_block(struct slab_thread *st)
 /*
  * for_each_cpu_block - every CPU block made so far: @cpu its index in
  * slab_cpu_table, @st the block (blocks are never freed: the loop needs
- * no lock)
+ * no lock).  Each entry is read with acquire, paired with the release of
+ * cpu_block_get()'s cmpxchg, so that the block's making (the region's
+ * memset, its header) happens before what the loop does to it: a thread
+ * that exits just after another made a block disowned it with no order
+ * between the two, and ThreadSanitizer said so (test_first_use_from_threads).
  */
 #define for_each_cpu_block(cpu, st)					\
 	for (unsigned int cpu = 0; cpu < KMEM_MAX_CPUS; cpu++)		\
-		if (!((st) = READ_ONCE(slab_cpu_table[cpu]))) {		\
+		if (!((st) = __atomic_load_n(&slab_cpu_table[cpu],	\
+					     __ATOMIC_ACQUIRE))) {	\
 		} else
 
 /* Give up every CPU block thread @tag owns (its exit, or own slots). */
