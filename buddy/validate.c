@@ -131,8 +131,9 @@ static int __buddy_validate(const struct pcp_count *pc)
 			/* A resident extent is part of the block (zone.c). */
 			if ((p->flags & PGF_resident) &&
 			    ((p->flags & (PGF_zeroed | PGF_released)) ||
-			     p->buddy_res_lo > (o ? 1UL << (o - 1) : 1) ||
-			     p->buddy_res_hi > (o ? 1UL << (o - 1) : 0)))
+			     p->buddy_res_lo > extent_half((unsigned int)o) ||
+			     (!o && p->buddy_res_hi) ||
+			     p->buddy_res_hi > extent_half((unsigned int)o)))
 				VFAIL("free list %d: block 0x%lx flags %#x, resident extents %u+%u pages\n",
 				      o, page_to_addr(p), p->flags,
 				      p->buddy_res_lo, p->buddy_res_hi);

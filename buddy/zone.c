@@ -348,21 +348,16 @@ struct extent {
 	unsigned long lo, hi;
 };
 
-static inline unsigned long half_pages(unsigned int order)
-{
-	return order ? 1UL << (order - 1) : 1;
-}
-
 /* The pages from a block's start that may be resident. */
 static inline unsigned long extent_count(struct extent e, unsigned int order)
 {
-	return e.hi ? half_pages(order) + e.hi : e.lo;
+	return e.hi ? extent_half(order) + e.hi : e.lo;
 }
 
 /* The extents of a block of @order whose first @count pages may be. */
 static inline struct extent extent_of(unsigned long count, unsigned int order)
 {
-	unsigned long half = half_pages(order);
+	unsigned long half = extent_half(order);
 
 	if (!order)
 		return (struct extent){ min(count, 1UL), 0 };
@@ -523,6 +518,7 @@ static struct page *__rmqueue(unsigned int order, bool resident)
 	for (unsigned int o = order; o <= MAX_PAGE_ORDER; o++) {
 		struct list_head *l = &z->free_area[o].free_list;
 		struct extent extent;
+		unsigned long count;
 		unsigned char released;
 		struct page *page;
 
@@ -551,10 +547,10 @@ static struct page *__rmqueue(unsigned int order, bool resident)
 		 * reads it in pcp_resident, as for a block of a thread's
 		 * list; the per-thread lists keep it there).
 		 */
-		if (!(page->flags & PGF_zeroed) &&
-		    extent_count(extent, order) < (1UL << order)) {
+		count = extent_count(extent, order);
+		if (!(page->flags & PGF_zeroed) && count < (1UL << order)) {
 			page->flags |= PGF_resident;
-			page->pcp_resident = extent_count(extent, order);
+			page->pcp_resident = count;
 		}
 		page->order = order;
 		/*
@@ -1041,14 +1037,17 @@ void __free_pages_ok(struct page *page, unsigned int order)
 void __free_large_pages(struct page *page, unsigned int order,
 			unsigned long resident)
 {
+	struct extent e;
+
 	if (resident >= (1UL << order)) {
 		__free_pages_ok(page, order);
 		return;
 	}
 	page->flags = PGF_freed_head | PGF_resident;
 	page->pcp_resident = resident;
-	page->buddy_res_lo = (uint16_t)extent_of(resident, order).lo;
-	page->buddy_res_hi = (uint16_t)extent_of(resident, order).hi;
+	e = extent_of(resident, order);
+	page->buddy_res_lo = (uint16_t)e.lo;
+	page->buddy_res_hi = (uint16_t)e.hi;
 	if (order < PCP_ORDERS && kmem_tls_pcp &&
 	    pcp_free(kmem_tls_pcp, page, order))
 		return;

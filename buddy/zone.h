@@ -58,4 +58,14 @@ void zone_expensive_check(void);
 
 #pragma GCC visibility pop
 
+/*
+ * The pages in each half of a free block of @order, for its resident
+ * extents (zone.c, free_block_extent()); an order-0 block's one page is
+ * its lower "half".
+ */
+static inline unsigned long extent_half(unsigned int order)
+{
+	return order ? 1UL << (order - 1) : 1;
+}
+
 #endif /* KMEM_BUDDY_ZONE_H */
