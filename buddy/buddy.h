@@ -349,8 +349,9 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size);
 struct kmem_section *section_desc_get(void);
 void section_desc_put(struct kmem_section *sec);
 struct kmem_section *section_heap_register(unsigned long base, size_t size);
-void section_huge_count(long bytes, long nr);
-void section_huge_set_kept(unsigned long bytes, unsigned long nr);
+void section_huge_account(long bytes, long nr, unsigned long kept,
+			  unsigned long nr_kept);
+unsigned long section_huge_bytes(void);
 
 /* buddy/huge_cache.c */
 struct kmem_section *huge_cache_get(size_t size, size_t align,

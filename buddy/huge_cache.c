@@ -37,7 +37,13 @@
  *   peak demand needs (buddy_huge_keep()), by the reaper in an idle
  *   process, by the allocation and free paths in a busy one, and at once
  *   on kmem_shrink_all() and malloc_trim().  Given-back extents stay in
- *   the heap, zero, and merge with zero neighbours.
+ *   the heap, zero, and merge with zero neighbours.  The allocation and
+ *   free paths look only when something may be due (heap_expire_due():
+ *   over the bound, or the oldest kept extent's decay time up), with no
+ *   lock before that: a block allocated and freed in a loop takes the
+ *   heap's lock three times (with the free's lookup) and the section
+ *   lock twice a pair, and the zone's once a millisecond
+ *   (buddy_note_huge()): 5 locks, not 17 (performance.md).
  * - Blocks above HEAP_BLOCK_MAX, with an alignment above it, or when no
  *   arena can be mapped, are mappings of their own (section.c), unmapped
  *   on free.
@@ -72,7 +78,8 @@ enum heap_state {
 static struct kmem_mutex huge_cache_lock = KMEM_MUTEX_INIT(LOCK_RANK_HUGE_CACHE);
 static LIST_HEAD(arenas);		/* SECTION_HEAP, by ->node */
 static unsigned long heap_kept;		/* HEAP_DIRTY bytes; read racily */
-static unsigned long heap_live;		/* HEAP_LIVE bytes */
+static unsigned long heap_kept_at;	/* the oldest kept's time; racily */
+static unsigned long heap_live;		/* HEAP_LIVE bytes; read racily */
 static unsigned long heap_seq;		/* the last extent kept's turn */
 static bool huge_cache_started;		/* the reaper was started */
 
@@ -174,21 +181,28 @@ static struct kmem_section *ext_merge(struct kmem_section *e)
 	return e;
 }
 
-/* Publish what is kept (free and resident), and remember it. */
-static void heap_publish(void)
+/*
+ * Publish what is kept (free and resident), and remember it, with @bytes
+ * and @nr added to the live huge bytes and blocks (the section table's
+ * figures: one section lock for both).
+ */
+static void heap_publish(long bytes, long nr)
 {
-	unsigned long bytes = 0, nr = 0;
+	unsigned long kept = 0, nr_kept = 0, at = 0;
 	struct kmem_section *arena, *e;
 
 	lock_assert_held(&huge_cache_lock);
 	list_for_each_entry(arena, &arenas, node)
 		list_for_each_entry(e, &arena->heap_node, heap_node)
 			if (e->heap_state == HEAP_DIRTY) {
-				bytes += e->size;
-				nr++;
+				if (!nr_kept || e->cached_at < at)
+					at = e->cached_at;
+				kept += e->size;
+				nr_kept++;
 			}
-	WRITE_ONCE(heap_kept, bytes);
-	section_huge_set_kept(bytes, nr);
+	WRITE_ONCE(heap_kept_at, at);
+	WRITE_ONCE(heap_kept, kept);
+	section_huge_account(bytes, nr, kept, nr_kept);
 }
 
 /*
@@ -279,7 +293,7 @@ static struct kmem_section *heap_carve(const struct heap_fit *fit,
 	e->heap_state = HEAP_LIVE;
 	e->cached_at = 0;
 	e->cached_seq = 0;
-	heap_live += bytes;
+	WRITE_ONCE(heap_live, heap_live + bytes);
 	return e;
 }
 
@@ -316,10 +330,7 @@ static struct kmem_section *heap_arena_new(void)
 /* Bytes of huge blocks in use (the heap's and mappings of their own). */
 static unsigned long huge_live(void)
 {
-	struct huge_stats hs;
-
-	section_huge_stats(&hs);
-	return hs.bytes;
+	return section_huge_bytes();
 }
 
 /*
@@ -381,7 +392,7 @@ static void heap_give_back(struct list_head *list)
 		e->heap_state = HEAP_ZERO;
 		ext_merge(e);
 	}
-	heap_publish();
+	heap_publish(0, 0);
 	kmem_mutex_unlock(&huge_cache_lock);
 }
 
@@ -390,7 +401,7 @@ static unsigned long heap_limit(void)
 {
 	unsigned long retain = READ_ONCE(kmem_config.huge_retain);
 
-	return retain ? retain + heap_live : 0;
+	return retain ? retain + READ_ONCE(heap_live) : 0;
 }
 
 /* What the policy keeps now: @keep bytes until @due (0 and 0 if none). */
@@ -415,10 +426,29 @@ static unsigned long heap_expire(unsigned long now)
 	kmem_mutex_lock(&huge_cache_lock);
 	next = heap_take_old(now, false, heap_limit(), keep, keep_due, &old);
 	if (!list_empty(&old))
-		heap_publish();
+		heap_publish(0, 0);
 	kmem_mutex_unlock(&huge_cache_lock);
 	heap_give_back(&old);
 	return next;
+}
+
+/*
+ * heap_expire_due - heap_expire() for the allocation and free paths: only
+ * when it may give something back, that is when the kept bytes are over
+ * the bound or the oldest kept extent has waited the decay time (before
+ * that, heap_take_old() stops at it).  A racy look, without a lock: a
+ * block handed out or freed meanwhile is the next call's to see.  The
+ * reaper's pass (huge_cache_reap()) always looks.
+ */
+static void heap_expire_due(unsigned long now)
+{
+	unsigned long kept = READ_ONCE(heap_kept);
+
+	if (!kept)
+		return;
+	if (kept > heap_limit() ||
+	    now >= READ_ONCE(heap_kept_at) + READ_ONCE(kmem_config.decay_ms))
+		heap_expire(now);
 }
 
 /**
@@ -464,8 +494,7 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 	 */
 	if (!kept_only && READ_ONCE(kmem_config.decay_peak))
 		buddy_note_huge(huge_live() + bytes, true);
-	if (READ_ONCE(heap_kept))
-		heap_expire(buddy_now_ms());
+	heap_expire_due(buddy_now_ms());
 	for (;;) {
 		kmem_mutex_lock(&huge_cache_lock);
 		if (heap_find(bytes, align, kept_only, &fit))
@@ -473,7 +502,7 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 		if (blk) {
 			blk->huge_size = size;
 			blk->huge_align = align;
-			heap_publish();
+			heap_publish((long)bytes, 1);
 		}
 		kmem_mutex_unlock(&huge_cache_lock);
 		if (blk || kept_only || mapped)
@@ -489,7 +518,6 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 	}
 	if (!blk)
 		return NULL;
-	section_huge_count((long)bytes, 1);
 	if (kept_only && READ_ONCE(kmem_config.decay_peak))
 		buddy_note_huge(huge_live(), true);
 	return blk;
@@ -554,21 +582,19 @@ void huge_cache_put(struct kmem_section *sec)
 		buddy_note_huge(huge_live(), false);
 	if (!sec->arena) {
 		section_huge_unmap(sec);
-		if (READ_ONCE(heap_kept))
-			heap_expire(buddy_now_ms());
+		heap_expire_due(buddy_now_ms());
 		return;
 	}
 	now = buddy_now_ms();
-	section_huge_count(-(long)sec->size, -1);
 	kmem_mutex_lock(&huge_cache_lock);
-	heap_live -= sec->size;
+	WRITE_ONCE(heap_live, heap_live - sec->size);
 	ext_keep(sec, now);
 	sec->huge_size = 0;
+	heap_publish(-(long)sec->size, -1);
 	ext_merge(sec);
-	heap_publish();
 	kmem_mutex_unlock(&huge_cache_lock);
 	/* Over the bound, the oldest go; after the decay time, the rest. */
-	heap_expire(now);
+	heap_expire_due(now);
 	due = now + kmem_config.decay_ms;
 	buddy_reaper_kick(due);
 }
@@ -646,13 +672,11 @@ static bool heap_resize(struct kmem_section *blk, size_t new_size)
 		}
 		bytes = blk->size;
 	}
-	heap_live += bytes - old;
+	WRITE_ONCE(heap_live, heap_live + bytes - old);
 	if (ok)
 		blk->huge_size = new_size;
-	heap_publish();
+	heap_publish((long)(bytes - old), 0);
 	kmem_mutex_unlock(&huge_cache_lock);
-	if (bytes != old)
-		section_huge_count((long)(bytes - old), 0);
 	return ok;
 }
 
@@ -684,7 +708,7 @@ static struct kmem_section *heap_move(struct kmem_section *old,
 				      size_t new_size)
 {
 	struct kmem_section *blk;
-	size_t dirty;
+	size_t dirty, size;
 
 	blk = __huge_cache_get(new_size, old->huge_align, &dirty, false);
 	if (!blk)
@@ -695,13 +719,13 @@ static struct kmem_section *heap_move(struct kmem_section *old,
 		huge_cache_put(blk);
 		return NULL;
 	}
-	section_huge_count(-(long)old->size, -1);
+	size = old->size;	/* ext_merge() may fold @old into its neighbour */
 	kmem_mutex_lock(&huge_cache_lock);
-	heap_live -= old->size;
+	WRITE_ONCE(heap_live, heap_live - size);
 	old->heap_state = HEAP_ZERO;
 	old->huge_size = 0;
 	ext_merge(old);
-	heap_publish();
+	heap_publish(-(long)size, -1);
 	kmem_mutex_unlock(&huge_cache_lock);
 	return blk;
 }
@@ -738,7 +762,7 @@ void huge_cache_drain(void)
 	kmem_mutex_lock(&huge_cache_lock);
 	heap_take_old(0, true, 0, 0, 0, &all);
 	if (!list_empty(&all))
-		heap_publish();
+		heap_publish(0, 0);
 	kmem_mutex_unlock(&huge_cache_lock);
 	heap_give_back(&all);
 }

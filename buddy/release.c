@@ -174,13 +174,13 @@ static struct peak_slot *peak_note(unsigned long now, bool take)
 	if (!n || !decay || tls_reaper)
 		return NULL;
 	if (take)
-		kmem_zone.last_take_ms = now;
+		WRITE_ONCE(kmem_zone.last_take_ms, now);
 	epoch = now / decay + 1;
 	s = &kmem_zone.peak[epoch % min(n, (unsigned long)KMEM_DECAY_PEAK_MAX)];
 	if (s->epoch != epoch) {
-		s->epoch = epoch;
+		WRITE_ONCE(s->epoch, epoch);
 		s->blocks = d;
-		s->huge = 0;
+		WRITE_ONCE(s->huge, 0);
 	} else if (d > s->blocks) {
 		s->blocks = d;
 	}
@@ -204,7 +204,7 @@ void release_note_take(void)
 		return;
 	now = buddy_now_ms();
 	WRITE_ONCE(zone_clock_ms, now);
-	kmem_zone.last_take_ms = now;	/* busy: see release_pieces() */
+	WRITE_ONCE(kmem_zone.last_take_ms, now);  /* busy: release_pieces() */
 	peak_note(now, true);
 }
 
@@ -222,12 +222,31 @@ void release_note_take(void)
  */
 void buddy_note_huge(unsigned long demand, bool take)
 {
+	unsigned long n = READ_ONCE(kmem_config.decay_peak);
+	unsigned long decay = READ_ONCE(kmem_config.decay_ms);
+	unsigned long now, epoch;
 	struct peak_slot *s;
 
+	if (!n || !decay || tls_reaper)
+		return;
+	/*
+	 * Nothing to note (a racy look, without the lock): this decay time's
+	 * slot is current and holds @demand, and a take was noted in this
+	 * millisecond already.  Its blocks need no look: the zone's demand
+	 * grows only by takes, each noted (release_note_take()).  A huge
+	 * block allocated and freed in a loop takes the zone lock once a
+	 * millisecond, not twice a call.
+	 */
+	now = buddy_now_ms();
+	epoch = now / decay + 1;
+	s = &kmem_zone.peak[epoch % min(n, (unsigned long)KMEM_DECAY_PEAK_MAX)];
+	if (READ_ONCE(s->epoch) == epoch && READ_ONCE(s->huge) >= demand &&
+	    (!take || READ_ONCE(kmem_zone.last_take_ms) == now))
+		return;
 	zone_lock();
-	s = peak_note(buddy_now_ms(), take);
+	s = peak_note(now, take);
 	if (s && demand > s->huge)
-		s->huge = demand;
+		WRITE_ONCE(s->huge, demand);
 	zone_unlock_read();
 }
 

@@ -65,7 +65,7 @@ unsigned long *kmem_section_root[SECTION_ROOT_SIZE] = {
 static struct kmem_mutex section_lock = KMEM_MUTEX_INIT(LOCK_RANK_SECTION);
 static LIST_HEAD(desc_arenas);		/* DESC sections */
 static LIST_HEAD(huge_list);		/* HUGE sections */
-static unsigned long huge_bytes;	/* section_lock */
+static unsigned long huge_bytes;	/* section_lock; read racily */
 static unsigned long nr_huge;		/* section_lock */
 static unsigned long huge_cached_bytes;	/* section_lock: kept, freed */
 static unsigned long nr_huge_cached;	/* section_lock */
@@ -442,7 +442,7 @@ struct kmem_section *section_huge_map(size_t size, size_t align)
 	sec->huge_size = size;
 	sec->huge_align = align;
 	list_add(&sec->node, &huge_list);
-	huge_bytes += bytes;
+	WRITE_ONCE(huge_bytes, huge_bytes + bytes);
 	nr_huge++;
 	publish_huge_locked();
 	table_set(sec->base, bytes, sec);
@@ -470,7 +470,7 @@ void section_huge_unmap(struct kmem_section *sec)
 	kmem_mutex_lock(&section_lock);
 	table_set(sec->base, bytes, NULL);
 	list_del(&sec->node);
-	huge_bytes -= bytes;
+	WRITE_ONCE(huge_bytes, huge_bytes - bytes);
 	nr_huge--;
 	publish_huge_locked();
 	sec_desc_free(sec);
@@ -518,7 +518,7 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 		kmem_os_unmap((void *)(sec->base + new_bytes),
 			      old_bytes - new_bytes);
 	}
-	huge_bytes += new_bytes - old_bytes;
+	WRITE_ONCE(huge_bytes, huge_bytes + (new_bytes - old_bytes));
 	publish_huge_locked();
 	sec->size = new_bytes;
 	sec->huge_size = new_size;
@@ -571,7 +571,7 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	sec->base = (unsigned long)to;
 	sec->size = bytes;
 	sec->huge_size = new_size;
-	huge_bytes += bytes - old;
+	WRITE_ONCE(huge_bytes, huge_bytes + (bytes - old));
 	publish_huge_locked();
 	table_set(sec->base, bytes, sec);
 	kmem_mutex_unlock(&section_lock);
@@ -641,31 +641,35 @@ struct kmem_section *section_heap_register(unsigned long base, size_t size)
 }
 
 /**
- * section_huge_count - blocks of the huge heap handed out or given back
- * @bytes: bytes added to the live huge bytes (negative: removed)
- * @nr:    blocks added (negative: removed)
+ * section_huge_account - the huge heap's figures, changed at once
+ * @bytes:   bytes added to the live huge bytes (negative: removed)
+ * @nr:      blocks added (negative: removed)
+ * @kept:    bytes of its free, resident extents
+ * @nr_kept: how many such extents
+ *
+ * One call per heap operation: a block handed out or freed changes both
+ * what is live and what is kept, under one section lock.
  */
-void section_huge_count(long bytes, long nr)
+void section_huge_account(long bytes, long nr, unsigned long kept,
+			  unsigned long nr_kept)
 {
 	kmem_mutex_lock(&section_lock);
-	huge_bytes += (unsigned long)bytes;
+	WRITE_ONCE(huge_bytes, huge_bytes + (unsigned long)bytes);
 	nr_huge += (unsigned long)nr;
+	huge_cached_bytes = kept;
+	nr_huge_cached = nr_kept;
 	publish_huge_locked();
 	kmem_mutex_unlock(&section_lock);
 }
 
 /**
- * section_huge_set_kept - what the huge heap keeps resident and free
- * @bytes: bytes of its free, resident extents
- * @nr:    how many such extents
+ * section_huge_bytes - bytes of huge blocks in use (the heap's and
+ * mappings of their own), without the section lock: a racy read for the
+ * huge heap's policy, exact when nothing allocates or frees one
  */
-void section_huge_set_kept(unsigned long bytes, unsigned long nr)
+unsigned long section_huge_bytes(void)
 {
-	kmem_mutex_lock(&section_lock);
-	huge_cached_bytes = bytes;
-	nr_huge_cached = nr;
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
+	return READ_ONCE(huge_bytes);
 }
 
 /**

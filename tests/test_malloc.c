@@ -781,6 +781,54 @@ START_TEST(test_huge_kept_for_recent_peak)
 END_TEST
 
 /*
+ * The peak demand of huge bytes is noted without the zone lock when the
+ * note would change nothing (session 30: a huge block made and freed in
+ * a loop took the zone lock twice a pair for it); a higher demand within
+ * the same millisecond must still be noted.  8 MiB made, freed and made
+ * again, then 12 MiB more, all in one millisecond: 20 MiB in use at the
+ * peak.  Past the decay time, in a busy process, both freed blocks stay
+ * kept (the recent peak needed them); a note that skipped the 20 MiB
+ * would keep 8 MiB.  Idle for the decay time, the heap keeps none.  The
+ * test's clock, no reaper.
+ */
+START_TEST(test_huge_peak_noted_within_a_millisecond)
+{
+	const size_t mib = 1 << 20;
+	const unsigned long base = 10UL * 1000 * 1000;
+	unsigned long next = 0;
+	char *a, *b;
+
+	kmem_config.background = false;
+	kmem_config.decay_ms = 1000;
+	kmem_config.decay_peak = 16;
+	release_clock_ms = base;
+	buddy_set_clock(release_clock);
+
+	a = kmem_malloc(8 * mib);
+	ck_assert_ptr_nonnull(a);
+	kmem_free(a);
+	a = kmem_malloc(8 * mib);
+	b = kmem_malloc(12 * mib);
+	ck_assert(a && b);
+	kmem_free(a);
+	kmem_free(b);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 20 * mib);
+
+	release_clock_ms = base + 1500;
+	release_busy_take();
+	huge_cache_reap(release_clock_ms, &next);
+	ck_assert_msg(buddyinfo().huge_cached == 20 * mib,
+		      "%lu bytes kept past the decay time; the peak of 20 MiB "
+		      "in use needs both blocks", buddyinfo().huge_cached);
+
+	release_clock_ms += kmem_config.decay_ms;
+	huge_cache_reap(release_clock_ms, &next);
+	ck_assert_uint_eq(buddyinfo().huge_cached, 0);
+	buddy_set_clock(NULL);
+}
+END_TEST
+
+/*
  * Issue 14: calloc() zeroes a reused huge block (only memory fresh from
  * the OS skips the memset); realloc() of one that cannot grow where it is
  * moves its pages with mremap instead of copying them (no fault), and
@@ -2087,6 +2135,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_oldest_kept_goes_first);
 	tcase_add_test(tc, test_huge_mappings_given_back);
 	tcase_add_test(tc, test_huge_kept_for_recent_peak);
+	tcase_add_test(tc, test_huge_peak_noted_within_a_millisecond);
 	tcase_add_test(tc, test_huge_calloc_and_realloc);
 	tcase_add_test(tc, test_huge_kept_gathered);
 	tcase_add_test(tc, test_huge_kept_churn);
