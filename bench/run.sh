@@ -56,7 +56,7 @@ report_opts=()
 mode=full
 variant_specs=()	# "lib NAME PATH" or "rev NAME REV"
 cpus=
-pairs_sizes="16 64 256 1024 4096 8192 16384 65536 1048576 1500000"
+pairs_sizes="16 64 256 1024 4096 8192 16384 65536 1048576 1500000 8388608"
 fill_sizes="2100 4200 70000"
 
 usage() {
