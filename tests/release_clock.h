@@ -24,6 +24,22 @@ static inline unsigned long release_clock(void)
 }
 
 /*
+ * release_clock_start - the policy on the test's clock from @now (ms), the
+ * reaper off, a decay time of @decay_ms (KMEM_DECAY_MS) and a peak window
+ * of @decay_peak decay times (KMEM_DECAY_PEAK; 0: age alone decides)
+ */
+static inline void release_clock_start(unsigned long now,
+				       unsigned long decay_ms,
+				       unsigned long decay_peak)
+{
+	kmem_config.background = false;
+	kmem_config.decay_ms = decay_ms;
+	kmem_config.decay_peak = decay_peak;
+	release_clock_ms = now;
+	buddy_set_clock(release_clock);
+}
+
+/*
  * Activity: a take from the zone (order 9 is never on a thread's list),
  * which makes the process busy for the policy.
  */

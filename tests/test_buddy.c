@@ -601,11 +601,7 @@ START_TEST(test_release_keeps_reused_blocks)
 	struct page *ws[W], *surplus[S], *split;
 	unsigned long base, t, released;
 
-	kmem_config.background = false;
-	kmem_config.decay_ms = 1000;
-	kmem_config.decay_peak = 16;
-	release_clock_ms = 10UL * 1000 * 1000;
-	buddy_set_clock(release_clock);
+	release_clock_start(10UL * 1000 * 1000, 1000, 16);
 
 	/* Half of one block stays allocated: release_busy_take() takes the
 	 * other. */

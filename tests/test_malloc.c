@@ -731,11 +731,7 @@ START_TEST(test_huge_kept_for_recent_peak)
 	unsigned long next = 0, maps = 0, t;
 	char *a, *b;
 
-	kmem_config.background = false;
-	kmem_config.decay_ms = 1000;
-	kmem_config.decay_peak = 16;
-	release_clock_ms = base;
-	buddy_set_clock(release_clock);
+	release_clock_start(base, 1000, 16);
 
 	a = kmem_malloc(buf);
 	b = kmem_malloc(spare);
@@ -798,11 +794,7 @@ START_TEST(test_huge_peak_noted_within_a_millisecond)
 	unsigned long next = 0;
 	char *a, *b;
 
-	kmem_config.background = false;
-	kmem_config.decay_ms = 1000;
-	kmem_config.decay_peak = 16;
-	release_clock_ms = base;
-	buddy_set_clock(release_clock);
+	release_clock_start(base, 1000, 16);
 
 	a = kmem_malloc(8 * mib);
 	ck_assert_ptr_nonnull(a);
@@ -1320,11 +1312,7 @@ START_TEST(test_huge_kept_piece_expires_in_turn)
 	const unsigned long base = 10UL * 1000 * 1000;
 	char *p, *q, *r, *x;
 
-	kmem_config.background = false;
-	kmem_config.decay_ms = 1000;
-	kmem_config.decay_peak = 0;	/* age alone decides */
-	release_clock_ms = base;
-	buddy_set_clock(release_clock);
+	release_clock_start(base, 1000, 0);	/* age alone decides */
 
 	p = kmem_malloc(8 * mib);
 	q = kmem_malloc(10 * mib);
