@@ -363,6 +363,8 @@ void huge_cache_put(struct kmem_section *sec);
 struct kmem_section *huge_heap_block(struct kmem_section *arena,
 				     unsigned long a, const char **why,
 				     bool *freed);
+bool huge_heap_free(struct kmem_section *arena, unsigned long a,
+		    const char **why, bool *freed);
 bool huge_cache_resize(struct kmem_section *sec, size_t new_size);
 struct kmem_section *huge_cache_move(struct kmem_section *sec,
 				     size_t new_size);

@@ -41,9 +41,10 @@
  *   free paths look only when something may be due (heap_expire_due():
  *   over the bound, or the oldest kept extent's decay time up), with no
  *   lock before that: a block allocated and freed in a loop takes the
- *   heap's lock three times (with the free's lookup) and the section
- *   lock twice a pair, and the zone's once a millisecond
- *   (buddy_note_huge()): 5 locks, not 17 (performance.md).
+ *   heap's lock twice (the fit; the free with its lookup:
+ *   huge_heap_free()) and the section lock twice a pair, and the zone's
+ *   once a millisecond (buddy_note_huge()): 4 locks, not 17
+ *   (performance.md).
  * - Blocks above HEAP_BLOCK_MAX, with an alignment above it, or when no
  *   arena can be mapped, are mappings of their own (section.c), unmapped
  *   on free.
@@ -570,13 +571,32 @@ struct kmem_section *huge_cache_get_kept(size_t size, size_t align,
 	return __huge_cache_get(size, align, dirty, true);
 }
 
+/* The heap block @sec, live, is freed at @now: kept where it lies. */
+static void heap_put_locked(struct kmem_section *sec, unsigned long now)
+{
+	lock_assert_held(&huge_cache_lock);
+	WRITE_ONCE(heap_live, heap_live - sec->size);
+	ext_keep(sec, now);
+	sec->huge_size = 0;
+	heap_publish(-(long)sec->size, -1);
+	ext_merge(sec);
+}
+
+/* After a heap block's free at @now, with no lock held. */
+static void heap_put_after(unsigned long now)
+{
+	/* Over the bound, the oldest go; after the decay time, the rest. */
+	heap_expire_due(now);
+	buddy_reaper_kick(now + READ_ONCE(kmem_config.decay_ms));
+}
+
 /**
  * huge_cache_put - free a huge block: kept where it lies, or unmapped
  * @sec: its section (live)
  */
 void huge_cache_put(struct kmem_section *sec)
 {
-	unsigned long now, due;
+	unsigned long now;
 
 	if (READ_ONCE(kmem_config.decay_peak))
 		buddy_note_huge(huge_live(), false);
@@ -587,16 +607,35 @@ void huge_cache_put(struct kmem_section *sec)
 	}
 	now = buddy_now_ms();
 	kmem_mutex_lock(&huge_cache_lock);
-	WRITE_ONCE(heap_live, heap_live - sec->size);
-	ext_keep(sec, now);
-	sec->huge_size = 0;
-	heap_publish(-(long)sec->size, -1);
-	ext_merge(sec);
+	heap_put_locked(sec, now);
 	kmem_mutex_unlock(&huge_cache_lock);
-	/* Over the bound, the oldest go; after the decay time, the rest. */
-	heap_expire_due(now);
-	due = now + kmem_config.decay_ms;
-	buddy_reaper_kick(due);
+	heap_put_after(now);
+}
+
+/* huge_heap_block()'s walk, under the heap's lock. */
+static struct kmem_section *heap_block_locked(struct kmem_section *arena,
+					      unsigned long a,
+					      const char **why, bool *freed)
+{
+	struct kmem_section *e;
+
+	lock_assert_held(&huge_cache_lock);
+	list_for_each_entry(e, &arena->heap_node, heap_node) {
+		if (a - e->base >= e->size)
+			continue;
+		if (e->heap_state != HEAP_LIVE) {
+			*freed = !(a & ~PAGE_MASK);
+			*why = *freed ? "the block is already free" :
+					"not the start of an allocation";
+		} else if (a != e->base) {
+			*why = "not the start of an allocation";
+		} else {
+			return e;
+		}
+		return NULL;
+	}
+	*why = "not allocated by kmem";
+	return NULL;
 }
 
 /**
@@ -613,26 +652,45 @@ struct kmem_section *huge_heap_block(struct kmem_section *arena,
 				     unsigned long a, const char **why,
 				     bool *freed)
 {
-	struct kmem_section *e, *found = NULL;
+	struct kmem_section *found;
 
 	kmem_mutex_lock(&huge_cache_lock);
-	list_for_each_entry(e, &arena->heap_node, heap_node) {
-		if (a - e->base >= e->size)
-			continue;
-		if (e->heap_state != HEAP_LIVE) {
-			*freed = !(a & ~PAGE_MASK);
-			*why = *freed ? "the block is already free" :
-					"not the start of an allocation";
-		} else if (a != e->base)
-			*why = "not the start of an allocation";
-		else
-			found = e;
-		break;
-	}
+	found = heap_block_locked(arena, a, why, freed);
 	kmem_mutex_unlock(&huge_cache_lock);
-	if (!found && !*why)
-		*why = "not allocated by kmem";
 	return found;
+}
+
+/**
+ * huge_heap_free - free the block of a heap arena at @a: huge_heap_block()
+ * and huge_cache_put() under one hold of the heap's lock (free()'s and
+ * kfree()'s path; the lookup alone took the lock a third time a pair)
+ * @arena: the arena @a lies in (the table's entry)
+ * @a:     the address
+ * @why:   set to what is wrong when @a is not a live block's start
+ * @freed: set as huge_heap_block() sets it
+ *
+ * Return: true if a block was freed; false (nothing changed) when @a is
+ * not a live block's start: the caller reports it.
+ */
+bool huge_heap_free(struct kmem_section *arena, unsigned long a,
+		    const char **why, bool *freed)
+{
+	struct kmem_section *sec;
+	unsigned long now;
+
+	/* Before the lock (the zone's ranks first); a bad @a notes no more. */
+	if (READ_ONCE(kmem_config.decay_peak))
+		buddy_note_huge(huge_live(), false);
+	now = buddy_now_ms();
+	kmem_mutex_lock(&huge_cache_lock);
+	sec = heap_block_locked(arena, a, why, freed);
+	if (sec)
+		heap_put_locked(sec, now);
+	kmem_mutex_unlock(&huge_cache_lock);
+	if (!sec)
+		return false;
+	heap_put_after(now);
+	return true;
 }
 
 /* Grow or shrink a heap block where it lies. */

@@ -213,6 +213,31 @@ void kmem_free_classified(const struct kmem_ptr *kp, void *p,
 	}
 }
 
+/*
+ * free_heap_block - free @p if it lies in an arena of the huge heap:
+ * looked up and kept under one hold of the heap's lock (huge_heap_free());
+ * what kmem_classify() and kmem_free_classified() would do, reports alike.
+ * Return: false when @p is not in an arena (nothing done).
+ */
+static bool free_heap_block(const void *p, const char *func)
+{
+	unsigned long a = (unsigned long)p, e = section_entry(a);
+	struct kmem_section *sec = (struct kmem_section *)e;
+	struct kmem_ptr kp;
+
+	if (!e || (e & SECTION_ENTRY_PAGES) || sec->kind != SECTION_HEAP ||
+	    a - sec->base >= sec->size)
+		return false;
+	/* Forgets only a live block's sample: a bad pointer has none. */
+	if (unlikely(READ_ONCE(kmem_prof_huge)))
+		kmem_prof_free_huge(p);
+	memset(&kp, 0, sizeof(kp));
+	kp.kind = KMEM_PTR_INVALID;
+	if (!huge_heap_free(sec, a, &kp.why, &kp.double_free))
+		kmem_bad_pointer(&kp, p, func);
+	return true;
+}
+
 /**
  * kmem_free_slow - free @p the slow way: classify it, report it if it is
  * invalid, else free what it is (kfree's and free's slow paths; the
@@ -235,6 +260,12 @@ void kmem_free_slow(const void *p, const char *func, unsigned long caller)
 	 */
 	if ((e & SECTION_ENTRY_PAGES) &&
 	    __kmalloc_large_free(entry_page(e, p), p, true))
+		return;
+	/*
+	 * A block of the huge heap is looked up and freed under one hold of
+	 * the heap's lock (classifying it took the lock once more).
+	 */
+	if (!(e & SECTION_ENTRY_PAGES) && free_heap_block(p, func))
 		return;
 	kmem_classify(p, NULL, &kp);
 	if (kp.kind == KMEM_PTR_INVALID)

@@ -1877,6 +1877,12 @@ START_TEST(test_bad_pointers)
 	expect_abort(double_free, (void *)1L, "kmem: free(): double free or corruption");
 	expect_abort(double_free, (void *)5000L, "kmem: free(): double free or corruption");
 	expect_abort(double_free, (void *)100000L, "kmem: free(): double free 0x");
+	/* A huge block: looked up and freed under one lock (huge_heap_free()). */
+	expect_abort(double_free, (void *)(8L << 20),
+		     "kmem: free(): double free 0x");
+	expect_abort(double_free, (void *)(8L << 20), "the block is already free");
+	expect_abort(free_inside, (void *)(8L << 20), "not the start of an allocation");
+	expect_abort(free_alias, (void *)(8L << 20), "kmem: free(): invalid pointer 0x");
 	expect_abort(double_free_later, (void *)64L, "double free");
 	expect_abort(realloc_bad, NULL, "kmem: realloc(): invalid pointer");
 	expect_abort(usable_bad, NULL, "kmem: malloc_usable_size(): invalid pointer");
