@@ -143,8 +143,8 @@ static __always_inline void large_setup(struct page *page, unsigned int order,
  * @size: bytes, above KMALLOC_MAX_CACHE_SIZE
  *
  * The common case of large allocations: a block of this order was freed
- * by this thread and waits on its list.  No lock, no call: inlined into
- * malloc() and kmalloc().
+ * by this thread and waits on its list.  No lock: inlined into kmalloc()
+ * and malloc()'s slow path (its fast path is kmalloc_large_quick()).
  *
  * Return: the block, or NULL when the slow path must run.
  */
@@ -161,6 +161,44 @@ static __always_inline void *kmalloc_large_fast(size_t size)
 		return NULL;
 	page = pcp_pop(pcp, order);
 	large_setup(page, order, size, page->flags);
+	return (void *)page_to_addr(page);
+}
+
+/*
+ * kmalloc_large_quick - kmalloc_large_fast() when large_setup() would
+ * have nothing to decide: the block at the head of the thread's list is
+ * resident (its pages counted when it was freed) for at least @size and
+ * has no tail long enough to give back.  Anything else, NULL, and the
+ * block stays on the list for kmalloc_large_fast() on the slow path.
+ *
+ * Made to need no call (large_setup()'s decisions make calls, which cost
+ * the caller six saved registers): malloc()'s large path.
+ */
+static __always_inline void *kmalloc_large_quick(size_t size)
+{
+	struct pcp_set *pcp = kmem_tls_pcp;
+	unsigned long nr, tail, resident;
+	unsigned int order;
+	struct page *page;
+
+	if (unlikely(!pcp || size > READ_ONCE(kmalloc_pcp_max)))
+		return NULL;
+	order = (unsigned int)get_order(size);
+	if (!pcp->lists[order].count)
+		return NULL;
+	page = list_first_entry(&pcp->lists[order].list, struct page, lru);
+	if (!(page->flags & PGF_resident))
+		return NULL;
+	nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	tail = kmem_config.large_tail_pages;
+	resident = page->pcp_resident;
+	if (nr > resident || (tail && resident >= nr + tail))
+		return NULL;
+	pcp_unlink(pcp, page, order);
+	page->flags = 0;
+	page->large_size = size;
+	page->large_resident = resident;
+	set_page_type(page, PG_large);
 	return (void *)page_to_addr(page);
 }
 

@@ -127,6 +127,22 @@ static noinline void *malloc_slow_prof(size_t size, gfp_t gfp,
 }
 
 /*
+ * malloc()'s large blocks: the head of the thread's page list when it
+ * needs no decision (kmalloc_large_quick()), else the slow path.  Reached
+ * from malloc() by a tail call and calling nothing on its fast path, so
+ * that the profiler, reached by a tail call too, finds malloc()'s caller
+ * just above it (kmem_prof_sample()).
+ */
+static noinline void *malloc_large_prof(size_t size, unsigned long caller)
+{
+	void *p = kmalloc_large_quick(size);
+
+	if (likely(p))
+		return kmem_prof_alloc(p, size, caller);
+	return malloc_slow_prof(size, GFP_KERNEL | __GFP_NOWARN, caller);
+}
+
+/*
  * malloc() without the profiler's count (the caller counts): the magazine
  * first, then the slow path.  realloc's new block (realloc moves blocks
  * of the small classes often: each shrink past a quarter, each growth
@@ -153,6 +169,8 @@ void *kmem_malloc(size_t size)
 
 	if (likely(obj))
 		return kmem_prof_alloc(obj, size, RET_IP);
+	if (size > MALLOC_MAX_CACHE_SIZE)
+		return malloc_large_prof(size, RET_IP);
 	return malloc_slow_prof(size, GFP_KERNEL | __GFP_NOWARN, RET_IP);
 }
 

@@ -1066,6 +1066,67 @@ START_TEST(test_huge_heap_across_fork)
 END_TEST
 
 /*
+ * malloc()'s large blocks come back from the thread's list with no call
+ * when large_setup() would have nothing to decide (kmalloc_large_quick()):
+ * resident pages enough for the size and no tail worth giving back.  The
+ * other cases go the slow way and what it decides still happens: a tail
+ * of KMEM_LARGE_TAIL_KB or more goes back to the OS; a size past the
+ * resident pages counts its order as regrowing, so that the next smaller
+ * size keeps its tail within the decay time.  On the test's clock.
+ */
+START_TEST(test_large_from_thread_list)
+{
+	const size_t block = 1 << 20, whole = 1000 << 10, near = 900 << 10,
+		     small = 600 << 10;
+	size_t absent;
+	char *p, *q;
+
+	release_clock_start(10UL * 1000 * 1000, 1000, 16);
+	p = kmem_malloc(whole);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 1, whole);
+	absent = pages_absent(p, block);
+	kmem_free(p);
+
+	/* Resident for the size, a tail under 256 KiB: handed out as is. */
+	q = kmem_malloc(near);
+	ck_assert_ptr_eq(q, p);		/* the thread's list gave it back */
+	ck_assert_uint_eq(virt_to_page(q)->type, PG_large);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q), near);
+	ck_assert_uint_eq(pages_absent(q, block), absent);
+	ck_assert(all_bytes(q, near, 1));
+	kmem_free(q);
+
+	/* A tail of 400 KiB: given back. */
+	q = kmem_malloc(small);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q), small);
+	ck_assert_uint_eq(pages_absent(q, block), (block - small) / PAGE_SIZE);
+	ck_assert(all_bytes(q, small, 1));
+	kmem_free(q);
+
+	/* Past its resident pages: the order regrows... */
+	q = kmem_malloc(whole);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q), whole);
+	memset(q, 2, whole);
+	absent = pages_absent(q, block);
+	kmem_free(q);
+
+	/* ...and the next smaller size keeps its tail. */
+	q = kmem_malloc(small);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_msg(pages_absent(q, block) == absent,
+		      "%zu pages of a regrowing order's tail given back",
+		      pages_absent(q, block) - absent);
+	ck_assert(all_bytes(q, small, 2));
+	kmem_free(q);
+	buddy_set_clock(NULL);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/*
  * Issue 14 (mstress): a large block of 256 KiB or more (a request above
  * 128 KiB) is cut from the huge heap's kept extents while they hold
  * enough, before any block of the zone: a program that frees a 5 MB
@@ -2133,6 +2194,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_calloc_and_realloc);
 	tcase_add_test(tc, test_huge_kept_gathered);
 	tcase_add_test(tc, test_huge_kept_churn);
+	tcase_add_test(tc, test_large_from_thread_list);
 	tcase_add_test(tc, test_large_from_kept_mapping);
 	tcase_add_test(tc, test_huge_gives_zone_blocks_back);
 	tcase_add_test(tc, test_huge_hole_serves_in_place);
