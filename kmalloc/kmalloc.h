@@ -138,6 +138,24 @@ static __always_inline void large_setup(struct page *page, unsigned int order,
 }
 
 
+/*
+ * large_list_head - the block at the head of the calling thread's list
+ * for @size bytes, left on it (@pcp: the lists, @order: the block's), or
+ * NULL: no lists yet, a size past what they hold, an empty list.
+ */
+static __always_inline struct page *large_list_head(size_t size,
+						    struct pcp_set **pcp,
+						    unsigned int *order)
+{
+	*pcp = kmem_tls_pcp;
+	if (unlikely(!*pcp || size > READ_ONCE(kmalloc_pcp_max)))
+		return NULL;
+	*order = (unsigned int)get_order(size);
+	if (!(*pcp)->lists[*order].count)
+		return NULL;
+	return list_first_entry(&(*pcp)->lists[*order].list, struct page, lru);
+}
+
 /**
  * kmalloc_large_fast - a large block from the calling thread's page list
  * @size: bytes, above KMALLOC_MAX_CACHE_SIZE
@@ -150,16 +168,13 @@ static __always_inline void large_setup(struct page *page, unsigned int order,
  */
 static __always_inline void *kmalloc_large_fast(size_t size)
 {
-	struct pcp_set *pcp = kmem_tls_pcp;
+	struct pcp_set *pcp;
 	unsigned int order;
-	struct page *page;
+	struct page *page = large_list_head(size, &pcp, &order);
 
-	if (unlikely(!pcp || size > READ_ONCE(kmalloc_pcp_max)))
+	if (!page)
 		return NULL;
-	order = (unsigned int)get_order(size);
-	if (!pcp->lists[order].count)
-		return NULL;
-	page = pcp_pop(pcp, order);
+	pcp_unlink(pcp, page, order);
 	large_setup(page, order, size, page->flags);
 	return (void *)page_to_addr(page);
 }
@@ -176,18 +191,12 @@ static __always_inline void *kmalloc_large_fast(size_t size)
  */
 static __always_inline void *kmalloc_large_quick(size_t size)
 {
-	struct pcp_set *pcp = kmem_tls_pcp;
 	unsigned long nr, tail, resident;
+	struct pcp_set *pcp;
 	unsigned int order;
-	struct page *page;
+	struct page *page = large_list_head(size, &pcp, &order);
 
-	if (unlikely(!pcp || size > READ_ONCE(kmalloc_pcp_max)))
-		return NULL;
-	order = (unsigned int)get_order(size);
-	if (!pcp->lists[order].count)
-		return NULL;
-	page = list_first_entry(&pcp->lists[order].list, struct page, lru);
-	if (!(page->flags & PGF_resident))
+	if (!page || !(page->flags & PGF_resident))
 		return NULL;
 	nr = DIV_ROUND_UP(size, PAGE_SIZE);
 	tail = kmem_config.large_tail_pages;
