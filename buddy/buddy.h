@@ -524,17 +524,41 @@ struct pcp_list {
 	struct list_head list;		/* PG_pcp heads, hot first */
 	unsigned int count;		/* blocks on @list */
 };
+/*
+ * The thread's big block: one freed block of order PCP_ORDERS (2 MiB) or
+ * MAX_PAGE_ORDER (4 MiB), parked by its thread for its next allocation of
+ * that order (buddy/pcp.c, "The thread's big block").  The word holds the
+ * head's descriptor with the order in its low bits (descriptors are 32
+ * bytes), or 0; the owner parks with a release store and takes with an
+ * exchange, the reaper and malloc_trim() take with an exchange.
+ */
+#define PCP_BIG_ORDER_MASK	31UL
 struct pcp_set {
-	uint64_t nr_pages;		/* pages on all lists (published) */
+	uint64_t nr_pages;		/* pages on all lists */
 	unsigned long large_bytes;	/* bytes on lists of orders >= 4 */
+	unsigned long big;		/* the big block | its order, or 0 */
+	unsigned long big_at;		/* when it was parked (ms) */
 	struct pcp_list lists[PCP_ORDERS];
 };
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
 
-/* nr_pages changed: its published copy (one store, core/region.c). */
+/* The pages of a big-block word (0: none). */
+static __always_inline uint64_t pcp_big_pages(unsigned long big)
+{
+	return big ? 1UL << (big & PCP_BIG_ORDER_MASK) : 0;
+}
+
+/*
+ * The published count changed: the lists' pages and the big block's (one
+ * store, core/region.c).  The reaper stores it too when it takes the big
+ * block of a thread: both stores are atomic, the last one wins, and the
+ * owner's next change, or the reaper's next take, stores it anew.
+ */
 static __always_inline void pcp_publish(struct pcp_set *pcp)
 {
-	*kmem_pub(&pcp->nr_pages) = pcp->nr_pages;
+	__atomic_store_n(kmem_pub(&pcp->nr_pages),
+			 pcp->nr_pages + pcp_big_pages(READ_ONCE(pcp->big)),
+			 __ATOMIC_RELAXED);
 }
 
 /*
@@ -601,6 +625,20 @@ static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
 }
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
 void pcp_drain(struct pcp_set *pcp);
+
+/*
+ * pcp_big_room - may the calling thread park a freed block of @order
+ * (PCP_ORDERS or more) as its big block?  Its slot is empty, and freed
+ * blocks are kept at all (KMEM_DECAY_MS is not 0).
+ */
+static __always_inline bool pcp_big_room(struct pcp_set *pcp)
+{
+	return !READ_ONCE(pcp->big) && READ_ONCE(kmem_config.decay_ms);
+}
+void pcp_big_park(struct pcp_set *pcp, struct page *page, unsigned int order);
+struct page *pcp_big_take(struct pcp_set *pcp, unsigned int order);
+void pcp_big_give(struct pcp_set *pcp);
+void pcp_big_drain_all(void);
 extern __thread struct pcp_set *kmem_tls_pcp __tls_ie;
 extern bool kmem_thread_orphans;
 #pragma GCC visibility pop

@@ -305,7 +305,8 @@ bool virt_addr_valid(const void *addr)
 /**
  * buddy_shrink - give every free page back to the OS now
  *
- * Drains the calling thread's page lists, releases every free max-order
+ * Drains the calling thread's page lists and every thread's big block
+ * (buddy/pcp.c), releases every free max-order
  * block, unmaps wholly free sections beyond the retained amount and every
  * freed mapping of its own kept for reuse (buddy/huge_cache.c).
  * kmem_shrink_all() (core) empties the caches above first.
@@ -314,6 +315,7 @@ void buddy_shrink(void)
 {
 	if (kmem_tls_pcp)
 		pcp_drain(kmem_tls_pcp);
+	pcp_big_drain_all();
 	buddy_release_all();
 	huge_cache_drain();
 	/*

@@ -511,8 +511,9 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
  * whole ones only, at most @bytes of them (rounded down) and never below
  * what mallopt(M_TRIM_THRESHOLD) keeps, so that the resident set stays
  * level; the huge block's own faults bound what the zone may fault in
- * again for them.  Nothing waits: if another thread is releasing, this
- * one does not.
+ * again for them.  The calling thread's big block, if it has one, joins
+ * them first (it is the newest, so it goes last).  Nothing waits: if
+ * another thread is releasing, this one does not.
  *
  * Context: no kmem lock held.
  * Return: the number of blocks released.
@@ -523,6 +524,9 @@ unsigned long buddy_release_for_huge(size_t bytes)
 
 	if (!n)
 		return 0;
+	/* The thread's big block first: its demand moved (buddy/pcp.c). */
+	if (kmem_tls_pcp)
+		pcp_big_give(kmem_tls_pcp);
 	return __release_blocks(buddy_now_ms(), false, false, n, NULL);
 }
 
@@ -605,7 +609,7 @@ static bool reaper_up;		/* reaper_mutex: past its start-up */
 static pthread_cond_t reaper_up_cond;	/* reaper_start() waits on it */
 static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
 static unsigned long reaper_kick_due;	/* atomic: earliest kick while awake */
-static void (*reaper_hooks[4])(unsigned long now_ms, unsigned long *next);
+static void (*reaper_hooks[8])(unsigned long now_ms, unsigned long *next);
 static unsigned int nr_reaper_hooks;
 
 /**

@@ -1152,6 +1152,7 @@ void buddy_init(void)
 	INIT_LIST_HEAD(&z->released);
 	INIT_LIST_HEAD(&z->sections);
 	kmem_thread_register_part(&pcp_part);
+	buddy_reaper_add_hook(pcp_big_reap);
 	huge_cache_init();
 }
 

@@ -20,6 +20,7 @@ struct pcp_count {
 };
 void count_pcp(void *part, pid_t tid, void *arg);
 void count_pcp_quiet(void *part, pid_t tid, void *arg);
+void pcp_big_reap(unsigned long now_ms, unsigned long *next);
 int pcp_order_of(struct pcp_set *pcp, struct page *page);
 extern struct kmem_thread_part pcp_part;
 

@@ -221,6 +221,10 @@ static __always_inline void *kmalloc_large_quick(size_t size)
  * @page may come from section_entry_wrap(), so the top bits of @p are
  * checked here: an alias of a block's address is not the block.
  *
+ * A block of 2 or 4 MiB becomes the thread's big block (buddy/pcp.c) if
+ * the thread has none, on the slow path only (@prof true): free()'s fast
+ * path leaves it to the slow path, so that it stays as short as it was.
+ *
  * Return: true if @p was a large block head and its list had room.
  */
 static __always_inline bool __kmalloc_large_free(struct page *page,
@@ -232,13 +236,17 @@ static __always_inline bool __kmalloc_large_free(struct page *page,
 	if (page_type(page) != PG_large ||
 	    (!prof && (page->flags & PGF_sampled)) ||
 	    ((unsigned long)p & (~PAGE_MASK | ~((1UL << KMEM_ADDR_BITS) - 1))) ||
-	    !pcp || order >= PCP_ORDERS)
+	    !pcp || (order >= PCP_ORDERS && (!prof || !pcp_big_room(pcp))))
 		return false;
 	if (prof && kmem_prof_page(page))
 		kmem_prof_free(p, page);
 	page->pcp_resident = page->large_resident;	/* lru overwrites it */
 	page->flags = PGF_freed_head | PGF_resident;
 	page->large_size = 0;
+	if (prof && order >= PCP_ORDERS) {
+		pcp_big_park(pcp, page, order);
+		return true;
+	}
 	return pcp_push(pcp, page, order);
 }
 

@@ -10,6 +10,7 @@
  */
 #include "kmem_test.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1310,6 +1311,53 @@ START_TEST(test_expensive_tier_checks_zone)
 END_TEST
 #endif
 
+static atomic_ulong big_block_rounds;
+
+static void *big_block_loop_thread(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&big_block_rounds) < 2000) {
+		char *p = kmalloc(3 << 20, GFP_KERNEL);
+
+		ck_assert_ptr_nonnull(p);
+		p[0] = 1;
+		p[(3 << 20) - 1] = 2;
+		kfree(p);		/* parked: the thread's big block */
+		sched_yield();		/* parked a while: the others' turn */
+		atomic_fetch_add(&big_block_rounds, 1);
+	}
+	return NULL;
+}
+
+/*
+ * The thread's big block (buddy/pcp.c) is taken by others while its
+ * thread parks and takes it again in a loop: kmem_shrink_all() (as
+ * malloc_trim()), called here for as long as the loop runs (and the
+ * reaper, whose decay time of 1 ms lets its passes take it too, when it
+ * comes first).  Each block is taken once (a block taken twice is two
+ * frees of it, caught as a double free), and the pages add up afterwards
+ * (buddy_validate(): a take whose block went nowhere fails it).  The
+ * TSan stage runs this.
+ */
+START_TEST(test_big_block_taken_while_used)
+{
+	unsigned long shrinks = 0;
+	pthread_t t;
+
+	kmem_config.decay_ms = 1;
+	atomic_init(&big_block_rounds, 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, big_block_loop_thread, NULL),
+			 0);
+	while (atomic_load(&big_block_rounds) < 2000) {
+		kmem_shrink_all();
+		shrinks++;
+	}
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_gt(shrinks, 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 static Suite *buddy_suite(void)
 {
 	Suite *s = suite_create("buddy");
@@ -1343,6 +1391,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_pcp_keeps_medium_blocks);
 	tcase_add_test(tc, test_fork_while_allocating);
 	tcase_add_test(tc, test_fork_during_release);
+	tcase_add_test(tc, test_big_block_taken_while_used);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("release");

@@ -1126,6 +1126,120 @@ START_TEST(test_large_from_thread_list)
 }
 END_TEST
 
+static size_t keepcost(void);
+
+/*
+ * The thread's big block (buddy/pcp.c): a block of 2 or 4 MiB (a request
+ * above 1 MiB up to 4 MiB) that a thread frees is parked for that
+ * thread's next allocation of its order, counted on the thread's lists;
+ * that allocation takes it back as it was (its contents, its pages;
+ * calloc zeroes it), another order leaves it where it is, and
+ * malloc_trim() gives it to the zone at once.  Before, each such free
+ * went to the zone (the thread's lists stop at 1 MiB).
+ */
+START_TEST(test_big_block_parked)
+{
+	const size_t size = 3 << 20, other = 1500000;
+	unsigned long base;
+	char *p, *q;
+
+	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
+	kmem_malloc_trim(0);			/* no block parked */
+	base = buddyinfo().pcp_pages;
+	p = kmem_malloc(size);
+	ck_assert_ptr_nonnull(p);
+	memset(p, 1, size);
+	kmem_free(p);
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base + 1024);
+	ck_assert_uint_eq(virt_to_page(p)->type, PG_pcp);
+
+	q = kmem_malloc(size - 5000);
+	ck_assert_ptr_eq(q, p);
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base);
+	ck_assert_uint_eq(virt_to_page(q)->type, PG_large);
+	ck_assert_uint_eq(kmem_malloc_usable_size(q),
+			  ALIGN(size - 5000, PAGE_SIZE));
+	ck_assert_uint_eq(pages_absent(q, size), 0);
+	ck_assert(all_bytes(q, size - 5000, 1));
+	kmem_free(q);
+
+	q = kmem_calloc(1, size);
+	ck_assert_ptr_eq(q, p);
+	ck_assert(all_bytes(q, size, 0));
+	kmem_free(q);
+
+	/* A block of another order: the parked one stays. */
+	q = kmem_malloc(other);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_ne(q, p);
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base + 1024);
+	kmem_free(q);			/* the slot is full: to the zone */
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base + 1024);
+	ck_assert_uint_eq(virt_to_page(q)->type, PG_buddy);
+
+	ck_assert_int_eq(kmem_malloc_trim(0), 1);
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base);
+	ck_assert_uint_eq(keepcost(), 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+/*
+ * A parked block follows the zone's decay: the reaper takes it from its
+ * thread once it has waited KMEM_DECAY_MS, and the zone then gives it
+ * back to the OS; "once" is a condition (the reaper settled), not a time.
+ */
+START_TEST(test_big_block_decays)
+{
+	struct reaper_report r;
+	unsigned long base;
+	char *p;
+
+	kmem_config.decay_ms = 50;
+	kmem_config.decay_peak = 0;
+	kmem_malloc_trim(0);			/* no block parked */
+	base = buddyinfo().pcp_pages;
+	p = kmem_malloc(2 << 20);
+	memset(p, 1, 2 << 20);
+	kmem_free(p);
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base + 512);
+	ck_assert_msg(reaper_settled(&r),
+		      "the reaper did not settle: %lu passes, next %lu",
+		      r.passes, r.next_ms);
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base);
+	ck_assert_uint_eq(keepcost(), 0);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
+static void *big_block_exit_thread(void *arg)
+{
+	void *p = kmem_malloc(4 << 20);
+
+	memset(p, 1, 4 << 20);
+	kmem_free(p);			/* parked in this thread's slot */
+	*(unsigned long *)arg = buddyinfo().pcp_pages;
+	return NULL;
+}
+
+/* A thread's exit gives its big block to the zone. */
+START_TEST(test_big_block_thread_exit)
+{
+	unsigned long base, during;
+	pthread_t t;
+
+	kmem_config.decay_ms = 3600 * 1000;
+	kmem_malloc_trim(0);			/* no block parked */
+	base = buddyinfo().pcp_pages;
+	ck_assert_int_eq(pthread_create(&t, NULL, big_block_exit_thread,
+					&during), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_uint_ge(during, base + 1024);
+	ck_assert_uint_eq(buddyinfo().pcp_pages, base);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 /*
  * Issue 14 (mstress): a large block of 256 KiB or more (a request above
  * 128 KiB) is cut from the huge heap's kept extents while they hold
@@ -1724,6 +1838,20 @@ static void double_free(void *arg)
 	kmem_free(p);
 }
 
+/* A second free of the thread's big block (buddy/pcp.c). */
+static void double_free_parked(void *arg)
+{
+	void *p;
+
+	(void)arg;
+	kmem_malloc_trim(0);		/* the slot empty */
+	p = kmem_malloc(3 << 20);
+	kmem_free(p);
+	if (virt_to_page(p)->type != PG_pcp)
+		_exit(3);		/* not parked: no abort, the test fails */
+	kmem_free(p);
+}
+
 static void double_free_later(void *arg)
 {
 	void *p = kmem_malloc((size_t)(long)arg);
@@ -1942,6 +2070,7 @@ START_TEST(test_bad_pointers)
 	expect_abort(double_free, (void *)(8L << 20),
 		     "kmem: free(): double free 0x");
 	expect_abort(double_free, (void *)(8L << 20), "the block is already free");
+	expect_abort(double_free_parked, NULL, "the block is already free");
 	expect_abort(free_inside, (void *)(8L << 20), "not the start of an allocation");
 	expect_abort(free_alias, (void *)(8L << 20), "kmem: free(): invalid pointer 0x");
 	expect_abort(double_free_later, (void *)64L, "double free");
@@ -2195,6 +2324,9 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_kept_gathered);
 	tcase_add_test(tc, test_huge_kept_churn);
 	tcase_add_test(tc, test_large_from_thread_list);
+	tcase_add_test(tc, test_big_block_parked);
+	tcase_add_test(tc, test_big_block_decays);
+	tcase_add_test(tc, test_big_block_thread_exit);
 	tcase_add_test(tc, test_large_from_kept_mapping);
 	tcase_add_test(tc, test_huge_gives_zone_blocks_back);
 	tcase_add_test(tc, test_huge_hole_serves_in_place);
