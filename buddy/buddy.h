@@ -529,35 +529,34 @@ struct pcp_list {
  * MAX_PAGE_ORDER (4 MiB), parked by its thread for its next allocation of
  * that order (buddy/pcp.c, "The thread's big block").  The word holds the
  * head's descriptor with the order in its low bits (descriptors are 32
- * bytes), or 0; the owner parks with a release store and takes with an
- * exchange, the reaper and malloc_trim() take with an exchange.
+ * bytes), 0 (empty), or PCP_BIG_BUSY while another thread takes the
+ * block (under kmem_thread_lock).  Who moves the word from a block to 0
+ * or to PCP_BIG_BUSY (a compare-and-exchange), or from 0 to a block (the
+ * owner only), owns the block and writes big_pages.
  */
 #define PCP_BIG_ORDER_MASK	31UL
+#define PCP_BIG_BUSY		1UL	/* its order bits match no block's */
 struct pcp_set {
 	uint64_t nr_pages;		/* pages on all lists */
+	uint64_t big_pages;		/* the big block's pages (atomic) */
 	unsigned long large_bytes;	/* bytes on lists of orders >= 4 */
-	unsigned long big;		/* the big block | its order, or 0 */
+	unsigned long big;		/* the big block | its order, 0, BUSY */
 	unsigned long big_at;		/* when it was parked (ms) */
 	struct pcp_list lists[PCP_ORDERS];
 };
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
 
-/* The pages of a big-block word (0: none). */
-static __always_inline uint64_t pcp_big_pages(unsigned long big)
-{
-	return big ? 1UL << (big & PCP_BIG_ORDER_MASK) : 0;
-}
-
 /*
  * The published count changed: the lists' pages and the big block's (one
- * store, core/region.c).  The reaper stores it too when it takes the big
- * block of a thread: both stores are atomic, the last one wins, and the
- * owner's next change, or the reaper's next take, stores it anew.
+ * store, core/region.c).  Another thread that takes the big block
+ * publishes too: both stores are atomic, and the later one's figure
+ * stands until the owner's next change.
  */
 static __always_inline void pcp_publish(struct pcp_set *pcp)
 {
 	__atomic_store_n(kmem_pub(&pcp->nr_pages),
-			 pcp->nr_pages + pcp_big_pages(READ_ONCE(pcp->big)),
+			 pcp->nr_pages + __atomic_load_n(&pcp->big_pages,
+							 __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 }
 

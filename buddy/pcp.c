@@ -42,9 +42,13 @@
  * back to the OS: an idle process holds it at most twice the decay
  * time), malloc_trim() and kmem_shrink_all() take every thread's at
  * once, and a thread's exit gives its own back.  The owner parks with a
- * release store (only it fills the slot) and takes with an exchange, as
- * the others do, so that a block is taken once.  KMEM_DECAY_MS=0 parks
- * nothing.
+ * release store (only it fills an empty slot) and takes with a
+ * compare-and-exchange, as the others do, so that a block is taken
+ * once; another thread leaves the slot busy (PCP_BIG_BUSY) until it has
+ * published the thread's count without the block, so that the owner
+ * cannot park again meanwhile.  The block's pages are kept beside the
+ * word (big_pages) for pcp_publish(), which the lists' fast paths call:
+ * one load, not a look at the word.  KMEM_DECAY_MS=0 parks nothing.
  *
  * Lock order: none held on the fast path; the slow paths take zone->lock
  * (the table in core/lock.h).  A pass over every thread's big block
@@ -68,6 +72,7 @@ static void pcp_attach(void *part, struct kmem_stats_thread *unit)
 	pcp->large_bytes = 0;
 	pcp->big = 0;
 	pcp->big_at = 0;
+	pcp->big_pages = 0;
 	pcp_publish(pcp);
 	kmem_tls_pcp = pcp;
 }
@@ -121,7 +126,8 @@ static void pcp_republish(void *part)
 	/* Another thread's count, which it may be changing: as it is. */
 	__atomic_store_n(kmem_pub(&pcp->nr_pages),
 			 data_race(pcp->nr_pages) +
-				 pcp_big_pages(READ_ONCE(pcp->big)),
+				 __atomic_load_n(&pcp->big_pages,
+						 __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 }
 
@@ -208,6 +214,9 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
  *         (__kmalloc_large_free())
  * @order: PCP_ORDERS..MAX_PAGE_ORDER
  *
+ * Only the owner fills an empty slot, so no other thread writes it
+ * between the check and the store.
+ *
  * Context: the owner thread; no lock.
  */
 void pcp_big_park(struct pcp_set *pcp, struct page *page, unsigned int order)
@@ -217,6 +226,7 @@ void pcp_big_park(struct pcp_set *pcp, struct page *page, unsigned int order)
 	set_page_type(page, PG_pcp);
 	page->order = (unsigned char)order;
 	WRITE_ONCE(pcp->big_at, now);
+	__atomic_store_n(&pcp->big_pages, 1UL << order, __ATOMIC_RELAXED);
 	/* The descriptor before the block is anyone else's to take. */
 	__atomic_store_n(&pcp->big, (unsigned long)page | order,
 			 __ATOMIC_RELEASE);
@@ -225,23 +235,39 @@ void pcp_big_park(struct pcp_set *pcp, struct page *page, unsigned int order)
 	buddy_reaper_kick(now + READ_ONCE(kmem_config.decay_ms));
 }
 
+/*
+ * Take the block of word @w from @pcp's slot (any thread): a
+ * compare-and-exchange to @to (0, or PCP_BIG_BUSY for another thread,
+ * which empties the slot itself once it has published).  Return: false
+ * if the slot no longer held @w.
+ */
+static bool big_claim(struct pcp_set *pcp, unsigned long w, unsigned long to)
+{
+	if (!__atomic_compare_exchange_n(&pcp->big, &w, to, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&pcp->big_pages, 0, __ATOMIC_RELAXED);
+	return true;
+}
+
 /**
  * pcp_big_take - the calling thread's big block, if it is of @order
  * @pcp:   the calling thread's lists
  * @order: PCP_ORDERS..MAX_PAGE_ORDER
  *
  * Return: its head (type still PG_pcp, large-block fields as parked), or
- * NULL: no block, one of another order (it stays), or the reaper took it.
+ * NULL: no block, one of another order (it stays), or another thread is
+ * taking it.
  */
 struct page *pcp_big_take(struct pcp_set *pcp, unsigned int order)
 {
 	unsigned long w = READ_ONCE(pcp->big);
 
-	if (!w || (w & PCP_BIG_ORDER_MASK) != order)
+	/* PCP_BIG_BUSY's order bits are no block's. */
+	if ((w & PCP_BIG_ORDER_MASK) != order || !big_claim(pcp, w, 0))
 		return NULL;
-	w = __atomic_exchange_n(&pcp->big, 0, __ATOMIC_ACQUIRE);
 	pcp_publish(pcp);
-	return (struct page *)(w & ~PCP_BIG_ORDER_MASK);	/* NULL if 0 */
+	return (struct page *)(w & ~PCP_BIG_ORDER_MASK);
 }
 
 /**
@@ -250,14 +276,12 @@ struct page *pcp_big_take(struct pcp_set *pcp, unsigned int order)
  */
 void pcp_big_give(struct pcp_set *pcp)
 {
-	unsigned long w;
+	unsigned long w = READ_ONCE(pcp->big);
 
-	if (!READ_ONCE(pcp->big))
+	if (!w || w == PCP_BIG_BUSY || !big_claim(pcp, w, 0))
 		return;
-	w = __atomic_exchange_n(&pcp->big, 0, __ATOMIC_ACQUIRE);
 	pcp_publish(pcp);
-	if (w)
-		big_free(&w, 1);
+	big_free(&w, 1);
 }
 
 /* Big blocks taken from other threads, to be freed with no lock held. */
@@ -275,7 +299,7 @@ static void big_take_one(void *part, pid_t tid, void *arg)
 	unsigned long w = READ_ONCE(pcp->big), at, due;
 
 	(void)tid;
-	if (!w)
+	if (!w || w == PCP_BIG_BUSY)
 		return;
 	at = READ_ONCE(pcp->big_at);
 	due = at + READ_ONCE(kmem_config.decay_ms);
@@ -286,11 +310,15 @@ static void big_take_one(void *part, pid_t tid, void *arg)
 	}
 	if (t->n == ARRAY_SIZE(t->words))
 		return;		/* big_take_all() comes round again */
-	w = __atomic_exchange_n(&pcp->big, 0, __ATOMIC_ACQ_REL);
-	if (!w)
+	/*
+	 * Busy while this thread publishes, so that the owner, who may park
+	 * a block again once the slot is empty, finds the count settled.
+	 */
+	if (!big_claim(pcp, w, PCP_BIG_BUSY))
 		return;		/* its owner took it meanwhile */
 	t->words[t->n++] = w;
 	pcp_republish(pcp);
+	__atomic_store_n(&pcp->big, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -390,17 +418,23 @@ void count_pcp(void *part, pid_t tid, void *arg)
 		c->pages += (unsigned long)n << o;
 	}
 	{
+		/* No taker is half way: it holds kmem_thread_lock. */
 		unsigned long w = READ_ONCE(pcp->big);
 		struct page *page = (struct page *)(w & ~PCP_BIG_ORDER_MASK);
+		uint64_t n = __atomic_load_n(&pcp->big_pages, __ATOMIC_RELAXED);
 
-		if (w && (page->type != PG_pcp ||
-			  page->order != (w & PCP_BIG_ORDER_MASK))) {
-			kmem_printk("buddy_validate: thread %d big block: page 0x%lx type %u order %u, %lu expected\n",
-				    tid, page_to_addr(page), page->type,
-				    page->order, w & PCP_BIG_ORDER_MASK);
+		if (w && (w == PCP_BIG_BUSY || page->type != PG_pcp ||
+			  page->order != (w & PCP_BIG_ORDER_MASK) ||
+			  n != 1UL << page->order)) {
+			kmem_printk("buddy_validate: thread %d big block: word 0x%lx, %lu pages counted\n",
+				    tid, w, (unsigned long)n);
+			c->bad++;
+		} else if (!w && n) {
+			kmem_printk("buddy_validate: thread %d: no big block, %lu pages counted\n",
+				    tid, (unsigned long)n);
 			c->bad++;
 		}
-		c->pages += pcp_big_pages(w);
+		c->pages += n;
 	}
 }
 
@@ -413,5 +447,5 @@ void count_pcp_quiet(void *part, pid_t tid, void *arg)
 	/* The owner changes it without a lock on every page it takes or
 	 * gives back: a snapshot may be a few pages out of date. */
 	c->pages += data_race(pcp->nr_pages) +
-		    pcp_big_pages(READ_ONCE(pcp->big));
+		    __atomic_load_n(&pcp->big_pages, __ATOMIC_RELAXED);
 }
