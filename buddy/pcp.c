@@ -30,7 +30,7 @@
  * malloc() of more than 1 MiB up to 4 MiB) went back to the zone at each
  * free and were split from, or merged into, a 4 MiB block under the
  * zone lock at each allocation: about 1,200 instructions and two zone
- * locks a pair, 2-2.5x tcmalloc's time for a buffer freed and allocated
+ * locks a pair, 1.4-2x tcmalloc's time for a buffer freed and allocated
  * again in a loop (Documentation/performance.md, "The thread's big
  * block").  So a thread parks one such block when it frees it, in a
  * slot beside its lists, and its next allocation of that order takes it
