@@ -38,9 +38,10 @@
  * this way on top of the lists' 1.3 MiB.  Unlike the lists the slot is
  * not the owner's alone, so that a parked block follows the zone's
  * decay: the reaper takes a block parked KMEM_DECAY_MS ago or more and
- * frees it to the zone (whose own decay then gives a whole 4 MiB block
- * back to the OS: an idle process holds it at most twice the decay
- * time), malloc_trim() and kmem_shrink_all() take every thread's at
+ * frees it to the zone, cold (already expired: a whole 4 MiB block goes
+ * back to the OS in the same pass, as a block freed to the zone would
+ * have after the decay time), malloc_trim() and kmem_shrink_all() take
+ * every thread's at
  * once, and a thread's exit gives its own back.  The owner parks with a
  * release store (only it fills an empty slot) and takes with a
  * compare-and-exchange, as the others do, so that a block is taken
