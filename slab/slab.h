@@ -743,7 +743,7 @@ static __always_inline void *percpu_pop(unsigned long off)
 		 "movl %k[n], (%[f])\n"
 		 RSEQ_SECTION_END
 		 : [n] "=&r"(n), [i] "=&r"(i), [obj] "=&r"(obj), [f] "=&r"(f)
-		 : [ro] "r"(kmem_rseq_offset), [hcpu] "r"(hint.cpu),
+		 : [ro] "r"(kmem_rseq_offset_fast()), [hcpu] "r"(hint.cpu),
 		   [htag] "r"(hint.tag), [blk] "r"(hint.block), [off] "r"(off),
 		   [own] "i"(offsetof(struct slab_thread, owner)),
 		   [pub] "i"(KMEM_PUB_DISPLACEMENT),
@@ -790,7 +790,7 @@ static __always_inline bool percpu_push(unsigned long off, void *obj)
 		 "movl %k[a], 20(%[blk], %[off])\n"
 		 RSEQ_SECTION_END
 		 : [a] "=&r"(a), [t] "=&r"(t), [i] "=&r"(i)
-		 : [ro] "r"(kmem_rseq_offset), [hcpu] "r"(hint.cpu),
+		 : [ro] "r"(kmem_rseq_offset_fast()), [hcpu] "r"(hint.cpu),
 		   [htag] "r"(hint.tag), [blk] "r"(hint.block), [off] "r"(off),
 		   [obj] "r"(obj), [own] "i"(offsetof(struct slab_thread, owner)),
 		   [pub] "i"(KMEM_PUB_DISPLACEMENT + 20),
