@@ -536,6 +536,8 @@ struct pcp_list {
  */
 #define PCP_BIG_ORDER_MASK	31UL
 #define PCP_BIG_BUSY		1UL	/* its order bits match no block's */
+#define pcp_big_page(w)		((struct page *)((w) & ~PCP_BIG_ORDER_MASK))
+#define pcp_big_order(w)	((unsigned int)((w) & PCP_BIG_ORDER_MASK))
 struct pcp_set {
 	uint64_t nr_pages;		/* pages on all lists */
 	uint64_t big_pages;		/* the big block's pages (atomic) */

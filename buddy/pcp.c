@@ -82,13 +82,10 @@ static void pcp_attach(void *part, struct kmem_stats_thread *unit)
 static void big_free(unsigned long *words, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		struct page *page = (struct page *)(words[i] &
-						    ~PCP_BIG_ORDER_MASK);
 		LIST_HEAD(one);
 
-		list_add(&page->lru, &one);
-		zone_free_bulk(&one, (unsigned int)(words[i] &
-						    PCP_BIG_ORDER_MASK));
+		list_add(&pcp_big_page(words[i])->lru, &one);
+		zone_free_bulk(&one, pcp_big_order(words[i]));
 	}
 }
 
@@ -265,10 +262,10 @@ struct page *pcp_big_take(struct pcp_set *pcp, unsigned int order)
 	unsigned long w = READ_ONCE(pcp->big);
 
 	/* PCP_BIG_BUSY's order bits are no block's. */
-	if ((w & PCP_BIG_ORDER_MASK) != order || !big_claim(pcp, w, 0))
+	if (pcp_big_order(w) != order || !big_claim(pcp, w, 0))
 		return NULL;
 	pcp_publish(pcp);
-	return (struct page *)(w & ~PCP_BIG_ORDER_MASK);
+	return pcp_big_page(w);
 }
 
 /**
@@ -421,11 +418,11 @@ void count_pcp(void *part, pid_t tid, void *arg)
 	{
 		/* No taker is half way: it holds kmem_thread_lock. */
 		unsigned long w = READ_ONCE(pcp->big);
-		struct page *page = (struct page *)(w & ~PCP_BIG_ORDER_MASK);
+		struct page *page = pcp_big_page(w);
 		uint64_t n = __atomic_load_n(&pcp->big_pages, __ATOMIC_RELAXED);
 
 		if (w && (w == PCP_BIG_BUSY || page->type != PG_pcp ||
-			  page->order != (w & PCP_BIG_ORDER_MASK) ||
+			  page->order != pcp_big_order(w) ||
 			  n != 1UL << page->order)) {
 			kmem_printk("buddy_validate: thread %d big block: word 0x%lx, %lu pages counted\n",
 				    tid, w, (unsigned long)n);

@@ -231,17 +231,12 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		void *p;
 
 		kmem_thread_maybe_attach();
-		/* The block this thread freed last, of this order. */
-		if (order >= PCP_ORDERS && kmem_tls_pcp &&
-		    (page = pcp_big_take(kmem_tls_pcp, order))) {
-			large_setup(page, order, size, page->flags);
-			p = (void *)page_to_addr(page);
-			if (gfp & __GFP_ZERO)
-				memset(p, 0, ALIGN(size, PAGE_SIZE));
-			return p;
-		}
 		page = NULL;
-		if (from_kept && order >= LARGE_KEPT_ORDER &&
+		zeroed = false;
+		/* The block this thread freed last, of this order. */
+		if (order >= PCP_ORDERS && kmem_tls_pcp)
+			page = pcp_big_take(kmem_tls_pcp, order);
+		if (!page && from_kept && order >= LARGE_KEPT_ORDER &&
 		    gfpflags_allow_blocking(gfp) &&
 		    huge_cache_holds(ALIGN(size, PAGE_SIZE))) {
 			p = large_from_kept(size, align, gfp, order, &page,
