@@ -64,7 +64,7 @@
  * others.  So the child never inherits a half-walked unwinder or a held
  * lock.  The child republishes the profile with the rest of the region.
  *
- * Lock order: prof_lock (a futex lock of its own, see below) is
+ * Lock order: prof_lock (prof_mutex) is
  * LOCK_RANK_PROFILE (core/lock.h), inside every
  * lock of slab and buddy, outside region_lock.  The hooks run with no
  * kmem lock held (after the allocation, before the free proper), so no
@@ -76,9 +76,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <string.h>
-#include <linux/futex.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,74 +125,20 @@ static bool prof_forking;		/* atomic */
 static uint64_t thread_seq;		/* atomic: seeds threads apart */
 
 /*
- * prof_lock: a futex lock (Drepper, "Futexes Are Tricky", mutex 2)
- * rather than a struct kmem_mutex.  A sampled allocation and its free
- * take it once each, and glibc's lock and unlock were 64 instructions of
- * the 400 of a sample and 200 of its free; here the uncontended pair is
- * two atomic instructions.  Contended, it spins a little, as the adaptive
- * kmem_mutex does, then sleeps.  Its rank is checked as every lock's is
- * (core/lock.h), through prof_rank, which is never locked itself.
- * State: 0 free, 1 held, 2 held with waiters.
+ * prof_lock: a sampled allocation and its free take it once each (a
+ * kmem_mutex, two atomic instructions uncontended: core/lock.h).
  */
-static struct kmem_mutex prof_rank = KMEM_MUTEX_INIT(LOCK_RANK_PROFILE);
-static int prof_lock_word;
-
-#define PROF_LOCK_SPINS	100
-
-static noinline void prof_lock_slow(void)
-{
-	int c;
-
-	for (int i = 0; i < PROF_LOCK_SPINS; i++) {
-		c = 0;
-		if (__atomic_load_n(&prof_lock_word, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_compare_exchange_n(&prof_lock_word, &c, 1, false,
-						__ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
-			return;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-	}
-	/* free() leaves errno alone: the wait fails with EAGAIN, EINTR. */
-	c = errno;
-	while (__atomic_exchange_n(&prof_lock_word, 2, __ATOMIC_ACQUIRE))
-		syscall(SYS_futex, &prof_lock_word, FUTEX_WAIT_PRIVATE, 2,
-			NULL, NULL, 0);
-	errno = c;
-}
-
-static noinline void prof_lock_wake(void)
-{
-	int e = errno;
-
-	syscall(SYS_futex, &prof_lock_word, FUTEX_WAKE_PRIVATE, 1, NULL,
-		NULL, 0);
-	errno = e;
-}
+static struct kmem_mutex prof_mutex = KMEM_MUTEX_INIT(LOCK_RANK_PROFILE);
 
 static void prof_lock(void)
 {
-	int c = 0;
-
-	if (kmem_in_fork_window())
-		return;		/* held since kmem's prepare handler */
-
-	lock_rank_acquire(&prof_rank, LOCK_ACQUIRE);
-	if (unlikely(!__atomic_compare_exchange_n(&prof_lock_word, &c, 1,
-						  false, __ATOMIC_ACQUIRE,
-						  __ATOMIC_RELAXED)))
-		prof_lock_slow();
+	kmem_mutex_lock(&prof_mutex);	/* held since kmem's prepare handler
+					   in the fork window */
 }
 
 static void prof_unlock(void)
 {
-	if (kmem_in_fork_window())
-		return;
-	lock_rank_release(&prof_rank);
-	if (unlikely(__atomic_exchange_n(&prof_lock_word, 0,
-					 __ATOMIC_RELEASE) == 2))
-		prof_lock_wake();
+	kmem_mutex_unlock(&prof_mutex);
 }
 
 /* One live sampled allocation (private). */
@@ -1069,7 +1013,7 @@ static void profile_fork_child(void)
 {
 	if (!prof)
 		return;
-	prof_lock_word = 0;
+	kmem_mutex_reinit(&prof_mutex);
 	prof_capturing = 0;
 	__atomic_store_n(&prof_forking, false, __ATOMIC_RELEASE);
 }

@@ -576,7 +576,7 @@ void buddy_release_all(void)
  * writes reaper_wait then reads reaper_kick_due (both sequentially
  * consistent): at least one of them sees the other's write.  A kicker
  * that sees the reaper asleep signals under reaper_mutex, which the
- * reaper holds from its test until pthread_cond_timedwait() releases it.
+ * reaper holds from its test until kmem_cond_timedwait() releases it.
  *
  * A kick while awake is a deadline, not a pass: until session 28 it was a
  * flag that made the reaper skip its sleep and pass again at once, so a
@@ -603,10 +603,10 @@ static struct kmem_mutex reaper_mutex = KMEM_MUTEX_INIT(LOCK_RANK_REAPER);
  * trim is giving back (its pages are retyped without the zone lock).
  */
 struct kmem_mutex reaper_pass_lock = KMEM_MUTEX_INIT(LOCK_RANK_REAPER_PASS);
-static pthread_cond_t reaper_cond;	/* CLOCK_MONOTONIC, reaper_maybe_start() */
+static struct kmem_cond reaper_cond;	/* reaper_mutex; waits: CLOCK_MONOTONIC */
 static bool reaper_started;	/* reaper_mutex */
 static bool reaper_up;		/* reaper_mutex: past its start-up */
-static pthread_cond_t reaper_up_cond;	/* reaper_start() waits on it */
+static struct kmem_cond reaper_up_cond;	/* reaper_start() waits on it */
 static unsigned long reaper_wait;	/* reaper_mutex; atomic reads */
 static unsigned long reaper_kick_due;	/* atomic: earliest kick while awake */
 static void (*reaper_hooks[8])(unsigned long now_ms, unsigned long *next);
@@ -762,7 +762,7 @@ static void *reaper_main(void *arg)
 	/* Started: the thread that created us may return (reaper_start()). */
 	kmem_mutex_lock(&reaper_mutex);
 	reaper_up = true;
-	pthread_cond_broadcast(&reaper_up_cond);
+	kmem_cond_broadcast(&reaper_up_cond);
 	kmem_mutex_unlock(&reaper_mutex);
 	for (unsigned long due = 0;;) {
 		unsigned long next;
@@ -804,7 +804,6 @@ static void *reaper_main(void *arg)
  */
 static void reaper_start(void)
 {
-	pthread_condattr_t cattr;
 	pthread_attr_t attr;
 	sigset_t all, old;
 	bool created = true;
@@ -819,11 +818,6 @@ static void reaper_start(void)
 		kmem_mutex_unlock(&reaper_mutex);
 		return;
 	}
-	pthread_condattr_init(&cattr);
-	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&reaper_cond, &cattr);
-	pthread_condattr_destroy(&cattr);
-	pthread_cond_init(&reaper_up_cond, NULL);
 	reaper_up = false;
 	/* Kickers read it without the mutex. */
 	__atomic_store_n(&reaper_wait, REAPER_AWAKE, __ATOMIC_RELAXED);
@@ -941,7 +935,7 @@ void buddy_reaper_kick(unsigned long due)
 	if (w == REAPER_AWAKE || w <= due)
 		return;
 	kmem_mutex_lock(&reaper_mutex);
-	pthread_cond_signal(&reaper_cond);
+	kmem_cond_signal(&reaper_cond);
 	kmem_mutex_unlock(&reaper_mutex);
 }
 
@@ -962,7 +956,7 @@ void reaper_fork_child(void)
 	/* Not taken by the prepare handler: it guards no data. */
 	kmem_mutex_reinit(&reaper_pass_lock);
 	kmem_mutex_reinit(&reaper_mutex);
-	reaper_started = false;	/* reaper_start() inits the conds */
+	reaper_started = false;
 	reaper_up = false;
 	reaper_wait = REAPER_AWAKE;
 	reaper_kick_due = 0;

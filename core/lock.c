@@ -16,11 +16,117 @@
  * and kmem_mutex_lock_nested() (one more lock of the rank held, for
  * fork()'s pass over every cache under slab_mutex).
  *
- * At level 0 none of this is compiled: the lock is a bare mutex.
+ * At level 0 none of this is compiled: the lock is a bare futex lock,
+ * whose contended halves are here too.
  *
  * Lock order: this file is where it is checked (core/lock.h).
  */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "core/core.h"
+
+/* Spins of a contended lock before it sleeps (glibc's adaptive: 100). */
+#define KMEM_MUTEX_SPINS	100
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/*
+ * The futex calls leave errno alone: free() must (a failed wait sets
+ * EAGAIN or EINTR, a timed one ETIMEDOUT).
+ */
+static long futex_call(void *word, int op, unsigned int val,
+		       const struct timespec *ts, unsigned int val3)
+{
+	int e = errno;
+	long ret = syscall(SYS_futex, word, op, val, ts, NULL, val3);
+
+	if (ret < 0)
+		ret = -errno;
+	errno = e;
+	return ret;
+}
+
+/**
+ * kmem_mutex_lock_slow - take @l, held by another thread a moment ago
+ * @l: the lock
+ *
+ * Spins while the holder may be about to release it, then marks it
+ * waited for (2) and sleeps until a release finds it so.
+ */
+void kmem_mutex_lock_slow(struct kmem_mutex *l)
+{
+	int c;
+
+	for (int i = 0; i < KMEM_MUTEX_SPINS; i++) {
+		c = 0;
+		if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&l->word, &c, 1, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return;
+		cpu_relax();
+	}
+	while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE))
+		futex_call(&l->word, FUTEX_WAIT_PRIVATE, 2, NULL, 0);
+}
+
+/* kmem_mutex_unlock() found @l waited for: wake one waiter. */
+void kmem_mutex_wake(struct kmem_mutex *l)
+{
+	futex_call(&l->word, FUTEX_WAKE_PRIVATE, 1, NULL, 0);
+}
+
+/**
+ * kmem_cond_wait_until - kmem_cond_wait() and kmem_cond_timedwait()
+ * @c:       the condition
+ * @l:       the mutex the caller holds, released while it sleeps
+ * @abstime: when to stop waiting (CLOCK_MONOTONIC), or NULL
+ *
+ * Return: 0, or ETIMEDOUT when @abstime passed.
+ */
+int kmem_cond_wait_until(struct kmem_cond *c, struct kmem_mutex *l,
+			 const struct timespec *abstime)
+{
+	unsigned int seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+	long ret;
+
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = 0;
+#endif
+	__kmem_mutex_give(l);
+	/* Without FUTEX_CLOCK_REALTIME the bitset wait's clock is monotonic. */
+	ret = futex_call(&c->seq, FUTEX_WAIT_BITSET_PRIVATE, seq, abstime,
+			 FUTEX_BITSET_MATCH_ANY);
+	__kmem_mutex_take(l);
+	__kmem_mutex_acquired(l);
+	return ret == -ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+/**
+ * kmem_cond_wake - advance @c and wake @nr of its waiters (0: all)
+ * @c:  the condition
+ * @nr: how many
+ *
+ * Context: the waiters' mutex held, so that no waiter is between its read
+ * of the sequence and its sleep.
+ */
+void kmem_cond_wake(struct kmem_cond *c, int nr)
+{
+	__atomic_fetch_add(&c->seq, 1, __ATOMIC_RELAXED);
+	futex_call(&c->seq, FUTEX_WAKE_PRIVATE, nr ? (unsigned int)nr : INT_MAX,
+		   NULL, 0);
+}
 
 /* core/lock.h, "The fork window": set by core/init.c's fork handlers. */
 __thread bool kmem_tls_fork_window __tls_ie;

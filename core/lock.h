@@ -3,9 +3,7 @@
  * core/lock.h - the lock type and the one lock order of kmem.
  *
  * Every lock kmem takes is a struct kmem_mutex with a rank from the table
- * below (mirrored in Documentation/locking.md), except buddy/profile.c's
- * prof_lock, a futex lock whose rank is checked through a kmem_mutex that
- * stands for it.  A thread may take a lock
+ * below (mirrored in Documentation/locking.md).  A thread may take a lock
  * only if its rank is higher than that of every lock it holds: locks are
  * taken in increasing rank and a thread never waits for a lock of a rank
  * at or below one it holds, so no two threads can wait for each other.
@@ -62,30 +60,52 @@ extern const char *const kmem_lock_rank_names[NR_LOCK_RANKS];
 
 /*
  * struct kmem_mutex - a sleeping lock with a rank.
- * @mutex: the lock (PTHREAD_MUTEX_INITIALIZER-compatible, needs no malloc)
+ * @word:  0 free, 1 held, 2 held and maybe waited for: a futex (needs no
+ *         malloc; zero is unlocked, so a zeroed lock is ready)
  * @owner: thread id of the holder, for lock_assert_held() (debug >= 1)
  * @rank:  its place in the lock order (debug >= 1)
+ *
+ * A futex lock (Drepper, "Futexes Are Tricky", mutex 2) rather than
+ * glibc's pthread mutex: uncontended, a lock and its unlock are two atomic
+ * instructions, where pthread_mutex_lock() and pthread_mutex_unlock() of
+ * an adaptive mutex took about 65 (a huge block's malloc and free take
+ * four locks: 260 of their 1,200 instructions; performance.md, "Locks
+ * without glibc's mutex").  Contended, it spins a little before it sleeps,
+ * as glibc's adaptive mutex does: the critical sections are short (a
+ * depot exchange, a batch of slab objects, a buddy split), and a waiter
+ * put to sleep at once costs two context switches per contended exchange.
  */
 struct kmem_mutex {
-	pthread_mutex_t mutex;
+	int word;
 #if KMEM_DEBUG_LEVEL >= 1
 	pid_t owner;
 	unsigned char rank;
 #endif
 };
 
-/*
- * Adaptive: the critical sections are short (a depot exchange, a batch of
- * slab objects, a buddy split), so a contended lock spins a little before
- * it sleeps; a plain mutex put the waiter to sleep at once, costing two
- * context switches per contended exchange.
- */
 #if KMEM_DEBUG_LEVEL >= 1
-#define KMEM_MUTEX_INIT(r) \
-	{ .mutex = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, .rank = (r) }
+#define KMEM_MUTEX_INIT(r) { .word = 0, .rank = (r) }
 #else
-#define KMEM_MUTEX_INIT(r) { .mutex = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP }
+#define KMEM_MUTEX_INIT(r) { .word = 0 }
 #endif
+
+/*
+ * struct kmem_cond - a condition waited for under a kmem_mutex: a
+ * sequence number that every wake advances, slept on as a futex.  A
+ * waiter reads it with the mutex held and sleeps only while it is
+ * unchanged, so a wake sent under the mutex after that read is never
+ * lost.  Zero is ready.  Timed waits are against CLOCK_MONOTONIC.
+ */
+struct kmem_cond {
+	unsigned int seq;
+};
+
+/* core/lock.c: the contended halves, out of line. */
+void kmem_mutex_lock_slow(struct kmem_mutex *l);
+void kmem_mutex_wake(struct kmem_mutex *l);
+int kmem_cond_wait_until(struct kmem_cond *c, struct kmem_mutex *l,
+			 const struct timespec *abstime);
+void kmem_cond_wake(struct kmem_cond *c, int nr);
 
 pid_t kmem_gettid(void);
 void kmem_gettid_reset(void);
@@ -115,9 +135,7 @@ static inline void lock_rank_fork_child(void) { }
 static inline void kmem_mutex_init(struct kmem_mutex *l,
 				   enum kmem_lock_rank rank)
 {
-	pthread_mutex_t m = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
-
-	l->mutex = m;
+	l->word = 0;
 #if KMEM_DEBUG_LEVEL >= 1
 	l->owner = 0;
 	l->rank = rank;
@@ -153,12 +171,30 @@ static inline bool kmem_in_fork_window(void)
 	return unlikely(kmem_tls_fork_window);
 }
 
+/* Take @l's word: 0 to 1 at once, or through the slow path. */
+static inline void __kmem_mutex_take(struct kmem_mutex *l)
+{
+	int c = 0;
+
+	if (unlikely(!__atomic_compare_exchange_n(&l->word, &c, 1, false,
+						  __ATOMIC_ACQUIRE,
+						  __ATOMIC_RELAXED)))
+		kmem_mutex_lock_slow(l);
+}
+
+/* Give @l's word back, waking a waiter if there may be one. */
+static inline void __kmem_mutex_give(struct kmem_mutex *l)
+{
+	if (unlikely(__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2))
+		kmem_mutex_wake(l);
+}
+
 static inline void kmem_mutex_lock(struct kmem_mutex *l)
 {
 	if (kmem_in_fork_window())
 		return;
 	lock_rank_acquire(l, LOCK_ACQUIRE);
-	pthread_mutex_lock(&l->mutex);
+	__kmem_mutex_take(l);
 	__kmem_mutex_acquired(l);
 }
 
@@ -174,7 +210,7 @@ static inline void kmem_mutex_lock_nested(struct kmem_mutex *l)
 	if (kmem_in_fork_window())
 		return;
 	lock_rank_acquire(l, LOCK_ACQUIRE_NESTED);
-	pthread_mutex_lock(&l->mutex);
+	__kmem_mutex_take(l);
 	__kmem_mutex_acquired(l);
 }
 
@@ -185,9 +221,12 @@ static inline void kmem_mutex_lock_nested(struct kmem_mutex *l)
  */
 static inline bool kmem_mutex_trylock(struct kmem_mutex *l)
 {
+	int c = 0;
+
 	if (kmem_in_fork_window())
 		return true;
-	if (pthread_mutex_trylock(&l->mutex))
+	if (!__atomic_compare_exchange_n(&l->word, &c, 1, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return false;
 	lock_rank_acquire(l, LOCK_ACQUIRE_TRY);
 	__kmem_mutex_acquired(l);
@@ -202,35 +241,39 @@ static inline void kmem_mutex_unlock(struct kmem_mutex *l)
 	l->owner = 0;
 #endif
 	lock_rank_release(l);
-	pthread_mutex_unlock(&l->mutex);
+	__kmem_mutex_give(l);
 }
 
 /*
  * Wait on @cond, which releases @l meanwhile (the holder is cleared for
  * lock_assert_held(); the thread still counts as holding @l, which it
- * holds again on return).
+ * holds again on return).  A wake may be spurious: the caller tests its
+ * condition again.
  */
-static inline void kmem_cond_wait(pthread_cond_t *cond, struct kmem_mutex *l)
+static inline void kmem_cond_wait(struct kmem_cond *cond,
+				  struct kmem_mutex *l)
 {
-#if KMEM_DEBUG_LEVEL >= 1
-	l->owner = 0;
-#endif
-	pthread_cond_wait(cond, &l->mutex);
-	__kmem_mutex_acquired(l);
+	kmem_cond_wait_until(cond, l, NULL);
 }
 
-static inline int kmem_cond_timedwait(pthread_cond_t *cond,
+/* The same until @abstime (CLOCK_MONOTONIC).  Return: 0 or ETIMEDOUT. */
+static inline int kmem_cond_timedwait(struct kmem_cond *cond,
 				      struct kmem_mutex *l,
 				      const struct timespec *abstime)
 {
-	int ret;
+	return kmem_cond_wait_until(cond, l, abstime);
+}
 
-#if KMEM_DEBUG_LEVEL >= 1
-	l->owner = 0;
-#endif
-	ret = pthread_cond_timedwait(cond, &l->mutex, abstime);
-	__kmem_mutex_acquired(l);
-	return ret;
+/* Wake one waiter of @cond; the caller holds the waiters' mutex. */
+static inline void kmem_cond_signal(struct kmem_cond *cond)
+{
+	kmem_cond_wake(cond, 1);
+}
+
+/* Wake every waiter of @cond; the caller holds the waiters' mutex. */
+static inline void kmem_cond_broadcast(struct kmem_cond *cond)
+{
+	kmem_cond_wake(cond, 0);
 }
 
 /*

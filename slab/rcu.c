@@ -290,9 +290,9 @@ BUILD_BUG_ON(sizeof(struct rcu_item) > sizeof(struct list_head));
 bool kmem_urcu_fork_hooks = true;
 
 static struct kmem_mutex rcu_mutex = KMEM_MUTEX_INIT(LOCK_RANK_RCU_QUEUE);
-static pthread_cond_t rcu_work = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t rcu_done = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t gp_done = PTHREAD_COND_INITIALIZER;
+static struct kmem_cond rcu_work;	/* rcu_mutex */
+static struct kmem_cond rcu_done;	/* rcu_mutex */
+static struct kmem_cond gp_done;	/* rcu_mutex */
 static struct kmem_mutex worker_mutex = KMEM_MUTEX_INIT(LOCK_RANK_RCU_WORKER);
 static struct rcu_item *queue_head, **queue_tail = &queue_head;
 static struct rcu_item *inflight;		/* rcu_mutex: the worker's batch */
@@ -362,7 +362,7 @@ static void *rcu_worker(void *arg)
 
 		kmem_mutex_lock(&rcu_mutex);
 		in_gp = false;
-		pthread_cond_broadcast(&gp_done);
+		kmem_cond_broadcast(&gp_done);
 		kmem_mutex_unlock(&rcu_mutex);
 
 		kmem_mutex_lock(&worker_mutex);
@@ -383,7 +383,7 @@ static void *rcu_worker(void *arg)
 
 		kmem_mutex_lock(&rcu_mutex);
 		seq_done = seq;
-		pthread_cond_broadcast(&rcu_done);
+		kmem_cond_broadcast(&rcu_done);
 		kmem_mutex_unlock(&rcu_mutex);
 	}
 	return NULL;
@@ -433,7 +433,7 @@ static void enqueue(struct rcu_item *it)
 	queue_tail = &it->next;
 	seq_queued++;
 	worker_start_locked();
-	pthread_cond_signal(&rcu_work);
+	kmem_cond_signal(&rcu_work);
 	kmem_mutex_unlock(&rcu_mutex);
 }
 
@@ -569,9 +569,6 @@ void slab_rcu_fork_child(void)
 #endif
 	kmem_mutex_reinit(&rcu_mutex);
 	kmem_mutex_reinit(&worker_mutex);
-	pthread_cond_init(&rcu_work, NULL);
-	pthread_cond_init(&rcu_done, NULL);
-	pthread_cond_init(&gp_done, NULL);
 	if (inflight) {
 		struct rcu_item **tail = &inflight;
 

@@ -9,8 +9,15 @@
  * and expect the report: with bare locks of the table's ranks, and with
  * the allocator's own locks (the zone's, a cache's) through the real
  * code paths.  At level 0 the check is not compiled and the lock is a
- * bare mutex: one test says so.
+ * bare futex word: one test says so.  The "futex" case checks the lock
+ * itself (core/lock.c): exclusion, the sleep and the wake of a contended
+ * lock, errno kept, and the condition's waits.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
 #include "kmem_test.h"
 
 #include "kmalloc/kmalloc.h"
@@ -91,7 +98,7 @@ END_TEST
 
 static void unranked(void *arg)
 {
-	struct kmem_mutex l = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+	struct kmem_mutex l = { .word = 0 };
 
 	(void)arg;
 	kmem_mutex_lock(&l);
@@ -161,13 +168,13 @@ END_TEST
 
 #else /* KMEM_DEBUG_LEVEL == 0 */
 
-/* The shipped build pays nothing: the lock is the mutex alone. */
+/* The shipped build pays nothing: the lock is the futex word alone. */
 START_TEST(test_level0_bare_mutex)
 {
 	static struct kmem_mutex a = KMEM_MUTEX_INIT(LOCK_RANK_ZONE);
 	static struct kmem_mutex b = KMEM_MUTEX_INIT(LOCK_RANK_CACHE);
 
-	ck_assert_uint_eq(sizeof(struct kmem_mutex), sizeof(pthread_mutex_t));
+	ck_assert_uint_eq(sizeof(struct kmem_mutex), sizeof(int));
 	kmem_mutex_lock(&a);	/* not checked at this level */
 	kmem_mutex_lock(&b);
 	kmem_mutex_unlock(&b);
@@ -189,6 +196,153 @@ START_TEST(test_every_rank_named)
 }
 END_TEST
 
+/* ---- futex: the lock and the condition themselves ------------------- */
+
+static struct kmem_mutex fx_lock = KMEM_MUTEX_INIT(LOCK_RANK_REGION);
+static struct kmem_cond fx_cond;
+static unsigned long fx_count;		/* fx_lock */
+static unsigned long fx_turn;		/* fx_lock */
+
+#define FX_THREADS	4
+#define FX_ROUNDS	100000
+
+/* Wait (by condition, yielding) until a waiter has marked @l contended. */
+static void wait_for_waiter(struct kmem_mutex *l)
+{
+	while (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE) != 2)
+		sched_yield();
+}
+
+static void *fx_adder(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < FX_ROUNDS; i++) {
+		kmem_mutex_lock(&fx_lock);
+		fx_count++;	/* plain: only the lock keeps it exact */
+		kmem_mutex_unlock(&fx_lock);
+	}
+	return NULL;
+}
+
+/*
+ * Threads that find the lock held spin, then sleep in the kernel; the
+ * release wakes one, and every increment made under the lock counts.
+ * The lock is held at the start until a thread has gone to sleep on it,
+ * so the sleep and the wake run on every run, not by chance.
+ */
+START_TEST(test_futex_lock_excludes)
+{
+	pthread_t t[FX_THREADS];
+
+	fx_count = 0;
+	kmem_mutex_lock(&fx_lock);
+	for (int i = 0; i < FX_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, fx_adder, NULL), 0);
+	wait_for_waiter(&fx_lock);
+	ck_assert(!kmem_mutex_trylock(&fx_lock));	/* held: no wait */
+	kmem_mutex_unlock(&fx_lock);
+	for (int i = 0; i < FX_THREADS; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_uint_eq(fx_count, (unsigned long)FX_THREADS * FX_ROUNDS);
+	ck_assert_int_eq(__atomic_load_n(&fx_lock.word, __ATOMIC_RELAXED), 0);
+	ck_assert(kmem_mutex_trylock(&fx_lock));
+	kmem_mutex_unlock(&fx_lock);
+}
+END_TEST
+
+static void *fx_errno_waiter(void *arg)
+{
+	int *seen = arg;
+
+	errno = EDOM;
+	kmem_mutex_lock(&fx_lock);	/* sleeps: the futex call fails or not */
+	*seen = errno;
+	kmem_mutex_unlock(&fx_lock);
+	return NULL;
+}
+
+/* free() leaves errno alone, so a contended lock inside it must too. */
+START_TEST(test_futex_lock_keeps_errno)
+{
+	int seen = 0;
+	pthread_t t;
+
+	kmem_mutex_lock(&fx_lock);
+	ck_assert_int_eq(pthread_create(&t, NULL, fx_errno_waiter, &seen), 0);
+	wait_for_waiter(&fx_lock);
+	errno = ERANGE;
+	kmem_mutex_unlock(&fx_lock);	/* wakes it: a system call here too */
+	ck_assert_int_eq(errno, ERANGE);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(seen, EDOM);
+}
+END_TEST
+
+static void *fx_pong(void *arg)
+{
+	(void)arg;
+	kmem_mutex_lock(&fx_lock);
+	for (unsigned long i = 1; i < 2 * FX_ROUNDS / 10; i += 2) {
+		while (fx_turn != i)
+			kmem_cond_wait(&fx_cond, &fx_lock);
+		fx_turn++;
+		kmem_cond_signal(&fx_cond);
+	}
+	kmem_mutex_unlock(&fx_lock);
+	return NULL;
+}
+
+/*
+ * Two threads hand a turn back and forth through one condition, ten
+ * thousand times each way: a wake lost between a waiter's test and its
+ * sleep would leave both asleep, and the test would time out.
+ */
+START_TEST(test_futex_cond_hands_turns)
+{
+	pthread_t t;
+
+	fx_turn = 0;
+	ck_assert_int_eq(pthread_create(&t, NULL, fx_pong, NULL), 0);
+	kmem_mutex_lock(&fx_lock);
+	for (unsigned long i = 0; i < 2 * FX_ROUNDS / 10; i += 2) {
+		while (fx_turn != i)
+			kmem_cond_wait(&fx_cond, &fx_lock);
+		fx_turn++;
+		kmem_cond_signal(&fx_cond);
+	}
+	kmem_mutex_unlock(&fx_lock);
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(fx_turn, 2 * FX_ROUNDS / 10);
+}
+END_TEST
+
+/* A timed wait nobody wakes returns ETIMEDOUT, not before its deadline
+ * on the monotonic clock, holding the lock again and errno untouched. */
+START_TEST(test_futex_cond_times_out)
+{
+	struct kmem_cond c = { 0 };
+	struct timespec deadline, now;
+
+	kmem_mutex_lock(&fx_lock);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_nsec += 20 * 1000 * 1000;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	errno = EDOM;
+	ck_assert_int_eq(kmem_cond_timedwait(&c, &fx_lock, &deadline),
+			 ETIMEDOUT);
+	ck_assert_int_eq(errno, EDOM);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ck_assert(now.tv_sec > deadline.tv_sec ||
+		  (now.tv_sec == deadline.tv_sec &&
+		   now.tv_nsec >= deadline.tv_nsec));
+	ck_assert(!kmem_mutex_trylock(&fx_lock));	/* held again */
+	kmem_mutex_unlock(&fx_lock);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lock");
@@ -206,6 +360,15 @@ int main(void)
 #else
 	tcase_add_test(tc, test_level0_bare_mutex);
 #endif
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("futex");
+	tcase_set_tags(tc, "threads");	/* the TSan build runs these */
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_futex_lock_excludes);
+	tcase_add_test(tc, test_futex_lock_keeps_errno);
+	tcase_add_test(tc, test_futex_cond_hands_turns);
+	tcase_add_test(tc, test_futex_cond_times_out);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
