@@ -490,7 +490,7 @@ unsigned long buddy_release_for_huge(size_t bytes);
 void buddy_set_clock(unsigned long (*fn)(void));
 unsigned long buddy_now_ms(void);
 unsigned long buddy_decay_released(void);
-void buddy_note_huge(unsigned long demand, bool take);
+void buddy_note_huge(unsigned long demand, bool take, unsigned long now);
 unsigned long buddy_huge_keep(unsigned long now, unsigned long live,
 			      unsigned long *next);
 void buddy_fork_prepare(void);

@@ -479,6 +479,7 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 {
 	size_t bytes = ALIGN(max(size, (size_t)1), PAGE_SIZE);
 	struct kmem_section *blk = NULL, *arena;
+	unsigned long now;
 	struct heap_fit fit;
 	bool mapped = false;
 
@@ -493,9 +494,10 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 	 * The demand the policy keeps: what is live, and this one (kept
 	 * only: noted once it is served from here, below).
 	 */
+	now = buddy_now_ms();
 	if (!kept_only && READ_ONCE(kmem_config.decay_peak))
-		buddy_note_huge(huge_live() + bytes, true);
-	heap_expire_due(buddy_now_ms());
+		buddy_note_huge(huge_live() + bytes, true, now);
+	heap_expire_due(now);
 	for (;;) {
 		kmem_mutex_lock(&huge_cache_lock);
 		if (heap_find(bytes, align, kept_only, &fit))
@@ -520,7 +522,7 @@ static struct kmem_section *__huge_cache_get(size_t size, size_t align,
 	if (!blk)
 		return NULL;
 	if (kept_only && READ_ONCE(kmem_config.decay_peak))
-		buddy_note_huge(huge_live(), true);
+		buddy_note_huge(huge_live(), true, now);
 	return blk;
 }
 
@@ -596,16 +598,15 @@ static void heap_put_after(unsigned long now)
  */
 void huge_cache_put(struct kmem_section *sec)
 {
-	unsigned long now;
+	unsigned long now = buddy_now_ms();
 
 	if (READ_ONCE(kmem_config.decay_peak))
-		buddy_note_huge(huge_live(), false);
+		buddy_note_huge(huge_live(), false, now);
 	if (!sec->arena) {
 		section_huge_unmap(sec);
-		heap_expire_due(buddy_now_ms());
+		heap_expire_due(now);
 		return;
 	}
-	now = buddy_now_ms();
 	kmem_mutex_lock(&huge_cache_lock);
 	heap_put_locked(sec, now);
 	kmem_mutex_unlock(&huge_cache_lock);
@@ -676,12 +677,11 @@ bool huge_heap_free(struct kmem_section *arena, unsigned long a,
 		    const char **why, bool *freed)
 {
 	struct kmem_section *sec;
-	unsigned long now;
+	unsigned long now = buddy_now_ms();
 
 	/* Before the lock (the zone's ranks first); a bad @a notes no more. */
 	if (READ_ONCE(kmem_config.decay_peak))
-		buddy_note_huge(huge_live(), false);
-	now = buddy_now_ms();
+		buddy_note_huge(huge_live(), false, now);
 	kmem_mutex_lock(&huge_cache_lock);
 	sec = heap_block_locked(arena, a, why, freed);
 	if (sec)

@@ -215,16 +215,18 @@ void release_note_take(void)
  *          mremap, since it was made)
  * @take:   an allocation, which like a take from the zone makes the
  *          process busy
+ * @now:    buddy_now_ms(), which the caller read for its own use too (one
+ *          clock read a huge allocation or free)
  *
  * For the huge cache's keep (buddy_huge_keep()).
  *
  * Context: no zone lock held.
  */
-void buddy_note_huge(unsigned long demand, bool take)
+void buddy_note_huge(unsigned long demand, bool take, unsigned long now)
 {
 	unsigned long n = READ_ONCE(kmem_config.decay_peak);
 	unsigned long decay = READ_ONCE(kmem_config.decay_ms);
-	unsigned long now, epoch;
+	unsigned long epoch;
 	struct peak_slot *s;
 
 	if (!n || !decay || tls_reaper)
@@ -237,7 +239,6 @@ void buddy_note_huge(unsigned long demand, bool take)
 	 * block allocated and freed in a loop takes the zone lock once a
 	 * millisecond, not twice a call.
 	 */
-	now = buddy_now_ms();
 	epoch = now / decay + 1;
 	s = &kmem_zone.peak[epoch % min(n, (unsigned long)KMEM_DECAY_PEAK_MAX)];
 	if (READ_ONCE(s->epoch) == epoch && READ_ONCE(s->huge) >= demand &&
