@@ -132,8 +132,7 @@ static struct kmem_mutex prof_mutex = KMEM_MUTEX_INIT(LOCK_RANK_PROFILE);
 
 static void prof_lock(void)
 {
-	kmem_mutex_lock(&prof_mutex);	/* held since kmem's prepare handler
-					   in the fork window */
+	kmem_mutex_lock(&prof_mutex);
 }
 
 static void prof_unlock(void)

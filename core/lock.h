@@ -65,14 +65,14 @@ extern const char *const kmem_lock_rank_names[NR_LOCK_RANKS];
  * @owner: thread id of the holder, for lock_assert_held() (debug >= 1)
  * @rank:  its place in the lock order (debug >= 1)
  *
- * A futex lock (Drepper, "Futexes Are Tricky", mutex 2) rather than
+ * A three-state futex lock (Drepper, "Futexes Are Tricky") rather than
  * glibc's pthread mutex: uncontended, a lock and its unlock are two atomic
  * instructions, where pthread_mutex_lock() and pthread_mutex_unlock() of
  * an adaptive mutex took about 65 (a huge block's malloc and free take
- * four locks: 260 of their 1,200 instructions; performance.md, "Locks
- * without glibc's mutex").  Contended, it spins a little before it sleeps,
- * as glibc's adaptive mutex does: the critical sections are short (a
- * depot exchange, a batch of slab objects, a buddy split), and a waiter
+ * four locks: 260 of their 1,200 instructions; performance.md, "Locks of
+ * our own, one clock read").  Contended, it spins a little before it
+ * sleeps, as glibc's adaptive mutex does: the critical sections are short
+ * (a depot exchange, a batch of slab objects, a buddy split), and a waiter
  * put to sleep at once costs two context switches per contended exchange.
  */
 struct kmem_mutex {
