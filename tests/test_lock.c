@@ -278,17 +278,25 @@ START_TEST(test_futex_lock_keeps_errno)
 }
 END_TEST
 
-static void *fx_pong(void *arg)
+#define FX_TURNS	(2 * FX_ROUNDS / 10)
+
+/* Take every other turn from @first on, waking the other thread each. */
+static void fx_take_turns(unsigned long first)
 {
-	(void)arg;
 	kmem_mutex_lock(&fx_lock);
-	for (unsigned long i = 1; i < 2 * FX_ROUNDS / 10; i += 2) {
+	for (unsigned long i = first; i < FX_TURNS; i += 2) {
 		while (fx_turn != i)
 			kmem_cond_wait(&fx_cond, &fx_lock);
 		fx_turn++;
 		kmem_cond_signal(&fx_cond);
 	}
 	kmem_mutex_unlock(&fx_lock);
+}
+
+static void *fx_pong(void *arg)
+{
+	(void)arg;
+	fx_take_turns(1);
 	return NULL;
 }
 
@@ -303,16 +311,9 @@ START_TEST(test_futex_cond_hands_turns)
 
 	fx_turn = 0;
 	ck_assert_int_eq(pthread_create(&t, NULL, fx_pong, NULL), 0);
-	kmem_mutex_lock(&fx_lock);
-	for (unsigned long i = 0; i < 2 * FX_ROUNDS / 10; i += 2) {
-		while (fx_turn != i)
-			kmem_cond_wait(&fx_cond, &fx_lock);
-		fx_turn++;
-		kmem_cond_signal(&fx_cond);
-	}
-	kmem_mutex_unlock(&fx_lock);
+	fx_take_turns(0);
 	pthread_join(t, NULL);
-	ck_assert_uint_eq(fx_turn, 2 * FX_ROUNDS / 10);
+	ck_assert_uint_eq(fx_turn, FX_TURNS);
 }
 END_TEST
 
