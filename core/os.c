@@ -15,6 +15,9 @@
  *    (MAP_NORESERVE: address space is not charged until touched).  NULL
  *    with errno ENOMEM on failure, never a partial mapping.
  *  - kmem_os_unmap(addr, size): the range is gone.
+ *  - kmem_os_populate(addr, size): the pages of a range about to be
+ *    written, mapped by one madvise(MADV_POPULATE_WRITE) rather than a
+ *    fault each (slab.c, new_slab(): a fault traps, which costs more).
  *  - kmem_os_release(addr, size): the range stays mapped but its pages go
  *    back to the OS (MADV_DONTNEED): RSS drops at once and the next touch
  *    sees zeros.  Inside a transparent huge page this splits it (the
@@ -60,6 +63,7 @@ static unsigned long os_map_calls;	/* atomic; successful maps */
 static uint64_t os_maps, os_unmaps, os_releases, os_moves;	/* atomic */
 static uint64_t os_move_errors;	/* atomic: mremap moves the kernel refused */
 static uint64_t os_hugepages;					/* atomic */
+static uint64_t os_populates;					/* atomic */
 
 /*
  * The OS calls are counted here, and again in the published header for
@@ -113,6 +117,14 @@ void kmem_os_republish(void)
 unsigned long kmem_os_hugepage_calls(void)
 {
 	return __atomic_load_n(&os_hugepages, __ATOMIC_RELAXED);
+}
+
+/**
+ * kmem_os_populate_calls - madvise(MADV_POPULATE_WRITE) calls that succeeded
+ */
+unsigned long kmem_os_populate_calls(void)
+{
+	return __atomic_load_n(&os_populates, __ATOMIC_RELAXED);
 }
 
 /**
@@ -254,6 +266,31 @@ void kmem_os_hugepage(void *addr, size_t size)
 {
 	if (!madvise(addr, size, MADV_HUGEPAGE))
 		os_count(&os_hugepages, &kmem_region->os_hugepages);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14 */
+#endif
+
+/**
+ * kmem_os_populate - map the pages of a range before they are written
+ * @addr: page-aligned start
+ * @size: bytes
+ *
+ * One madvise(MADV_POPULATE_WRITE) instead of a fault per page, for pages
+ * the caller knows will be written (it is not for pages that may stay
+ * untouched: they would become resident).  Where the kernel refuses
+ * (before Linux 5.14, or short of memory) nothing is done, and the
+ * writes fault the pages in as before; errno is kept either way (malloc()
+ * may not change it).
+ */
+void kmem_os_populate(void *addr, size_t size)
+{
+	int saved = errno;
+
+	if (!madvise(addr, size, MADV_POPULATE_WRITE))
+		__atomic_add_fetch(&os_populates, 1, __ATOMIC_RELAXED);
+	errno = saved;
 }
 
 static int region_flags(int fd)

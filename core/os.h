@@ -14,6 +14,7 @@
 void *kmem_os_map(size_t size, size_t align);
 void kmem_os_unmap(void *addr, size_t size);
 void kmem_os_release(void *addr, size_t size);
+void kmem_os_populate(void *addr, size_t size);
 void kmem_os_hugepage(void *addr, size_t size);
 void *kmem_os_map_region(int fd, size_t size);
 void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size);
@@ -33,6 +34,7 @@ unsigned long kmem_os_map_calls(void);
 unsigned long kmem_os_move_calls(void);
 unsigned long kmem_os_move_errors(void);
 unsigned long kmem_os_hugepage_calls(void);
+unsigned long kmem_os_populate_calls(void);
 
 /* The OS call counts (buddyinfo, malloc_trim()), published anew. */
 void kmem_os_republish(void);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <urcu.h>
 
+#include "core/os.h"
 #include "kmalloc/kmalloc.h"
 #include "reaper_wait.h"
 
@@ -316,6 +317,87 @@ START_TEST(test_shrink_returns_pages)
 		free_after += after.nr_free[ord] << ord;
 	}
 	ck_assert_uint_ge(free_after - free_before, 20000 * 512 / PAGE_SIZE);
+}
+END_TEST
+
+/* Does madvise(MADV_POPULATE_WRITE) work here (Linux 5.14 and later)? */
+static bool populate_supported(void)
+{
+	void *p = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok;
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ok = madvise(p, PAGE_SIZE, 23 /* MADV_POPULATE_WRITE */) == 0;
+	munmap(p, PAGE_SIZE);
+	return ok;
+}
+
+/* The resident pages of the slab holding @obj, @pages long, in @vec. */
+static char *slab_residency(void *obj, unsigned long pages,
+			    unsigned char *vec)
+{
+	char *base = (char *)((unsigned long)obj & ~(pages * PAGE_SIZE - 1));
+
+	ck_assert_int_eq(mincore(base, pages * PAGE_SIZE, vec), 0);
+	return base;
+}
+
+/*
+ * A fresh slab of a cache that holds SLAB_POPULATE_SLABS (8) slabs or more
+ * is mapped whole by one madvise(MADV_POPULATE_WRITE) (slab.c,
+ * new_slab_populate()); a small cache's slab is not: the pages of objects
+ * not handed out stay unmapped.  errno stays as it was.
+ */
+START_TEST(test_growing_cache_populates_slabs)
+{
+	struct kmem_cache *s = kmem_cache_create("populated", 1024, 0,
+						 SLAB_NO_MERGE, NULL);
+	bool supported = populate_supported();
+	unsigned long calls, pages, per_slab, n = 0, i;
+	unsigned char vec[64];
+	static void *o[4096];
+	char *base;
+
+	kmem_shrink_all();	/* free blocks go back: the next ones are fresh */
+	calls = kmem_os_populate_calls();
+	errno = 4321;
+	o[n++] = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_ptr_nonnull(o[0]);
+	ck_assert_int_eq(errno, 4321);
+	ck_assert_uint_eq(info_of("populated").num_slabs, 1);
+	ck_assert_uint_eq(kmem_os_populate_calls(), calls);
+	pages = info_of("populated").pages_per_slab;
+	per_slab = info_of("populated").objs_per_slab;
+	ck_assert_uint_ge(pages, 4);
+	ck_assert_uint_le(pages, 64);
+	/* One object handed out: only its pages and the header's are in. */
+	base = slab_residency(o[0], pages, vec);
+	for (i = 1; i < pages; i++)
+		if ((unsigned long)((char *)o[0] - base) / PAGE_SIZE != i &&
+		    (unsigned long)((char *)o[0] + 1023 - base) / PAGE_SIZE != i)
+			ck_assert_msg(!(vec[i] & 1), "small cache: page %lu of %lu resident",
+				      i, pages);
+
+	/* Grow the cache to 8 slabs, then take the first object of a 9th. */
+	while (info_of("populated").num_slabs < 8 && n < 4096)
+		o[n++] = kmem_cache_alloc(s, GFP_KERNEL);
+	while (info_of("populated").num_slabs < 9 && n < 4096)
+		o[n++] = kmem_cache_alloc(s, GFP_KERNEL);
+	ck_assert_uint_eq(info_of("populated").num_slabs, 9);
+	ck_assert_uint_le(n, 9 * per_slab);
+	errno = 4321;
+	if (supported)
+		ck_assert_uint_ge(kmem_os_populate_calls(), calls + 1);
+	ck_assert_int_eq(errno, 4321);
+	base = slab_residency(o[n - 1], pages, vec);
+	for (i = 0; i < pages; i++)
+		ck_assert_msg(!supported || (vec[i] & 1),
+			      "growing cache: page %lu of %lu not resident",
+			      i, pages);
+	while (n)
+		kmem_cache_free(s, o[--n]);
+	kmem_cache_destroy(s);
 }
 END_TEST
 
@@ -3225,6 +3307,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_random_validate);
 	tcase_add_test(tc, test_poisoned_free_objects);
 	tcase_add_test(tc, test_shrink_returns_pages);
+	tcase_add_test(tc, test_growing_cache_populates_slabs);
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_bulk_first_use_merged);
 	tcase_add_test(tc, test_depot_reclaimed_before_growing);
