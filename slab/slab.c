@@ -196,10 +196,11 @@ void cache_publish_locked(struct kmem_cache *s)
  * them are about to be written: the constructor and KMEM_DEBUG write every
  * object now, and a cache of SLAB_POPULATE_SLABS slabs or more hands this
  * slab's objects out next.  A fault traps, and the trap is most of its
- * cost on a VM like the bench's, 11-15 us a page against about 8 for the
+ * cost on a VM like the bench's: 11-15 us a page against 7-8.5 for the
  * call and the first write (performance.md, "Fresh slabs mapped in one
- * call").  A small cache's slab is left to fault in as it is used: a
- * program that asks for one 8 KiB buffer does not get 32 pages resident.
+ * call (session 34, before and after)").  A small cache's slab is left
+ * to fault in as it is used: a program that asks for one 8 KiB buffer
+ * does not get 32 pages resident.
  */
 static void new_slab_populate(struct kmem_cache *s, void *base)
 {
