@@ -544,6 +544,10 @@ struct pcp_set {
 	unsigned long large_bytes;	/* bytes on lists of orders >= 4 */
 	unsigned long big;		/* the big block | its order, 0, BUSY */
 	unsigned long big_at;		/* when it was parked (ms) */
+	unsigned long fresh_last;	/* the last fresh large block handed
+					 * out: its last page, or 0, and */
+	unsigned long fresh_size;	/* its size (kmalloc/large.c,
+					 * large_map_ahead()) */
 	struct pcp_list lists[PCP_ORDERS];
 };
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);

@@ -2,8 +2,8 @@
 /*
  * core/os.c - the OS contract.
  *
- * The only file in kmem that calls mmap, munmap, madvise, mremap or
- * mprotect.  Every
+ * The only file in kmem that calls mmap, munmap, madvise, mremap,
+ * mprotect or mincore.  Every
  * byte kmem manages enters and leaves the process through the five
  * functions below, which keeps the policy (when to map, when to give back)
  * in the layers above and the mechanism here.
@@ -18,6 +18,9 @@
  *  - kmem_os_populate(addr, size): the pages of a range about to be
  *    written, mapped by one madvise(MADV_POPULATE_WRITE) rather than a
  *    fault each (slab.c, new_slab(): a fault traps, which costs more).
+ *  - kmem_os_resident(addr, size): mincore(), whether a short range's
+ *    pages are all mapped (kmalloc/large.c asks it of the last page of a
+ *    block before it populates the next).
  *  - kmem_os_release(addr, size): the range stays mapped but its pages go
  *    back to the OS (MADV_DONTNEED): RSS drops at once and the next touch
  *    sees zeros.  Inside a transparent huge page this splits it (the
@@ -291,6 +294,27 @@ void kmem_os_populate(void *addr, size_t size)
 	if (!madvise(addr, size, MADV_POPULATE_WRITE))
 		__atomic_add_fetch(&os_populates, 1, __ATOMIC_RELAXED);
 	errno = saved;
+}
+
+/**
+ * kmem_os_resident - are the pages of a range all mapped?
+ * @addr: page-aligned start
+ * @size: bytes, at most 64 pages
+ *
+ * mincore(); false as well where it fails (a range no longer mapped).
+ * errno is kept.
+ */
+bool kmem_os_resident(const void *addr, size_t size)
+{
+	unsigned char vec[64];
+	size_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+	int saved = errno;
+	bool all = pages <= sizeof(vec) && !mincore((void *)addr, size, vec);
+
+	for (size_t i = 0; all && i < pages; i++)
+		all = vec[i] & 1;
+	errno = saved;
+	return all;
 }
 
 static int region_flags(int fd)

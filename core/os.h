@@ -15,6 +15,7 @@ void *kmem_os_map(size_t size, size_t align);
 void kmem_os_unmap(void *addr, size_t size);
 void kmem_os_release(void *addr, size_t size);
 void kmem_os_populate(void *addr, size_t size);
+bool kmem_os_resident(const void *addr, size_t size);
 void kmem_os_hugepage(void *addr, size_t size);
 void *kmem_os_map_region(int fd, size_t size);
 void *kmem_os_remap_region_fixed(void *addr, int fd, size_t size);

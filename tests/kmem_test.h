@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,19 @@ static inline long rss_bytes(void)
 		fclose(f);
 	}
 	return rss * sysconf(_SC_PAGESIZE);
+}
+
+/* Does madvise(MADV_POPULATE_WRITE) work here (Linux 5.14 and later)? */
+static inline bool populate_supported(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok;
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ok = madvise(p, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
+	munmap(p, 4096);
+	return ok;
 }
 
 static inline void fill(void *p, size_t n, unsigned char v)

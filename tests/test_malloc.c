@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include <kmem/malloc.h>
+#include "core/os.h"
 #include "kmalloc/kmalloc.h"
 #include "reaper_wait.h"
 #include "release_clock.h"
@@ -546,6 +547,55 @@ static size_t pages_absent(const void *p, size_t len)
 		absent += !(vec[i] & 1);
 	return absent;
 }
+
+/*
+ * A fresh large block is mapped ahead (one madvise(MADV_POPULATE_WRITE))
+ * when the last fresh block the thread got was written to its end, and
+ * then only as many bytes as that one had, never its own last page, never
+ * for calloc(); errno stays as it was (kmalloc/large.c, large_map_ahead()).
+ */
+START_TEST(test_fresh_large_mapped_ahead)
+{
+	const size_t sz = (64 << 10) + 100, pages = DIV_ROUND_UP(sz, PAGE_SIZE);
+	bool supported = populate_supported();
+	unsigned long calls;
+	char *a, *b, *c, *d, *e;
+
+	kmem_shrink_all();	/* free blocks go back: the next ones are fresh */
+	a = kmem_malloc(sz);
+	memset(a, 1, sz);		/* written to its end */
+	calls = kmem_os_populate_calls();
+	errno = 4321;
+	b = kmem_malloc(sz);
+	ck_assert_int_eq(errno, 4321);
+	ck_assert_uint_eq(pages_absent(b, pages * PAGE_SIZE),
+			  (size_t)(supported ? 1 : pages));
+	ck_assert_uint_eq(kmem_os_populate_calls(), calls + supported);
+
+	/* b was not written: the next block is left to fault in. */
+	c = kmem_malloc(sz);
+	ck_assert_uint_eq(pages_absent(c, pages * PAGE_SIZE), pages);
+	ck_assert_uint_eq(kmem_os_populate_calls(), calls + supported);
+
+	/* Written whole, then doubled: only c's size is mapped ahead. */
+	memset(c, 2, sz);
+	d = kmem_malloc(4 * sz);
+	ck_assert_uint_eq(pages_absent(d, DIV_ROUND_UP(4 * sz, PAGE_SIZE) *
+					  PAGE_SIZE),
+			  DIV_ROUND_UP(4 * sz, PAGE_SIZE) -
+				  (supported ? sz / PAGE_SIZE : 0));
+
+	/* calloc() after a block written whole: nothing mapped ahead. */
+	memset(d, 3, 4 * sz);
+	e = kmem_calloc(1, sz);
+	ck_assert_uint_eq(pages_absent(e, pages * PAGE_SIZE), pages);
+	kmem_free(a);
+	kmem_free(b);
+	kmem_free(c);
+	kmem_free(d);
+	kmem_free(e);
+}
+END_TEST
 
 /*
  * Issue 14: a freed huge block (above 4 MiB) is kept, resident,
@@ -2316,6 +2366,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_realloc_grows_large_in_place);
 	tcase_add_test(tc, test_huge_realloc_in_place);
 	tcase_add_test(tc, test_huge_mappings_reused);
+	tcase_add_test(tc, test_fresh_large_mapped_ahead);
 	tcase_add_test(tc, test_huge_oldest_kept_goes_first);
 	tcase_add_test(tc, test_huge_mappings_given_back);
 	tcase_add_test(tc, test_huge_kept_for_recent_peak);

@@ -320,19 +320,6 @@ START_TEST(test_shrink_returns_pages)
 }
 END_TEST
 
-/* Does madvise(MADV_POPULATE_WRITE) work here (Linux 5.14 and later)? */
-static bool populate_supported(void)
-{
-	void *p = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	bool ok;
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	ok = madvise(p, PAGE_SIZE, 23 /* MADV_POPULATE_WRITE */) == 0;
-	munmap(p, PAGE_SIZE);
-	return ok;
-}
-
 /* The resident pages of the slab holding @obj, @pages long, in @vec. */
 static char *slab_residency(void *obj, unsigned long pages,
 			    unsigned char *vec)
