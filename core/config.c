@@ -53,6 +53,7 @@ struct kmem_config kmem_config = {
 	.decay_peak = KMEM_DECAY_PEAK_DEFAULT,
 	.retain_sections = 2,
 	.background = true,
+	.map_ahead = true,
 	.huge_retain = 64UL << 20,
 	.depot_bytes = KMEM_DEPOT_KB_DEFAULT << 10,
 	.profile_rate = KMEM_PROFILE_DEFAULT_RATE,
@@ -298,6 +299,7 @@ void kmem_config_parse(void)
 	get_ulong("KMEM_RETAIN_SECTIONS", &kmem_config.retain_sections, 0,
 		  1UL << 20);
 	get_bool("KMEM_BACKGROUND", &kmem_config.background);
+	get_bool("KMEM_MAP_AHEAD", &kmem_config.map_ahead);
 	n = kmem_config.huge_retain >> 20;
 	get_ulong("KMEM_HUGE_RETAIN_MB", &n, 0, 1UL << 20);
 	kmem_config.huge_retain = n << 20;

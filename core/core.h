@@ -174,6 +174,8 @@ struct kmem_config {
 					 * sections kept mapped */
 	bool background;		/* KMEM_BACKGROUND: a reaper thread may
 					 * be started */
+	bool map_ahead;			/* KMEM_MAP_AHEAD: fresh pages about to
+					 * be written mapped in one call */
 	unsigned long huge_retain;	/* KMEM_HUGE_RETAIN_MB, in bytes: freed
 					 * own mappings kept for reuse */
 	unsigned long depot_bytes;	/* KMEM_DEPOT_KB, in bytes: objects all

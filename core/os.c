@@ -17,7 +17,8 @@
  *  - kmem_os_unmap(addr, size): the range is gone.
  *  - kmem_os_populate(addr, size): the pages of a range about to be
  *    written, mapped by one madvise(MADV_POPULATE_WRITE) rather than a
- *    fault each (slab.c, new_slab(): a fault traps, which costs more).
+ *    fault each (a fault traps, which costs more: slab/slab.c,
+ *    new_slab_populate(); kmalloc/large.c, large_map_ahead()).
  *  - kmem_os_resident(addr, size): mincore(), whether a short range's
  *    pages are all mapped (kmalloc/large.c asks it of the last page of a
  *    block before it populates the next).

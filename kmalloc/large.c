@@ -201,7 +201,7 @@ bool kmalloc_large_grow(struct page *page, size_t size)
  *  - not for calloc(): fresh memory is zero already, and a zeroed table
  *    is often written sparsely.
  * A program that stops writing its buffers whole stops getting them
- * mapped after one block.
+ * mapped after one block.  KMEM_MAP_AHEAD=0: never.
  */
 static void large_map_ahead(void *p, size_t from, size_t size)
 {
@@ -210,7 +210,7 @@ static void large_map_ahead(void *p, size_t from, size_t size)
 	size_t last = (size - 1) & PAGE_MASK;	/* offset of the last page */
 	size_t end;
 
-	if (!pcp || first > last)
+	if (!pcp || first > last || !kmem_config.map_ahead)
 		return;
 	end = min(last, pcp->fresh_size & PAGE_MASK);
 	if (first < end && pcp->fresh_last &&

@@ -200,12 +200,13 @@ void cache_publish_locked(struct kmem_cache *s)
  * call and the first write (performance.md, "Fresh slabs mapped in one
  * call (session 34, before and after)").  A small cache's slab is left
  * to fault in as it is used: a program that asks for one 8 KiB buffer
- * does not get 32 pages resident.
+ * does not get 32 pages resident.  KMEM_MAP_AHEAD=0: never.
  */
 static void new_slab_populate(struct kmem_cache *s, void *base)
 {
-	if (s->ctor || (s->cflags & CF_DEBUG) ||
-	    data_race(s->nr_slabs) >= SLAB_POPULATE_SLABS)
+	if (kmem_config.map_ahead &&
+	    (s->ctor || (s->cflags & CF_DEBUG) ||
+	     data_race(s->nr_slabs) >= SLAB_POPULATE_SLABS))
 		kmem_os_populate(base, PAGE_SIZE << s->order);
 }
 

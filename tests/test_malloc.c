@@ -597,6 +597,31 @@ START_TEST(test_fresh_large_mapped_ahead)
 }
 END_TEST
 
+/* KMEM_MAP_AHEAD=0: nothing is mapped ahead, slabs or large blocks. */
+START_TEST(test_map_ahead_off)
+{
+	const size_t sz = (64 << 10) + 100, pages = DIV_ROUND_UP(sz, PAGE_SIZE);
+	static void *o[4096];
+	char *a, *b;
+	size_t n = 0;
+
+	setenv("KMEM_MAP_AHEAD", "0", 1);
+	kmem_shrink_all();
+	a = kmem_malloc(sz);
+	memset(a, 1, sz);
+	b = kmem_malloc(sz);
+	ck_assert_uint_eq(pages_absent(b, pages * PAGE_SIZE), pages);
+	/* 2 MiB of 1 KiB objects: well past 8 slabs of their cache. */
+	while (n < ARRAY_SIZE(o) / 2)
+		o[n++] = kmem_malloc(1000);
+	ck_assert_uint_eq(kmem_os_populate_calls(), 0);
+	while (n)
+		kmem_free(o[--n]);
+	kmem_free(a);
+	kmem_free(b);
+}
+END_TEST
+
 /*
  * Issue 14: a freed huge block (above 4 MiB) is kept, resident,
  * and the next such allocation that it fits takes it: no mmap, no page
@@ -2367,6 +2392,7 @@ static Suite *malloc_suite(void)
 	tcase_add_test(tc, test_huge_realloc_in_place);
 	tcase_add_test(tc, test_huge_mappings_reused);
 	tcase_add_test(tc, test_fresh_large_mapped_ahead);
+	tcase_add_test(tc, test_map_ahead_off);
 	tcase_add_test(tc, test_huge_oldest_kept_goes_first);
 	tcase_add_test(tc, test_huge_mappings_given_back);
 	tcase_add_test(tc, test_huge_kept_for_recent_peak);
