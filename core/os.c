@@ -113,6 +113,9 @@ void kmem_os_republish(void)
 	__atomic_store_n(&kmem_region->os_hugepages,
 			 __atomic_load_n(&os_hugepages, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&kmem_region->os_populates,
+			 __atomic_load_n(&os_populates, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
 }
 
 /**
@@ -293,7 +296,7 @@ void kmem_os_populate(void *addr, size_t size)
 	int saved = errno;
 
 	if (!madvise(addr, size, MADV_POPULATE_WRITE))
-		__atomic_add_fetch(&os_populates, 1, __ATOMIC_RELAXED);
+		os_count(&os_populates, &kmem_region->os_populates);
 	errno = saved;
 }
 

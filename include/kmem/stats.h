@@ -158,7 +158,10 @@ struct kmem_stats_header {
 					 * magazines live (0: a region
 					 * written before it) */
 	uint64_t os_hugepages;		/* madvise(MADV_HUGEPAGE) calls */
-	uint64_t reserved[2];
+	uint64_t os_populates;		/* madvise(MADV_POPULATE_WRITE) calls:
+					 * pages mapped ahead (0: none, or a
+					 * region written before it) */
+	uint64_t reserved[1];
 
 	/*
 	 * KFENCE (Documentation/kfence.md), the figures of the kernel's

@@ -1382,6 +1382,40 @@ START_TEST(publish_announced)
 END_TEST
 
 /*
+ * Pages mapped ahead are published: buddyinfo --json counts the
+ * madvise(MADV_POPULATE_WRITE) calls, past 8 slabs of a cache (slab.md,
+ * "Fresh slabs mapped in one call"), and none with KMEM_MAP_AHEAD=0.
+ */
+START_TEST(live_map_ahead)
+{
+	const char *const off[] = { "KMEM_MAP_AHEAD=0", NULL };
+	struct kid k = kid_start(NULL), d = kid_start(off);
+	/* MADV_POPULATE_WRITE (23) is Linux 5.14's: none counted before. */
+	void *probe = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool supported = probe != MAP_FAILED && !madvise(probe, 4096, 23);
+	struct jnode *doc;
+
+	if (probe != MAP_FAILED)
+		munmap(probe, 4096);
+	/* 2,000 objects of 1,000 bytes: 134 slabs of four pages. */
+	kid_cmd(&k, "create kt_ahead 1000 nomerge");
+	kid_cmd(&k, "alloc kt_ahead 2000");
+	kid_cmd(&d, "create kt_ahead 1000 nomerge");
+	kid_cmd(&d, "alloc kt_ahead 2000");
+	doc = read_json(k.p.pid, "buddyinfo");
+	if (supported)
+		ck_assert_uint_ge(ju(doc, "os_populates"), 100);
+	json_free(doc);
+	doc = read_json(d.p.pid, "buddyinfo");
+	ck_assert_uint_eq(ju(doc, "os_populates"), 0);
+	json_free(doc);
+	ck_assert_int_eq(kid_stop(&k), 0);
+	ck_assert_int_eq(kid_stop(&d), 0);
+}
+END_TEST
+
+/*
  * KMEM_THP is published: buddyinfo --json names the mode and counts the
  * madvise(MADV_HUGEPAGE) calls (always: at least the first section's;
  * the default, never: none).
@@ -2866,6 +2900,7 @@ int main(int argc, char **argv)
 	};
 	const TTest *const publish_tests[] = {
 		publish_fd3_cloexec, publish_announced, publish_off, live_thp,
+		live_map_ahead,
 		NULL
 	};
 	const TTest *const error_tests[] = {

@@ -551,6 +551,7 @@ void kmi_buddyinfo_json(FILE *f, const struct kmi_source *src,
 	json_u64(&j, "os_releases", h->os_releases);
 	json_u64(&j, "os_moves", h->os_moves);
 	json_u64(&j, "os_hugepages", h->os_hugepages);
+	json_u64(&j, "os_populates", h->os_populates);
 	if (h->thp >= 1 && h->thp <= 3)
 		json_str(&j, "thp", thp_names[h->thp - 1]);
 	json_end(&j, '}');
