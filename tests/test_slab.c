@@ -367,13 +367,13 @@ START_TEST(test_growing_cache_populates_slabs)
 				      i, pages);
 
 	/* Grow the cache to 8 slabs, then take the first object of a 9th. */
+	errno = 4321;
 	while (info_of("populated").num_slabs < 8 && n < 4096)
 		o[n++] = kmem_cache_alloc(s, GFP_KERNEL);
 	while (info_of("populated").num_slabs < 9 && n < 4096)
 		o[n++] = kmem_cache_alloc(s, GFP_KERNEL);
 	ck_assert_uint_eq(info_of("populated").num_slabs, 9);
 	ck_assert_uint_le(n, 9 * per_slab);
-	errno = 4321;
 	if (supported)
 		ck_assert_uint_ge(kmem_os_populate_calls(), calls + 1);
 	ck_assert_int_eq(errno, 4321);
