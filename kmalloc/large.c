@@ -203,14 +203,15 @@ bool kmalloc_large_grow(struct page *page, size_t size)
  * A program that stops writing its buffers whole stops getting them
  * mapped after one block.  KMEM_MAP_AHEAD=0: never.
  */
-static void large_map_ahead(void *p, size_t from, size_t size)
+static void large_map_ahead(void *p, size_t from, size_t size, gfp_t gfp)
 {
 	struct pcp_set *pcp = kmem_tls_pcp;
 	size_t first = ALIGN(min(from, size), PAGE_SIZE);
 	size_t last = (size - 1) & PAGE_MASK;	/* offset of the last page */
 	size_t end;
 
-	if (!pcp || first > last || !kmem_config.map_ahead)
+	if (!pcp || first > last || (gfp & __GFP_ZERO) ||
+	    !kmem_config.map_ahead)
 		return;
 	end = min(last, pcp->fresh_size & PAGE_MASK);
 	if (first < end && pcp->fresh_last &&
@@ -243,8 +244,7 @@ static void *large_from_kept(size_t size, size_t align, gfp_t gfp,
 	}
 	if (gfp & __GFP_ZERO)
 		memset((void *)sec->base, 0, min(dirty, size));
-	else
-		large_map_ahead((void *)sec->base, dirty, size);
+	large_map_ahead((void *)sec->base, dirty, size, gfp);
 	return (void *)sec->base;
 }
 
@@ -301,8 +301,8 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		p = (void *)page_to_addr(page);
 		if ((gfp & __GFP_ZERO) && !zeroed)
 			memset(p, 0, ALIGN(size, PAGE_SIZE));
-		else if (zeroed && !(gfp & __GFP_ZERO))
-			large_map_ahead(p, 0, size);
+		if (zeroed)
+			large_map_ahead(p, 0, size, gfp);
 		return p;
 	}
 	/*
@@ -322,8 +322,7 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 			memset((void *)sec->base, 0, min(dirty, size));
 		/* The rest faults in: the zone's idle blocks make room. */
 		buddy_release_for_huge(sec->size - min(dirty, sec->size));
-		if (!(gfp & __GFP_ZERO))
-			large_map_ahead((void *)sec->base, dirty, size);
+		large_map_ahead((void *)sec->base, dirty, size, gfp);
 		return (void *)sec->base;
 	}
 	sec = section_huge_map(size, align);
@@ -335,8 +334,7 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		return NULL;
 	}
 	buddy_release_for_huge(sec->size);
-	if (!(gfp & __GFP_ZERO))
-		large_map_ahead((void *)sec->base, 0, size);
+	large_map_ahead((void *)sec->base, 0, size, gfp);
 	return (void *)sec->base;	/* fresh from the OS: already zero */
 }
 
