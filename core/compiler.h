@@ -33,6 +33,20 @@
  * ordinary .bss.
  */
 #define __bss_cold	__attribute__((section(".bss.kmem_cold"), aligned(4096)))
+/*
+ * Zero-initialised arrays of which a process writes only the first
+ * entries (one per CPU, one per cache id): __bss_first puts one before
+ * the rest of .bss, where its head shares the last page of .data, which
+ * start-up writes anyway; __bss_last puts one after the rest of .bss,
+ * where its head shares the last page of the variables every process
+ * writes (cmake/kmem-bss.ld).  Their unwritten tails cost address space
+ * only.  One such array in each: a second would begin past the first's
+ * tail, on a page of its own.  A variable that is only ever read may
+ * follow the array in __bss_first.  In a program linked with libkmem.a
+ * they are ordinary .bss.
+ */
+#define __bss_first	__attribute__((section(".bss.kmem_first")))
+#define __bss_last	__attribute__((section(".bss.kmem_last")))
 /* A zero-initialised variable placed in .data (say why at the use). */
 #define __section_data	__attribute__((section(".data")))
 

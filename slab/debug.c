@@ -72,8 +72,8 @@ struct debug_block {
 	size_t names_len;
 };
 
-static char debug_spec[1024];
-static struct debug_block debug_blocks[MAX_DEBUG_BLOCKS];
+static char debug_spec[1024] __bss_cold;		/* KMEM_DEBUG set: rare */
+static struct debug_block debug_blocks[MAX_DEBUG_BLOCKS] __bss_cold;
 /*
  * Read at every cache's creation, written only when KMEM_DEBUG is set:
  * in .data, whose pages the loader has written already, so that start-up

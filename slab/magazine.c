@@ -60,7 +60,8 @@
 
 #include "slab/slab.h"
 
-struct slab_thread slab_thread_none;
+/* Only read (its slots are empty): out of the written variables' way. */
+struct slab_thread slab_thread_none __bss_first;
 __thread struct slab_thread *kmem_tls_slab __tls_ie = &slab_thread_none;
 unsigned long kmem_free_secret;
 
@@ -72,7 +73,7 @@ unsigned long kmem_free_secret;
  * in /bin/true).
  */
 bool slab_percpu;
-struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS];
+struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS] __bss_first;
 __thread unsigned int slab_tls_cpu_bias __tls_ie;
 __thread struct slab_cpu_hint slab_tls_cpu __tls_ie = { .cpu = SLAB_CPU_NONE };
 static unsigned int slab_own_threads;	/* threads with slab_tls_cpu.own */

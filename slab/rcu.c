@@ -128,7 +128,7 @@ static struct urcu_ops urcu_copies[URCU_MAX_COPIES];
 static unsigned int nr_urcu;		/* entries below are final (release) */
 static unsigned long long urcu_scanned_adds = ~0ULL; /* bind mutex */
 static pthread_mutex_t urcu_bind_mutex = PTHREAD_MUTEX_INITIALIZER;
-static char urcu_candidates[URCU_MAX_CANDIDATES][256];	/* bind mutex */
+static char urcu_candidates[URCU_MAX_CANDIDATES][256] __bss_cold; /* bind mutex */
 static unsigned int nr_candidates;
 
 #define URCU_NAME_(f)	#f

@@ -35,7 +35,7 @@
 
 struct kmem_mutex slab_mutex = KMEM_MUTEX_INIT(LOCK_RANK_SLAB_MUTEX);
 LIST_HEAD(slab_caches);
-struct kmem_cache *kmem_cache_by_id[KMEM_STATS_MAX_CACHES] __bss_cold;
+struct kmem_cache *kmem_cache_by_id[KMEM_STATS_MAX_CACHES] __bss_last;
 
 static unsigned long id_map[KMEM_STATS_MAX_CACHES / 64];
 static struct kmem_cache kmem_cache_boot;	/* holds struct kmem_cache */
