@@ -57,9 +57,10 @@
  * and with the functions ordinary processes run first
  * (cmake/kmem-hot.ld, made by tools/hot-text.py): the child must find
  * the library's base 64 KiB-aligned, at least one window of its code
- * never mapped, and at most BOUND pages present.  Before, all 46 pages
- * were present, in `ls -l` and in this child alike.  The bound depends on
- * the kernel mapping 64 KiB around a fault (its default; less is fine).
+ * never mapped, and at most BOUND pages present.  Before, every page of
+ * it was present (45 of 45 in a Release build), in `ls -l` and in this
+ * child alike.  The bound depends on the kernel mapping 64 KiB around a
+ * fault (its default; less is fine).
  *
  * Usage: footprint LIB BOUND           (driver)
  *        footprint --profile LIB BOUND (driver: profiling on over off)
