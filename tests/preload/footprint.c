@@ -56,8 +56,9 @@
  * it at such a boundary, the windows fall at fixed places in the file)
  * and with the functions ordinary processes run first
  * (cmake/kmem-hot.ld, made by tools/hot-text.py): the child must find
- * the library's base 64 KiB-aligned, at least one window of its code
- * never mapped, and at most BOUND pages present.  Before, every page of
+ * the library's base 64 KiB-aligned and at most BOUND pages present (it
+ * reports in how many of the code's windows too; a build whose whole
+ * code fits in the bound, at -Os, passes with every window mapped).  Before, every page of
  * it was present (45 of 45 in a Release build), in `ls -l` and in this
  * child alike.  The bound depends on the kernel mapping 64 KiB around a
  * fault (its default; less is fine).
@@ -414,7 +415,7 @@ static int text_driver(const char *lib, long bound)
 		printf("FAIL: the library is not mapped at a 64 KiB boundary (linked without -z max-page-size=0x10000?)\n");
 		return 1;
 	}
-	if ((long)present > bound || touched >= windows) {
+	if ((long)present > bound) {
 		printf("FAIL: %lu pages of kmem's code in %lu of its %lu windows: a function ordinary processes run is placed with the cold code; run tools/hot-text.py (Documentation/performance.md, \"Fixed footprint: kmem's code\")\n",
 		       present, touched, windows);
 		return 1;
