@@ -46,7 +46,6 @@ Usage: tools/hot-text.py [-o cmake/kmem-hot.ld]   (about 3 minutes)
 """
 import argparse
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -81,25 +80,6 @@ WORKLOADS = [
 )]
 
 
-def functions(lib):
-    """[(address, name)] of every function defined in @lib, one name
-    per address."""
-    out = subprocess.run(["nm", "--defined-only", lib], check=True,
-                         capture_output=True, text=True).stdout
-    seen, funcs = set(), []
-    for line in out.splitlines():
-        p = line.split()
-        if len(p) != 3 or p[1] not in "tTwW" or not re.match(r"[\w.]+$",
-                                                             p[2]):
-            continue
-        addr = int(p[0], 16)
-        if addr in seen:
-            continue	# an alias (malloc of kmem_malloc): probed once
-        seen.add(addr)
-        funcs.append((addr, p[2]))
-    return funcs
-
-
 def names_at(lib):
     """address -> every name defined there (for the sections)."""
     out = subprocess.run(["nm", "--defined-only", lib], check=True,
@@ -119,11 +99,12 @@ def perf_probe(args):
 
 def probe_build(lib, bench, tmp):
     """Run the workloads natively with a uprobe on every function of
-    @lib, all under one perf session (a probe costs about 50 ms to
-    register with each session).  Return: {name: how many workload
-    processes ran it} and the names `ls -l` ran."""
-    funcs = functions(lib)
+    @lib (one per address: malloc is an alias of kmem_malloc), all under
+    one perf session (a probe costs about 50 ms to register with each
+    session).  Return: {name: how many workload processes ran it}, the
+    names `ls -l` ran, and every function name of @lib."""
     at = names_at(lib)
+    funcs = sorted(at)
     script = os.path.join(tmp, "workloads.sh")
     with open(script, "w") as f:
         for _, cmd in WORKLOADS:
@@ -137,7 +118,7 @@ def probe_build(lib, bench, tmp):
     try:
         for i in range(0, len(funcs), 100):
             probes = []
-            for j, (addr, _) in enumerate(funcs[i:i + 100], i):
+            for j, addr in enumerate(funcs[i:i + 100], i):
                 probes += ["-a", "%s:f%d=0x%x" % (GROUP, j, addr)]
             perf_probe(["-x", lib] + probes)
         data = os.path.join(tmp, "perf.data")
@@ -154,12 +135,13 @@ def probe_build(lib, bench, tmp):
         p = line.split()
         if len(p) < 3:
             continue
-        names = at[funcs[int(p[2].rstrip(":").split(":")[-1][1:])][0]]
+        names = at[funcs[int(p[2].rstrip(":").split(":")[-1][1:])]]
         for n in names:
             pids.setdefault(n, set()).add(p[1])
             if p[0] == "ls":
                 first.add(n)
-    return {n: len(v) for n, v in pids.items()}, first
+    return ({n: len(v) for n, v in pids.items()}, first,
+            set().union(*at.values()))
 
 
 def main():
@@ -183,14 +165,14 @@ def main():
                             "kmem_malloc_shared", "malloc_bench"],
                            check=True, stdout=subprocess.DEVNULL)
             lib = os.path.realpath(os.path.join(build, "libkmem-malloc.so"))
-            c, f = probe_build(lib, os.path.join(build, "bench",
-                                                 "malloc_bench"), tmp)
+            c, f, names = probe_build(lib, os.path.join(build, "bench",
+                                                        "malloc_bench"), tmp)
             print("hot-text.py: %s: %d functions run, %d by ls" %
                   (btype, len(c), len(f)), file=sys.stderr)
             for n, k in c.items():
                 count[n] = max(count.get(n, 0), k)
             first |= f
-            allnames |= set().union(*names_at(lib).values())
+            allnames |= names
     write(args.output, count, first, allnames)
 
 

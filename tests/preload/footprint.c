@@ -129,11 +129,29 @@ static int read_proc(const char *path)
 	return 0;
 }
 
+/*
+ * A small program's first allocations, the sizes a command-line tool
+ * makes first (a path, a line, a buffer), each written; the fourth freed.
+ * Return: 0, or 2 if one failed.
+ */
+static int small_program(void)
+{
+	static const size_t sizes[] = { 24, 100, 32, 1000, 64, 4000 };
+	static char *keep[sizeof(sizes) / sizeof(sizes[0])];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		keep[i] = malloc(sizes[i]);
+		if (!keep[i])
+			return 2;
+		memset(keep[i], 1, sizes[i]);
+	}
+	free(keep[3]);
+	return 0;
+}
+
 /* The child: allocate like a small program, count, report on stdout. */
 static int child(bool with_churn)
 {
-	static const size_t sizes[] = { 24, 100, 32, 1000, 64, 4000 };
-	char *keep[sizeof(sizes) / sizeof(sizes[0])];
 	char out[8192];
 	size_t olen = 0;
 	unsigned long total_kb = 0, map_kb = 0, lib_kb = 0;
@@ -149,15 +167,8 @@ static int child(bool with_churn)
 	 * unit), 30 pages more in one churn run in 25 beside three CPU burners.
 	 */
 	pin_to_this_cpu();
-	if (with_churn && churn())
+	if ((with_churn && churn()) || small_program())
 		return 2;
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		keep[i] = malloc(sizes[i]);
-		if (!keep[i])
-			return 2;
-		memset(keep[i], 1, sizes[i]);
-	}
-	free(keep[3]);
 	/* The mappings name the file, not a symbolic link to it. */
 	if (preload && *preload && !realpath(preload, lib))
 		return 2;
@@ -328,7 +339,6 @@ static long run_child_as(const char *self, const char *mode,
  */
 static int text_child(void)
 {
-	static const size_t sizes[] = { 24, 100, 32, 1000, 64, 4000 };
 	unsigned long start = 0, end = 0, offset = 0, pages = 0, present = 0;
 	unsigned long windows = 0, touched = 0;
 	const char *preload = getenv("LD_PRELOAD");
@@ -336,16 +346,8 @@ static int text_child(void)
 	int fd;
 
 	pin_to_this_cpu();
-	if (churn())
+	if (churn() || small_program())
 		return 2;
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		char *p = malloc(sizes[i]);
-
-		if (!p)
-			return 2;
-		memset(p, 1, sizes[i]);
-		free(p);
-	}
 	if (!preload || !realpath(preload, lib) ||
 	    read_proc("/proc/self/maps"))
 		return 2;
