@@ -344,16 +344,15 @@ struct huge_stats {
 	unsigned long cached_bytes;	/* retained for reuse */
 	unsigned long nr_cached;
 };
-void section_huge_stats(struct huge_stats *hs);
 bool section_huge_move(struct kmem_section *sec, size_t new_size);
 struct kmem_section *section_desc_get(void);
 void section_desc_put(struct kmem_section *sec);
 struct kmem_section *section_heap_register(unsigned long base, size_t size);
-void section_huge_account(long bytes, long nr, unsigned long kept,
-			  unsigned long nr_kept);
-unsigned long section_huge_bytes(void);
 
 /* buddy/huge_cache.c */
+void huge_cache_account(long bytes, long nr);
+void huge_cache_stats(struct huge_stats *hs);
+void huge_cache_republish_locked(void);
 struct kmem_section *huge_cache_get(size_t size, size_t align,
 				    size_t *dirty);
 bool huge_cache_holds(size_t bytes);
@@ -497,7 +496,6 @@ void buddy_fork_prepare(void);
 void buddy_fork_parent(void);
 void buddy_fork_child(void);
 void buddy_republish_locked(void);
-void section_republish_locked(void);
 void buddy_reaper_kick(unsigned long due);
 void buddy_reaper_report(struct reaper_report *r);
 bool buddy_reaper_idle(void);

@@ -55,7 +55,7 @@ void buddy_info_get(struct kmem_buddyinfo *info,
 	}
 	zone_unlock_read();
 	kmem_thread_unlock();
-	section_huge_stats(&hs);
+	huge_cache_stats(&hs);
 	info->huge_mapped = hs.bytes;
 	info->nr_huge = hs.nr;
 	info->huge_cached = hs.cached_bytes;

@@ -42,9 +42,16 @@
  *   over the bound, or the oldest kept extent's decay time up), with no
  *   lock before that: a block allocated and freed in a loop takes the
  *   heap's lock twice (the fit; the free with its lookup:
- *   huge_heap_free()) and the section lock twice a pair, and the zone's
- *   once a millisecond (buddy_note_huge()): 4 locks, not 17
- *   (performance.md).
+ *   huge_heap_free()), and the zone's once a millisecond
+ *   (buddy_note_huge()): 2 locks a pair, not 17 (performance.md).
+ * - The huge figures (live bytes and blocks, the heap's and the mappings'
+ *   of their own; kept bytes and extents; the peak) are this file's,
+ *   under huge_cache_lock: a heap operation changes them in the hold it
+ *   already has (heap_publish()), and a mapping of its own, made or
+ *   unmapped under the section lock, takes this lock after it
+ *   (huge_cache_account()).  Under the section lock, as they were, each
+ *   heap operation took it as well: two more lock holds a pair, a
+ *   seventh of a pair of 8 MiB blocks' time.
  * - Blocks above HEAP_BLOCK_MAX, with an alignment above it, or when no
  *   arena can be mapped, are mappings of their own (section.c), unmapped
  *   on free.
@@ -83,6 +90,12 @@ static unsigned long heap_kept_at;	/* the oldest kept's time; racily */
 static unsigned long heap_live;		/* HEAP_LIVE bytes; read racily */
 static unsigned long heap_seq;		/* the last extent kept's turn */
 static bool huge_cache_started;		/* the reaper was started */
+/* The huge figures (huge_cache_lock): the heap's and the mappings'. */
+static unsigned long huge_bytes;	/* live bytes; read racily */
+static unsigned long nr_huge;		/* live blocks */
+static unsigned long huge_cached;	/* kept bytes (heap_kept's copy) */
+static unsigned long nr_huge_cached;	/* kept extents */
+static unsigned long peak_huge;		/* the most huge_bytes has been */
 
 static bool ext_free(const struct kmem_section *e)
 {
@@ -182,10 +195,72 @@ static struct kmem_section *ext_merge(struct kmem_section *e)
 	return e;
 }
 
+/* The huge figures, copied to the header for kmeminfo. */
+static void huge_publish_locked(void)
+{
+	lock_assert_held(&huge_cache_lock);
+	if (huge_bytes > peak_huge)
+		peak_huge = huge_bytes;
+	if (kmem_region) {
+		WRITE_ONCE(kmem_region->peak_huge_mapped, peak_huge);
+		WRITE_ONCE(kmem_region->huge_mapped, huge_bytes);
+		WRITE_ONCE(kmem_region->nr_huge, nr_huge);
+		WRITE_ONCE(kmem_region->huge_cached, huge_cached);
+		WRITE_ONCE(kmem_region->nr_huge_cached, nr_huge_cached);
+	}
+}
+
+/* @bytes and @nr added to the live huge bytes and blocks, published. */
+static void huge_account_locked(long bytes, long nr)
+{
+	lock_assert_held(&huge_cache_lock);
+	WRITE_ONCE(huge_bytes, huge_bytes + (unsigned long)bytes);
+	nr_huge += (unsigned long)nr;
+	huge_publish_locked();
+}
+
+/**
+ * huge_cache_account - a mapping of its own was made, unmapped or resized
+ * @bytes: bytes added to the live huge bytes (negative: removed)
+ * @nr:    blocks added (negative: removed)
+ *
+ * Context: no kmem lock held (buddy/section.c, after the section lock).
+ */
+void huge_cache_account(long bytes, long nr)
+{
+	kmem_mutex_lock(&huge_cache_lock);
+	huge_account_locked(bytes, nr);
+	kmem_mutex_unlock(&huge_cache_lock);
+}
+
+/**
+ * huge_cache_stats - bytes and count of huge blocks, live and kept
+ * @hs: filled in
+ */
+void huge_cache_stats(struct huge_stats *hs)
+{
+	kmem_mutex_lock(&huge_cache_lock);
+	hs->bytes = huge_bytes;
+	hs->nr = nr_huge;
+	hs->cached_bytes = huge_cached;
+	hs->nr_cached = nr_huge_cached;
+	kmem_mutex_unlock(&huge_cache_lock);
+}
+
+/**
+ * huge_cache_republish_locked - the huge figures, published anew
+ *
+ * Context: huge_cache_lock held (kmem_republish_locked()).
+ */
+void huge_cache_republish_locked(void)
+{
+	huge_publish_locked();
+}
+
 /*
  * Publish what is kept (free and resident), and remember it, with @bytes
- * and @nr added to the live huge bytes and blocks (the section table's
- * figures: one section lock for both).
+ * and @nr added to the live huge bytes and blocks: every figure of a heap
+ * operation in the hold of huge_cache_lock it made its change in.
  */
 static void heap_publish(long bytes, long nr)
 {
@@ -203,7 +278,9 @@ static void heap_publish(long bytes, long nr)
 			}
 	WRITE_ONCE(heap_kept_at, at);
 	WRITE_ONCE(heap_kept, kept);
-	section_huge_account(bytes, nr, kept, nr_kept);
+	huge_cached = kept;
+	nr_huge_cached = nr_kept;
+	huge_account_locked(bytes, nr);
 }
 
 /*
@@ -331,7 +408,7 @@ static struct kmem_section *heap_arena_new(void)
 /* Bytes of huge blocks in use (the heap's and mappings of their own). */
 static unsigned long huge_live(void)
 {
-	return section_huge_bytes();
+	return READ_ONCE(huge_bytes);
 }
 
 /*

@@ -65,10 +65,6 @@ unsigned long *kmem_section_root[SECTION_ROOT_SIZE] = {
 static struct kmem_mutex section_lock = KMEM_MUTEX_INIT(LOCK_RANK_SECTION);
 static LIST_HEAD(desc_arenas);		/* DESC sections */
 static LIST_HEAD(huge_list);		/* HUGE sections */
-static unsigned long huge_bytes;	/* section_lock; read racily */
-static unsigned long nr_huge;		/* section_lock */
-static unsigned long huge_cached_bytes;	/* section_lock: kept, freed */
-static unsigned long nr_huge_cached;	/* section_lock */
 static unsigned long nr_buddy;		/* section_lock: BUDDY sections mapped */
 static struct kmem_section *sec_pool;	/* free descriptors, linked by desc */
 
@@ -117,33 +113,6 @@ static struct kmem_section *sec_desc_alloc(void)
 	sec_pool = sec->desc;
 	memset(sec, 0, sizeof(*sec));
 	return sec;
-}
-
-/* Huge mappings are counted here; the header copy is for kmeminfo. */
-static void publish_huge_locked(void)
-{
-	static uint64_t peak_huge;	/* section_lock */
-
-	lock_assert_held(&section_lock);
-	if (huge_bytes > peak_huge)
-		peak_huge = huge_bytes;
-	if (kmem_region) {
-		WRITE_ONCE(kmem_region->peak_huge_mapped, peak_huge);
-		WRITE_ONCE(kmem_region->huge_mapped, huge_bytes);
-		WRITE_ONCE(kmem_region->nr_huge, nr_huge);
-		WRITE_ONCE(kmem_region->huge_cached, huge_cached_bytes);
-		WRITE_ONCE(kmem_region->nr_huge_cached, nr_huge_cached);
-	}
-}
-
-/**
- * section_republish_locked - the huge mappings' figures, published anew
- *
- * Context: the section lock held (kmem_republish_locked()).
- */
-void section_republish_locked(void)
-{
-	publish_huge_locked();
 }
 
 static void sec_desc_free(struct kmem_section *sec)
@@ -442,11 +411,9 @@ struct kmem_section *section_huge_map(size_t size, size_t align)
 	sec->huge_size = size;
 	sec->huge_align = align;
 	list_add(&sec->node, &huge_list);
-	WRITE_ONCE(huge_bytes, huge_bytes + bytes);
-	nr_huge++;
-	publish_huge_locked();
 	table_set(sec->base, bytes, sec);
 	kmem_mutex_unlock(&section_lock);
+	huge_cache_account((long)bytes, 1);
 	return sec;
 
 out_free_desc:
@@ -470,11 +437,9 @@ void section_huge_unmap(struct kmem_section *sec)
 	kmem_mutex_lock(&section_lock);
 	table_set(sec->base, bytes, NULL);
 	list_del(&sec->node);
-	WRITE_ONCE(huge_bytes, huge_bytes - bytes);
-	nr_huge--;
-	publish_huge_locked();
 	sec_desc_free(sec);
 	kmem_mutex_unlock(&section_lock);
+	huge_cache_account(-(long)bytes, -1);
 	kmem_os_unmap(base, bytes);
 }
 
@@ -518,12 +483,12 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 		kmem_os_unmap((void *)(sec->base + new_bytes),
 			      old_bytes - new_bytes);
 	}
-	WRITE_ONCE(huge_bytes, huge_bytes + (new_bytes - old_bytes));
-	publish_huge_locked();
 	sec->size = new_bytes;
 	sec->huge_size = new_size;
 out_unlock:
 	kmem_mutex_unlock(&section_lock);
+	if (ok)
+		huge_cache_account((long)new_bytes - (long)old_bytes, 0);
 	return ok;
 }
 
@@ -571,16 +536,16 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	sec->base = (unsigned long)to;
 	sec->size = bytes;
 	sec->huge_size = new_size;
-	WRITE_ONCE(huge_bytes, huge_bytes + (bytes - old));
-	publish_huge_locked();
 	table_set(sec->base, bytes, sec);
 	kmem_mutex_unlock(&section_lock);
+	huge_cache_account((long)bytes - (long)old, 0);
 	return true;
 }
 
 /*
  * The huge heap (buddy/huge_cache.c) keeps its arenas and their extents
- * in descriptors of this file, and its figures beside the mappings'.
+ * in descriptors of this file.  The huge figures, the heap's and the
+ * mappings' of their own, are its (huge_cache_account()).
  */
 
 /**
@@ -641,38 +606,6 @@ struct kmem_section *section_heap_register(unsigned long base, size_t size)
 }
 
 /**
- * section_huge_account - the huge heap's figures, changed at once
- * @bytes:   bytes added to the live huge bytes (negative: removed)
- * @nr:      blocks added (negative: removed)
- * @kept:    bytes of its free, resident extents
- * @nr_kept: how many such extents
- *
- * One call per heap operation: a block handed out or freed changes both
- * what is live and what is kept, under one section lock.
- */
-void section_huge_account(long bytes, long nr, unsigned long kept,
-			  unsigned long nr_kept)
-{
-	kmem_mutex_lock(&section_lock);
-	WRITE_ONCE(huge_bytes, huge_bytes + (unsigned long)bytes);
-	nr_huge += (unsigned long)nr;
-	huge_cached_bytes = kept;
-	nr_huge_cached = nr_kept;
-	publish_huge_locked();
-	kmem_mutex_unlock(&section_lock);
-}
-
-/**
- * section_huge_bytes - bytes of huge blocks in use (the heap's and
- * mappings of their own), without the section lock: a racy read for the
- * huge heap's policy, exact when nothing allocates or frees one
- */
-unsigned long section_huge_bytes(void)
-{
-	return READ_ONCE(huge_bytes);
-}
-
-/**
  * section_nr_buddy - how many BUDDY sections are mapped (created and not
  * yet destroyed), for buddy_validate(): each must be in the zone
  */
@@ -684,20 +617,6 @@ unsigned long section_nr_buddy(void)
 	n = nr_buddy;
 	kmem_mutex_unlock(&section_lock);
 	return n;
-}
-
-/**
- * section_huge_stats - bytes and count of huge mappings
- * @hs: filled in
- */
-void section_huge_stats(struct huge_stats *hs)
-{
-	kmem_mutex_lock(&section_lock);
-	hs->bytes = huge_bytes;
-	hs->nr = nr_huge;
-	hs->cached_bytes = huge_cached_bytes;
-	hs->nr_cached = nr_huge_cached;
-	kmem_mutex_unlock(&section_lock);
 }
 
 /* Fork: the section lock is held across fork() (after the zone lock). */

@@ -1171,7 +1171,7 @@ void buddy_fork_prepare(void)
 /**
  * buddy_republish_locked - the page allocator's figures, published anew
  *
- * Context: the zone lock and the section lock held
+ * Context: the zone lock and the huge heap's held
  * (kmem_republish_locked()).
  */
 void buddy_republish_locked(void)
@@ -1182,7 +1182,7 @@ void buddy_republish_locked(void)
 	__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	publish_buddy_locked();
-	section_republish_locked();
+	huge_cache_republish_locked();
 	kmem_os_republish();
 }
 
