@@ -350,7 +350,7 @@ void section_desc_put(struct kmem_section *sec);
 struct kmem_section *section_heap_register(unsigned long base, size_t size);
 
 /* buddy/huge_cache.c */
-void huge_cache_account(long bytes, long nr);
+struct kmem_section *huge_cache_map(size_t size, size_t align);
 void huge_cache_stats(struct huge_stats *hs);
 void huge_cache_republish_locked(void);
 struct kmem_section *huge_cache_get(size_t size, size_t align,

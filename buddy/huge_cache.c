@@ -47,11 +47,12 @@
  * - The huge figures (live bytes and blocks, the heap's and the mappings'
  *   of their own; kept bytes and extents; the peak) are this file's,
  *   under huge_cache_lock: a heap operation changes them in the hold it
- *   already has (heap_publish()), and a mapping of its own, made or
- *   unmapped under the section lock, takes this lock after it
- *   (huge_cache_account()).  Under the section lock, as they were, each
- *   heap operation took it as well: two more lock holds a pair, a
- *   seventh of a pair of 8 MiB blocks' time.
+ *   already has (heap_publish()), and a mapping of its own, made,
+ *   resized or unmapped under the section lock, is counted after it by
+ *   the function here that asked for it (huge_cache_account()), so that
+ *   section.c never calls up into this file.  Under the section lock, as
+ *   they were, each heap operation took it as well: two more lock holds
+ *   a pair, a seventh of a pair of 8 MiB blocks' time.
  * - Blocks above HEAP_BLOCK_MAX, with an alignment above it, or when no
  *   arena can be mapped, are mappings of their own (section.c), unmapped
  *   on free.
@@ -219,14 +220,13 @@ static void huge_account_locked(long bytes, long nr)
 	huge_publish_locked();
 }
 
-/**
- * huge_cache_account - a mapping of its own was made, unmapped or resized
- * @bytes: bytes added to the live huge bytes (negative: removed)
- * @nr:    blocks added (negative: removed)
- *
- * Context: no kmem lock held (buddy/section.c, after the section lock).
+/*
+ * A mapping of its own was made, unmapped, resized or moved (by
+ * buddy/section.c, under the section lock, released since): @bytes and
+ * @nr added to the live figures.  Counted here, after the section lock,
+ * so that the table never calls up into the heap.
  */
-void huge_cache_account(long bytes, long nr)
+static void huge_cache_account(long bytes, long nr)
 {
 	kmem_mutex_lock(&huge_cache_lock);
 	huge_account_locked(bytes, nr);
@@ -680,7 +680,10 @@ void huge_cache_put(struct kmem_section *sec)
 	if (READ_ONCE(kmem_config.decay_peak))
 		buddy_note_huge(huge_live(), false, now);
 	if (!sec->arena) {
+		long bytes = (long)sec->size;
+
 		section_huge_unmap(sec);
+		huge_cache_account(-bytes, -1);
 		heap_expire_due(now);
 		return;
 	}
@@ -829,9 +832,14 @@ static bool heap_resize(struct kmem_section *blk, size_t new_size)
  */
 bool huge_cache_resize(struct kmem_section *sec, size_t new_size)
 {
+	long old = (long)sec->size;
+
 	if (sec->arena)
 		return heap_resize(sec, new_size);
-	return section_huge_resize(sec, new_size);
+	if (!section_huge_resize(sec, new_size))
+		return false;
+	huge_cache_account((long)sec->size - old, 0);
+	return true;
 }
 
 /*
@@ -880,9 +888,31 @@ static struct kmem_section *heap_move(struct kmem_section *old,
 struct kmem_section *huge_cache_move(struct kmem_section *sec,
 				     size_t new_size)
 {
+	long old = (long)sec->size;
+
 	if (sec->arena)
 		return heap_move(sec, new_size);
-	return section_huge_move(sec, new_size) ? sec : NULL;
+	if (!section_huge_move(sec, new_size))
+		return NULL;
+	huge_cache_account((long)sec->size - old, 0);
+	return sec;
+}
+
+/**
+ * huge_cache_map - a huge block as a mapping of its own, counted
+ * @size:  bytes asked for (one the heap does not hold)
+ * @align: alignment asked for
+ *
+ * Return: the mapping's section (section_huge_map()), or NULL with errno
+ * ENOMEM.
+ */
+struct kmem_section *huge_cache_map(size_t size, size_t align)
+{
+	struct kmem_section *sec = section_huge_map(size, align);
+
+	if (sec)
+		huge_cache_account((long)sec->size, 1);
+	return sec;
 }
 
 /**

@@ -413,7 +413,6 @@ struct kmem_section *section_huge_map(size_t size, size_t align)
 	list_add(&sec->node, &huge_list);
 	table_set(sec->base, bytes, sec);
 	kmem_mutex_unlock(&section_lock);
-	huge_cache_account((long)bytes, 1);
 	return sec;
 
 out_free_desc:
@@ -439,7 +438,6 @@ void section_huge_unmap(struct kmem_section *sec)
 	list_del(&sec->node);
 	sec_desc_free(sec);
 	kmem_mutex_unlock(&section_lock);
-	huge_cache_account(-(long)bytes, -1);
 	kmem_os_unmap(base, bytes);
 }
 
@@ -487,8 +485,6 @@ bool section_huge_resize(struct kmem_section *sec, size_t new_size)
 	sec->huge_size = new_size;
 out_unlock:
 	kmem_mutex_unlock(&section_lock);
-	if (ok)
-		huge_cache_account((long)new_bytes - (long)old_bytes, 0);
 	return ok;
 }
 
@@ -538,14 +534,16 @@ bool section_huge_move(struct kmem_section *sec, size_t new_size)
 	sec->huge_size = new_size;
 	table_set(sec->base, bytes, sec);
 	kmem_mutex_unlock(&section_lock);
-	huge_cache_account((long)bytes - (long)old, 0);
 	return true;
 }
 
 /*
  * The huge heap (buddy/huge_cache.c) keeps its arenas and their extents
  * in descriptors of this file.  The huge figures, the heap's and the
- * mappings' of their own, are its (huge_cache_account()).
+ * mappings' of their own, are its: the mappings of their own are made,
+ * resized, moved and unmapped here, and counted there, through the huge
+ * heap's functions that call these (huge_cache_map(), huge_cache_put(),
+ * huge_cache_resize(), huge_cache_move()).
  */
 
 /**

@@ -325,7 +325,7 @@ static void *__kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		large_map_ahead((void *)sec->base, dirty, size, gfp);
 		return (void *)sec->base;
 	}
-	sec = section_huge_map(size, align);
+	sec = huge_cache_map(size, align);
 	if (!sec) {
 		if (gfp & __GFP_NOFAIL)
 			kmem_panic("kmem: kmalloc(%zu): __GFP_NOFAIL allocation failed: out of memory\n",
