@@ -94,8 +94,7 @@ static bool huge_cache_started;		/* the reaper was started */
 /* The huge figures (huge_cache_lock): the heap's and the mappings'. */
 static unsigned long huge_bytes;	/* live bytes; read racily */
 static unsigned long nr_huge;		/* live blocks */
-static unsigned long huge_cached;	/* kept bytes (heap_kept's copy) */
-static unsigned long nr_huge_cached;	/* kept extents */
+static unsigned long nr_huge_cached;	/* kept extents (heap_kept: bytes) */
 static unsigned long peak_huge;		/* the most huge_bytes has been */
 
 static bool ext_free(const struct kmem_section *e)
@@ -206,7 +205,7 @@ static void huge_publish_locked(void)
 		WRITE_ONCE(kmem_region->peak_huge_mapped, peak_huge);
 		WRITE_ONCE(kmem_region->huge_mapped, huge_bytes);
 		WRITE_ONCE(kmem_region->nr_huge, nr_huge);
-		WRITE_ONCE(kmem_region->huge_cached, huge_cached);
+		WRITE_ONCE(kmem_region->huge_cached, heap_kept);
 		WRITE_ONCE(kmem_region->nr_huge_cached, nr_huge_cached);
 	}
 }
@@ -242,7 +241,7 @@ void huge_cache_stats(struct huge_stats *hs)
 	kmem_mutex_lock(&huge_cache_lock);
 	hs->bytes = huge_bytes;
 	hs->nr = nr_huge;
-	hs->cached_bytes = huge_cached;
+	hs->cached_bytes = heap_kept;
 	hs->nr_cached = nr_huge_cached;
 	kmem_mutex_unlock(&huge_cache_lock);
 }
@@ -278,7 +277,6 @@ static void heap_publish(long bytes, long nr)
 			}
 	WRITE_ONCE(heap_kept_at, at);
 	WRITE_ONCE(heap_kept, kept);
-	huge_cached = kept;
 	nr_huge_cached = nr_kept;
 	huge_account_locked(bytes, nr);
 }
