@@ -1048,6 +1048,7 @@ START_TEST(test_huge_figures_both_kinds)
 	struct kmem_buddyinfo bi;
 	char *heap, *own, *q;
 
+	kmem_config.decay_ms = 3600 * 1000;	/* nothing expires meanwhile */
 	heap = kmem_malloc(6 * mib);
 	own = kmem_malloc(300 * mib);	/* address space: one page written */
 	ck_assert_ptr_nonnull(heap);
