@@ -108,7 +108,7 @@ enum page_type {
  */
 struct page {
 	union {
-		struct list_head lru;		/* PG_buddy, PG_pcp: list link */
+		struct list_head lru;		/* PG_buddy: free-list link */
 		struct {			/* PG_slab, every page */
 			struct kmem_cache *slab_cache;	/* owner */
 			char *first_obj;	/* the slab's first object */
@@ -518,9 +518,24 @@ void section_unlock_all(void);
  */
 #define PCP_ORDERS 9
 #define PCP_LARGE_ORDER 4
+/*
+ * Each order's blocks are a stack of head pointers, hottest on top, not a
+ * list through the descriptors: a pop reads the count and the top slot
+ * and writes the count, where unlinking a head from a doubly-linked list
+ * read its two links and wrote both neighbours (buddy/pcp.c says what it
+ * saved).  A stack holds its order's high mark and one more (pcp_free()
+ * adds, then drains past the mark): PCP_HIGH_n are the defaults of
+ * buddy_config.pcp_high, which may be lowered, never raised.
+ */
+#define PCP_HIGH_0	32
+#define PCP_HIGH_LOW	16	/* orders 1..3 */
+#define PCP_HIGH_LARGE	1	/* orders 4..8 */
+#define PCP_SLOTS	(PCP_HIGH_0 + 1 + 3 * (PCP_HIGH_LOW + 1) + \
+			 (PCP_ORDERS - PCP_LARGE_ORDER) * (PCP_HIGH_LARGE + 1))
 struct pcp_list {
-	struct list_head list;		/* PG_pcp heads, hot first */
-	unsigned int count;		/* blocks on @list */
+	struct page **stack;		/* PG_pcp heads, the hottest last */
+	unsigned int count;		/* blocks on @stack */
+	unsigned int cap;		/* its slots */
 };
 /*
  * The thread's big block: one freed block of order PCP_ORDERS (2 MiB) or
@@ -547,6 +562,7 @@ struct pcp_set {
 	unsigned long fresh_size;	/* its size (kmalloc/large.c,
 					 * large_map_ahead()) */
 	struct pcp_list lists[PCP_ORDERS];
+	struct page *slots[PCP_SLOTS];	/* the lists' stacks */
 };
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
 
@@ -564,46 +580,52 @@ static __always_inline void pcp_publish(struct pcp_set *pcp)
 			 __ATOMIC_RELAXED);
 }
 
-/*
- * pcp_unlink - take @page, a block of @order, off the calling thread's
- * list of that order (the owner thread only)
- */
-static __always_inline void pcp_unlink(struct pcp_set *pcp, struct page *page,
-				       unsigned int order)
+/* Account for @n blocks of @order leaving the calling thread's lists. */
+static __always_inline void pcp_sub(struct pcp_set *pcp, unsigned int order,
+				    unsigned int n)
 {
-	list_del(&page->lru);
-	pcp->lists[order].count--;
-	pcp->nr_pages -= 1UL << order;
+	pcp->lists[order].count -= n;
+	pcp->nr_pages -= (uint64_t)n << order;
 	pcp_publish(pcp);
 	if (order >= PCP_LARGE_ORDER)
-		pcp->large_bytes -= PAGE_SIZE << order;
+		pcp->large_bytes -= (PAGE_SIZE << order) * n;
 }
 
-/* Take the hottest block of a non-empty list (the owner thread only). */
+/* The hottest block of @order on the thread's lists, left on them, or NULL. */
+static __always_inline struct page *pcp_top(const struct pcp_set *pcp,
+					    unsigned int order)
+{
+	const struct pcp_list *pl = &pcp->lists[order];
+
+	return pl->count ? pl->stack[pl->count - 1] : NULL;
+}
+
+/*
+ * Take the hottest block of a non-empty list, the one pcp_top() gives
+ * (the owner thread only).
+ */
 static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
 					    unsigned int order)
 {
-	struct page *page = list_first_entry(&pcp->lists[order].list,
-					     struct page, lru);
+	struct page *page = pcp_top(pcp, order);
 
-	pcp_unlink(pcp, page, order);
+	pcp_sub(pcp, order, 1);
 	return page;
 }
 
 /*
- * Push a freed block if its list has room below the high mark (and, for
- * large orders, the cap); false otherwise (the caller takes the slow way).
- */
-/*
- * __pcp_add - put @page (a block of @order) at the head of its list,
- * within the cap on large orders; the caller checked the high mark
- * (pcp_push) or drains above it (pcp_free).  Return: false if over the cap.
+ * __pcp_add - put @page (a block of @order) on top of its list, within
+ * the cap on large orders; the caller checked the high mark (pcp_push)
+ * or drains above it (pcp_free).  Return: false if over the cap (or the
+ * stack full: a high mark raised past its default).
  */
 static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
 				      unsigned int order)
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
+	if (unlikely(pl->count >= pl->cap))
+		return false;
 	if (order >= PCP_LARGE_ORDER) {
 		if (pcp->large_bytes + (PAGE_SIZE << order) >
 		    buddy_config.pcp_large_cap)
@@ -612,13 +634,16 @@ static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
 	}
 	set_page_type(page, PG_pcp);
 	page->order = (unsigned char)order;
-	list_add(&page->lru, &pl->list);
-	pl->count++;
+	pl->stack[pl->count++] = page;
 	pcp->nr_pages += 1UL << order;
 	pcp_publish(pcp);
 	return true;
 }
 
+/*
+ * Push a freed block if its list has room below the high mark (and, for
+ * large orders, the cap); false otherwise (the caller takes the slow way).
+ */
 static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
 				     unsigned int order)
 {
@@ -626,6 +651,7 @@ static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
 		return false;
 	return __pcp_add(pcp, page, order);
 }
+void pcp_unlink(struct pcp_set *pcp, struct page *page, unsigned int order);
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);
 void pcp_drain(struct pcp_set *pcp);
 

@@ -56,18 +56,30 @@
  * (the reaper's, malloc_trim()'s) takes kmem_thread_lock, and the zone
  * lock only once it is dropped.
  */
+#include <string.h>
+
 #include "buddy/zone.h"
 
 __thread struct pcp_set *kmem_tls_pcp __tls_ie;
 
+/* The slots of each order's stack: its default high mark and one more. */
+static unsigned int pcp_cap(unsigned int order)
+{
+	return 1 + (order == 0 ? PCP_HIGH_0 :
+		    order < PCP_LARGE_ORDER ? PCP_HIGH_LOW : PCP_HIGH_LARGE);
+}
+
 static void pcp_attach(void *part, struct kmem_stats_thread *unit)
 {
 	struct pcp_set *pcp = part;
+	unsigned int used = 0;
 
 	unit->pcp_off = (uint32_t)((char *)&pcp->nr_pages - (char *)unit);
 	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
-		INIT_LIST_HEAD(&pcp->lists[o].list);
+		pcp->lists[o].stack = &pcp->slots[used];
+		pcp->lists[o].cap = pcp_cap(o);
 		pcp->lists[o].count = 0;
+		used += pcp_cap(o);
 	}
 	pcp->nr_pages = 0;
 	pcp->large_bytes = 0;
@@ -89,6 +101,41 @@ static void big_free(unsigned long *words, unsigned int n)
 	}
 }
 
+/*
+ * Give the @n coldest blocks of @order's stack (its bottom) to the zone
+ * and move the rest down; the caller has counted them out (pcp_sub()).
+ */
+static void pcp_give_coldest(struct pcp_list *pl, unsigned int order,
+			     unsigned int n)
+{
+	LIST_HEAD(cold);
+
+	for (unsigned int i = 0; i < n; i++)
+		list_add_tail(&pl->stack[i]->lru, &cold);
+	memmove(pl->stack, pl->stack + n, pl->count * sizeof(*pl->stack));
+	zone_free_bulk(&cold, order);
+}
+
+/**
+ * pcp_unlink - take @page, a block of @order, off the calling thread's
+ * list of that order, wherever it is in it (the owner thread only; the
+ * zone's grow-in-place, zone.c)
+ */
+void pcp_unlink(struct pcp_set *pcp, struct page *page, unsigned int order)
+{
+	struct pcp_list *pl = &pcp->lists[order];
+	unsigned int i = pl->count;
+
+	while (i && pl->stack[i - 1] != page)
+		i--;
+	if (!i)
+		kmem_panic("kmem: block 0x%lx is not on list %u of its thread\n",
+			   page_to_addr(page), order);
+	memmove(pl->stack + i - 1, pl->stack + i,
+		(pl->count - i) * sizeof(*pl->stack));
+	pcp_sub(pcp, order, 1);
+}
+
 /**
  * pcp_drain - give every block on a thread's lists back to the zone
  * @pcp: the calling thread's lists
@@ -101,12 +148,8 @@ void pcp_drain(struct pcp_set *pcp)
 
 		if (!n)
 			continue;
-		pl->count = 0;
-		pcp->nr_pages -= (uint64_t)n << o;
-		pcp_publish(pcp);
-		if (o >= PCP_LARGE_ORDER)
-			pcp->large_bytes -= (PAGE_SIZE << o) * n;
-		zone_free_bulk(&pl->list, o);
+		pcp_sub(pcp, o, n);
+		pcp_give_coldest(pl, o, n);
 	}
 	pcp_big_give(pcp);
 }
@@ -157,14 +200,30 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
 		unsigned int n = zone_rmqueue_bulk(order,
 						   buddy_config.pcp_batch[order],
 						   &batch, gfp);
+		unsigned int take = min(n, pl->cap - pl->count), i;
+		struct page *page, *next;
+
 		if (!n)
 			return pl->count ? pcp_pop(pcp, order) : NULL;
-		list_splice_init(&batch, &pl->list);
-		pl->count += n;
-		pcp->nr_pages += (uint64_t)n << order;
+		/*
+		 * On top of what the hook freed meanwhile, if anything, the
+		 * batch's first block on top, as it came off the zone; what
+		 * finds no slot goes back.
+		 */
+		i = pl->count + take;
+		list_for_each_entry_safe(page, next, &batch, lru) {
+			if (i == pl->count)
+				break;
+			list_del(&page->lru);
+			pl->stack[--i] = page;
+		}
+		if (take < n)
+			zone_free_bulk(&batch, order);
+		pl->count += take;
+		pcp->nr_pages += (uint64_t)take << order;
 		pcp_publish(pcp);
 		if (order >= PCP_LARGE_ORDER)
-			pcp->large_bytes += (PAGE_SIZE << order) * n;
+			pcp->large_bytes += (PAGE_SIZE << order) * take;
 	}
 	return pcp_pop(pcp, order);
 }
@@ -186,21 +245,10 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 	if (!__pcp_add(pcp, page, order))
 		return false;
 	if (unlikely(pl->count > buddy_config.pcp_high[order])) {
-		unsigned int n = buddy_config.pcp_batch[order];
-		LIST_HEAD(cold);
+		unsigned int n = min(buddy_config.pcp_batch[order], pl->count);
 
-		for (unsigned int i = 0; i < n; i++) {
-			struct page *p = list_last_entry(&pl->list,
-							 struct page, lru);
-
-			list_move(&p->lru, &cold);
-		}
-		pl->count -= n;
-		pcp->nr_pages -= (uint64_t)n << order;
-		pcp_publish(pcp);
-		if (order >= PCP_LARGE_ORDER)
-			pcp->large_bytes -= (PAGE_SIZE << order) * n;
-		zone_free_bulk(&cold, order);
+		pcp_sub(pcp, order, n);
+		pcp_give_coldest(pl, order, n);
 	}
 	return true;
 }
@@ -375,13 +423,10 @@ void pcp_big_drain_all(void)
  */
 int pcp_order_of(struct pcp_set *pcp, struct page *page)
 {
-	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
-		struct page *p;
-
-		list_for_each_entry(p, &pcp->lists[o].list, lru)
-			if (p == page)
+	for (unsigned int o = 0; o < PCP_ORDERS; o++)
+		for (unsigned int i = 0; i < pcp->lists[o].count; i++)
+			if (pcp->lists[o].stack[i] == page)
 				return (int)o;
-	}
 	return -1;
 }
 
@@ -396,22 +441,30 @@ void count_pcp(void *part, pid_t tid, void *arg)
 	struct pcp_count *c = arg;
 
 	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
-		struct page *page;
-		unsigned int n = 0;
+		const struct pcp_list *pl = &pcp->lists[o];
+		unsigned int n = pl->count;
 
-		list_for_each_entry(page, &pcp->lists[o].list, lru) {
+		if (n > pl->cap || pl->cap != pcp_cap(o)) {
+			kmem_printk("buddy_validate: thread %d list %u holds %u blocks in %u slots\n",
+				    tid, o, n, pl->cap);
+			c->bad++;
+			n = min(n, pl->cap);
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			struct page *page = pl->stack[i];
+
 			if (page->type != PG_pcp || page->order != o) {
 				kmem_printk("buddy_validate: thread %d list %u: page 0x%lx type %u order %u\n",
 					    tid, o, page_to_addr(page),
 					    page->type, page->order);
 				c->bad++;
 			}
-			n++;
-		}
-		if (n != pcp->lists[o].count) {
-			kmem_printk("buddy_validate: thread %d list %u holds %u blocks, count says %u\n",
-				    tid, o, n, pcp->lists[o].count);
-			c->bad++;
+			for (unsigned int k = 0; k < i; k++)
+				if (pl->stack[k] == page) {
+					kmem_printk("buddy_validate: thread %d list %u: page 0x%lx twice\n",
+						    tid, o, page_to_addr(page));
+					c->bad++;
+				}
 		}
 		c->pages += (unsigned long)n << o;
 	}

@@ -70,7 +70,9 @@ struct buddy_config buddy_config = {
 	 * blocks of 32 and 16 KiB, medium blocks took the zone lock on
 	 * almost every call, and two threads fought over it (buddy.md).
 	 */
-	.pcp_high = { 32, 16, 16, 16, 1, 1, 1, 1, 1 },
+	.pcp_high = { PCP_HIGH_0, PCP_HIGH_LOW, PCP_HIGH_LOW, PCP_HIGH_LOW,
+		      PCP_HIGH_LARGE, PCP_HIGH_LARGE, PCP_HIGH_LARGE,
+		      PCP_HIGH_LARGE, PCP_HIGH_LARGE },
 	.pcp_batch = { 8, 4, 4, 4, 1, 1, 1, 1, 1 },
 	.pcp_large_cap = 1UL << 20,
 };

@@ -139,9 +139,10 @@ static __always_inline void large_setup(struct page *page, unsigned int order,
 
 
 /*
- * large_list_head - the block at the head of the calling thread's list
- * for @size bytes, left on it (@pcp: the lists, @order: the block's), or
- * NULL: no lists yet, a size past what they hold, an empty list.
+ * large_list_head - the hottest block on the calling thread's list for
+ * @size bytes (pcp_top()), left on it (@pcp: the lists, @order: the
+ * block's), or NULL: no lists yet, a size past what they hold, an empty
+ * list.
  */
 static __always_inline struct page *large_list_head(size_t size,
 						    struct pcp_set **pcp,
@@ -151,9 +152,7 @@ static __always_inline struct page *large_list_head(size_t size,
 	if (unlikely(!*pcp || size > READ_ONCE(kmalloc_pcp_max)))
 		return NULL;
 	*order = (unsigned int)get_order(size);
-	if (!(*pcp)->lists[*order].count)
-		return NULL;
-	return list_first_entry(&(*pcp)->lists[*order].list, struct page, lru);
+	return pcp_top(*pcp, *order);
 }
 
 /**
@@ -174,14 +173,14 @@ static __always_inline void *kmalloc_large_fast(size_t size)
 
 	if (!page)
 		return NULL;
-	pcp_unlink(pcp, page, order);
+	pcp_pop(pcp, order);
 	large_setup(page, order, size, page->flags);
 	return (void *)page_to_addr(page);
 }
 
 /*
  * kmalloc_large_quick - kmalloc_large_fast() when large_setup() would
- * have nothing to decide: the block at the head of the thread's list is
+ * have nothing to decide: the hottest block on the thread's list is
  * resident (its pages counted when it was freed) for at least @size and
  * has no tail long enough to give back.  Anything else, NULL, and the
  * block stays on the list for kmalloc_large_fast() on the slow path.
@@ -203,7 +202,7 @@ static __always_inline void *kmalloc_large_quick(size_t size)
 	resident = page->pcp_resident;
 	if (nr > resident || (tail && resident >= nr + tail))
 		return NULL;
-	pcp_unlink(pcp, page, order);
+	pcp_pop(pcp, order);
 	page->flags = 0;
 	page->large_size = size;
 	page->large_resident = resident;
@@ -240,7 +239,8 @@ static __always_inline bool __kmalloc_large_free(struct page *page,
 		return false;
 	if (prof && kmem_prof_page(page))
 		kmem_prof_free(p, page);
-	page->pcp_resident = page->large_resident;	/* lru overwrites it */
+	/* The zone's free lists would overwrite it (lru). */
+	page->pcp_resident = page->large_resident;
 	page->flags = PGF_freed_head | PGF_resident;
 	page->large_size = 0;
 	if (prof && order >= PCP_ORDERS) {

@@ -460,6 +460,97 @@ START_TEST(test_pcp_keeps_medium_blocks)
 }
 END_TEST
 
+/*
+ * The thread's lists are stacks of heads (buddy/pcp.c): the block freed
+ * last comes back first; past the high mark the coldest, those freed
+ * first, go back to the zone; and the zone's grow-in-place takes a block
+ * out of the middle of a stack, leaving the others in their order.  In a
+ * thread of its own, whose lists start empty and which nothing else
+ * touches.  Each failure is counted with its step in @arg.
+ */
+static void *pcp_stack_worker(void *arg)
+{
+	struct page *pg[40], *b[12], *got;
+	unsigned long resident = 4;
+	int *bad = arg, x = -1, y = -1, k[2], nk = 0;
+
+	/* Order 0, high mark 32, 8 blocks moved at a time. */
+	for (int i = 0; i < 40; i++)
+		pg[i] = alloc_pages(GFP_KERNEL, 0);
+	for (int i = 0; i < 40; i++)
+		__free_pages(pg[i], 0);
+	if (kmem_tls_pcp->lists[0].count != 32)
+		bad[0]++;
+	for (int i = 39; i >= 8; i--)
+		if (alloc_pages(GFP_KERNEL, 0) != pg[i])
+			bad[1]++;
+	for (int i = 8; i < 40; i++)
+		__free_pages(pg[i], 0);
+
+	/*
+	 * Order 2: two blocks that are the halves of one of order 3, the
+	 * second freed first and two others freed on top of it.
+	 */
+	for (int i = 0; i < 12; i++)
+		b[i] = alloc_pages(GFP_KERNEL, 2);
+	for (int i = 0; i < 12 && x < 0; i++)
+		for (int j = 0; j < 12; j++)
+			if (page_address(b[i]) == (void *)ALIGN(
+				    (unsigned long)page_address(b[i]),
+				    PAGE_SIZE << 3) &&
+			    page_address(b[j]) ==
+				    (char *)page_address(b[i]) + (PAGE_SIZE << 2)) {
+				x = i;
+				y = j;
+				break;
+			}
+	if (x < 0) {
+		bad[2]++;
+		return NULL;
+	}
+	for (int i = 0; i < 12 && nk < 2; i++)
+		if (i != x && i != y)
+			k[nk++] = i;
+	__free_pages(b[y], 2);
+	__free_pages(b[k[0]], 2);
+	__free_pages(b[k[1]], 2);
+	if (!buddy_grow_in_place(b[x], 3, &resident))
+		bad[3]++;
+	got = alloc_pages(GFP_KERNEL, 2);
+	if (got != b[k[1]])
+		bad[4]++;
+	if (alloc_pages(GFP_KERNEL, 2) != b[k[0]])
+		bad[4]++;
+	if (buddy_validate())
+		bad[5]++;
+	__free_pages(b[x], 3);
+	for (int i = 0; i < 12; i++)
+		if (i != x && i != y)
+			__free_pages(b[i], 2);
+	return NULL;
+}
+
+START_TEST(test_pcp_stacks)
+{
+	static const char *const step[] = {
+		"32 blocks on the list of order 0 after 40 freed",
+		"the blocks freed last not handed out first",
+		"no two order-2 blocks forming one of order 3",
+		"the block not grown over its buddy on the list",
+		"the blocks above the buddy not handed out in order",
+		"buddy_validate() failed",
+	};
+	int bad[6] = { 0 };
+	pthread_t t;
+
+	pthread_create(&t, NULL, pcp_stack_worker, bad);
+	pthread_join(t, NULL);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_msg(!bad[i], "%s (%d times)", step[i], bad[i]);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 START_TEST(test_threads)
 {
 	struct thread_arg ta[4];
@@ -1389,6 +1480,7 @@ static Suite *buddy_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_pcp_keeps_medium_blocks);
+	tcase_add_test(tc, test_pcp_stacks);
 	tcase_add_test(tc, test_fork_while_allocating);
 	tcase_add_test(tc, test_fork_during_release);
 	tcase_add_test(tc, test_big_block_taken_while_used);
