@@ -523,19 +523,20 @@ void section_unlock_all(void);
  * list through the descriptors: a pop reads the count and the top slot
  * and writes the count, where unlinking a head from a doubly-linked list
  * read its two links and wrote both neighbours (buddy/pcp.c says what it
- * saved).  A stack holds its order's high mark and one more (pcp_free()
- * adds, then drains past the mark): PCP_HIGH_n are the defaults of
- * buddy_config.pcp_high, which may be lowered, never raised.
+ * saved).  A stack holds its order's high mark (pcp_free() drains before
+ * it adds): PCP_HIGH_n are the defaults of buddy_config.pcp_high, which
+ * may be lowered, never raised.  The stacks share pcp_set.slots, each
+ * from its base, so that the thread's block stays as small as it was
+ * with lists (Documentation/buddy.md, "Per-thread page lists").
  */
 #define PCP_HIGH_0	32
 #define PCP_HIGH_LOW	16	/* orders 1..3 */
 #define PCP_HIGH_LARGE	1	/* orders 4..8 */
-#define PCP_SLOTS	(PCP_HIGH_0 + 1 + 3 * (PCP_HIGH_LOW + 1) + \
-			 (PCP_ORDERS - PCP_LARGE_ORDER) * (PCP_HIGH_LARGE + 1))
+#define PCP_SLOTS	(PCP_HIGH_0 + 3 * PCP_HIGH_LOW + \
+			 (PCP_ORDERS - PCP_LARGE_ORDER) * PCP_HIGH_LARGE)
 struct pcp_list {
-	struct page **stack;		/* PG_pcp heads, the hottest last */
-	unsigned int count;		/* blocks on @stack */
-	unsigned int cap;		/* its slots */
+	unsigned int count;		/* blocks on it, the hottest last */
+	unsigned int base;		/* its first slot in pcp_set.slots */
 };
 /*
  * The thread's big block: one freed block of order PCP_ORDERS (2 MiB) or
@@ -562,8 +563,22 @@ struct pcp_set {
 	unsigned long fresh_size;	/* its size (kmalloc/large.c,
 					 * large_map_ahead()) */
 	struct pcp_list lists[PCP_ORDERS];
-	struct page *slots[PCP_SLOTS];	/* the lists' stacks */
+	struct page *slots[PCP_SLOTS];	/* the lists' stacks (PG_pcp heads) */
 };
+
+/* The slots of @order's stack: its default high mark. */
+static __always_inline unsigned int pcp_cap(unsigned int order)
+{
+	return order == 0 ? PCP_HIGH_0 :
+	       order < PCP_LARGE_ORDER ? PCP_HIGH_LOW : PCP_HIGH_LARGE;
+}
+
+/* @order's stack: its first (coldest) slot. */
+static __always_inline struct page **pcp_stack(struct pcp_set *pcp,
+					       unsigned int order)
+{
+	return pcp->slots + pcp->lists[order].base;
+}
 struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp);
 
 /*
@@ -592,12 +607,12 @@ static __always_inline void pcp_sub(struct pcp_set *pcp, unsigned int order,
 }
 
 /* The hottest block of @order on the thread's lists, left on them, or NULL. */
-static __always_inline struct page *pcp_top(const struct pcp_set *pcp,
+static __always_inline struct page *pcp_top(struct pcp_set *pcp,
 					    unsigned int order)
 {
-	const struct pcp_list *pl = &pcp->lists[order];
+	unsigned int n = pcp->lists[order].count;
 
-	return pl->count ? pl->stack[pl->count - 1] : NULL;
+	return n ? pcp_stack(pcp, order)[n - 1] : NULL;
 }
 
 /*
@@ -624,7 +639,7 @@ static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
-	if (unlikely(pl->count >= pl->cap))
+	if (unlikely(pl->count >= pcp_cap(order)))
 		return false;
 	if (order >= PCP_LARGE_ORDER) {
 		if (pcp->large_bytes + (PAGE_SIZE << order) >
@@ -634,7 +649,7 @@ static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
 	}
 	set_page_type(page, PG_pcp);
 	page->order = (unsigned char)order;
-	pl->stack[pl->count++] = page;
+	pcp_stack(pcp, order)[pl->count++] = page;
 	pcp->nr_pages += 1UL << order;
 	pcp_publish(pcp);
 	return true;

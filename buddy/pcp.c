@@ -62,13 +62,6 @@
 
 __thread struct pcp_set *kmem_tls_pcp __tls_ie;
 
-/* The slots of each order's stack: its default high mark and one more. */
-static unsigned int pcp_cap(unsigned int order)
-{
-	return 1 + (order == 0 ? PCP_HIGH_0 :
-		    order < PCP_LARGE_ORDER ? PCP_HIGH_LOW : PCP_HIGH_LARGE);
-}
-
 static void pcp_attach(void *part, struct kmem_stats_thread *unit)
 {
 	struct pcp_set *pcp = part;
@@ -76,8 +69,7 @@ static void pcp_attach(void *part, struct kmem_stats_thread *unit)
 
 	unit->pcp_off = (uint32_t)((char *)&pcp->nr_pages - (char *)unit);
 	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
-		pcp->lists[o].stack = &pcp->slots[used];
-		pcp->lists[o].cap = pcp_cap(o);
+		pcp->lists[o].base = used;
 		pcp->lists[o].count = 0;
 		used += pcp_cap(o);
 	}
@@ -105,14 +97,15 @@ static void big_free(unsigned long *words, unsigned int n)
  * Give the @n coldest blocks of @order's stack (its bottom) to the zone
  * and move the rest down; the caller has counted them out (pcp_sub()).
  */
-static void pcp_give_coldest(struct pcp_list *pl, unsigned int order,
+static void pcp_give_coldest(struct pcp_set *pcp, unsigned int order,
 			     unsigned int n)
 {
+	struct page **stack = pcp_stack(pcp, order);
 	LIST_HEAD(cold);
 
 	for (unsigned int i = 0; i < n; i++)
-		list_add_tail(&pl->stack[i]->lru, &cold);
-	memmove(pl->stack, pl->stack + n, pl->count * sizeof(*pl->stack));
+		list_add_tail(&stack[i]->lru, &cold);
+	memmove(stack, stack + n, pcp->lists[order].count * sizeof(*stack));
 	zone_free_bulk(&cold, order);
 }
 
@@ -123,16 +116,15 @@ static void pcp_give_coldest(struct pcp_list *pl, unsigned int order,
  */
 void pcp_unlink(struct pcp_set *pcp, struct page *page, unsigned int order)
 {
-	struct pcp_list *pl = &pcp->lists[order];
-	unsigned int i = pl->count;
+	struct page **stack = pcp_stack(pcp, order);
+	unsigned int n = pcp->lists[order].count, i = n;
 
-	while (i && pl->stack[i - 1] != page)
+	while (i && stack[i - 1] != page)
 		i--;
 	if (!i)
 		kmem_panic("kmem: block 0x%lx is not on list %u of its thread\n",
 			   page_to_addr(page), order);
-	memmove(pl->stack + i - 1, pl->stack + i,
-		(pl->count - i) * sizeof(*pl->stack));
+	memmove(stack + i - 1, stack + i, (n - i) * sizeof(*stack));
 	pcp_sub(pcp, order, 1);
 }
 
@@ -149,7 +141,7 @@ void pcp_drain(struct pcp_set *pcp)
 		if (!n)
 			continue;
 		pcp_sub(pcp, o, n);
-		pcp_give_coldest(pl, o, n);
+		pcp_give_coldest(pcp, o, n);
 	}
 	pcp_big_give(pcp);
 }
@@ -200,8 +192,8 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
 		unsigned int n = zone_rmqueue_bulk(order,
 						   buddy_config.pcp_batch[order],
 						   &batch, gfp);
-		unsigned int take = min(n, pl->cap - pl->count), i;
-		struct page *page, *next;
+		unsigned int take = min(n, pcp_cap(order) - pl->count), i;
+		struct page **stack = pcp_stack(pcp, order), *page, *next;
 
 		if (!n)
 			return pl->count ? pcp_pop(pcp, order) : NULL;
@@ -215,7 +207,7 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
 			if (i == pl->count)
 				break;
 			list_del(&page->lru);
-			pl->stack[--i] = page;
+			stack[--i] = page;
 		}
 		if (take < n)
 			zone_free_bulk(&batch, order);
@@ -234,23 +226,23 @@ struct page *pcp_alloc(struct pcp_set *pcp, unsigned int order, gfp_t gfp)
  * @page:  the block's head (already checked)
  * @order: its order
  *
- * Return: true if the block is taken (past the high mark the coldest
- * pcp_batch blocks go back to the zone); false for a large block that
- * would pass pcp_large_cap: the caller gives it to the zone.
+ * Return: true if the block is taken (at the high mark the coldest
+ * pcp_batch blocks go back to the zone first, so a stack needs no slot
+ * past the mark); false for a large block that would pass pcp_large_cap:
+ * the caller gives it to the zone.
  */
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
-	if (!__pcp_add(pcp, page, order))
-		return false;
-	if (unlikely(pl->count > buddy_config.pcp_high[order])) {
-		unsigned int n = min(buddy_config.pcp_batch[order], pl->count);
+	if (unlikely(pl->count >= buddy_config.pcp_high[order])) {
+		unsigned int n = min(buddy_config.pcp_batch[order],
+				     pl->count);
 
 		pcp_sub(pcp, order, n);
-		pcp_give_coldest(pl, order, n);
+		pcp_give_coldest(pcp, order, n);
 	}
-	return true;
+	return __pcp_add(pcp, page, order);
 }
 
 /**
@@ -425,7 +417,7 @@ int pcp_order_of(struct pcp_set *pcp, struct page *page)
 {
 	for (unsigned int o = 0; o < PCP_ORDERS; o++)
 		for (unsigned int i = 0; i < pcp->lists[o].count; i++)
-			if (pcp->lists[o].stack[i] == page)
+			if (pcp_stack(pcp, o)[i] == page)
 				return (int)o;
 	return -1;
 }
@@ -439,19 +431,22 @@ void count_pcp(void *part, pid_t tid, void *arg)
 {
 	struct pcp_set *pcp = part;
 	struct pcp_count *c = arg;
+	unsigned int base = 0;
 
 	for (unsigned int o = 0; o < PCP_ORDERS; o++) {
 		const struct pcp_list *pl = &pcp->lists[o];
+		struct page **stack = pcp_stack(pcp, o);
 		unsigned int n = pl->count;
 
-		if (n > pl->cap || pl->cap != pcp_cap(o)) {
-			kmem_printk("buddy_validate: thread %d list %u holds %u blocks in %u slots\n",
-				    tid, o, n, pl->cap);
+		if (n > pcp_cap(o) || pl->base != base) {
+			kmem_printk("buddy_validate: thread %d list %u holds %u blocks from slot %u\n",
+				    tid, o, n, pl->base);
 			c->bad++;
-			n = min(n, pl->cap);
+			n = 0;
 		}
+		base += pcp_cap(o);
 		for (unsigned int i = 0; i < n; i++) {
-			struct page *page = pl->stack[i];
+			struct page *page = stack[i];
 
 			if (page->type != PG_pcp || page->order != o) {
 				kmem_printk("buddy_validate: thread %d list %u: page 0x%lx type %u order %u\n",
@@ -460,7 +455,7 @@ void count_pcp(void *part, pid_t tid, void *arg)
 				c->bad++;
 			}
 			for (unsigned int k = 0; k < i; k++)
-				if (pl->stack[k] == page) {
+				if (stack[k] == page) {
 					kmem_printk("buddy_validate: thread %d list %u: page 0x%lx twice\n",
 						    tid, o, page_to_addr(page));
 					c->bad++;

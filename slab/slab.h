@@ -243,13 +243,19 @@ struct slab_thread {
 				 * paths use it; 0: nobody's (percpu_own()).
 				 * Beside none, which no one writes: the fast
 				 * paths of the CPU read it on every call */
-	struct slab_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_SLOTS_INLINE];
+	/*
+	 * What a small program's slow paths write, before what they do not
+	 * (ext, gc_calls, took), so that a thread's block, the pages of
+	 * buddy/'s part before this one and these, keeps to one page of
+	 * the twin (Documentation/buddy.md, "Per-thread page lists").
+	 */
 	uint8_t warm[KMEM_SLOTS_INLINE];	/* slow calls before the inline
 						 * slot's first magazine
 						 * (slow_slot(); private) */
 	/* The working-set trim (slot_gc(); private). */
 	uint32_t gc_ticks;			/* slow paths on the block */
 	uint32_t gc_next;			/* the slot to look at next */
+	struct slab_ext *ext[KMEM_STATS_MAX_CACHES / KMEM_SLOTS_INLINE];
 	uint32_t gc_calls[KMEM_SLOTS_INLINE];	/* each slot's calls at its
 						 * last look */
 	uint32_t took[KMEM_SLOTS_INLINE];	/* gc_ticks when the slot last
