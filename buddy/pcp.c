@@ -7,7 +7,11 @@
  * thread has one list per order in its part of the thread block
  * (core/thread.c).  Allocation pops the hottest block; an empty list is
  * refilled with pcp_batch blocks under one zone lock.  Free pushes; a list
- * past pcp_high returns pcp_batch of its coldest blocks to the zone.
+ * at pcp_high first returns pcp_batch of its coldest blocks to the zone.
+ * Each list is a stack of head pointers (struct pcp_list, buddy/buddy.h),
+ * the hottest on top and the coldest at the bottom: a pop or a push
+ * touches the count and one slot, not the descriptors' links and their
+ * neighbours (Documentation/buddy.md, "Per-thread page lists").
  *
  * Orders 0..3 are the kernel's; orders 4..8 (64 KiB to 1 MiB, kmalloc's
  * large blocks) keep one block each, and all of them together at most

@@ -128,10 +128,10 @@ static noinline void *malloc_slow_prof(size_t size, gfp_t gfp,
 
 /*
  * malloc()'s large blocks: the hottest block on the thread's page list
- * when it needs no decision (kmalloc_large_quick()), else the slow path.  Reached
- * from malloc() by a tail call and calling nothing on its fast path, so
- * that the profiler, reached by a tail call too, finds malloc()'s caller
- * just above it (kmem_prof_sample()).
+ * when it needs no decision (kmalloc_large_quick()), else the slow path.
+ * Reached from malloc() by a tail call and calling nothing on its fast
+ * path, so that the profiler, reached by a tail call too, finds
+ * malloc()'s caller just above it (kmem_prof_sample()).
  */
 static noinline void *malloc_large_prof(size_t size, unsigned long caller)
 {

@@ -244,10 +244,11 @@ struct slab_thread {
 				 * Beside none, which no one writes: the fast
 				 * paths of the CPU read it on every call */
 	/*
-	 * What a small program's slow paths write, before what they do not
-	 * (ext, gc_calls, took), so that a thread's block, the pages of
-	 * buddy/'s part before this one and these, keeps to one page of
-	 * the twin (Documentation/buddy.md, "Per-thread page lists").
+	 * What a small program's slow paths write comes before what they
+	 * do not (ext, gc_calls, took): so the bytes of a thread's block
+	 * that it writes (buddy/'s part, which comes first, and these) stay
+	 * within one page of the twin (Documentation/buddy.md, "Per-thread
+	 * page lists").
 	 */
 	uint8_t warm[KMEM_SLOTS_INLINE];	/* slow calls before the inline
 						 * slot's first magazine
