@@ -463,10 +463,12 @@ END_TEST
 /*
  * The thread's lists are stacks of heads (buddy/pcp.c): the block freed
  * last comes back first; past the high mark the coldest, those freed
- * first, go back to the zone; and the zone's grow-in-place takes a block
- * out of the middle of a stack, leaving the others in their order.  In a
- * thread of its own, whose lists start empty and which nothing else
- * touches.  Each failure is counted with its step in @arg.
+ * first, go back to the zone; the zone's grow-in-place takes a block out
+ * of the middle of a stack, leaving the others in their order; and a
+ * large block that would pass the large orders' cap goes to the zone,
+ * the list keeping what it held.  In a thread of its own, whose lists
+ * start empty and which nothing else touches.  Each failure is counted
+ * with its step in @arg.
  */
 static void *pcp_stack_worker(void *arg)
 {
@@ -527,6 +529,20 @@ static void *pcp_stack_worker(void *arg)
 	for (int i = 0; i < 12; i++)
 		if (i != x && i != y)
 			__free_pages(b[i], 2);
+
+	/*
+	 * Order 8 (1 MiB), the large orders' cap of 1 MiB: a second block
+	 * freed while the list holds one goes to the zone, and the list
+	 * keeps the first (a drain before the push gave the first back).
+	 */
+	pg[0] = alloc_pages(GFP_KERNEL, 8);
+	pg[1] = alloc_pages(GFP_KERNEL, 8);
+	__free_pages(pg[0], 8);
+	__free_pages(pg[1], 8);
+	got = alloc_pages(GFP_KERNEL, 8);
+	if (got != pg[0])
+		bad[6]++;
+	__free_pages(got, 8);
 	return NULL;
 }
 
@@ -539,8 +555,9 @@ START_TEST(test_pcp_stacks)
 		"the block not grown over its buddy on the list",
 		"the blocks above the buddy not handed out in order",
 		"buddy_validate() failed",
+		"the list of order 8 gave its block for one past the cap",
 	};
-	int bad[6] = { 0 };
+	int bad[7] = { 0 };
 	pthread_t t;
 
 	pthread_create(&t, NULL, pcp_stack_worker, bad);
