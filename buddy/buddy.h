@@ -628,6 +628,15 @@ static __always_inline struct page *pcp_pop(struct pcp_set *pcp,
 	return page;
 }
 
+/* Would a block of @order keep the large orders within pcp_large_cap? */
+static __always_inline bool pcp_large_room(const struct pcp_set *pcp,
+					   unsigned int order)
+{
+	return order < PCP_LARGE_ORDER ||
+	       pcp->large_bytes + (PAGE_SIZE << order) <=
+		       buddy_config.pcp_large_cap;
+}
+
 /*
  * __pcp_add - put @page (a block of @order) on top of its list, within
  * the cap on large orders; the caller checked the high mark (pcp_push)
@@ -639,14 +648,11 @@ static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
-	if (unlikely(pl->count >= pcp_cap(order)))
+	if (unlikely(pl->count >= pcp_cap(order)) ||
+	    !pcp_large_room(pcp, order))
 		return false;
-	if (order >= PCP_LARGE_ORDER) {
-		if (pcp->large_bytes + (PAGE_SIZE << order) >
-		    buddy_config.pcp_large_cap)
-			return false;
+	if (order >= PCP_LARGE_ORDER)
 		pcp->large_bytes += PAGE_SIZE << order;
-	}
 	set_page_type(page, PG_pcp);
 	page->order = (unsigned char)order;
 	pcp_stack(pcp, order)[pl->count++] = page;

@@ -245,8 +245,7 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 	 * the drain: a drain first would keep the new block and give back an
 	 * older one (malloc_bench regrow: 3 MB more at its peak).
 	 */
-	if (order >= PCP_LARGE_ORDER &&
-	    pcp->large_bytes + (PAGE_SIZE << order) > buddy_config.pcp_large_cap)
+	if (!pcp_large_room(pcp, order))
 		return false;
 	if (unlikely(pl->count >= buddy_config.pcp_high[order])) {
 		unsigned int n = min(buddy_config.pcp_batch[order],
