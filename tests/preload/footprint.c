@@ -19,7 +19,8 @@
  *
  * The driver runs the child twice, plainly (glibc's malloc) and with
  * LD_PRELOAD=LIB, and fails if kmem's count exceeds glibc's by more than
- * BOUND pages, printing both breakdowns.  Page counts of one program are
+ * BOUND pages, printing both breakdowns, or if free(NULL) took a page
+ * fault under kmem (the child counts its minor faults around one).  Page counts of one program are
  * deterministic (no time, no threads), so the bound can be tight: it is
  * what kmem needs today plus two pages (Documentation/performance.md,
  * "Fixed footprint", has the breakdown).
@@ -80,6 +81,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +161,8 @@ static int child(bool with_churn)
 	const char *preload = getenv("LD_PRELOAD");
 	char lib[PATH_MAX] = "";
 	bool counted = false, lib_map = false;
+	void *volatile nothing = NULL;	/* a free(NULL) GCC cannot drop */
+	struct rusage before, after;
 
 	/*
 	 * Stay on one CPU, so that the count is the same on a busy machine: a
@@ -169,6 +173,10 @@ static int child(bool with_churn)
 	pin_to_this_cpu();
 	if ((with_churn && churn()) || small_program())
 		return 2;
+	/* Programs free NULL all the time: it must touch no page. */
+	getrusage(RUSAGE_SELF, &before);
+	free(nothing);
+	getrusage(RUSAGE_SELF, &after);
 	/* The mappings name the file, not a symbolic link to it. */
 	if (preload && *preload && !realpath(preload, lib))
 		return 2;
@@ -238,7 +246,9 @@ static int child(bool with_churn)
 				 path[0] ? path : "[anon]");
 		}
 	}
-	printf("pages %lu\nlibrary %lu\n%s", total_kb / 4, lib_kb / 4, out);
+	printf("pages %lu\nlibrary %lu\nfree_null_faults %ld\n%s",
+	       total_kb / 4, lib_kb / 4, after.ru_minflt - before.ru_minflt,
+	       out);
 	return 0;
 }
 
@@ -492,7 +502,7 @@ static int profile_driver(const char *lib, long bound)
 int main(int argc, char **argv)
 {
 	static char glibc_report[8192], kmem_report[8192];
-	long glibc_pages, kmem_pages, bound, library = -1;
+	long glibc_pages, kmem_pages, bound, library = -1, faults = -1;
 	const char *line;
 
 	if (argc >= 2 && !strcmp(argv[1], "--child"))
@@ -534,6 +544,16 @@ int main(int argc, char **argv)
 	    library > LIBRARY_PAGES) {
 		printf("FAIL: the library's writable mappings hold %ld private pages, more than %d\n",
 		       library, LIBRARY_PAGES);
+		return 1;
+	}
+	/*
+	 * free(NULL) read the section table's zero leaf, a page nothing else
+	 * reads: a page fault in every program that frees NULL (all of them).
+	 */
+	line = strstr(kmem_report, "\nfree_null_faults ");
+	if (!line || sscanf(line + 1, "free_null_faults %ld", &faults) != 1 ||
+	    faults) {
+		printf("FAIL: free(NULL) took %ld page faults, not 0\n", faults);
 		return 1;
 	}
 	if (kmem_pages - glibc_pages > bound) {
