@@ -77,9 +77,15 @@
 #include "core/core.h"
 
 #define REGION_SIZE	KMEM_REGION_SIZE
-#define CACHE_OFF	4096UL
-#define UNITS_OFF	(CACHE_OFF + KMEM_STATS_MAX_CACHES * \
-			 sizeof(struct kmem_stats_cache))
+/*
+ * The cache records follow the header on its page (a small program's 45
+ * records end on the third page instead of the fourth: one page fault
+ * and one page of RSS less; readers take the offset from the header).
+ */
+#define CACHE_OFF	512UL
+#define UNITS_OFF	ALIGN(CACHE_OFF + KMEM_STATS_MAX_CACHES * \
+			      sizeof(struct kmem_stats_cache), \
+			      KMEM_STATS_UNIT_SIZE)
 #define NR_FREE_LISTS	8
 #define REGION_SEALS	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
