@@ -120,6 +120,14 @@ bool kmem_prof_huge;
 static unsigned long prof_rate;		/* 0: off */
 static unsigned long prof_seed;
 static bool prof_ready;			/* atomic: tables are set up */
+static bool prof_on;			/* profiling was set up: prof_lock
+					 * is taken around fork (never
+					 * cleared) */
+static unsigned long prof_max;		/* KMEM_PROFILE_MAX_STACKS */
+static bool prof_unit_failed;		/* no room for the unit: off */
+/* The totals counted without prof_lock, kept here: the unit may not exist. */
+static uint64_t prof_skipped;		/* atomic */
+static uint64_t prof_lost_frees;	/* atomic */
 static int prof_capturing;		/* atomic: captures under way */
 static bool prof_forking;		/* atomic */
 static uint64_t thread_seq;		/* atomic: seeds threads apart */
@@ -165,7 +173,13 @@ union prof_node {
 };
 
 /* Everything below is protected by prof_lock. */
-static struct kmem_stats_profile *prof;		/* the unit, in the twin */
+/*
+ * The unit, in the twin: made at the first sample (profile_unit_locked()),
+ * so that a program that never samples (most small ones: a sample every
+ * 2 MiB on average) does not write its two pages.  Set under prof_lock.
+ */
+static struct kmem_stats_profile *prof;
+static bool profile_unit_locked(void);
 static struct kmem_stats_prof_stack *stacks;	/* its records, in the twin */
 static uint32_t *stack_index;			/* hash -> record + 1 */
 static unsigned long stack_index_mask;
@@ -480,9 +494,9 @@ static void totals_publish(void)
 	pub->nr_stacks = prof->nr_stacks;
 	pub->samples = prof->samples;
 	pub->live_samples = prof->live_samples;
-	pub->skipped = __atomic_load_n(&prof->skipped, __ATOMIC_RELAXED);
+	pub->skipped = __atomic_load_n(&prof_skipped, __ATOMIC_RELAXED);
 	pub->no_room = prof->no_room;
-	pub->lost_frees = __atomic_load_n(&prof->lost_frees, __ATOMIC_RELAXED);
+	pub->lost_frees = __atomic_load_n(&prof_lost_frees, __ATOMIC_RELAXED);
 	prof->seq += 2;
 	__atomic_store_n(&pub->seq, prof->seq, __ATOMIC_RELEASE);
 }
@@ -779,10 +793,14 @@ static void prof_record(void *p, size_t size, unsigned long caller,
 		__atomic_sub_fetch(&prof_capturing, 1, __ATOMIC_RELEASE);
 	}
 	if (!n) {
-		__atomic_add_fetch(&prof->skipped, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&prof_skipped, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	prof_lock();
+	if (unlikely(!prof) && !profile_unit_locked()) {
+		prof_unlock();
+		return;
+	}
 	st = stack_get(pcs, n);
 	if (ra)
 		cache_store(caller, ra, st, slots);
@@ -829,7 +847,7 @@ noinline void *kmem_prof_sample(void *p, size_t size, unsigned long caller)
 	if ((unsigned long)p < PAGE_SIZE)
 		return p;
 	if (tls_busy || kmem_stack_capturing()) {
-		__atomic_add_fetch(&prof->skipped, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&prof_skipped, 1, __ATOMIC_RELAXED);
 		return p;
 	}
 	/*
@@ -864,7 +882,7 @@ static void prof_free_common(const void *p, struct page *page)
 	if (!__atomic_load_n(&prof_ready, __ATOMIC_ACQUIRE))
 		return;
 	if (tls_busy) {
-		__atomic_add_fetch(&prof->lost_frees, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&prof_lost_frees, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	tls_busy = true;
@@ -923,8 +941,74 @@ noinline void kmem_prof_free_huge(const void *p)
 
 /* ---- start-up, fork, exit ------------------------------------------- */
 
+/* The header says whether the process profiles (the unit comes later). */
+static void profile_header_publish(void)
+{
+	struct kmem_stats_header *h = kmem_region;
+
+	if (!h)
+		return;
+	WRITE_ONCE(h->profile_rate, (uint64_t)READ_ONCE(prof_rate));
+	WRITE_ONCE(h->profile_max_stacks,
+		   (uint64_t)(READ_ONCE(prof_rate) ? prof_max : 0));
+}
+
+/*
+ * profile_unit_locked - the published unit, made at the first sample
+ *
+ * A program's first sample makes it: its header and the overflow record
+ * 0, published.  Without room for it in the statistics region, profiling
+ * goes off (as at start-up without memory for the tables), once.
+ *
+ * Context: prof_lock held.
+ * Return: true when the unit exists.
+ */
+static bool profile_unit_locked(void)
+{
+	struct kmem_stats_profile *u;
+	struct kmem_stats_prof_stack *recs;
+
+	if (likely(prof))
+		return true;
+	if (prof_unit_failed)
+		return false;
+	u = kmem_region_alloc(KMEM_UNIT_PROFILE,
+			      sizeof(*u) + prof_max * sizeof(*recs));
+	if (!u) {
+		prof_unit_failed = true;
+		kmem_printk("kmem: profiling off: no room for its records\n");
+		WRITE_ONCE(prof_rate, 0);
+		__atomic_store_n(&prof_ready, false, __ATOMIC_RELEASE);
+		profile_header_publish();
+		return false;
+	}
+	recs = (struct kmem_stats_prof_stack *)(u + 1);
+	u->rate = prof_rate;
+	u->max_stacks = (uint32_t)prof_max;
+	u->nr_stacks = 1;			/* record 0: overflow */
+	u->stack_off = sizeof(*u);
+	u->stack_size = sizeof(*recs);
+	u->max_frames = KMEM_PROF_FRAMES;
+	recs[0].flags = KMEM_PROF_STACK_OVERFLOW;
+	kmem_region_publish(u, sizeof(*u));
+	stack_publish(&recs[0]);
+	/*
+	 * The unit is in the published layout already (a reader walking the
+	 * units finds it): its magic goes last, so that a reader that sees
+	 * it sees the rest (kmeminfo takes a unit without it for none yet).
+	 */
+	u->magic = KMEM_PROFILE_MAGIC;
+	__atomic_store_n(&kmem_pub(u)->magic, KMEM_PROFILE_MAGIC,
+			 __ATOMIC_RELEASE);
+	stacks = recs;
+	prof = u;
+	totals_publish();	/* what was skipped before it */
+	return true;
+}
+
 /**
- * profile_init - set up the tables and the published unit
+ * profile_init - set up the tables; the published unit waits for the
+ * first sample (profile_unit_locked())
  *
  * KMEM_PROFILE_RATE=0, or no memory for the tables: profiling stays off
  * (every thread's countdown is put out of reach at its first call).
@@ -935,7 +1019,7 @@ noinline void kmem_prof_free_huge(const void *p)
 static void profile_init(void)
 {
 	unsigned long max = kmem_config.profile_max_stacks, idx = 1;
-	size_t unit_len, nodes_len;
+	size_t nodes_len;
 
 	prof_rate = kmem_config.profile_rate;
 	prof_seed = kmem_config.profile_seed;
@@ -950,28 +1034,16 @@ static void profile_init(void)
 	nodes = kmem_os_map(nodes_len, PAGE_SIZE);
 	stack_cache = kmem_os_map(ALIGN(PROF_CACHE * sizeof(*stack_cache),
 					PAGE_SIZE), PAGE_SIZE);
-	unit_len = sizeof(*prof) + max * sizeof(*stacks);
-	prof = stack_index && prof_hash_init(&sample_hash) &&
-			       prof_hash_init(&page_hash) && nodes &&
-			       stack_cache ?
-		       kmem_region_alloc(KMEM_UNIT_PROFILE, unit_len) : NULL;
-	if (!prof) {
+	if (!stack_index || !prof_hash_init(&sample_hash) ||
+	    !prof_hash_init(&page_hash) || !nodes || !stack_cache) {
 		kmem_printk("kmem: profiling off: no memory for its tables\n");
 		prof_rate = 0;
 		return;
 	}
 	stack_index_mask = idx - 1;
-	stacks = (struct kmem_stats_prof_stack *)(prof + 1);
-	prof->magic = KMEM_PROFILE_MAGIC;
-	prof->rate = prof_rate;
-	prof->max_stacks = (uint32_t)max;
-	prof->nr_stacks = 1;			/* record 0: overflow */
-	prof->stack_off = sizeof(*prof);
-	prof->stack_size = sizeof(*stacks);
-	prof->max_frames = KMEM_PROF_FRAMES;
-	stacks[0].flags = KMEM_PROF_STACK_OVERFLOW;
-	kmem_region_publish(prof, sizeof(*prof));
-	stack_publish(&stacks[0]);
+	prof_max = max;
+	prof_on = true;
+	profile_header_publish();
 	__atomic_store_n(&prof_ready, true, __ATOMIC_RELEASE);
 }
 
@@ -981,6 +1053,7 @@ static void profile_init(void)
  */
 static void profile_republish_locked(void)
 {
+	profile_header_publish();
 	if (!prof)
 		return;
 	kmem_region_publish(prof, sizeof(*prof));
@@ -999,7 +1072,7 @@ static void profile_republish_locked(void)
  */
 static void profile_fork_prepare(void)
 {
-	if (!prof)
+	if (!prof_on)
 		return;
 	__atomic_store_n(&prof_forking, true, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&prof_capturing, __ATOMIC_SEQ_CST))
@@ -1009,13 +1082,13 @@ static void profile_fork_prepare(void)
 /* Fork and republishing: prof_lock, at its rank (core/lock.h). */
 static void profile_lock(void)
 {
-	if (prof)
+	if (prof_on)
 		prof_lock();
 }
 
 static void profile_unlock(void)
 {
-	if (prof)
+	if (prof_on)
 		prof_unlock();
 }
 
@@ -1026,7 +1099,7 @@ static void profile_fork_parent(void)
 
 static void profile_fork_child(void)
 {
-	if (!prof)
+	if (!prof_on)
 		return;
 	kmem_mutex_reinit(&prof_mutex);
 	prof_capturing = 0;
@@ -1187,8 +1260,16 @@ static void profile_at_exit(void)
 	char comm[17] = "", line[256];
 	unsigned int rank = 0;
 	int fd = 2, n;
+	/* No sample yet: no unit (profile_unit_locked()); zero figures. */
+	static const struct kmem_stats_prof_stack no_stacks[1];
+	struct kmem_stats_profile none = {
+		.rate = prof_rate, .max_stacks = (uint32_t)prof_max,
+		.nr_stacks = 1,
+	};
+	const struct kmem_stats_profile *h;
+	const struct kmem_stats_prof_stack *recs;
 
-	if (!kmem_config.profile_at_exit || !prof)
+	if (!kmem_config.profile_at_exit || !prof_on || prof_unit_failed)
 		return;
 	if (*kmem_config.profile_at_exit) {
 		fd = kmem_output_open(kmem_config.profile_at_exit,
@@ -1198,40 +1279,42 @@ static void profile_at_exit(void)
 	}
 	exit_maps_read();
 	prof_lock();
-	for (uint32_t i = 0; i < prof->nr_stacks; i++) {
-		live += stacks[i].live_est_bytes;
-		live_objs += stacks[i].live_est_objs;
-		total += stacks[i].total_est_bytes;
+	h = prof ? prof : &none;
+	recs = prof ? stacks : no_stacks;
+	for (uint32_t i = 0; i < h->nr_stacks; i++) {
+		live += recs[i].live_est_bytes;
+		live_objs += recs[i].live_est_objs;
+		total += recs[i].total_est_bytes;
 	}
 	prctl(PR_GET_NAME, comm, 0, 0, 0);
 	n = kmem_snprintf(line, sizeof(line),
 			  "kmem profile of PID %d (%s) at exit: one sample per %llu bytes on average\n",
-			  (int)getpid(), comm, (unsigned long long)prof->rate);
+			  (int)getpid(), comm, (unsigned long long)h->rate);
 	exit_write(fd, line, n, sizeof(line));
 	n = kmem_snprintf(line, sizeof(line),
 			  "live: %llu bytes in %llu objects (estimated from %llu samples); allocated since start: %llu bytes\n",
 			  (unsigned long long)live,
 			  (unsigned long long)(live_objs / KMEM_PROF_OBJS_SCALE),
-			  (unsigned long long)prof->live_samples,
+			  (unsigned long long)h->live_samples,
 			  (unsigned long long)total);
 	exit_write(fd, line, n, sizeof(line));
 	n = kmem_snprintf(line, sizeof(line),
 			  "stacks: %u of %u recorded; overflow: %llu samples (%llu live bytes) without room; skipped: %llu; lost frees: %llu; no room: %llu\nsorted by live\n",
-			  prof->nr_stacks - 1, prof->max_stacks - 1,
-			  (unsigned long long)stacks[0].total_samples,
-			  (unsigned long long)stacks[0].live_est_bytes,
-			  (unsigned long long)prof->skipped,
-			  (unsigned long long)prof->lost_frees,
-			  (unsigned long long)prof->no_room);
+			  h->nr_stacks - 1, h->max_stacks - 1,
+			  (unsigned long long)recs[0].total_samples,
+			  (unsigned long long)recs[0].live_est_bytes,
+			  (unsigned long long)__atomic_load_n(&prof_skipped, __ATOMIC_RELAXED),
+			  (unsigned long long)__atomic_load_n(&prof_lost_frees, __ATOMIC_RELAXED),
+			  (unsigned long long)h->no_room);
 	exit_write(fd, line, n, sizeof(line));
 	/* Largest first, without a sort buffer: one pass per site printed. */
-	while (done < prof->live_samples) {
+	while (done < h->live_samples) {
 		const struct kmem_stats_prof_stack *st = NULL;
 		uint32_t idx = 0;
 		uint64_t share;
 
-		for (uint32_t i = 0; i < prof->nr_stacks; i++) {
-			const struct kmem_stats_prof_stack *c = &stacks[i];
+		for (uint32_t i = 0; i < h->nr_stacks; i++) {
+			const struct kmem_stats_prof_stack *c = &recs[i];
 
 			if (!c->live_samples || c->live_est_bytes > last_max ||
 			    (c->live_est_bytes == last_max && i <= last_idx &&

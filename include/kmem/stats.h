@@ -120,8 +120,8 @@ struct kmem_stats_header {
 	uint64_t nr_free[KMEM_STATS_NR_ORDERS];	/* free blocks per order */
 	uint64_t managed_pages;		/* pages in all sections */
 	uint64_t free_pages;		/* pages in free blocks */
-	uint64_t reserved0;		/* 0: pages on per-thread lists are in
-					 * each thread unit (pcp_off) */
+	uint64_t profile_max_stacks;	/* KMEM_PROFILE_MAX_STACKS while
+					 * profiling, else 0 (before it: 0) */
 	uint64_t mapped;		/* bytes of sections */
 	uint64_t retained;		/* bytes released to the OS, still mapped */
 	uint64_t huge_mapped;		/* bytes of live huge blocks (> 4 MiB,
@@ -161,7 +161,10 @@ struct kmem_stats_header {
 	uint64_t os_populates;		/* madvise(MADV_POPULATE_WRITE) calls:
 					 * pages mapped ahead (0: none, or a
 					 * region written before it) */
-	uint64_t reserved[1];
+	uint64_t profile_rate;		/* KMEM_PROFILE_RATE (0: profiling
+					 * off, or a region written before
+					 * it); the profile's unit is made at
+					 * the first sample */
 
 	/*
 	 * KFENCE (Documentation/kfence.md), the figures of the kernel's
@@ -328,9 +331,11 @@ struct kmem_stats_ext {
 
 /*
  * Sampled allocation profile (Documentation/profiling.md).  One unit of
- * kind KMEM_UNIT_PROFILE, present when profiling is on (KMEM_PROFILE_RATE
- * not 0): a header, then max_stacks stack records at stack_off in the
- * unit, nr_stacks of them in use.  Record 0 collects the samples whose
+ * kind KMEM_UNIT_PROFILE, made at the process's first sample when
+ * profiling is on (header.profile_rate not 0; before the first sample the
+ * profile is empty and there is no unit), its magic stored last: a unit
+ * whose magic is still 0 is being made.  A header, then max_stacks stack
+ * records at stack_off in the unit, nr_stacks of them in use.  Record 0 collects the samples whose
  * stack found no room (KMEM_PROFILE_MAX_STACKS): it has no frames and
  * KMEM_PROF_STACK_OVERFLOW set.  Records are never removed.
  *

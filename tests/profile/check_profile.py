@@ -4,7 +4,8 @@
 
     check_profile.py TEST KMEMINFO LIBKMEM_MALLOC PROG_DIR
 
-TEST is one of: leak, accuracy, accuracy_fine, safety, errors, folded.
+TEST is one of: leak, at_exit, peaks, accuracy, accuracy_fine, safety,
+errors, folded, unsampled.
 Each runs a program of tests/profile under LD_PRELOAD=LIBKMEM_MALLOC and
 reads it with KMEMINFO while it runs.  Every wait is a bounded poll of a
 published figure, never a sleep.  Exit status 0 on success, 1 with a
@@ -415,6 +416,40 @@ def test_at_exit():
     shutil.rmtree(d)
 
 
+def test_unsampled():
+    """A process that has sampled nothing yet profiles all the same.  Its
+    profile's unit in the statistics region is made at the first sample
+    (a small program that never samples writes two pages fewer); until
+    then kmeminfo shows an empty profile at the process's rate, and the
+    exit report is written, empty."""
+    d = tempfile.mkdtemp()
+    rate = 1 << 40          # the largest: no sample in this run
+    p, _ = start("prof_leak", "0", env=env_with(
+        KMEM_PROFILE_RATE=str(rate), KMEM_PROFILE_SEED="1",
+        KMEM_PROFILE_AT_EXIT=os.path.join(d, "prof.%p")))
+    pid = p.pid
+    try:
+        j = profile_json(pid)
+        check(j["rate"] == rate and j["samples"] == 0 and
+              j["sites"] == [] and j["stacks"] == 0 and
+              j["max_stacks"] == 4095,
+              "the profile before any sample: %s" % {
+                  k: v for k, v in j.items() if k != "process"})
+        rc, out, err = kmeminfo("profile", "-p", str(pid))
+        check(rc == 0 and out.startswith("kmem profile of PID %d" % pid),
+              "text before any sample: %d %r %s" % (rc, out[:120], err))
+    finally:
+        stop(p)
+    path = os.path.join(d, "prof.%d" % pid)
+    text = open(path).read() if os.path.exists(path) else ""
+    check(text.startswith("kmem profile of PID %d (prof_leak) at exit: "
+                          "one sample per %d bytes" % (pid, rate)),
+          "at-exit header without a sample: %r" % text[:120])
+    check("stacks: 0 of 4095 recorded" in text,
+          "at-exit stacks without a sample: %r" % text[:400])
+    shutil.rmtree(d)
+
+
 def test_peaks():
     """High-water marks in slabinfo's JSON: per cache and for the process."""
     p, lines = start("prof_known", "64")
@@ -448,7 +483,8 @@ def test_peaks():
 
 TESTS = {"leak": test_leak, "at_exit": test_at_exit, "peaks": test_peaks, "accuracy": test_accuracy,
          "accuracy_fine": test_accuracy_fine, "safety": test_safety,
-         "errors": test_errors, "folded": test_folded}
+         "errors": test_errors, "folded": test_folded,
+         "unsampled": test_unsampled}
 
 TESTS[TEST]()
 if FAILED:

@@ -73,7 +73,7 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 {
 	struct kmi_snapshot snap;
 	const struct kmem_stats_profile *p = NULL;
-	uint64_t off, end;
+	uint64_t off, end, rate, max_stacks;
 	int ret;
 
 	memset(prof, 0, sizeof(*prof));
@@ -84,6 +84,8 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 	}
 	off = snap.hdr.units_off;
 	end = snap.hdr.units_end;
+	rate = snap.hdr.profile_rate;
+	max_stacks = snap.hdr.profile_max_stacks;
 	kmi_snapshot_free(&snap);
 	while (off < end && end <= src->map_len) {
 		const struct kmem_stats_unit *u = (const void *)(src->map + off);
@@ -92,9 +94,38 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 			break;
 		if (u->kind == KMEM_UNIT_PROFILE) {
 			p = (const void *)u;
+			/* Made at the first sample, its magic written last:
+			 * without it, being made. */
+			if (__atomic_load_n(&p->magic, __ATOMIC_ACQUIRE) !=
+			    KMEM_PROFILE_MAGIC && rate)
+				p = NULL;
 			break;
 		}
 		off += (uint64_t)u->npages * KMI_PAGE_SIZE;
+	}
+	if (!p && rate && max_stacks && max_stacks <= UINT32_MAX) {
+		/*
+		 * Profiling, but no allocation sampled yet: the unit comes
+		 * with the first sample.  An empty profile, as the unit
+		 * starts: the overflow record 0 alone.
+		 */
+		prof->hdr.magic = KMEM_PROFILE_MAGIC;
+		prof->hdr.rate = rate;
+		prof->hdr.max_stacks = (uint32_t)max_stacks;
+		prof->hdr.nr_stacks = 1;
+		prof->hdr.stack_off = sizeof(prof->hdr);
+		prof->hdr.stack_size = sizeof(struct kmem_stats_prof_stack);
+		prof->hdr.max_frames = KMEM_PROF_FRAMES;
+		prof->nr = 1;
+		prof->stacks = kmi_xcalloc(2, sizeof(*prof->stacks));
+		if (!prof->stacks)
+			return KMI_ERR;
+		prof->stacks[0].flags = KMEM_PROF_STACK_OVERFLOW;
+		return kmi_process_alive(src) ?
+			       kmi_error(KMI_EXITED,
+					 "PID %d exited while it was read",
+					 (int)src->pid) :
+			       KMI_OK;
 	}
 	if (!p)
 		return kmi_error(KMI_NOPROFILE,

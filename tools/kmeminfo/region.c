@@ -752,7 +752,7 @@ static bool copy_buddy(const struct kmem_stats_header *src,
 		       struct kmem_stats_header *dst)
 {
 	size_t from = offsetof(struct kmem_stats_header, nr_free);
-	size_t to = offsetof(struct kmem_stats_header, reserved);
+	size_t to = offsetof(struct kmem_stats_header, profile_rate);
 
 	for (unsigned int i = 0; i < KMI_MAX_TRIES; i++) {
 		uint64_t s = seq_begin(&src->buddy_seq);
