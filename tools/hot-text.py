@@ -18,8 +18,9 @@ directory (Release, -O3, and RelWithDebInfo, -O2, which the tests use:
 their inlining differs, so a function out of line in one may be inlined
 in the other), puts a uprobe (perf probe) on every function of each
 library, runs a set of ordinary workloads natively with LD_PRELOAD under
-one perf session (ls -l; a Python script with a thread and a fork; short
-runs of bench/malloc_bench's shapes), and writes a linker script (an
+one perf session (ls -l twice, one of them bench's footprint-ls; a
+Python script with a thread and a fork; short runs of
+bench/malloc_bench's shapes), and writes a linker script (an
 INSERT script: the default layout is kept) that gathers the sections of
 the functions that ran (the objects are built with -ffunction-sections)
 into .text.kmem_hot before .text: first those `ls -l` ran (the smallest
@@ -68,10 +69,16 @@ PY_SCRIPT = ("import json, os, threading\n"
              "    os._exit(len(json.dumps(d[:100])) == 0)\n"
              "os.waitpid(pid, 0)\n")
 
-# Each workload: a name and its command ({bench}: malloc_bench).  The
-# first is the smallest program: its functions come first.
+# Each workload: a name and its command ({bench}: malloc_bench; {lsdir}:
+# bench/programs.py's directory of 300 small files).  The ls runs are the
+# smallest programs: the functions they run come first.  Two of them: a
+# long listing of a big directory, and the bench's own footprint-ls
+# (bench/run.sh), which grows a buffer in place where the other did not
+# (buddy_grow_in_place() and the page lists' pcp_order_of(): placed with
+# the last of the others, they cost footprint-ls a window of code).
 WORKLOADS = [
     ("ls", ["ls", "-l", "/usr/bin"]),
+    ("ls-c", ["env", "LC_ALL=C", "ls", "-l", "{lsdir}"]),
     ("python", ["python3", "-S", "-c", PY_SCRIPT]),
 ] + [("bench-" + "-".join(w), ["{bench}", "-s", "0.05"] + w) for w in (
     ["pairs", "16"], ["pairs", "65536"], ["pairs", "8388608"], ["random"],
@@ -105,10 +112,17 @@ def probe_build(lib, bench, tmp):
     names `ls -l` ran, and every function name of @lib."""
     at = names_at(lib)
     funcs = sorted(at)
+    lsdir = os.path.join(tmp, "programs", "ls")
+    if not os.path.isdir(lsdir):
+        subprocess.run([sys.executable, os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "bench",
+            "programs.py"), os.path.dirname(lsdir)], check=True,
+            stdout=subprocess.DEVNULL)
     script = os.path.join(tmp, "workloads.sh")
     with open(script, "w") as f:
         for _, cmd in WORKLOADS:
-            cmd = [c.replace("{bench}", bench) for c in cmd]
+            cmd = [c.replace("{bench}", bench).replace("{lsdir}", lsdir)
+                   for c in cmd]
             # A fixed seed: the same profile samples in every run.
             f.write("env LD_PRELOAD=%s KMEM_PROFILE_SEED=1 %s >/dev/null\n"
                     % (shlex.quote(lib), " ".join(map(shlex.quote, cmd))))
