@@ -124,7 +124,8 @@ static bool prof_on;			/* profiling was set up: prof_lock
 					 * is taken around fork (never
 					 * cleared) */
 static unsigned long prof_max;		/* KMEM_PROFILE_MAX_STACKS */
-static bool prof_unit_failed;		/* no room for the unit: off */
+static bool prof_unit_failed;		/* atomic: no room for the unit,
+					 * so profiling is off */
 /* The totals counted without prof_lock, kept here: the unit may not exist. */
 static uint64_t prof_skipped;		/* atomic */
 static uint64_t prof_lost_frees;	/* atomic */
@@ -137,6 +138,8 @@ static uint64_t thread_seq;		/* atomic: seeds threads apart */
  * kmem_mutex, two atomic instructions uncontended: core/lock.h).
  */
 static struct kmem_mutex prof_mutex = KMEM_MUTEX_INIT(LOCK_RANK_PROFILE);
+
+static bool profile_unit_locked(void);
 
 static void prof_lock(void)
 {
@@ -179,7 +182,6 @@ union prof_node {
  * 2 MiB on average) does not write its two pages.  Set under prof_lock.
  */
 static struct kmem_stats_profile *prof;
-static bool profile_unit_locked(void);
 static struct kmem_stats_prof_stack *stacks;	/* its records, in the twin */
 static uint32_t *stack_index;			/* hash -> record + 1 */
 static unsigned long stack_index_mask;
@@ -831,7 +833,10 @@ noinline void *kmem_prof_sample(void *p, size_t size, unsigned long caller)
 		/* Start-up: look again at the next allocation; off: never. */
 		kmem_prof_left = __atomic_load_n(&kmem_init_state,
 						 __ATOMIC_ACQUIRE) == 2 &&
-					 !prof_rate ? LONG_MAX : 0;
+					 (!prof_rate ||
+					  __atomic_load_n(&prof_unit_failed,
+							  __ATOMIC_RELAXED)) ?
+					 LONG_MAX : 0;
 		return p;
 	}
 	if (unlikely(!tls_rng)) {
@@ -948,9 +953,11 @@ static void profile_header_publish(void)
 
 	if (!h)
 		return;
-	WRITE_ONCE(h->profile_rate, (uint64_t)READ_ONCE(prof_rate));
-	WRITE_ONCE(h->profile_max_stacks,
-		   (uint64_t)(READ_ONCE(prof_rate) ? prof_max : 0));
+	bool on = prof_on && !__atomic_load_n(&prof_unit_failed,
+					      __ATOMIC_RELAXED);
+
+	WRITE_ONCE(h->profile_rate, on ? (uint64_t)prof_rate : 0);
+	WRITE_ONCE(h->profile_max_stacks, on ? (uint64_t)prof_max : 0);
 }
 
 /*
@@ -970,14 +977,14 @@ static bool profile_unit_locked(void)
 
 	if (likely(prof))
 		return true;
-	if (prof_unit_failed)
+	if (__atomic_load_n(&prof_unit_failed, __ATOMIC_RELAXED))
 		return false;
 	u = kmem_region_alloc(KMEM_UNIT_PROFILE,
 			      sizeof(*u) + prof_max * sizeof(*recs));
 	if (!u) {
-		prof_unit_failed = true;
+		__atomic_store_n(&prof_unit_failed, true, __ATOMIC_RELAXED);
 		kmem_printk("kmem: profiling off: no room for its records\n");
-		WRITE_ONCE(prof_rate, 0);
+		/* Each thread's next sample puts its countdown out of reach. */
 		__atomic_store_n(&prof_ready, false, __ATOMIC_RELEASE);
 		profile_header_publish();
 		return false;
@@ -1120,9 +1127,14 @@ bool kmem_profile_validate(void)
 	uint64_t live = 0, chained = 0;
 	bool ok = true;
 
-	if (!prof)
+	if (!prof_on)
 		return true;
 	prof_lock();
+	if (!prof) {		/* no sample yet: nothing to check */
+		ok = !sample_hash.count && !nr_linked;
+		prof_unlock();
+		return ok;
+	}
 	for (uint32_t i = 0; i < prof->nr_stacks; i++)
 		live += stacks[i].live_samples;
 	for (unsigned long b = 0; b < 1UL << sample_hash.bits; b++) {
@@ -1269,7 +1281,8 @@ static void profile_at_exit(void)
 	const struct kmem_stats_profile *h;
 	const struct kmem_stats_prof_stack *recs;
 
-	if (!kmem_config.profile_at_exit || !prof_on || prof_unit_failed)
+	if (!kmem_config.profile_at_exit || !prof_on ||
+	    __atomic_load_n(&prof_unit_failed, __ATOMIC_RELAXED))
 		return;
 	if (*kmem_config.profile_at_exit) {
 		fd = kmem_output_open(kmem_config.profile_at_exit,

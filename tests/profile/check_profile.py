@@ -448,6 +448,20 @@ def test_unsampled():
     check("stacks: 0 of 4095 recorded" in text,
           "at-exit stacks without a sample: %r" % text[:400])
     shutil.rmtree(d)
+    # A unit the statistics region has no room for (a million stack
+    # records, 336 bytes each, in its 256 MiB): the first sample turns
+    # profiling off, once, says so, and the program runs on.
+    p, _ = start("prof_leak", "0", env=env_with(
+        KMEM_PROFILE_RATE="1", KMEM_PROFILE_MAX_STACKS="1048576"))
+    try:
+        rc, out, err = kmeminfo("profile", "-p", str(p.pid))
+        check(rc == 11, "no room for the unit: kmeminfo %d %s" % (rc, err))
+    finally:
+        p.stdin.close()
+        rc = p.wait(timeout=DEADLINE)
+        err = p.stderr.read()
+        check(rc == 0 and err.count("kmem: profiling off") == 1,
+              "no room for the unit: status %d, stderr %r" % (rc, err))
 
 
 def test_peaks():

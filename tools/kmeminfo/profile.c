@@ -129,7 +129,7 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 	}
 	if (!p)
 		return kmi_error(KMI_NOPROFILE,
-				 "PID %d (%s) does not profile its allocations (KMEM_PROFILE_RATE=0)",
+				 "PID %d (%s) does not profile its allocations (KMEM_PROFILE_RATE=0, or no room for the profile: see its standard error)",
 				 (int)src->pid, src->comm);
 	if (p->magic != KMEM_PROFILE_MAGIC ||
 	    p->stack_size != sizeof(struct kmem_stats_prof_stack) ||
