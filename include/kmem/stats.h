@@ -335,8 +335,9 @@ struct kmem_stats_ext {
  * profiling is on (header.profile_rate not 0; before the first sample the
  * profile is empty and there is no unit), its magic stored last: a unit
  * whose magic is still 0 is being made.  A header, then max_stacks stack
- * records at stack_off in the unit, nr_stacks of them in use.  Record 0 collects the samples whose
- * stack found no room (KMEM_PROFILE_MAX_STACKS): it has no frames and
+ * records at stack_off in the unit, nr_stacks of them in use.  Record 0
+ * collects the samples whose stack found no room
+ * (KMEM_PROFILE_MAX_STACKS): it has no frames and
  * KMEM_PROF_STACK_OVERFLOW set.  Records are never removed.
  *
  * A sample is one allocation, chosen by counting bytes: each thread draws

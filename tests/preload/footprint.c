@@ -20,10 +20,10 @@
  * The driver runs the child twice, plainly (glibc's malloc) and with
  * LD_PRELOAD=LIB, and fails if kmem's count exceeds glibc's by more than
  * BOUND pages, printing both breakdowns, or if free(NULL) took a page
- * fault under kmem (the child counts its minor faults around one).  Page counts of one program are
- * deterministic (no time, no threads), so the bound can be tight: it is
- * what kmem needs today plus two pages (Documentation/performance.md,
- * "Fixed footprint", has the breakdown).
+ * fault under kmem (the child counts its minor faults around one).  Page
+ * counts of one program are deterministic (no time, no threads), so the
+ * bound can be tight: it is what kmem needs today plus two pages
+ * (Documentation/performance.md, "Fixed footprint", has the breakdown).
  *
  * The second driver, --profile, holds the profiler's share of it: the
  * same count after a churn of small blocks (a ring of 4096 live ones,
