@@ -638,19 +638,17 @@ static __always_inline bool pcp_large_room(const struct pcp_set *pcp,
 }
 
 /*
- * __pcp_add - put @page (a block of @order) on top of its list, within
- * the cap on large orders; the caller checked the high mark (pcp_push)
- * or drains above it (pcp_free).  Return: false if over the cap (or the
- * stack full: a high mark raised past its default).
+ * __pcp_put - put @page (a block of @order) on top of its list; the
+ * caller checked the cap on large orders and the high mark (pcp_push) or
+ * drained at it (pcp_free).  The high marks are never raised past their
+ * defaults (PCP_HIGH_n, the stacks' sizes; tests only lower them).
  */
-static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
+static __always_inline void __pcp_put(struct pcp_set *pcp, struct page *page,
 				      unsigned int order)
 {
 	struct pcp_list *pl = &pcp->lists[order];
 
-	if (unlikely(pl->count >= pcp_cap(order)) ||
-	    !pcp_large_room(pcp, order))
-		return false;
+	VM_BUG_ON(pl->count >= pcp_cap(order));
 	if (order >= PCP_LARGE_ORDER)
 		pcp->large_bytes += PAGE_SIZE << order;
 	set_page_type(page, PG_pcp);
@@ -658,7 +656,6 @@ static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
 	pcp_stack(pcp, order)[pl->count++] = page;
 	pcp->nr_pages += 1UL << order;
 	pcp_publish(pcp);
-	return true;
 }
 
 /*
@@ -668,9 +665,11 @@ static __always_inline bool __pcp_add(struct pcp_set *pcp, struct page *page,
 static __always_inline bool pcp_push(struct pcp_set *pcp, struct page *page,
 				     unsigned int order)
 {
-	if (pcp->lists[order].count >= buddy_config.pcp_high[order])
+	if (pcp->lists[order].count >= buddy_config.pcp_high[order] ||
+	    !pcp_large_room(pcp, order))
 		return false;
-	return __pcp_add(pcp, page, order);
+	__pcp_put(pcp, page, order);
+	return true;
 }
 void pcp_unlink(struct pcp_set *pcp, struct page *page, unsigned int order);
 bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order);

@@ -254,7 +254,8 @@ bool pcp_free(struct pcp_set *pcp, struct page *page, unsigned int order)
 		pcp_sub(pcp, order, n);
 		pcp_give_coldest(pcp, order, n);
 	}
-	return __pcp_add(pcp, page, order);
+	__pcp_put(pcp, page, order);
+	return true;
 }
 
 /**
