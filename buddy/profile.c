@@ -319,7 +319,7 @@ static void prof_seed_thread(void)
 	if (!seed) {
 		struct timespec ts;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+		kmem_clock_gettime(CLOCK_MONOTONIC, &ts);
 		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
 		       ((uint64_t)getpid() << 16);
 	}

@@ -739,7 +739,7 @@ static unsigned long reaper_sleep(unsigned long next)
 		 * tick behind CLOCK_MONOTONIC: wake one ms late
 		 * rather than early.
 		 */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+		kmem_clock_gettime(CLOCK_MONOTONIC, &ts);
 		wait++;
 		ts.tv_sec += (time_t)(wait / 1000);
 		ts.tv_nsec += (long)(wait % 1000) * 1000000L;

@@ -10,10 +10,13 @@
  * messages are written with write(2) in one call where they fit, so lines
  * from different threads do not interleave mid-line.
  */
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -410,6 +413,103 @@ void kmem_gettid_reset(void)
 	tls_tid = 0;
 }
 
+/*
+ * The vDSO's clock_gettime, called directly.  libc's clock_gettime()
+ * calls the same function, but it lies in a part of libc's code that a
+ * program may never run otherwise: reaching it maps another 64 KiB of
+ * libc (the kernel maps a file's pages around a fault) into every
+ * process that uses kmem.  The vDSO's image is an ELF object mapped
+ * whole: its dynamic symbol table names the function (x86-64's and
+ * RISC-V's name, or arm64's and powerpc's).  Without a vDSO (valgrind
+ * hides it), or without the tables read below, the system call.
+ */
+typedef int (*vdso_clock_fn)(clockid_t, struct timespec *);
+
+static vdso_clock_fn vdso_clock;	/* resolved, or vdso_clock_none */
+
+static int vdso_clock_none(clockid_t clk, struct timespec *ts)
+{
+	return (int)syscall(SYS_clock_gettime, clk, ts);
+}
+
+static bool vdso_clock_name(const char *name)
+{
+	return !strcmp(name, "__vdso_clock_gettime") ||
+	       !strcmp(name, "__kernel_clock_gettime");
+}
+
+/*
+ * Through the dynamic segment, as the dynamic loader would: its symbol
+ * and string tables, and the symbols' count from the SysV hash table,
+ * lie on the image's first page beside the headers (the section headers
+ * are at its end, a page no process touches otherwise).
+ */
+static noinline vdso_clock_fn vdso_clock_find(void)
+{
+	const unsigned char *base =
+		(const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+	const ElfW(Phdr) *ph;
+	const ElfW(Dyn) *dyn = NULL;
+	const ElfW(Sym) *sym = NULL;
+	const Elf32_Word *hash = NULL;
+	const char *str = NULL;
+	uintptr_t bias = 0;
+	bool load = false;
+
+	if (!base || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] !=
+	    (__ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32))
+		return vdso_clock_none;
+	ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+	for (unsigned int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && !load) {
+			bias = (uintptr_t)base + ph[i].p_offset - ph[i].p_vaddr;
+			load = true;
+		} else if (ph[i].p_type == PT_DYNAMIC) {
+			dyn = (const ElfW(Dyn) *)(base + ph[i].p_offset);
+		}
+	}
+	if (!load || !dyn)
+		return vdso_clock_none;
+	for (; dyn->d_tag != DT_NULL; dyn++) {
+		if (dyn->d_tag == DT_SYMTAB)
+			sym = (const ElfW(Sym) *)(bias + dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_STRTAB)
+			str = (const char *)(bias + dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_HASH)
+			hash = (const Elf32_Word *)(bias + dyn->d_un.d_ptr);
+	}
+	if (!sym || !str || !hash)
+		return vdso_clock_none;
+	/* hash[1]: the chains' length, one per symbol. */
+	for (Elf32_Word k = 0; k < hash[1]; k++)
+		if (ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC &&
+		    sym[k].st_shndx != SHN_UNDEF &&
+		    vdso_clock_name(str + sym[k].st_name))
+			return (vdso_clock_fn)(bias + sym[k].st_value);
+	return vdso_clock_none;
+}
+
+/**
+ * kmem_clock_gettime - clock_gettime(), without libc's code
+ * @clk: the clock
+ * @ts:  the time
+ *
+ * Return: 0, or nonzero if the kernel does not serve @clk (the vDSO then
+ * returns the system call's negative errno, errno untouched).
+ */
+int kmem_clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	vdso_clock_fn fn = __atomic_load_n(&vdso_clock, __ATOMIC_RELAXED);
+
+	if (unlikely(!fn)) {
+		fn = vdso_clock_find();
+		__atomic_store_n(&vdso_clock, fn, __ATOMIC_RELAXED);
+	}
+	return fn(clk, ts);
+}
+
 /**
  * kmem_now_ms - a monotonic clock in milliseconds (coarse, cheap)
  */
@@ -417,7 +517,7 @@ unsigned long kmem_now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	kmem_clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (unsigned long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -428,6 +528,6 @@ unsigned long long kmem_now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	kmem_clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #pragma GCC visibility push(hidden)
 
@@ -22,6 +23,7 @@ void kmem_print_symbol(char *buf, size_t len, unsigned long addr);
 void kmem_write_all(int fd, const char *buf, size_t len);
 __attribute__((noreturn, cold, format(printf, 1, 2)))
 void kmem_panic(const char *fmt, ...);
+int kmem_clock_gettime(clockid_t clk, struct timespec *ts);
 unsigned long kmem_now_ms(void);
 unsigned long long kmem_now_ns(void);
 

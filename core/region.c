@@ -505,7 +505,7 @@ static void header_init(struct kmem_stats_header *h)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	kmem_clock_gettime(CLOCK_REALTIME, &ts);
 	h->version = KMEM_STATS_VERSION;
 	h->header_size = sizeof(*h);
 	h->region_size = REGION_SIZE;

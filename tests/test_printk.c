@@ -10,13 +10,20 @@
  * below, with every value of its table, must give exactly what glibc's
  * snprintf() gives, the same return value, and the same bytes when the
  * buffer is too short (sizes 0, 1, 2, 5 and 12 as well as ample).
+ *
+ * The clocks of the same file: kmem_clock_gettime() calls the vDSO's
+ * clock_gettime itself (not libc's, which lies in a part of libc a
+ * program may never run otherwise); it must read the clocks libc's
+ * clock_gettime() reads, and refuse a clock the kernel does not have.
  */
 #include "kmem_test.h"
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "core/printk.h"
 #include "kmalloc/kmalloc.h"
 
 /* The formats come from tables: that is the point of this file. */
@@ -184,14 +191,65 @@ START_TEST(test_mixed)
 }
 END_TEST
 
+static long long ts_ns(const struct timespec *ts)
+{
+	return (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+/*
+ * Each clock read between two reads of libc's: never before the first.
+ * The coarse clock is the tick's: at most a tick behind CLOCK_MONOTONIC,
+ * and read between two coarse reads of libc's.
+ */
+START_TEST(test_clock)
+{
+	static const clockid_t clocks[] = {
+		CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_MONOTONIC_COARSE,
+		CLOCK_BOOTTIME, CLOCK_PROCESS_CPUTIME_ID,
+	};
+
+	for (unsigned int i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+		for (int round = 0; round < 1000; round++) {
+			struct timespec a, k, b;
+
+			ck_assert_int_eq(clock_gettime(clocks[i], &a), 0);
+			ck_assert_int_eq(kmem_clock_gettime(clocks[i], &k), 0);
+			ck_assert_int_eq(clock_gettime(clocks[i], &b), 0);
+			ck_assert_msg(ts_ns(&a) <= ts_ns(&k) &&
+				      ts_ns(&k) <= ts_ns(&b),
+				      "clock %d: kmem read %lld outside libc's %lld..%lld",
+				      (int)clocks[i], ts_ns(&k), ts_ns(&a),
+				      ts_ns(&b));
+			ck_assert_int_lt(k.tv_nsec, 1000000000L);
+		}
+	}
+}
+END_TEST
+
+/* A clock no kernel has: an error, as libc's, and nothing written. */
+START_TEST(test_clock_invalid)
+{
+	struct timespec ts = { .tv_sec = 12345, .tv_nsec = 678 };
+
+	ck_assert_int_ne(clock_gettime((clockid_t)4242, &ts), 0);
+	ck_assert_int_ne(kmem_clock_gettime((clockid_t)4242, &ts), 0);
+	ck_assert_int_eq(ts.tv_sec, 12345);
+	ck_assert_int_eq(ts.tv_nsec, 678);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("printk");
 	TCase *tc = tcase_create("vsnprintf");
+	TCase *tcc = tcase_create("clock");
 
 	tcase_add_test(tc, test_table);
 	tcase_add_test(tc, test_star);
 	tcase_add_test(tc, test_mixed);
 	suite_add_tcase(s, tc);
+	tcase_add_test(tcc, test_clock);
+	tcase_add_test(tcc, test_clock_invalid);
+	suite_add_tcase(s, tcc);
 	return run_suite(s);
 }
