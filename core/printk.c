@@ -442,7 +442,7 @@ static bool vdso_clock_name(const char *name)
  * Through the dynamic segment, as the dynamic loader would: its symbol
  * and string tables, and the symbols' count from the SysV hash table,
  * lie on the image's first page beside the headers (the section headers
- * are at its end, a page no process touches otherwise).
+ * are at its end, on a page the program may not touch otherwise).
  */
 static noinline vdso_clock_fn vdso_clock_find(void)
 {

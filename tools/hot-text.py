@@ -20,7 +20,9 @@ in the other), puts a uprobe (perf probe) on every function of each
 library, runs a set of ordinary workloads natively with LD_PRELOAD under
 one perf session (ls -l twice, one of them bench's footprint-ls; a
 Python script with a thread and a fork; short runs of
-bench/malloc_bench's shapes), and writes a linker script (an
+bench/malloc_bench's shapes; the ls runs with KFENCE's interval at an
+hour, since traced they outlast its first sample, which a native ls
+never reaches), and writes a linker script (an
 INSERT script: the default layout is kept) that gathers the sections of
 the functions that ran (the objects are built with -ffunction-sections)
 into .text.kmem_hot before .text: first those `ls -l` ran (the smallest

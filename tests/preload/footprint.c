@@ -578,11 +578,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/*
-	 * libc's clock_gettime() lies in a 64 KiB of libc's code that a
-	 * small program does not otherwise run (on Debian 12's libc with
-	 * __register_atfork() and getpid(), which kmem's start-up calls, in
-	 * the window before or the same one, as the load address falls):
-	 * kmem read its clocks there, 6-7 pages of RSS in every process on
+	 * libc's clock_gettime() lies in a 64 KiB window of libc's code
+	 * that a small program may not otherwise run (on Debian 12's libc
+	 * the window of __register_atfork() and getpid(), which kmem's
+	 * start-up calls, or the one before, as the load address falls):
+	 * kmem read its clocks there, 3-5 pages of RSS in a process on
 	 * average (performance.md, "libc's clock").
 	 */
 	line = strstr(kmem_report, "\nlibc_clock_calls ");
