@@ -57,15 +57,27 @@ static long futex_call(void *word, int op, unsigned int val,
 	return ret;
 }
 
+/*
+ * The first sleeper's slices: short, since the release it waits for may
+ * already have happened without a wake (struct kmem_mutex).
+ */
+#define KMEM_MUTEX_FIRST_SLEEP_NS	50000
+
 /**
  * kmem_mutex_lock_slow - take @l, held by another thread a moment ago
  * @l: the lock
  *
  * Spins while the holder may be about to release it, then marks it
- * waited for (2) and sleeps until a release finds it so.
+ * waited for (2) and sleeps until a release finds it so.  The thread that
+ * is the first ever to sleep on @l sets @l->contended, from which on
+ * every release that can find a sleeper is an exchange; the holder of
+ * that moment may still release with a plain store, so this thread
+ * sleeps in slices of KMEM_MUTEX_FIRST_SLEEP_NS until it has the lock
+ * (core/lock.h says why that is enough).
  */
 void kmem_mutex_lock_slow(struct kmem_mutex *l)
 {
+	const struct timespec slice = { 0, KMEM_MUTEX_FIRST_SLEEP_NS };
 	int c;
 
 	for (int i = 0; i < KMEM_MUTEX_SPINS; i++) {
@@ -76,6 +88,13 @@ void kmem_mutex_lock_slow(struct kmem_mutex *l)
 						__ATOMIC_RELAXED))
 			return;
 		cpu_relax();
+	}
+	if (unlikely(!__atomic_load_n(&l->contended, __ATOMIC_RELAXED))) {
+		/* Ordered before the 2 by the exchange's release. */
+		__atomic_store_n(&l->contended, 1, __ATOMIC_RELAXED);
+		while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQ_REL))
+			futex_call(&l->word, FUTEX_WAIT_PRIVATE, 2, &slice, 0);
+		return;
 	}
 	while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE))
 		futex_call(&l->word, FUTEX_WAIT_PRIVATE, 2, NULL, 0);

@@ -60,10 +60,12 @@ extern const char *const kmem_lock_rank_names[NR_LOCK_RANKS];
 
 /*
  * struct kmem_mutex - a sleeping lock with a rank.
- * @word:  0 free, 1 held, 2 held and maybe waited for: a futex (needs no
- *         malloc; zero is unlocked, so a zeroed lock is ready)
- * @owner: thread id of the holder, for lock_assert_held() (debug >= 1)
- * @rank:  its place in the lock order (debug >= 1)
+ * @word:      0 free, 1 held, 2 held and maybe waited for: a futex (needs
+ *             no malloc; zero is unlocked, so a zeroed lock is ready)
+ * @contended: set for good by the first thread that ever had to sleep on
+ *             the lock; until then a release is a plain store
+ * @owner:     thread id of the holder, for lock_assert_held() (debug >= 1)
+ * @rank:      its place in the lock order (debug >= 1)
  *
  * A three-state futex lock (Drepper, "Futexes Are Tricky") rather than
  * glibc's pthread mutex: uncontended, a lock and its unlock are two atomic
@@ -74,9 +76,30 @@ extern const char *const kmem_lock_rank_names[NR_LOCK_RANKS];
  * sleeps, as glibc's adaptive mutex does: the critical sections are short
  * (a depot exchange, a batch of slab objects, a buddy split), and a waiter
  * put to sleep at once costs two context switches per contended exchange.
+ *
+ * A lock nobody has slept on is released with a plain store, not an
+ * exchange: an atomic instruction costs about 5.5 ns on the machines we
+ * measure on, and a huge block's malloc and free with their profile
+ * samples take four locks (performance.md, "Locks released with a
+ * store").  Only a sleeper needs the exchange (to see the 2 and wake
+ * it), and only after @contended is set can there be one:
+ *
+ *  - the thread that sets @contended (kmem_mutex_lock_slow()) sleeps in
+ *    short timed slices until it has held the lock once, because the
+ *    holder of that moment may have read @contended clear and will then
+ *    release with a store and wake nobody;
+ *  - every thread that takes the lock after that thread marked the word
+ *    2 (an exchange, ordered after its store of @contended) reads
+ *    @contended set when it releases, and releases with the exchange;
+ *  - the setter takes the lock with the word at 2, so its own release
+ *    wakes a sleeper that arrived meanwhile.
+ *
+ * So no sleeper is left behind, at the cost of one short sleep, once, for
+ * each lock that is ever contended (core/lock.c).
  */
 struct kmem_mutex {
 	int word;
+	int contended;
 #if KMEM_DEBUG_LEVEL >= 1
 	pid_t owner;
 	unsigned char rank;
@@ -84,9 +107,9 @@ struct kmem_mutex {
 };
 
 #if KMEM_DEBUG_LEVEL >= 1
-#define KMEM_MUTEX_INIT(r) { .word = 0, .rank = (r) }
+#define KMEM_MUTEX_INIT(r) { .word = 0, .contended = 0, .rank = (r) }
 #else
-#define KMEM_MUTEX_INIT(r) { .word = 0 }
+#define KMEM_MUTEX_INIT(r) { .word = 0, .contended = 0 }
 #endif
 
 /*
@@ -136,6 +159,7 @@ static inline void kmem_mutex_init(struct kmem_mutex *l,
 				   enum kmem_lock_rank rank)
 {
 	l->word = 0;
+	l->contended = 0;
 #if KMEM_DEBUG_LEVEL >= 1
 	l->owner = 0;
 	l->rank = rank;
@@ -182,9 +206,16 @@ static inline void __kmem_mutex_take(struct kmem_mutex *l)
 		kmem_mutex_lock_slow(l);
 }
 
-/* Give @l's word back, waking a waiter if there may be one. */
+/*
+ * Give @l's word back, waking a waiter if there may be one: with a store
+ * while nobody has ever slept on @l (struct kmem_mutex).
+ */
 static inline void __kmem_mutex_give(struct kmem_mutex *l)
 {
+	if (likely(!__atomic_load_n(&l->contended, __ATOMIC_RELAXED))) {
+		__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+		return;
+	}
 	if (unlikely(__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2))
 		kmem_mutex_wake(l);
 }

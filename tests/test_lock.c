@@ -16,7 +16,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kmem_test.h"
 
@@ -168,13 +171,16 @@ END_TEST
 
 #else /* KMEM_DEBUG_LEVEL == 0 */
 
-/* The shipped build pays nothing: the lock is the futex word alone. */
+/*
+ * The shipped build pays nothing for the checks: the lock is the futex
+ * word and its contended flag alone.
+ */
 START_TEST(test_level0_bare_mutex)
 {
 	static struct kmem_mutex a = KMEM_MUTEX_INIT(LOCK_RANK_ZONE);
 	static struct kmem_mutex b = KMEM_MUTEX_INIT(LOCK_RANK_CACHE);
 
-	ck_assert_uint_eq(sizeof(struct kmem_mutex), sizeof(int));
+	ck_assert_uint_eq(sizeof(struct kmem_mutex), 2 * sizeof(int));
 	kmem_mutex_lock(&a);	/* not checked at this level */
 	kmem_mutex_lock(&b);
 	kmem_mutex_unlock(&b);
@@ -278,6 +284,105 @@ START_TEST(test_futex_lock_keeps_errno)
 }
 END_TEST
 
+/*
+ * A lock nobody has slept on is released with a plain store, and stays so
+ * until a thread sleeps on it; from then on it is released with an
+ * exchange, for good (core/lock.h).
+ */
+START_TEST(test_futex_lock_plain_until_slept_on)
+{
+	static struct kmem_mutex l = KMEM_MUTEX_INIT(LOCK_RANK_REGION);
+
+	for (int i = 0; i < 1000; i++) {
+		kmem_mutex_lock(&l);
+		ck_assert_int_eq(__atomic_load_n(&l.word, __ATOMIC_RELAXED), 1);
+		kmem_mutex_unlock(&l);
+	}
+	ck_assert_int_eq(__atomic_load_n(&l.word, __ATOMIC_RELAXED), 0);
+	ck_assert_int_eq(__atomic_load_n(&l.contended, __ATOMIC_RELAXED), 0);
+}
+END_TEST
+
+static struct kmem_mutex st_lock = KMEM_MUTEX_INIT(LOCK_RANK_REGION);
+static int st_done;
+static pid_t st_tid;
+
+static void *st_taker(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&st_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	kmem_mutex_lock(&st_lock);	/* the first ever to sleep on it */
+	kmem_mutex_unlock(&st_lock);
+	__atomic_store_n(&st_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Wait until thread @tid sleeps in futex(2): its /proc syscall file names
+ * the call it is blocked in ("running" while it runs).
+ */
+static void wait_until_in_futex(pid_t tid)
+{
+	char path[64], buf[64];
+	int want = SYS_futex;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		int nr = -2;
+
+		ck_assert_ptr_nonnull(f);
+		if (fgets(buf, sizeof(buf), f))
+			sscanf(buf, "%d", &nr);
+		fclose(f);
+		if (nr == want)
+			return;
+		sched_yield();
+	}
+}
+
+/*
+ * What kmem_mutex_unlock() does for a holder that read the contended
+ * flag before the first sleeper set it: the plain store, no wake.
+ */
+static void give_as_early_holder(struct kmem_mutex *l)
+{
+#if KMEM_DEBUG_LEVEL >= 1
+	l->owner = 0;
+#endif
+	lock_rank_release(l);
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The holder of the moment a thread first sleeps on a lock may release it
+ * with a store that wakes nobody: the sleeper must take the lock all the
+ * same (it sleeps in short slices until it has held it once).  With an
+ * untimed first sleep it would sleep for good and the test time out.
+ * Afterwards the lock is released with the exchange, for good.
+ */
+START_TEST(test_futex_lock_early_holder_plain_release)
+{
+	pthread_t t;
+
+	kmem_mutex_lock(&st_lock);
+	ck_assert_int_eq(__atomic_load_n(&st_lock.contended, __ATOMIC_RELAXED),
+			 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, st_taker, NULL), 0);
+	wait_for_waiter(&st_lock);
+	ck_assert_int_eq(__atomic_load_n(&st_lock.contended, __ATOMIC_RELAXED),
+			 1);
+	/* Asleep, so that the store below can wake nobody. */
+	wait_until_in_futex(__atomic_load_n(&st_tid, __ATOMIC_ACQUIRE));
+	give_as_early_holder(&st_lock);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(__atomic_load_n(&st_done, __ATOMIC_ACQUIRE), 1);
+	ck_assert_int_eq(__atomic_load_n(&st_lock.word, __ATOMIC_RELAXED), 0);
+	ck_assert_int_eq(__atomic_load_n(&st_lock.contended, __ATOMIC_RELAXED),
+			 1);
+}
+END_TEST
+
 #define FX_TURNS	(2 * FX_ROUNDS / 10)
 
 /* Take every other turn from @first on, waking the other thread each. */
@@ -368,6 +473,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_futex_lock_excludes);
 	tcase_add_test(tc, test_futex_lock_keeps_errno);
+	tcase_add_test(tc, test_futex_lock_plain_until_slept_on);
+	tcase_add_test(tc, test_futex_lock_early_holder_plain_release);
 	tcase_add_test(tc, test_futex_cond_hands_turns);
 	tcase_add_test(tc, test_futex_cond_times_out);
 	suite_add_tcase(s, tc);
