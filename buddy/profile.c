@@ -98,6 +98,48 @@
 #define PROF_SAMPLE_MAX_BITS	20
 #define PROF_PAGE_MAX_BITS	18
 
+/*
+ * Which pages of a table have been written.  The tables are anonymous
+ * mappings: a page never written reads as zero, but reading it first maps
+ * the kernel's zero page, which the first write then faults out again:
+ * two page faults for one page, at nearly every page of the tables
+ * (performance.md, "Pages faulted twice").  So a lookup that falls on a
+ * page never written takes the zero it would read without reading it,
+ * and every write marks its page.  A bit is set once a page may hold
+ * anything but zeros; a clear bit means the page was never written.  The
+ * largest table is 8 MiB: the sample hash at PROF_SAMPLE_MAX_BITS, and
+ * the stack index for the largest KMEM_PROFILE_MAX_STACKS.
+ */
+#define PROF_TABLE_PAGES_MAX	2048
+
+struct prof_written {
+	unsigned long bits[BITS_TO_LONGS(PROF_TABLE_PAGES_MAX)];
+};
+
+static unsigned long table_page(const void *base, const void *p)
+{
+	return ((unsigned long)p - (unsigned long)base) >> PAGE_SHIFT;
+}
+
+/* Has the page of @p, in the table at @base, ever been written? */
+static bool table_written(const struct prof_written *w, const void *base,
+			  const void *p)
+{
+	unsigned long pg = table_page(base, p);
+
+	return w->bits[pg / BITS_PER_LONG] & (1UL << (pg % BITS_PER_LONG));
+}
+
+/* @len bytes at @p, in the table at @base, are being written. */
+static void table_mark(struct prof_written *w, const void *base,
+		       const void *p, size_t len)
+{
+	unsigned long last = table_page(base, (const char *)p + len - 1);
+
+	for (unsigned long pg = table_page(base, p); pg <= last; pg++)
+		w->bits[pg / BITS_PER_LONG] |= 1UL << (pg % BITS_PER_LONG);
+}
+
 __thread long kmem_prof_left __tls_ie;
 static __thread uint64_t tls_rng __tls_ie;	/* 0: thread not seeded */
 static __thread bool tls_busy __tls_ie;	/* inside the profiler */
@@ -185,6 +227,7 @@ static struct kmem_stats_profile *prof;
 static struct kmem_stats_prof_stack *stacks;	/* its records, in the twin */
 static uint32_t *stack_index;			/* hash -> record + 1 */
 static unsigned long stack_index_mask;
+static struct prof_written stack_index_written;
 /*
  * A chained hash of addresses (samples by object, page counts by
  * descriptor).  Every node begins with its chain link; @key gives the
@@ -195,6 +238,7 @@ struct prof_hash {
 	unsigned int bits, max_bits;
 	unsigned long count;
 	unsigned long (*key)(const void *node);
+	struct prof_written written;	/* of @bucket's pages */
 };
 
 static unsigned long sample_key(const void *node)
@@ -365,9 +409,25 @@ static bool prof_hash_init(struct prof_hash *h)
 	return h->bucket;
 }
 
-static void **prof_hash_head(struct prof_hash *h, unsigned long key)
+/* A chain nobody wrote: what a lookup in a page never written finds. */
+static void *prof_no_chain;
+
+/*
+ * The head of @key's chain in @h, for a lookup (@insert false: a page of
+ * the table never written gives an empty chain, which must not be
+ * written) or for a lookup that may add to the chain (its page counts as
+ * written from now).
+ */
+static void **prof_hash_head(struct prof_hash *h, unsigned long key,
+			     bool insert)
 {
-	return &h->bucket[addr_bucket(key, h->bits)];
+	void **head = &h->bucket[addr_bucket(key, h->bits)];
+
+	if (insert)
+		table_mark(&h->written, h->bucket, head, sizeof(*head));
+	else if (!table_written(&h->written, h->bucket, head))
+		return &prof_no_chain;
+	return head;
 }
 
 /*
@@ -379,40 +439,51 @@ static void prof_hash_added(struct prof_hash *h)
 {
 	unsigned int bits = min(h->bits + PROF_HASH_GROW_BITS, h->max_bits);
 	void **old = h->bucket, **table;
+	struct prof_written written;
 
 	if (++h->count <= 2UL << h->bits || h->bits >= h->max_bits)
 		return;
 	table = kmem_os_map(sizeof(void *) << bits, PAGE_SIZE);
 	if (!table)
 		return;
+	memset(&written, 0, sizeof(written));
 	for (unsigned long b = 0; b < 1UL << h->bits; b++) {
+		if (!table_written(&h->written, old, &old[b])) {
+			b |= PAGE_SIZE / sizeof(*old) - 1;	/* its page */
+			continue;
+		}
 		for (void **n = old[b], **next; n; n = next) {
 			void **head = &table[addr_bucket(h->key(n), bits)];
 
 			next = *n;
-			*n = *head;
+			*n = table_written(&written, table, head) ? *head : NULL;
 			*head = n;
+			table_mark(&written, table, head, sizeof(*head));
 		}
 	}
 	h->bucket = table;
+	h->written = written;
 	kmem_os_unmap(old, sizeof(void *) << h->bits);
 	h->bits = bits;
 }
 
-static struct prof_page **prof_page_slot(struct page *page)
+/* @page's link in its chain (prof_hash_head() says what @insert is). */
+static struct prof_page **prof_page_slot(struct page *page, bool insert)
 {
 	struct prof_page **pp = (struct prof_page **)prof_hash_head(&page_hash,
-						(unsigned long)page);
+						(unsigned long)page, insert);
 
 	while (*pp && (*pp)->page != page)
 		pp = &(*pp)->next;
 	return pp;
 }
 
-static struct prof_sample **sample_slot(unsigned long addr)
+/* @addr's link in its chain (prof_hash_head() says what @insert is). */
+static struct prof_sample **sample_slot(unsigned long addr, bool insert)
 {
 	struct prof_sample **sp =
-		(struct prof_sample **)prof_hash_head(&sample_hash, addr);
+		(struct prof_sample **)prof_hash_head(&sample_hash, addr,
+						      insert);
 
 	while (*sp && (*sp)->addr != addr)
 		sp = &(*sp)->next;
@@ -422,7 +493,7 @@ static struct prof_sample **sample_slot(unsigned long addr)
 /* Count a sample in @page and flag it; false if out of nodes. */
 static bool page_ref(struct page *page)
 {
-	struct prof_page **pp = prof_page_slot(page), *p = *pp;
+	struct prof_page **pp = prof_page_slot(page, true), *p = *pp;
 
 	if (!p) {
 		p = &node_get()->p;
@@ -442,7 +513,7 @@ static bool page_ref(struct page *page)
 /* Uncount a sample in @page; unflag it when none is left. */
 static void page_unref(struct page *page)
 {
-	struct prof_page **pp = prof_page_slot(page), *p = *pp;
+	struct prof_page **pp = prof_page_slot(page, false), *p = *pp;
 
 	if (p && --p->refs)
 		return;
@@ -513,7 +584,9 @@ static struct kmem_stats_prof_stack *stack_get(const unsigned long *pcs,
 	for (unsigned int k = 0; k < n; k++)
 		h = mix64(h ^ pcs[k]) + k;
 	for (i = h & stack_index_mask;; i = (i + 1) & stack_index_mask) {
-		uint32_t idx = stack_index[i];
+		uint32_t idx = table_written(&stack_index_written, stack_index,
+					     &stack_index[i]) ?
+			       stack_index[i] : 0;
 		struct kmem_stats_prof_stack *st;
 
 		if (!idx)
@@ -526,6 +599,8 @@ static struct kmem_stats_prof_stack *stack_get(const unsigned long *pcs,
 	if (prof->nr_stacks >= prof->max_stacks)
 		return &stacks[0];
 	stack_index[i] = prof->nr_stacks + 1;
+	table_mark(&stack_index_written, stack_index, &stack_index[i],
+		   sizeof(*stack_index));
 	{
 		struct kmem_stats_prof_stack *st = &stacks[prof->nr_stacks++];
 
@@ -566,6 +641,7 @@ struct prof_cached {
 };
 
 static struct prof_cached *stack_cache;
+static struct prof_written stack_cache_written;
 
 static struct prof_cached *cache_slot(unsigned long caller, unsigned long ra)
 {
@@ -585,6 +661,9 @@ struct kmem_stats_prof_stack *cache_find(unsigned long caller,
 	struct prof_cached *e = cache_slot(caller, ra);
 	struct kmem_stats_prof_stack *st;
 
+	/* An entry on a page never written is empty (nr 0): not read. */
+	if (!table_written(&stack_cache_written, stack_cache, e))
+		return NULL;
 	if (e->caller != caller || e->ra != ra || !e->nr)
 		return NULL;
 	st = &stacks[e->stack];
@@ -605,6 +684,9 @@ static void cache_store(unsigned long caller, unsigned long ra,
 	for (uint32_t k = 1; k < st->nr_frames; k++)
 		if (!slots[k])
 			return;
+	table_mark(&stack_cache_written, stack_cache, e,
+		   offsetof(struct prof_cached, slots) +
+		   st->nr_frames * sizeof(*slots));
 	e->caller = caller;
 	e->ra = ra;
 	e->stack = (uint32_t)(st - stacks);
@@ -708,7 +790,7 @@ static void prof_insert_locked(void *p, size_t size, struct page *page,
 	linked = page && page_type(page) == PG_large &&
 		 page_to_addr(page) == (unsigned long)p;
 	if (!linked) {
-		sp = sample_slot((unsigned long)p);
+		sp = sample_slot((unsigned long)p, true);
 		/* a sample we never saw freed (a leak at cache destroy) */
 		if (*sp)
 			sample_drop_locked(sp);
@@ -874,7 +956,7 @@ noinline void *kmem_prof_sample(void *p, size_t size, unsigned long caller)
 /* Remove the sample at @addr, if any (prof_lock held). */
 static void prof_remove_locked(unsigned long addr)
 {
-	struct prof_sample **sp = sample_slot(addr);
+	struct prof_sample **sp = sample_slot(addr, false);
 
 	if (!*sp)
 		return;
@@ -902,12 +984,12 @@ static void prof_free_common(const void *p, struct page *page)
 			totals_publish();
 			goto out;
 		}
-		sp = sample_slot((unsigned long)p);
+		sp = sample_slot((unsigned long)p, false);
 
 		if (!*sp) {
 			/* Another object of a flagged page: keep the flag
 			 * while the page has samples. */
-			struct prof_page **pp = prof_page_slot(page);
+			struct prof_page **pp = prof_page_slot(page, false);
 
 			if (!*pp)
 				__atomic_fetch_and(&page->flags,
@@ -1032,8 +1114,16 @@ static void profile_init(void)
 	prof_seed = kmem_config.profile_seed;
 	if (!prof_rate)
 		return;
+	BUILD_BUG_ON((sizeof(void *) << PROF_SAMPLE_MAX_BITS) >
+		     PROF_TABLE_PAGES_MAX * PAGE_SIZE);
+	BUILD_BUG_ON((sizeof(void *) << PROF_PAGE_MAX_BITS) >
+		     PROF_TABLE_PAGES_MAX * PAGE_SIZE);
+	BUILD_BUG_ON(PROF_CACHE * sizeof(struct prof_cached) >
+		     PROF_TABLE_PAGES_MAX * PAGE_SIZE);
 	while (idx < 2 * max)
 		idx <<= 1;
+	/* KMEM_PROFILE_MAX_STACKS is at most 2^20 (core/config.c). */
+	BUG_ON(idx * sizeof(*stack_index) > PROF_TABLE_PAGES_MAX * PAGE_SIZE);
 	nodes_max = PROF_MAX_SAMPLES;
 	nodes_len = ALIGN(nodes_max * sizeof(union prof_node), PAGE_SIZE);
 	stack_index = kmem_os_map(ALIGN(idx * sizeof(*stack_index), PAGE_SIZE),
@@ -1138,13 +1228,18 @@ bool kmem_profile_validate(void)
 	for (uint32_t i = 0; i < prof->nr_stacks; i++)
 		live += stacks[i].live_samples;
 	for (unsigned long b = 0; b < 1UL << sample_hash.bits; b++) {
+		/* A page never written holds no chain (prof_written). */
+		if (sample_hash.bucket[b] &&
+		    !table_written(&sample_hash.written, sample_hash.bucket,
+				   &sample_hash.bucket[b]))
+			ok = false;
 		for (struct prof_sample *s = sample_hash.bucket[b]; s;
 		     s = s->next) {
 			chained++;
 			if (addr_bucket(s->addr, sample_hash.bits) != b ||
 			    s->stack >= prof->nr_stacks)
 				ok = false;
-			if (s->page && (!*prof_page_slot(s->page) ||
+			if (s->page && (!*prof_page_slot(s->page, false) ||
 					!(s->page->flags & PGF_sampled)))
 				ok = false;
 		}

@@ -137,17 +137,25 @@ static struct kmem_mutex kfence_lock = KMEM_MUTEX_INIT(LOCK_RANK_KFENCE);
 static struct kfence_meta *kfence_meta;	/* num_objects slots */
 static unsigned int *free_fifo;		/* slot numbers + 1, oldest first */
 static unsigned int fifo_head, fifo_count;	/* kfence_lock */
+static unsigned int fifo_written;		/* kfence_lock: entries [0, n) */
 
 /*
  * The free FIFO is a ring of num_objects entries that starts full, entry i
  * holding slot i.  It is stored as slot + 1, and an entry still zero (the
  * mapping's fresh page) stands for its own position: so start-up writes
  * nothing, and a process that never samples an object never touches the
- * FIFO's page (Documentation/kfence.md, "Memory").
+ * FIFO's page (Documentation/kfence.md, "Memory").  The entries written
+ * are a prefix: the first free writes entry 0 (the ring's tail after the
+ * first take) and each one after it the next.  An entry past them is not
+ * read either: reading a page never written maps the zero page, and the
+ * first free's write faulted on it again (performance.md, "Pages
+ * faulted twice").
  */
 static unsigned int fifo_get(unsigned int pos)
 {
 	lock_assert_held(&kfence_lock);
+	if (pos >= fifo_written)
+		return pos;
 	return free_fifo[pos] ? free_fifo[pos] - 1 : pos;
 }
 
@@ -155,6 +163,8 @@ static void fifo_set(unsigned int pos, unsigned int slot)
 {
 	lock_assert_held(&kfence_lock);
 	free_fifo[pos] = slot + 1;
+	if (pos >= fifo_written)
+		fifo_written = pos + 1;
 }
 static uint64_t rnd_state;			/* kfence_lock */
 static unsigned long next_arm_ms;		/* atomic: gate opens after */
@@ -638,11 +648,19 @@ void *kfence_alloc(const void *cache, const char *name, void (*ctor)(void *),
 		addr = ALIGN_DOWN(page + PAGE_SIZE - size, align);
 	else
 		addr = page;
-	if (m->state == KFENCE_UNUSED)
-		WRITE_ONCE(kst.slots_used, kst.slots_used + 1);
+	/*
+	 * The fields around @state written before it is read: a slot's
+	 * record on a page never written would map the zero page for the
+	 * read and fault again for the writes (performance.md, "Pages
+	 * faulted twice").  Wherever a page boundary falls, @state shares
+	 * its page with a byte of @size or of @cache.
+	 */
 	m->addr = addr;
 	m->size = size;
 	m->cache = cache;
+	barrier();
+	if (READ_ONCE(m->state) == KFENCE_UNUSED)
+		WRITE_ONCE(kst.slots_used, kst.slots_used + 1);
 	kmem_snprintf(m->cache_name, sizeof(m->cache_name), "%s",
 		      name ? name : "(none)");
 	track_save(&m->alloc, ips, nr);
