@@ -108,7 +108,10 @@
  * and every write marks its page.  A bit is set once a page may hold
  * anything but zeros; a clear bit means the page was never written.  The
  * largest table is 8 MiB: the sample hash at PROF_SAMPLE_MAX_BITS, and
- * the stack index for the largest KMEM_PROFILE_MAX_STACKS.
+ * the stack index for the largest KMEM_PROFILE_MAX_STACKS.  The four
+ * bitmaps (1 KiB) are placed in .data, whose page the loader writes
+ * anyway (relocations): in .bss they pushed the head of kmem_cache_by_id
+ * (__bss_last) onto a page of its own, one page more in every process.
  */
 #define PROF_TABLE_PAGES_MAX	2048
 
@@ -227,7 +230,7 @@ static struct kmem_stats_profile *prof;
 static struct kmem_stats_prof_stack *stacks;	/* its records, in the twin */
 static uint32_t *stack_index;			/* hash -> record + 1 */
 static unsigned long stack_index_mask;
-static struct prof_written stack_index_written;
+static struct prof_written stack_index_written __section_data;
 /*
  * A chained hash of addresses (samples by object, page counts by
  * descriptor).  Every node begins with its chain link; @key gives the
@@ -238,7 +241,7 @@ struct prof_hash {
 	unsigned int bits, max_bits;
 	unsigned long count;
 	unsigned long (*key)(const void *node);
-	struct prof_written written;	/* of @bucket's pages */
+	struct prof_written *written;	/* of @bucket's pages */
 };
 
 static unsigned long sample_key(const void *node)
@@ -251,11 +254,15 @@ static unsigned long page_key(const void *node)
 	return (unsigned long)((const struct prof_page *)node)->page;
 }
 
+static struct prof_written sample_hash_written __section_data;
+static struct prof_written page_hash_written __section_data;
 static struct prof_hash sample_hash = {
 	.max_bits = PROF_SAMPLE_MAX_BITS, .key = sample_key,
+	.written = &sample_hash_written,
 };
 static struct prof_hash page_hash = {
 	.max_bits = PROF_PAGE_MAX_BITS, .key = page_key,
+	.written = &page_hash_written,
 };
 static union prof_node *nodes, *nodes_free;
 static unsigned long nodes_used, nodes_max;
@@ -424,8 +431,8 @@ static void **prof_hash_head(struct prof_hash *h, unsigned long key,
 	void **head = &h->bucket[addr_bucket(key, h->bits)];
 
 	if (insert)
-		table_mark(&h->written, h->bucket, head, sizeof(*head));
-	else if (!table_written(&h->written, h->bucket, head))
+		table_mark(h->written, h->bucket, head, sizeof(*head));
+	else if (!table_written(h->written, h->bucket, head))
 		return &prof_no_chain;
 	return head;
 }
@@ -448,7 +455,7 @@ static void prof_hash_added(struct prof_hash *h)
 		return;
 	memset(&written, 0, sizeof(written));
 	for (unsigned long b = 0; b < 1UL << h->bits; b++) {
-		if (!table_written(&h->written, old, &old[b])) {
+		if (!table_written(h->written, old, &old[b])) {
 			b |= PAGE_SIZE / sizeof(*old) - 1;	/* its page */
 			continue;
 		}
@@ -462,7 +469,7 @@ static void prof_hash_added(struct prof_hash *h)
 		}
 	}
 	h->bucket = table;
-	h->written = written;
+	*h->written = written;
 	kmem_os_unmap(old, sizeof(void *) << h->bits);
 	h->bits = bits;
 }
@@ -641,7 +648,7 @@ struct prof_cached {
 };
 
 static struct prof_cached *stack_cache;
-static struct prof_written stack_cache_written;
+static struct prof_written stack_cache_written __section_data;
 
 static struct prof_cached *cache_slot(unsigned long caller, unsigned long ra)
 {
@@ -1230,7 +1237,7 @@ bool kmem_profile_validate(void)
 	for (unsigned long b = 0; b < 1UL << sample_hash.bits; b++) {
 		/* A page never written holds no chain (prof_written). */
 		if (sample_hash.bucket[b] &&
-		    !table_written(&sample_hash.written, sample_hash.bucket,
+		    !table_written(sample_hash.written, sample_hash.bucket,
 				   &sample_hash.bucket[b]))
 			ok = false;
 		for (struct prof_sample *s = sample_hash.bucket[b]; s;
