@@ -60,7 +60,14 @@
 
 #include "core/core.h"
 
-int kmem_init_state;
+/*
+ * In .data, whose page the loader writes anyway (relocations): the first
+ * allocation reads it before start-up writes it, and on a .bss page
+ * never written that read mapped the zero page, which start-up's first
+ * write to the page faulted out again (performance.md, "Pages faulted
+ * twice").
+ */
+int kmem_init_state __section_data;
 static __thread bool tls_initialising __tls_ie;
 static bool fork_registered;		/* atomic */
 static bool fork_before_init;		/* fork() is serialised by libc */
