@@ -422,18 +422,21 @@ static void *prof_no_chain;
 /*
  * The head of @key's chain in @h, for a lookup (@insert false: a page of
  * the table never written gives an empty chain, which must not be
- * written) or for a lookup that may add to the chain (its page counts as
- * written from now).
+ * written) or for a lookup that may add to the chain: a page never
+ * written is written first (with the NULL it holds), so that the
+ * lookup's read that follows maps no zero page.
  */
 static void **prof_hash_head(struct prof_hash *h, unsigned long key,
 			     bool insert)
 {
 	void **head = &h->bucket[addr_bucket(key, h->bits)];
 
-	if (insert)
+	if (!table_written(h->written, h->bucket, head)) {
+		if (!insert)
+			return &prof_no_chain;
+		*head = NULL;
 		table_mark(h->written, h->bucket, head, sizeof(*head));
-	else if (!table_written(h->written, h->bucket, head))
-		return &prof_no_chain;
+	}
 	return head;
 }
 

@@ -13,8 +13,8 @@
  * The child warms up (kmem started, the paths to be measured run once,
  * every read-only file page of the process read in, so that no code or
  * constant faults later), records which pages of the process are
- * present (/proc/self/pagemap) and its minor faults, runs the measured
- * phase, and again.  Every fault of the measured phase must then have
+ * present and its minor faults, runs the measured phase, and again
+ * (tests/pagemap.h).  Every fault of the measured phase must then have
  * brought in a page that was not present before: it prints the faults
  * and the new pages, and the driver fails if the faults are more.
  *
@@ -22,6 +22,10 @@
  *   call stacks and 1,100 live samples (the address hash grown once, to
  *   8 pages) to 400 stacks and 9,000 live samples (grown again, to 64
  *   pages): new pages of the stack cache, the stack index and the hash.
+ *   (A table that grows and is replaced within the measured phase would
+ *   take its faulted pages with it: the first entries of the hashes,
+ *   made by allocations before main() here, are test_profile's
+ *   test_profile_tables_faulted_once.)
  * - "kfence" (KMEM_KFENCE_SAMPLE_INTERVAL=-1: every allocation guarded
  *   while a slot is free): one guarded object live, then 8 more
  *   allocated and all 8 freed: KFENCE's first frees (its FIFO's page)
@@ -38,7 +42,6 @@
  * Usage: refaults LIB                      (driver)
  *        refaults --child profile|kfence   (prints "faults F new N")
  */
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,20 +51,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PAGE		4096UL
+#include "../pagemap.h"
+
 #define MAX_PRESENT	(1UL << 19)
 
-static char maps[1 << 20];
-static uint64_t pm[8192];
-/* Present page numbers, ascending (the mappings are read in order). */
+/* Present page numbers, ascending. */
 static unsigned long before[MAX_PRESENT], after[MAX_PRESENT];
-
-/* Write every page of @p, so that none faults while the child counts. */
-static void touch(void *p, size_t len)
-{
-	for (size_t i = 0; i < len; i += PAGE)
-		((volatile char *)p)[i] = 0;
-}
 
 static long minor_faults(void)
 {
@@ -69,94 +64,6 @@ static long minor_faults(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_minflt;
-}
-
-/* /proc/self/maps into maps[], without malloc. */
-static void read_maps(void)
-{
-	int fd = open("/proc/self/maps", O_RDONLY);
-	size_t len = 0;
-	ssize_t n;
-
-	if (fd < 0) {
-		perror("refaults: /proc/self/maps");
-		exit(2);
-	}
-	while ((n = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	maps[len] = 0;
-}
-
-/*
- * Walk the mappings: with @set, record their present pages in @set and
- * return how many; without, read every page of each read-only file
- * mapping (code, constants) so that none faults later.
- */
-static unsigned long walk(unsigned long *set)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	unsigned long count = 0;
-
-	read_maps();
-	for (char *l = maps; *l;) {
-		char *nl = strchr(l, '\n'), perm[8] = "", path[256] = "";
-		unsigned long s, e;
-
-		if (nl)
-			*nl = 0;
-		if (sscanf(l, "%lx-%lx %7s %*s %*s %*s %255s", &s, &e, perm,
-			   path) >= 3) {
-			if (!set && perm[0] == 'r' && perm[1] != 'w' &&
-			    path[0] == '/') {
-				for (unsigned long a = s; a < e; a += PAGE)
-					(void)*(volatile const char *)a;
-			}
-			for (unsigned long a = s; set && a < e;) {
-				unsigned long n = (e - a) / PAGE;
-				ssize_t got;
-
-				if (n > sizeof(pm) / sizeof(pm[0]))
-					n = sizeof(pm) / sizeof(pm[0]);
-				got = pread(fd, pm, n * 8, (off_t)(a / PAGE * 8));
-				if (got <= 0)
-					break;
-				n = (unsigned long)got / 8;
-				for (unsigned long i = 0; i < n; i++) {
-					if (!(pm[i] >> 63))
-						continue;
-					if (count == MAX_PRESENT) {
-						fprintf(stderr, "refaults: too many pages\n");
-						exit(2);
-					}
-					set[count++] = a / PAGE + i;
-				}
-				a += n * PAGE;
-			}
-		}
-		if (!nl)
-			break;
-		l = nl + 1;
-	}
-	close(fd);
-	return count;
-}
-
-static bool in_set(const unsigned long *set, unsigned long n, unsigned long pg)
-{
-	unsigned long lo = 0, hi = n;
-
-	while (lo < hi) {
-		unsigned long mid = lo + (hi - lo) / 2;
-
-		if (set[mid] == pg)
-			return true;
-		if (set[mid] < pg)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
 }
 
 /* ---- the profile child ----------------------------------------------- */
@@ -234,7 +141,7 @@ static void kfence_phase(void)
 static int child(const char *mode)
 {
 	bool kfence = !strcmp(mode, "kfence");
-	unsigned long nb, na, fresh = 0;
+	unsigned long nb, na, fresh;
 	long f0, f1;
 	void *keep;
 
@@ -245,12 +152,8 @@ static int child(const char *mode)
 		return 2;
 	if (!kfence)
 		profile_phase(0, 5, LIVE_WARM);
-	touch(maps, sizeof(maps));	/* this program's own buffers */
-	touch(pm, sizeof(pm));
-	touch(before, sizeof(before));
-	touch(after, sizeof(after));
-	walk(NULL);		/* the read-only file pages */
-	nb = walk(before);
+	pm_prepare(before, after, MAX_PRESENT);
+	nb = pm_snapshot(before, MAX_PRESENT);
 	f0 = minor_faults();
 
 	if (kfence)
@@ -259,15 +162,13 @@ static int child(const char *mode)
 		profile_phase(5, 20, LIVE_END);
 
 	f1 = minor_faults();
-	na = walk(after);
-	for (unsigned long i = 0; i < na; i++)
-		if (!in_set(before, nb, after[i]))
-			fresh++;
+	na = pm_snapshot(after, MAX_PRESENT);
+	fresh = pm_fresh(before, nb, after, na);
 	/* Each freed guarded object's page came in and went back. */
 	for (int i = 0; kfence && i < GUARDED; i++) {
-		unsigned long pg = (unsigned long)guarded[i] / PAGE;
+		unsigned long pg = (unsigned long)guarded[i] / PM_PAGE;
 
-		if (!in_set(before, nb, pg) && !in_set(after, na, pg))
+		if (!pm_in_set(before, nb, pg) && !pm_in_set(after, na, pg))
 			fresh++;
 	}
 	printf("faults %ld new %lu\n", f1 - f0, fresh);
