@@ -34,8 +34,11 @@
  *   gone again, so the child counts those 8 pages as new when they are
  *   absent from both records.
  *
- * The children run with KMEM_DECAY_MS at an hour: a page given back by
- * the reaper and faulted in again would count as a fault without a page.
+ * The children run with KMEM_DECAY_MS at an hour and no reaper
+ * (KMEM_BACKGROUND=0): a page given back and faulted in again, or a page
+ * of a mapping made where one unmapped meanwhile had present pages
+ * (the reaper's stack, where the hash's replaced table was), would count
+ * as a fault without a new page.
  * The driver also runs the profile child without kmem, as a check of the
  * method: glibc's malloc writes before it reads.
  *
@@ -201,6 +204,12 @@ static int run(const char *lib, const char *mode, const char *rate,
 		setenv("KMEM_KFENCE_SAMPLE_INTERVAL", interval, 1);
 		/* Nothing given back (and faulted in again) meanwhile. */
 		setenv("KMEM_DECAY_MS", "3600000", 1);
+		/*
+		 * No reaper either: its stack, mapped meanwhile where a
+		 * hash's old table was (present before, unmapped by the
+		 * growth), faulted pages that counted as not new.
+		 */
+		setenv("KMEM_BACKGROUND", "0", 1);
 		execl("/proc/self/exe", "refaults", "--child", mode, (char *)NULL);
 		_exit(127);
 	}
