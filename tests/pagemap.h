@@ -10,8 +10,9 @@
  * faults (getrusage()): if every fault brought in a page, the faults are
  * at most the pages present after and not before (pm_fresh()).  Before
  * the first snapshot, pm_prepare() writes the given buffers and reads
- * every page of each read-only file mapping (code, constants), so that
- * neither faults in between.  Reads /proc/self/maps and pagemap with
+ * every page of each read-only file mapping (code, constants), and in a
+ * forked process pm_unshare() makes the pages it shares copy-on-write
+ * with its parent its own, so that none of them faults in between.  Reads /proc/self/maps and pagemap with
  * system calls only (no malloc).  Used by tests/preload/refaults.c and
  * test_profile.c.
  */
@@ -110,6 +111,51 @@ static inline unsigned long pm_walk(unsigned long *set, unsigned long max)
 	}
 	close(fd);
 	return count;
+}
+
+/*
+ * Give this process its own copy of every page it shares copy-on-write
+ * (after fork(), with its parent): each present page of a private
+ * writable mapping that is not mapped by this process alone is written
+ * with the byte it holds.  Else the measured code's first write to such
+ * a page (a variable the parent wrote before the fork) faults without
+ * bringing in a page the snapshots can see.  A page read but never
+ * written (the zero page) counts as shared and is written too: what a
+ * test measures is the code that runs after this, and a page the code
+ * read into the zero page before it is hidden: a test in a process that
+ * was not forked (tests/preload/refaults.c) does not call this.
+ */
+static inline void pm_unshare(void)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	pm_read_maps();
+	for (char *l = pm_maps; *l;) {
+		char *nl = strchr(l, '\n'), perm[8] = "";
+		unsigned long s, e;
+
+		if (nl)
+			*nl = 0;
+		if (sscanf(l, "%lx-%lx %7s", &s, &e, perm) == 3 &&
+		    !strcmp(perm, "rw-p")) {
+			for (unsigned long a = s; a < e; a += PM_PAGE) {
+				uint64_t v = 0;
+
+				if (pread(fd, &v, 8, (off_t)(a / PM_PAGE * 8)) != 8)
+					break;
+				/* present, and not exclusively mapped (bit 56) */
+				if ((v >> 63) && !((v >> 56) & 1)) {
+					volatile char *c = (volatile char *)a;
+
+					*c = *c;
+				}
+			}
+		}
+		if (!nl)
+			break;
+		l = nl + 1;
+	}
+	close(fd);
 }
 
 /* Before the first snapshot: the buffers written, the file pages read. */

@@ -330,6 +330,7 @@ START_TEST(test_profile_tables_faulted_once)
 	large = site_kmalloc(64 << 10);
 	ck_assert(kmem_addr_to_page(large)->flags & PGF_prof_linked);
 	pm_prepare(before, after, PRESENT_MAX);
+	pm_unshare();		/* Check forked this process */
 	nb = pm_snapshot(before, PRESENT_MAX);
 	f0 = minor_faults();
 	for (int i = 0; i < N; i++)
