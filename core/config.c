@@ -46,6 +46,7 @@ struct kmem_config kmem_config = {
 	.merge = true,
 	.magazines = true,
 	.percpu = true,
+	.main_own = true,
 	.debug = NULL,
 	.urcu_fork_hooks = true,
 	.large_tail_pages = (256 << 10) / PAGE_SIZE,
@@ -290,6 +291,7 @@ void kmem_config_parse(void)
 	kmem_config.merge = !nomerge;
 	get_bool("KMEM_MAGAZINES", &kmem_config.magazines);
 	get_bool("KMEM_PERCPU", &kmem_config.percpu);
+	get_bool("KMEM_MAIN_THREAD_OWN", &kmem_config.main_own);
 	kmem_config.debug = kmem_getenv("KMEM_DEBUG");
 	get_bool("KMEM_URCU_FORK_HOOKS", &kmem_config.urcu_fork_hooks);
 

@@ -163,6 +163,7 @@ struct kmem_config {
 	bool merge;		/* !KMEM_NOMERGE: merge compatible caches */
 	bool magazines;		/* KMEM_MAGAZINES: per-thread magazines */
 	bool percpu;		/* KMEM_PERCPU: magazines per CPU (rseq) */
+	bool main_own;		/* KMEM_MAIN_THREAD_OWN: its own slots */
 	const char *debug;	/* KMEM_DEBUG: slab_debug= syntax */
 	bool urcu_fork_hooks;	/* KMEM_URCU_FORK_HOOKS */
 	unsigned long large_tail_pages;	/* KMEM_LARGE_TAIL_KB, in pages; 0 off */

@@ -57,6 +57,7 @@
  */
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "slab/slab.h"
 
@@ -76,7 +77,9 @@ bool slab_percpu;
 struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS] __bss_first;
 __thread unsigned int slab_tls_cpu_bias __tls_ie;
 __thread struct slab_cpu_hint slab_tls_cpu __tls_ie = { .cpu = SLAB_CPU_NONE };
-static unsigned int slab_own_threads;	/* threads with slab_tls_cpu.own */
+static unsigned int slab_own_threads;	/* threads with slab_tls_cpu.own
+					 * but the main one (slab_thread_attach()) */
+static bool slab_main_attached;	/* the main thread has attached once */
 
 /*
  * Point the calling thread's hint at CPU @cpu (an rseq CPU id) and its
@@ -905,11 +908,19 @@ static bool slot_gc(struct slab_thread *st, unsigned int id,
 		    struct kmem_cache *r, struct magazine_slot *t)
 {
 	uint32_t calls = (uint32_t)(slot_allocs(t) + slot_frees(t));
-	uint32_t since = calls - st->gc_calls[id];
 	unsigned int give, n;
+	uint32_t since;
 	LIST_HEAD(to_free);
 
-	st->gc_calls[id] = calls;
+	/*
+	 * Exchanged, not read and then written: the first look at a block
+	 * whose page of gc_calls nothing wrote yet would map the zero page
+	 * and fault again at the store (performance.md, "Pages faulted
+	 * twice"; the main thread's block: preload_refaults).  One in
+	 * MAG_GC_EVERY slow paths.
+	 */
+	since = calls - __atomic_exchange_n(&st->gc_calls[id], calls,
+					    __ATOMIC_RELAXED);
 	if (!r || since >= t->rounds + t->prev_rounds)
 		return false;
 	give = t->rounds + t->prev_rounds - since;
@@ -1222,7 +1233,11 @@ void *slab_alloc_slow(struct kmem_cache *s, gfp_t gfp, unsigned long caller)
 	void *obj;
 
 	if (r->magsize && percpu_here(r)) {
-		if (!percpu_warm(r, true))
+		bool warm = percpu_warm(r, true);	/* may attach */
+
+		if (unlikely(slab_tls_cpu.own))
+			goto own;	/* the main thread, attached now */
+		if (!warm)
 			return slab_alloc_single(r, gfp, caller);
 		if (!(c = percpu_take(r, &t))) {
 			if (slab_tls_cpu.own)
@@ -1317,6 +1332,8 @@ void slab_free_slow(struct kmem_cache *s, void *obj, unsigned long caller)
 
 	if (r->magsize && percpu_here(r)) {
 		percpu_warm(r, false);	/* attaches the thread */
+		if (unlikely(slab_tls_cpu.own))
+			goto own;	/* the main thread, attached now */
 		if (!(c = percpu_take(r, &t))) {
 			if (slab_tls_cpu.own)
 				goto own;
@@ -1595,7 +1612,7 @@ void magazine_fork_child(void)
 	 * The parent's other threads are gone, and this one has a new id:
 	 * every block is nobody's (percpu_own()).
 	 */
-	WRITE_ONCE(slab_own_threads, slab_tls_cpu.own);
+	WRITE_ONCE(slab_own_threads, slab_tls_cpu.own && !slab_tls_cpu.is_main);
 	for_each_cpu_block(cpu, st) {
 		WRITE_ONCE(st->owner, 0);
 		for (unsigned int id = 0; id < KMEM_SLOTS_INLINE; id++) {
@@ -1860,6 +1877,20 @@ static void slab_thread_attach(void *part, struct kmem_stats_thread *unit)
 	unit->nr_ext = ARRAY_SIZE(st->ext);
 	kmem_tls_slab = st;
 	slab_tls_cpu.gone = false;	/* attached again after kmem_thread_exit_self() */
+	/*
+	 * The main thread keeps slots of its own for its whole life (slab.md,
+	 * "The main thread"): in a process that has no other thread, the
+	 * CPUs' blocks buy nothing, and their sections cost every call.  Not
+	 * counted in slab_own_threads, whose bound is for threads that
+	 * switched.  Once only: after its exit hook (pthread_exit()), its
+	 * later calls use the CPUs' blocks.
+	 */
+	if (slab_percpu && kmem_config.main_own &&
+	    kmem_gettid() == getpid() &&
+	    !__atomic_exchange_n(&slab_main_attached, true, __ATOMIC_RELAXED)) {
+		slab_tls_cpu.is_main = true;
+		slab_tls_cpu.own = true;
+	}
 }
 
 /*
@@ -1883,7 +1914,10 @@ static void slab_thread_exit(void *part)
 		percpu_disown(slab_tls_cpu.tag);
 	if (slab_tls_cpu.own) {
 		slab_tls_cpu.own = false;
-		__atomic_fetch_sub(&slab_own_threads, 1, __ATOMIC_RELAXED);
+		if (!slab_tls_cpu.is_main)
+			__atomic_fetch_sub(&slab_own_threads, 1,
+					   __ATOMIC_RELAXED);
+		slab_tls_cpu.is_main = false;
 	}
 	kmem_thread_lock();
 	for (unsigned int id = 0; id < KMEM_STATS_MAX_CACHES; id++) {

@@ -624,6 +624,7 @@ struct slab_cpu_hint {
 					 * here so that the mode test and the
 					 * hint share one TLS address */
 	bool gone;			/* past its exit hook: owns no block */
+	bool is_main;			/* own as the main thread */
 };
 
 #define SLOT_BUSY	0xffffffffU	/* prev_rounds of a slot taken out */
@@ -814,12 +815,15 @@ full:
 #endif
 
 /*
- * The mode test on the fast paths: a flag set at start-up, and whether
- * this thread uses its own slots in the per-CPU mode (percpu_own()).
+ * The mode test on the fast paths: whether this thread uses its own
+ * slots in the per-CPU mode (percpu_own(), and the main thread:
+ * slab_thread_attach()), and a flag set at start-up.  The thread's flag
+ * first: the main thread, the only one of most processes, decides with
+ * one load.
  */
 static __always_inline bool slab_percpu_mode(void)
 {
-	return data_race_fast(slab_percpu) && !slab_tls_cpu.own;
+	return !slab_tls_cpu.own && data_race_fast(slab_percpu);
 }
 
 /*

@@ -16,6 +16,9 @@
  *   pin                          keep this thread on the CPU it runs on
  *   destroy NAME                 kmem_cache_destroy
  *   thread NAME N                a thread allocates N objects and stays
+ *   tfree NAME N                 a thread allocates N objects, frees
+ *                                them and stays (the main thread keeps
+ *                                magazines of its own: slab.md)
  *   fork NAME N                  the child allocates N more and stays;
  *                                answers "ok CHILDPID" once it has
  *   forkprep NAME N              fork NAME 0, but a fork prepare handler
@@ -110,16 +113,22 @@ static void do_free(struct tcache *c, long n)
 struct thread_arg {
 	struct tcache *c;
 	long n;
+	bool free;
 	int ready[2];
 };
 
 static void *alloc_thread(void *p)
 {
 	struct thread_arg *a = p;
+	void *obj[1000];
 	char ok = 1;
 
-	for (long i = 0; i < a->n; i++)
-		kmem_cache_alloc(a->c->s, GFP_KERNEL);
+	for (long i = 0; i < a->n; i++) {
+		obj[i % 1000] = kmem_cache_alloc(a->c->s, GFP_KERNEL);
+		if (a->free && (i % 1000 == 999 || i == a->n - 1))
+			for (long j = 0; j <= i % 1000; j++)
+				kmem_cache_free(a->c->s, obj[j]);
+	}
 	if (write(a->ready[1], &ok, 1) != 1)
 		abort();
 	for (;;)
@@ -317,13 +326,15 @@ int main(void)
 			kmem_cache_destroy(t->s);
 			*t = caches[--nr_caches];
 			printf("ok\n");
-		} else if (!strcmp(c, "thread") && t && n >= 3) {
+		} else if ((!strcmp(c, "thread") || !strcmp(c, "tfree")) &&
+			   t && n >= 3) {
 			static struct thread_arg arg;
 			pthread_t th;
 			char ok;
 
 			arg.c = t;
 			arg.n = atol(b);
+			arg.free = !strcmp(c, "tfree");
 			if (pipe(arg.ready) ||
 			    pthread_create(&th, NULL, alloc_thread, &arg) ||
 			    read(arg.ready[0], &ok, 1) != 1) {

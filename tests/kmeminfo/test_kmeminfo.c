@@ -921,23 +921,31 @@ END_TEST
  * per-CPU magazines where this machine has rseq (core/cpu.c's checks,
  * made here with the same facts), with per-thread ones under
  * KMEM_PERCPU=0.  Either way every object freed into a magazine is
- * counted once, by a thread or by a CPU.
+ * counted once, by a thread or by a CPU.  In the per-CPU mode the main
+ * thread keeps magazines of its own (@main_cpu false: the default) or
+ * uses the CPUs' (KMEM_MAIN_THREAD_OWN=0); a second thread uses the
+ * CPUs'.
  */
-static void check_mode(const char *const *env, bool want_cpu)
+static void check_mode(const char *const *env, bool want_cpu, bool main_cpu)
 {
 	struct kid k = kid_start(env);
-	const struct jnode *c, *proc, *cpus;
+	const struct jnode *c, *t, *proc, *cpus;
 	uint64_t sum = 0;
 	struct jnode *doc;
 
 	kid_cmd(&k, "create kt_mode 200");
 	kid_cmd(&k, "alloc kt_mode 300");
 	kid_cmd(&k, "free kt_mode 100");
+	kid_cmd(&k, "create kt_mode_thr 264 nomerge");
+	kid_cmd(&k, "tfree kt_mode_thr 300");
 	doc = read_json(k.p.pid, "slabinfo");
 	proc = jget(doc, "process");
 	c = jcache(doc, "kt_mode");
+	t = jcache(doc, "kt_mode_thr");
 	check_balance(c);
+	check_balance(t);
 	ck_assert_uint_eq(ju(c, "inuse_objs"), 200);
+	ck_assert_uint_eq(ju(t, "inuse_objs"), 0);
 	ck_assert_str_eq(jget_str(proc, "magazines"),
 			 want_cpu ? "per-cpu" : "per-thread");
 	cpus = jget(proc, "per_cpu");
@@ -948,11 +956,28 @@ static void check_mode(const char *const *env, bool want_cpu)
 		sum += ju(&cpus->kids[i], "objs");
 	}
 	ck_assert_uint_eq(sum, ju(proc, "cpu_objs"));
-	if (want_cpu) {
-		/* 100 freed on one CPU at a time, into its magazines. */
+	ck_assert_uint_ge(ju(t, "thread_objs") + ju(t, "cpu_objs") +
+			  ju(t, "depot_objs"), 300);
+	if (want_cpu && !main_cpu) {
+		/*
+		 * The thread's frees: into the CPUs' magazines, which nobody
+		 * else uses.  (With the main thread on them, a thread that
+		 * finds its CPU's in the main thread's use keeps magazines of
+		 * its own: slab.md, "Owners".)
+		 */
 		ck_assert_uint_ge(cpus->nr, 1);
+		ck_assert_uint_eq(ju(t, "thread_objs"), 0);
+		ck_assert_uint_ge(ju(t, "cpu_objs") + ju(t, "depot_objs"), 300);
+	}
+	if (want_cpu && main_cpu) {
+		/* 100 freed on one CPU at a time, into its magazines. */
 		ck_assert_uint_eq(ju(c, "thread_objs"), 0);
 		ck_assert_uint_ge(ju(c, "cpu_objs") + ju(c, "depot_objs"), 100);
+	} else if (want_cpu) {
+		/* The main thread's own magazines. */
+		ck_assert_uint_eq(ju(c, "cpu_objs"), 0);
+		ck_assert_uint_ge(ju(c, "thread_objs") + ju(c, "depot_objs"),
+				  100);
 	} else {
 		ck_assert_uint_eq(cpus->nr, 0);
 		ck_assert_uint_eq(ju(proc, "cpu_objs"), 0);
@@ -976,12 +1001,14 @@ static bool have_rseq(void)
 START_TEST(live_magazine_mode)
 {
 	static const char *const percpu0[] = { "KMEM_PERCPU=0", NULL };
+	static const char *const main_cpu[] = { "KMEM_MAIN_THREAD_OWN=0", NULL };
 	static const char *const norseq[] = {
 		"GLIBC_TUNABLES=glibc.pthread.rseq=0", NULL };
 
-	check_mode(NULL, have_rseq());
-	check_mode(percpu0, false);
-	check_mode(norseq, false);	/* glibc did not register rseq */
+	check_mode(NULL, have_rseq(), false);
+	check_mode(main_cpu, have_rseq(), true);
+	check_mode(percpu0, false, false);
+	check_mode(norseq, false, false);	/* glibc did not register rseq */
 }
 END_TEST
 
@@ -1041,8 +1068,11 @@ static void check_trim(const char *const *env, bool want_cpu)
 START_TEST(live_magazine_trim)
 {
 	static const char *const percpu0[] = { "KMEM_PERCPU=0", NULL };
+	static const char *const main_cpu[] = { "KMEM_MAIN_THREAD_OWN=0", NULL };
 
-	check_trim(NULL, have_rseq());
+	/* The child's main thread: its own magazines, unless told. */
+	check_trim(NULL, false);
+	check_trim(main_cpu, have_rseq());
 	check_trim(percpu0, false);
 }
 END_TEST
