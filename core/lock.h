@@ -70,8 +70,9 @@ extern const char *const kmem_lock_rank_names[NR_LOCK_RANKS];
  * A three-state futex lock (Drepper, "Futexes Are Tricky") rather than
  * glibc's pthread mutex: uncontended, a lock is one atomic instruction
  * and its unlock a store (below), where pthread_mutex_lock() and
- * pthread_mutex_unlock() of an adaptive mutex took about 65 (a huge block's malloc and free take
- * four locks: 260 of their 1,200 instructions; performance.md, "Locks of
+ * pthread_mutex_unlock() of an adaptive mutex took about 65 (a huge
+ * block's malloc and free take four locks: 260 of their 1,200
+ * instructions; performance.md, "Locks of
  * our own, one clock read").  Contended, it spins a little before it
  * sleeps, as glibc's adaptive mutex does: the critical sections are short
  * (a depot exchange, a batch of slab objects, a buddy split), and a waiter

@@ -77,8 +77,8 @@ bool slab_percpu;
 struct slab_thread *slab_cpu_table[KMEM_MAX_CPUS] __bss_first;
 __thread unsigned int slab_tls_cpu_bias __tls_ie;
 __thread struct slab_cpu_hint slab_tls_cpu __tls_ie = { .cpu = SLAB_CPU_NONE };
-static unsigned int slab_own_threads;	/* threads with slab_tls_cpu.own
-					 * but the main one (slab_thread_attach()) */
+/* Threads with slab_tls_cpu.own but the main one (slab_thread_attach()). */
+static unsigned int slab_own_threads;
 static bool slab_main_attached;	/* the main thread has attached once */
 
 /*

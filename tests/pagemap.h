@@ -12,9 +12,9 @@
  * the first snapshot, pm_prepare() writes the given buffers and reads
  * every page of each read-only file mapping (code, constants), and in a
  * forked process pm_unshare() makes the pages it shares copy-on-write
- * with its parent its own, so that none of them faults in between.  Reads /proc/self/maps and pagemap with
- * system calls only (no malloc).  Used by tests/preload/refaults.c and
- * test_profile.c.
+ * with its parent its own, so that none of them faults in between.
+ * Reads /proc/self/maps and pagemap with system calls only (no malloc).
+ * Used by tests/preload/refaults.c and test_profile.c.
  */
 #ifndef KMEM_TESTS_PAGEMAP_H
 #define KMEM_TESTS_PAGEMAP_H
@@ -141,9 +141,11 @@ static inline void pm_unshare(void)
 			for (unsigned long a = s; a < e; a += PM_PAGE) {
 				uint64_t v = 0;
 
-				if (pread(fd, &v, 8, (off_t)(a / PM_PAGE * 8)) != 8)
+				off_t at = (off_t)(a / PM_PAGE * 8);
+
+				if (pread(fd, &v, 8, at) != 8)
 					break;
-				/* present, and not exclusively mapped (bit 56) */
+				/* present, not exclusively mapped (bit 56) */
 				if ((v >> 63) && !((v >> 56) & 1)) {
 					volatile char *c = (volatile char *)a;
 

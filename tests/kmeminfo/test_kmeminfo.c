@@ -1001,14 +1001,15 @@ static bool have_rseq(void)
 START_TEST(live_magazine_mode)
 {
 	static const char *const percpu0[] = { "KMEM_PERCPU=0", NULL };
-	static const char *const main_cpu[] = { "KMEM_MAIN_THREAD_OWN=0", NULL };
+	static const char *const main_cpu[] = {
+		"KMEM_MAIN_THREAD_OWN=0", NULL };
 	static const char *const norseq[] = {
 		"GLIBC_TUNABLES=glibc.pthread.rseq=0", NULL };
 
 	check_mode(NULL, have_rseq(), false);
 	check_mode(main_cpu, have_rseq(), true);
 	check_mode(percpu0, false, false);
-	check_mode(norseq, false, false);	/* glibc did not register rseq */
+	check_mode(norseq, false, false);	/* glibc registered no rseq */
 }
 END_TEST
 
@@ -1068,7 +1069,8 @@ static void check_trim(const char *const *env, bool want_cpu)
 START_TEST(live_magazine_trim)
 {
 	static const char *const percpu0[] = { "KMEM_PERCPU=0", NULL };
-	static const char *const main_cpu[] = { "KMEM_MAIN_THREAD_OWN=0", NULL };
+	static const char *const main_cpu[] = {
+		"KMEM_MAIN_THREAD_OWN=0", NULL };
 
 	/* The child's main thread: its own magazines, unless told. */
 	check_trim(NULL, false);
