@@ -16,6 +16,10 @@
  *     geometry  this version with another record size
  *     torn      layout_seq odd for ever (a writer that died mid-update)
  *     recseq    one record whose seq stays odd
+ *     busy      a thread keeps buddy_seq odd, though moving, for 4 s at
+ *               a time (one update right after another, as threads that
+ *               hand the zone lock to each other do), even for 200 ms
+ *               between; "ready" is printed as the first odd spell begins
  *     otherpid  a valid region naming another process
  *
  * The golden image (its figures are checked by hand in golden/ and
@@ -36,10 +40,12 @@
  * lost to fork) holds 7 kmalloc-64 objects.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <kmem/stats.h>
@@ -212,18 +218,56 @@ static void build_golden(unsigned char *img, int pid)
 	set_slot(&slots[1], 1, 128, 7, 0, 7, 0, 50, 50);
 }
 
-static int publish(const unsigned char *img, size_t len)
+static void *publish(const unsigned char *img, size_t len)
 {
 	int fd = memfd_create(KMEM_STATS_MEMFD_NAME, MFD_CLOEXEC);
 	void *map;
 
 	if (fd < 0 || ftruncate(fd, (off_t)len))
-		return -1;
+		return NULL;
 	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
-		return -1;
+		return NULL;
 	memcpy(map, img, len);
-	return fd;
+	return map;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
+static int busy_started;
+
+/* Mode "busy": the page allocator's figures, updated without a pause. */
+static void *busy_writer(void *arg)
+{
+	uint64_t *seq = &((struct kmem_stats_header *)arg)->buddy_seq;
+	struct timespec gap = { 0, 200000000 }, step = { 0, 100000 };
+
+	for (;;) {
+		double until;
+
+		__atomic_fetch_add(seq, 1, __ATOMIC_RELEASE);	/* odd */
+		pthread_mutex_lock(&busy_lock);
+		busy_started = 1;
+		pthread_cond_signal(&busy_cond);
+		pthread_mutex_unlock(&busy_lock);
+		until = now() + 4;
+		while (now() < until) {
+			nanosleep(&step, NULL);
+			/* One update ends, the next begins: odd again. */
+			__atomic_fetch_add(seq, 2, __ATOMIC_RELEASE);
+		}
+		__atomic_fetch_add(seq, 1, __ATOMIC_RELEASE);	/* even */
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -231,6 +275,7 @@ int main(int argc, char **argv)
 	unsigned char *img = calloc(1, IMAGE_SIZE);
 	struct kmem_stats_header *h = (void *)img;
 	const char *mode = argc > 1 ? argv[1] : "";
+	void *map;
 	char buf[64];
 	int ret = 0;
 
@@ -262,15 +307,28 @@ int main(int argc, char **argv)
 		rec(img, 4)->seq = 7;
 	} else if (!strcmp(mode, "otherpid")) {
 		h->pid = 1;
-	} else if (strcmp(mode, "golden")) {
+	} else if (strcmp(mode, "golden") && strcmp(mode, "busy")) {
 		fprintf(stderr, "kmi_fake: unknown mode '%s'\n", mode);
 		ret = 2;
 		goto out;
 	}
-	if (publish(img, IMAGE_SIZE) < 0) {
+	map = publish(img, IMAGE_SIZE);
+	if (!map) {
 		perror("kmi_fake: publish");
 		ret = 1;
 		goto out;
+	}
+	if (!strcmp(mode, "busy")) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, busy_writer, map)) {
+			ret = 1;
+			goto out;
+		}
+		pthread_mutex_lock(&busy_lock);
+		while (!busy_started)
+			pthread_cond_wait(&busy_cond, &busy_lock);
+		pthread_mutex_unlock(&busy_lock);
 	}
 	printf("ready %d\n", (int)getpid());
 	fflush(stdout);

@@ -141,6 +141,23 @@ void kmi_source_close(struct kmi_source *src);
 int kmi_snapshot_take(struct kmi_source *src, struct kmi_snapshot *snap);
 void kmi_snapshot_free(struct kmi_snapshot *snap);
 int kmi_process_alive(const struct kmi_source *src);
+
+/**
+ * struct kmi_settle - a wait for a seqlock copy to settle
+ *
+ * kmi_settle_init() before the first attempt, kmi_settle_again() after
+ * each failed one (region.c says how long it waits).
+ */
+struct kmi_settle {
+	const struct kmi_source *src;
+	double start, since;		/* first failure; last change */
+	uint64_t seq;			/* the counter at the last failure */
+	unsigned int tries, still;	/* failures; of them unchanged */
+	char why[160];			/* on giving up */
+};
+
+void kmi_settle_init(struct kmi_settle *w, const struct kmi_source *src);
+int kmi_settle_again(struct kmi_settle *w, uint64_t seq);
 int kmi_list_pids(pid_t **pids, unsigned int *nr);
 void kmi_read_comm(pid_t pid, char *buf, size_t len);
 const struct kmi_cache *kmi_snapshot_root(const struct kmi_snapshot *snap,

@@ -40,25 +40,27 @@
 
 /* ---- reading ------------------------------------------------------------- */
 
-static bool prof_copy_stack(const struct kmem_stats_prof_stack *src,
-			    struct kmem_stats_prof_stack *dst)
+/* Copy one stack record by its seq.  Return: KMI_OK, or as settle_again. */
+static int prof_copy_stack(const struct kmi_source *s,
+			   const struct kmem_stats_prof_stack *src,
+			   struct kmem_stats_prof_stack *dst,
+			   struct kmi_settle *w)
 {
-	for (int i = 0; i < 1000; i++) {
-		uint64_t s = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+	int ret;
 
-		if (!(s & 1)) {
+	kmi_settle_init(w, s);
+	do {
+		uint64_t seq = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+
+		if (!(seq & 1)) {
 			memcpy(dst, src, sizeof(*dst));
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&src->seq, __ATOMIC_RELAXED) == s)
-				return true;
+			if (__atomic_load_n(&src->seq, __ATOMIC_RELAXED) == seq)
+				return KMI_OK;
 		}
-		if (i > 10) {
-			struct timespec ts = { 0, 100000 };
-
-			nanosleep(&ts, NULL);
-		}
-	}
-	return false;
+		ret = kmi_settle_again(w, seq);
+	} while (ret == -EAGAIN);
+	return ret;
 }
 
 /**
@@ -74,6 +76,7 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 	struct kmi_snapshot snap;
 	const struct kmem_stats_profile *p = NULL;
 	uint64_t off, end, rate, max_stacks;
+	struct kmi_settle w;
 	int ret;
 
 	memset(prof, 0, sizeof(*prof));
@@ -140,7 +143,8 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 		return kmi_error(KMI_VERSION,
 				 "PID %d: a profile of a layout this kmeminfo does not read",
 				 (int)src->pid);
-	for (int i = 0;; i++) {
+	kmi_settle_init(&w, src);
+	for (;;) {
 		uint64_t s = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
 
 		if (!(s & 1)) {
@@ -149,10 +153,10 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 			if (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) == s)
 				break;
 		}
-		if (i == 100000)
-			return kmi_error(KMI_TORN,
-					 "PID %d: the profile's totals stayed inconsistent",
-					 (int)src->pid);
+		ret = kmi_settle_again(&w, s);
+		if (ret != -EAGAIN)
+			return kmi_error(ret, "PID %d: the profile's totals %s",
+					 (int)src->pid, w.why);
 	}
 	prof->nr = prof->hdr.nr_stacks;
 	if (prof->nr > prof->hdr.max_stacks)
@@ -165,11 +169,11 @@ int kmi_profile_read(struct kmi_source *src, struct kmi_profile *prof)
 			((const char *)p + p->stack_off +
 			 (size_t)i * p->stack_size);
 
-		if (!prof_copy_stack(st, &prof->stacks[i])) {
+		ret = prof_copy_stack(src, st, &prof->stacks[i], &w);
+		if (ret) {
 			kmi_profile_free(prof);
-			return kmi_error(KMI_TORN,
-					 "PID %d: stack record %u stayed inconsistent (a writer died mid-update?)",
-					 (int)src->pid, i);
+			return kmi_error(ret, "PID %d: stack record %u %s",
+					 (int)src->pid, i, w.why);
 		}
 		if (prof->stacks[i].nr_frames > KMEM_PROF_FRAMES)
 			prof->stacks[i].nr_frames = KMEM_PROF_FRAMES;

@@ -26,9 +26,9 @@
  *   header.buddy_seq   the same for the page allocator's figures.
  *
  * Per-thread counters are single words, read as they are.  A copy that
- * does not settle after KMI_MAX_TRIES attempts (a writer that died in
- * the middle of an update leaves a counter odd for ever) is reported as
- * torn rather than shown.  Every offset and length taken from the region
+ * does not settle is reported as torn rather than shown, after a wait
+ * that tells a writer at work from one that cannot finish (struct
+ * kmi_settle).  Every offset and length taken from the region
  * is checked against the mapping before use, and a SIGBUS (a region
  * truncated under us) ends the reading with an error instead of a crash.
  *
@@ -58,8 +58,18 @@
 
 #include "kmeminfo.h"
 
-#define KMI_MAX_TRIES	1000	/* copies attempted before "torn" */
-#define KMI_SPIN_TRIES	50	/* of which without sleeping */
+/*
+ * How long a copy keeps trying (kmi_settle_again()).  A counter that
+ * moves has a writer at work: kmeminfo tries again at once, for up to
+ * KMI_BUSY_SECS in all.  A counter that holds one value belongs to a
+ * writer in the middle of an update that is late (descheduled on a busy
+ * machine), stopped, or dead: KMI_STUCK_SECS for a process that runs,
+ * KMI_STILL_SECS for a stopped one or a file, whose writer cannot move.
+ */
+#define KMI_BUSY_SECS	30.0
+#define KMI_STUCK_SECS	5.0
+#define KMI_STILL_SECS	1.0
+#define KMI_SPIN_TRIES	50	/* tries on a still counter before sleeping */
 #define KMI_MAX_NSPID	8	/* nested PID namespaces looked at */
 
 /*
@@ -222,14 +232,89 @@ static inline bool seq_retry(const uint64_t *seq, uint64_t start)
 	return __atomic_load_n(seq, __ATOMIC_RELAXED) != start;
 }
 
-static void backoff(unsigned int attempt)
+static double now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/**
+ * kmi_settle_init - start waiting for a seqlock copy to settle
+ * @w:   the wait
+ * @src: whose region is copied (its process is looked at while waiting)
+ */
+void kmi_settle_init(struct kmi_settle *w, const struct kmi_source *src)
+{
+	memset(w, 0, sizeof(*w));
+	w->src = src;
+	w->start = w->since = now_monotonic();
+}
+
+/**
+ * kmi_settle_again - after a failed copy, wait before the next, or give up
+ * @w:   the wait
+ * @seq: the counter's value the failed copy began with
+ *
+ * A counter that changed since the last failure has a writer at work:
+ * try again at once.  One that stays odd may be held by a writer that
+ * was descheduled, by a stopped process, or by a writer that died: after
+ * KMI_STILL_SECS the process is looked at, and a running one gets up to
+ * KMI_STUCK_SECS.  (A limit of 1,000 attempts a millisecond apart, about
+ * a second, gave up on writers that were only taking their time, and
+ * slept through a busy writer's short even moments.)
+ *
+ * Return: -EAGAIN to try again; KMI_TORN or KMI_EXITED to give up, with
+ * the reason in @w->why.
+ */
+int kmi_settle_again(struct kmi_settle *w, uint64_t seq)
 {
 	struct timespec ts = { 0, 1000000 };
+	double now = now_monotonic(), limit = KMI_STILL_SECS;
+	unsigned long long start;
+	char state;
 
-	if (attempt < KMI_SPIN_TRIES)
+	if (!w->tries++ || seq != w->seq) {
+		w->seq = seq;
+		w->since = now;
+		w->still = 0;
+		if (now - w->start < KMI_BUSY_SECS) {
+			sched_yield();
+			return -EAGAIN;
+		}
+		snprintf(w->why, sizeof(w->why),
+			 "kept changing for %.0f s (generation %llu)",
+			 KMI_BUSY_SECS, (unsigned long long)seq);
+		return KMI_TORN;
+	}
+	if (w->still++ < KMI_SPIN_TRIES) {
 		sched_yield();
-	else
+		return -EAGAIN;
+	}
+	if (now - w->since >= KMI_STILL_SECS && w->src->pid) {
+		if (proc_stat(w->src->pid, &state, &start) || state == 'Z' ||
+		    state == 'X' || start != w->src->starttime) {
+			snprintf(w->why, sizeof(w->why),
+				 "could not be copied before the process exited");
+			return KMI_EXITED;
+		}
+		if (state == 'T' || state == 't') {
+			snprintf(w->why, sizeof(w->why),
+				 "stayed inconsistent: the process is stopped in the middle of an update (generation %llu)",
+				 (unsigned long long)seq);
+			return KMI_TORN;
+		}
+		limit = KMI_STUCK_SECS;
+	}
+	if (now - w->since < limit) {
 		nanosleep(&ts, NULL);
+		return -EAGAIN;
+	}
+	snprintf(w->why, sizeof(w->why),
+		 "stayed inconsistent for %.0f s (generation %llu): a writer died mid-update?",
+		 limit, (unsigned long long)seq);
+	return KMI_TORN;
 }
 
 /* ---- the header ---------------------------------------------------------- */
@@ -730,42 +815,49 @@ static bool grow(void **p, size_t *cap, size_t want, size_t elem)
 	return true;
 }
 
-/* Copy one record by its own seq.  Return: false if it did not settle. */
-static bool copy_record(const struct kmem_stats_cache *src,
-			struct kmem_stats_cache *dst)
+/* Copy one record by its own seq.  Return: KMI_OK, or as settle_again. */
+static int copy_record(const struct kmi_source *s,
+		       const struct kmem_stats_cache *src,
+		       struct kmem_stats_cache *dst, struct kmi_settle *w)
 {
-	for (unsigned int i = 0; i < KMI_MAX_TRIES; i++) {
-		uint64_t s = seq_begin(&src->seq);
+	int ret;
 
-		if (!(s & 1)) {
+	kmi_settle_init(w, s);
+	do {
+		uint64_t seq = seq_begin(&src->seq);
+
+		if (!(seq & 1)) {
 			memcpy(dst, src, sizeof(*dst));
-			if (!seq_retry(&src->seq, s))
-				return true;
+			if (!seq_retry(&src->seq, seq))
+				return KMI_OK;
 		}
-		backoff(i);
-	}
-	return false;
+		ret = kmi_settle_again(w, seq);
+	} while (ret == -EAGAIN);
+	return ret;
 }
 
-/* Copy the page allocator's figures by buddy_seq. */
-static bool copy_buddy(const struct kmem_stats_header *src,
-		       struct kmem_stats_header *dst)
+/* Copy the page allocator's figures by buddy_seq.  Return: as above. */
+static int copy_buddy(const struct kmi_source *s,
+		      const struct kmem_stats_header *src,
+		      struct kmem_stats_header *dst, struct kmi_settle *w)
 {
 	size_t from = offsetof(struct kmem_stats_header, nr_free);
 	size_t to = offsetof(struct kmem_stats_header, profile_rate);
+	int ret;
 
-	for (unsigned int i = 0; i < KMI_MAX_TRIES; i++) {
-		uint64_t s = seq_begin(&src->buddy_seq);
+	kmi_settle_init(w, s);
+	do {
+		uint64_t seq = seq_begin(&src->buddy_seq);
 
-		if (!(s & 1)) {
+		if (!(seq & 1)) {
 			memcpy((char *)dst + from, (const char *)src + from,
 			       to - from);
-			if (!seq_retry(&src->buddy_seq, s))
-				return true;
+			if (!seq_retry(&src->buddy_seq, seq))
+				return KMI_OK;
 		}
-		backoff(i);
-	}
-	return false;
+		ret = kmi_settle_again(w, seq);
+	} while (ret == -EAGAIN);
+	return ret;
 }
 
 /*
@@ -776,6 +868,7 @@ static int copy_attempt(const struct kmi_source *src, struct copy_buf *b)
 {
 	const struct kmem_stats_header *h = (const void *)src->map;
 	uint64_t seq = seq_begin(&h->layout_seq);
+	struct kmi_settle w;
 	size_t units_len;
 	int ret;
 
@@ -813,17 +906,18 @@ static int copy_attempt(const struct kmi_source *src, struct copy_buf *b)
 
 		if (b->recs[id].state == KMEM_STATS_CACHE_FREE)
 			continue;
-		if (!copy_record(r, &b->recs[id])) {
+		ret = copy_record(src, r, &b->recs[id], &w);
+		if (ret) {
 			snprintf(b->why, sizeof(b->why),
-				 "the figures of cache id %u stayed inconsistent (a writer died mid-update?)",
-				 id);
-			return KMI_TORN;
+				 "the figures of cache id %u %s", id, w.why);
+			return ret;
 		}
 	}
-	if (!copy_buddy(h, &b->hdr)) {
+	ret = copy_buddy(src, h, &b->hdr, &w);
+	if (ret) {
 		snprintf(b->why, sizeof(b->why),
-			 "the page allocator's figures stayed inconsistent (a writer died mid-update?)");
-		return KMI_TORN;
+			 "the page allocator's figures %s", w.why);
+		return ret;
 	}
 	/* A record that changed state meanwhile: the layout moved. */
 	if (seq_retry(&h->layout_seq, seq))
@@ -1028,14 +1122,6 @@ static int snapshot_build(struct kmi_snapshot *snap, struct copy_buf *b)
 	return KMI_OK;
 }
 
-static double now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /**
  * kmi_snapshot_take - one consistent reading of a source
  * @src:  an opened source
@@ -1049,21 +1135,19 @@ static double now_monotonic(void)
  */
 int kmi_snapshot_take(struct kmi_source *src, struct kmi_snapshot *snap)
 {
+	struct kmi_settle w;
 	struct copy_buf b;
-	int ret = -EAGAIN;
+	int ret;
 
 	memset(snap, 0, sizeof(*snap));
 	memset(&b, 0, sizeof(b));
-	for (unsigned int i = 0; i < KMI_MAX_TRIES && ret == -EAGAIN; i++) {
-		ret = copy_guarded(src, &b);
-		if (ret == -EAGAIN)
-			backoff(i);
-	}
-	if (ret == -EAGAIN) {
-		ret = KMI_TORN;
-		snprintf(b.why, sizeof(b.why),
-			 "the layout kept changing (generation %llu); no consistent copy in %d attempts",
-			 (unsigned long long)b.last_seq, KMI_MAX_TRIES);
+	kmi_settle_init(&w, src);
+	while ((ret = copy_guarded(src, &b)) == -EAGAIN) {
+		ret = kmi_settle_again(&w, b.last_seq);
+		if (ret != -EAGAIN) {
+			snprintf(b.why, sizeof(b.why), "the layout %s", w.why);
+			break;
+		}
 	}
 	if (ret == KMI_OK) {
 		snap->when = now_monotonic();
