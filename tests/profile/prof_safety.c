@@ -17,6 +17,7 @@
  * checker reads the sites with kmeminfo.  Exit status 1 with a message on
  * a failed check; a deadlock is caught by alarm() in each process.
  */
+#include <execinfo.h>
 #include <kmem/stats.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,6 +81,53 @@ static void find_profile(void)
 static uint64_t skipped(void)
 {
 	return __atomic_load_n(&prof->skipped, __ATOMIC_ACQUIRE);
+}
+
+/* ---- a crash, reported ------------------------------------------------ */
+
+/*
+ * A crash is rare here and worth its stack: CI once saw this program die
+ * of SIGSEGV before "ready", with nothing to say where.  The handler runs
+ * on a stack of its own (an overflow is a crash too), says which phase
+ * and which address, writes the stack with glibc's backtrace_symbols_fd()
+ * (no malloc; backtrace() was warmed up, its loading of libgcc_s done),
+ * and dies of the same signal, so that the exit status says it.
+ */
+static const char *volatile phase = "start of main";
+static char fault_stack[64 << 10];
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	void *pcs[64];
+	char buf[256];
+	int n;
+
+	(void)uc;
+	n = snprintf(buf, sizeof(buf),
+		     "prof_safety: signal %d at address %p in phase \"%s\"\n",
+		     sig, si->si_addr, phase);
+	if (write(2, buf, (size_t)n) < 0)
+		_exit(128 + sig);
+	n = backtrace(pcs, 64);
+	backtrace_symbols_fd(pcs, n, 2);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void report_faults(void)
+{
+	stack_t ss = { .ss_sp = fault_stack, .ss_size = sizeof(fault_stack) };
+	struct sigaction sa = { .sa_sigaction = on_fault,
+				.sa_flags = SA_SIGINFO | SA_ONSTACK };
+	void *warm[4];
+
+	backtrace(warm, 4);
+	sigaltstack(&ss, NULL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
 }
 
 /* ---- before main ------------------------------------------------------ */
@@ -182,11 +230,15 @@ int main(void)
 	char buf[64];
 
 	alarm(300);	/* a deadlock fails instead of hanging */
+	report_faults();
+	/* Each phase's line as it passes: a crash leaves the ones before. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	find_profile();
 	if (skipped())
 		die("allocations skipped before main: reentry from the unwinder?");
 	printf("before main: ok\n");
 
+	phase = "signal handlers";
 	signal(SIGALRM, on_alarm);
 	set_timer(500);
 	spin_without_malloc(200);
@@ -198,6 +250,7 @@ int main(void)
 	signal(SIGALRM, SIG_DFL);
 	alarm(300);
 
+	phase = "threads that only free";
 	before = skipped();
 	pthread_create(&t[0], NULL, producer, NULL);
 	pthread_create(&t[1], NULL, only_frees, (void *)0L);
@@ -208,6 +261,7 @@ int main(void)
 		die("allocations skipped with threads that only free");
 	printf("threads that only free: ok\n");
 
+	phase = "fork";
 	pthread_create(&t[0], NULL, allocating_thread, NULL);
 	pthread_create(&t[1], NULL, allocating_thread, NULL);
 	for (int i = 0; i < 40; i++) {
@@ -230,6 +284,7 @@ int main(void)
 	pthread_join(t[1], NULL);
 	printf("fork: ok\n");
 
+	phase = "ready";
 	printf("ready\n");
 	fflush(stdout);
 	while (read(0, buf, sizeof(buf)) > 0)
