@@ -123,9 +123,9 @@ static unsigned long max_resident;	/* zone lock: peak of the resident bytes */
 /**
  * buddy_max_resident - the most bytes of sections ever resident at once
  *
- * Resident: mapped and not released (kmem_buddyinfo.resident), which only
- * grows when a released max-order block is taken (new sections arrive
- * released).  For malloc_info()'s <system type="max">.
+ * Resident: mapped and not released (kmem_buddyinfo.resident), as the
+ * zone lock is released (zone_note_peaks()).  For malloc_info()'s
+ * <system type="max">.
  *
  * Context: any (a racy read of a figure that only grows).
  */
@@ -153,11 +153,14 @@ void zone_lock(void)
 		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELAXED);
 }
 
+static void zone_note_peaks(struct kmem_stats_header *h);
+
 /* The published figures are final: buddy_seq even again (zone lock). */
 static void zone_publish_end(void)
 {
 	struct kmem_stats_header *h = kmem_region;
 
+	zone_note_peaks(h);
 	buddy_seq++;
 	if (likely(h))
 		__atomic_store_n(&h->buddy_seq, buddy_seq, __ATOMIC_RELEASE);
@@ -192,6 +195,33 @@ void zone_unlock(void)
 static unsigned long peak_used_pages;
 
 /*
+ * The high-water marks, taken from the zone's figures as the lock is
+ * released, when they are final.  Not at each free-list change: an
+ * operation moves blocks one at a time, and in between the counts are
+ * neither the old figures nor the new ones (a split takes the big block
+ * off its list before its halves go on, a merge the buddy; a new
+ * section's pages were managed before its blocks were counted free).  A
+ * process that used 0.4 MiB published a peak of 28 MiB that way, every
+ * split added up to a max-order block to the peak, and a section's
+ * removal counted its released blocks as resident one by one.
+ */
+static void zone_note_peaks(struct kmem_stats_header *h)
+{
+	struct zone *z = &kmem_zone;
+	unsigned long used = z->managed_pages - z->free_pages;
+	unsigned long resident = z->nr_sections * SECTION_SIZE -
+				 zone_retained_bytes();
+
+	if (resident > max_resident)
+		WRITE_ONCE(max_resident, resident);
+	if (used > peak_used_pages) {
+		peak_used_pages = used;
+		if (likely(h))
+			h->peak_used = (uint64_t)used << PAGE_SHIFT;
+	}
+}
+
+/*
  * A thread (not the reaper) left a resident piece of RELEASE_PIECE_ORDER
  * or more: zone_note_decay() kicks the reaper.
  */
@@ -212,16 +242,6 @@ unsigned long zone_retained_bytes(void)
 	return (z->nr_released + nr_releasing) *
 		       (MAX_ORDER_NR_PAGES << PAGE_SHIFT) +
 	       (z->released_piece_pages << PAGE_SHIFT);
-}
-
-static __always_inline void publish_peak_locked(struct kmem_stats_header *h)
-{
-	unsigned long used = kmem_zone.managed_pages - kmem_zone.free_pages;
-
-	if (used > peak_used_pages) {
-		peak_used_pages = used;
-		h->peak_used = (uint64_t)used << PAGE_SHIFT;
-	}
 }
 
 void publish_buddy_locked(void)
@@ -245,7 +265,6 @@ void publish_buddy_locked(void)
 	h->reaper_due_ms = z->reaper.due_ms;
 	h->reaper_next_ms = z->reaper.next_ms;
 	h->peak_used = (uint64_t)peak_used_pages << PAGE_SHIFT;
-	publish_peak_locked(h);
 }
 
 /* One free list's count changed: publish it and the free total. */
@@ -256,7 +275,6 @@ static __always_inline void publish_free_area(unsigned int order)
 	if (likely(h)) {
 		h->free_pages = kmem_zone.free_pages;
 		h->nr_free[order] = kmem_zone.free_area[order].nr_free;
-		publish_peak_locked(h);
 		if (order == MAX_PAGE_ORDER)
 			h->nr_free[order] += nr_releasing;
 		h->retained = zone_retained_bytes();
@@ -309,15 +327,9 @@ void del_from_free_list(struct page *page, unsigned int order)
 
 	list_del(&page->lru);
 	if (order == MAX_PAGE_ORDER) {
-		if (page->flags & PGF_released) {
-			unsigned long resident;
-
+		if (page->flags & PGF_released)
 			z->nr_released--;
-			resident = z->nr_sections * SECTION_SIZE -
-				   zone_retained_bytes();
-			if (resident > max_resident)
-				WRITE_ONCE(max_resident, resident);
-		} else
+		else
 			nr_decay_pending--;
 	} else if (page->flags & PGF_released) {
 		z->free_area[order].nr_released--;

@@ -685,6 +685,62 @@ START_TEST(test_sections_unmapped_beyond_retain)
 }
 END_TEST
 
+/* Pages out of the zone now, from the published header. */
+static unsigned long used_bytes(const struct kmem_stats_header *h)
+{
+	return (unsigned long)(h->managed_pages - h->free_pages) * PAGE_SIZE;
+}
+
+/*
+ * The high-water marks follow what was really in use at some moment: the
+ * published peak of pages out of the zone (kmeminfo's peak) and
+ * malloc_info()'s most resident bytes.  They were taken at each change of
+ * a free list, in the middle of operations: a new section's first block
+ * went on its list before the others were counted free (a peak 7 blocks
+ * too high: 28 MiB in a process that used 0.4), and a split took the
+ * block off its list before its halves went on (up to a max-order block
+ * too high).  Here the zone grows by one section and a max-order block is
+ * split; after every call the figures are at a moment where nothing is
+ * in the middle, and the peaks may be no higher than the most seen.
+ */
+START_TEST(test_peaks_follow_use)
+{
+	const struct kmem_stats_header *h;
+	unsigned long most_used, most_resident, sections;
+	struct kmem_buddyinfo bi;
+
+	take_block(0, GFP_KERNEL);	/* kmem started, its region published */
+	drop_block(0);
+	h = kmem_region;
+	ck_assert_ptr_nonnull(h);
+	kmem_shrink_all();	/* the page lists drained: a split comes */
+	kmem_buddyinfo_get(&bi);
+	sections = bi.nr_sections;
+	most_used = h->peak_used;
+	most_resident = buddy_max_resident();
+	while (bi.nr_sections == sections) {
+		take_block(MAX_PAGE_ORDER, GFP_KERNEL);
+		kmem_buddyinfo_get(&bi);
+		most_used = max(most_used, used_bytes(h));
+		most_resident = max(most_resident, bi.resident);
+		ck_assert_int_lt(nr_live, MAX_LIVE);
+	}
+	ck_assert_uint_le(h->peak_used, most_used);
+	ck_assert_uint_le(buddy_max_resident(), most_resident);
+	for (int i = 0; i < 3; i++) {
+		take_block(0, GFP_KERNEL);
+		kmem_buddyinfo_get(&bi);
+		most_used = max(most_used, used_bytes(h));
+		most_resident = max(most_resident, bi.resident);
+	}
+	ck_assert_uint_le(h->peak_used, most_used);
+	ck_assert_uint_le(buddy_max_resident(), most_resident);
+	while (nr_live)
+		drop_block(nr_live - 1);
+	ck_assert_int_eq(buddy_validate(), 0);
+}
+END_TEST
+
 /*
  * Issue 14, item 3: give back only what stays unused.  A working set of
  * W max-order blocks is taken, freed and taken again every 3 s, and
@@ -1512,6 +1568,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_idle_releases_pieces);
 	tcase_add_test(tc, test_reaper_releases_pieces);
 	tcase_add_test(tc, test_sections_unmapped_beyond_retain);
+	tcase_add_test(tc, test_peaks_follow_use);
 	tcase_add_test(tc, test_sections_carved_lazily);
 	suite_add_tcase(s, tc);
 
