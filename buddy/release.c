@@ -605,6 +605,7 @@ static struct kmem_mutex reaper_mutex = KMEM_MUTEX_INIT(LOCK_RANK_REAPER);
  */
 struct kmem_mutex reaper_pass_lock = KMEM_MUTEX_INIT(LOCK_RANK_REAPER_PASS);
 static struct kmem_cond reaper_cond;	/* reaper_mutex; waits: CLOCK_MONOTONIC */
+static bool reaper_stopped;	/* reaper_pass_lock: the process exits */
 static bool reaper_started;	/* reaper_mutex */
 static bool reaper_up;		/* reaper_mutex: past its start-up */
 static struct kmem_cond reaper_up_cond;	/* reaper_start() waits on it */
@@ -771,7 +772,9 @@ static void *reaper_main(void *arg)
 		/* Kicks from now on may concern what this pass misses. */
 		__atomic_store_n(&reaper_kick_due, 0, __ATOMIC_SEQ_CST);
 		kmem_mutex_lock(&reaper_pass_lock);
-		reaper_pass(due, &next);
+		next = 0;
+		if (likely(!reaper_stopped))
+			reaper_pass(due, &next);
 		kmem_mutex_unlock(&reaper_pass_lock);
 		due = reaper_sleep(next);
 	}
@@ -940,6 +943,25 @@ void buddy_reaper_kick(unsigned long due)
 	kmem_mutex_unlock(&reaper_mutex);
 }
 
+/**
+ * reaper_exit - the process exits: the pass under way ends, no other starts
+ *
+ * exit() ends the process with the reaper wherever it is; in the middle
+ * of a zone operation it left buddy_seq odd in the region for good, and
+ * "kmeminfo run", which reads the region after its command exited,
+ * found the page allocator's figures torn (preload_mt_prog, about one
+ * run in ten on a loaded machine).  From kmem's exit hooks (a
+ * destructor): the reaper sleeps from then on, and kicks only wake it to
+ * sleep again.  A pass is bounded work, so the wait is short; the lock
+ * is not kept, so a later buddy_validate() cannot deadlock on it.
+ */
+void reaper_exit(void)
+{
+	kmem_mutex_lock(&reaper_pass_lock);
+	reaper_stopped = true;
+	kmem_mutex_unlock(&reaper_pass_lock);
+}
+
 /* fork(): the reaper's mutex is taken before the zone's locks. */
 void reaper_fork_prepare(void)
 {
@@ -957,6 +979,7 @@ void reaper_fork_child(void)
 	/* Not taken by the prepare handler: it guards no data. */
 	kmem_mutex_reinit(&reaper_pass_lock);
 	kmem_mutex_reinit(&reaper_mutex);
+	reaper_stopped = false;
 	reaper_started = false;
 	reaper_up = false;
 	reaper_wait = REAPER_AWAKE;

@@ -1235,4 +1235,4 @@ void buddy_fork_child(void)
 KMEM_LAYER(buddy_layer, "buddy", LAYER_BUDDY, LOCK_RANK_REAPER,
 	.init = buddy_init, .lock = buddy_fork_prepare,
 	.republish = buddy_republish_locked, .unlock = buddy_fork_parent,
-	.fork_child = buddy_fork_child);
+	.fork_child = buddy_fork_child, .exit = reaper_exit);

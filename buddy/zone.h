@@ -50,6 +50,7 @@ unsigned long release_blocks(unsigned long now, bool all, bool wait,
 void release_note_take(void);
 void reaper_maybe_start(void);
 extern struct kmem_mutex reaper_pass_lock;	/* buddy_validate() */
+void reaper_exit(void);
 void reaper_fork_prepare(void);
 void reaper_fork_parent(void);
 void reaper_fork_child(void);

@@ -1258,6 +1258,69 @@ START_TEST(test_fork_during_release)
 END_TEST
 
 /*
+ * exit() waits for the reaper's pass under way, so that the process does
+ * not end in the middle of a zone operation: that left buddy_seq odd in
+ * the region for good, and "kmeminfo run", which reads the region once
+ * its command has exited, found the page allocator's figures torn
+ * (preload_mt_prog, about one run in ten on a loaded machine).  A child
+ * process (which has no reaper of its own yet, so the hook can be added)
+ * starts its reaper, holds it in a pass with a hook that blocks, and
+ * calls exit(): it must not be gone before the hook returns.  (On the old
+ * code it was gone within a millisecond; a child slower than the 300 ms
+ * below would let the old code pass, never fail the new one.)
+ */
+static int hook_in[2], hook_go[2];
+
+static void blocking_hook(unsigned long now_ms, unsigned long *next)
+{
+	char c = 1;
+
+	(void)now_ms;
+	(void)next;
+	if (write(hook_in[1], &c, 1) != 1 || read(hook_go[0], &c, 1) < 0)
+		_exit(3);
+}
+
+START_TEST(test_exit_waits_for_reaper_pass)
+{
+	int exiting[2], status = 0;
+	pid_t pid;
+	char c = 0;
+
+	ck_assert_int_eq(pipe(hook_in), 0);
+	ck_assert_int_eq(pipe(hook_go), 0);
+	ck_assert_int_eq(pipe(exiting), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		buddy_reaper_add_hook(blocking_hook);
+		take_block(MAX_PAGE_ORDER, GFP_KERNEL);	/* starts the reaper */
+		if (!buddy_reaper_running())
+			_exit(4);
+		buddy_reaper_kick(kmem_now_ms());
+		if (read(hook_in[0], &c, 1) != 1)	/* in its pass */
+			_exit(5);
+		if (write(exiting[1], &c, 1) != 1)
+			_exit(6);
+		exit(0);
+	}
+	ck_assert_int_eq(read(exiting[0], &c, 1), 1);
+	for (int ms = 0; ms < 300; ms++) {
+		struct timespec t = { 0, 1000 * 1000 };
+
+		ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0,
+			      "the child exited while its reaper was in a pass (status 0x%x)",
+			      status);
+		nanosleep(&t, NULL);
+	}
+	ck_assert_int_eq(write(hook_go[1], &c, 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status 0x%x", status);
+}
+END_TEST
+
+/*
  * Issue 11 item 7: the page table covers the user address space of the
  * machine it runs on.  Every mapping of the process (the stack and the
  * top-down mmap area sit at the very top) ends below 2^KMEM_ADDR_BITS,
@@ -1556,6 +1619,7 @@ static Suite *buddy_suite(void)
 	tcase_add_test(tc, test_pcp_stacks);
 	tcase_add_test(tc, test_fork_while_allocating);
 	tcase_add_test(tc, test_fork_during_release);
+	tcase_add_test(tc, test_exit_waits_for_reaper_pass);
 	tcase_add_test(tc, test_big_block_taken_while_used);
 	suite_add_tcase(s, tc);
 
