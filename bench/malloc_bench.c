@@ -36,6 +36,8 @@
  *                        byte written per page
  *   mstress              random small blocks, 1% x100, 0.1% x1000 and
  *                        0.01% x10000 larger (to 5 MB), one thread
+ *   arrays               a hash of arrays: 60,000 strings of 11..130 B
+ *                        pushed on 101 arrays grown by realloc, one thread
  *   private THREADS      random 4 B..32 KiB blocks in a private working set
  *                        of 1024 slots per thread (glibc's thread benchmark);
  *                        prints shared_lines, the cache lines holding live
@@ -54,8 +56,9 @@
  *
  * Every run is timed (0.5 s; larson 2 s; private, xmalloc, rptest 1 s;
  * times -s FACTOR or $KMEM_BENCH_SCALE), except that batch runs whole
- * rounds until that time has passed, and that sweep, fill, large, regrow
- * and mstress do a fixed amount of work (scaled by -s) and report its time
+ * rounds until that time has passed, and that sweep, fill, large, regrow,
+ * mstress and arrays do a fixed amount of work (scaled by -s) and report
+ * its time
  * (fixed=1 on their line).  Set-up (pre-filling slot arrays) and tear-down are not
  * timed.  Output: one line of key=value pairs (bench/bench.h), e.g.
  *
@@ -114,6 +117,9 @@
 #define MB_MS_RETAIN		2500	/* blocks kept to the round's end */
 #define MB_MS_TRANSFER		1000	/* blocks that outlive rounds */
 #define MB_MS_COOKIE		0xbf58476d1ce4e5b9ull
+#define MB_AR_ARRAYS		101	/* arrays grown by realloc */
+#define MB_AR_ITEMS		60000	/* strings pushed per round */
+#define MB_AR_ROUNDS		10
 #define MB_SCALING_SECONDS	1.0	/* private, xmalloc, rptest */
 #define MB_PRIV_SLOTS		1024
 #define MB_PRIV_SIZES		8191
@@ -1124,6 +1130,87 @@ static int run_mstress(const struct bench_opts *o, long unused)
 	return 0;
 }
 
+/*
+ * A hash of arrays, as perl's (bench/programs.py's perl.pl, whose peak
+ * RSS under kmem was 1.24x glibc's): each round pushes 60,000 strings of
+ * 11..130 B, each onto one of 101 arrays of pointers (chosen by a hash of
+ * the item, as the script's keys are), which grow by realloc to 1.2 times
+ * their length plus 4 as they fill, so every array walks up the size
+ * classes from 32 B to 5 KiB and leaves one block of each behind; then
+ * everything is freed.  Ten rounds (times -s).  Fixed work: the time and
+ * the peak RSS are the figures; the peak is the first round's, whose
+ * frees are the arrays' old blocks only.
+ */
+static int run_arrays(const struct bench_opts *o, long unused)
+{
+	struct bench_result r = { .threads = 1, .fixed = true };
+	unsigned long rounds, ops = 0;
+	char ***arr;
+	size_t *cap, *len;
+	struct bench_clock clk;
+
+	(void)unused;
+	rounds = (unsigned long)((double)MB_AR_ROUNDS * o->scale);
+	if (rounds < 1)
+		rounds = 1;
+	arr = bench_map(MB_AR_ARRAYS * sizeof(*arr));
+	cap = bench_map(MB_AR_ARRAYS * sizeof(*cap));
+	len = bench_map(MB_AR_ARRAYS * sizeof(*len));
+	bench_clock_start(&clk, 0);
+	for (unsigned long round = 0; round < rounds; round++) {
+		for (unsigned int i = 1; i <= MB_AR_ITEMS; i++) {
+			unsigned int a = (unsigned int)(((uint64_t)i * 7919 +
+							 round) % 1000003 /
+							10000) % MB_AR_ARRAYS;
+			size_t n = 11 + i % 120;
+			char *str = malloc(n);
+
+			if (unlikely(!str))
+				bench_oom("malloc", n);
+			memset(str, 'a' + (int)(n % 26), n);
+			str[0] = (char)n;	/* the length, for the check */
+			if (len[a] == cap[a]) {
+				size_t c = cap[a] + cap[a] / 5 + 4;
+				char **grown = realloc(arr[a], c * sizeof(*grown));
+
+				if (unlikely(!grown))
+					bench_oom("realloc", c * sizeof(*grown));
+				arr[a] = grown;
+				cap[a] = c;
+				ops++;
+			}
+			arr[a][len[a]++] = str;
+			ops++;
+		}
+		for (unsigned int a = 0; a < MB_AR_ARRAYS; a++) {
+			for (size_t k = 0; k < len[a]; k++) {
+				char *str = arr[a][k];
+				size_t n = (unsigned char)str[0];
+
+				if (unlikely(n < 11 || n > 130 ||
+					     str[n - 1] != 'a' + (int)(n % 26)))
+					bench_die("arrays: string %p overwritten",
+						  (void *)str);
+				free(str);
+				ops++;
+			}
+			free(arr[a]);
+			ops++;
+			arr[a] = NULL;
+			cap[a] = len[a] = 0;
+		}
+	}
+	r.seconds = bench_clock_elapsed(&clk);
+	r.ops = ops;
+	bench_unmap(arr, MB_AR_ARRAYS * sizeof(*arr));
+	bench_unmap(cap, MB_AR_ARRAYS * sizeof(*cap));
+	bench_unmap(len, MB_AR_ARRAYS * sizeof(*len));
+	snprintf(r.workload, sizeof(r.workload), "arrays");
+	bench_extra(&r, "rounds=%lu", rounds);
+	bench_report(&r);
+	return 0;
+}
+
 /* ---- private THREADS ------------------------------------------------------------ */
 
 /**
@@ -1850,6 +1937,7 @@ static const struct workload workloads[] = {
 	{ "regrow", run_regrow, "COUNT", MB_REGROW_ITERS, MB_REGROW_SLOTS,
 	  1L << 30 },
 	{ "mstress", run_mstress, NULL, 0, 0, 0 },
+	{ "arrays", run_arrays, NULL, 0, 0, 0 },
 	{ "private", run_private, "THREADS", MB_DEFAULT_THREADS, 1,
 	  BENCH_MAX_THREADS },
 	{ "medium", run_medium, "THREADS", MB_DEFAULT_THREADS, 1,
@@ -1879,6 +1967,7 @@ static void usage(FILE *out)
 		"  fill SIZE              64 MiB of SIZE-byte blocks: RSS growth/payload\n"
 		"  large COUNT            COUNT zero-filled 5-25 MiB blocks, 20 live (2000)\n"
 		"  mstress                random small blocks, rare huge ones (to 5 MB)\n"
+		"  arrays                 101 arrays grown by realloc, 60,000 strings\n"
 		"  private THREADS        random 4 B-32 KiB in a private 1024-slot set per thread\n"
 		"  medium THREADS         the same, 4-32 KiB in 256 slots, a byte written per page\n"
 		"  xmalloc PAIRS          PAIRS producers malloc, PAIRS releasers free (default 1)\n"

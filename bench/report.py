@@ -214,7 +214,8 @@ class Report:
             self.tables[kind].setdefault(job, defaultdict(Cell))[alloc].add(run)
         # a fixed-work job whose every run failed still belongs with them
         for job in self.tables.get("malloc", {}):
-            if job in ("large", "regrow", "mstress") or job.startswith("fill-"):
+            if job in ("large", "regrow", "mstress", "arrays") or \
+                    job.startswith("fill-"):
                 self.fixed.add(job)
         seen = {a for t in self.tables.values() for cells in t.values()
                 for a in cells if a != "kmem-cache"}

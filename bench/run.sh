@@ -15,8 +15,8 @@
 # are root), kmem (LD_PRELOAD of libkmem-malloc.so) and any other kmem
 # builds given with --kmem-lib or --kmem-rev:
 #   - malloc_bench's workloads: throughput shapes, fixed-work shapes (large,
-#     regrow, mstress, fill), the scaling shapes at 1, 2 and 4 threads, and the
-#     usable-size sweeps;
+#     regrow, mstress, arrays, fill), the scaling shapes at 1, 2 and 4
+#     threads, and the usable-size sweeps;
 #   - real programs from Debian's packages (python3, sqlite3, lua5.4, perl,
 #     gcc) on inputs that bench/programs.py generates, their output checked
 #     against a reference run under glibc;
@@ -110,7 +110,7 @@ workloads (malloc_bench, every allocator):
               false-sharing-T threads-T
   scaling:    private-N medium-N larson-N xmalloc-N rptest-N alloctest-N
               for N in -T
-  huge:       large regrow mstress;  fill-{${fill_sizes// /,}};  sweep: sweep sweep-small
+  huge:       large regrow mstress arrays;  fill-{${fill_sizes// /,}};  sweep: sweep sweep-small
 programs (every allocator): python sqlite lua perl gcc
 footprint (every allocator): footprint-true footprint-ls
 slab: cache-pairs cache-batch cache-threads-T cache-memory (kmem);
@@ -423,7 +423,7 @@ slab_skipped=0
 group_of() {
 	case "$1" in
 	private-* | medium-* | larson-* | xmalloc-* | rptest-* | alloctest-*) echo scaling ;;
-	large | regrow | mstress | fill-*) echo huge ;;
+	large | regrow | mstress | arrays | fill-*) echo huge ;;
 	sweep | sweep-small) echo sweep ;;
 	*) echo "" ;;
 	esac
@@ -497,6 +497,7 @@ malloc_job large large 500
 # half of its default: every call after the 64th replaces a block
 malloc_job regrow regrow 10000
 malloc_job mstress mstress
+malloc_job arrays arrays
 for size in $fill_sizes; do
 	malloc_job "fill-$size" fill "$size"
 done
